@@ -1,0 +1,59 @@
+import { css } from 'lit';
+
+/**
+ * Design tokens as `--sp-*` custom properties with fallbacks, set on :host so the
+ * elements look right with no global CSS, in light and dark.
+ */
+export const hostTokens = css`
+  :host {
+    --_fg: var(--sp-color-text, #1f2328);
+    --_muted: var(--sp-color-muted, #59636e);
+    --_bg: var(--sp-color-surface, #ffffff);
+    --_subtle: var(--sp-color-subtle, #f4f6f8);
+    --_border: var(--sp-color-border, #d1d9e0);
+    --_accent: var(--sp-color-accent, #0b65c2);
+    --_accent-fg: var(--sp-color-on-accent, #ffffff);
+    --_done: var(--sp-color-success, #1a7f37);
+    --_warn: var(--sp-color-warning, #9a6700);
+    --_danger: var(--sp-color-danger, #cf222e);
+    --_radius: var(--sp-radius, 6px);
+    --_focus: var(--sp-focus-ring, 0 0 0 3px color-mix(in srgb, var(--_accent) 40%, transparent));
+    font-family: var(--sp-font-family, system-ui, -apple-system, 'PingFang SC', 'Microsoft YaHei', sans-serif);
+    font-size: var(--sp-font-size, 14px);
+    line-height: var(--sp-line-height, 1.5);
+    color: var(--_fg);
+    color-scheme: light dark;
+  }
+  @media (prefers-color-scheme: dark) {
+    :host {
+      --_fg: var(--sp-color-text, #e6edf3);
+      --_muted: var(--sp-color-muted, #9198a1);
+      --_bg: var(--sp-color-surface, #0d1117);
+      --_subtle: var(--sp-color-subtle, #151b23);
+      --_border: var(--sp-color-border, #3d444d);
+      --_accent: var(--sp-color-accent, #4493f8);
+      --_accent-fg: var(--sp-color-on-accent, #ffffff);
+      --_done: var(--sp-color-success, #3fb950);
+      --_warn: var(--sp-color-warning, #d29922);
+      --_danger: var(--sp-color-danger, #f85149);
+    }
+  }
+  :host([theme='dark']) {
+    --_fg: var(--sp-color-text, #e6edf3);
+    --_muted: var(--sp-color-muted, #9198a1);
+    --_bg: var(--sp-color-surface, #0d1117);
+    --_subtle: var(--sp-color-subtle, #151b23);
+    --_border: var(--sp-color-border, #3d444d);
+    --_accent: var(--sp-color-accent, #4493f8);
+    --_done: var(--sp-color-success, #3fb950);
+    --_warn: var(--sp-color-warning, #d29922);
+    --_danger: var(--sp-color-danger, #f85149);
+  }
+  :host([hidden]) {
+    display: none;
+  }
+  :focus-visible {
+    outline: none;
+    box-shadow: var(--_focus);
+  }
+`;

@@ -1,0 +1,200 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { join, resolve } from 'node:path';
+import { serve, type ServerType } from '@hono/node-server';
+import { serveStatic } from '@hono/node-server/serve-static';
+import { OpenAPIHono } from '@hono/zod-openapi';
+import { devTokenSchema } from '@sales-process/core';
+import { bodyLimit } from 'hono/body-limit';
+import { HTTPException } from 'hono/http-exception';
+import pino, { type Logger } from 'pino';
+import { WebSocketServer } from 'ws';
+import { z } from 'zod';
+import { AdjustableClock, defaultIds, type Clock, type IdGenerator, type ServerContext } from './context.js';
+import type { Database } from './db/open.js';
+import { createVerifier, signToken, tokenFrom, type Principal } from './http/auth.js';
+import { ApiError, errorResponse, notFound, validationError } from './http/errors.js';
+import { apiRoutes } from './routes/api.js';
+import { CustomerService, DirectoryService, FieldService, TenantService } from './services/directory.js';
+import { DocStore } from './services/doc-store.js';
+import { OpportunityService } from './services/opportunities.js';
+import { ProcessService } from './services/processes.js';
+
+export const MAX_BODY_BYTES = 1024 * 1024;
+
+export interface CreateServerOptions {
+  database: Database;
+  /** HS256 secret. Without it (and without jwksUrl) the server runs in dev mode. */
+  authSecret?: string;
+  jwksUrl?: string;
+  /** Dev mode: `/api/v1/dev/token` and `/api/v1/dev/clock`. Defaults to "no auth configured". */
+  dev?: boolean;
+  clock?: Clock;
+  ids?: IdGenerator;
+  logger?: Logger;
+  /** A built web app to serve at `/` (the demo). */
+  staticDir?: string;
+}
+
+export type AppEnv = { Variables: { principal: Principal; requestId: string; log: Logger } };
+
+export interface Services {
+  ctx: ServerContext;
+  tenants: TenantService;
+  directory: DirectoryService;
+  fields: FieldService;
+  customers: CustomerService;
+  processes: ProcessService;
+  opportunities: OpportunityService;
+  store: DocStore;
+  /** A customer's contacts changed: opportunities on it may have new gates. */
+  notifyCustomer(tenantId: string, customerId: string): void;
+}
+
+export interface SalesProcessServer {
+  app: OpenAPIHono<AppEnv>;
+  services: Services;
+  dev: boolean;
+  /** The secret tokens are signed with (dev mode generates one). */
+  authSecret: string | undefined;
+  clock: Clock;
+  fetch: (req: Request) => Response | Promise<Response>;
+  listen(port?: number, host?: string): Promise<{ port: number; url: string }>;
+  close(): Promise<void>;
+}
+
+/** Builds the whole server from explicit options; no module-level state. */
+export async function createServer(options: CreateServerOptions): Promise<SalesProcessServer> {
+  const dev = options.dev ?? (!options.authSecret && !options.jwksUrl);
+  const authSecret = options.authSecret ?? (dev && !options.jwksUrl ? randomBytes(32).toString('hex') : undefined);
+  const clock = options.clock ?? new AdjustableClock();
+  const logger = options.logger ?? pino({ level: process.env.LOG_LEVEL ?? 'info' });
+  const ctx: ServerContext = { database: options.database, clock, ids: options.ids ?? defaultIds, logger };
+
+  const store = new DocStore(ctx.database.db);
+  const tenants = new TenantService(ctx);
+  const directory = new DirectoryService(ctx);
+  const fields = new FieldService(ctx);
+  const customers = new CustomerService(ctx, fields);
+  const processes = new ProcessService(ctx, store, directory, fields, tenants);
+  const opportunities = new OpportunityService(ctx, processes, directory, fields, customers);
+  const services: Services = {
+    ctx, tenants, directory, fields, customers, processes, opportunities, store,
+    notifyCustomer: () => {},
+  };
+
+  const verify = createVerifier({ secret: authSecret, jwksUrl: options.jwksUrl }, () => clock.now());
+  const app = new OpenAPIHono<AppEnv>();
+
+  app.onError((error, c) => {
+    if (error instanceof ApiError) return errorResponse(c, error);
+    if (error instanceof z.ZodError) return errorResponse(c, validationError(error));
+    if (error instanceof HTTPException) {
+      if (error.status === 413) return errorResponse(c, new ApiError('PAYLOAD_TOO_LARGE', [{ limit: MAX_BODY_BYTES, message: { zh: '请求体不能超过 1 MiB', en: 'The body may not exceed 1 MiB' } }]));
+      if (error.status === 400) return errorResponse(c, new ApiError('VALIDATION_FAILED', [{ path: 'body', message: { zh: '请求体不是合法的 JSON', en: 'The body is not valid JSON' } }]));
+    }
+    if (error instanceof SyntaxError) return errorResponse(c, new ApiError('VALIDATION_FAILED', [{ path: 'body', message: { zh: '请求体不是合法的 JSON', en: 'The body is not valid JSON' } }]));
+    (c.get('log') ?? logger).error({ err: error }, 'unhandled error');
+    return errorResponse(c, new ApiError('INTERNAL'));
+  });
+  app.notFound((c) => errorResponse(c, notFound('route')));
+
+  // Request ids and one log line per request.
+  app.use('*', async (c, next) => {
+    const requestId = c.req.header('x-request-id')?.slice(0, 64) || randomUUID();
+    const log = logger.child({ requestId });
+    c.set('requestId', requestId);
+    c.set('log', log);
+    const started = performance.now();
+    await next();
+    c.header('x-request-id', requestId);
+    if (c.req.path.startsWith('/api/')) log.info({ method: c.req.method, path: c.req.path, status: c.res.status, ms: Math.round(performance.now() - started) }, 'request');
+  });
+
+  app.get('/healthz', async (c) => {
+    await ctx.database.db.execute('select 1' as never);
+    return c.json({ ok: true, database: ctx.database.kind, dev });
+  });
+
+  app.use('/api/*', bodyLimit({ maxSize: MAX_BODY_BYTES, onError: () => { throw new HTTPException(413); } }));
+
+  // Dev mode: tokens and a movable clock. Absent (404) otherwise.
+  if (dev && authSecret) {
+    app.post('/api/v1/dev/token', async (c) => {
+      const body = devTokenSchema.safeParse(await c.req.json().catch(() => null));
+      if (!body.success) throw validationError(body.error);
+      const token = await signToken(authSecret, body.data, clock.now(), body.data.expiresIn);
+      return c.json({ token });
+    });
+    app.post('/api/v1/dev/clock', async (c) => {
+      const body = z.object({ now: z.iso.datetime({ offset: true }).optional(), advanceDays: z.number().min(0).max(3650).optional() }).safeParse(await c.req.json().catch(() => null));
+      if (!body.success) throw validationError(body.error);
+      if (!(clock instanceof AdjustableClock)) throw new ApiError('CONFLICT', [{ message: { zh: '时钟不可调', en: 'This clock cannot be moved' } }]);
+      if (body.data.now) clock.set(new Date(body.data.now));
+      if (body.data.advanceDays) clock.advance(body.data.advanceDays * 86_400_000);
+      return c.json({ now: clock.now().toISOString() });
+    });
+    app.get('/api/v1/dev/clock', (c) => c.json({ now: clock.now().toISOString() }));
+  }
+
+  const api = apiRoutes(services);
+  app.get('/api/v1/openapi.json', (c) =>
+    c.json(
+      api.getOpenAPI31Document({
+        openapi: '3.1.0',
+        info: { title: 'Sales process kit', version: '1.0.0', description: 'The public contract of API.md. Errors: {"error": {"code", "message", "details"}}.' },
+        servers: [{ url: '/api/v1' }],
+      }),
+    ),
+  );
+  // Everything else under /api/v1 needs a token.
+  app.use('/api/v1/*', async (c, next) => {
+    const token = tokenFrom(c.req.header('authorization'), c.req.query('token'));
+    if (!token) throw new ApiError('UNAUTHENTICATED', [], { zh: '缺少令牌', en: 'No bearer token' });
+    const principal = await verify(token);
+    await tenants.ensure(principal.tenantId);
+    c.set('principal', principal);
+    await next();
+  });
+  app.route('/api/v1', api);
+
+  if (options.staticDir && existsSync(join(options.staticDir, 'index.html'))) {
+    const root = resolve(options.staticDir);
+    const index = readFileSync(join(root, 'index.html'), 'utf8');
+    app.use('/*', serveStatic({ root }));
+    app.get('*', (c) => (c.req.path.startsWith('/api/') ? c.notFound() : c.html(index)));
+  }
+
+  let server: ServerType | null = null;
+  const wss = new WebSocketServer({ noServer: true, maxPayload: 2 * 1024 * 1024 });
+
+  return {
+    app,
+    services,
+    dev,
+    authSecret,
+    clock,
+    fetch: (req) => app.fetch(req),
+    listen(port = 8787, host = '0.0.0.0') {
+      return new Promise((resolveListen, reject) => {
+        server = serve({ fetch: app.fetch, port, hostname: host, websocket: { server: wss } }, (info: AddressInfo) => {
+          const shown = host === '0.0.0.0' ? 'localhost' : host;
+          resolveListen({ port: info.port, url: `http://${shown}:${info.port}` });
+        });
+        server.once('error', reject);
+      });
+    },
+    async close() {
+      if (server) {
+        const s = server;
+        await new Promise<void>((done) => {
+          s.close(() => done());
+          (s as { closeIdleConnections?: () => void }).closeIdleConnections?.();
+        });
+      }
+      for (const client of wss.clients) client.terminate();
+      wss.close();
+    },
+  };
+}

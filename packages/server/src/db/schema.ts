@@ -1,0 +1,314 @@
+/**
+ * The relational truth. Every row belongs to one tenant; directory rows (departments,
+ * users) carry the host's ids, so their keys are (tenant_id, id). Generated ids are
+ * globally unique, but every query still filters by tenant_id.
+ * Self-contained (drizzle-kit reads this file on its own).
+ */
+import { sql } from 'drizzle-orm';
+import {
+  bigint,
+  bigserial,
+  boolean,
+  customType,
+  date,
+  doublePrecision,
+  foreignKey,
+  index,
+  integer,
+  jsonb,
+  numeric,
+  pgTable,
+  primaryKey,
+  text,
+  timestamp,
+  uniqueIndex,
+} from 'drizzle-orm/pg-core';
+
+const bytea = customType<{ data: Uint8Array; driverData: Uint8Array }>({
+  dataType: () => 'bytea',
+  fromDriver: (v) => (v instanceof Uint8Array ? v : new Uint8Array(v as ArrayBufferLike)),
+});
+
+const ts = (name: string) => timestamp(name, { withTimezone: true, mode: 'date' });
+const money = (name: string) => numeric(name, { precision: 15, scale: 2, mode: 'number' });
+
+export const tenants = pgTable('tenants', {
+  id: text('id').primaryKey(),
+  name: text('name').notNull().default(''),
+  /** `{deleteRequiresStatus: 'enabled' | 'disabled' | 'any'}` */
+  settings: jsonb('settings').$type<{ deleteRequiresStatus?: 'enabled' | 'disabled' | 'any' }>().notNull().default({}),
+  webhookUrl: text('webhook_url'),
+  webhookSecret: text('webhook_secret'),
+  createdAt: ts('created_at').notNull().defaultNow(),
+});
+
+export const departments = pgTable(
+  'departments',
+  {
+    tenantId: text('tenant_id').notNull().references(() => tenants.id, { onDelete: 'cascade' }),
+    id: text('id').notNull(),
+    name: text('name').notNull(),
+    parentId: text('parent_id'),
+  },
+  (t) => [primaryKey({ columns: [t.tenantId, t.id] }), index('departments_parent').on(t.tenantId, t.parentId)],
+);
+
+export const users = pgTable(
+  'users',
+  {
+    tenantId: text('tenant_id').notNull().references(() => tenants.id, { onDelete: 'cascade' }),
+    id: text('id').notNull(),
+    name: text('name').notNull(),
+    departmentId: text('department_id'),
+    managerId: text('manager_id'),
+    roles: jsonb('roles').$type<string[]>().notNull().default([]),
+  },
+  (t) => [primaryKey({ columns: [t.tenantId, t.id] }), index('users_department').on(t.tenantId, t.departmentId)],
+);
+
+export const fieldDefinitions = pgTable(
+  'field_definitions',
+  {
+    tenantId: text('tenant_id').notNull().references(() => tenants.id, { onDelete: 'cascade' }),
+    object: text('object').$type<'customer' | 'opportunity'>().notNull(),
+    key: text('key').notNull(),
+    label: jsonb('label').$type<{ zh: string; en: string }>().notNull(),
+    type: text('type').notNull(),
+    options: jsonb('options').$type<{ value: string; label: { zh: string; en: string } }[] | null>(),
+    required: boolean('required').notNull().default(false),
+    createdAt: ts('created_at').notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.tenantId, t.object, t.key] })],
+);
+
+export const customers = pgTable(
+  'customers',
+  {
+    id: text('id').primaryKey(),
+    tenantId: text('tenant_id').notNull().references(() => tenants.id, { onDelete: 'cascade' }),
+    name: text('name').notNull(),
+    fields: jsonb('fields').$type<Record<string, unknown>>().notNull().default({}),
+    createdAt: ts('created_at').notNull().defaultNow(),
+    updatedAt: ts('updated_at').notNull().defaultNow(),
+  },
+  (t) => [index('customers_tenant').on(t.tenantId)],
+);
+
+export const contacts = pgTable(
+  'contacts',
+  {
+    id: text('id').primaryKey(),
+    tenantId: text('tenant_id').notNull(),
+    customerId: text('customer_id').notNull().references(() => customers.id, { onDelete: 'cascade' }),
+    name: text('name').notNull(),
+    title: text('title'),
+    phone: text('phone'),
+    email: text('email'),
+    createdAt: ts('created_at').notNull().defaultNow(),
+  },
+  (t) => [index('contacts_customer').on(t.customerId)],
+);
+
+export const processes = pgTable(
+  'processes',
+  {
+    id: text('id').primaryKey(),
+    tenantId: text('tenant_id').notNull().references(() => tenants.id, { onDelete: 'cascade' }),
+    name: text('name').notNull(),
+    status: text('status').$type<'enabled' | 'disabled'>().notNull().default('enabled'),
+    departments: jsonb('departments').$type<string[]>().notNull().default([]),
+    currentVersion: integer('current_version').notNull().default(1),
+    /** Set on a process created by a "new-process" publish. */
+    derivedFrom: text('derived_from'),
+    createdAt: ts('created_at').notNull().defaultNow(),
+    updatedAt: ts('updated_at').notNull().defaultNow(),
+  },
+  (t) => [index('processes_tenant').on(t.tenantId, t.status)],
+);
+
+export const processVersions = pgTable(
+  'process_versions',
+  {
+    processId: text('process_id').notNull().references(() => processes.id, { onDelete: 'cascade' }),
+    version: integer('version').notNull(),
+    tenantId: text('tenant_id').notNull(),
+    name: text('name').notNull(),
+    definition: jsonb('definition').notNull(),
+    publishedAt: ts('published_at').notNull().defaultNow(),
+    publishedBy: text('published_by'),
+  },
+  (t) => [primaryKey({ columns: [t.processId, t.version] })],
+);
+
+export const opportunities = pgTable(
+  'opportunities',
+  {
+    id: text('id').primaryKey(),
+    tenantId: text('tenant_id').notNull().references(() => tenants.id, { onDelete: 'cascade' }),
+    name: text('name').notNull(),
+    customerId: text('customer_id').notNull().references(() => customers.id),
+    ownerId: text('owner_id').notNull(),
+    departmentId: text('department_id'),
+    amount: money('amount').notNull().default(0),
+    currency: text('currency').notNull().default('CNY'),
+    expectedCloseDate: date('expected_close_date', { mode: 'string' }),
+    processId: text('process_id').notNull().references(() => processes.id),
+    processVersion: integer('process_version').notNull(),
+    stageId: text('stage_id'),
+    status: text('status').$type<'open' | 'won' | 'lost' | 'invalid'>().notNull().default('open'),
+    phase: text('phase').$type<'presale' | 'postsale' | 'done'>().notNull().default('presale'),
+    stageEnteredAt: ts('stage_entered_at').notNull(),
+    /** Bumped on every stage entry; reminders are keyed by it, so a re-entry reminds again. */
+    stageEntry: integer('stage_entry').notNull().default(1),
+    /** How far it ever got among pre-sale stages (index): the funnel's "reached". */
+    maxStageIndex: integer('max_stage_index').notNull().default(0),
+    fields: jsonb('fields').$type<Record<string, unknown>>().notNull().default({}),
+    /** Stage-only field values: `{stageId: {key: value}}`. */
+    stageValues: jsonb('stage_values').$type<Record<string, Record<string, unknown>>>().notNull().default({}),
+    postsaleStaff: jsonb('postsale_staff').$type<string[]>().notNull().default([]),
+    lostReason: text('lost_reason'),
+    createdAt: ts('created_at').notNull(),
+    closedAt: ts('closed_at'),
+    updatedAt: ts('updated_at').notNull(),
+  },
+  (t) => [
+    index('opportunities_tenant_process').on(t.tenantId, t.processId, t.status, t.stageId),
+    index('opportunities_owner').on(t.tenantId, t.ownerId),
+    index('opportunities_list').on(t.tenantId, t.createdAt, t.id),
+    foreignKey({ columns: [t.tenantId, t.ownerId], foreignColumns: [users.tenantId, users.id] }),
+  ],
+);
+
+export const stageHistory = pgTable(
+  'stage_history',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    tenantId: text('tenant_id').notNull(),
+    opportunityId: text('opportunity_id').notNull().references(() => opportunities.id, { onDelete: 'cascade' }),
+    processId: text('process_id').notNull(),
+    processVersion: integer('process_version').notNull(),
+    fromStageId: text('from_stage_id'),
+    toStageId: text('to_stage_id'),
+    fromStatus: text('from_status'),
+    toStatus: text('to_status').notNull(),
+    action: text('action').notNull(),
+    actorId: text('actor_id'),
+    at: ts('at').notNull(),
+    /** Days spent in the stage being left (null when no stage is left). */
+    daysSpent: doublePrecision('days_spent'),
+    values: jsonb('values').$type<Record<string, unknown>>(),
+    comment: text('comment'),
+  },
+  (t) => [index('stage_history_opportunity').on(t.opportunityId, t.id), index('stage_history_tenant_process').on(t.tenantId, t.processId, t.fromStageId)],
+);
+
+export const approvals = pgTable(
+  'approvals',
+  {
+    id: text('id').primaryKey(),
+    tenantId: text('tenant_id').notNull(),
+    opportunityId: text('opportunity_id').notNull().references(() => opportunities.id, { onDelete: 'cascade' }),
+    stageId: text('stage_id').notNull(),
+    stageEntry: integer('stage_entry').notNull(),
+    action: text('action').$type<'complete' | 'win'>().notNull(),
+    requestedBy: text('requested_by').notNull(),
+    approverId: text('approver_id').notNull(),
+    state: text('state').$type<'pending' | 'approved' | 'rejected' | 'cancelled'>().notNull().default('pending'),
+    comment: text('comment'),
+    values: jsonb('values').$type<Record<string, unknown>>(),
+    requestedAt: ts('requested_at').notNull(),
+    decidedAt: ts('decided_at'),
+  },
+  (t) => [
+    index('approvals_approver').on(t.tenantId, t.approverId, t.state),
+    index('approvals_opportunity').on(t.opportunityId, t.stageEntry),
+    // At most one pending approval per opportunity.
+    uniqueIndex('approvals_one_pending').on(t.opportunityId).where(sql`state = 'pending'`),
+  ],
+);
+
+export const orders = pgTable(
+  'orders',
+  {
+    id: text('id').primaryKey(),
+    tenantId: text('tenant_id').notNull(),
+    opportunityId: text('opportunity_id').notNull().references(() => opportunities.id, { onDelete: 'cascade' }),
+    amount: money('amount').notNull(),
+    createdBy: text('created_by').notNull(),
+    createdAt: ts('created_at').notNull(),
+  },
+  (t) => [index('orders_opportunity').on(t.opportunityId)],
+);
+
+export const notifications = pgTable(
+  'notifications',
+  {
+    id: text('id').primaryKey(),
+    tenantId: text('tenant_id').notNull(),
+    userId: text('user_id').notNull(),
+    kind: text('kind').notNull(),
+    opportunityId: text('opportunity_id'),
+    stageId: text('stage_id'),
+    payload: jsonb('payload').$type<Record<string, unknown>>().notNull().default({}),
+    dedupeKey: text('dedupe_key').notNull(),
+    createdAt: ts('created_at').notNull(),
+    readAt: ts('read_at'),
+  },
+  (t) => [uniqueIndex('notifications_dedupe').on(t.tenantId, t.dedupeKey, t.userId), index('notifications_user').on(t.tenantId, t.userId, t.createdAt)],
+);
+
+export const webhookDeliveries = pgTable(
+  'webhook_deliveries',
+  {
+    id: text('id').primaryKey(),
+    tenantId: text('tenant_id').notNull(),
+    event: jsonb('event').$type<Record<string, unknown>>().notNull(),
+    state: text('state').$type<'pending' | 'delivered' | 'failed'>().notNull().default('pending'),
+    attempts: integer('attempts').notNull().default(0),
+    nextAttemptAt: ts('next_attempt_at').notNull(),
+    lastError: text('last_error'),
+    createdAt: ts('created_at').notNull(),
+    deliveredAt: ts('delivered_at'),
+  },
+  (t) => [index('webhook_deliveries_due').on(t.state, t.nextAttemptAt)],
+);
+
+export const webhookAttempts = pgTable('webhook_attempts', {
+  id: bigserial('id', { mode: 'number' }).primaryKey(),
+  deliveryId: text('delivery_id').notNull().references(() => webhookDeliveries.id, { onDelete: 'cascade' }),
+  at: ts('at').notNull(),
+  status: integer('status'),
+  error: text('error'),
+});
+
+export const files = pgTable('files', {
+  id: text('id').primaryKey(),
+  tenantId: text('tenant_id').notNull(),
+  name: text('name').notNull(),
+  mime: text('mime').notNull(),
+  size: integer('size').notNull(),
+  data: bytea('data').notNull(),
+  createdBy: text('created_by').notNull(),
+  createdAt: ts('created_at').notNull(),
+});
+
+/** Live documents: append-only update log plus a compacted snapshot. */
+export const docUpdates = pgTable(
+  'doc_updates',
+  {
+    doc: text('doc').notNull(),
+    seq: bigint('seq', { mode: 'number' }).notNull(),
+    update: bytea('update').notNull(),
+    author: text('author'),
+    at: ts('at').notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.doc, t.seq] })],
+);
+
+export const docSnapshots = pgTable('doc_snapshots', {
+  doc: text('doc').primaryKey(),
+  state: bytea('state').notNull(),
+  lastSeq: bigint('last_seq', { mode: 'number' }).notNull(),
+  at: ts('at').notNull().defaultNow(),
+});
+

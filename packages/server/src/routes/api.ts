@@ -1,0 +1,208 @@
+import { createRoute, OpenAPIHono, type RouteConfig } from '@hono/zod-openapi';
+import {
+  changeProcessSchema,
+  completeStageSchema,
+  createContactSchema,
+  createCustomerSchema,
+  createFieldSchema,
+  createOpportunitySchema,
+  createOrderSchema,
+  createProcessSchema,
+  decisionSchema,
+  directorySyncSchema,
+  FIELD_OBJECTS,
+  listOpportunitiesQuery,
+  loseSchema,
+  moveBackSchema,
+  postSaleStaffSchema,
+  processDraftSchema,
+  publishSchema,
+  stageFormSchema,
+} from '@sales-process/core';
+import { z } from 'zod';
+import { requireRole } from '../http/auth.js';
+import { validationError } from '../http/errors.js';
+import type { AppEnv, Services } from '../app.js';
+
+const idParam = z.object({ id: z.string().min(1).max(128) });
+const objectParam = z.object({ object: z.enum(FIELD_OBJECTS) });
+const ok = { 200: { description: 'OK' } } as const;
+const json = <T extends z.ZodType>(schema: T, required = true) => ({ content: { 'application/json': { schema } }, required });
+
+/** A route with the standard error responses documented. */
+function route<R extends Omit<RouteConfig, 'responses'> & { responses?: RouteConfig['responses'] }>(config: R) {
+  return createRoute({
+    ...config,
+    security: [{ bearer: [] }],
+    responses: {
+      ...ok,
+      ...config.responses,
+      400: { description: 'VALIDATION_FAILED' },
+      401: { description: 'UNAUTHENTICATED' },
+      403: { description: 'FORBIDDEN' },
+      404: { description: 'NOT_FOUND' },
+      422: { description: 'A rule refused it (STAGE_GATES_UNMET, ORDER_REQUIRED, …)' },
+    },
+  } as RouteConfig) as unknown as R & { responses: RouteConfig['responses'] };
+}
+
+export function apiRoutes(s: Services) {
+  const api = new OpenAPIHono<AppEnv>({
+    defaultHook: (result) => {
+      if (!result.success) throw validationError(result.error as z.ZodError, result.target === 'json' ? 'body' : result.target === 'param' ? 'param' : 'query');
+    },
+  });
+  const P = (c: { get(key: 'principal'): AppEnv['Variables']['principal'] }) => c.get('principal');
+
+  // ---- directory and fields ----------------------------------------------------------
+  api.openapi(route({ method: 'post', path: '/directory/sync', tags: ['directory'], request: { body: json(directorySyncSchema) } }), async (c) => {
+    requireRole(P(c), 'admin');
+    return c.json(await s.directory.sync(P(c), c.req.valid('json')), 200);
+  });
+  api.openapi(route({ method: 'get', path: '/directory', tags: ['directory'] }), async (c) => {
+    const p = P(c);
+    return c.json({ departments: await s.directory.listDepartments(p.tenantId), users: await s.directory.listUsers(p.tenantId) }, 200);
+  });
+  api.openapi(route({ method: 'get', path: '/me', tags: ['directory'] }), async (c) => {
+    const p = P(c);
+    const user = await s.directory.user(s.ctx.database.db, p.tenantId, p.userId);
+    return c.json({ id: p.userId, tenantId: p.tenantId, roles: [...p.roles], name: user?.name ?? p.name ?? p.userId, departmentId: user?.departmentId ?? null, managerId: user?.managerId ?? null }, 200);
+  });
+  api.openapi(route({ method: 'get', path: '/fields/{object}', tags: ['fields'], request: { params: objectParam } }), async (c) => {
+    const { object } = c.req.valid('param');
+    return c.json({ items: await s.fields.list(s.ctx.database.db, P(c).tenantId, object) }, 200);
+  });
+  api.openapi(route({ method: 'post', path: '/fields/{object}', tags: ['fields'], request: { params: objectParam, body: json(createFieldSchema) } }), async (c) => {
+    requireRole(P(c), 'admin');
+    return c.json(await s.fields.add(P(c).tenantId, c.req.valid('param').object, c.req.valid('json')), 201);
+  });
+  api.openapi(route({ method: 'get', path: '/settings', tags: ['settings'] }), async (c) => c.json(await s.tenants.settings(P(c).tenantId), 200));
+  api.openapi(
+    route({ method: 'put', path: '/settings', tags: ['settings'], request: { body: json(z.object({ deleteRequiresStatus: z.enum(['enabled', 'disabled', 'any']) })) } }),
+    async (c) => {
+      requireRole(P(c), 'admin');
+      return c.json(await s.tenants.updateSettings(P(c).tenantId, c.req.valid('json')), 200);
+    },
+  );
+
+  // ---- customers -----------------------------------------------------------------------
+  api.openapi(route({ method: 'get', path: '/customers', tags: ['customers'] }), async (c) => c.json({ items: await s.customers.list(P(c).tenantId) }, 200));
+  api.openapi(route({ method: 'post', path: '/customers', tags: ['customers'], request: { body: json(createCustomerSchema) } }), async (c) =>
+    c.json(await s.customers.create(P(c), c.req.valid('json')), 201),
+  );
+  api.openapi(route({ method: 'get', path: '/customers/{id}', tags: ['customers'], request: { params: idParam } }), async (c) =>
+    c.json(await s.customers.get(s.ctx.database.db, P(c).tenantId, c.req.valid('param').id), 200),
+  );
+  api.openapi(route({ method: 'post', path: '/customers/{id}/contacts', tags: ['customers'], request: { params: idParam, body: json(createContactSchema) } }), async (c) => {
+    const contact = await s.customers.addContact(P(c), c.req.valid('param').id, c.req.valid('json'));
+    s.notifyCustomer(P(c).tenantId, c.req.valid('param').id);
+    return c.json(contact, 201);
+  });
+  api.openapi(
+    route({ method: 'delete', path: '/customers/{id}/contacts/{cid}', tags: ['customers'], request: { params: idParam.extend({ cid: z.string().min(1).max(128) }) } }),
+    async (c) => {
+      const { id, cid } = c.req.valid('param');
+      await s.customers.removeContact(P(c), id, cid);
+      s.notifyCustomer(P(c).tenantId, id);
+      return c.body(null, 204);
+    },
+  );
+
+  // ---- processes -----------------------------------------------------------------------
+  api.openapi(
+    route({ method: 'get', path: '/processes', tags: ['processes'], request: { query: z.object({ status: z.enum(['enabled', 'disabled']).optional(), usableBy: z.string().max(128).optional() }) } }),
+    async (c) => c.json(await s.processes.list(P(c).tenantId, c.req.valid('query')), 200),
+  );
+  api.openapi(route({ method: 'post', path: '/processes', tags: ['processes'], request: { body: json(createProcessSchema) } }), async (c) => {
+    requireRole(P(c), 'admin');
+    return c.json(await s.processes.create(P(c), c.req.valid('json')), 201);
+  });
+  api.openapi(route({ method: 'get', path: '/processes/{id}', tags: ['processes'], request: { params: idParam } }), async (c) =>
+    c.json(await s.processes.get(P(c).tenantId, c.req.valid('param').id), 200),
+  );
+  api.openapi(route({ method: 'get', path: '/processes/{id}/draft', tags: ['processes'], request: { params: idParam } }), async (c) => {
+    requireRole(P(c), 'admin');
+    return c.json(await s.processes.getDraft(P(c).tenantId, c.req.valid('param').id), 200);
+  });
+  api.openapi(route({ method: 'put', path: '/processes/{id}/draft', tags: ['processes'], request: { params: idParam, body: json(processDraftSchema) } }), async (c) => {
+    requireRole(P(c), 'admin');
+    return c.json(await s.processes.putDraft(P(c), c.req.valid('param').id, c.req.valid('json')), 200);
+  });
+  api.openapi(route({ method: 'post', path: '/processes/{id}/publish/preview', tags: ['processes'], request: { params: idParam, body: json(publishSchema) } }), async (c) => {
+    requireRole(P(c), 'admin');
+    return c.json(await s.processes.preview(P(c), c.req.valid('param').id, c.req.valid('json')), 200);
+  });
+  api.openapi(route({ method: 'post', path: '/processes/{id}/publish', tags: ['processes'], request: { params: idParam, body: json(publishSchema) } }), async (c) => {
+    requireRole(P(c), 'admin');
+    return c.json(await s.processes.publish(P(c), c.req.valid('param').id, c.req.valid('json')), 200);
+  });
+  for (const status of ['enable', 'disable'] as const) {
+    api.openapi(route({ method: 'post', path: `/processes/{id}/${status}`, tags: ['processes'], request: { params: idParam } }), async (c) => {
+      requireRole(P(c), 'admin');
+      return c.json(await s.processes.setStatus(P(c), c.req.valid('param').id, status === 'enable' ? 'enabled' : 'disabled'), 200);
+    });
+  }
+  api.openapi(route({ method: 'delete', path: '/processes/{id}', tags: ['processes'], request: { params: idParam } }), async (c) => {
+    requireRole(P(c), 'admin');
+    await s.processes.remove(P(c), c.req.valid('param').id);
+    return c.body(null, 204);
+  });
+
+  // ---- opportunities -------------------------------------------------------------------
+  api.openapi(route({ method: 'post', path: '/opportunities', tags: ['opportunities'], request: { body: json(createOpportunitySchema) } }), async (c) =>
+    c.json(await s.opportunities.create(P(c), c.req.valid('json')), 201),
+  );
+  api.openapi(route({ method: 'get', path: '/opportunities', tags: ['opportunities'], request: { query: listOpportunitiesQuery } }), async (c) =>
+    c.json(await s.opportunities.list(P(c), c.req.valid('query')), 200),
+  );
+  api.openapi(route({ method: 'get', path: '/opportunities/{id}', tags: ['opportunities'], request: { params: idParam } }), async (c) =>
+    c.json(await s.opportunities.get(P(c), c.req.valid('param').id), 200),
+  );
+  api.openapi(route({ method: 'put', path: '/opportunities/{id}/stage-form', tags: ['opportunities'], request: { params: idParam, body: json(stageFormSchema) } }), async (c) =>
+    c.json(await s.opportunities.saveStageForm(P(c), c.req.valid('param').id, c.req.valid('json').values), 200),
+  );
+  const command = (path: string, body: z.ZodType | null, toAction: (b: any) => Parameters<Services['opportunities']['command']>[2]) =>
+    api.openapi(
+      route({ method: 'post', path: `/opportunities/{id}/${path}`, tags: ['opportunities'], request: { params: idParam, ...(body ? { body: json(body, false) } : {}) }, responses: { 202: { description: 'Approval requested' } } }),
+      async (c) => {
+        const b = body ? ((c.req.valid as (t: 'json') => unknown)('json') ?? {}) : {};
+        const result = await s.opportunities.command(P(c), c.req.valid('param').id, toAction(b), (b as { comment?: string }).comment);
+        return c.json(result.body as object, result.status);
+      },
+    );
+  command('complete-stage', completeStageSchema, (b) => ({ type: 'completeStage', toStageId: b.toStageId }));
+  command('move-back', moveBackSchema, (b) => ({ type: 'moveBack', stageId: b.stageId }));
+  command('win', null, () => ({ type: 'win' }));
+  command('lose', loseSchema, (b) => ({ type: 'lose', reason: b.reason ?? null }));
+  command('invalidate', null, () => ({ type: 'invalidate' }));
+  api.openapi(route({ method: 'post', path: '/opportunities/{id}/change-process', tags: ['opportunities'], request: { params: idParam, body: json(changeProcessSchema) } }), async (c) =>
+    c.json(await s.opportunities.changeProcess(P(c), c.req.valid('param').id, c.req.valid('json').processId), 200),
+  );
+  api.openapi(route({ method: 'get', path: '/opportunities/{id}/history', tags: ['opportunities'], request: { params: idParam } }), async (c) =>
+    c.json(await s.opportunities.history(P(c), c.req.valid('param').id), 200),
+  );
+  api.openapi(route({ method: 'get', path: '/opportunities/{id}/orders', tags: ['opportunities'], request: { params: idParam } }), async (c) =>
+    c.json(await s.opportunities.listOrders(P(c), c.req.valid('param').id), 200),
+  );
+  api.openapi(route({ method: 'post', path: '/opportunities/{id}/orders', tags: ['opportunities'], request: { params: idParam, body: json(createOrderSchema) } }), async (c) =>
+    c.json(await s.opportunities.createOrder(P(c), c.req.valid('param').id, c.req.valid('json').amount), 201),
+  );
+  api.openapi(route({ method: 'put', path: '/opportunities/{id}/post-sale-staff', tags: ['opportunities'], request: { params: idParam, body: json(postSaleStaffSchema) } }), async (c) =>
+    c.json(await s.opportunities.setPostsaleStaff(P(c), c.req.valid('param').id, c.req.valid('json').userIds), 200),
+  );
+
+  // ---- approvals -----------------------------------------------------------------------
+  api.openapi(
+    route({ method: 'get', path: '/approvals', tags: ['approvals'], request: { query: z.object({ state: z.enum(['pending', 'approved', 'rejected', 'cancelled']).optional() }) } }),
+    async (c) => c.json(await s.opportunities.listApprovals(P(c), c.req.valid('query').state), 200),
+  );
+  for (const decision of ['approve', 'reject'] as const) {
+    api.openapi(route({ method: 'post', path: `/approvals/{id}/${decision}`, tags: ['approvals'], request: { params: idParam, body: json(decisionSchema, false) } }), async (c) => {
+      const body = ((c.req.valid as (t: 'json') => { comment?: string } | undefined)('json')) ?? {};
+      return c.json(await s.opportunities.decideApproval(P(c), c.req.valid('param').id, decision, body.comment ?? ''), 200);
+    });
+  }
+
+  api.openAPIRegistry.registerComponent('securitySchemes', 'bearer', { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' });
+  return api;
+}

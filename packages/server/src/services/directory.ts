@@ -1,0 +1,229 @@
+import {
+  DEFAULT_CUSTOM_FIELDS,
+  SYSTEM_FIELDS,
+  checkFieldValue,
+  createContactSchema,
+  createCustomerSchema,
+  directorySyncSchema,
+  type FieldCatalog,
+  type FieldDefinition,
+  type FieldObject,
+} from '@sales-process/core';
+import { and, asc, eq, sql } from 'drizzle-orm';
+import type { z } from 'zod';
+import type { ServerContext } from '../context.js';
+import type { Db, Tx } from '../db/open.js';
+import { contacts, customers, departments, fieldDefinitions, tenants, users } from '../db/schema.js';
+import type { Principal } from '../http/auth.js';
+import { ApiError, notFound } from '../http/errors.js';
+
+type Q = Db | Tx;
+
+/** Tenants come into being with their first token: the row and default field definitions. */
+export class TenantService {
+  private readonly known = new Set<string>();
+  constructor(private readonly ctx: ServerContext) {}
+
+  async ensure(tenantId: string): Promise<void> {
+    if (this.known.has(tenantId)) return;
+    const { db } = this.ctx.database;
+    await db.transaction(async (tx) => {
+      const inserted = await tx.insert(tenants).values({ id: tenantId }).onConflictDoNothing().returning({ id: tenants.id });
+      if (inserted.length) {
+        const rows = (['customer', 'opportunity'] as const).flatMap((object) =>
+          DEFAULT_CUSTOM_FIELDS[object].map((f) => ({ tenantId, object, key: f.key, label: f.label, type: f.type, options: f.options ?? null, required: !!f.required })),
+        );
+        await tx.insert(fieldDefinitions).values(rows).onConflictDoNothing();
+      }
+    });
+    this.known.add(tenantId);
+  }
+
+  async settings(tenantId: string) {
+    const [row] = await this.ctx.database.db.select({ settings: tenants.settings }).from(tenants).where(eq(tenants.id, tenantId));
+    return { deleteRequiresStatus: row?.settings.deleteRequiresStatus ?? ('enabled' as const) };
+  }
+
+  async updateSettings(tenantId: string, settings: { deleteRequiresStatus: 'enabled' | 'disabled' | 'any' }) {
+    await this.ctx.database.db.update(tenants).set({ settings }).where(eq(tenants.id, tenantId));
+    return settings;
+  }
+}
+
+export class DirectoryService {
+  constructor(private readonly ctx: ServerContext) {}
+
+  async sync(p: Principal, input: z.infer<typeof directorySyncSchema>) {
+    const { db } = this.ctx.database;
+    await db.transaction(async (tx) => {
+      for (const d of input.departments) {
+        await tx
+          .insert(departments)
+          .values({ tenantId: p.tenantId, id: d.id, name: d.name, parentId: d.parentId ?? null })
+          .onConflictDoUpdate({ target: [departments.tenantId, departments.id], set: { name: d.name, parentId: d.parentId ?? null } });
+      }
+      for (const u of input.users) {
+        const set = { name: u.name, departmentId: u.departmentId ?? null, managerId: u.managerId ?? null, ...(u.roles ? { roles: u.roles } : {}) };
+        await tx
+          .insert(users)
+          .values({ tenantId: p.tenantId, id: u.id, roles: u.roles ?? [], ...set })
+          .onConflictDoUpdate({ target: [users.tenantId, users.id], set });
+      }
+    });
+    return { departments: input.departments.length, users: input.users.length };
+  }
+
+  async listDepartments(tenantId: string) {
+    return this.ctx.database.db
+      .select({ id: departments.id, name: departments.name, parentId: departments.parentId })
+      .from(departments)
+      .where(eq(departments.tenantId, tenantId))
+      .orderBy(asc(departments.name));
+  }
+
+  async listUsers(tenantId: string) {
+    return this.ctx.database.db
+      .select({ id: users.id, name: users.name, departmentId: users.departmentId, managerId: users.managerId, roles: users.roles })
+      .from(users)
+      .where(eq(users.tenantId, tenantId))
+      .orderBy(asc(users.name));
+  }
+
+  async user(q: Q, tenantId: string, id: string) {
+    const [u] = await q.select().from(users).where(and(eq(users.tenantId, tenantId), eq(users.id, id)));
+    return u ?? null;
+  }
+
+  /** A department and all its ancestors (a process scoped to a parent applies to children). */
+  async ancestry(q: Q, tenantId: string, departmentId: string | null): Promise<string[]> {
+    if (!departmentId) return [];
+    const rows = await q.select({ id: departments.id, parentId: departments.parentId }).from(departments).where(eq(departments.tenantId, tenantId));
+    const parent = new Map(rows.map((r) => [r.id, r.parentId]));
+    const out: string[] = [];
+    let at: string | null | undefined = departmentId;
+    while (at && !out.includes(at)) {
+      out.push(at);
+      at = parent.get(at);
+    }
+    return out;
+  }
+
+  /** All sub-departments of one (itself included). */
+  async subtree(tenantId: string, departmentId: string): Promise<string[]> {
+    const rows = await this.ctx.database.db.select({ id: departments.id, parentId: departments.parentId }).from(departments).where(eq(departments.tenantId, tenantId));
+    const out = [departmentId];
+    for (let i = 0; i < out.length; i++) for (const r of rows) if (r.parentId === out[i] && !out.includes(r.id)) out.push(r.id);
+    return out;
+  }
+}
+
+export class FieldService {
+  constructor(private readonly ctx: ServerContext) {}
+
+  async list(q: Q, tenantId: string, object: FieldObject): Promise<FieldDefinition[]> {
+    const rows = await q
+      .select()
+      .from(fieldDefinitions)
+      .where(and(eq(fieldDefinitions.tenantId, tenantId), eq(fieldDefinitions.object, object)))
+      .orderBy(asc(fieldDefinitions.createdAt), asc(fieldDefinitions.key));
+    const custom = rows.map((r) => ({ key: r.key, label: r.label, type: r.type as FieldDefinition['type'], options: r.options ?? undefined, required: r.required, system: false }));
+    return [...SYSTEM_FIELDS[object], ...custom];
+  }
+
+  async catalog(q: Q, tenantId: string): Promise<FieldCatalog> {
+    return { customer: await this.list(q, tenantId, 'customer'), opportunity: await this.list(q, tenantId, 'opportunity') };
+  }
+
+  async add(tenantId: string, object: FieldObject, f: FieldDefinition) {
+    if (SYSTEM_FIELDS[object].some((s) => s.key === f.key))
+      throw new ApiError('CONFLICT', [{ path: 'body.key', message: { zh: `${f.key} 是系统字段`, en: `${f.key} is a system field` } }]);
+    if ((f.type === 'select' || f.type === 'multiselect') && !f.options?.length)
+      throw new ApiError('VALIDATION_FAILED', [{ path: 'body.options', message: { zh: '选项字段需要选项', en: 'A select field needs options' } }]);
+    const inserted = await this.ctx.database.db
+      .insert(fieldDefinitions)
+      .values({ tenantId, object, key: f.key, label: f.label, type: f.type, options: f.options ?? null, required: !!f.required })
+      .onConflictDoNothing()
+      .returning();
+    if (!inserted.length) throw new ApiError('CONFLICT', [{ path: 'body.key', message: { zh: `字段 ${f.key} 已存在`, en: `Field ${f.key} exists already` } }]);
+    return { ...f, system: false };
+  }
+}
+
+export class CustomerService {
+  constructor(
+    private readonly ctx: ServerContext,
+    private readonly fields: FieldService,
+  ) {}
+
+  /** Checks custom field values against their definitions; unknown keys are refused. */
+  async checkValues(q: Q, tenantId: string, object: FieldObject, values: Record<string, unknown>, pathPrefix: string) {
+    const defs = await this.fields.list(q, tenantId, object);
+    const details = [];
+    for (const [key, value] of Object.entries(values)) {
+      const def = defs.find((d) => d.key === key && !d.system);
+      if (!def) details.push({ path: `${pathPrefix}.${key}`, message: { zh: `未知字段 ${key}`, en: `Unknown field ${key}` } });
+      else {
+        const problem = checkFieldValue(def.type, value, def.options);
+        if (problem) details.push({ path: `${pathPrefix}.${key}`, message: { zh: `${key}：${problem.message.zh}`, en: `${key}: ${problem.message.en}` } });
+      }
+    }
+    if (details.length) throw new ApiError('VALIDATION_FAILED', details);
+  }
+
+  async create(p: Principal, input: z.infer<typeof createCustomerSchema>) {
+    const { db } = this.ctx.database;
+    await this.checkValues(db, p.tenantId, 'customer', input.fields, 'body.fields');
+    const now = this.ctx.clock.now();
+    const [row] = await db
+      .insert(customers)
+      .values({ id: this.ctx.ids('cus'), tenantId: p.tenantId, name: input.name, fields: input.fields, createdAt: now, updatedAt: now })
+      .returning();
+    return { ...this.view(row!), contacts: [] };
+  }
+
+  view(row: typeof customers.$inferSelect) {
+    return { id: row.id, name: row.name, fields: row.fields, createdAt: row.createdAt.toISOString() };
+  }
+
+  async get(q: Q, tenantId: string, id: string) {
+    const [row] = await q.select().from(customers).where(and(eq(customers.tenantId, tenantId), eq(customers.id, id)));
+    if (!row) throw notFound('customer');
+    const list = await q.select().from(contacts).where(eq(contacts.customerId, id)).orderBy(asc(contacts.createdAt), asc(contacts.id));
+    return { ...this.view(row), contacts: list.map(({ tenantId: _t, customerId: _c, ...c }) => ({ ...c, createdAt: c.createdAt.toISOString() })) };
+  }
+
+  async list(tenantId: string) {
+    const rows = await this.ctx.database.db
+      .select({ id: customers.id, name: customers.name, fields: customers.fields, contactCount: sql<number>`(select count(*) from contacts where contacts.customer_id = ${customers.id})`.mapWith(Number) })
+      .from(customers)
+      .where(eq(customers.tenantId, tenantId))
+      .orderBy(asc(customers.name))
+      .limit(500);
+    return rows;
+  }
+
+  async addContact(p: Principal, customerId: string, input: z.infer<typeof createContactSchema>) {
+    const { db } = this.ctx.database;
+    await this.get(db, p.tenantId, customerId);
+    const [row] = await db
+      .insert(contacts)
+      .values({ id: this.ctx.ids('con'), tenantId: p.tenantId, customerId, name: input.name, title: input.title ?? null, phone: input.phone ?? null, email: input.email ?? null, createdAt: this.ctx.clock.now() })
+      .returning();
+    const { tenantId: _t, ...c } = row!;
+    return { ...c, createdAt: c.createdAt.toISOString() };
+  }
+
+  async removeContact(p: Principal, customerId: string, contactId: string) {
+    const { db } = this.ctx.database;
+    const deleted = await db
+      .delete(contacts)
+      .where(and(eq(contacts.tenantId, p.tenantId), eq(contacts.customerId, customerId), eq(contacts.id, contactId)))
+      .returning({ id: contacts.id });
+    if (!deleted.length) throw notFound('contact');
+  }
+
+  async contactCount(q: Q, customerId: string): Promise<number> {
+    const [row] = await q.select({ n: sql<number>`count(*)`.mapWith(Number) }).from(contacts).where(eq(contacts.customerId, customerId));
+    return row?.n ?? 0;
+  }
+}

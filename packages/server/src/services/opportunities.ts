@@ -1,0 +1,569 @@
+import {
+  availableActions,
+  checkFieldValue,
+  decide,
+  evaluateGates,
+  gateDetail,
+  initialState,
+  stageById,
+  winRateOf,
+  type Action,
+  type createOpportunitySchema,
+  type FieldCatalog,
+  type HistoryAction,
+  type listOpportunitiesQuery,
+  type OpportunityState,
+  type ProcessDefinition,
+  type Refusal,
+  type StageField,
+} from '@sales-process/core';
+import { and, asc, desc, eq, lt, or, sql, type SQL } from 'drizzle-orm';
+import type { z } from 'zod';
+import type { ServerContext } from '../context.js';
+import type { Db, Tx } from '../db/open.js';
+import { approvals, customers, opportunities, orders, stageHistory, users } from '../db/schema.js';
+import type { Principal } from '../http/auth.js';
+import { ApiError, notFound } from '../http/errors.js';
+import type { CustomerService, DirectoryService, FieldService } from './directory.js';
+import type { ProcessService } from './processes.js';
+
+type Q = Db | Tx;
+type Row = typeof opportunities.$inferSelect;
+const DAY = 86_400_000;
+
+/** Events other layers (live docs, notifications, webhooks) subscribe to after commit. */
+export interface OpportunityEvents {
+  changed(tenantId: string, opportunityId: string): void;
+  transition?(event: { tenantId: string; opportunityId: string; action: string; from: string | null; to: string | null; fromStatus: string; toStatus: string; actorId: string; at: Date }): void;
+  approval?(event: { tenantId: string; approvalId: string; opportunityId: string; approverId: string; requestedBy: string; state: string }): void;
+}
+
+export class OpportunityService {
+  events: OpportunityEvents[] = [];
+
+  constructor(
+    private readonly ctx: ServerContext,
+    private readonly processes: ProcessService,
+    private readonly directory: DirectoryService,
+    private readonly fields: FieldService,
+    private readonly customerService: CustomerService,
+  ) {}
+
+  private emit(fn: (e: OpportunityEvents) => void) {
+    for (const e of this.events) {
+      try {
+        fn(e);
+      } catch (error) {
+        this.ctx.logger.error({ err: error }, 'opportunity event handler failed');
+      }
+    }
+  }
+
+  // ---- access ----------------------------------------------------------------------
+
+  private async lock(tx: Tx, tenantId: string, id: string): Promise<Row> {
+    const [row] = await tx.select().from(opportunities).where(and(eq(opportunities.tenantId, tenantId), eq(opportunities.id, id))).for('update');
+    if (!row) throw notFound('opportunity');
+    return row;
+  }
+
+  private async managerOf(q: Q, tenantId: string, userId: string): Promise<string | null> {
+    return (await this.directory.user(q, tenantId, userId))?.managerId ?? null;
+  }
+
+  /** Who may do what with one opportunity. */
+  private async access(q: Q, p: Principal, row: Row) {
+    const manager = await this.managerOf(q, p.tenantId, row.ownerId);
+    const isOwner = row.ownerId === p.userId;
+    const isManager = manager === p.userId;
+    const isAdmin = p.roles.has('admin');
+    const isStaff = row.postsaleStaff.includes(p.userId);
+    return {
+      manager,
+      read: isOwner || isManager || isAdmin || isStaff || p.roles.has('analyst'),
+      presale: isOwner || isManager || isAdmin,
+      postsale: isOwner || isStaff || isAdmin,
+    };
+  }
+
+  private async mayAct(q: Q, p: Principal, row: Row) {
+    const a = await this.access(q, p, row);
+    const ok = row.phase === 'postsale' ? a.postsale : a.presale;
+    if (!ok) throw new ApiError('FORBIDDEN', [{ message: { zh: '只有负责人、直属上级或指定的售后人员可以操作此商机', en: 'Only the owner, their supervisor or assigned post-sale staff may act on this opportunity' } }]);
+    return a;
+  }
+
+  // ---- state -------------------------------------------------------------------------
+
+  private async state(q: Q, row: Row): Promise<OpportunityState> {
+    const [customer] = await q.select().from(customers).where(eq(customers.id, row.customerId));
+    const contactCount = await this.customerService.contactCount(q, row.customerId);
+    const [approval] = await q
+      .select({ state: approvals.state, action: approvals.action })
+      .from(approvals)
+      .where(and(eq(approvals.opportunityId, row.id), eq(approvals.stageEntry, row.stageEntry), sql`${approvals.state} <> 'cancelled'`))
+      .orderBy(desc(approvals.requestedAt))
+      .limit(1);
+    const [orderCount] = await q.select({ n: sql<number>`count(*)`.mapWith(Number) }).from(orders).where(eq(orders.opportunityId, row.id));
+    return {
+      status: row.status,
+      phase: row.phase,
+      stageId: row.stageId,
+      contactCount,
+      orderCount: orderCount?.n ?? 0,
+      approval: approval ? { state: approval.state as 'pending' | 'approved' | 'rejected', action: approval.action } : null,
+      values: {
+        customer: { ...(customer?.fields ?? {}), name: customer?.name },
+        opportunity: { ...row.fields, name: row.name, amount: row.amount, expectedCloseDate: row.expectedCloseDate },
+        stage: (row.stageId && row.stageValues[row.stageId]) || {},
+      },
+    };
+  }
+
+  private async view(q: Q, row: Row, def?: ProcessDefinition, catalog?: FieldCatalog) {
+    def ??= await this.processes.definition(q, row.processId, row.processVersion);
+    const state = await this.state(q, row);
+    catalog ??= await this.fields.catalog(q, row.tenantId);
+    const at = stageById(def, row.stageId);
+    const winRate = winRateOf(def, row);
+    const now = this.ctx.clock.now();
+    const [customer] = await q.select({ name: customers.name }).from(customers).where(eq(customers.id, row.customerId));
+    const [owner] = await q.select({ name: users.name, managerId: users.managerId }).from(users).where(and(eq(users.tenantId, row.tenantId), eq(users.id, row.ownerId)));
+    const gates = row.status === 'open' || row.phase === 'postsale' ? evaluateGates(def, state) : [];
+    const labelOf = (source: string, key: string) => fieldLabel(def!, catalog!, row.stageId, source, key);
+    return {
+      id: row.id,
+      name: row.name,
+      customerId: row.customerId,
+      customerName: customer?.name ?? null,
+      ownerId: row.ownerId,
+      ownerName: owner?.name ?? null,
+      supervisorId: owner?.managerId ?? null,
+      departmentId: row.departmentId,
+      amount: row.amount,
+      currency: row.currency,
+      expectedCloseDate: row.expectedCloseDate,
+      processId: row.processId,
+      processVersion: row.processVersion,
+      stageId: row.stageId,
+      stageName: at?.stage.name ?? null,
+      status: row.status,
+      phase: row.phase,
+      terminalName: row.status === 'open' ? null : def.terminal[row.status].name,
+      winRate,
+      weightedAmount: Math.round(row.amount * winRate) / 100,
+      stageEnteredAt: row.stageEnteredAt.toISOString(),
+      daysInStage: Math.floor((now.getTime() - row.stageEnteredAt.getTime()) / DAY),
+      overdue: at?.phase === 'postsale' && !!at.stage.overdueAfterDays && now.getTime() - row.stageEnteredAt.getTime() >= at.stage.overdueAfterDays * DAY,
+      fields: row.fields,
+      stageValues: row.stageValues,
+      postsaleStaff: row.postsaleStaff,
+      lostReason: row.lostReason,
+      contactCount: state.contactCount,
+      orderCount: state.orderCount,
+      approval: state.approval,
+      gates: gates.map((g) => ({ ...g, message: gateDetail(g, def!, row.stageId, labelOf).message })),
+      actions: row.status === 'open' || row.phase === 'postsale' ? availableActions(def, state) : [],
+      form: at ? formOf(at.stage.fields, catalog, state) : null,
+      /** The stages of the version it is on, for drawing its path. */
+      path: {
+        presale: def.presale.map((x) => ({ id: x.id, name: x.name, winRate: x.winRate })),
+        postsale: def.postsale.map((x) => ({ id: x.id, name: x.name, overdueAfterDays: x.overdueAfterDays })),
+        terminal: def.terminal,
+        maxStageIndex: row.maxStageIndex,
+        rules: def.rules,
+      },
+      createdAt: row.createdAt.toISOString(),
+      closedAt: row.closedAt?.toISOString() ?? null,
+      updatedAt: row.updatedAt.toISOString(),
+    };
+  }
+
+  // ---- queries -----------------------------------------------------------------------
+
+  async get(p: Principal, id: string) {
+    const { db } = this.ctx.database;
+    const [row] = await db.select().from(opportunities).where(and(eq(opportunities.tenantId, p.tenantId), eq(opportunities.id, id)));
+    if (!row) throw notFound('opportunity');
+    if (!(await this.access(db, p, row)).read) throw new ApiError('FORBIDDEN');
+    return this.view(db, row);
+  }
+
+  async list(p: Principal, query: z.infer<typeof listOpportunitiesQuery>) {
+    const { db } = this.ctx.database;
+    const where: SQL[] = [eq(opportunities.tenantId, p.tenantId)];
+    if (query.processId) where.push(eq(opportunities.processId, query.processId));
+    if (query.status) where.push(eq(opportunities.status, query.status));
+    if (query.ownerId) where.push(eq(opportunities.ownerId, query.ownerId));
+    if (query.stageId) where.push(eq(opportunities.stageId, query.stageId));
+    if (!p.roles.has('admin') && !p.roles.has('analyst')) {
+      // Own, direct reports', and those one works post-sale.
+      where.push(
+        or(
+          eq(opportunities.ownerId, p.userId),
+          sql`${opportunities.ownerId} in (select id from users where tenant_id = ${p.tenantId} and manager_id = ${p.userId})`,
+          sql`${opportunities.postsaleStaff} @> ${JSON.stringify([p.userId])}::jsonb`,
+        )!,
+      );
+    }
+    if (query.cursor) {
+      const c = decodeCursor(query.cursor);
+      where.push(or(lt(opportunities.createdAt, c.at), and(eq(opportunities.createdAt, c.at), lt(opportunities.id, c.id)))!);
+    }
+    const rows = await db.select().from(opportunities).where(and(...where)).orderBy(desc(opportunities.createdAt), desc(opportunities.id)).limit(query.limit + 1);
+    const page = rows.slice(0, query.limit);
+    const catalog = await this.fields.catalog(db, p.tenantId);
+    const items = [];
+    for (const r of page) items.push(await this.view(db, r, undefined, catalog));
+    const last = page.at(-1);
+    return { items, nextCursor: rows.length > query.limit && last ? encodeCursor(last.createdAt, last.id) : null };
+  }
+
+  async history(p: Principal, id: string) {
+    const { db } = this.ctx.database;
+    await this.get(p, id);
+    const rows = await db.select().from(stageHistory).where(and(eq(stageHistory.tenantId, p.tenantId), eq(stageHistory.opportunityId, id))).orderBy(asc(stageHistory.id));
+    return { items: rows.map(({ tenantId: _t, ...r }) => ({ ...r, at: r.at.toISOString() })) };
+  }
+
+  // ---- commands ----------------------------------------------------------------------
+
+  async create(p: Principal, input: z.infer<typeof createOpportunitySchema>) {
+    const { db } = this.ctx.database;
+    const ownerId = input.ownerId ?? p.userId;
+    const id = this.ctx.ids('opp');
+    await db.transaction(async (tx) => {
+      const owner = await this.directory.user(tx, p.tenantId, ownerId);
+      if (!owner) throw new ApiError('VALIDATION_FAILED', [{ path: 'body.ownerId', message: { zh: '负责人不在通讯录中', en: 'The owner is not in the directory' } }]);
+      if (ownerId !== p.userId && !p.roles.has('admin') && owner.managerId !== p.userId)
+        throw new ApiError('FORBIDDEN', [{ message: { zh: '不能为他人创建商机', en: 'You cannot create opportunities for this owner' } }]);
+      const [customer] = await tx.select({ id: customers.id }).from(customers).where(and(eq(customers.tenantId, p.tenantId), eq(customers.id, input.customerId)));
+      if (!customer) throw new ApiError('VALIDATION_FAILED', [{ path: 'body.customerId', message: { zh: '客户不存在', en: 'No such customer' } }]);
+      const process = await this.processes.row(tx, p.tenantId, input.processId).catch(() => {
+        throw new ApiError('VALIDATION_FAILED', [{ path: 'body.processId', message: { zh: '销售流程不存在', en: 'No such process' } }]);
+      });
+      await this.checkUsable(tx, p.tenantId, process, owner.departmentId);
+      await this.customerService.checkValues(tx, p.tenantId, 'opportunity', input.fields, 'body.fields');
+      const def = await this.processes.definition(tx, process.id, process.currentVersion);
+      const start = initialState(def);
+      const now = this.ctx.clock.now();
+      await tx.insert(opportunities).values({
+        id, tenantId: p.tenantId, name: input.name, customerId: input.customerId, ownerId, departmentId: owner.departmentId,
+        amount: input.amount, currency: input.currency, expectedCloseDate: input.expectedCloseDate ?? null,
+        processId: process.id, processVersion: process.currentVersion, ...start, stageEnteredAt: now, maxStageIndex: 0,
+        fields: input.fields, createdAt: now, updatedAt: now,
+      });
+      await tx.insert(stageHistory).values({ tenantId: p.tenantId, opportunityId: id, processId: process.id, processVersion: process.currentVersion, fromStageId: null, toStageId: start.stageId, fromStatus: null, toStatus: 'open', action: 'create', actorId: p.userId, at: now });
+    });
+    this.emit((e) => e.changed(p.tenantId, id));
+    return this.get(p, id);
+  }
+
+  private async checkUsable(q: Q, tenantId: string, process: { id: string; status: string; departments: string[] }, departmentId: string | null) {
+    if (process.status !== 'enabled') throw new ApiError('PROCESS_DISABLED');
+    const usable = await this.processes.usableFor(q, tenantId, departmentId);
+    if (!usable.some((u) => u.id === process.id)) throw new ApiError('PROCESS_NOT_APPLICABLE', [{ departmentId, message: { zh: '负责人所在部门不在适用范围内', en: "The owner's department is not in the process' scope" } }]);
+  }
+
+  /** Stage form values: keys are the stage's field keys (or `source.key` when ambiguous). */
+  async saveStageForm(p: Principal, id: string, values: Record<string, unknown>) {
+    const { db } = this.ctx.database;
+    await db.transaction(async (tx) => {
+      const row = await this.lock(tx, p.tenantId, id);
+      await this.mayAct(tx, p, row);
+      if (!(row.status === 'open' || row.phase === 'postsale') || !row.stageId) throw new ApiError('INVALID_TRANSITION', [{ message: { zh: '商机已结束，表单不可编辑', en: 'The opportunity is closed; its form is read-only' } }]);
+      const def = await this.processes.definition(tx, row.processId, row.processVersion);
+      const stage = stageById(def, row.stageId)!.stage;
+      const catalog = await this.fields.catalog(tx, p.tenantId);
+      const writes = resolveFormValues(stage.fields, catalog, values);
+      const now = this.ctx.clock.now();
+      if (Object.keys(writes.customer).length) {
+        const { name, ...custom } = writes.customer;
+        await tx
+          .update(customers)
+          .set({ fields: sql`${customers.fields} || ${JSON.stringify(custom)}::jsonb`, ...(name !== undefined ? { name: String(name) } : {}), updatedAt: now })
+          .where(eq(customers.id, row.customerId));
+      }
+      const { name, amount, expectedCloseDate, ...custom } = writes.opportunity;
+      const stageValues = { ...row.stageValues, [row.stageId]: { ...(row.stageValues[row.stageId] ?? {}), ...writes.stage } };
+      await tx
+        .update(opportunities)
+        .set({
+          fields: { ...row.fields, ...custom },
+          stageValues,
+          ...(name !== undefined ? { name: String(name) } : {}),
+          ...(amount !== undefined ? { amount: Number(amount ?? 0) } : {}),
+          ...(expectedCloseDate !== undefined ? { expectedCloseDate: (expectedCloseDate as string | null) || null } : {}),
+          updatedAt: now,
+        })
+        .where(eq(opportunities.id, row.id));
+    });
+    this.emit((e) => e.changed(p.tenantId, id));
+    return this.get(p, id);
+  }
+
+  /** complete-stage, move-back, win, lose, invalidate: decided by core, one transaction with history. */
+  async command(p: Principal, id: string, action: Action, comment?: string): Promise<{ status: 200 | 202; body: unknown }> {
+    const { db } = this.ctx.database;
+    let transition: Parameters<NonNullable<OpportunityEvents['transition']>>[0] | null = null;
+    let approvalEvent: Parameters<NonNullable<OpportunityEvents['approval']>>[0] | null = null;
+    const status = await db.transaction(async (tx) => {
+      const row = await this.lock(tx, p.tenantId, id);
+      const access = await this.mayAct(tx, p, row);
+      const def = await this.processes.definition(tx, row.processId, row.processVersion);
+      const state = await this.state(tx, row);
+      if (action.type === 'lose') {
+        const lost = (await this.fields.list(tx, p.tenantId, 'opportunity')).find((f) => f.key === 'lostReason');
+        const reason = action.reason;
+        action = { ...action, reasonRequired: !!lost?.required };
+        if (reason && lost?.options && !lost.options.some((o) => o.value === reason))
+          throw new ApiError('VALIDATION_FAILED', [{ path: 'body.reason', message: { zh: '不是可选的输单原因', en: 'Not one of the lost reasons' } }]);
+      }
+      const outcome = decide(def, state, action);
+      if (!outcome.ok) throw await this.refusal(tx, outcome, def, row);
+      const now = this.ctx.clock.now();
+      if (outcome.kind === 'approvalRequested') {
+        if (!access.manager) throw new ApiError('INVALID_TRANSITION', [{ gate: 'approval', message: { zh: '负责人没有直属上级，无法提交确认', en: 'The owner has no supervisor to approve' } }]);
+        const approvalId = this.ctx.ids('apr');
+        await tx.insert(approvals).values({
+          id: approvalId, tenantId: p.tenantId, opportunityId: row.id, stageId: row.stageId!, stageEntry: row.stageEntry, action: outcome.action,
+          requestedBy: p.userId, approverId: access.manager, state: 'pending', values: state.values as unknown as Record<string, unknown>, requestedAt: now,
+        });
+        approvalEvent = { tenantId: p.tenantId, approvalId, opportunityId: row.id, approverId: access.manager, requestedBy: p.userId, state: 'pending' };
+        return 202 as const;
+      }
+      if (outcome.kind !== 'moved') throw new Error('unexpected outcome');
+      transition = await this.applyMove(tx, p, row, def, state, outcome.action, outcome.next, now, {
+        lostReason: action.type === 'lose' ? (action.reason ?? null) : undefined,
+        comment,
+      });
+      return 200 as const;
+    });
+    if (transition) this.emit((e) => e.transition?.(transition!));
+    if (approvalEvent) this.emit((e) => e.approval?.(approvalEvent!));
+    this.emit((e) => e.changed(p.tenantId, id));
+    return { status, body: await this.get(p, id) };
+  }
+
+  private async applyMove(
+    tx: Tx, p: Principal, row: Row, def: ProcessDefinition, state: OpportunityState, action: HistoryAction,
+    next: Pick<OpportunityState, 'status' | 'phase' | 'stageId'>, now: Date, extra: { lostReason?: string | null; comment?: string },
+  ) {
+    const stageChanged = next.stageId !== row.stageId || next.phase !== row.phase;
+    const at = stageById(def, next.stageId);
+    const closing = next.status !== 'open' && row.status === 'open';
+    await tx
+      .update(opportunities)
+      .set({
+        status: next.status,
+        phase: next.phase,
+        stageId: next.stageId,
+        ...(stageChanged ? { stageEnteredAt: now, stageEntry: sql`${opportunities.stageEntry} + 1` } : {}),
+        ...(at?.phase === 'presale' ? { maxStageIndex: Math.max(row.maxStageIndex, at.index) } : {}),
+        ...(closing ? { closedAt: now } : {}),
+        ...(extra.lostReason !== undefined ? { lostReason: extra.lostReason } : {}),
+        updatedAt: now,
+      })
+      .where(eq(opportunities.id, row.id));
+    // A move ends any pending approval of the stage being left.
+    await tx.update(approvals).set({ state: 'cancelled', decidedAt: now }).where(and(eq(approvals.opportunityId, row.id), eq(approvals.state, 'pending')));
+    await tx.insert(stageHistory).values({
+      tenantId: p.tenantId, opportunityId: row.id, processId: row.processId, processVersion: row.processVersion,
+      fromStageId: row.stageId, toStageId: next.stageId, fromStatus: row.status, toStatus: next.status, action, actorId: p.userId, at: now,
+      daysSpent: (now.getTime() - row.stageEnteredAt.getTime()) / DAY,
+      values: state.values as unknown as Record<string, unknown>, comment: extra.comment ?? extra.lostReason ?? null,
+    });
+    return { tenantId: p.tenantId, opportunityId: row.id, action, from: row.stageId, to: next.stageId, fromStatus: row.status, toStatus: next.status, actorId: p.userId, at: now };
+  }
+
+  async changeProcess(p: Principal, id: string, processId: string) {
+    const { db } = this.ctx.database;
+    await db.transaction(async (tx) => {
+      const row = await this.lock(tx, p.tenantId, id);
+      await this.mayAct(tx, p, row);
+      if (row.status !== 'open' || row.phase !== 'presale') throw new ApiError('INVALID_TRANSITION', [{ message: { zh: '只有进行中的售前商机可以更换销售流程', en: 'Only an open pre-sale opportunity can change process' } }]);
+      if (processId === row.processId) throw new ApiError('INVALID_TRANSITION', [{ message: { zh: '已在此销售流程中', en: 'Already on this process' } }]);
+      const process = await this.processes.row(tx, p.tenantId, processId);
+      await this.checkUsable(tx, p.tenantId, process, row.departmentId);
+      const def = await this.processes.definition(tx, process.id, process.currentVersion);
+      const start = initialState(def);
+      const now = this.ctx.clock.now();
+      await tx
+        .update(opportunities)
+        .set({ processId, processVersion: process.currentVersion, ...start, stageEnteredAt: now, stageEntry: sql`${opportunities.stageEntry} + 1`, maxStageIndex: 0, updatedAt: now })
+        .where(eq(opportunities.id, row.id));
+      await tx.update(approvals).set({ state: 'cancelled', decidedAt: now }).where(and(eq(approvals.opportunityId, row.id), eq(approvals.state, 'pending')));
+      await tx.insert(stageHistory).values({
+        tenantId: p.tenantId, opportunityId: row.id, processId, processVersion: process.currentVersion, fromStageId: row.stageId, toStageId: start.stageId,
+        fromStatus: row.status, toStatus: 'open', action: 'change-process', actorId: p.userId, at: now, daysSpent: (now.getTime() - row.stageEnteredAt.getTime()) / DAY, comment: `from ${row.processId}`,
+      });
+    });
+    this.emit((e) => e.changed(p.tenantId, id));
+    return this.get(p, id);
+  }
+
+  async createOrder(p: Principal, id: string, amount: number) {
+    const { db } = this.ctx.database;
+    const order = await db.transaction(async (tx) => {
+      const row = await this.lock(tx, p.tenantId, id);
+      await this.mayAct(tx, p, row);
+      const def = await this.processes.definition(tx, row.processId, row.processVersion);
+      const outcome = decide(def, await this.state(tx, row), { type: 'createOrder' });
+      if (!outcome.ok) throw await this.refusal(tx, outcome, def, row);
+      const [created] = await tx.insert(orders).values({ id: this.ctx.ids('ord'), tenantId: p.tenantId, opportunityId: id, amount, createdBy: p.userId, createdAt: this.ctx.clock.now() }).returning();
+      return created!;
+    });
+    this.emit((e) => e.changed(p.tenantId, id));
+    return { id: order.id, opportunityId: id, amount: order.amount, createdBy: order.createdBy, createdAt: order.createdAt.toISOString() };
+  }
+
+  async listOrders(p: Principal, id: string) {
+    await this.get(p, id);
+    const rows = await this.ctx.database.db.select().from(orders).where(and(eq(orders.tenantId, p.tenantId), eq(orders.opportunityId, id))).orderBy(asc(orders.createdAt));
+    return { items: rows.map(({ tenantId: _t, ...o }) => ({ ...o, createdAt: o.createdAt.toISOString() })) };
+  }
+
+  async setPostsaleStaff(p: Principal, id: string, userIds: string[]) {
+    const { db } = this.ctx.database;
+    await db.transaction(async (tx) => {
+      const row = await this.lock(tx, p.tenantId, id);
+      const access = await this.access(tx, p, row);
+      if (!access.presale) throw new ApiError('FORBIDDEN');
+      const unique = [...new Set(userIds)];
+      for (const u of unique)
+        if (!(await this.directory.user(tx, p.tenantId, u))) throw new ApiError('VALIDATION_FAILED', [{ path: 'body.userIds', userId: u, message: { zh: `用户 ${u} 不存在`, en: `No user ${u}` } }]);
+      await tx.update(opportunities).set({ postsaleStaff: unique, updatedAt: this.ctx.clock.now() }).where(eq(opportunities.id, id));
+    });
+    this.emit((e) => e.changed(p.tenantId, id));
+    return this.get(p, id);
+  }
+
+  /** A core refusal as an ApiError, naming required fields by their labels. */
+  private async refusal(q: Q, refusal: Refusal, def: ProcessDefinition, row: Row): Promise<ApiError> {
+    const catalog = await this.fields.catalog(q, row.tenantId);
+    const labelOf = (source: string, key: string) => fieldLabel(def, catalog, row.stageId, source, key);
+    const details = refusal.details.map((d) =>
+      d.gate === 'requiredField'
+        ? gateDetail({ gate: 'requiredField', source: d.source as 'stage', key: String(d.key), met: false }, def, row.stageId, labelOf)
+        : d,
+    );
+    return new ApiError(refusal.code, details);
+  }
+
+  // ---- approvals ---------------------------------------------------------------------
+
+  async listApprovals(p: Principal, state?: string) {
+    const { db } = this.ctx.database;
+    const where: SQL[] = [eq(approvals.tenantId, p.tenantId)];
+    if (!p.roles.has('admin')) where.push(or(eq(approvals.approverId, p.userId), eq(approvals.requestedBy, p.userId))!);
+    if (state) where.push(eq(approvals.state, state as 'pending'));
+    const rows = await db
+      .select({ a: approvals, oppName: opportunities.name, ownerId: opportunities.ownerId, amount: opportunities.amount, processId: opportunities.processId, processVersion: opportunities.processVersion })
+      .from(approvals)
+      .innerJoin(opportunities, eq(opportunities.id, approvals.opportunityId))
+      .where(and(...where))
+      .orderBy(desc(approvals.requestedAt))
+      .limit(200);
+    const items = [];
+    for (const r of rows) {
+      const def = await this.processes.definition(db, r.processId, r.processVersion);
+      const { tenantId: _t, ...a } = r.a;
+      items.push({ ...a, requestedAt: a.requestedAt.toISOString(), decidedAt: a.decidedAt?.toISOString() ?? null, opportunityName: r.oppName, ownerId: r.ownerId, amount: r.amount, stageName: stageById(def, a.stageId)?.stage.name ?? a.stageId });
+    }
+    return { items };
+  }
+
+  async decideApproval(p: Principal, approvalId: string, decision: 'approve' | 'reject', comment: string) {
+    const { db } = this.ctx.database;
+    let transition: Parameters<NonNullable<OpportunityEvents['transition']>>[0] | null = null;
+    const [found] = await db.select().from(approvals).where(and(eq(approvals.tenantId, p.tenantId), eq(approvals.id, approvalId)));
+    if (!found) throw notFound('approval');
+    await db.transaction(async (tx) => {
+      const row = await this.lock(tx, p.tenantId, found.opportunityId);
+      const [a] = await tx.select().from(approvals).where(eq(approvals.id, approvalId)).for('update');
+      if (a!.approverId !== p.userId) throw new ApiError('FORBIDDEN', [{ message: { zh: '只有负责人的直属上级可以确认', en: "Only the owner's direct supervisor can decide" } }]);
+      if (a!.state !== 'pending') throw new ApiError('CONFLICT', [{ state: a!.state, message: { zh: '该申请已处理', en: 'This approval was already decided' } }]);
+      const now = this.ctx.clock.now();
+      await tx.update(approvals).set({ state: decision === 'approve' ? 'approved' : 'rejected', comment, decidedAt: now }).where(eq(approvals.id, approvalId));
+      if (decision === 'reject') return;
+      // Approval completes the stage (or wins): decide again with the approval granted.
+      const def = await this.processes.definition(tx, row.processId, row.processVersion);
+      const state = await this.state(tx, row);
+      const outcome = decide(def, state, a!.action === 'win' ? { type: 'win' } : { type: 'completeStage' });
+      if (!outcome.ok) throw await this.refusal(tx, outcome, def, row);
+      if (outcome.kind !== 'moved') throw new Error('approval did not move');
+      transition = await this.applyMove(tx, p, row, def, state, outcome.action, outcome.next, now, { comment });
+    });
+    if (transition) this.emit((e) => e.transition?.(transition!));
+    this.emit((e) => e.approval?.({ tenantId: p.tenantId, approvalId, opportunityId: found.opportunityId, approverId: p.userId, requestedBy: found.requestedBy, state: decision === 'approve' ? 'approved' : 'rejected' }));
+    this.emit((e) => e.changed(p.tenantId, found.opportunityId));
+    return { approval: (await this.listApprovals(p)).items.find((x) => x.id === approvalId), opportunity: await this.get(p, found.opportunityId) };
+  }
+}
+
+/** The label of a stage form field: its own (stage-only) or its definition's. */
+export function fieldLabel(def: ProcessDefinition, catalog: FieldCatalog, stageId: string | null, source: string, key: string): string {
+  const f = stageById(def, stageId)?.stage.fields.find((x) => x.source === source && x.key === key);
+  if (f?.label) return f.label.zh || f.label.en;
+  if (source === 'customer' || source === 'opportunity') return catalog[source].find((d) => d.key === key)?.label.zh ?? key;
+  return key;
+}
+
+/** The current stage's form: each field with its type, label, options and value. */
+function formOf(fields: readonly StageField[], catalog: FieldCatalog, state: OpportunityState) {
+  return fields.map((f) => {
+    const def = f.source === 'stage' ? null : catalog[f.source].find((d) => d.key === f.key);
+    return {
+      source: f.source,
+      key: f.key,
+      required: f.required,
+      type: f.type ?? def?.type ?? 'text',
+      label: f.label ?? def?.label ?? { zh: f.key, en: f.key },
+      options: f.options ?? def?.options ?? null,
+      value: state.values[f.source][f.key] ?? null,
+    };
+  });
+}
+
+/** Maps submitted values onto the stage's fields, checking each by type. */
+export function resolveFormValues(fields: readonly StageField[], catalog: FieldCatalog, values: Record<string, unknown>) {
+  const out = { customer: {} as Record<string, unknown>, opportunity: {} as Record<string, unknown>, stage: {} as Record<string, unknown> };
+  const details = [];
+  for (const [name, value] of Object.entries(values)) {
+    const dot = name.indexOf('.');
+    const matches = dot > 0 ? fields.filter((f) => `${f.source}.${f.key}` === name) : fields.filter((f) => f.key === name);
+    if (matches.length !== 1) {
+      details.push({ path: `body.values.${name}`, message: matches.length ? { zh: `${name} 有歧义，请写成 来源.字段`, en: `${name} is ambiguous: use source.key` } : { zh: `本阶段没有字段 ${name}`, en: `This stage has no field ${name}` } });
+      continue;
+    }
+    const f = matches[0]!;
+    const def = f.source === 'stage' ? null : catalog[f.source].find((d) => d.key === f.key);
+    const type = f.type ?? def?.type;
+    if (!type) {
+      details.push({ path: `body.values.${name}`, message: { zh: `字段 ${name} 未定义`, en: `Field ${name} is not defined` } });
+      continue;
+    }
+    const problem = checkFieldValue(type, value, f.options ?? def?.options);
+    if (problem) details.push({ path: `body.values.${name}`, message: { zh: `${name}：${problem.message.zh}`, en: `${name}: ${problem.message.en}` } });
+    else if (f.source === 'opportunity' && f.key === 'amount' && value !== null && (typeof value !== 'number' || value < 0))
+      details.push({ path: `body.values.${name}`, message: { zh: '金额不能为负', en: 'The amount cannot be negative' } });
+    else out[f.source][f.key] = value;
+  }
+  if (details.length) throw new ApiError('VALIDATION_FAILED', details);
+  return out;
+}
+
+function encodeCursor(at: Date, id: string): string {
+  return Buffer.from(JSON.stringify([at.toISOString(), id])).toString('base64url');
+}
+
+function decodeCursor(cursor: string): { at: Date; id: string } {
+  try {
+    const [at, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as [string, string];
+    const date = new Date(at);
+    if (typeof id !== 'string' || Number.isNaN(date.getTime())) throw new Error('bad');
+    return { at: date, id };
+  } catch {
+    throw new ApiError('VALIDATION_FAILED', [{ path: 'query.cursor', message: { zh: '游标无效', en: 'The cursor is not valid' } }]);
+  }
+}

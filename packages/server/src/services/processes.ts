@@ -1,0 +1,361 @@
+import {
+  checkPublishable,
+  parseDraft,
+  processDefinitionSchema,
+  publishImpact,
+  readDraft,
+  stageById,
+  writeDraft,
+  type createProcessSchema,
+  type ProcessDefinition,
+  type ProcessDraft,
+  type publishSchema,
+} from '@sales-process/core';
+import { and, asc, desc, eq, inArray, or, sql } from 'drizzle-orm';
+import type * as Y from 'yjs';
+import type { z } from 'zod';
+import type { ServerContext } from '../context.js';
+import type { Db, Tx } from '../db/open.js';
+import { opportunities, processes, processVersions, stageHistory } from '../db/schema.js';
+import type { Principal } from '../http/auth.js';
+import { ApiError, notFound } from '../http/errors.js';
+import type { DirectoryService, FieldService, TenantService } from './directory.js';
+import type { DocStore } from './doc-store.js';
+
+type Q = Db | Tx;
+export const draftDocName = (processId: string) => `process-draft:${processId}`;
+
+/** Opportunities still moving (open pre-sale, or won and in post-sale): publish moves these. */
+const live = or(eq(opportunities.status, 'open'), eq(opportunities.phase, 'postsale'));
+
+/** Hooks the live-document layer installs so REST writes reach connected editors. */
+export interface DraftDocs {
+  /** Runs `fn` on the doc (loaded live if someone is editing), persisting what it changes. */
+  edit(doc: string, fn: (ydoc: Y.Doc) => void, author: string | null): Promise<void>;
+  read(doc: string): Promise<Y.Doc>;
+  reset(doc: string): Promise<void>;
+}
+
+export class ProcessService {
+  /** Versions are immutable: cache their parsed definitions. */
+  private readonly versionCache = new Map<string, ProcessDefinition>();
+
+  constructor(
+    private readonly ctx: ServerContext,
+    private readonly store: DocStore,
+    private readonly directory: DirectoryService,
+    private readonly fields: FieldService,
+    private readonly tenants: TenantService,
+    public docs: DraftDocs = storeDocs(store),
+  ) {}
+
+  private definitionProblems(def: ProcessDefinition, catalog: Parameters<typeof checkPublishable>[1], name: string) {
+    const problems = checkPublishable(def, catalog, name);
+    const errors = problems.filter((x) => x.severity === 'error');
+    if (errors.length)
+      throw new ApiError(
+        'DEFINITION_INVALID',
+        errors.map((e) => ({ path: e.path.join('.'), code: e.code, message: e.message })),
+      );
+    return problems;
+  }
+
+  async create(p: Principal, input: z.infer<typeof createProcessSchema>) {
+    const { db } = this.ctx.database;
+    const catalog = await this.fields.catalog(db, p.tenantId);
+    const warnings = this.definitionProblems(input.definition, catalog, input.name);
+    const id = this.ctx.ids('proc');
+    const now = this.ctx.clock.now();
+    await db.transaction(async (tx) => {
+      await tx.insert(processes).values({ id, tenantId: p.tenantId, name: input.name, departments: input.departments, status: 'enabled', currentVersion: 1, createdAt: now, updatedAt: now });
+      await tx.insert(processVersions).values({ processId: id, version: 1, tenantId: p.tenantId, name: input.name, definition: input.definition, publishedAt: now, publishedBy: p.userId });
+    });
+    return { ...(await this.get(p.tenantId, id)), warnings };
+  }
+
+  async row(q: Q, tenantId: string, id: string) {
+    const [row] = await q.select().from(processes).where(and(eq(processes.tenantId, tenantId), eq(processes.id, id)));
+    if (!row) throw notFound('process');
+    return row;
+  }
+
+  async definition(q: Q, processId: string, version: number): Promise<ProcessDefinition> {
+    const key = `${processId}@${version}`;
+    const hit = this.versionCache.get(key);
+    if (hit) return hit;
+    const [row] = await q
+      .select({ definition: processVersions.definition })
+      .from(processVersions)
+      .where(and(eq(processVersions.processId, processId), eq(processVersions.version, version)));
+    if (!row) throw notFound('process');
+    const def = processDefinitionSchema.parse(row.definition);
+    this.versionCache.set(key, def);
+    return def;
+  }
+
+  async get(tenantId: string, id: string) {
+    const { db } = this.ctx.database;
+    const row = await this.row(db, tenantId, id);
+    const definition = await this.definition(db, id, row.currentVersion);
+    const versions = await db
+      .select({ version: processVersions.version, name: processVersions.name, publishedAt: processVersions.publishedAt, publishedBy: processVersions.publishedBy })
+      .from(processVersions)
+      .where(eq(processVersions.processId, id))
+      .orderBy(asc(processVersions.version));
+    return {
+      id: row.id,
+      name: row.name,
+      status: row.status,
+      departments: row.departments,
+      version: row.currentVersion,
+      derivedFrom: row.derivedFrom,
+      definition,
+      versions: versions.map((v) => ({ ...v, publishedAt: v.publishedAt.toISOString() })),
+      createdAt: row.createdAt.toISOString(),
+      updatedAt: row.updatedAt.toISOString(),
+    };
+  }
+
+  /** Enabled processes applicable to a department (its ancestors' processes included; no departments = everyone). */
+  async usableFor(q: Q, tenantId: string, departmentId: string | null) {
+    const chain = await this.directory.ancestry(q, tenantId, departmentId);
+    const rows = await q.select().from(processes).where(and(eq(processes.tenantId, tenantId), eq(processes.status, 'enabled'))).orderBy(asc(processes.name));
+    return rows.filter((r) => r.departments.length === 0 || r.departments.some((d) => chain.includes(d)));
+  }
+
+  async list(tenantId: string, filter: { status?: 'enabled' | 'disabled'; usableBy?: string }) {
+    const { db } = this.ctx.database;
+    let rows;
+    if (filter.usableBy) {
+      const user = await this.directory.user(db, tenantId, filter.usableBy);
+      if (!user) throw notFound('user');
+      rows = await this.usableFor(db, tenantId, user.departmentId);
+    } else {
+      const where = filter.status ? and(eq(processes.tenantId, tenantId), eq(processes.status, filter.status)) : eq(processes.tenantId, tenantId);
+      rows = await db.select().from(processes).where(where).orderBy(asc(processes.name));
+    }
+    const counts = await db
+      .select({ processId: opportunities.processId, n: sql<number>`count(*)`.mapWith(Number) })
+      .from(opportunities)
+      .where(and(eq(opportunities.tenantId, tenantId), eq(opportunities.status, 'open')))
+      .groupBy(opportunities.processId);
+    const open = new Map(counts.map((c) => [c.processId, c.n]));
+    const items = [];
+    for (const r of rows) {
+      const def = await this.definition(db, r.id, r.currentVersion);
+      items.push({
+        id: r.id,
+        name: r.name,
+        status: r.status,
+        departments: r.departments,
+        version: r.currentVersion,
+        stages: { presale: def.presale.map((s) => ({ id: s.id, name: s.name, winRate: s.winRate })), postsale: def.postsale.map((s) => ({ id: s.id, name: s.name })) },
+        openOpportunities: open.get(r.id) ?? 0,
+        updatedAt: r.updatedAt.toISOString(),
+      });
+    }
+    return { items };
+  }
+
+  // ---- drafts --------------------------------------------------------------------
+
+  /** The draft doc, created from the current version the first time anyone opens it. */
+  async ensureDraft(tenantId: string, id: string): Promise<void> {
+    const doc = draftDocName(id);
+    if (await this.store.exists(doc)) return;
+    const { db } = this.ctx.database;
+    const row = await this.row(db, tenantId, id);
+    const definition = await this.definition(db, id, row.currentVersion);
+    await this.docs.edit(doc, (ydoc) => writeDraft(ydoc, { name: row.name, departments: row.departments, definition }), null);
+  }
+
+  async getDraft(tenantId: string, id: string) {
+    await this.row(this.ctx.database.db, tenantId, id);
+    await this.ensureDraft(tenantId, id);
+    const ydoc = await this.docs.read(draftDocName(id));
+    return this.describeDraft(tenantId, readDraft(ydoc));
+  }
+
+  private async describeDraft(tenantId: string, raw: unknown) {
+    const parsed = parseDraft(raw);
+    if (!parsed.ok) return { draft: raw, problems: parsed.problems };
+    const catalog = await this.fields.catalog(this.ctx.database.db, tenantId);
+    return { draft: parsed.draft, problems: checkPublishable(parsed.draft.definition, catalog, parsed.draft.name) };
+  }
+
+  async putDraft(p: Principal, id: string, input: unknown) {
+    const parsed = parseDraft(input);
+    if (!parsed.ok) throw new ApiError('VALIDATION_FAILED', parsed.problems.map((x) => ({ path: ['body', ...x.path].join('.'), code: x.code, message: x.message })));
+    await this.row(this.ctx.database.db, p.tenantId, id);
+    await this.ensureDraft(p.tenantId, id);
+    await this.docs.edit(draftDocName(id), (ydoc) => writeDraft(ydoc, parsed.draft), p.userId);
+    return this.describeDraft(p.tenantId, parsed.draft);
+  }
+
+  private async publishableDraft(tenantId: string, id: string): Promise<ProcessDraft> {
+    await this.ensureDraft(tenantId, id);
+    const raw = readDraft(await this.docs.read(draftDocName(id)));
+    const parsed = parseDraft(raw);
+    if (!parsed.ok) throw new ApiError('DEFINITION_INVALID', parsed.problems.map((x) => ({ path: x.path.join('.'), code: x.code, message: x.message })));
+    const catalog = await this.fields.catalog(this.ctx.database.db, tenantId);
+    this.definitionProblems(parsed.draft.definition, catalog, parsed.draft.name);
+    return parsed.draft;
+  }
+
+  private async impact(q: Q, tenantId: string, id: string, before: ProcessDefinition, after: ProcessDefinition, mapping: Record<string, string>) {
+    const rows = await q
+      .select({ stageId: opportunities.stageId, n: sql<number>`count(*)`.mapWith(Number) })
+      .from(opportunities)
+      .where(and(eq(opportunities.tenantId, tenantId), eq(opportunities.processId, id), live))
+      .groupBy(opportunities.stageId);
+    return publishImpact(before, after, new Map(rows.map((r) => [r.stageId, r.n])), mapping);
+  }
+
+  async preview(p: Principal, id: string, input: z.infer<typeof publishSchema>) {
+    const { db } = this.ctx.database;
+    const row = await this.row(db, p.tenantId, id);
+    const draft = await this.publishableDraft(p.tenantId, id);
+    const before = await this.definition(db, id, row.currentVersion);
+    const catalog = await this.fields.catalog(db, p.tenantId);
+    const warnings = checkPublishable(draft.definition, catalog, draft.name).filter((x) => x.severity === 'warning');
+    if (input.mode === 'new-process')
+      return { mode: input.mode, affected: 0, perStage: [], unmapped: [], changes: (await this.impact(db, p.tenantId, id, before, draft.definition, {})).changes, warnings, draft };
+    const impact = await this.impact(db, p.tenantId, id, before, draft.definition, input.stageMapping);
+    return { mode: input.mode, affected: impact.total, ...impact, warnings, draft };
+  }
+
+  async publish(p: Principal, id: string, input: z.infer<typeof publishSchema>) {
+    const { db } = this.ctx.database;
+    const draft = await this.publishableDraft(p.tenantId, id);
+    const now = this.ctx.clock.now();
+    const result = await db.transaction(async (tx) => {
+      // Serialise publishes of one process.
+      const [row] = await tx.select().from(processes).where(and(eq(processes.tenantId, p.tenantId), eq(processes.id, id))).for('update');
+      if (!row) throw notFound('process');
+      if (input.mode === 'new-process') {
+        const newId = this.ctx.ids('proc');
+        await tx.insert(processes).values({ id: newId, tenantId: p.tenantId, name: draft.name, departments: draft.departments, status: 'enabled', currentVersion: 1, derivedFrom: id, createdAt: now, updatedAt: now });
+        await tx.insert(processVersions).values({ processId: newId, version: 1, tenantId: p.tenantId, name: draft.name, definition: draft.definition, publishedAt: now, publishedBy: p.userId });
+        if (input.disableOld) await tx.update(processes).set({ status: 'disabled', updatedAt: now }).where(eq(processes.id, id));
+        return { processId: newId, version: 1, moved: 0, resetOldDraft: true };
+      }
+      const before = await this.definition(tx, id, row.currentVersion);
+      const after = draft.definition;
+      const impact = await this.impact(tx, p.tenantId, id, before, after, input.stageMapping);
+      if (impact.unmapped.length || impact.badTargets.length)
+        throw new ApiError('PUBLISH_MAPPING_REQUIRED', [
+          ...impact.unmapped.map((u) => ({ stageId: u.stageId, count: u.count, message: { zh: `阶段“${u.name}”有 ${u.count} 个商机，需选择目标阶段`, en: `${u.count} opportunities sit in removed stage "${u.name}": choose a target` } })),
+          ...impact.badTargets.map((b) => ({ stageId: b.from, target: b.to, message: { zh: `目标阶段 ${b.to} 不存在`, en: `Target stage ${b.to} does not exist in the draft` } })),
+        ]);
+      const version = row.currentVersion + 1;
+      await tx.insert(processVersions).values({ processId: id, version, tenantId: p.tenantId, name: draft.name, definition: after, publishedAt: now, publishedBy: p.userId });
+      await tx.update(processes).set({ name: draft.name, departments: draft.departments, currentVersion: version, updatedAt: now }).where(eq(processes.id, id));
+      const moved = await this.migrateOpportunities(tx, p, id, before, after, version, input.stageMapping, now);
+      // Closed opportunities keep the version they were closed on; only the version pointer of live ones moves.
+      return { processId: id, version, moved, resetOldDraft: false };
+    });
+    if (result.resetOldDraft) await this.resetDraft(p.tenantId, id);
+    return { processId: result.processId, version: result.version, moved: result.moved };
+  }
+
+  private async migrateOpportunities(tx: Tx, p: Principal, id: string, before: ProcessDefinition, after: ProcessDefinition, version: number, mapping: Record<string, string>, now: Date) {
+    const rows = await tx
+      .select({ id: opportunities.id, stageId: opportunities.stageId, maxStageIndex: opportunities.maxStageIndex, stageEnteredAt: opportunities.stageEnteredAt, status: opportunities.status, processVersion: opportunities.processVersion })
+      .from(opportunities)
+      .where(and(eq(opportunities.tenantId, p.tenantId), eq(opportunities.processId, id), live))
+      .for('update');
+    // "Reached" is an index into the version's stages: translate through stage ids.
+    const reachedIndex = (oldMax: number, newStage: string | null) => {
+      let max = newStage ? Math.max(stageById(after, newStage)?.phase === 'presale' ? stageById(after, newStage)!.index : -1, -1) : -1;
+      before.presale.slice(0, oldMax + 1).forEach((s) => {
+        const at = stageById(after, s.id);
+        if (at?.phase === 'presale') max = Math.max(max, at.index);
+      });
+      return Math.max(max, 0);
+    };
+    for (const o of rows) {
+      const removed = o.stageId !== null && !stageById(after, o.stageId);
+      const stageId = removed ? mapping[o.stageId!]! : o.stageId;
+      await tx
+        .update(opportunities)
+        .set({
+          processVersion: version,
+          stageId,
+          maxStageIndex: reachedIndex(o.maxStageIndex, stageId),
+          ...(removed ? { stageEnteredAt: now, stageEntry: sql`${opportunities.stageEntry} + 1` } : {}),
+          updatedAt: now,
+        })
+        .where(eq(opportunities.id, o.id));
+      if (removed) {
+        await tx.insert(stageHistory).values({
+          tenantId: p.tenantId, opportunityId: o.id, processId: id, processVersion: version, fromStageId: o.stageId, toStageId: stageId,
+          fromStatus: o.status, toStatus: o.status, action: 'migrate', actorId: p.userId, at: now,
+          daysSpent: (now.getTime() - o.stageEnteredAt.getTime()) / 86_400_000,
+        });
+      }
+    }
+    return rows.length;
+  }
+
+  /** Puts the draft back to the current version (after a "new-process" publish took the edits away). */
+  async resetDraft(tenantId: string, id: string) {
+    await this.docs.reset(draftDocName(id));
+    await this.ensureDraft(tenantId, id);
+  }
+
+  async setStatus(p: Principal, id: string, status: 'enabled' | 'disabled') {
+    const { db } = this.ctx.database;
+    await this.row(db, p.tenantId, id);
+    await db.update(processes).set({ status, updatedAt: this.ctx.clock.now() }).where(eq(processes.id, id));
+    return this.get(p.tenantId, id);
+  }
+
+  async remove(p: Principal, id: string) {
+    const { db } = this.ctx.database;
+    const { deleteRequiresStatus } = await this.tenants.settings(p.tenantId);
+    await db.transaction(async (tx) => {
+      const [row] = await tx.select().from(processes).where(and(eq(processes.tenantId, p.tenantId), eq(processes.id, id))).for('update');
+      if (!row) throw notFound('process');
+      if (deleteRequiresStatus !== 'any' && row.status !== deleteRequiresStatus)
+        throw new ApiError('CONFLICT', [
+          {
+            rule: 'deleteRequiresStatus',
+            need: deleteRequiresStatus,
+            status: row.status,
+            message:
+              deleteRequiresStatus === 'enabled'
+                ? { zh: '只能删除启用中的销售流程', en: 'Only an enabled process can be deleted (tenant setting)' }
+                : { zh: '请先停用再删除', en: 'Disable the process before deleting it' },
+          },
+        ]);
+      const [used] = await tx.select({ n: sql<number>`count(*)`.mapWith(Number) }).from(opportunities).where(eq(opportunities.processId, id));
+      if (used!.n > 0)
+        throw new ApiError('PROCESS_IN_USE', [{ opportunities: used!.n, message: { zh: `有 ${used!.n} 个商机关联此流程，请改为停用`, en: `${used!.n} opportunities use this process: disable it instead` } }]);
+      await tx.delete(processes).where(eq(processes.id, id));
+    });
+    await this.store.remove(draftDocName(id));
+  }
+
+  /** Processes by id with their current versions (for listing). */
+  async byIds(q: Q, tenantId: string, ids: string[]) {
+    if (!ids.length) return [];
+    return q.select().from(processes).where(and(eq(processes.tenantId, tenantId), inArray(processes.id, ids))).orderBy(desc(processes.updatedAt));
+  }
+}
+
+/** Draft docs straight from the store, for when no live layer is installed. */
+export function storeDocs(store: DocStore): DraftDocs {
+  return {
+    async edit(doc, fn, author) {
+      const { ydoc } = await store.load(doc);
+      const updates: Uint8Array[] = [];
+      ydoc.on('update', (u: Uint8Array) => updates.push(u));
+      fn(ydoc);
+      for (const u of updates) await store.append(doc, u, author);
+    },
+    async read(doc) {
+      return (await store.load(doc)).ydoc;
+    },
+    reset: (doc) => store.remove(doc),
+  };
+}

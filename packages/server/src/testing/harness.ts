@@ -1,0 +1,86 @@
+/**
+ * Test harness: real databases (PGlite always; PostgreSQL when TEST_DATABASE_URL is set,
+ * one scratch database per call) and a real server driven through `app.fetch`.
+ */
+import { randomBytes } from 'node:crypto';
+import pino from 'pino';
+import postgres from 'postgres';
+import { createServer, type SalesProcessServer } from '../app.js';
+import { AdjustableClock } from '../context.js';
+import { openDatabase, type Database } from '../db/open.js';
+import { signToken } from '../http/auth.js';
+
+export interface TestDatabaseKind {
+  name: 'pglite' | 'postgres';
+  open(): Promise<Database>;
+}
+
+/** The databases every database test runs against. */
+export function testDatabases(): TestDatabaseKind[] {
+  const kinds: TestDatabaseKind[] = [{ name: 'pglite', open: () => openDatabase({ dataDir: 'memory://' }) }];
+  const url = process.env.TEST_DATABASE_URL;
+  if (url) kinds.push({ name: 'postgres', open: () => openScratchPostgres(url) });
+  return kinds;
+}
+
+/** A fresh database on the test server, dropped when closed. */
+export async function openScratchPostgres(url: string): Promise<Database> {
+  const name = `sp_test_${Date.now().toString(36)}_${randomBytes(4).toString('hex')}`;
+  const admin = postgres(url, { max: 1, onnotice: () => {} });
+  await admin.unsafe(`create database ${name}`);
+  await admin.end();
+  const u = new URL(url);
+  u.pathname = `/${name}`;
+  const database = await openDatabase({ url: u.toString() });
+  const close = database.close;
+  database.close = async () => {
+    await close();
+    const a = postgres(url, { max: 1, onnotice: () => {} });
+    await a.unsafe(`drop database if exists ${name} with (force)`);
+    await a.end();
+  };
+  return database;
+}
+
+export const TEST_SECRET = 'test-secret-0123456789abcdef0123456789';
+
+export interface TestServer {
+  server: SalesProcessServer;
+  database: Database;
+  clock: AdjustableClock;
+  /** A request as a user of a tenant. */
+  as(user: string, roles?: string[], tenant?: string): Requester;
+  token(user: string, roles?: string[], tenant?: string): Promise<string>;
+  close(): Promise<void>;
+}
+
+export interface Requester {
+  request(method: string, path: string, body?: unknown): Promise<{ status: number; body: any }>;
+  get(path: string): Promise<{ status: number; body: any }>;
+  post(path: string, body?: unknown): Promise<{ status: number; body: any }>;
+  put(path: string, body: unknown): Promise<{ status: number; body: any }>;
+  delete(path: string): Promise<{ status: number; body: any }>;
+}
+
+export async function startTestServer(database: Database, options: { staticDir?: string } = {}): Promise<TestServer> {
+  const clock = new AdjustableClock();
+  const server = await createServer({ database, authSecret: TEST_SECRET, dev: false, clock, logger: pino({ level: 'silent' }), staticDir: options.staticDir });
+  const token = (user: string, roles: string[] = ['sales'], tenant = 't1') => signToken(TEST_SECRET, { sub: user, tenant, roles }, clock.now());
+  const as = (user: string, roles: string[] = ['sales'], tenant = 't1'): Requester => {
+    const request = async (method: string, path: string, body?: unknown) => {
+      const headers: Record<string, string> = { authorization: `Bearer ${await token(user, roles, tenant)}` };
+      if (body !== undefined) headers['content-type'] = 'application/json';
+      const res = await server.fetch(new Request(`http://test/api/v1${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) }));
+      const text = await res.text();
+      return { status: res.status, body: text ? JSON.parse(text) : null };
+    };
+    return {
+      request,
+      get: (p) => request('GET', p),
+      post: (p, b) => request('POST', p, b ?? {}),
+      put: (p, b) => request('PUT', p, b),
+      delete: (p) => request('DELETE', p),
+    };
+  };
+  return { server, database, clock, as, token, close: async () => { await server.close(); await database.close(); } };
+}
