@@ -310,8 +310,9 @@ export function planTarget(history: PlanHistory, input: TargetPlanInput): Target
   for (let i = 0; i < count; i++) {
     const target = Array.isArray(input.target) ? input.target[i]! : input.target;
     const period = shiftPeriod(input.start, input.period, i);
-    const dealsNeeded = Math.ceil(target / avgWonAmount - 1e-9);
-    const opportunitiesNeeded = Math.ceil(dealsNeeded / winRate - 1e-9);
+    // The epsilon keeps float noise (3.0000000000000004) from adding a deal; max() keeps -0 out.
+    const dealsNeeded = Math.max(0, Math.ceil(target / avgWonAmount - 1e-9));
+    const opportunitiesNeeded = Math.max(0, Math.ceil(dealsNeeded / winRate - 1e-9));
     const findIn = shiftPeriod(period, input.period, -leadPeriods);
     periods.push({ period, target, dealsNeeded, opportunitiesNeeded, findIn });
     byFind.set(findIn, (byFind.get(findIn) ?? 0) + opportunitiesNeeded);
@@ -321,4 +322,18 @@ export function planTarget(history: PlanHistory, input: TargetPlanInput): Target
     periods,
     newOpportunitiesPerPeriod: [...byFind].map(([period, opportunities]) => ({ period, opportunities })).sort((a, b) => a.period.localeCompare(b.period)),
   };
+}
+
+/** The history target planning uses: won ÷ closed, won amounts, days from creation to win. */
+export function planHistoryOf(opportunities: readonly FunnelOpportunity[]): PlanHistory {
+  const h: PlanHistory = { won: 0, closed: 0, wonAmount: 0, wonCycleDays: 0 };
+  for (const o of opportunities) {
+    if (o.status === 'open') continue;
+    h.closed++;
+    if (o.status !== 'won') continue;
+    h.won++;
+    h.wonAmount += o.amount;
+    if (o.closedAt) h.wonCycleDays += (Date.parse(o.closedAt) - Date.parse(o.createdAt)) / 86_400_000;
+  }
+  return h;
 }

@@ -61,7 +61,9 @@ function setScalar(map: Y.Map<unknown>, key: string, value: unknown): void {
     if (map.has(key)) map.delete(key);
     return;
   }
-  if (JSON.stringify(map.get(key)) !== JSON.stringify(value)) map.set(key, value);
+  const json = JSON.stringify(value);
+  // Store plain JSON: Yjs refuses objects without Object's prototype (e.g. Object.create(null)).
+  if (JSON.stringify(map.get(key)) !== json) map.set(key, typeof value === 'object' && value !== null ? JSON.parse(json) : value);
 }
 
 /** Entries of a keyed Y.Map sorted by their `order`, then by key (deterministic). */
@@ -271,7 +273,7 @@ export function addStageField(doc: Y.Doc, phase: PhaseKey, stageId: string, fiel
     if (fields.has(uid)) return;
     const f = new Y.Map<unknown>();
     f.set('order', orderAt(fields, uid, fields.size));
-    for (const [k, v] of Object.entries(field)) if (v !== undefined) f.set(k, v);
+    for (const [k, v] of Object.entries(field)) if (v !== undefined) setScalar(f, k, v);
     fields.set(uid, f);
   });
 }

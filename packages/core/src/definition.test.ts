@@ -1,0 +1,117 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { checkPublishable, parseDraft, processDefinitionSchema, type ProcessDefinition } from './definition.js';
+import { DEFAULT_CUSTOM_FIELDS, SYSTEM_FIELDS, checkFieldValue, FIELD_TYPES } from './fields.js';
+import { seedProcessDefinition as seed } from './seed-process.js';
+import { draftArb } from './testing/arbitraries.js';
+
+const catalog = { customer: [...SYSTEM_FIELDS.customer, ...DEFAULT_CUSTOM_FIELDS.customer], opportunity: [...SYSTEM_FIELDS.opportunity, ...DEFAULT_CUSTOM_FIELDS.opportunity] };
+const codes = (def: ProcessDefinition, name = 'P') => checkPublishable(def, catalog, name).map((p) => [p.severity, p.code, p.path.join('.')]);
+
+describe('draft level (structure)', () => {
+  it('accepts every generated draft and returns it unchanged', () => {
+    fc.assert(
+      fc.property(draftArb, (draft) => {
+        const r = parseDraft(draft);
+        expect(r.ok).toBe(true);
+        if (r.ok) expect(r.draft).toEqual(draft);
+      }),
+    );
+  });
+
+  it('refuses out-of-range and oversized values with a path for each', () => {
+    const r = parseDraft({ name: 'x'.repeat(81), definition: { presale: [{ id: 'a', winRate: 250 }, { id: 'b b', minContacts: -1 }], postsale: [{ id: 'c', remindAfterDays: 1.5 }] } });
+    expect(r.ok).toBe(false);
+    if (!r.ok) expect(r.problems.map((p) => p.path.join('.'))).toEqual(['name', 'definition.presale.0.winRate', 'definition.presale.1.id', 'definition.presale.1.minContacts', 'definition.postsale.0.remindAfterDays']);
+  });
+
+  it('caps stages at 50 and fields at 100 per stage', () => {
+    const stages = Array.from({ length: 51 }, (_, i) => ({ id: `s${i}` }));
+    expect(parseDraft({ definition: { presale: stages } }).ok).toBe(false);
+    const fields = Array.from({ length: 101 }, (_, i) => ({ source: 'customer', key: `f${i}` }));
+    expect(parseDraft({ definition: { presale: [{ id: 'a', fields }] } }).ok).toBe(false);
+  });
+
+  it('refuses a 10 MB string', () => {
+    expect(parseDraft({ definition: { presale: [{ id: 'a', requirements: 'x'.repeat(10_000_001) }] } }).ok).toBe(false);
+  });
+
+  it('fills defaults, including terminal states 100 / 0 / 0', () => {
+    const def = processDefinitionSchema.parse({ presale: [{ id: 'a', name: 'A' }] });
+    expect(def.terminal).toEqual({ won: { name: '赢单', winRate: 100 }, lost: { name: '输单', winRate: 0 }, invalid: { name: '无效', winRate: 0 } });
+    expect(def.rules).toEqual({ orderRequiredToWin: false, orderAllowedAfterStage: null, allowSkipStages: false, allowMoveBack: true });
+  });
+});
+
+describe('publishable level', () => {
+  it('passes the seed process with no problem', () => {
+    expect(codes(seed, '重要客户销售流程')).toEqual([]);
+  });
+
+  it('needs a name and a pre-sale stage', () => {
+    expect(codes(processDefinitionSchema.parse({}), ' ')).toEqual([
+      ['error', 'NAME_REQUIRED', 'name'],
+      ['error', 'PRESALE_REQUIRED', 'presale'],
+    ]);
+  });
+
+  it('needs unique non-empty names and unique ids across both phases', () => {
+    const def = processDefinitionSchema.parse({ presale: [{ id: 'a', name: 'A' }, { id: 'b', name: '' }, { id: 'c', name: 'A' }], postsale: [{ id: 'a', name: 'Z' }] });
+    expect(codes(def)).toEqual([
+      ['error', 'STAGE_NAME_REQUIRED', 'presale.1.name'],
+      ['error', 'DUPLICATE_STAGE_NAME', 'presale.2.name'],
+      ['error', 'DUPLICATE_STAGE_ID', 'postsale.0.id'],
+    ]);
+  });
+
+  it('resolves field references and checks stage-only fields', () => {
+    const def = processDefinitionSchema.parse({
+      presale: [{ id: 'a', name: 'A', fields: [{ source: 'customer', key: 'industry' }, { source: 'customer', key: 'nope' }, { source: 'stage', key: 'x' }, { source: 'stage', key: 'y', label: { zh: '选', en: '' }, type: 'select' }] }],
+    });
+    expect(codes(def)).toEqual([
+      ['error', 'FIELD_UNKNOWN', 'presale.0.fields.1.key'],
+      ['error', 'FIELD_TYPE_REQUIRED', 'presale.0.fields.2.type'],
+      ['error', 'FIELD_LABEL_REQUIRED', 'presale.0.fields.2.label'],
+      ['error', 'FIELD_OPTIONS_REQUIRED', 'presale.0.fields.3.options'],
+    ]);
+  });
+
+  it('needs the order stage to exist, and refuses the deadlock of ordering only after the last stage', () => {
+    const base = { presale: [{ id: 'a', name: 'A' }, { id: 'b', name: 'B' }] };
+    expect(codes(processDefinitionSchema.parse({ ...base, rules: { orderAllowedAfterStage: 'zz' } }))).toEqual([['error', 'STAGE_UNKNOWN', 'rules.orderAllowedAfterStage']]);
+    expect(codes(processDefinitionSchema.parse({ ...base, rules: { orderAllowedAfterStage: 'b', orderRequiredToWin: true } }))).toEqual([['error', 'ORDER_RULE_DEADLOCK', 'rules.orderAllowedAfterStage']]);
+  });
+
+  it('warns, without refusing, when win rates go down along the stages', () => {
+    const def = processDefinitionSchema.parse({ presale: [{ id: 'a', name: 'A', winRate: 50 }, { id: 'b', name: 'B', winRate: 30 }] });
+    const problems = checkPublishable(def, catalog, 'P');
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatchObject({ severity: 'warning', code: 'WIN_RATE_DECREASES', path: ['presale', 1, 'winRate'] });
+    expect(problems[0]!.message.zh).toContain('50%');
+  });
+
+  it('reports every problem in both languages', () => {
+    fc.assert(
+      fc.property(draftArb, (draft) => {
+        for (const p of checkPublishable(draft.definition, catalog, draft.name)) {
+          expect(p.message.zh.length).toBeGreaterThan(0);
+          expect(p.message.en.length).toBeGreaterThan(0);
+          expect(p.path.length).toBeGreaterThan(0);
+        }
+      }),
+    );
+  });
+});
+
+describe('field values', () => {
+  it('checks each type and lets empty values through (required is a gate)', () => {
+    const ok: Record<string, unknown> = { text: 'a', textarea: 'a\nb', number: 1.5, currency: 100, date: '2027-01-31', datetime: '2027-01-31T10:00:00Z', boolean: false, select: 'a', multiselect: ['a'], email: 'a@b.cn', phone: '+86 138-0000-0000', url: 'https://x.cn', user: 'zhang', file: { id: 'f', name: 'a.pdf', size: 3 } };
+    const bad: Record<string, unknown> = { text: 5, textarea: {}, number: 'x', currency: Infinity, date: '31/01/2027', datetime: 'soon', boolean: 'yes', select: 'z', multiselect: ['a', 'z'], email: 'a@', phone: 'call me', url: 'ftp://x', user: 7, file: 'a.pdf' };
+    const options = [{ value: 'a', label: { zh: 'A', en: 'A' } }];
+    for (const type of FIELD_TYPES) {
+      expect(checkFieldValue(type, ok[type], options), type).toBeNull();
+      expect(checkFieldValue(type, bad[type], options), type).not.toBeNull();
+      expect(checkFieldValue(type, null, options)).toBeNull();
+    }
+  });
+});

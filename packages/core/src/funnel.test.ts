@@ -1,0 +1,158 @@
+import { describe, expect, it } from 'vitest';
+import { computeFunnel, diagnoseShape, planHistoryOf, planTarget, shiftPeriod, type FunnelOpportunity, type FunnelStageFigures, type StageStay } from './funnel.js';
+import { seedProcessDefinition as seed } from './seed-process.js';
+
+/**
+ * A hand-computed example: 22 opportunities on the seed process
+ * (初次拜访 10 %, 需求分析匹配 30 %, 方案设计 50 %, 报价竞标 80 %).
+ * `max` is the furthest pre-sale stage index each ever reached (won = past the last).
+ */
+const o = (id: string, status: FunnelOpportunity['status'], stageId: string | null, max: number, amountK: number, close: string | null, createdAt = '2026-06-01T00:00:00Z', closedAt: string | null = null): FunnelOpportunity => ({
+  id, status, stageId, maxStageIndex: max, amount: amountK * 1000, expectedCloseDate: close, createdAt, closedAt,
+});
+export const EXAMPLE: FunnelOpportunity[] = [
+  o('o1', 'open', 'visit', 0, 100, '2027-01-15'),
+  o('o2', 'open', 'visit', 0, 200, '2027-01-20'),
+  o('o3', 'open', 'visit', 0, 50, '2027-02-10'),
+  o('o4', 'open', 'visit', 0, 150, '2027-02-28'),
+  o('o5', 'open', 'visit', 1, 100, '2027-03-01'), // moved back from 需求分析匹配
+  o('o6', 'open', 'needs', 1, 300, '2027-01-31'),
+  o('o7', 'open', 'needs', 1, 100, '2027-02-15'),
+  o('o8', 'open', 'needs', 2, 200, '2027-03-10'), // moved back from 方案设计
+  o('o9', 'open', 'solution', 2, 400, '2027-02-01'),
+  o('o10', 'open', 'solution', 2, 100, '2027-03-20'),
+  o('o11', 'open', 'quote', 3, 500, '2027-01-10'),
+  o('w1', 'won', 'install', 3, 300, null, '2026-06-01T00:00:00Z', '2026-07-31T00:00:00Z'), // 60 days
+  o('w2', 'won', 'install', 3, 500, null, '2026-06-01T00:00:00Z', '2026-08-30T00:00:00Z'), // 90 days
+  o('w3', 'won', null, 3, 200, null, '2026-06-01T00:00:00Z', '2026-07-01T00:00:00Z'), // 30 days
+  o('l1', 'lost', 'visit', 0, 80, null),
+  o('l2', 'lost', 'needs', 1, 120, null),
+  o('l3', 'lost', 'solution', 2, 250, null),
+  o('l4', 'lost', 'quote', 3, 400, null),
+  o('l5', 'lost', 'visit', 0, 60, null),
+  o('i1', 'invalid', 'visit', 0, 30, null),
+  o('i2', 'invalid', 'needs', 1, 90, null),
+  o('l6', 'lost', 'needs', 2, 70, null), // reached 方案设计, moved back, lost
+];
+export const STAYS: StageStay[] = [
+  ...[1, 3, 8, 10, 3].map((days) => ({ stageId: 'visit', days })),
+  ...[10, 20, 30].map((days) => ({ stageId: 'needs', days })),
+  ...[5, 15].map((days) => ({ stageId: 'solution', days })),
+];
+
+describe('funnel figures of the hand-computed example', () => {
+  const f = computeFunnel(seed, EXAMPLE, STAYS);
+
+  it('counts open opportunities, amounts and weighted amounts per stage', () => {
+    expect(f.stages.map((s) => [s.stageId, s.open, s.openAmount, s.weightedAmount])).toEqual([
+      ['visit', 5, 600_000, 60_000], // 100+200+50+150+100 k × 10 %
+      ['needs', 3, 600_000, 180_000], // 300+100+200 k × 30 %
+      ['solution', 2, 500_000, 250_000], // 400+100 k × 50 %
+      ['quote', 1, 500_000, 400_000], // 500 k × 80 %
+    ]);
+    expect(f.openAmount).toBe(2_200_000);
+    expect(f.weightedAmount).toBe(890_000);
+  });
+
+  it('converts by cohort: reached the next stage ÷ reached this one', () => {
+    // reached: 22 all; ≥ needs 15; ≥ solution 10; ≥ quote 5; won 3.
+    expect(f.stages.map((s) => s.reached)).toEqual([22, 15, 10, 5]);
+    expect(f.stages.map((s) => s.conversionToNext)).toEqual([0.6818, 0.6667, 0.5, 0.6]);
+  });
+
+  it('averages completed stays per stage (mean and median)', () => {
+    expect(f.stages.map((s) => [s.avgDays, s.medianDays])).toEqual([
+      [5, 3],
+      [20, 20],
+      [10, 10],
+      [null, null],
+    ]);
+  });
+
+  it('counts terminal states and the overall win rate = won ÷ (won + lost)', () => {
+    expect(f.terminal).toEqual({ won: { count: 3, amount: 1_000_000 }, lost: { count: 6, amount: 980_000 }, invalid: { count: 2, amount: 120_000 } });
+    expect(f.overallWinRate).toBe(0.3333);
+    expect(f.total).toBe(22);
+  });
+
+  it('forecasts Σ amount × win rate of open ones by expected close month', () => {
+    expect(f.forecast).toEqual([
+      { month: '2027-01', count: 4, amount: 1_100_000, weighted: 520_000 }, // 10k + 20k + 90k + 400k
+      { month: '2027-02', count: 4, amount: 700_000, weighted: 250_000 }, // 5k + 15k + 30k + 200k
+      { month: '2027-03', count: 3, amount: 400_000, weighted: 120_000 }, // 10k + 60k + 50k
+    ]);
+  });
+
+  it('calls this funnel healthy (5 > 1.2 × 3, no stage under half the others)', () => {
+    expect(f.diagnosis.shape).toBe('healthy');
+    expect(f.diagnosis.thresholds.topWidthRatio).toBe(1.2);
+  });
+});
+
+describe('target decomposition', () => {
+  it('works back from the target through the won amount, the win rate and the cycle', () => {
+    const history = planHistoryOf(EXAMPLE);
+    expect(history).toEqual({ won: 3, closed: 11, wonAmount: 1_000_000, wonCycleDays: 180 });
+    const plan = planTarget(history, { target: 1_000_000, period: 'month', start: '2027-01', periods: 3 })!;
+    // avg won 333,333.33; 3 deals; win rate 3/11 → 11 opportunities; 60-day cycle = 2 months earlier.
+    expect(plan.figures).toEqual({ winRate: 0.2727, avgWonAmount: 333_333.33, avgCycleDays: 60, leadPeriods: 2, won: 3, closed: 11 });
+    expect(plan.periods).toEqual([
+      { period: '2027-01', target: 1_000_000, dealsNeeded: 3, opportunitiesNeeded: 11, findIn: '2026-11' },
+      { period: '2027-02', target: 1_000_000, dealsNeeded: 3, opportunitiesNeeded: 11, findIn: '2026-12' },
+      { period: '2027-03', target: 1_000_000, dealsNeeded: 3, opportunitiesNeeded: 11, findIn: '2027-01' },
+    ]);
+    expect(plan.newOpportunitiesPerPeriod).toEqual([
+      { period: '2026-11', opportunities: 11 },
+      { period: '2026-12', opportunities: 11 },
+      { period: '2027-01', opportunities: 11 },
+    ]);
+  });
+
+  it('plans quarters, with per-period targets', () => {
+    const plan = planTarget({ won: 2, closed: 4, wonAmount: 200_000, wonCycleDays: 200 }, { target: [250_000, 0], period: 'quarter', start: '2027-Q1' })!;
+    // 100k per deal → 3 deals → ÷ 0.5 → 6; 100-day cycle ≈ 1 quarter earlier.
+    expect(plan.periods).toEqual([
+      { period: '2027-Q1', target: 250_000, dealsNeeded: 3, opportunitiesNeeded: 6, findIn: '2026-Q4' },
+      { period: '2027-Q2', target: 0, dealsNeeded: 0, opportunitiesNeeded: 0, findIn: '2027-Q1' },
+    ]);
+  });
+
+  it('has no plan without won history', () => {
+    expect(planTarget({ won: 0, closed: 5, wonAmount: 0, wonCycleDays: 0 }, { target: 1, period: 'month', start: '2027-01' })).toBeNull();
+  });
+
+  it('shifts period labels across years', () => {
+    expect(shiftPeriod('2027-01', 'month', -2)).toBe('2026-11');
+    expect(shiftPeriod('2026-12', 'month', 1)).toBe('2027-01');
+    expect(shiftPeriod('2027-Q1', 'quarter', -1)).toBe('2026-Q4');
+    expect(shiftPeriod('2027-Q4', 'quarter', 5)).toBe('2029-Q1');
+  });
+});
+
+describe('shape diagnosis', () => {
+  const stages = (counts: number[], conversions: (number | null)[] = counts.map(() => 0.6)): FunnelStageFigures[] =>
+    counts.map((open, i) => ({ stageId: `s${i}`, name: `S${i}`, winRate: 0, open, openAmount: 0, weightedAmount: 0, reached: 20, conversionToNext: conversions[i] ?? null, avgDays: null, medianDays: null }));
+
+  it('sees a cylinder when the top is barely wider than the stages below (too few new customers)', () => {
+    const d = diagnoseShape(stages([11, 10, 9, 5]));
+    expect(d.shape).toBe('cylinder');
+    expect(d.findings[0]!.figures).toMatchObject({ top: 11, widestBelow: 10, threshold: 1.2 });
+    expect(d.findings[0]!.message.zh).toContain('新客户不足');
+  });
+
+  it('sees a bottom-heavy funnel when the last stage is as wide as the first (deals stall)', () => {
+    expect(diagnoseShape(stages([6, 5, 5, 7])).shape).toBe('bottom-heavy');
+  });
+
+  it('names a bottleneck stage whose conversion is under half the others', () => {
+    const d = diagnoseShape(stages([20, 12, 8, 2], [0.6, 0.6, 0.2, 0.7]));
+    expect(d.shape).toBe('bottleneck');
+    expect(d.findings[0]).toMatchObject({ code: 'bottleneck', stageId: 's2', figures: { conversion: 0.2, medianOfOthers: 0.6, threshold: 0.5 } });
+  });
+
+  it('does not judge a funnel with too few open opportunities', () => {
+    const d = diagnoseShape(stages([3, 2, 1, 1]));
+    expect(d.shape).toBe('insufficient-data');
+    expect(d.findings[0]!.figures).toEqual({ open: 7, minOpen: 10 });
+  });
+});
