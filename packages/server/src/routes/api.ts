@@ -53,6 +53,11 @@ export function apiRoutes(s: Services) {
     },
   });
   const P = (c: { get(key: 'principal'): AppEnv['Variables']['principal'] }) => c.get('principal');
+  /** Admin work on one process: 404 for ids outside the tenant comes before 403. */
+  const adminOnProcess = async (c: { get(key: 'principal'): AppEnv['Variables']['principal'] }, id: string) => {
+    await s.processes.row(s.ctx.database.db, P(c).tenantId, id);
+    requireRole(P(c), 'admin');
+  };
 
   // ---- directory and fields ----------------------------------------------------------
   api.openapi(route({ method: 'post', path: '/directory/sync', tags: ['directory'], request: { body: json(directorySyncSchema) } }), async (c) => {
@@ -121,29 +126,29 @@ export function apiRoutes(s: Services) {
     c.json(await s.processes.get(P(c).tenantId, c.req.valid('param').id), 200),
   );
   api.openapi(route({ method: 'get', path: '/processes/{id}/draft', tags: ['processes'], request: { params: idParam } }), async (c) => {
-    requireRole(P(c), 'admin');
+    await adminOnProcess(c, c.req.valid('param').id);
     return c.json(await s.processes.getDraft(P(c).tenantId, c.req.valid('param').id), 200);
   });
   api.openapi(route({ method: 'put', path: '/processes/{id}/draft', tags: ['processes'], request: { params: idParam, body: json(processDraftSchema) } }), async (c) => {
-    requireRole(P(c), 'admin');
+    await adminOnProcess(c, c.req.valid('param').id);
     return c.json(await s.processes.putDraft(P(c), c.req.valid('param').id, c.req.valid('json')), 200);
   });
   api.openapi(route({ method: 'post', path: '/processes/{id}/publish/preview', tags: ['processes'], request: { params: idParam, body: json(publishSchema) } }), async (c) => {
-    requireRole(P(c), 'admin');
+    await adminOnProcess(c, c.req.valid('param').id);
     return c.json(await s.processes.preview(P(c), c.req.valid('param').id, c.req.valid('json')), 200);
   });
   api.openapi(route({ method: 'post', path: '/processes/{id}/publish', tags: ['processes'], request: { params: idParam, body: json(publishSchema) } }), async (c) => {
-    requireRole(P(c), 'admin');
+    await adminOnProcess(c, c.req.valid('param').id);
     return c.json(await s.processes.publish(P(c), c.req.valid('param').id, c.req.valid('json')), 200);
   });
   for (const status of ['enable', 'disable'] as const) {
     api.openapi(route({ method: 'post', path: `/processes/{id}/${status}`, tags: ['processes'], request: { params: idParam } }), async (c) => {
-      requireRole(P(c), 'admin');
+      await adminOnProcess(c, c.req.valid('param').id);
       return c.json(await s.processes.setStatus(P(c), c.req.valid('param').id, status === 'enable' ? 'enabled' : 'disabled'), 200);
     });
   }
   api.openapi(route({ method: 'delete', path: '/processes/{id}', tags: ['processes'], request: { params: idParam } }), async (c) => {
-    requireRole(P(c), 'admin');
+    await adminOnProcess(c, c.req.valid('param').id);
     await s.processes.remove(P(c), c.req.valid('param').id);
     return c.body(null, 204);
   });
