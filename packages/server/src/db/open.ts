@@ -22,6 +22,8 @@ export interface Database {
   listen(channel: string, onPayload: (payload: string) => void): Promise<() => Promise<void>>;
   notify(channel: string, payload: string): Promise<void>;
   close(): Promise<void>;
+  /** postgres.js only: the URL it was opened with. */
+  url?: string;
   /** postgres.js only: a dedicated connection (session locks). */
   reserve?: () => Promise<postgres.ReservedSql>;
 }
@@ -37,6 +39,8 @@ export interface OpenDatabaseOptions {
   migrate?: boolean;
   /** postgres.js pool size. */
   max?: number;
+  /** postgres.js only: called with every statement (query counting in benchmarks). */
+  debug?: (query: string) => void;
 }
 
 /** Rows of a raw `execute` result; postgres.js returns an array, PGlite `{rows}`. */
@@ -50,17 +54,18 @@ export function rowsOf<T>(result: unknown): T[] {
  * data folder otherwise. Same schema, same migrations.
  */
 export async function openDatabase(options: OpenDatabaseOptions = {}): Promise<Database> {
-  const database = options.url ? openPostgres(options.url, options.max) : await openPglite(options.dataDir ?? './.data');
+  const database = options.url ? openPostgres(options.url, options.max, options.debug) : await openPglite(options.dataDir ?? './.data');
   if (options.migrate !== false) await migrateDatabase(database);
   return database;
 }
 
-function openPostgres(url: string, max = 10): Database {
-  const client = postgres(url, { max, onnotice: () => {}, connection: { application_name: 'sales-process' } });
+function openPostgres(url: string, max = 10, debug?: (query: string) => void): Database {
+  const client = postgres(url, { max, onnotice: () => {}, connection: { application_name: 'sales-process' }, ...(debug ? { debug: (_c: number, q: string) => debug(q) } : {}) });
   const db = drizzlePostgres(client, { schema }) as unknown as Db;
   return {
     db,
     kind: 'postgres',
+    url,
     async listen(channel, onPayload) {
       const sub = await client.listen(channel, onPayload);
       return () => sub.unlisten();

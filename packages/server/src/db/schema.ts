@@ -160,6 +160,8 @@ export const opportunities = pgTable(
     stageEnteredAt: ts('stage_entered_at').notNull(),
     /** Bumped on every stage entry; reminders are keyed by it, so a re-entry reminds again. */
     stageEntry: integer('stage_entry').notNull().default(1),
+    /** Bumped by every write: moves compare-and-set on it (one statement, no lock held). */
+    rev: integer('rev').notNull().default(0),
     /** How far it ever got among pre-sale stages (index): the funnel's "reached". */
     maxStageIndex: integer('max_stage_index').notNull().default(0),
     fields: jsonb('fields').$type<Record<string, unknown>>().notNull().default({}),

@@ -1,3 +1,4 @@
+import { createSecretKey } from 'node:crypto';
 import { ROLES, type Role } from '@sales-process/core';
 import { createRemoteJWKSet, jwtVerify, SignJWT, type JWTPayload } from 'jose';
 import { ApiError } from './errors.js';
@@ -19,10 +20,27 @@ export interface AuthConfig {
 export type TokenVerifier = (token: string) => Promise<Principal>;
 
 export function createVerifier(config: AuthConfig, now: () => Date): TokenVerifier {
-  const key = config.secret ? new TextEncoder().encode(config.secret) : null;
+  // A KeyObject once, rather than importing the raw secret on every request.
+  const key = config.secret ? createSecretKey(Buffer.from(config.secret, 'utf8')) : null;
   const jwks = config.jwksUrl ? createRemoteJWKSet(new URL(config.jwksUrl)) : null;
   if (!key && !jwks) throw new Error('auth needs a secret or a JWKS URL');
+  // Hosts reuse a token for many requests: remember verified ones (the signature is
+  // checked once; expiry is checked against the clock on every use). Bounded.
+  const verified = new Map<string, { principal: Principal; exp: number | undefined }>();
+  const MAX_CACHED = 10_000;
   return async (token) => {
+    const hit = verified.get(token);
+    if (hit) {
+      if (hit.exp === undefined || hit.exp * 1000 > now().getTime()) return hit.principal;
+      verified.delete(token);
+    }
+    const principal = await verifyOnce(token);
+    if (verified.size >= MAX_CACHED) verified.delete(verified.keys().next().value!);
+    verified.set(token, principal);
+    return principal.principal;
+  };
+
+  async function verifyOnce(token: string): Promise<{ principal: Principal; exp: number | undefined }> {
     let payload: JWTPayload;
     try {
       const options = { currentDate: now(), algorithms: key ? ['HS256'] : undefined };
@@ -36,8 +54,8 @@ export function createVerifier(config: AuthConfig, now: () => Date): TokenVerifi
       throw new ApiError('UNAUTHENTICATED', [], { zh: '令牌缺少 sub 或 tenant', en: 'The token lacks sub or tenant' });
     const list = Array.isArray(roles) ? roles.filter((r): r is Role => (ROLES as readonly string[]).includes(r as string)) : [];
     const name = typeof payload.name === 'string' ? payload.name : undefined;
-    return { tenantId: tenant, userId: sub, roles: new Set(list), name };
-  };
+    return { principal: { tenantId: tenant, userId: sub, roles: new Set(list), name }, exp: payload.exp };
+  }
 }
 
 export async function signToken(

@@ -48,6 +48,18 @@ for (const kind of testDatabases()) {
       }
     });
 
+    it('refuses a token that expired after it was first accepted (cached verification)', async () => {
+      const iat = Math.floor(t.clock.now().getTime() / 1000);
+      const token = await new SignJWT({ tenant: 't1', roles: ['admin'] }).setProtectedHeader({ alg: 'HS256' }).setSubject('u').setIssuedAt(iat).setExpirationTime(iat + 60).sign(new TextEncoder().encode(TEST_SECRET));
+      expect((await raw('/api/v1/processes', { headers: { authorization: `Bearer ${token}` } })).status).toBe(200);
+      t.clock.advance(61_000);
+      try {
+        expect((await raw('/api/v1/processes', { headers: { authorization: `Bearer ${token}` } })).status).toBe(401);
+      } finally {
+        t.clock.advance(-61_000);
+      }
+    });
+
     it('accepts a valid token', async () => {
       const res = await t.as('u1', ['admin']).get('/processes');
       expect(res.status).toBe(200);

@@ -118,6 +118,13 @@ export class DirectoryService {
 }
 
 export class FieldService {
+  /**
+   * Field definitions change rarely and every view needs them: cached per tenant for a
+   * few seconds (dropped at once on this instance when a field is added).
+   */
+  private readonly cache = new Map<string, { at: number; catalog: FieldCatalog }>();
+  static readonly CACHE_MS = 5000;
+
   constructor(private readonly ctx: ServerContext) {}
 
   async list(q: Q, tenantId: string, object: FieldObject): Promise<FieldDefinition[]> {
@@ -131,7 +138,11 @@ export class FieldService {
   }
 
   async catalog(q: Q, tenantId: string): Promise<FieldCatalog> {
-    return { customer: await this.list(q, tenantId, 'customer'), opportunity: await this.list(q, tenantId, 'opportunity') };
+    const hit = this.cache.get(tenantId);
+    if (hit && Date.now() - hit.at < FieldService.CACHE_MS) return hit.catalog;
+    const catalog = { customer: await this.list(q, tenantId, 'customer'), opportunity: await this.list(q, tenantId, 'opportunity') };
+    this.cache.set(tenantId, { at: Date.now(), catalog });
+    return catalog;
   }
 
   async add(tenantId: string, object: FieldObject, f: FieldDefinition) {
@@ -145,6 +156,7 @@ export class FieldService {
       .onConflictDoNothing()
       .returning();
     if (!inserted.length) throw new ApiError('CONFLICT', [{ path: 'body.key', message: { zh: `字段 ${f.key} 已存在`, en: `Field ${f.key} exists already` } }]);
+    this.cache.delete(tenantId);
     return { ...f, system: false };
   }
 }

@@ -20,7 +20,7 @@ import {
 import { and, asc, desc, eq, lt, or, sql, type SQL } from 'drizzle-orm';
 import type { z } from 'zod';
 import type { ServerContext } from '../context.js';
-import type { Db, Tx } from '../db/open.js';
+import { rowsOf, type Db, type Tx } from '../db/open.js';
 import { approvals, customers, opportunities, orders, stageHistory, users } from '../db/schema.js';
 import type { Principal } from '../http/auth.js';
 import { ApiError, notFound } from '../http/errors.js';
@@ -29,6 +29,15 @@ import type { ProcessService } from './processes.js';
 
 type Q = Db | Tx;
 type Row = typeof opportunities.$inferSelect;
+type Loaded = Row & {
+  customerName: string;
+  customerFields: Record<string, unknown>;
+  ownerName: string | null;
+  managerId: string | null;
+  contactCount: number;
+  orderCount: number;
+  approval: OpportunityState['approval'];
+};
 const DAY = 86_400_000;
 
 /** Events other layers (live docs, notifications, webhooks) subscribe to after commit. */
@@ -61,33 +70,85 @@ export class OpportunityService {
 
   // ---- access ----------------------------------------------------------------------
 
-  private async lock(tx: Tx, tenantId: string, id: string): Promise<Row> {
-    const [row] = await tx.select().from(opportunities).where(and(eq(opportunities.tenantId, tenantId), eq(opportunities.id, id))).for('update');
-    if (!row) throw notFound('opportunity');
-    return row;
+  /**
+   * One opportunity with everything its rules and its view need (customer, contact and
+   * order counts, the current stage entry's approval, the owner and their supervisor),
+   * in one query; with `lock`, the opportunity row is locked for the transaction.
+   */
+  private selectLoaded(q: Q) {
+    return q
+      .select({
+        o: opportunities,
+        customerName: customers.name,
+        customerFields: customers.fields,
+        ownerName: users.name,
+        managerId: users.managerId,
+        contactCount: sql<number>`(select count(*) from contacts where contacts.customer_id = ${opportunities.customerId})`.mapWith(Number),
+        orderCount: sql<number>`(select count(*) from orders where orders.opportunity_id = ${opportunities.id})`.mapWith(Number),
+        approval: sql<string | null>`(select approvals.state || ':' || approvals.action from approvals
+          where approvals.opportunity_id = ${opportunities.id} and approvals.stage_entry = ${opportunities.stageEntry}
+            and approvals.state <> 'cancelled' order by approvals.requested_at desc limit 1)`,
+      })
+      .from(opportunities)
+      .innerJoin(customers, eq(customers.id, opportunities.customerId))
+      .leftJoin(users, and(eq(users.tenantId, opportunities.tenantId), eq(users.id, opportunities.ownerId)));
   }
 
-  private async managerOf(q: Q, tenantId: string, userId: string): Promise<string | null> {
-    return (await this.directory.user(q, tenantId, userId))?.managerId ?? null;
+  private toLoaded(r: Awaited<ReturnType<OpportunityService['selectLoaded']>>[number] | undefined): Loaded {
+    if (!r) throw notFound('opportunity');
+    const [state, action] = r.approval ? r.approval.split(':') : [];
+    return {
+      ...r.o,
+      customerName: r.customerName,
+      customerFields: r.customerFields,
+      ownerName: r.ownerName,
+      managerId: r.managerId,
+      contactCount: r.contactCount,
+      orderCount: r.orderCount,
+      approval: state ? { state: state as 'pending' | 'approved' | 'rejected', action: action as 'complete' | 'win' } : null,
+    };
+  }
+
+  /**
+   * One opportunity with everything its rules and its view need (customer, contact and
+   * order counts, the current stage entry's approval, the owner and their supervisor),
+   * in one query; with `lock`, the opportunity row is locked for the transaction.
+   */
+  private async load(q: Q, tenantId: string, id: string, lock = false): Promise<Loaded> {
+    const query = this.selectLoaded(q).where(and(eq(opportunities.tenantId, tenantId), eq(opportunities.id, id)));
+    return this.toLoaded((lock ? await query.for('update', { of: opportunities }) : await query)[0]);
+  }
+
+  private preparedLoad?: { execute(p: { tenantId: string; id: string }): Promise<Awaited<ReturnType<OpportunityService['selectLoaded']>>> };
+
+  /** The same load outside a transaction, as a prepared statement (the hot path of every command). */
+  private async loadFast(tenantId: string, id: string): Promise<Loaded> {
+    this.preparedLoad ??= this.selectLoaded(this.ctx.database.db)
+      .where(and(eq(opportunities.tenantId, sql.placeholder('tenantId')), eq(opportunities.id, sql.placeholder('id'))))
+      .prepare('sp_load_opportunity');
+    return this.toLoaded((await this.preparedLoad.execute({ tenantId, id }))[0]);
+  }
+
+  private lock(tx: Tx, tenantId: string, id: string): Promise<Loaded> {
+    return this.load(tx, tenantId, id, true);
   }
 
   /** Who may do what with one opportunity. */
-  private async access(q: Q, p: Principal, row: Row) {
-    const manager = await this.managerOf(q, p.tenantId, row.ownerId);
+  private access(p: Principal, row: Loaded) {
     const isOwner = row.ownerId === p.userId;
-    const isManager = manager === p.userId;
+    const isManager = row.managerId === p.userId;
     const isAdmin = p.roles.has('admin');
     const isStaff = row.postsaleStaff.includes(p.userId);
     return {
-      manager,
+      manager: row.managerId,
       read: isOwner || isManager || isAdmin || isStaff || p.roles.has('analyst'),
       presale: isOwner || isManager || isAdmin,
       postsale: isOwner || isStaff || isAdmin,
     };
   }
 
-  private async mayAct(q: Q, p: Principal, row: Row) {
-    const a = await this.access(q, p, row);
+  private mayAct(p: Principal, row: Loaded) {
+    const a = this.access(p, row);
     const ok = row.phase === 'postsale' ? a.postsale : a.presale;
     if (!ok) throw new ApiError('FORBIDDEN', [{ message: { zh: '只有负责人、直属上级或指定的售后人员可以操作此商机', en: 'Only the owner, their supervisor or assigned post-sale staff may act on this opportunity' } }]);
     return a;
@@ -95,50 +156,39 @@ export class OpportunityService {
 
   // ---- state -------------------------------------------------------------------------
 
-  private async state(q: Q, row: Row): Promise<OpportunityState> {
-    const [customer] = await q.select().from(customers).where(eq(customers.id, row.customerId));
-    const contactCount = await this.customerService.contactCount(q, row.customerId);
-    const [approval] = await q
-      .select({ state: approvals.state, action: approvals.action })
-      .from(approvals)
-      .where(and(eq(approvals.opportunityId, row.id), eq(approvals.stageEntry, row.stageEntry), sql`${approvals.state} <> 'cancelled'`))
-      .orderBy(desc(approvals.requestedAt))
-      .limit(1);
-    const [orderCount] = await q.select({ n: sql<number>`count(*)`.mapWith(Number) }).from(orders).where(eq(orders.opportunityId, row.id));
+  private state(row: Loaded): OpportunityState {
     return {
       status: row.status,
       phase: row.phase,
       stageId: row.stageId,
-      contactCount,
-      orderCount: orderCount?.n ?? 0,
-      approval: approval ? { state: approval.state as 'pending' | 'approved' | 'rejected', action: approval.action } : null,
+      contactCount: row.contactCount,
+      orderCount: row.orderCount,
+      approval: row.approval,
       values: {
-        customer: { ...(customer?.fields ?? {}), name: customer?.name },
+        customer: { ...row.customerFields, name: row.customerName },
         opportunity: { ...row.fields, name: row.name, amount: row.amount, expectedCloseDate: row.expectedCloseDate },
         stage: (row.stageId && row.stageValues[row.stageId]) || {},
       },
     };
   }
 
-  private async view(q: Q, row: Row, def?: ProcessDefinition, catalog?: FieldCatalog) {
+  private async view(q: Q, row: Loaded, def?: ProcessDefinition, catalog?: FieldCatalog) {
     def ??= await this.processes.definition(q, row.processId, row.processVersion);
-    const state = await this.state(q, row);
+    const state = this.state(row);
     catalog ??= await this.fields.catalog(q, row.tenantId);
     const at = stageById(def, row.stageId);
     const winRate = winRateOf(def, row);
     const now = this.ctx.clock.now();
-    const [customer] = await q.select({ name: customers.name }).from(customers).where(eq(customers.id, row.customerId));
-    const [owner] = await q.select({ name: users.name, managerId: users.managerId }).from(users).where(and(eq(users.tenantId, row.tenantId), eq(users.id, row.ownerId)));
     const gates = row.status === 'open' || row.phase === 'postsale' ? evaluateGates(def, state) : [];
     const labelOf = (source: string, key: string) => fieldLabel(def!, catalog!, row.stageId, source, key);
     return {
       id: row.id,
       name: row.name,
       customerId: row.customerId,
-      customerName: customer?.name ?? null,
+      customerName: row.customerName,
       ownerId: row.ownerId,
-      ownerName: owner?.name ?? null,
-      supervisorId: owner?.managerId ?? null,
+      ownerName: row.ownerName,
+      supervisorId: row.managerId,
       departmentId: row.departmentId,
       amount: row.amount,
       currency: row.currency,
@@ -183,9 +233,8 @@ export class OpportunityService {
 
   async get(p: Principal, id: string) {
     const { db } = this.ctx.database;
-    const [row] = await db.select().from(opportunities).where(and(eq(opportunities.tenantId, p.tenantId), eq(opportunities.id, id)));
-    if (!row) throw notFound('opportunity');
-    if (!(await this.access(db, p, row)).read) throw new ApiError('FORBIDDEN');
+    const row = await this.loadFast(p.tenantId, id);
+    if (!this.access(p, row).read) throw new ApiError('FORBIDDEN');
     return this.view(db, row);
   }
 
@@ -214,7 +263,7 @@ export class OpportunityService {
     const page = rows.slice(0, query.limit);
     const catalog = await this.fields.catalog(db, p.tenantId);
     const items = [];
-    for (const r of page) items.push(await this.view(db, r, undefined, catalog));
+    for (const r of page) items.push(await this.view(db, await this.load(db, p.tenantId, r.id), undefined, catalog));
     const last = page.at(-1);
     return { items, nextCursor: rows.length > query.limit && last ? encodeCursor(last.createdAt, last.id) : null };
   }
@@ -270,7 +319,7 @@ export class OpportunityService {
     const { db } = this.ctx.database;
     await db.transaction(async (tx) => {
       const row = await this.lock(tx, p.tenantId, id);
-      await this.mayAct(tx, p, row);
+      this.mayAct(p, row);
       if (!(row.status === 'open' || row.phase === 'postsale') || !row.stageId) throw new ApiError('INVALID_TRANSITION', [{ message: { zh: '商机已结束，表单不可编辑', en: 'The opportunity is closed; its form is read-only' } }]);
       const def = await this.processes.definition(tx, row.processId, row.processVersion);
       const stage = stageById(def, row.stageId)!.stage;
@@ -288,7 +337,7 @@ export class OpportunityService {
       const stageValues = { ...row.stageValues, [row.stageId]: { ...(row.stageValues[row.stageId] ?? {}), ...writes.stage } };
       await tx
         .update(opportunities)
-        .set({
+        .set({ rev: sql`${opportunities.rev} + 1`,
           fields: { ...row.fields, ...custom },
           stageValues,
           ...(name !== undefined ? { name: String(name) } : {}),
@@ -303,84 +352,111 @@ export class OpportunityService {
   }
 
   /** complete-stage, move-back, win, lose, invalidate: decided by core, one transaction with history. */
+  /**
+   * complete-stage, move-back, win, lose, invalidate. Decided by core against the
+   * opportunity's version, then written as one statement that compare-and-sets the
+   * opportunity's `rev` (the move, cancelling a pending approval, the history row);
+   * if anything changed it since it was read, it is read and decided again.
+   */
   async command(p: Principal, id: string, action: Action, comment?: string): Promise<{ status: 200 | 202; body: unknown }> {
     const { db } = this.ctx.database;
-    let transition: Parameters<NonNullable<OpportunityEvents['transition']>>[0] | null = null;
-    let approvalEvent: Parameters<NonNullable<OpportunityEvents['approval']>>[0] | null = null;
-    const status = await db.transaction(async (tx) => {
-      const row = await this.lock(tx, p.tenantId, id);
-      const access = await this.mayAct(tx, p, row);
-      const def = await this.processes.definition(tx, row.processId, row.processVersion);
-      const state = await this.state(tx, row);
+    for (let attempt = 0; attempt < 10; attempt++) {
+      const row = await this.loadFast(p.tenantId, id);
+      const access = this.mayAct(p, row);
+      const def = await this.processes.definition(db, row.processId, row.processVersion);
+      const state = this.state(row);
+      let decided = action;
       if (action.type === 'lose') {
-        const lost = (await this.fields.list(tx, p.tenantId, 'opportunity')).find((f) => f.key === 'lostReason');
-        const reason = action.reason;
-        action = { ...action, reasonRequired: !!lost?.required };
-        if (reason && lost?.options && !lost.options.some((o) => o.value === reason))
+        const lost = (await this.fields.catalog(db, p.tenantId)).opportunity.find((f) => f.key === 'lostReason');
+        if (action.reason && lost?.options && !lost.options.some((o) => o.value === action.reason))
           throw new ApiError('VALIDATION_FAILED', [{ path: 'body.reason', message: { zh: '不是可选的输单原因', en: 'Not one of the lost reasons' } }]);
+        decided = { ...action, reasonRequired: !!lost?.required };
       }
-      const outcome = decide(def, state, action);
-      if (!outcome.ok) throw await this.refusal(tx, outcome, def, row);
+      const outcome = decide(def, state, decided);
+      if (!outcome.ok) throw await this.refusal(db, outcome, def, row);
       const now = this.ctx.clock.now();
       if (outcome.kind === 'approvalRequested') {
         if (!access.manager) throw new ApiError('INVALID_TRANSITION', [{ gate: 'approval', message: { zh: '负责人没有直属上级，无法提交确认', en: 'The owner has no supervisor to approve' } }]);
         const approvalId = this.ctx.ids('apr');
-        await tx.insert(approvals).values({
-          id: approvalId, tenantId: p.tenantId, opportunityId: row.id, stageId: row.stageId!, stageEntry: row.stageEntry, action: outcome.action,
-          requestedBy: p.userId, approverId: access.manager, state: 'pending', values: state.values as unknown as Record<string, unknown>, requestedAt: now,
-        });
-        approvalEvent = { tenantId: p.tenantId, approvalId, opportunityId: row.id, approverId: access.manager, requestedBy: p.userId, state: 'pending' };
-        return 202 as const;
+        // Only while the opportunity is as read; the one-pending index refuses a twin.
+        const inserted = await db
+          .execute(sql`insert into approvals (id, tenant_id, opportunity_id, stage_id, stage_entry, action, requested_by, approver_id, state, values, requested_at)
+            select ${approvalId}, ${p.tenantId}, ${row.id}, ${row.stageId}, ${row.stageEntry}, ${outcome.action}, ${p.userId}, ${access.manager}, 'pending',
+                   ${JSON.stringify(state.values)}::jsonb, ${now.toISOString()}::timestamptz
+            where exists (select 1 from opportunities where id = ${row.id} and rev = ${row.rev})
+            on conflict do nothing returning id`)
+          .then((r) => rowsOf(r).length);
+        if (!inserted) continue;
+        this.emit((e) => e.approval?.({ tenantId: p.tenantId, approvalId, opportunityId: row.id, approverId: access.manager!, requestedBy: p.userId, state: 'pending' }));
+        this.emit((e) => e.changed(p.tenantId, id));
+        return { status: 202, body: await this.view(db, { ...row, approval: { state: 'pending', action: outcome.action } }, def) };
       }
       if (outcome.kind !== 'moved') throw new Error('unexpected outcome');
-      transition = await this.applyMove(tx, p, row, def, state, outcome.action, outcome.next, now, {
+      const moved = await this.applyMove(db, p, row, def, state, outcome.action, outcome.next, now, {
         lostReason: action.type === 'lose' ? (action.reason ?? null) : undefined,
         comment,
       });
-      return 200 as const;
-    });
-    if (transition) this.emit((e) => e.transition?.(transition!));
-    if (approvalEvent) this.emit((e) => e.approval?.(approvalEvent!));
-    this.emit((e) => e.changed(p.tenantId, id));
-    return { status, body: await this.get(p, id) };
+      if (!moved) continue;
+      this.emit((e) => e.transition?.(moved.transition));
+      this.emit((e) => e.changed(p.tenantId, id));
+      return { status: 200, body: await this.view(db, moved.row, def) };
+    }
+    throw new ApiError('CONFLICT', [{ message: { zh: '商机正被频繁修改，请重试', en: 'The opportunity kept changing; try again' } }]);
   }
 
+  /** Writes a decided move in one statement, if the opportunity's rev is still the one read. */
   private async applyMove(
-    tx: Tx, p: Principal, row: Row, def: ProcessDefinition, state: OpportunityState, action: HistoryAction,
+    q: Q, p: Principal, row: Loaded, def: ProcessDefinition, state: OpportunityState, action: HistoryAction,
     next: Pick<OpportunityState, 'status' | 'phase' | 'stageId'>, now: Date, extra: { lostReason?: string | null; comment?: string },
   ) {
     const stageChanged = next.stageId !== row.stageId || next.phase !== row.phase;
     const at = stageById(def, next.stageId);
-    const closing = next.status !== 'open' && row.status === 'open';
-    await tx
-      .update(opportunities)
-      .set({
-        status: next.status,
-        phase: next.phase,
-        stageId: next.stageId,
-        ...(stageChanged ? { stageEnteredAt: now, stageEntry: sql`${opportunities.stageEntry} + 1` } : {}),
-        ...(at?.phase === 'presale' ? { maxStageIndex: Math.max(row.maxStageIndex, at.index) } : {}),
-        ...(closing ? { closedAt: now } : {}),
-        ...(extra.lostReason !== undefined ? { lostReason: extra.lostReason } : {}),
-        updatedAt: now,
-      })
-      .where(eq(opportunities.id, row.id));
-    // A move ends any pending approval of the stage being left.
-    await tx.update(approvals).set({ state: 'cancelled', decidedAt: now }).where(and(eq(approvals.opportunityId, row.id), eq(approvals.state, 'pending')));
-    await tx.insert(stageHistory).values({
-      tenantId: p.tenantId, opportunityId: row.id, processId: row.processId, processVersion: row.processVersion,
-      fromStageId: row.stageId, toStageId: next.stageId, fromStatus: row.status, toStatus: next.status, action, actorId: p.userId, at: now,
-      daysSpent: (now.getTime() - row.stageEnteredAt.getTime()) / DAY,
-      values: state.values as unknown as Record<string, unknown>, comment: extra.comment ?? extra.lostReason ?? null,
-    });
-    return { tenantId: p.tenantId, opportunityId: row.id, action, from: row.stageId, to: next.stageId, fromStatus: row.status, toStatus: next.status, actorId: p.userId, at: now };
+    const after: Loaded = {
+      ...row,
+      ...next,
+      stageEnteredAt: stageChanged ? now : row.stageEnteredAt,
+      stageEntry: row.stageEntry + (stageChanged ? 1 : 0),
+      maxStageIndex: at?.phase === 'presale' ? Math.max(row.maxStageIndex, at.index) : row.maxStageIndex,
+      closedAt: next.status !== 'open' && row.status === 'open' ? now : row.closedAt,
+      lostReason: extra.lostReason !== undefined ? extra.lostReason : row.lostReason,
+      updatedAt: now,
+      rev: row.rev + 1,
+      approval: stageChanged ? null : row.approval,
+    };
+    const iso = now.toISOString();
+    const result = await q.execute(sql`
+      with upd as (
+        update opportunities set status = ${after.status}, phase = ${after.phase}, stage_id = ${after.stageId},
+          stage_entered_at = ${after.stageEnteredAt.toISOString()}::timestamptz, stage_entry = ${after.stageEntry},
+          max_stage_index = ${after.maxStageIndex}, closed_at = ${after.closedAt?.toISOString() ?? null}::timestamptz,
+          lost_reason = ${after.lostReason}, updated_at = ${iso}::timestamptz, rev = ${after.rev}
+        where id = ${row.id} and rev = ${row.rev}
+        returning id
+      ), cancelled as (
+        -- a move ends any pending approval of the stage being left
+        update approvals set state = 'cancelled', decided_at = ${iso}::timestamptz
+        where opportunity_id = ${row.id} and state = 'pending' and exists (select 1 from upd)
+      ), history as (
+        insert into stage_history (tenant_id, opportunity_id, process_id, process_version, from_stage_id, to_stage_id,
+          from_status, to_status, action, actor_id, at, days_spent, values, comment)
+        select ${p.tenantId}, ${row.id}, ${row.processId}, ${row.processVersion}, ${row.stageId}, ${next.stageId},
+          ${row.status}, ${next.status}, ${action}, ${p.userId}, ${iso}::timestamptz,
+          ${(now.getTime() - row.stageEnteredAt.getTime()) / DAY}, ${JSON.stringify(state.values)}::jsonb, ${extra.comment ?? extra.lostReason ?? null}
+        from upd
+      )
+      select count(*)::int as n from upd`);
+    if (Number(rowsOf<{ n: number }>(result)[0]?.n ?? 0) !== 1) return null;
+    return {
+      row: after,
+      transition: { tenantId: p.tenantId, opportunityId: row.id, action, from: row.stageId, to: next.stageId, fromStatus: row.status, toStatus: next.status, actorId: p.userId, at: now },
+    };
   }
 
   async changeProcess(p: Principal, id: string, processId: string) {
     const { db } = this.ctx.database;
     await db.transaction(async (tx) => {
       const row = await this.lock(tx, p.tenantId, id);
-      await this.mayAct(tx, p, row);
+      this.mayAct(p, row);
       if (row.status !== 'open' || row.phase !== 'presale') throw new ApiError('INVALID_TRANSITION', [{ message: { zh: '只有进行中的售前商机可以更换销售流程', en: 'Only an open pre-sale opportunity can change process' } }]);
       if (processId === row.processId) throw new ApiError('INVALID_TRANSITION', [{ message: { zh: '已在此销售流程中', en: 'Already on this process' } }]);
       const process = await this.processes.row(tx, p.tenantId, processId);
@@ -390,7 +466,7 @@ export class OpportunityService {
       const now = this.ctx.clock.now();
       await tx
         .update(opportunities)
-        .set({ processId, processVersion: process.currentVersion, ...start, stageEnteredAt: now, stageEntry: sql`${opportunities.stageEntry} + 1`, maxStageIndex: 0, updatedAt: now })
+        .set({ rev: sql`${opportunities.rev} + 1`, processId, processVersion: process.currentVersion, ...start, stageEnteredAt: now, stageEntry: sql`${opportunities.stageEntry} + 1`, maxStageIndex: 0, updatedAt: now })
         .where(eq(opportunities.id, row.id));
       await tx.update(approvals).set({ state: 'cancelled', decidedAt: now }).where(and(eq(approvals.opportunityId, row.id), eq(approvals.state, 'pending')));
       await tx.insert(stageHistory).values({
@@ -406,9 +482,9 @@ export class OpportunityService {
     const { db } = this.ctx.database;
     const order = await db.transaction(async (tx) => {
       const row = await this.lock(tx, p.tenantId, id);
-      await this.mayAct(tx, p, row);
+      this.mayAct(p, row);
       const def = await this.processes.definition(tx, row.processId, row.processVersion);
-      const outcome = decide(def, await this.state(tx, row), { type: 'createOrder' });
+      const outcome = decide(def, this.state(row), { type: 'createOrder' });
       if (!outcome.ok) throw await this.refusal(tx, outcome, def, row);
       const [created] = await tx.insert(orders).values({ id: this.ctx.ids('ord'), tenantId: p.tenantId, opportunityId: id, amount, createdBy: p.userId, createdAt: this.ctx.clock.now() }).returning();
       return created!;
@@ -427,12 +503,12 @@ export class OpportunityService {
     const { db } = this.ctx.database;
     await db.transaction(async (tx) => {
       const row = await this.lock(tx, p.tenantId, id);
-      const access = await this.access(tx, p, row);
+      const access = this.access(p, row);
       if (!access.presale) throw new ApiError('FORBIDDEN');
       const unique = [...new Set(userIds)];
       for (const u of unique)
         if (!(await this.directory.user(tx, p.tenantId, u))) throw new ApiError('VALIDATION_FAILED', [{ path: 'body.userIds', userId: u, message: { zh: `用户 ${u} 不存在`, en: `No user ${u}` } }]);
-      await tx.update(opportunities).set({ postsaleStaff: unique, updatedAt: this.ctx.clock.now() }).where(eq(opportunities.id, id));
+      await tx.update(opportunities).set({ rev: sql`${opportunities.rev} + 1`, postsaleStaff: unique, updatedAt: this.ctx.clock.now() }).where(eq(opportunities.id, id));
     });
     this.emit((e) => e.changed(p.tenantId, id));
     return this.get(p, id);
@@ -488,11 +564,13 @@ export class OpportunityService {
       if (decision === 'reject') return;
       // Approval completes the stage (or wins): decide again with the approval granted.
       const def = await this.processes.definition(tx, row.processId, row.processVersion);
-      const state = await this.state(tx, row);
+      const state = { ...this.state(row), approval: { state: 'approved' as const, action: a!.action } };
       const outcome = decide(def, state, a!.action === 'win' ? { type: 'win' } : { type: 'completeStage' });
       if (!outcome.ok) throw await this.refusal(tx, outcome, def, row);
       if (outcome.kind !== 'moved') throw new Error('approval did not move');
-      transition = await this.applyMove(tx, p, row, def, state, outcome.action, outcome.next, now, { comment });
+      const moved = await this.applyMove(tx, p, row, def, state, outcome.action, outcome.next, now, { comment });
+      if (!moved) throw new Error('a locked opportunity changed');
+      transition = moved.transition;
     });
     if (transition) this.emit((e) => e.transition?.(transition!));
     this.emit((e) => e.approval?.({ tenantId: p.tenantId, approvalId, opportunityId: found.opportunityId, approverId: p.userId, requestedBy: found.requestedBy, state: decision === 'approve' ? 'approved' : 'rejected' }));

@@ -278,7 +278,7 @@ export class ProcessService {
       const stageId = removed ? mapping[o.stageId!]! : o.stageId;
       await tx
         .update(opportunities)
-        .set({
+        .set({ rev: sql`${opportunities.rev} + 1`,
           processVersion: version,
           stageId,
           maxStageIndex: reachedIndex(o.maxStageIndex, stageId),

@@ -1,0 +1,142 @@
+/**
+ * Validated stage transitions per second against PostgreSQL, next to a plain
+ * pgbench-style single-row update transaction rate on the same database, in one run.
+ *
+ *   pnpm bench:transitions          (BENCH_DATABASE_URL, WORKERS, BENCH_SECONDS, ROUNDS)
+ *
+ * The server runs in its own process (as deployed), pinned to CPU 0 when `taskset`
+ * exists; this process is the load generator on CPU 1. Each worker owns one
+ * opportunity and alternates complete-stage (初次拜访 → 需求分析匹配) and move-back over
+ * HTTP keep-alive: auth, validation, the rule engine, the write, the history row and the
+ * response view. The plain side, from this process with the same concurrency: `begin;
+ * update bench_rows set n = n + 1 where id = $1; commit` on the worker's own row.
+ * Goal (issue 4): ours ≥ 0.5 × plain.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { createServer as netServer } from 'node:net';
+import { resolve } from 'node:path';
+import { seedProcessDefinition } from '@sales-process/core';
+import { signToken } from '@sales-process/server';
+import { openScratchPostgres } from '@sales-process/server/testing';
+import postgres from 'postgres';
+
+const url = process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const WORKERS = Number(process.env.WORKERS ?? 8);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
+const ROUNDS = Number(process.env.ROUNDS ?? 3);
+const SECRET = 'bench-secret-0123456789abcdef0123456789';
+const root = resolve(import.meta.dirname, '..');
+
+const freePort = () =>
+  new Promise<number>((done) => {
+    const s = netServer().listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => done(port));
+    });
+  });
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
+
+async function timed(label: string, worker: (i: number) => Promise<void>): Promise<number> {
+  let count = 0;
+  let stop = false;
+  const started = performance.now();
+  const timer = setTimeout(() => (stop = true), SECONDS * 1000);
+  await Promise.all(
+    Array.from({ length: WORKERS }, async (_, i) => {
+      while (!stop) {
+        await worker(i);
+        count++;
+      }
+    }),
+  );
+  clearTimeout(timer);
+  const rate = count / ((performance.now() - started) / 1000);
+  console.log(`  ${label.padEnd(28)} ${rate.toFixed(0).padStart(6)} /s  (${count} in ${SECONDS}s, ${WORKERS} workers)`);
+  return rate;
+}
+
+// A scratch database, migrated by the server on start.
+const scratch = await openScratchPostgres(url);
+const port = await freePort();
+const pin = process.env.PIN === '1' && spawnSync('sh', ['-c', 'command -v taskset']).status === 0;
+const args = [...(process.env.SERVER_NODE_FLAGS?.split(' ').filter(Boolean) ?? []), '--import', 'tsx', 'packages/server/src/main.ts'];
+const server = spawn(pin ? 'taskset' : process.execPath, pin ? ['-c', '0', process.execPath, ...args] : args, {
+  cwd: root,
+  env: { ...process.env, DATABASE_URL: scratch.url, AUTH_SECRET: SECRET, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn' },
+  stdio: ['ignore', 'ignore', 'inherit'],
+  detached: true,
+});
+if (pin) spawnSync('taskset', ['-cp', '1', String(process.pid)], { stdio: 'ignore' });
+const base = `http://127.0.0.1:${port}/api/v1`;
+for (let i = 0; ; i++) {
+  try {
+    if ((await fetch(`http://127.0.0.1:${port}/healthz`)).ok) break;
+  } catch {}
+  if (i > 100) throw new Error('server did not start');
+  await new Promise((r) => setTimeout(r, 200));
+}
+
+const tokens = new Map<string, string>();
+async function call(user: string, roles: string[], method: string, path: string, body?: unknown) {
+  const key = `${user}:${roles}`;
+  if (!tokens.has(key)) tokens.set(key, await signToken(SECRET, { sub: user, tenant: 'bench', roles }, new Date(), 3600));
+  const res = await fetch(`${base}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${tokens.get(key)}`, 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  return { status: res.status, body: (await res.json()) as any };
+}
+const admin = (m: string, p: string, b?: unknown) => call('admin', ['admin'], m, p, b);
+
+await admin('POST', '/directory/sync', {
+  departments: [{ id: 'sales', name: '销售部' }],
+  users: [{ id: 'admin', name: 'A', departmentId: 'sales' }, ...Array.from({ length: WORKERS }, (_, i) => ({ id: `rep${i}`, name: `R${i}`, departmentId: 'sales', managerId: 'admin' }))],
+});
+const processId = (await admin('POST', '/processes', { name: 'P', departments: [], definition: seedProcessDefinition })).body.id;
+const opps: string[] = [];
+for (let i = 0; i < WORKERS; i++) {
+  const customerId = (await admin('POST', '/customers', { name: `C${i}`, fields: { industry: 'it' } })).body.id;
+  await admin('POST', `/customers/${customerId}/contacts`, { name: 'a' });
+  await admin('POST', `/customers/${customerId}/contacts`, { name: 'b' });
+  const id = (await call(`rep${i}`, ['sales'], 'POST', '/opportunities', { name: `O${i}`, customerId, amount: 1000, processId })).body.id;
+  await call(`rep${i}`, ['sales'], 'PUT', `/opportunities/${id}/stage-form`, { values: { visitNotes: 'x' } });
+  opps.push(id);
+}
+const forward = new Array<boolean>(WORKERS).fill(true);
+
+const plain = postgres(scratch.url!, { max: 10, onnotice: () => {} });
+await plain`create table if not exists bench_rows (id int primary key, n bigint not null default 0)`;
+await plain`insert into bench_rows (id) select generate_series(0, ${WORKERS - 1}) on conflict do nothing`;
+
+const ours: number[] = [];
+const plainRates: number[] = [];
+console.log(`PostgreSQL transitions benchmark: ${WORKERS} workers, ${SECONDS}s per measurement, ${ROUNDS} rounds${pin ? ', server pinned to CPU 0, load on CPU 1' : ''}`);
+for (let round = 1; round <= ROUNDS; round++) {
+  console.log(`round ${round}`);
+  ours.push(
+    await timed('validated transitions (HTTP)', async (i) => {
+      const r = forward[i]
+        ? await call(`rep${i}`, ['sales'], 'POST', `/opportunities/${opps[i]}/complete-stage`, {})
+        : await call(`rep${i}`, ['sales'], 'POST', `/opportunities/${opps[i]}/move-back`, { stageId: 'visit' });
+      if (r.status !== 200) throw new Error(`transition refused: ${JSON.stringify(r.body)}`);
+      forward[i] = !forward[i];
+    }),
+  );
+  plainRates.push(
+    await timed('plain single-row update tx', async (i) => {
+      await plain.begin(async (tx) => {
+        await tx`update bench_rows set n = n + 1 where id = ${i}`;
+      });
+    }),
+  );
+}
+const history = (await call('rep0', ['sales'], 'GET', `/opportunities/${opps[0]}/history`)).body.items.length;
+console.log(`\nmedian validated transitions/s: ${median(ours).toFixed(0)}`);
+console.log(`median plain update tx/s:       ${median(plainRates).toFixed(0)}`);
+console.log(`ratio (ours / plain): ${(median(ours) / median(plainRates)).toFixed(2)}   goal ≥ 0.50`);
+console.log(`(history rows written on one opportunity: ${history})`);
+await plain.end();
+process.kill(-server.pid!, 'SIGTERM');
+await new Promise((r) => server.once('exit', r));
+await scratch.close();
