@@ -2,7 +2,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
-import { serve, type ServerType } from '@hono/node-server';
+import { serve, upgradeWebSocket, type ServerType } from '@hono/node-server';
 import { serveStatic } from '@hono/node-server/serve-static';
 import { OpenAPIHono } from '@hono/zod-openapi';
 import { devTokenSchema } from '@sales-process/core';
@@ -20,6 +20,7 @@ import { CustomerService, DirectoryService, FieldService, TenantService } from '
 import { DocStore } from './services/doc-store.js';
 import { OpportunityService } from './services/opportunities.js';
 import { ProcessService } from './services/processes.js';
+import { SyncServer, type SyncOptions } from './sync/sync-server.js';
 
 export const MAX_BODY_BYTES = 1024 * 1024;
 
@@ -35,9 +36,13 @@ export interface CreateServerOptions {
   logger?: Logger;
   /** A built web app to serve at `/` (the demo). */
   staticDir?: string;
+  /** Live documents: compaction, throttling, unload delays. */
+  sync?: SyncOptions;
+  /** Largest websocket message, bytes (default 16 MiB). */
+  maxWebsocketPayload?: number;
 }
 
-export type AppEnv = { Variables: { principal: Principal; requestId: string; log: Logger } };
+export type AppEnv = { Variables: { principal: Principal; requestId: string; log: Logger; canWrite: boolean } };
 
 export interface Services {
   ctx: ServerContext;
@@ -48,6 +53,7 @@ export interface Services {
   processes: ProcessService;
   opportunities: OpportunityService;
   store: DocStore;
+  sync: SyncServer;
   /** A customer's contacts changed: opportunities on it may have new gates. */
   notifyCustomer(tenantId: string, customerId: string): void;
 }
@@ -79,9 +85,11 @@ export async function createServer(options: CreateServerOptions): Promise<SalesP
   const customers = new CustomerService(ctx, fields);
   const processes = new ProcessService(ctx, store, directory, fields, tenants);
   const opportunities = new OpportunityService(ctx, processes, directory, fields, customers);
+  const sync = new SyncServer(ctx, store, processes, opportunities, options.sync);
+  await sync.start();
   const services: Services = {
-    ctx, tenants, directory, fields, customers, processes, opportunities, store,
-    notifyCustomer: () => {},
+    ctx, tenants, directory, fields, customers, processes, opportunities, store, sync,
+    notifyCustomer: (tenantId, customerId) => void opportunities.customerChanged(tenantId, customerId),
   };
 
   const verify = createVerifier({ secret: authSecret, jwksUrl: options.jwksUrl }, () => clock.now());
@@ -138,6 +146,24 @@ export async function createServer(options: CreateServerOptions): Promise<SalesP
     app.get('/api/v1/dev/clock', (c) => c.json({ now: clock.now().toISOString() }));
   }
 
+  // Live documents: y-websocket protocol; the token and the right to open the doc are
+  // checked before the upgrade, so a refusal is a plain HTTP answer with the envelope.
+  app.get(
+    '/sync/:doc',
+    async (c, next) => {
+      const token = tokenFrom(c.req.header('authorization'), c.req.query('token'));
+      if (!token) throw new ApiError('UNAUTHENTICATED', [], { zh: '缺少令牌', en: 'No token' });
+      const principal = await verify(token);
+      await tenants.ensure(principal.tenantId);
+      const { canWrite } = await sync.authorize(principal, c.req.param('doc'));
+      if (c.req.header('upgrade')?.toLowerCase() !== 'websocket') throw new ApiError('VALIDATION_FAILED', [{ message: { zh: '需要 WebSocket 升级', en: 'Expected a websocket upgrade' } }]);
+      c.set('principal', principal);
+      c.set('canWrite', canWrite);
+      await next();
+    },
+    upgradeWebSocket((c) => sync.events(c.get('principal'), c.req.param('doc')!, c.get('canWrite')) as never),
+  );
+
   const api = apiRoutes(services);
   app.get('/api/v1/openapi.json', (c) =>
     c.json(
@@ -167,7 +193,7 @@ export async function createServer(options: CreateServerOptions): Promise<SalesP
   }
 
   let server: ServerType | null = null;
-  const wss = new WebSocketServer({ noServer: true, maxPayload: 2 * 1024 * 1024 });
+  const wss = new WebSocketServer({ noServer: true, maxPayload: options.maxWebsocketPayload ?? 16 * 1024 * 1024 });
 
   return {
     app,
@@ -186,6 +212,8 @@ export async function createServer(options: CreateServerOptions): Promise<SalesP
       });
     },
     async close() {
+      // Save every live doc first, then stop accepting and finish in-flight requests.
+      await sync.close();
       if (server) {
         const s = server;
         await new Promise<void>((done) => {

@@ -49,6 +49,8 @@ export interface OpportunityEvents {
 
 export class OpportunityService {
   events: OpportunityEvents[] = [];
+  /** Runs before a command decides (the live layer flushes co-filled form values). */
+  beforeCommand: (opportunityId: string) => Promise<void> = async () => {};
 
   constructor(
     private readonly ctx: ServerContext,
@@ -238,6 +240,30 @@ export class OpportunityService {
     return this.view(db, row);
   }
 
+  /** A customer's contacts changed: the open opportunities on it have new gates. */
+  async customerChanged(tenantId: string, customerId: string) {
+    const rows = await this.ctx.database.db
+      .select({ id: opportunities.id })
+      .from(opportunities)
+      .where(and(eq(opportunities.tenantId, tenantId), eq(opportunities.customerId, customerId), or(eq(opportunities.status, 'open'), eq(opportunities.phase, 'postsale'))));
+    for (const r of rows) this.emit((e) => e.changed(tenantId, r.id));
+  }
+
+  /** What a user may do with the live doc of an opportunity (throws 404 outside the tenant). */
+  async accessFor(p: Principal, id: string): Promise<{ read: boolean; write: boolean }> {
+    const row = await this.loadFast(p.tenantId, id);
+    const a = this.access(p, row);
+    return { read: a.read, write: row.status === 'open' || row.phase === 'postsale' ? (row.phase === 'postsale' ? a.postsale : a.presale) : false };
+  }
+
+  /** The view without a user (the live layer mirrors it into the opportunity's doc). */
+  async systemView(id: string) {
+    const { db } = this.ctx.database;
+    const [r] = await db.select({ tenantId: opportunities.tenantId }).from(opportunities).where(eq(opportunities.id, id));
+    if (!r) throw notFound('opportunity');
+    return { ...(await this.view(db, await this.loadFast(r.tenantId, id))), tenantId: r.tenantId };
+  }
+
   async list(p: Principal, query: z.infer<typeof listOpportunitiesQuery>) {
     const { db } = this.ctx.database;
     const where: SQL[] = [eq(opportunities.tenantId, p.tenantId)];
@@ -315,7 +341,7 @@ export class OpportunityService {
   }
 
   /** Stage form values: keys are the stage's field keys (or `source.key` when ambiguous). */
-  async saveStageForm(p: Principal, id: string, values: Record<string, unknown>) {
+  async saveStageForm(p: Principal, id: string, values: Record<string, unknown>, _options: { quiet?: boolean } = {}) {
     const { db } = this.ctx.database;
     await db.transaction(async (tx) => {
       const row = await this.lock(tx, p.tenantId, id);
@@ -360,6 +386,7 @@ export class OpportunityService {
    */
   async command(p: Principal, id: string, action: Action, comment?: string): Promise<{ status: 200 | 202; body: unknown }> {
     const { db } = this.ctx.database;
+    await this.beforeCommand(id);
     for (let attempt = 0; attempt < 10; attempt++) {
       const row = await this.loadFast(p.tenantId, id);
       const access = this.mayAct(p, row);
@@ -554,6 +581,7 @@ export class OpportunityService {
     let transition: Parameters<NonNullable<OpportunityEvents['transition']>>[0] | null = null;
     const [found] = await db.select().from(approvals).where(and(eq(approvals.tenantId, p.tenantId), eq(approvals.id, approvalId)));
     if (!found) throw notFound('approval');
+    await this.beforeCommand(found.opportunityId);
     await db.transaction(async (tx) => {
       const row = await this.lock(tx, p.tenantId, found.opportunityId);
       const [a] = await tx.select().from(approvals).where(eq(approvals.id, approvalId)).for('update');

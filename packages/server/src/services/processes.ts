@@ -33,6 +33,7 @@ export interface DraftDocs {
   /** Runs `fn` on the doc (loaded live if someone is editing), persisting what it changes. */
   edit(doc: string, fn: (ydoc: Y.Doc) => void, author: string | null): Promise<void>;
   read(doc: string): Promise<Y.Doc>;
+  /** Deletes a doc (its process is gone): connected editors are closed. */
   reset(doc: string): Promise<void>;
 }
 
@@ -297,10 +298,21 @@ export class ProcessService {
     return rows.length;
   }
 
-  /** Puts the draft back to the current version (after a "new-process" publish took the edits away). */
-  async resetDraft(tenantId: string, id: string) {
-    await this.docs.reset(draftDocName(id));
-    await this.ensureDraft(tenantId, id);
+  /** The current version as a draft (what a new draft starts from). */
+  async currentDraft(id: string): Promise<ProcessDraft> {
+    const { db } = this.ctx.database;
+    const [row] = await db.select().from(processes).where(eq(processes.id, id));
+    if (!row) throw notFound('process');
+    return { name: row.name, departments: row.departments, definition: await this.definition(db, id, row.currentVersion) };
+  }
+
+  /**
+   * Puts the draft back to the current version (after a "new-process" publish took the
+   * edits away), as changes, so connected editors converge to it rather than resend theirs.
+   */
+  async resetDraft(_tenantId: string, id: string) {
+    const current = await this.currentDraft(id);
+    await this.docs.edit(draftDocName(id), (ydoc) => writeDraft(ydoc, current), null);
   }
 
   async setStatus(p: Principal, id: string, status: 'enabled' | 'disabled') {
@@ -333,7 +345,7 @@ export class ProcessService {
         throw new ApiError('PROCESS_IN_USE', [{ opportunities: used!.n, message: { zh: `有 ${used!.n} 个商机关联此流程，请改为停用`, en: `${used!.n} opportunities use this process: disable it instead` } }]);
       await tx.delete(processes).where(eq(processes.id, id));
     });
-    await this.store.remove(draftDocName(id));
+    await this.docs.reset(draftDocName(id));
   }
 
   /** Processes by id with their current versions (for listing). */

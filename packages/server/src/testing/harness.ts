@@ -9,6 +9,7 @@ import { createServer, type SalesProcessServer } from '../app.js';
 import { AdjustableClock } from '../context.js';
 import { openDatabase, type Database } from '../db/open.js';
 import { signToken } from '../http/auth.js';
+import type { SyncOptions } from '../sync/sync-server.js';
 
 export interface TestDatabaseKind {
   name: 'pglite' | 'postgres';
@@ -62,9 +63,9 @@ export interface Requester {
   delete(path: string): Promise<{ status: number; body: any }>;
 }
 
-export async function startTestServer(database: Database, options: { staticDir?: string } = {}): Promise<TestServer> {
+export async function startTestServer(database: Database, options: { staticDir?: string; sync?: SyncOptions } = {}): Promise<TestServer> {
   const clock = new AdjustableClock();
-  const server = await createServer({ database, authSecret: TEST_SECRET, dev: false, clock, logger: pino({ level: 'silent' }), staticDir: options.staticDir });
+  const server = await createServer({ database, authSecret: TEST_SECRET, dev: false, clock, logger: pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }), staticDir: options.staticDir, sync: options.sync });
   const token = (user: string, roles: string[] = ['sales'], tenant = 't1') => signToken(TEST_SECRET, { sub: user, tenant, roles }, clock.now());
   const as = (user: string, roles: string[] = ['sales'], tenant = 't1'): Requester => {
     const request = async (method: string, path: string, body?: unknown) => {
@@ -83,4 +84,20 @@ export async function startTestServer(database: Database, options: { staticDir?:
     };
   };
   return { server, database, clock, as, token, close: async () => { await server.close(); await database.close(); } };
+}
+
+/** Polls until `check` passes (returns truthy / does not throw), or fails after `ms`. */
+export async function waitFor<T>(check: () => T | Promise<T>, ms = 5000, what = 'condition'): Promise<T> {
+  const started = Date.now();
+  let last: unknown;
+  while (Date.now() - started < ms) {
+    try {
+      const v = await check();
+      if (v) return v;
+    } catch (e) {
+      last = e;
+    }
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
 }

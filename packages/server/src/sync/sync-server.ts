@@ -1,0 +1,599 @@
+import { randomUUID } from 'node:crypto';
+import { writeDraft, type ProcessDraft } from '@sales-process/core';
+import type { WSContext } from 'hono/ws';
+import * as decoding from 'lib0/decoding';
+import * as encoding from 'lib0/encoding';
+import * as awarenessProtocol from 'y-protocols/awareness';
+import * as syncProtocol from 'y-protocols/sync';
+import * as Y from 'yjs';
+import type { ServerContext } from '../context.js';
+import type { Principal } from '../http/auth.js';
+import type { DocStore } from '../services/doc-store.js';
+import type { OpportunityService } from '../services/opportunities.js';
+import type { DraftDocs, ProcessService } from '../services/processes.js';
+import {
+  checkDraftDoc,
+  checkFormDoc,
+  FORM_ROOT,
+  parseDocName,
+  readForm,
+  readServerState,
+  restoreDraftDoc,
+  restoreFormDoc,
+  SERVER_ROOT,
+  writeMap,
+  type DocKind,
+  type FormField,
+  type Problem,
+} from './doc-kinds.js';
+
+/** y-websocket message types, plus ours. */
+export const MESSAGE_SYNC = 0;
+export const MESSAGE_AWARENESS = 1;
+export const MESSAGE_AUTH = 2;
+export const MESSAGE_QUERY_AWARENESS = 3;
+/** A JSON notice to one client: an update of theirs was refused (and reverted), or read-only. */
+export const MESSAGE_NOTICE = 100;
+
+export interface SyncOptions {
+  /** Compact a doc's update log after this many appended updates. */
+  compactEvery?: number;
+  /** Awareness changes are coalesced and sent at most this often per doc. */
+  awarenessFlushMs?: number;
+  /** Keep an idle doc loaded this long after its last client leaves. */
+  unloadAfterMs?: number;
+  /** Form edits reach the database this long after the last keystroke. */
+  formFlushMs?: number;
+  /** Bytes of messages a connection may have queued (at least one largest frame). */
+  maxQueuedBytes?: number;
+}
+
+const SERVER = Symbol('server');
+const REMOTE = Symbol('remote');
+const REVERT = Symbol('revert');
+
+interface Conn {
+  id: string;
+  ws: WSContext;
+  principal: Principal;
+  canWrite: boolean;
+  doc: LiveDoc | null;
+  awarenessIds: Set<number>;
+  queue: Promise<void>;
+  queuedBytes: number;
+  closed: boolean;
+}
+
+class LiveDoc {
+  readonly conns = new Set<Conn>();
+  readonly awareness: awarenessProtocol.Awareness;
+  private chain: Promise<unknown> = Promise.resolve();
+  /** The last state known to be valid, to restore on a refused update. */
+  goodDraft: ProcessDraft | null = null;
+  goodForm: Record<string, unknown> = {};
+  goodServer: Record<string, unknown> = {};
+  formFields: FormField[] = [];
+  sinceCompact = 0;
+  pendingAwareness = new Set<number>();
+  awarenessTimer: NodeJS.Timeout | null = null;
+  unloadTimer: NodeJS.Timeout | null = null;
+  formTimer: NodeJS.Timeout | null = null;
+  formAuthor: Principal | null = null;
+  flushedForm: Record<string, unknown> = {};
+  tenantId: string | null = null;
+
+  constructor(
+    readonly name: string,
+    readonly kind: DocKind,
+    readonly ydoc: Y.Doc,
+    public lastSeq: number,
+  ) {
+    this.awareness = new awarenessProtocol.Awareness(ydoc);
+    this.awareness.setLocalState(null);
+  }
+
+  /** Runs work on this doc one at a time, in arrival order. */
+  serial<T>(fn: () => Promise<T>): Promise<T> {
+    const next = this.chain.then(fn, fn);
+    this.chain = next.catch(() => {});
+    return next;
+  }
+}
+
+/**
+ * Live documents over the y-websocket protocol: validated, persisted, shared between
+ * instances through LISTEN/NOTIFY (pointers, never bytes).
+ */
+export class SyncServer implements DraftDocs {
+  private readonly docs = new Map<string, Promise<LiveDoc>>();
+  private readonly instance = randomUUID();
+  private unlisten: (() => Promise<void>) | null = null;
+  private readonly opts: Required<SyncOptions>;
+  private closing = false;
+
+  constructor(
+    private readonly ctx: ServerContext,
+    private readonly store: DocStore,
+    private readonly processes: ProcessService,
+    private readonly opportunities: OpportunityService,
+    options: SyncOptions = {},
+  ) {
+    this.opts = { compactEvery: 300, awarenessFlushMs: 50, unloadAfterMs: 10_000, formFlushMs: 300, maxQueuedBytes: 40 * 1024 * 1024, ...options };
+    processes.docs = this;
+    opportunities.events.push({ changed: (tenantId, id) => void this.refreshOpportunity(tenantId, id) });
+    opportunities.beforeCommand = (id) => this.flushForm(`opportunity:${id}`);
+  }
+
+  async start(): Promise<void> {
+    this.unlisten = await this.ctx.database.listen('sp_doc', (payload) => void this.onNotify(payload));
+  }
+
+  // ---- authorization (before the upgrade) ----------------------------------------------
+
+  /** Who may open a doc: throws an ApiError (404 outside the tenant, 403 without the role). */
+  async authorize(p: Principal, name: string): Promise<{ canWrite: boolean }> {
+    const kind = parseDocName(name);
+    const { ApiError, notFound } = await import('../http/errors.js');
+    if (!kind) throw new ApiError('VALIDATION_FAILED', [{ path: 'doc', message: { zh: '文档名应为 process-draft:{id} 或 opportunity:{id}', en: 'Doc names are process-draft:{id} or opportunity:{id}' } }]);
+    if (kind.kind === 'process-draft') {
+      await this.processes.row(this.ctx.database.db, p.tenantId, kind.id);
+      if (!p.roles.has('admin')) throw new ApiError('FORBIDDEN', [{ message: { zh: '只有管理员可以编辑销售流程', en: 'Only admins edit processes' } }]);
+      return { canWrite: true };
+    }
+    const access = await this.opportunities.accessFor(p, kind.id).catch(() => null);
+    if (!access) throw notFound('opportunity');
+    if (!access.read) throw new ApiError('FORBIDDEN');
+    return { canWrite: access.write };
+  }
+
+  // ---- connections ---------------------------------------------------------------------
+
+  /** Hono websocket events for one authorized connection. */
+  events(principal: Principal, name: string, canWrite: boolean) {
+    const conn: Conn = { id: randomUUID(), ws: null as unknown as WSContext, principal, canWrite, doc: null, awarenessIds: new Set(), queue: Promise.resolve(), queuedBytes: 0, closed: false };
+    return {
+      onOpen: (_: Event, ws: WSContext) => {
+        conn.ws = ws;
+        conn.queue = this.attach(conn, name).catch((e) => this.fail(conn, e));
+      },
+      onMessage: (event: MessageEvent, ws: WSContext) => {
+        conn.ws = ws;
+        const data = event.data;
+        if (typeof data === 'string') return this.malformed(conn, 'text frames are not part of the protocol');
+        const bytes = new Uint8Array(data as ArrayBuffer);
+        conn.queuedBytes += bytes.length;
+        if (conn.queuedBytes > this.opts.maxQueuedBytes) return this.closeConn(conn, 1009, 'too much queued');
+        conn.queue = conn.queue.then(() => {
+          conn.queuedBytes -= bytes.length;
+          if (!conn.closed) return this.onMessage(conn, bytes);
+        }).catch((e) => this.fail(conn, e));
+      },
+      onClose: () => this.detach(conn),
+      onError: () => this.detach(conn),
+    };
+  }
+
+  private async attach(conn: Conn, name: string) {
+    const doc = await this.open(name, conn.principal.tenantId);
+    if (conn.closed) return;
+    conn.doc = doc;
+    doc.conns.add(conn);
+    if (doc.unloadTimer) clearTimeout(doc.unloadTimer);
+    doc.unloadTimer = null;
+    // The doc is fully loaded: start the sync, and send who is here.
+    const encoder = encoding.createEncoder();
+    encoding.writeVarUint(encoder, MESSAGE_SYNC);
+    syncProtocol.writeSyncStep1(encoder, doc.ydoc);
+    this.send(conn, encoding.toUint8Array(encoder));
+    const states = doc.awareness.getStates();
+    if (states.size) this.send(conn, awarenessMessage(doc.awareness, [...states.keys()]));
+  }
+
+  private detach(conn: Conn) {
+    if (conn.closed) return;
+    conn.closed = true;
+    const doc = conn.doc;
+    if (!doc) return;
+    doc.conns.delete(conn);
+    if (conn.awarenessIds.size) awarenessProtocol.removeAwarenessStates(doc.awareness, [...conn.awarenessIds], conn);
+    if (doc.conns.size === 0) this.scheduleUnload(doc);
+  }
+
+  private send(conn: Conn, message: Uint8Array) {
+    if (conn.closed) return;
+    try {
+      conn.ws.send(message as Uint8Array<ArrayBuffer>);
+    } catch {
+      this.detach(conn);
+    }
+  }
+
+  private closeConn(conn: Conn, code: number, reason: string) {
+    try {
+      conn.ws.close(code, reason.slice(0, 120));
+    } catch {}
+    this.detach(conn);
+  }
+
+  private malformed(conn: Conn, why: string) {
+    this.ctx.logger.warn({ conn: conn.id, why }, 'malformed websocket message');
+    this.closeConn(conn, 4400, `malformed message: ${why}`);
+  }
+
+  private fail(conn: Conn, error: unknown) {
+    if (error instanceof RangeError || error instanceof TypeError || (error as Error)?.message?.includes('Unexpected')) return this.malformed(conn, (error as Error).message);
+    this.ctx.logger.error({ err: error, conn: conn.id }, 'sync connection failed');
+    this.closeConn(conn, 1011, 'server error');
+  }
+
+  private notice(conn: Conn, notice: { code: string; message: { zh: string; en: string }; details: unknown[] }) {
+    const encoder = encoding.createEncoder();
+    encoding.writeVarUint(encoder, MESSAGE_NOTICE);
+    encoding.writeVarString(encoder, JSON.stringify(notice));
+    this.send(conn, encoding.toUint8Array(encoder));
+  }
+
+  private async onMessage(conn: Conn, bytes: Uint8Array) {
+    const doc = conn.doc!;
+    const decoder = decoding.createDecoder(bytes);
+    const type = decoding.readVarUint(decoder);
+    switch (type) {
+      case MESSAGE_SYNC: {
+        const sub = decoding.readVarUint(decoder);
+        if (sub === syncProtocol.messageYjsSyncStep1) {
+          const sv = decoding.readVarUint8Array(decoder);
+          const encoder = encoding.createEncoder();
+          encoding.writeVarUint(encoder, MESSAGE_SYNC);
+          syncProtocol.writeSyncStep2(encoder, doc.ydoc, sv);
+          return this.send(conn, encoding.toUint8Array(encoder));
+        }
+        if (sub !== syncProtocol.messageYjsSyncStep2 && sub !== syncProtocol.messageYjsUpdate) return this.malformed(conn, `unknown sync message ${sub}`);
+        const update = decoding.readVarUint8Array(decoder);
+        // Check that it decodes before it touches the doc.
+        Y.decodeUpdate(update);
+        if (!conn.canWrite) {
+          if (isEmptyUpdate(update)) return;
+          return this.notice(conn, { code: 'FORBIDDEN', message: { zh: '只读：修改不会被保存', en: 'Read-only: your changes are not saved' }, details: [] });
+        }
+        return this.applyClientUpdate(doc, conn, update);
+      }
+      case MESSAGE_AWARENESS: {
+        const update = decoding.readVarUint8Array(decoder);
+        awarenessProtocol.applyAwarenessUpdate(doc.awareness, update, conn);
+        return;
+      }
+      case MESSAGE_QUERY_AWARENESS:
+        return this.send(conn, awarenessMessage(doc.awareness, [...doc.awareness.getStates().keys()]));
+      case MESSAGE_AUTH:
+        return;
+      default:
+        return this.malformed(conn, `unknown message type ${type}`);
+    }
+  }
+
+  // ---- updates -----------------------------------------------------------------------
+
+  /** Apply, validate, restore on failure; persist what is accepted, then broadcast it. */
+  private applyClientUpdate(doc: LiveDoc, conn: Conn, update: Uint8Array) {
+    return doc.serial(async () => {
+      const sv = Y.encodeStateVector(doc.ydoc);
+      const captured: Uint8Array[] = [];
+      const capture = (u: Uint8Array) => captured.push(u);
+      doc.ydoc.on('update', capture);
+      let problems: Problem[] = [];
+      try {
+        Y.applyUpdate(doc.ydoc, update, conn);
+        if (!captured.length) return; // nothing integrated yet: parked until its dependencies arrive
+        problems = this.validate(doc);
+        if (problems.length) this.restore(doc);
+      } finally {
+        doc.ydoc.off('update', capture);
+      }
+      if (problems.length) {
+        // Everyone gets the net effect: the refused items as deleted (their content is gone), the old values back.
+        const net = Y.encodeStateAsUpdate(doc.ydoc, sv);
+        await this.persist(doc, net, conn.principal.userId);
+        this.broadcast(doc, net, null);
+        this.notice(conn, {
+          code: 'UPDATE_REFUSED',
+          message: { zh: '修改未通过校验，已撤销', en: 'Your change was refused and rolled back' },
+          details: problems.map((p) => ({ code: p.code, path: p.path, message: p.message })),
+        });
+        return;
+      }
+      const accepted = captured.length === 1 ? captured[0]! : Y.mergeUpdates(captured);
+      await this.persist(doc, accepted, conn.principal.userId);
+      this.broadcast(doc, accepted, conn);
+      this.remember(doc);
+      if (doc.kind.kind === 'opportunity') this.scheduleFormFlush(doc, conn.principal);
+    });
+  }
+
+  private validate(doc: LiveDoc): Problem[] {
+    if (doc.kind.kind === 'process-draft') return checkDraftDoc(doc.ydoc).problems;
+    return checkFormDoc(doc.ydoc, doc.formFields, doc.goodServer);
+  }
+
+  private restore(doc: LiveDoc) {
+    if (doc.kind.kind === 'process-draft') restoreDraftDoc(doc.ydoc, doc.goodDraft!, REVERT);
+    else restoreFormDoc(doc.ydoc, doc.goodForm, doc.goodServer, REVERT);
+  }
+
+  /** Records the current (valid) state as the one to restore. */
+  private remember(doc: LiveDoc) {
+    if (doc.kind.kind === 'process-draft') {
+      const { draft } = checkDraftDoc(doc.ydoc);
+      if (draft) doc.goodDraft = draft;
+    } else {
+      doc.goodForm = readForm(doc.ydoc);
+      doc.goodServer = readServerState(doc.ydoc);
+    }
+  }
+
+  private broadcast(doc: LiveDoc, update: Uint8Array, except: Conn | null) {
+    const encoder = encoding.createEncoder();
+    encoding.writeVarUint(encoder, MESSAGE_SYNC);
+    syncProtocol.writeUpdate(encoder, update);
+    const message = encoding.toUint8Array(encoder);
+    for (const c of doc.conns) if (c !== except) this.send(c, message);
+  }
+
+  /** Appends an accepted update and tells other instances where to find it. */
+  private async persist(doc: LiveDoc, update: Uint8Array, author: string | null) {
+    const seq = await this.store.append(doc.name, update, author);
+    if (seq !== doc.lastSeq + 1) await this.catchUp(doc); // another instance wrote in between
+    doc.lastSeq = Math.max(doc.lastSeq, seq);
+    await this.ctx.database.notify('sp_doc', JSON.stringify({ doc: doc.name, seq, from: this.instance })).catch((e) => this.ctx.logger.warn({ err: e }, 'notify failed'));
+    if (++doc.sinceCompact >= this.opts.compactEvery) {
+      doc.sinceCompact = 0;
+      void this.store.compact(doc.name).catch((e) => this.ctx.logger.error({ err: e, doc: doc.name }, 'compaction failed'));
+    }
+  }
+
+  /** Applies what other instances appended after our last seq, and passes it on. */
+  private async catchUp(doc: LiveDoc) {
+    let rows = await this.store.updatesAfter(doc.name, doc.lastSeq);
+    const captured: Uint8Array[] = [];
+    const capture = (u: Uint8Array, origin: unknown) => origin === REMOTE && captured.push(u);
+    doc.ydoc.on('update', capture);
+    try {
+      if (rows.length && rows[0]!.seq !== doc.lastSeq + 1) {
+        // The log was compacted past us: the snapshot has what we missed.
+        const full = await this.store.load(doc.name);
+        Y.applyUpdate(doc.ydoc, Y.encodeStateAsUpdate(full.ydoc), REMOTE);
+        rows = [];
+        doc.lastSeq = full.lastSeq;
+      }
+      Y.transact(doc.ydoc, () => rows.forEach((r) => Y.applyUpdate(doc.ydoc, r.update, REMOTE)), REMOTE);
+    } finally {
+      doc.ydoc.off('update', capture);
+    }
+    if (rows.length) doc.lastSeq = rows.at(-1)!.seq;
+    if (captured.length) {
+      this.broadcast(doc, Y.mergeUpdates(captured), null);
+      this.remember(doc);
+    }
+  }
+
+  private async onNotify(payload: string) {
+    let msg: { doc: string; seq: number; from: string };
+    try {
+      msg = JSON.parse(payload);
+    } catch {
+      return;
+    }
+    if (msg.from === this.instance) return;
+    const pending = this.docs.get(msg.doc);
+    if (!pending) return;
+    const doc = await pending.catch(() => null);
+    if (!doc || msg.seq <= doc.lastSeq) return;
+    await doc.serial(() => this.catchUp(doc)).catch((e) => this.ctx.logger.error({ err: e }, 'catch-up failed'));
+  }
+
+  // ---- loading and unloading -------------------------------------------------------------
+
+  /** The live doc, fully loaded (and initialised) before anyone is synced with it. */
+  private open(name: string, tenantId: string | null): Promise<LiveDoc> {
+    let pending = this.docs.get(name);
+    if (!pending) {
+      pending = this.load(name, tenantId);
+      this.docs.set(name, pending);
+      pending.catch(() => this.docs.delete(name));
+    }
+    return pending;
+  }
+
+  private async load(name: string, tenantId: string | null): Promise<LiveDoc> {
+    const kind = parseDocName(name);
+    if (!kind) throw new Error(`bad doc name ${name}`);
+    const { ydoc, lastSeq } = await this.store.load(name);
+    const doc = new LiveDoc(name, kind, ydoc, lastSeq);
+    doc.tenantId = tenantId;
+    doc.awareness.on('update', ({ added, updated, removed }: { added: number[]; updated: number[]; removed: number[] }, origin: unknown) => {
+      const conn = origin as Conn | null;
+      if (conn && typeof conn === 'object' && 'awarenessIds' in conn) {
+        added.forEach((id) => conn.awarenessIds.add(id));
+        removed.forEach((id) => conn.awarenessIds.delete(id));
+      }
+      for (const id of [...added, ...updated, ...removed]) doc.pendingAwareness.add(id);
+      // Coalesce: a room of 25 moving cursors is one message per tick, not 25 × 25.
+      doc.awarenessTimer ??= setTimeout(() => {
+        doc.awarenessTimer = null;
+        const ids = [...doc.pendingAwareness];
+        doc.pendingAwareness.clear();
+        if (!ids.length) return;
+        const message = awarenessMessage(doc.awareness, ids);
+        for (const c of doc.conns) this.send(c, message);
+      }, this.opts.awarenessFlushMs);
+    });
+    if (kind.kind === 'process-draft') {
+      const { draft } = checkDraftDoc(ydoc);
+      doc.goodDraft = draft;
+      if (!draft || !ydoc.getMap('draft').size) {
+        // A new draft starts as the current version.
+        const initial = await this.processes.currentDraft(kind.id);
+        await doc.serial(() => this.serverEdit(doc, (d) => writeDraft(d, initial), null));
+      }
+    } else {
+      await doc.serial(() => this.syncOpportunityDoc(doc));
+    }
+    return doc;
+  }
+
+  private scheduleUnload(doc: LiveDoc) {
+    if (doc.unloadTimer || this.closing) return;
+    doc.unloadTimer = setTimeout(() => void this.unload(doc), this.opts.unloadAfterMs);
+  }
+
+  /** Saves (flushes forms, compacts) and drops a doc nobody has open. */
+  private async unload(doc: LiveDoc) {
+    doc.unloadTimer = null;
+    if (doc.conns.size) return;
+    try {
+      await doc.serial(async () => {
+        await this.flushFormNow(doc);
+        await this.store.compact(doc.name);
+      });
+    } catch (e) {
+      this.ctx.logger.error({ err: e, doc: doc.name }, 'unload failed: keeping the doc loaded');
+      return this.scheduleUnload(doc);
+    }
+    if (doc.conns.size) return;
+    if (doc.awarenessTimer) clearTimeout(doc.awarenessTimer);
+    doc.awareness.destroy();
+    this.docs.delete(doc.name);
+  }
+
+  async close(): Promise<void> {
+    this.closing = true;
+    await this.unlisten?.().catch(() => {});
+    const docs = await Promise.all([...this.docs.values()].map((p) => p.catch(() => null)));
+    for (const doc of docs) {
+      if (!doc) continue;
+      for (const c of [...doc.conns]) this.closeConn(c, 1001, 'server shutting down');
+      for (const t of [doc.unloadTimer, doc.awarenessTimer, doc.formTimer]) if (t) clearTimeout(t);
+      await doc
+        .serial(async () => {
+          await this.flushFormNow(doc);
+          await this.store.compact(doc.name);
+        })
+        .catch((e) => this.ctx.logger.error({ err: e, doc: doc.name }, 'save on shutdown failed'));
+    }
+    this.docs.clear();
+  }
+
+  // ---- server-side edits (REST, commands) ----------------------------------------------
+
+  /** Runs a server edit on a doc, persisting and broadcasting what it changed. Call inside serial. */
+  private async serverEdit(doc: LiveDoc, fn: (ydoc: Y.Doc) => void, author: string | null) {
+    const captured: Uint8Array[] = [];
+    const capture = (u: Uint8Array) => captured.push(u);
+    doc.ydoc.on('update', capture);
+    try {
+      Y.transact(doc.ydoc, () => fn(doc.ydoc), SERVER);
+    } finally {
+      doc.ydoc.off('update', capture);
+    }
+    this.remember(doc);
+    if (!captured.length) return;
+    const update = captured.length === 1 ? captured[0]! : Y.mergeUpdates(captured);
+    await this.persist(doc, update, author);
+    this.broadcast(doc, update, null);
+  }
+
+  // DraftDocs, for ProcessService: REST reads and writes go through the live doc.
+  async edit(name: string, fn: (ydoc: Y.Doc) => void, author: string | null): Promise<void> {
+    const doc = await this.open(name, null);
+    await doc.serial(() => this.serverEdit(doc, fn, author));
+    if (!doc.conns.size) this.scheduleUnload(doc);
+  }
+
+  async read(name: string): Promise<Y.Doc> {
+    const doc = await this.open(name, null);
+    if (!doc.conns.size) this.scheduleUnload(doc);
+    return doc.ydoc;
+  }
+
+  async reset(name: string): Promise<void> {
+    const pending = this.docs.get(name);
+    if (pending) {
+      const doc = await pending.catch(() => null);
+      if (doc) {
+        for (const c of [...doc.conns]) this.closeConn(c, 4404, 'document removed');
+        this.docs.delete(name);
+      }
+    }
+    await this.store.remove(name);
+  }
+
+  // ---- opportunity docs --------------------------------------------------------------------
+
+  /** Server state and form values from the database into the doc. Call inside serial. */
+  private async syncOpportunityDoc(doc: LiveDoc) {
+    const view = await this.opportunities.systemView(doc.kind.id).catch(() => null);
+    if (!view) return;
+    doc.tenantId = view.tenantId;
+    doc.formFields = (view.form ?? []).map((f) => ({ source: f.source, key: f.key, type: f.type, options: f.options }));
+    const form: Record<string, unknown> = Object.fromEntries((view.form ?? []).map((f) => [`${f.source}.${f.key}`, f.value ?? null]));
+    // Keep what someone is typing and has not reached the database yet.
+    if (doc.formTimer) for (const [k, v] of Object.entries(readForm(doc.ydoc))) if (k in form) form[k] = v;
+    const { form: _f, ...server } = view;
+    await this.serverEdit(doc, (d) => {
+      writeMap(d, SERVER_ROOT, JSON.parse(JSON.stringify(server)), SERVER);
+      writeMap(d, FORM_ROOT, form, SERVER);
+    }, null);
+    doc.flushedForm = { ...form };
+  }
+
+  private async refreshOpportunity(_tenantId: string, id: string) {
+    const pending = this.docs.get(`opportunity:${id}`);
+    if (!pending) return;
+    const doc = await pending.catch(() => null);
+    if (!doc) return;
+    await doc.serial(() => this.syncOpportunityDoc(doc)).catch((e) => this.ctx.logger.error({ err: e }, 'opportunity doc refresh failed'));
+  }
+
+  private scheduleFormFlush(doc: LiveDoc, author: Principal) {
+    doc.formAuthor = author;
+    if (doc.formTimer) clearTimeout(doc.formTimer);
+    doc.formTimer = setTimeout(() => void doc.serial(() => this.flushFormNow(doc)).catch((e) => this.ctx.logger.warn({ err: e }, 'form flush failed')), this.opts.formFlushMs);
+  }
+
+  /** Writes co-filled form values to the database (the same path as PUT stage-form). Call inside serial. */
+  private async flushFormNow(doc: LiveDoc) {
+    if (doc.formTimer) clearTimeout(doc.formTimer);
+    doc.formTimer = null;
+    if (doc.kind.kind !== 'opportunity' || !doc.formAuthor) return;
+    const form = readForm(doc.ydoc);
+    const changed = Object.fromEntries(Object.entries(form).filter(([k, v]) => JSON.stringify(doc.flushedForm[k]) !== JSON.stringify(v)));
+    if (!Object.keys(changed).length) return;
+    try {
+      await this.opportunities.saveStageForm(doc.formAuthor, doc.kind.id, changed, { quiet: true });
+      doc.flushedForm = { ...doc.flushedForm, ...changed };
+    } catch (e) {
+      this.ctx.logger.warn({ err: e, doc: doc.name }, 'form values refused by the database; resyncing');
+      await this.syncOpportunityDoc(doc);
+    }
+  }
+
+  /** Before a command decides, what was typed live must be in the database. */
+  async flushForm(name: string): Promise<void> {
+    const pending = this.docs.get(name);
+    if (!pending) return;
+    const doc = await pending.catch(() => null);
+    if (doc?.formTimer) await doc.serial(() => this.flushFormNow(doc));
+  }
+}
+
+function awarenessMessage(awareness: awarenessProtocol.Awareness, ids: number[]): Uint8Array {
+  const encoder = encoding.createEncoder();
+  encoding.writeVarUint(encoder, MESSAGE_AWARENESS);
+  encoding.writeVarUint8Array(encoder, awarenessProtocol.encodeAwarenessUpdate(awareness, ids));
+  return encoding.toUint8Array(encoder);
+}
+
+/** An update with no structs and no deletions (y-websocket clients send these on connect). */
+function isEmptyUpdate(update: Uint8Array): boolean {
+  const { structs, ds } = Y.decodeUpdate(update);
+  return structs.length === 0 && ds.clients.size === 0;
+}

@@ -1,0 +1,228 @@
+import { addStage, processDraftSchema, readDraft, seedProcessDefinition, setStageValue, type ProcessDraft } from '@sales-process/core';
+import * as decoding from 'lib0/decoding';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { WebsocketProvider } from 'y-websocket';
+import * as Y from 'yjs';
+import { startTestServer, testDatabases, waitFor, type TestServer } from '../testing/harness.js';
+import { MESSAGE_NOTICE } from './sync-server.js';
+
+interface Client {
+  doc: Y.Doc;
+  provider: WebsocketProvider;
+  notices: { code: string; details: { path?: string }[] }[];
+  close(): void;
+}
+
+async function company(t: TestServer) {
+  const admin = t.as('admin', ['admin']);
+  await admin.post('/directory/sync', {
+    departments: [{ id: 'sales', name: '销售部' }],
+    users: [
+      { id: 'admin', name: '管理员', departmentId: 'sales' },
+      { id: 'rep', name: '张三', departmentId: 'sales', managerId: 'admin' },
+      { id: 'rep2', name: '赵六', departmentId: 'sales', managerId: 'admin' },
+      { id: 'ana', name: '周分析', departmentId: 'sales', managerId: 'admin' },
+    ],
+  });
+  const processId = (await admin.post('/processes', { name: '重要客户销售流程', departments: [], definition: seedProcessDefinition })).body.id;
+  const customerId = (await admin.post('/customers', { name: '宝钢', fields: {} })).body.id;
+  const opportunityId = (await t.as('rep').post('/opportunities', { name: 'O', customerId, amount: 100, processId })).body.id;
+  return { processId, customerId, opportunityId };
+}
+
+for (const kind of testDatabases()) {
+  describe(`live documents on ${kind.name}`, () => {
+    let t: TestServer;
+    let base: string;
+    let ids: Awaited<ReturnType<typeof company>>;
+    const clients: Client[] = [];
+    beforeAll(async () => {
+      t = await startTestServer(await kind.open(), { sync: { unloadAfterMs: 200, formFlushMs: 20 } });
+      const { port } = await t.server.listen(0, '127.0.0.1');
+      base = `ws://127.0.0.1:${port}/sync`;
+      ids = await company(t);
+    });
+    afterAll(async () => {
+      clients.forEach((c) => c.close());
+      await t.close();
+    });
+
+    async function connect(room: string, user = 'admin', roles = ['admin']): Promise<Client> {
+      const doc = new Y.Doc();
+      const token = await t.token(user, roles);
+      const provider = new WebsocketProvider(base, room, doc, { WebSocketPolyfill: WebSocket as never, disableBc: true, params: { token } });
+      const notices: Client['notices'] = [];
+      provider.messageHandlers[MESSAGE_NOTICE] = (_enc, decoder) => {
+        notices.push(JSON.parse(decoding.readVarString(decoder)));
+      };
+      const client = { doc, provider, notices, close: () => provider.destroy() };
+      clients.push(client);
+      await waitFor(() => provider.synced, 5000, `${room} to sync`);
+      return client;
+    }
+    const draftOf = (c: Client) => processDraftSchema.parse(readDraft(c.doc)) as ProcessDraft;
+    const room = () => `process-draft:${ids.processId}`;
+
+    /** The HTTP status a websocket upgrade is answered with. */
+    const upgradeStatus = (url: string) =>
+      new Promise<number>((resolve) => {
+        const ws = new WebSocket(url);
+        ws.once('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
+        ws.once('open', () => {
+          ws.close();
+          resolve(101);
+        });
+        ws.once('error', () => {});
+      });
+
+    it('refuses the upgrade without a valid token, outside the tenant, or without the role', async () => {
+      expect(await upgradeStatus(`${base}/${room()}`)).toBe(401);
+      expect(await upgradeStatus(`${base}/${room()}?token=garbage`)).toBe(401);
+      const other = await t.token('admin', ['admin'], 't2');
+      expect(await upgradeStatus(`${base}/${room()}?token=${other}`)).toBe(404);
+      const rep = await t.token('rep', ['sales']);
+      expect(await upgradeStatus(`${base}/${room()}?token=${rep}`)).toBe(403);
+      expect(await upgradeStatus(`${base}/nonsense:1?token=${rep}`)).toBe(400);
+      expect(await upgradeStatus(`${base}/${room()}?token=${await t.token('admin', ['admin'])}`)).toBe(101);
+    });
+
+    it('starts a draft as the current version and lets two editors converge; a late joiner gets it all', async () => {
+      const a = await connect(room());
+      const b = await connect(room());
+      expect(draftOf(a).definition.presale.map((s) => s.name)).toEqual(['初次拜访', '需求分析匹配', '方案设计', '报价竞标']);
+      addStage(a.doc, 'presale', { id: 'negotiate', name: '商务谈判', winRate: 90 });
+      setStageValue(b.doc, 'presale', 'visit', 'requirements', '带上名片');
+      await waitFor(() => draftOf(b).definition.presale.some((s) => s.id === 'negotiate') && draftOf(a).definition.presale[0]!.requirements === '带上名片', 2000, 'convergence');
+      const late = await connect(room());
+      expect(draftOf(late)).toEqual(draftOf(a));
+      // REST sees the same draft, and a REST write reaches the editors live.
+      const rest = (await t.as('admin', ['admin']).get(`/processes/${ids.processId}/draft`)).body.draft;
+      expect(rest).toEqual(draftOf(a));
+      rest.definition.presale[1].name = '需求分析';
+      expect((await t.as('admin', ['admin']).put(`/processes/${ids.processId}/draft`, rest)).status).toBe(200);
+      await waitFor(() => draftOf(b).definition.presale[1]!.name === '需求分析', 2000, 'REST edit to reach editors');
+    });
+
+    it('reverts a win rate of 250 for its author; the others never see it and nothing of it is stored', async () => {
+      const rawOf = (c: Client) => readDraft(c.doc) as ProcessDraft;
+      const a = await connect(room());
+      const b = await connect(room());
+      const seen: number[] = [];
+      b.doc.on('update', () => seen.push(rawOf(b).definition.presale[0]!.winRate));
+      setStageValue(a.doc, 'presale', 'visit', 'winRate', 250);
+      expect(rawOf(a).definition.presale[0]!.winRate).toBe(250);
+      await waitFor(() => rawOf(a).definition.presale[0]!.winRate === 10, 2000, 'revert');
+      await waitFor(() => a.notices.length > 0);
+      expect(a.notices[0]).toMatchObject({ code: 'UPDATE_REFUSED', details: [{ path: 'definition.presale.0.winRate' }] });
+      expect(seen).not.toContain(250);
+      expect(rawOf(b).definition.presale[0]!.winRate).toBe(10);
+      const stored = await t.server.services.store.load(room());
+      expect((readDraft(stored.ydoc) as ProcessDraft).definition.presale[0]!.winRate).toBe(10);
+      expect(await storedContains(t, room(), (v) => v === 250)).toBe(false);
+      // It still edits fine afterwards.
+      setStageValue(a.doc, 'presale', 'visit', 'winRate', 15);
+      await waitFor(() => rawOf(b).definition.presale[0]!.winRate === 15, 2000, 'a good edit after a bad one');
+    });
+
+    it('reverts a 10 MB string, and stores none of it', async () => {
+      const a = await connect(room());
+      const b = await connect(room());
+      const huge = 'x'.repeat(10 * 1024 * 1024);
+      setStageValue(a.doc, 'presale', 'needs', 'requirements', huge);
+      const raw = (c: Client) => (readDraft(c.doc) as ProcessDraft).definition.presale[1]!.requirements;
+      await waitFor(() => raw(a).length < 1000, 10_000, 'revert of the huge string');
+      expect(raw(b).length).toBeLessThan(1000);
+      expect(a.notices.at(-1)).toMatchObject({ code: 'UPDATE_REFUSED' });
+      expect(await storedBytes(t, room())).toBeLessThan(200_000);
+      expect(await storedContains(t, room(), (v) => typeof v === 'string' && v.length > 10_000)).toBe(false);
+    });
+
+    it("reverts a write to an opportunity's server-owned stage, and a value of the wrong type", async () => {
+      const oroom = `opportunity:${ids.opportunityId}`;
+      const a = await connect(oroom, 'rep', ['sales']);
+      const b = await connect(oroom, 'rep', ['sales']);
+      await waitFor(() => a.doc.getMap('server').get('stageId') === 'visit', 2000, 'server state in the doc');
+      a.doc.getMap('server').set('stageId', 'quote');
+      await waitFor(() => a.doc.getMap('server').get('stageId') === 'visit', 2000, 'revert of the stage');
+      expect(b.doc.getMap('server').get('stageId')).toBe('visit');
+      expect(a.notices.at(-1)).toMatchObject({ code: 'UPDATE_REFUSED', details: [{ path: 'server' }] });
+      a.doc.getMap('form').set('stage.visitNotes', 42);
+      await waitFor(() => a.doc.getMap('form').get('stage.visitNotes') !== 42, 2000, 'revert of a bad value');
+      a.doc.getMap('form').set('stage.nope', 'x');
+      await waitFor(() => !a.doc.getMap('form').has('stage.nope'), 2000, 'revert of an unknown field');
+      expect((await t.as('rep').get(`/opportunities/${ids.opportunityId}`)).body.stageId).toBe('visit');
+    });
+
+    it('co-fills a form: values reach the other salesperson, the database and the gates', async () => {
+      const oroom = `opportunity:${ids.opportunityId}`;
+      const a = await connect(oroom, 'rep', ['sales']);
+      const b = await connect(oroom, 'admin', ['admin']);
+      a.doc.getMap('form').set('stage.visitNotes', '见了林总');
+      b.doc.getMap('form').set('customer.industry', 'it');
+      await waitFor(() => b.doc.getMap('form').get('stage.visitNotes') === '见了林总' && a.doc.getMap('form').get('customer.industry') === 'it', 2000, 'co-filling');
+      await waitFor(async () => (await t.as('rep').get(`/opportunities/${ids.opportunityId}`)).body.stageValues.visit?.visitNotes === '见了林总', 3000, 'the value in the database');
+      // Gates in the doc follow: both required fields met, contacts not.
+      await waitFor(() => {
+        const gates = a.doc.getMap('server').get('gates') as { gate: string; met: boolean }[];
+        return gates.filter((g) => g.gate === 'requiredField').every((g) => g.met);
+      }, 3000, 'gates to update');
+      // A command updates every open form live.
+      for (const name of ['林总', '马工']) await t.as('rep').post(`/customers/${ids.customerId}/contacts`, { name });
+      t.server.services.notifyCustomer('t1', ids.customerId);
+      const moved = await t.as('rep').post(`/opportunities/${ids.opportunityId}/complete-stage`);
+      expect(moved.status).toBe(200);
+      await waitFor(() => a.doc.getMap('server').get('stageId') === 'needs' && b.doc.getMap('server').get('stageId') === 'needs', 2000, 'the move to reach the forms');
+      expect([...a.doc.getMap('form').keys()]).toEqual(['stage.needsSummary']);
+    });
+
+    it('drops writes from read-only connections, with a notice, while awareness still flows', async () => {
+      const oroom = `opportunity:${ids.opportunityId}`;
+      const writer = await connect(oroom, 'rep', ['sales']);
+      const reader = await connect(oroom, 'ana', ['analyst']);
+      reader.doc.getMap('form').set('stage.needsSummary', 'sneaky');
+      await waitFor(() => reader.notices.some((n) => n.code === 'FORBIDDEN'), 2000, 'the read-only notice');
+      await new Promise((r) => setTimeout(r, 100));
+      expect(writer.doc.getMap('form').get('stage.needsSummary')).not.toBe('sneaky');
+      reader.provider.awareness.setLocalStateField('user', { name: '周分析' });
+      await waitFor(() => [...writer.provider.awareness.getStates().values()].some((s) => s.user?.name === '周分析'), 2000, 'awareness from the reader');
+    });
+
+    it('closes a connection that sends a malformed frame and keeps serving the others', async () => {
+      const good = await connect(room());
+      const token = await t.token('admin', ['admin']);
+      const bad = new WebSocket(`${base}/${room()}?token=${token}`);
+      await new Promise((r) => bad.once('open', r));
+      const closed = new Promise<number>((r) => bad.once('close', (code) => r(code)));
+      bad.send(Buffer.from([0, 1, 0xff, 0xff, 0xff, 0xff, 0xff, 0x0f, 1, 2]));
+      expect(await closed).toBe(4400);
+      const other = await connect(room());
+      setStageValue(good.doc, 'presale', 'visit', 'name', '初访');
+      await waitFor(() => draftOf(other).definition.presale[0]!.name === '初访', 2000, 'service to go on');
+    });
+  });
+}
+
+async function storedRows(t: TestServer, doc: string): Promise<Uint8Array[]> {
+  const { docUpdates, docSnapshots } = await import('../db/schema.js');
+  const { eq } = await import('drizzle-orm');
+  const db = t.server.services.ctx.database.db;
+  const rows = await db.select({ u: docUpdates.update }).from(docUpdates).where(eq(docUpdates.doc, doc));
+  const snaps = await db.select({ s: docSnapshots.state }).from(docSnapshots).where(eq(docSnapshots.doc, doc));
+  return [...rows.map((r) => r.u), ...snaps.map((s) => s.s)];
+}
+
+async function storedBytes(t: TestServer, doc: string): Promise<number> {
+  return (await storedRows(t, doc)).reduce((a, b) => a + b.length, 0);
+}
+
+/** Does any stored update carry content matching `test` (deleted content included)? */
+async function storedContains(t: TestServer, doc: string, test: (v: unknown) => boolean): Promise<boolean> {
+  for (const bytes of await storedRows(t, doc)) {
+    for (const struct of Y.decodeUpdate(bytes).structs) {
+      const content = (struct as { content?: { arr?: unknown[]; str?: string } }).content;
+      if (content?.arr?.some(test) || (content?.str !== undefined && test(content.str))) return true;
+    }
+  }
+  return false;
+}
