@@ -43,8 +43,15 @@ function esc(s: string): string {
   return s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
+const bellSlot = document.querySelector<HTMLElement>('#bell-slot')!;
+document.querySelector('#clock')!.addEventListener('click', async () => {
+  await fetch('/api/v1/dev/clock', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ advanceDays: 7 }) });
+  void render();
+});
+
 async function render(): Promise<void> {
   await login(userSelect.value);
+  bellSlot.innerHTML = `<sales-notifications token="${esc(token)}"></sales-notifications>`;
   const { items: processes } = await api<{ items: ProcessSummary[] }>('/processes');
   const { items: opportunities } = await api<{ items: { id: string; name: string }[] }>('/opportunities?limit=50');
   const en = langSelect.value === 'en';
@@ -64,11 +71,14 @@ async function render(): Promise<void> {
     <sales-process-provider token="${esc(token)}">
       <section class="card" aria-labelledby="opps-title">
         <h2 id="opps-title">${en ? 'My opportunities' : '我的商机'}</h2>
-        ${opportunities.length ? opportunities.map((o) => `<div class="card"><opportunity-stage-path opportunity-id="${esc(o.id)}"></opportunity-stage-path></div>`).join('') : `<p class="muted">${en ? 'No opportunities' : '暂无商机'}</p>`}
+        ${opportunities.length ? opportunities.map((o) => `<div class="card" data-opportunity="${esc(o.id)}"><opportunity-stage-path opportunity-id="${esc(o.id)}"></opportunity-stage-path></div>`).join('') : `<p class="muted">${en ? 'No opportunities' : '暂无商机'}</p>`}
       </section>
     </sales-process-provider>`;
 }
 
+document.addEventListener('sp-notification-open', (e) => {
+  document.querySelector(`[data-opportunity="${CSS.escape(e.detail.notification.opportunityId)}"]`)?.scrollIntoView({ behavior: 'smooth' });
+});
 userSelect.addEventListener('change', () => void render());
 langSelect.addEventListener('change', () => {
   document.documentElement.lang = langSelect.value;

@@ -1,9 +1,11 @@
 /** Registers every element under its default tag. Import the classes from their own modules to register under a prefix of yours. */
 import { define as defineProvider } from './provider/sales-process-provider.js';
 import { define as defineStagePath } from './stage-path/opportunity-stage-path.js';
+import { define as defineNotifications } from './notifications/sales-notifications.js';
 
 export { SalesProcessProvider } from './provider/sales-process-provider.js';
 export { OpportunityStagePath } from './stage-path/opportunity-stage-path.js';
+export { SalesNotifications, SpNotificationOpenEvent, type NotificationView } from './notifications/sales-notifications.js';
 export { ApiClient, ApiClientError } from './client/api-client.js';
 export * from './shared/events.js';
 export type { OpportunityView, FormFieldView } from './shared/types.js';
@@ -11,6 +13,7 @@ export type { OpportunityView, FormFieldView } from './shared/types.js';
 export function defineAll(): void {
   defineProvider();
   defineStagePath();
+  defineNotifications();
 }
 
 defineAll();

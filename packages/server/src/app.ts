@@ -20,6 +20,7 @@ import { CustomerService, DirectoryService, FieldService, TenantService } from '
 import { DocStore } from './services/doc-store.js';
 import { OpportunityService } from './services/opportunities.js';
 import { ProcessService } from './services/processes.js';
+import { NotificationService, Scheduler, WebhookService, type WebhookOptions } from './services/notifications.js';
 import { SyncServer, type SyncOptions } from './sync/sync-server.js';
 
 export const MAX_BODY_BYTES = 1024 * 1024;
@@ -40,6 +41,9 @@ export interface CreateServerOptions {
   sync?: SyncOptions;
   /** Largest websocket message, bytes (default 16 MiB). */
   maxWebsocketPayload?: number;
+  /** Reminder scan interval (default 60 s; 0 = only when `services.scheduler.tick()` is called). */
+  schedulerIntervalMs?: number;
+  webhooks?: WebhookOptions;
 }
 
 export type AppEnv = { Variables: { principal: Principal; requestId: string; log: Logger; canWrite: boolean } };
@@ -54,6 +58,9 @@ export interface Services {
   opportunities: OpportunityService;
   store: DocStore;
   sync: SyncServer;
+  notifications: NotificationService;
+  webhooks: WebhookService;
+  scheduler: Scheduler;
   /** A customer's contacts changed: opportunities on it may have new gates. */
   notifyCustomer(tenantId: string, customerId: string): void;
 }
@@ -87,8 +94,15 @@ export async function createServer(options: CreateServerOptions): Promise<SalesP
   const opportunities = new OpportunityService(ctx, processes, directory, fields, customers);
   const sync = new SyncServer(ctx, store, processes, opportunities, options.sync);
   await sync.start();
+  const webhooks = new WebhookService(ctx, options.webhooks);
+  const notifications = new NotificationService(ctx, webhooks);
+  const stopNotifications = await notifications.start();
+  const scheduler = new Scheduler(ctx, processes, notifications, options.schedulerIntervalMs ?? 60_000);
+  opportunities.events.push(notifications.events(), { changed: () => {}, transition: () => webhooks.kick() });
+  webhooks.start();
+  scheduler.start();
   const services: Services = {
-    ctx, tenants, directory, fields, customers, processes, opportunities, store, sync,
+    ctx, tenants, directory, fields, customers, processes, opportunities, store, sync, notifications, webhooks, scheduler,
     notifyCustomer: (tenantId, customerId) => void opportunities.customerChanged(tenantId, customerId),
   };
 
@@ -141,7 +155,9 @@ export async function createServer(options: CreateServerOptions): Promise<SalesP
       if (!(clock instanceof AdjustableClock)) throw new ApiError('CONFLICT', [{ message: { zh: '时钟不可调', en: 'This clock cannot be moved' } }]);
       if (body.data.now) clock.set(new Date(body.data.now));
       if (body.data.advanceDays) clock.advance(body.data.advanceDays * 86_400_000);
-      return c.json({ now: clock.now().toISOString() });
+      // Show the effect at once: reminders that are now due go out.
+      const created = await scheduler.tick();
+      return c.json({ now: clock.now().toISOString(), notificationsCreated: created });
     });
     app.get('/api/v1/dev/clock', (c) => c.json({ now: clock.now().toISOString() }));
   }
@@ -213,6 +229,9 @@ export async function createServer(options: CreateServerOptions): Promise<SalesP
     },
     async close() {
       // Save every live doc first, then stop accepting and finish in-flight requests.
+      scheduler.stop();
+      await webhooks.stop();
+      await stopNotifications().catch(() => {});
       await sync.close();
       if (server) {
         const s = server;

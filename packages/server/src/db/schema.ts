@@ -268,6 +268,8 @@ export const webhookDeliveries = pgTable(
     state: text('state').$type<'pending' | 'delivered' | 'failed'>().notNull().default('pending'),
     attempts: integer('attempts').notNull().default(0),
     nextAttemptAt: ts('next_attempt_at').notNull(),
+    /** A worker's lease while it POSTs; an expired lease means the worker died: retry. */
+    lockedUntil: ts('locked_until'),
     lastError: text('last_error'),
     createdAt: ts('created_at').notNull(),
     deliveredAt: ts('delivered_at'),

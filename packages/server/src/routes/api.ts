@@ -18,7 +18,9 @@ import {
   processDraftSchema,
   publishSchema,
   stageFormSchema,
+  webhookSchema,
 } from '@sales-process/core';
+import { streamSSE } from 'hono/streaming';
 import { z } from 'zod';
 import { requireRole } from '../http/auth.js';
 import { validationError } from '../http/errors.js';
@@ -207,6 +209,61 @@ export function apiRoutes(s: Services) {
       return c.json(await s.opportunities.decideApproval(P(c), c.req.valid('param').id, decision, body.comment ?? ''), 200);
     });
   }
+
+  // ---- notifications and the host webhook ------------------------------------------------
+  api.openapi(
+    route({ method: 'get', path: '/notifications', tags: ['notifications'], request: { query: z.object({ unread: z.enum(['true', 'false']).optional(), cursor: z.string().max(200).optional(), limit: z.coerce.number().int().min(1).max(200).default(50) }) } }),
+    async (c) => {
+      const q = c.req.valid('query');
+      return c.json(await s.notifications.list(P(c), { unread: q.unread === 'true', cursor: q.cursor, limit: q.limit }), 200);
+    },
+  );
+  api.openapi(route({ method: 'post', path: '/notifications/{id}/read', tags: ['notifications'], request: { params: idParam } }), async (c) =>
+    c.json(await s.notifications.markRead(P(c), c.req.valid('param').id), 200),
+  );
+  api.get('/notifications/stream', (c) => {
+    const p = P(c);
+    return streamSSE(c, async (stream) => {
+      const queue: Record<string, unknown>[] = [];
+      let wake: (() => void) | null = null;
+      const off = s.notifications.subscribe(p.tenantId, p.userId, (n) => {
+        queue.push(n);
+        wake?.();
+      });
+      stream.onAbort(() => {
+        off();
+        wake?.();
+      });
+      await stream.writeSSE({ event: 'ready', data: '{}' });
+      while (!stream.aborted && !stream.closed) {
+        while (queue.length) await stream.writeSSE({ event: 'notification', data: JSON.stringify(queue.shift()) });
+        await new Promise<void>((r) => {
+          wake = r;
+          setTimeout(r, 25_000); // keep-alive
+        });
+        wake = null;
+        if (!queue.length && !stream.aborted) await stream.writeSSE({ event: 'ping', data: '{}' });
+      }
+      off();
+    });
+  });
+  api.openapi(route({ method: 'get', path: '/webhook', tags: ['notifications'] }), async (c) => {
+    requireRole(P(c), 'admin');
+    return c.json(await s.webhooks.get(P(c)), 200);
+  });
+  api.openapi(route({ method: 'put', path: '/webhook', tags: ['notifications'], request: { body: json(webhookSchema) } }), async (c) => {
+    requireRole(P(c), 'admin');
+    return c.json(await s.webhooks.configure(P(c), c.req.valid('json')), 200);
+  });
+  api.openapi(route({ method: 'delete', path: '/webhook', tags: ['notifications'] }), async (c) => {
+    requireRole(P(c), 'admin');
+    await s.webhooks.configure(P(c), null);
+    return c.body(null, 204);
+  });
+  api.openapi(route({ method: 'get', path: '/webhook/deliveries', tags: ['notifications'] }), async (c) => {
+    requireRole(P(c), 'admin');
+    return c.json(await s.webhooks.deliveries(P(c)), 200);
+  });
 
   api.openAPIRegistry.registerComponent('securitySchemes', 'bearer', { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' });
   return api;

@@ -42,9 +42,9 @@ const DAY = 86_400_000;
 
 /** Events other layers (live docs, notifications, webhooks) subscribe to after commit. */
 export interface OpportunityEvents {
-  changed(tenantId: string, opportunityId: string): void;
-  transition?(event: { tenantId: string; opportunityId: string; action: string; from: string | null; to: string | null; fromStatus: string; toStatus: string; actorId: string; at: Date }): void;
-  approval?(event: { tenantId: string; approvalId: string; opportunityId: string; approverId: string; requestedBy: string; state: string }): void;
+  changed(tenantId: string, opportunityId: string): unknown;
+  transition?(event: { tenantId: string; opportunityId: string; action: string; from: string | null; to: string | null; fromStatus: string; toStatus: string; actorId: string; at: Date }): unknown;
+  approval?(event: { tenantId: string; approvalId: string; opportunityId: string; opportunityName: string; stageId: string; approverId: string; requestedBy: string; state: string }): unknown;
 }
 
 export class OpportunityService {
@@ -60,14 +60,17 @@ export class OpportunityService {
     private readonly customerService: CustomerService,
   ) {}
 
-  private emit(fn: (e: OpportunityEvents) => void) {
-    for (const e of this.events) {
-      try {
-        fn(e);
-      } catch (error) {
-        this.ctx.logger.error({ err: error }, 'opportunity event handler failed');
-      }
-    }
+  /** Tells every subscriber; handlers that return a promise (stored notifications) are awaited. */
+  private async emit(fn: (e: OpportunityEvents) => unknown) {
+    await Promise.all(
+      this.events.map(async (e) => {
+        try {
+          await fn(e);
+        } catch (error) {
+          this.ctx.logger.error({ err: error }, 'opportunity event handler failed');
+        }
+      }),
+    );
   }
 
   // ---- access ----------------------------------------------------------------------
@@ -246,7 +249,7 @@ export class OpportunityService {
       .select({ id: opportunities.id })
       .from(opportunities)
       .where(and(eq(opportunities.tenantId, tenantId), eq(opportunities.customerId, customerId), or(eq(opportunities.status, 'open'), eq(opportunities.phase, 'postsale'))));
-    for (const r of rows) this.emit((e) => e.changed(tenantId, r.id));
+    for (const r of rows) await this.emit((e) => e.changed(tenantId, r.id));
   }
 
   /** What a user may do with the live doc of an opportunity (throws 404 outside the tenant). */
@@ -330,7 +333,7 @@ export class OpportunityService {
       });
       await tx.insert(stageHistory).values({ tenantId: p.tenantId, opportunityId: id, processId: process.id, processVersion: process.currentVersion, fromStageId: null, toStageId: start.stageId, fromStatus: null, toStatus: 'open', action: 'create', actorId: p.userId, at: now });
     });
-    this.emit((e) => e.changed(p.tenantId, id));
+    await this.emit((e) => e.changed(p.tenantId, id));
     return this.get(p, id);
   }
 
@@ -373,7 +376,7 @@ export class OpportunityService {
         })
         .where(eq(opportunities.id, row.id));
     });
-    this.emit((e) => e.changed(p.tenantId, id));
+    await this.emit((e) => e.changed(p.tenantId, id));
     return this.get(p, id);
   }
 
@@ -414,8 +417,8 @@ export class OpportunityService {
             on conflict do nothing returning id`)
           .then((r) => rowsOf(r).length);
         if (!inserted) continue;
-        this.emit((e) => e.approval?.({ tenantId: p.tenantId, approvalId, opportunityId: row.id, approverId: access.manager!, requestedBy: p.userId, state: 'pending' }));
-        this.emit((e) => e.changed(p.tenantId, id));
+        await this.emit((e) => e.approval?.({ tenantId: p.tenantId, approvalId, opportunityId: row.id, opportunityName: row.name, stageId: row.stageId!, approverId: access.manager!, requestedBy: p.userId, state: 'pending' }));
+        await this.emit((e) => e.changed(p.tenantId, id));
         return { status: 202, body: await this.view(db, { ...row, approval: { state: 'pending', action: outcome.action } }, def) };
       }
       if (outcome.kind !== 'moved') throw new Error('unexpected outcome');
@@ -424,8 +427,8 @@ export class OpportunityService {
         comment,
       });
       if (!moved) continue;
-      this.emit((e) => e.transition?.(moved.transition));
-      this.emit((e) => e.changed(p.tenantId, id));
+      await this.emit((e) => e.transition?.(moved.transition));
+      await this.emit((e) => e.changed(p.tenantId, id));
       return { status: 200, body: await this.view(db, moved.row, def) };
     }
     throw new ApiError('CONFLICT', [{ message: { zh: '商机正被频繁修改，请重试', en: 'The opportunity kept changing; try again' } }]);
@@ -451,6 +454,20 @@ export class OpportunityService {
       approval: stageChanged ? null : row.approval,
     };
     const iso = now.toISOString();
+    // The host's webhook hears of every move, from the same statement (an outbox row).
+    const hookId = this.ctx.ids('whd');
+    const stageName = (id: string | null) => (id ? (stageById(def, id)?.stage.name ?? id) : null);
+    const event = {
+      id: hookId,
+      type: 'opportunity.stage-changed',
+      createdAt: iso,
+      tenantId: p.tenantId,
+      data: {
+        opportunityId: row.id, opportunityName: row.name, action, actorId: p.userId, at: iso,
+        previous: { stageId: row.stageId, stageName: stageName(row.stageId), status: row.status, phase: row.phase },
+        current: { stageId: next.stageId, stageName: stageName(next.stageId), status: next.status, phase: next.phase },
+      },
+    };
     const result = await q.execute(sql`
       with upd as (
         update opportunities set status = ${after.status}, phase = ${after.phase}, stage_id = ${after.stageId},
@@ -463,6 +480,10 @@ export class OpportunityService {
         -- a move ends any pending approval of the stage being left
         update approvals set state = 'cancelled', decided_at = ${iso}::timestamptz
         where opportunity_id = ${row.id} and state = 'pending' and exists (select 1 from upd)
+      ), hook as (
+        insert into webhook_deliveries (id, tenant_id, event, state, attempts, next_attempt_at, created_at)
+        select ${hookId}, ${p.tenantId}, ${JSON.stringify(event)}::jsonb, 'pending', 0, ${iso}::timestamptz, ${iso}::timestamptz
+        from upd where exists (select 1 from tenants where id = ${p.tenantId} and webhook_url is not null)
       ), history as (
         insert into stage_history (tenant_id, opportunity_id, process_id, process_version, from_stage_id, to_stage_id,
           from_status, to_status, action, actor_id, at, days_spent, values, comment)
@@ -501,7 +522,7 @@ export class OpportunityService {
         fromStatus: row.status, toStatus: 'open', action: 'change-process', actorId: p.userId, at: now, daysSpent: (now.getTime() - row.stageEnteredAt.getTime()) / DAY, comment: `from ${row.processId}`,
       });
     });
-    this.emit((e) => e.changed(p.tenantId, id));
+    await this.emit((e) => e.changed(p.tenantId, id));
     return this.get(p, id);
   }
 
@@ -516,7 +537,7 @@ export class OpportunityService {
       const [created] = await tx.insert(orders).values({ id: this.ctx.ids('ord'), tenantId: p.tenantId, opportunityId: id, amount, createdBy: p.userId, createdAt: this.ctx.clock.now() }).returning();
       return created!;
     });
-    this.emit((e) => e.changed(p.tenantId, id));
+    await this.emit((e) => e.changed(p.tenantId, id));
     return { id: order.id, opportunityId: id, amount: order.amount, createdBy: order.createdBy, createdAt: order.createdAt.toISOString() };
   }
 
@@ -537,7 +558,7 @@ export class OpportunityService {
         if (!(await this.directory.user(tx, p.tenantId, u))) throw new ApiError('VALIDATION_FAILED', [{ path: 'body.userIds', userId: u, message: { zh: `用户 ${u} 不存在`, en: `No user ${u}` } }]);
       await tx.update(opportunities).set({ rev: sql`${opportunities.rev} + 1`, postsaleStaff: unique, updatedAt: this.ctx.clock.now() }).where(eq(opportunities.id, id));
     });
-    this.emit((e) => e.changed(p.tenantId, id));
+    await this.emit((e) => e.changed(p.tenantId, id));
     return this.get(p, id);
   }
 
@@ -582,8 +603,10 @@ export class OpportunityService {
     const [found] = await db.select().from(approvals).where(and(eq(approvals.tenantId, p.tenantId), eq(approvals.id, approvalId)));
     if (!found) throw notFound('approval');
     await this.beforeCommand(found.opportunityId);
+    let oppName = '';
     await db.transaction(async (tx) => {
       const row = await this.lock(tx, p.tenantId, found.opportunityId);
+      oppName = row.name;
       const [a] = await tx.select().from(approvals).where(eq(approvals.id, approvalId)).for('update');
       if (a!.approverId !== p.userId) throw new ApiError('FORBIDDEN', [{ message: { zh: '只有负责人的直属上级可以确认', en: "Only the owner's direct supervisor can decide" } }]);
       if (a!.state !== 'pending') throw new ApiError('CONFLICT', [{ state: a!.state, message: { zh: '该申请已处理', en: 'This approval was already decided' } }]);
@@ -600,9 +623,9 @@ export class OpportunityService {
       if (!moved) throw new Error('a locked opportunity changed');
       transition = moved.transition;
     });
-    if (transition) this.emit((e) => e.transition?.(transition!));
-    this.emit((e) => e.approval?.({ tenantId: p.tenantId, approvalId, opportunityId: found.opportunityId, approverId: p.userId, requestedBy: found.requestedBy, state: decision === 'approve' ? 'approved' : 'rejected' }));
-    this.emit((e) => e.changed(p.tenantId, found.opportunityId));
+    if (transition) await this.emit((e) => e.transition?.(transition!));
+    await this.emit((e) => e.approval?.({ tenantId: p.tenantId, approvalId, opportunityId: found.opportunityId, opportunityName: oppName, stageId: found.stageId, approverId: p.userId, requestedBy: found.requestedBy, state: decision === 'approve' ? 'approved' : 'rejected' }));
+    await this.emit((e) => e.changed(p.tenantId, found.opportunityId));
     return { approval: (await this.listApprovals(p)).items.find((x) => x.id === approvalId), opportunity: await this.get(p, found.opportunityId) };
   }
 }

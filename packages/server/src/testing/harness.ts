@@ -5,11 +5,10 @@
 import { randomBytes } from 'node:crypto';
 import pino from 'pino';
 import postgres from 'postgres';
-import { createServer, type SalesProcessServer } from '../app.js';
+import { createServer, type CreateServerOptions, type SalesProcessServer } from '../app.js';
 import { AdjustableClock } from '../context.js';
 import { openDatabase, type Database } from '../db/open.js';
 import { signToken } from '../http/auth.js';
-import type { SyncOptions } from '../sync/sync-server.js';
 
 export interface TestDatabaseKind {
   name: 'pglite' | 'postgres';
@@ -63,9 +62,13 @@ export interface Requester {
   delete(path: string): Promise<{ status: number; body: any }>;
 }
 
-export async function startTestServer(database: Database, options: { staticDir?: string; sync?: SyncOptions } = {}): Promise<TestServer> {
+export async function startTestServer(database: Database, options: Partial<CreateServerOptions> = {}): Promise<TestServer> {
   const clock = new AdjustableClock();
-  const server = await createServer({ database, authSecret: TEST_SECRET, dev: false, clock, logger: pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }), staticDir: options.staticDir, sync: options.sync });
+  const server = await createServer({
+    database, authSecret: TEST_SECRET, dev: false, clock, logger: pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }),
+    // Tests drive the scheduler and the webhook worker themselves unless they ask otherwise.
+    schedulerIntervalMs: 0, ...options, webhooks: { pollMs: 0, baseDelayMs: 20, ...options.webhooks },
+  });
   const token = (user: string, roles: string[] = ['sales'], tenant = 't1') => signToken(TEST_SECRET, { sub: user, tenant, roles }, clock.now());
   const as = (user: string, roles: string[] = ['sales'], tenant = 't1'): Requester => {
     const request = async (method: string, path: string, body?: unknown) => {

@@ -1,0 +1,261 @@
+import { css, html, nothing, type PropertyValues } from 'lit';
+import { state } from 'lit/decorators.js';
+import { ConnectedElement } from '../shared/connected-element.js';
+import { defineElement } from '../shared/define.js';
+import { SpErrorEvent } from '../shared/events.js';
+import { LocalizeController } from '../shared/i18n.js';
+import { hostTokens } from '../shared/tokens.js';
+
+export interface NotificationView {
+  id: string;
+  kind: 'reminder' | 'overdue' | 'approval-requested' | 'approval-decided';
+  opportunityId: string;
+  stageId: string | null;
+  payload: { opportunityName?: string; stageName?: string; days?: number; state?: string };
+  createdAt: string;
+  readAt: string | null;
+}
+
+/** Fired when the user opens a notification; the host navigates to the opportunity. */
+export class SpNotificationOpenEvent extends Event {
+  static readonly type = 'sp-notification-open';
+  constructor(readonly detail: { notification: NotificationView }) {
+    super(SpNotificationOpenEvent.type, { bubbles: true, composed: true });
+  }
+}
+
+declare global {
+  interface GlobalEventHandlersEventMap {
+    'sp-notification-open': SpNotificationOpenEvent;
+  }
+  interface HTMLElementTagNameMap {
+    'sales-notifications': SalesNotifications;
+  }
+}
+
+const messages = {
+  'zh-CN': {
+    title: '通知',
+    bell: '通知，{n} 条未读',
+    empty: '暂无通知',
+    markAll: '全部标为已读',
+    reminder: '「{opp}」在「{stage}」已停留 {days} 天，请尽快推进',
+    overdue: '「{opp}」的「{stage}」已超时（{days} 天）',
+    'approval-requested': '「{opp}」请求您确认阶段完成',
+    approved: '「{opp}」的阶段确认已通过',
+    rejected: '「{opp}」的阶段确认被驳回',
+    live: '实时',
+  },
+  en: {
+    title: 'Notifications',
+    bell: 'Notifications, {n} unread',
+    empty: 'No notifications',
+    markAll: 'Mark all read',
+    reminder: '"{opp}" has been in "{stage}" for {days} days: move it on',
+    overdue: '"{opp}" is overdue in "{stage}" ({days} days)',
+    'approval-requested': '"{opp}" asks for your approval of a stage',
+    approved: 'The stage of "{opp}" was approved',
+    rejected: 'The stage of "{opp}" was rejected',
+    live: 'Live',
+  },
+};
+
+/**
+ * @summary A bell with the signed-in user's notifications (reminders, overdue notices,
+ * approvals), pushed live from the server.
+ * @event sp-notification-open - A notification was opened; `detail.notification`.
+ * @csspart bell - The button.
+ * @csspart panel - The list.
+ */
+export class SalesNotifications extends ConnectedElement {
+  static override styles = [
+    hostTokens,
+    css`
+      :host {
+        display: inline-block;
+        position: relative;
+      }
+      button.bell {
+        position: relative;
+        font: inherit;
+        border: 1px solid var(--_border);
+        background: var(--_bg);
+        color: var(--_fg);
+        border-radius: var(--_radius);
+        padding: 0.25rem 0.6rem;
+        cursor: pointer;
+      }
+      .badge {
+        position: absolute;
+        top: -0.4rem;
+        right: -0.4rem;
+        min-width: 1.1rem;
+        padding: 0 0.25rem;
+        border-radius: 999px;
+        background: var(--_danger);
+        color: #fff;
+        font-size: 0.75rem;
+        line-height: 1.1rem;
+        text-align: center;
+      }
+      .panel {
+        position: absolute;
+        right: 0;
+        z-index: 10;
+        width: min(24rem, 90vw);
+        max-height: 24rem;
+        overflow: auto;
+        margin-top: 0.3rem;
+        background: var(--_bg);
+        border: 1px solid var(--_border);
+        border-radius: var(--_radius);
+        box-shadow: 0 8px 24px rgb(0 0 0 / 0.15);
+      }
+      header {
+        display: flex;
+        justify-content: space-between;
+        align-items: center;
+        padding: 0.5rem 0.75rem;
+        border-bottom: 1px solid var(--_border);
+      }
+      ul {
+        list-style: none;
+        margin: 0;
+        padding: 0;
+      }
+      li button {
+        display: block;
+        width: 100%;
+        text-align: left;
+        font: inherit;
+        color: inherit;
+        background: none;
+        border: 0;
+        border-bottom: 1px solid var(--_border);
+        padding: 0.55rem 0.75rem;
+        cursor: pointer;
+      }
+      li.unread button {
+        background: color-mix(in srgb, var(--_accent) 8%, var(--_bg));
+        font-weight: 600;
+      }
+      time,
+      .muted {
+        display: block;
+        color: var(--_muted);
+        font-size: 0.8em;
+        font-weight: normal;
+      }
+      .link {
+        font: inherit;
+        font-size: 0.85em;
+        background: none;
+        border: 0;
+        color: var(--_accent);
+        cursor: pointer;
+      }
+    `,
+  ];
+
+  @state() protected items: NotificationView[] = [];
+  @state() protected unread = 0;
+  @state() protected open = false;
+  @state() protected live = false;
+  private source: EventSource | null = null;
+  protected readonly i18n = new LocalizeController(this, messages);
+
+  override disconnectedCallback(): void {
+    super.disconnectedCallback();
+    this.source?.close();
+    this.source = null;
+  }
+
+  protected override willUpdate(changed: PropertyValues<this>): void {
+    if (changed.has('token') || changed.has('baseUrl') || changed.has('connection' as never)) void this.connect();
+  }
+
+  /** Loads the list and opens the live stream. */
+  async connect(): Promise<void> {
+    const client = this.client;
+    if (!client) return;
+    this.source?.close();
+    try {
+      const data = await client.get<{ items: NotificationView[]; unread: number }>('/notifications?limit=30');
+      this.items = data.items;
+      this.unread = data.unread;
+    } catch (e) {
+      const err = e as { code?: string; message: string; details?: [] };
+      this.dispatchEvent(new SpErrorEvent({ code: (err.code ?? 'NETWORK') as 'NETWORK', message: err.message, details: err.details ?? [] }));
+      return;
+    }
+    // EventSource cannot send headers: the token goes in the query, as for websockets.
+    this.source = new EventSource(`${client.root}/notifications/stream?token=${encodeURIComponent(client.config.token)}`);
+    this.source.addEventListener('ready', () => (this.live = true));
+    this.source.addEventListener('error', () => (this.live = false));
+    this.source.addEventListener('notification', (e) => {
+      const n = JSON.parse((e as MessageEvent).data) as NotificationView;
+      if (this.items.some((x) => x.id === n.id)) return;
+      this.items = [n, ...this.items];
+      this.unread++;
+    });
+  }
+
+  protected text(n: NotificationView): string {
+    const vars = { opp: n.payload.opportunityName ?? '', stage: n.payload.stageName ?? '', days: n.payload.days ?? '' };
+    if (n.kind === 'approval-decided') return this.i18n.t(n.payload.state === 'approved' ? 'approved' : 'rejected', vars);
+    return this.i18n.t(n.kind, vars);
+  }
+
+  protected async openItem(n: NotificationView) {
+    if (!n.readAt) {
+      n.readAt = new Date().toISOString();
+      this.unread = Math.max(0, this.unread - 1);
+      this.items = [...this.items];
+      await this.client?.post(`/notifications/${n.id}/read`).catch(() => {});
+    }
+    this.dispatchEvent(new SpNotificationOpenEvent({ notification: n }));
+  }
+
+  protected async markAll() {
+    const unread = this.items.filter((n) => !n.readAt);
+    for (const n of unread) n.readAt = new Date().toISOString();
+    this.unread = 0;
+    this.items = [...this.items];
+    await Promise.all(unread.map((n) => this.client?.post(`/notifications/${n.id}/read`).catch(() => {})));
+  }
+
+  protected override render() {
+    const t = this.i18n;
+    return html`
+      <button class="bell" part="bell" aria-expanded=${this.open} aria-controls="panel" aria-label=${t.t('bell', { n: this.unread })} @click=${() => (this.open = !this.open)}>
+        <svg aria-hidden="true" width="16" height="16" viewBox="0 0 24 24" fill="none" stroke="currentColor" stroke-width="2" stroke-linecap="round" stroke-linejoin="round" style="vertical-align:-3px">
+          <path d="M6 8a6 6 0 0 1 12 0c0 7 3 9 3 9H3s3-2 3-9"></path><path d="M10.3 21a1.94 1.94 0 0 0 3.4 0"></path>
+        </svg>
+        ${this.unread ? html`<span class="badge" aria-hidden="true">${this.unread}</span>` : nothing}
+      </button>
+      ${this.open
+        ? html`<section class="panel" id="panel" part="panel" aria-label=${t.t('title')} @keydown=${(e: KeyboardEvent) => e.key === 'Escape' && (this.open = false)}>
+            <header>
+              <strong>${t.t('title')}</strong>
+              ${this.live ? html`<span class="muted">● ${t.t('live')}</span>` : nothing}
+              ${this.unread ? html`<button class="link" @click=${this.markAll}>${t.t('markAll')}</button>` : nothing}
+            </header>
+            ${this.items.length
+              ? html`<ul>
+                  ${this.items.map(
+                    (n) => html`<li class=${n.readAt ? '' : 'unread'}>
+                      <button @click=${() => this.openItem(n)}>
+                        ${this.text(n)}
+                        <time datetime=${n.createdAt}>${new Intl.DateTimeFormat(t.locale, { dateStyle: 'medium', timeStyle: 'short' }).format(new Date(n.createdAt))}</time>
+                      </button>
+                    </li>`,
+                  )}
+                </ul>`
+              : html`<p class="muted" style="padding:0.75rem">${t.t('empty')}</p>`}
+          </section>`
+        : nothing}
+    `;
+  }
+}
+
+export const define = (tag = 'sales-notifications') => defineElement(tag, SalesNotifications);
