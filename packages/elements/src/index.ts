@@ -2,9 +2,11 @@
 import { define as defineProvider } from './provider/sales-process-provider.js';
 import { define as defineStagePath } from './stage-path/opportunity-stage-path.js';
 import { define as defineNotifications } from './notifications/sales-notifications.js';
+import { define as defineForm } from './form/stage-feedback-form.js';
 
 export { SalesProcessProvider } from './provider/sales-process-provider.js';
 export { OpportunityStagePath } from './stage-path/opportunity-stage-path.js';
+export { StageFeedbackForm } from './form/stage-feedback-form.js';
 export { SalesNotifications, SpNotificationOpenEvent, type NotificationView } from './notifications/sales-notifications.js';
 export { ApiClient, ApiClientError } from './client/api-client.js';
 export * from './shared/events.js';
@@ -14,6 +16,7 @@ export function defineAll(): void {
   defineProvider();
   defineStagePath();
   defineNotifications();
+  defineForm();
 }
 
 defineAll();

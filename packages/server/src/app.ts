@@ -22,6 +22,7 @@ import { OpportunityService } from './services/opportunities.js';
 import { ProcessService } from './services/processes.js';
 import { NotificationService, Scheduler, WebhookService, type WebhookOptions } from './services/notifications.js';
 import { SyncServer, type SyncOptions } from './sync/sync-server.js';
+import { FileService } from './services/files.js';
 
 export const MAX_BODY_BYTES = 1024 * 1024;
 
@@ -60,6 +61,7 @@ export interface Services {
   sync: SyncServer;
   notifications: NotificationService;
   webhooks: WebhookService;
+  files: FileService;
   scheduler: Scheduler;
   /** A customer's contacts changed: opportunities on it may have new gates. */
   notifyCustomer(tenantId: string, customerId: string): void;
@@ -102,7 +104,7 @@ export async function createServer(options: CreateServerOptions): Promise<SalesP
   webhooks.start();
   scheduler.start();
   const services: Services = {
-    ctx, tenants, directory, fields, customers, processes, opportunities, store, sync, notifications, webhooks, scheduler,
+    ctx, tenants, directory, fields, customers, processes, opportunities, store, sync, notifications, webhooks, scheduler, files: new FileService(ctx),
     notifyCustomer: (tenantId, customerId) => void opportunities.customerChanged(tenantId, customerId),
   };
 
@@ -139,7 +141,9 @@ export async function createServer(options: CreateServerOptions): Promise<SalesP
     return c.json({ ok: true, database: ctx.database.kind, dev });
   });
 
-  app.use('/api/*', bodyLimit({ maxSize: MAX_BODY_BYTES, onError: () => { throw new HTTPException(413); } }));
+  const jsonLimit = bodyLimit({ maxSize: MAX_BODY_BYTES, onError: () => { throw new HTTPException(413); } });
+  // Uploads have their own, larger limit (routes/api.ts).
+  app.use('/api/*', (c, next) => (c.req.method === 'POST' && c.req.path === '/api/v1/files' ? next() : jsonLimit(c, next)));
 
   // Dev mode: tokens and a movable clock. Absent (404) otherwise.
   if (dev && authSecret) {

@@ -16,6 +16,7 @@ export interface OpportunityView {
   processVersion: number;
   stageId: string | null;
   stageName: string | null;
+  stageRequirements: string;
   status: 'open' | 'won' | 'lost' | 'invalid';
   phase: 'presale' | 'postsale' | 'done';
   terminalName: string | null;
@@ -32,6 +33,8 @@ export interface OpportunityView {
   gates: (Gate & { message: LocalizedText })[];
   actions: string[];
   form: FormFieldView[] | null;
+  /** In the live doc's server state: the form's fields without values. */
+  formFields?: Omit<FormFieldView, 'value'>[];
   path: {
     presale: { id: string; name: string; winRate: number }[];
     postsale: { id: string; name: string; overdueAfterDays: number | null }[];

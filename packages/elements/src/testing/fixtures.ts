@@ -17,6 +17,7 @@ export function opportunityFixture(overrides: Partial<OpportunityView> = {}): Op
     processVersion: 1,
     stageId: 'needs',
     stageName: '需求分析匹配',
+    stageRequirements: '梳理客户需求，确认与产品的匹配程度',
     status: 'open',
     phase: 'presale',
     terminalName: null,

@@ -21,6 +21,9 @@ import {
   webhookSchema,
 } from '@sales-process/core';
 import { streamSSE } from 'hono/streaming';
+import { bodyLimit } from 'hono/body-limit';
+import { ApiError } from '../http/errors.js';
+import { MAX_FILE_BYTES } from '../services/files.js';
 import { z } from 'zod';
 import { requireRole } from '../http/auth.js';
 import { validationError } from '../http/errors.js';
@@ -209,6 +212,17 @@ export function apiRoutes(s: Services) {
       return c.json(await s.opportunities.decideApproval(P(c), c.req.valid('param').id, decision, body.comment ?? ''), 200);
     });
   }
+
+  // ---- files (stage form attachments) ------------------------------------------------------
+  api.post('/files', bodyLimit({ maxSize: MAX_FILE_BYTES + 4096, onError: () => { throw new ApiError('PAYLOAD_TOO_LARGE', [{ limit: MAX_FILE_BYTES, message: { zh: '文件不能超过 10 MiB', en: 'Files may not exceed 10 MiB' } }]); } }), async (c) => {
+    const name = decodeURIComponent(c.req.header('x-file-name') ?? c.req.query('name') ?? 'file');
+    const data = new Uint8Array(await c.req.arrayBuffer());
+    return c.json(await s.files.upload(P(c), name, c.req.header('content-type') ?? 'application/octet-stream', data), 201);
+  });
+  api.get('/files/:id', async (c) => {
+    const f = await s.files.get(P(c), c.req.param('id'));
+    return c.body(f.data as Uint8Array<ArrayBuffer>, 200, { 'content-type': f.mime, 'content-disposition': `attachment; filename*=UTF-8''${encodeURIComponent(f.name)}`, 'x-content-type-options': 'nosniff' });
+  });
 
   // ---- notifications and the host webhook ------------------------------------------------
   api.openapi(

@@ -202,6 +202,7 @@ export class OpportunityService {
       processVersion: row.processVersion,
       stageId: row.stageId,
       stageName: at?.stage.name ?? null,
+      stageRequirements: at?.stage.requirements ?? '',
       status: row.status,
       phase: row.phase,
       terminalName: row.status === 'open' ? null : def.terminal[row.status].name,

@@ -537,7 +537,9 @@ export class SyncServer implements DraftDocs {
     const form: Record<string, unknown> = Object.fromEntries((view.form ?? []).map((f) => [`${f.source}.${f.key}`, f.value ?? null]));
     // Keep what someone is typing and has not reached the database yet.
     if (doc.formTimer) for (const [k, v] of Object.entries(readForm(doc.ydoc))) if (k in form) form[k] = v;
-    const { form: _f, ...server } = view;
+    const { form: fullForm, ...rest } = view;
+    // The form's shape (labels, types, options) is server state; its values are co-edited.
+    const server = { ...rest, formFields: (fullForm ?? []).map(({ value: _v, ...f }) => f) };
     await this.serverEdit(doc, (d) => {
       writeMap(d, SERVER_ROOT, JSON.parse(JSON.stringify(server)), SERVER);
       writeMap(d, FORM_ROOT, form, SERVER);

@@ -1,0 +1,132 @@
+import { expect, fixture, html } from '@open-wc/testing';
+import * as Y from 'yjs';
+import '../index.js';
+import { opportunityFixture } from '../testing/fixtures.js';
+import type { StageFeedbackForm } from './stage-feedback-form.js';
+
+const L = (zh: string, en = zh) => ({ zh, en });
+const OPTIONS = [{ value: 'a', label: L('甲', 'A') }, { value: 'b', label: L('乙', 'B') }];
+const FIELDS = [
+  { source: 'stage', key: 'notes', type: 'textarea', required: true, label: L('拜访记录', 'Visit notes'), options: null },
+  { source: 'stage', key: 'title', type: 'text', required: false, label: L('标题'), options: null },
+  { source: 'opportunity', key: 'amount', type: 'currency', required: false, label: L('金额'), options: null },
+  { source: 'stage', key: 'count', type: 'number', required: false, label: L('人数'), options: null },
+  { source: 'opportunity', key: 'expectedCloseDate', type: 'date', required: false, label: L('预计成交日期'), options: null },
+  { source: 'stage', key: 'meetAt', type: 'datetime', required: false, label: L('会面时间'), options: null },
+  { source: 'stage', key: 'signed', type: 'boolean', required: false, label: L('已签约'), options: null },
+  { source: 'customer', key: 'industry', type: 'select', required: false, label: L('行业'), options: OPTIONS },
+  { source: 'stage', key: 'tags', type: 'multiselect', required: false, label: L('标签'), options: OPTIONS },
+  { source: 'stage', key: 'mail', type: 'email', required: false, label: L('邮箱'), options: null },
+  { source: 'stage', key: 'tel', type: 'phone', required: false, label: L('电话'), options: null },
+  { source: 'stage', key: 'site', type: 'url', required: false, label: L('网址'), options: null },
+  { source: 'stage', key: 'helper', type: 'user', required: false, label: L('协助人'), options: null },
+  { source: 'stage', key: 'doc', type: 'file', required: false, label: L('方案文件'), options: null },
+];
+
+function docWith(values: Record<string, unknown> = {}, gates: unknown[] = []) {
+  const doc = new Y.Doc();
+  const server = doc.getMap('server');
+  for (const [k, v] of Object.entries({ ...opportunityFixture({ gates: gates as never }), formFields: FIELDS })) server.set(k, v);
+  const form = doc.getMap('form');
+  for (const [k, v] of Object.entries(values)) form.set(k, v);
+  return doc;
+}
+
+const q = <T extends Element>(el: StageFeedbackForm, sel: string) => el.shadowRoot!.querySelector<T>(sel)!;
+const field = <T extends Element>(el: StageFeedbackForm, key: string) => q<T>(el, `[data-key="${key}"]`);
+async function type(el: StageFeedbackForm, key: string, value: string) {
+  const input = field<HTMLInputElement>(el, key);
+  input.value = value;
+  input.dispatchEvent(new Event('input'));
+  input.dispatchEvent(new Event('change'));
+  await el.updateComplete;
+}
+
+describe('<stage-feedback-form>', () => {
+  it('shows the stage, its requirements and one labelled control per field type', async () => {
+    const el = await fixture<StageFeedbackForm>(html`<stage-feedback-form opportunity-id="opp_1" .doc=${docWith()}></stage-feedback-form>`);
+    expect(q(el, 'h3').textContent).to.equal('需求分析匹配');
+    expect(q(el, '.requirements').textContent).to.contain('梳理客户需求');
+    const kinds = FIELDS.map((f) => {
+      const c = field<HTMLElement>(el, `${f.source}.${f.key}`);
+      return c.tagName === 'INPUT' ? (c as HTMLInputElement).type : c.tagName.toLowerCase();
+    });
+    expect(kinds).to.deep.equal(['textarea', 'text', 'number', 'number', 'date', 'datetime-local', 'checkbox', 'select', 'fieldset', 'email', 'tel', 'url', 'text', 'file']);
+    expect(q(el, 'label[for="f-stage_notes"]').textContent).to.contain('拜访记录');
+  });
+
+  it('writes typed values into the live doc, by type', async () => {
+    const doc = docWith();
+    const el = await fixture<StageFeedbackForm>(html`<stage-feedback-form opportunity-id="opp_1" .doc=${doc}></stage-feedback-form>`);
+    await type(el, 'stage.notes', '见了林总');
+    await type(el, 'opportunity.amount', '1200.5');
+    await type(el, 'stage.count', '');
+    await type(el, 'opportunity.expectedCloseDate', '2027-03-31');
+    const check = field<HTMLInputElement>(el, 'stage.signed');
+    check.click();
+    const select = field<HTMLSelectElement>(el, 'customer.industry');
+    select.value = 'b';
+    select.dispatchEvent(new Event('change'));
+    const boxes = el.shadowRoot!.querySelectorAll<HTMLInputElement>('[data-key="stage.tags"] input');
+    boxes[0]!.click();
+    boxes[1]!.click();
+    await el.updateComplete;
+    expect(doc.getMap('form').toJSON()).to.deep.equal({ 'stage.notes': '见了林总', 'opportunity.amount': 1200.5, 'stage.count': null, 'opportunity.expectedCloseDate': '2027-03-31', 'stage.signed': true, 'customer.industry': 'b', 'stage.tags': ['a', 'b'] });
+  });
+
+  it('shows values others typed, as they arrive', async () => {
+    const doc = docWith({ 'stage.notes': '第一版' });
+    const el = await fixture<StageFeedbackForm>(html`<stage-feedback-form opportunity-id="opp_1" .doc=${doc}></stage-feedback-form>`);
+    expect(field<HTMLTextAreaElement>(el, 'stage.notes').value).to.equal('第一版');
+    doc.getMap('form').set('stage.notes', '第二版');
+    await el.updateComplete;
+    expect(field<HTMLTextAreaElement>(el, 'stage.notes').value).to.equal('第二版');
+  });
+
+  it('marks bad values and missing required ones, in words', async () => {
+    const el = await fixture<StageFeedbackForm>(html`<stage-feedback-form opportunity-id="opp_1" .doc=${docWith({ 'stage.mail': 'nope' })}></stage-feedback-form>`);
+    expect(field(el, 'stage.mail').getAttribute('aria-invalid')).to.equal('true');
+    expect(el.shadowRoot!.textContent).to.contain('邮箱格式不正确');
+    expect(el.checkValidity()).to.be.false;
+    expect(el.validity.valueMissing).to.be.true;
+    expect(el.validationMessage).to.equal('请填写“拜访记录”');
+    el.reportValidity();
+    await el.updateComplete;
+    expect(field(el, 'stage.notes').getAttribute('aria-invalid')).to.equal('true');
+  });
+
+  it('takes part in a host <form>: value, validity and native events', async () => {
+    const doc = docWith();
+    const form = await fixture<HTMLFormElement>(html`<form><stage-feedback-form name="stageForm" opportunity-id="opp_1" .doc=${doc}></stage-feedback-form></form>`);
+    const el = form.querySelector('stage-feedback-form')!;
+    await el.updateComplete;
+    expect(el.form).to.equal(form);
+    expect(form.checkValidity()).to.be.false;
+    let inputs = 0;
+    let changes = 0;
+    form.addEventListener('input', () => inputs++);
+    form.addEventListener('change', () => changes++);
+    await type(el, 'stage.notes', '记录');
+    expect(inputs).to.be.greaterThan(0);
+    expect(changes).to.be.greaterThan(0);
+    expect(form.checkValidity()).to.be.true;
+    expect(JSON.parse(String(new FormData(form).get('stageForm')))).to.deep.equal({ 'stage.notes': '记录' });
+  });
+
+  it('asks for contacts when the stage needs more, with an inline form', async () => {
+    const el = await fixture<StageFeedbackForm>(html`<stage-feedback-form opportunity-id="opp_1" .doc=${docWith({}, [{ gate: 'minContacts', have: 1, need: 2, met: false, message: L('x') }])}></stage-feedback-form>`);
+    expect(q(el, '.contacts').textContent).to.contain('客户联系人：1/2');
+    expect(q(el, '.contacts form input[name="name"]')).to.exist;
+  });
+
+  it('speaks English', async () => {
+    const el = await fixture<StageFeedbackForm>(html`<stage-feedback-form lang="en" opportunity-id="opp_1" .doc=${docWith()}></stage-feedback-form>`);
+    expect(q(el, 'label[for="f-stage_notes"]').textContent).to.contain('Visit notes');
+    expect(el.shadowRoot!.textContent).to.contain('Stage requirements');
+  });
+
+  it('is accessible', async () => {
+    const el = await fixture<StageFeedbackForm>(html`<stage-feedback-form opportunity-id="opp_1" .doc=${docWith({}, [{ gate: 'minContacts', have: 1, need: 2, met: false, message: L('x') }])}></stage-feedback-form>`);
+    await expect(el).to.be.accessible();
+  });
+});

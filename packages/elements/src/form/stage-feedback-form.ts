@@ -1,0 +1,556 @@
+import { checkFieldValue, isEmptyValue, type FieldType } from '@sales-process/core/field-values';
+import { css, html, nothing, type PropertyValues, type TemplateResult } from 'lit';
+import { property, state } from 'lit/decorators.js';
+import type { ApiClientError } from '../client/api-client.js';
+import type { LiveNotice } from '../client/live-doc.js';
+import { ConnectedElement } from '../shared/connected-element.js';
+import { defineElement } from '../shared/define.js';
+import { SpErrorEvent } from '../shared/events.js';
+import { LocalizeController } from '../shared/i18n.js';
+import { LiveDocController } from '../shared/live-controller.js';
+import { hostTokens } from '../shared/tokens.js';
+import type * as Y from 'yjs';
+import type { FormFieldView, OpportunityView } from '../shared/types.js';
+import { messages } from './messages.js';
+
+type Field = Omit<FormFieldView, 'value'>;
+interface DirectoryUser {
+  id: string;
+  name: string;
+}
+
+const COLORS = ['#0b65c2', '#b3261e', '#1a7f37', '#8250df', '#bf8700', '#0f7b8a'];
+
+/**
+ * @summary The current stage's feedback form of an opportunity: its requirements and
+ * fields by type, co-filled live with everyone who has it open, validated as you type.
+ * Form-associated: inside a host `<form>` it submits its values (JSON, under `name`)
+ * and reports validity.
+ *
+ * @event input - A value changed (native, composed).
+ * @event change - A value was committed (native, composed).
+ * @event sp-error - Loading or saving failed.
+ * @csspart field - One field row.
+ * @csspart requirements - The stage's requirements.
+ * @csspart presence - Who else is here.
+ */
+export class StageFeedbackForm extends ConnectedElement {
+  static formAssociated = true;
+
+  static override styles = [
+    hostTokens,
+    css`
+      :host {
+        display: block;
+      }
+      h3 {
+        margin: 0 0 0.25rem;
+        font-size: 1.05em;
+      }
+      .requirements {
+        white-space: pre-wrap;
+        color: var(--_muted);
+        background: var(--_subtle);
+        border-radius: var(--_radius);
+        padding: 0.5rem 0.75rem;
+        margin: 0 0 0.75rem;
+      }
+      .field {
+        display: grid;
+        gap: 0.25rem;
+        margin-bottom: 0.75rem;
+      }
+      label,
+      legend {
+        font-weight: 600;
+      }
+      .req {
+        color: var(--_danger);
+        margin-left: 0.2em;
+      }
+      input:not([type='checkbox']):not([type='file']),
+      textarea,
+      select {
+        font: inherit;
+        color: inherit;
+        background: var(--_bg);
+        border: 1px solid var(--_border);
+        border-radius: var(--_radius);
+        padding: 0.35rem 0.5rem;
+        width: 100%;
+        box-sizing: border-box;
+      }
+      textarea {
+        min-height: 4.5rem;
+        resize: vertical;
+      }
+      [aria-invalid='true'] {
+        border-color: var(--_danger) !important;
+      }
+      .error {
+        color: var(--_danger);
+        font-size: 0.85em;
+      }
+      fieldset {
+        border: 0;
+        padding: 0;
+        margin: 0;
+      }
+      .options label {
+        font-weight: normal;
+        margin-right: 0.75rem;
+      }
+      .editing {
+        font-size: 0.8em;
+        font-weight: normal;
+        margin-left: 0.5em;
+      }
+      .bar {
+        display: flex;
+        flex-wrap: wrap;
+        gap: 0.5rem;
+        align-items: center;
+        font-size: 0.85em;
+        color: var(--_muted);
+        margin-bottom: 0.5rem;
+      }
+      .who {
+        display: inline-flex;
+        align-items: center;
+        gap: 0.25rem;
+      }
+      .dot {
+        width: 0.6rem;
+        height: 0.6rem;
+        border-radius: 50%;
+        display: inline-block;
+      }
+      .offline {
+        color: var(--_warn);
+      }
+      .contacts {
+        border: 1px dashed var(--_border);
+        border-radius: var(--_radius);
+        padding: 0.5rem 0.75rem;
+        margin-bottom: 0.75rem;
+      }
+      .contacts form {
+        display: flex;
+        flex-wrap: wrap;
+        gap: 0.5rem;
+        margin-top: 0.5rem;
+      }
+      .contacts input {
+        width: auto !important;
+        flex: 1 1 8rem;
+      }
+      button {
+        font: inherit;
+        border: 1px solid var(--_border);
+        background: var(--_bg);
+        color: var(--_fg);
+        border-radius: var(--_radius);
+        padding: 0.3rem 0.75rem;
+        cursor: pointer;
+      }
+      button.primary {
+        background: var(--_accent);
+        color: var(--_accent-fg);
+        border-color: var(--_accent);
+      }
+      .notice {
+        color: var(--_danger);
+        margin: 0 0 0.5rem;
+      }
+      .met {
+        color: var(--_done);
+      }
+    `,
+  ];
+
+  /** The opportunity whose current stage form to show. */
+  @property({ attribute: 'opportunity-id' }) opportunityId = '';
+  /** The name it submits under inside a host `<form>`. */
+  @property({ reflect: true }) name = '';
+  /** Show values without allowing edits. */
+  @property({ type: Boolean, reflect: true }) disabled = false;
+  /** Keep a local copy in IndexedDB so offline edits survive (default on). */
+  @property({ type: Boolean, attribute: 'no-offline' }) noOffline = false;
+  /** A Y.Doc the host manages itself (instead of connecting to the server). */
+  @property({ attribute: false }) doc: Y.Doc | null = null;
+  /** The current user's display name and colour for presence. */
+  @property({ attribute: 'user-name' }) userName = '';
+
+  @state() protected touched = new Set<string>();
+  @state() protected users: DirectoryUser[] = [];
+  @state() protected notice: string | null = null;
+  @state() protected contactError: string | null = null;
+  @state() protected uploading = new Set<string>();
+
+  protected readonly i18n = new LocalizeController(this, messages);
+  protected readonly live = new LiveDocController(this, (n) => this.onNotice(n));
+  private readonly internals: ElementInternals;
+
+  constructor() {
+    super();
+    this.internals = this.attachInternals();
+  }
+
+  /** The server-owned state of the opportunity (from its live doc). */
+  get opportunity(): OpportunityView | null {
+    const server = this.live.doc?.getMap('server');
+    return server && server.size ? (server.toJSON() as OpportunityView) : null;
+  }
+
+  get fields(): Field[] {
+    return this.opportunity?.formFields ?? [];
+  }
+
+  /** The form's values keyed `source.key`. */
+  get values(): Record<string, unknown> {
+    return (this.live.doc?.getMap('form').toJSON() ?? {}) as Record<string, unknown>;
+  }
+
+  get form(): HTMLFormElement | null {
+    return this.internals.form;
+  }
+
+  get validity(): ValidityState {
+    return this.internals.validity;
+  }
+
+  get validationMessage(): string {
+    return this.internals.validationMessage;
+  }
+
+  checkValidity(): boolean {
+    return this.internals.checkValidity();
+  }
+
+  reportValidity(): boolean {
+    this.touched = new Set(this.fields.map(keyOf));
+    return this.internals.reportValidity();
+  }
+
+  protected override willUpdate(changed: PropertyValues<this>): void {
+    const token = this.token ?? this.connection?.token;
+    const baseUrl = this.baseUrl ?? this.connection?.baseUrl ?? globalThis.location?.origin;
+    if (changed.has('doc')) this.live.useDoc(this.doc);
+    this.live.bind(baseUrl, token, this.opportunityId ? `opportunity:${this.opportunityId}` : null, { offline: !this.noOffline });
+    if ((changed.has('token') || changed.has('connection' as never)) && this.fields.some((f) => f.type === 'user')) void this.loadUsers();
+    this.updatePresence();
+  }
+
+  protected override updated(): void {
+    // Form association: value and validity follow the live values.
+    const values = this.values;
+    this.internals.setFormValue(this.name ? JSON.stringify(values) : null);
+    const missing = this.fields.find((f) => f.required && isEmptyValue(values[keyOf(f)]));
+    const invalid = this.fields.find((f) => this.problem(f, values[keyOf(f)]));
+    if (missing) this.internals.setValidity({ valueMissing: true }, this.i18n.t('required', { label: this.label(f2(missing)) }), this.anchor(missing));
+    else if (invalid) this.internals.setValidity({ customError: true }, this.problem(invalid, values[keyOf(invalid)])!, this.anchor(invalid));
+    else this.internals.setValidity({});
+    if (this.fields.some((f) => f.type === 'user') && !this.users.length) void this.loadUsers();
+  }
+
+  formResetCallback(): void {
+    this.touched = new Set();
+  }
+
+  formDisabledCallback(disabled: boolean): void {
+    this.disabled = disabled;
+  }
+
+  private anchor(f: Field): HTMLElement | undefined {
+    return this.shadowRoot?.querySelector<HTMLElement>(`[data-key="${CSS.escape(keyOf(f))}"]`) ?? undefined;
+  }
+
+  private label(f: Pick<Field, 'label'>): string {
+    return this.i18n.pick(f.label);
+  }
+
+  private problem(f: Field, value: unknown): string | null {
+    const p = checkFieldValue(f.type as FieldType, value, f.options ?? undefined);
+    return p ? this.i18n.pick(p.message) : null;
+  }
+
+  private async loadUsers() {
+    const client = this.client;
+    if (!client || this.users.length) return;
+    try {
+      this.users = (await client.get<{ users: DirectoryUser[] }>('/directory')).users;
+    } catch {
+      /* the picker falls back to a text box */
+    }
+  }
+
+  private onNotice(n: LiveNotice) {
+    this.notice = this.i18n.pick(n.message) + (n.details.length ? `：${n.details.map((d) => (d.message ? this.i18n.pick(d.message) : d.path)).join('；')}` : '');
+  }
+
+  /** Writes one value into the live doc (everyone sees it; the server checks and saves it). */
+  protected setValue(f: Field, value: unknown, commit: boolean) {
+    const doc = this.live.doc;
+    if (!doc || this.disabled) return;
+    const map = doc.getMap('form');
+    if (JSON.stringify(map.get(keyOf(f))) !== JSON.stringify(value)) map.set(keyOf(f), value === undefined ? null : value);
+    this.notice = null;
+    this.dispatchEvent(new Event('input', { bubbles: true, composed: true }));
+    if (commit) {
+      this.touched = new Set([...this.touched, keyOf(f)]);
+      this.dispatchEvent(new Event('change', { bubbles: true, composed: true }));
+    }
+  }
+
+  private updatePresence() {
+    const awareness = this.live.live?.provider.awareness;
+    if (!awareness) return;
+    const name = this.userName || this.connection?.token?.slice(-4) || '?';
+    const current = awareness.getLocalState() as { user?: { name: string } } | null;
+    if (current?.user?.name !== name)
+      awareness.setLocalStateField('user', { name, color: COLORS[Math.abs(hash(name)) % COLORS.length] });
+  }
+
+  private markFocus(key: string | null) {
+    this.live.live?.provider.awareness.setLocalStateField('field', key);
+  }
+
+  /** Others in this form, and which field each is in. */
+  protected others(): { name: string; color: string; field: string | null }[] {
+    const awareness = this.live.live?.provider.awareness;
+    if (!awareness) return [];
+    const out: { name: string; color: string; field: string | null }[] = [];
+    awareness.getStates().forEach((s, id) => {
+      if (id === awareness.clientID || !s.user) return;
+      out.push({ name: s.user.name, color: s.user.color, field: s.field ?? null });
+    });
+    return out;
+  }
+
+  private async upload(f: Field, file: File) {
+    const client = this.client;
+    if (!client) return;
+    this.uploading = new Set([...this.uploading, keyOf(f)]);
+    try {
+      const res = await fetch(`${client.root}/files`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${client.config.token}`, 'content-type': file.type || 'application/octet-stream', 'x-file-name': encodeURIComponent(file.name) },
+        body: file,
+      });
+      const body = await res.json();
+      if (!res.ok) throw new Error(body?.error?.message ?? res.statusText);
+      this.setValue(f, body, true);
+    } catch (e) {
+      this.notice = `${this.i18n.t('uploadFailed')}：${(e as Error).message}`;
+    } finally {
+      const next = new Set(this.uploading);
+      next.delete(keyOf(f));
+      this.uploading = next;
+    }
+  }
+
+  private async addContact(e: SubmitEvent) {
+    e.preventDefault();
+    const form = e.target as HTMLFormElement;
+    const data = new FormData(form);
+    const o = this.opportunity;
+    const client = this.client;
+    if (!o || !client) return;
+    try {
+      await client.post(`/customers/${encodeURIComponent(o.customerId)}/contacts`, { name: String(data.get('name') ?? ''), title: String(data.get('title') ?? '') || undefined, phone: String(data.get('phone') ?? '') || undefined });
+      form.reset();
+      this.contactError = null;
+    } catch (err) {
+      const error = err as ApiClientError;
+      this.contactError = error.messages ? this.i18n.pick(error.messages) : error.message;
+      this.dispatchEvent(new SpErrorEvent({ code: error.code, message: error.message, details: error.details ?? [] }));
+    }
+  }
+
+  protected override render() {
+    const t = this.i18n;
+    const o = this.opportunity;
+    if (!this.opportunityId) return nothing;
+    if (!o) return html`<p aria-busy="true">${t.t('loading')}</p>`;
+    const closed = !(o.status === 'open' || o.phase === 'postsale') || !o.stageId;
+    const values = this.values;
+    const contacts = o.gates.find((g) => g.gate === 'minContacts') as { have: number; need: number; met: boolean } | undefined;
+    const others = this.others();
+    return html`
+      <div class="bar" part="presence">
+        ${this.live.connected ? html`<span>● ${t.t('live')}</span>` : html`<span class="offline" role="status">${t.t('offline')}</span>`}
+        ${others.map((w) => html`<span class="who"><span class="dot" style="background:${w.color}"></span>${w.name}</span>`)}
+      </div>
+      ${this.notice ? html`<p class="notice" role="alert">${this.notice}</p>` : nothing}
+      ${closed
+        ? html`<p>${t.t('closed')}</p>`
+        : html`
+            <h3>${o.stageName}</h3>
+            ${o.stageRequirements ? html`<p class="requirements" part="requirements"><strong>${t.t('requirements')}：</strong>${o.stageRequirements}</p>` : nothing}
+            ${contacts
+              ? html`<div class="contacts">
+                  <span class=${contacts.met ? 'met' : ''}>${t.t('contacts', { have: contacts.have, need: contacts.need })}</span>
+                  ${contacts.met
+                    ? nothing
+                    : html`<form @submit=${this.addContact} aria-label=${t.t('addContact')}>
+                        <input name="name" required placeholder=${t.t('contactName')} aria-label=${t.t('contactName')} />
+                        <input name="title" placeholder=${t.t('contactTitle')} aria-label=${t.t('contactTitle')} />
+                        <input name="phone" type="tel" placeholder=${t.t('contactPhone')} aria-label=${t.t('contactPhone')} />
+                        <button type="submit">${t.t('addContact')}</button>
+                      </form>
+                      ${this.contactError ? html`<p class="error" role="alert">${this.contactError}</p>` : nothing}`}
+                </div>`
+              : nothing}
+            ${this.fields.length ? this.fields.map((f) => this.renderField(f, values[keyOf(f)], others)) : html`<p>${t.t('noFields')}</p>`}
+          `}
+    `;
+  }
+
+  protected renderField(f: Field, value: unknown, others: { name: string; color: string; field: string | null }[]): TemplateResult {
+    const key = keyOf(f);
+    const id = `f-${key.replace(/[^A-Za-z0-9_-]/g, '_')}`;
+    const touched = this.touched.has(key);
+    const missing = f.required && isEmptyValue(value);
+    const problem = this.problem(f, value);
+    const error = touched ? (missing ? this.i18n.t('requiredShort') : problem) : problem;
+    const invalid = !!error;
+    const editing = others.filter((o) => o.field === key);
+    const label = html`${this.label(f)}${f.required ? html`<span class="req" aria-hidden="true">*</span>` : nothing}${editing.map((w) => html`<span class="editing" style="color:${w.color}">✎ ${w.name}</span>`)}`;
+    const common = {
+      id,
+      key,
+      invalid,
+      describedby: error ? `${id}-error` : '',
+    };
+    return html`<div class="field" part="field">
+      ${f.type === 'multiselect' || f.type === 'boolean' ? nothing : html`<label for=${id}>${label}</label>`}
+      ${this.control(f, value, common, label)}
+      ${error ? html`<span class="error" id="${id}-error">${error}</span>` : nothing}
+    </div>`;
+  }
+
+  protected control(f: Field, value: unknown, c: { id: string; key: string; invalid: boolean; describedby: string }, label: TemplateResult): TemplateResult {
+    const disabled = this.disabled;
+    const focus = () => this.markFocus(c.key);
+    const blur = () => {
+      this.markFocus(null);
+      this.touched = new Set([...this.touched, c.key]);
+    };
+    const str = typeof value === 'string' ? value : value === null || value === undefined ? '' : String(value);
+    const text = (type: string) => html`<input
+      id=${c.id}
+      data-key=${c.key}
+      type=${type}
+      .value=${str}
+      ?required=${f.required}
+      ?disabled=${disabled}
+      aria-invalid=${c.invalid ? 'true' : 'false'}
+      aria-describedby=${c.describedby || nothing}
+      @focus=${focus}
+      @blur=${blur}
+      @input=${(e: Event) => this.setValue(f, (e.target as HTMLInputElement).value || null, false)}
+      @change=${(e: Event) => this.setValue(f, (e.target as HTMLInputElement).value || null, true)}
+    />`;
+    switch (f.type) {
+      case 'textarea':
+        return html`<textarea id=${c.id} data-key=${c.key} .value=${str} ?required=${f.required} ?disabled=${disabled} aria-invalid=${c.invalid ? 'true' : 'false'} aria-describedby=${c.describedby || nothing}
+          @focus=${focus} @blur=${blur}
+          @input=${(e: Event) => this.setValue(f, (e.target as HTMLTextAreaElement).value || null, false)}
+          @change=${(e: Event) => this.setValue(f, (e.target as HTMLTextAreaElement).value || null, true)}></textarea>`;
+      case 'number':
+      case 'currency':
+        return html`<input id=${c.id} data-key=${c.key} type="number" step=${f.type === 'currency' ? '0.01' : 'any'} inputmode="decimal" .value=${str} ?required=${f.required} ?disabled=${disabled}
+          aria-invalid=${c.invalid ? 'true' : 'false'} aria-describedby=${c.describedby || nothing} @focus=${focus} @blur=${blur}
+          @input=${(e: Event) => this.setValue(f, numberOrNull((e.target as HTMLInputElement).value), false)}
+          @change=${(e: Event) => this.setValue(f, numberOrNull((e.target as HTMLInputElement).value), true)} />`;
+      case 'date':
+        return text('date');
+      case 'datetime':
+        return html`<input id=${c.id} data-key=${c.key} type="datetime-local" .value=${str ? toLocalInput(str) : ''} ?required=${f.required} ?disabled=${disabled}
+          aria-invalid=${c.invalid ? 'true' : 'false'} @focus=${focus} @blur=${blur}
+          @change=${(e: Event) => {
+            const v = (e.target as HTMLInputElement).value;
+            this.setValue(f, v ? new Date(v).toISOString() : null, true);
+          }} />`;
+      case 'boolean':
+        return html`<label><input id=${c.id} data-key=${c.key} type="checkbox" .checked=${value === true} ?disabled=${disabled} @focus=${focus} @blur=${blur}
+            @change=${(e: Event) => this.setValue(f, (e.target as HTMLInputElement).checked, true)} /> ${label}</label>`;
+      case 'select':
+        return html`<select id=${c.id} data-key=${c.key} ?required=${f.required} ?disabled=${disabled} aria-invalid=${c.invalid ? 'true' : 'false'} @focus=${focus} @blur=${blur}
+          @change=${(e: Event) => this.setValue(f, (e.target as HTMLSelectElement).value || null, true)}>
+          <option value="" ?selected=${!str}>${this.i18n.t('choose')}</option>
+          ${(f.options ?? []).map((o) => html`<option value=${o.value} ?selected=${o.value === str}>${this.i18n.pick(o.label)}</option>`)}
+        </select>`;
+      case 'multiselect': {
+        const chosen = Array.isArray(value) ? (value as string[]) : [];
+        return html`<fieldset data-key=${c.key} aria-invalid=${c.invalid ? 'true' : 'false'}>
+          <legend>${label}</legend>
+          <div class="options">
+            ${(f.options ?? []).map(
+              (o) => html`<label><input type="checkbox" .checked=${chosen.includes(o.value)} ?disabled=${disabled} @focus=${focus} @blur=${blur}
+                  @change=${(e: Event) => {
+                    const on = (e.target as HTMLInputElement).checked;
+                    // The value now, not at render time: quick clicks must not lose a choice.
+                    const now = this.values[c.key];
+                    const current = Array.isArray(now) ? (now as string[]) : [];
+                    const next = on ? [...new Set([...current, o.value])] : current.filter((x) => x !== o.value);
+                    this.setValue(f, next, true);
+                  }} />${this.i18n.pick(o.label)}</label>`,
+            )}
+          </div>
+        </fieldset>`;
+      }
+      case 'email':
+        return text('email');
+      case 'phone':
+        return text('tel');
+      case 'url':
+        return text('url');
+      case 'user':
+        return this.users.length
+          ? html`<select id=${c.id} data-key=${c.key} ?required=${f.required} ?disabled=${disabled} @focus=${focus} @blur=${blur} @change=${(e: Event) => this.setValue(f, (e.target as HTMLSelectElement).value || null, true)}>
+              <option value="" ?selected=${!str}>${this.i18n.t('choose')}</option>
+              ${this.users.map((u) => html`<option value=${u.id} ?selected=${u.id === str}>${u.name}</option>`)}
+            </select>`
+          : text('text');
+      case 'file': {
+        const file = value as { id: string; name: string; size: number } | null;
+        const client = this.client;
+        return html`<div>
+          ${file?.id && client ? html`<a href="${client.root}/files/${file.id}?token=${encodeURIComponent(client.config.token)}" download=${file.name}>${file.name}</a> (${Math.ceil(file.size / 1024)} KB) ` : nothing}
+          <input id=${c.id} data-key=${c.key} type="file" ?disabled=${disabled || this.uploading.has(c.key)} aria-invalid=${c.invalid ? 'true' : 'false'}
+            @change=${(e: Event) => {
+              const chosen = (e.target as HTMLInputElement).files?.[0];
+              if (chosen) void this.upload(f, chosen);
+            }} />
+          ${this.uploading.has(c.key) ? html`<span role="status">${this.i18n.t('uploading')}</span>` : nothing}
+        </div>`;
+      }
+      default:
+        return text('text');
+    }
+  }
+}
+
+const keyOf = (f: Pick<Field, 'source' | 'key'>) => `${f.source}.${f.key}`;
+const f2 = (f: Field) => f;
+const numberOrNull = (v: string) => (v === '' ? null : Number(v));
+function toLocalInput(iso: string): string {
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return '';
+  const pad = (n: number) => String(n).padStart(2, '0');
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}:${pad(d.getMinutes())}`;
+}
+function hash(s: string): number {
+  let h = 0;
+  for (const ch of s) h = (h * 31 + ch.charCodeAt(0)) | 0;
+  return h;
+}
+
+export const define = (tag = 'stage-feedback-form') => defineElement(tag, StageFeedbackForm);
+
+declare global {
+  interface HTMLElementTagNameMap {
+    'stage-feedback-form': StageFeedbackForm;
+  }
+}
