@@ -1,15 +1,17 @@
 /**
- * A host application embedding the kit: it owns "login" (dev tokens here), and drops the
- * elements into its own pages. Plain DOM, no framework.
+ * A host application embedding the kit: it owns "login" (dev tokens here) and drops the
+ * elements into its own pages. Plain DOM, no framework: the elements need none.
  */
 import '@sales-process/elements';
 
 interface User { id: string; name: string; roles: string[] }
 interface ProcessSummary { id: string; name: string; status: string; version: number; stages: { presale: { id: string; name: string; winRate: number }[]; postsale: { id: string; name: string }[] }; openOpportunities: number }
+interface OpportunityItem { id: string; name: string; stageName: string | null; status: string; phase: string; amount: number; customerName: string | null }
 
 const TENANT = 'demo';
 const USERS: User[] = [
   { id: 'zhang', name: '张三（销售）', roles: ['sales'] },
+  { id: 'zhao', name: '赵六（销售）', roles: ['sales'] },
   { id: 'sun', name: '孙七（销售）', roles: ['sales'] },
   { id: 'li', name: '李经理（主管）', roles: ['supervisor', 'sales', 'analyst'] },
   { id: 'chen', name: '陈工（售后）', roles: ['postsale'] },
@@ -19,67 +21,133 @@ const USERS: User[] = [
 const app = document.querySelector<HTMLElement>('#app')!;
 const userSelect = document.querySelector<HTMLSelectElement>('#user')!;
 const langSelect = document.querySelector<HTMLSelectElement>('#lang')!;
+const bellSlot = document.querySelector<HTMLElement>('#bell-slot')!;
 const params = new URLSearchParams(location.search);
 let token = '';
+let selected = params.get('opportunity');
 
 for (const u of USERS) userSelect.add(new Option(u.name, u.id));
 userSelect.value = params.get('user') ?? 'zhang';
 langSelect.value = params.get('lang') ?? 'zh-CN';
 document.documentElement.lang = langSelect.value;
+const en = () => langSelect.value === 'en';
+const me = () => USERS.find((u) => u.id === userSelect.value)!;
 
-async function login(userId: string): Promise<void> {
-  const user = USERS.find((u) => u.id === userId)!;
-  const res = await fetch('/api/v1/dev/token', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ sub: user.id, tenant: TENANT, roles: user.roles, name: user.name }) });
+async function login(): Promise<void> {
+  const user = me();
+  const res = await fetch('/api/v1/dev/token', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ sub: user.id, tenant: TENANT, roles: user.roles, name: user.name.replace(/（.*）/, '') }) });
   token = ((await res.json()) as { token: string }).token;
 }
 
-async function api<T>(path: string): Promise<T> {
-  const res = await fetch(`/api/v1${path}`, { headers: { authorization: `Bearer ${token}` } });
-  if (!res.ok) throw new Error(`${res.status} ${path}`);
-  return (await res.json()) as T;
+async function api<T>(path: string, init: RequestInit = {}): Promise<T> {
+  const res = await fetch(`/api/v1${path}`, { ...init, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', ...(init.headers ?? {}) } });
+  const body = await res.json().catch(() => null);
+  if (!res.ok) throw new Error(body?.error?.message ?? `${res.status}`);
+  return body as T;
 }
 
-function esc(s: string): string {
-  return s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+const esc = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+const money = (n: number) => new Intl.NumberFormat(langSelect.value, { style: 'currency', currency: 'CNY', maximumFractionDigits: 0 }).format(n);
+
+function processesCard(processes: ProcessSummary[]): string {
+  return `<section class="card" aria-labelledby="processes-title">
+    <h2 id="processes-title">${en() ? 'Sales processes' : '销售流程'}</h2>
+    ${processes
+      .map(
+        (p) => `<div data-process="${esc(p.id)}">
+          <strong>${esc(p.name)}</strong> <span class="muted">v${p.version} · ${p.status === 'enabled' ? (en() ? 'enabled' : '启用中') : en() ? 'disabled' : '已停用'} · ${p.openOpportunities} ${en() ? 'open' : '个进行中商机'}</span>
+          <ul class="stages" aria-label="${en() ? 'Pre-sale stages' : '售前阶段'}">${p.stages.presale.map((s) => `<li>${esc(s.name)} ${s.winRate}%</li>`).join('')}</ul>
+          <ul class="stages" aria-label="${en() ? 'Post-sale stages' : '售后阶段'}">${p.stages.postsale.map((s) => `<li>${esc(s.name)}</li>`).join('')}</ul>
+        </div>`,
+      )
+      .join('')}
+  </section>`;
 }
 
-const bellSlot = document.querySelector<HTMLElement>('#bell-slot')!;
+async function newOpportunityForm(): Promise<string> {
+  const [{ items: customers }, { items: usable }] = await Promise.all([
+    api<{ items: { id: string; name: string }[] }>('/customers'),
+    api<{ items: ProcessSummary[] }>(`/processes?usableBy=${me().id}`),
+  ]);
+  if (!usable.length) return `<p class="muted">${en() ? 'No sales process applies to your department.' : '没有适用于您所在部门的销售流程。'}</p>`;
+  return `<details class="card"><summary>${en() ? 'New opportunity' : '新建商机'}</summary>
+    <form id="new-opp" class="grid">
+      <label>${en() ? 'Name' : '商机名称'} <input name="name" required maxlength="200" /></label>
+      <label>${en() ? 'Customer' : '客户'} <select name="customerId" required>${customers.map((c) => `<option value="${esc(c.id)}">${esc(c.name)}</option>`).join('')}</select></label>
+      <label>${en() ? 'Amount' : '金额'} <input name="amount" type="number" min="0" step="1000" required value="100000" /></label>
+      <label>${en() ? 'Expected close' : '预计成交日期'} <input name="expectedCloseDate" type="date" /></label>
+      <label>${en() ? 'Process' : '销售流程'} <select name="processId">${usable.map((p) => `<option value="${esc(p.id)}">${esc(p.name)}</option>`).join('')}</select></label>
+      <button type="submit">${en() ? 'Create' : '创建'}</button>
+      <output id="new-opp-error" class="error"></output>
+    </form>
+  </details>`;
+}
+
+async function salesView(): Promise<string> {
+  const { items } = await api<{ items: OpportunityItem[] }>('/opportunities?limit=100');
+  if (!selected || !items.some((o) => o.id === selected)) selected = items.find((o) => o.status === 'open' || o.phase === 'postsale')?.id ?? items[0]?.id ?? null;
+  const list = items
+    .map(
+      (o) => `<li><button class="opp ${o.id === selected ? 'current' : ''}" data-select="${esc(o.id)}" aria-current="${o.id === selected}">
+        <strong>${esc(o.name)}</strong><span class="muted">${esc(o.customerName ?? '')} · ${money(o.amount)} · ${esc(o.stageName ?? o.status)}</span></button></li>`,
+    )
+    .join('');
+  return `${me().roles.includes('sales') ? await newOpportunityForm() : ''}
+    <div class="split">
+      <nav class="card list" aria-label="${en() ? 'Opportunities' : '商机列表'}"><h2>${en() ? 'Opportunities' : '商机'}</h2><ul>${list || `<li class="muted">${en() ? 'None' : '暂无商机'}</li>`}</ul></nav>
+      <section class="card detail" aria-label="${en() ? 'Opportunity' : '商机详情'}">
+        ${selected
+          ? `<opportunity-stage-path opportunity-id="${esc(selected)}"></opportunity-stage-path>
+             <hr />
+             <stage-feedback-form opportunity-id="${esc(selected)}" user-name="${esc(me().name.replace(/（.*）/, ''))}"></stage-feedback-form>`
+          : ''}
+      </section>
+    </div>`;
+}
+
+async function render(): Promise<void> {
+  await login();
+  bellSlot.innerHTML = `<sales-notifications token="${esc(token)}"></sales-notifications>`;
+  const { items: processes } = await api<{ items: ProcessSummary[] }>('/processes');
+  const roles = me().roles;
+  let body = '';
+  if (roles.includes('supervisor')) body += `<section class="card"><stage-approval-inbox></stage-approval-inbox></section>`;
+  if (roles.some((r) => r === 'sales' || r === 'postsale' || r === 'supervisor')) body += await salesView();
+  body += processesCard(processes);
+  app.innerHTML = `<sales-process-provider token="${esc(token)}">${body}</sales-process-provider>`;
+  document.querySelector<HTMLFormElement>('#new-opp')?.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    const data = Object.fromEntries(new FormData(e.target as HTMLFormElement)) as Record<string, string>;
+    try {
+      const created = await api<{ id: string }>('/opportunities', { method: 'POST', body: JSON.stringify({ ...data, amount: Number(data.amount), expectedCloseDate: data.expectedCloseDate || null }) });
+      selected = created.id;
+      void render();
+    } catch (err) {
+      document.querySelector('#new-opp-error')!.textContent = (err as Error).message;
+    }
+  });
+}
+
+app.addEventListener('click', (e) => {
+  const button = (e.target as HTMLElement).closest<HTMLElement>('[data-select]');
+  if (!button) return;
+  selected = button.dataset.select!;
+  void render();
+});
+// Moves change the list (stage names): refresh it, keep the detail.
+for (const type of ['sp-stage-changed', 'sp-approval-decided']) document.addEventListener(type, () => setTimeout(() => void render(), 50));
+document.addEventListener('sp-notification-open', (e) => {
+  selected = e.detail.notification.opportunityId;
+  void render();
+});
 document.querySelector('#clock')!.addEventListener('click', async () => {
   await fetch('/api/v1/dev/clock', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ advanceDays: 7 }) });
   void render();
 });
-
-async function render(): Promise<void> {
-  await login(userSelect.value);
-  bellSlot.innerHTML = `<sales-notifications token="${esc(token)}"></sales-notifications>`;
-  const { items: processes } = await api<{ items: ProcessSummary[] }>('/processes');
-  const { items: opportunities } = await api<{ items: { id: string; name: string }[] }>('/opportunities?limit=50');
-  const en = langSelect.value === 'en';
-  app.innerHTML = `
-    <section class="card" aria-labelledby="processes-title">
-      <h2 id="processes-title">${en ? 'Sales processes' : '销售流程'}</h2>
-      ${processes
-        .map(
-          (p) => `<div data-process="${esc(p.id)}">
-            <strong>${esc(p.name)}</strong> <span class="muted">v${p.version} · ${p.status === 'enabled' ? (en ? 'enabled' : '启用中') : en ? 'disabled' : '已停用'} · ${p.openOpportunities} ${en ? 'open' : '个进行中商机'}</span>
-            <ul class="stages" aria-label="${en ? 'Pre-sale stages' : '售前阶段'}">${p.stages.presale.map((s) => `<li>${esc(s.name)} ${s.winRate}%</li>`).join('')}</ul>
-            <ul class="stages" aria-label="${en ? 'Post-sale stages' : '售后阶段'}">${p.stages.postsale.map((s) => `<li>${esc(s.name)}</li>`).join('')}</ul>
-          </div>`,
-        )
-        .join('')}
-    </section>
-    <sales-process-provider token="${esc(token)}">
-      <section class="card" aria-labelledby="opps-title">
-        <h2 id="opps-title">${en ? 'My opportunities' : '我的商机'}</h2>
-        ${opportunities.length ? opportunities.map((o) => `<div class="card" data-opportunity="${esc(o.id)}"><opportunity-stage-path opportunity-id="${esc(o.id)}"></opportunity-stage-path></div>`).join('') : `<p class="muted">${en ? 'No opportunities' : '暂无商机'}</p>`}
-      </section>
-    </sales-process-provider>`;
-}
-
-document.addEventListener('sp-notification-open', (e) => {
-  document.querySelector(`[data-opportunity="${CSS.escape(e.detail.notification.opportunityId)}"]`)?.scrollIntoView({ behavior: 'smooth' });
+userSelect.addEventListener('change', () => {
+  selected = null;
+  void render();
 });
-userSelect.addEventListener('change', () => void render());
 langSelect.addEventListener('change', () => {
   document.documentElement.lang = langSelect.value;
   void render();

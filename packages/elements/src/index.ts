@@ -3,10 +3,12 @@ import { define as defineProvider } from './provider/sales-process-provider.js';
 import { define as defineStagePath } from './stage-path/opportunity-stage-path.js';
 import { define as defineNotifications } from './notifications/sales-notifications.js';
 import { define as defineForm } from './form/stage-feedback-form.js';
+import { define as defineInbox } from './approvals/stage-approval-inbox.js';
 
 export { SalesProcessProvider } from './provider/sales-process-provider.js';
 export { OpportunityStagePath } from './stage-path/opportunity-stage-path.js';
 export { StageFeedbackForm } from './form/stage-feedback-form.js';
+export { StageApprovalInbox, type ApprovalView } from './approvals/stage-approval-inbox.js';
 export { SalesNotifications, SpNotificationOpenEvent, type NotificationView } from './notifications/sales-notifications.js';
 export { ApiClient, ApiClientError } from './client/api-client.js';
 export * from './shared/events.js';
@@ -17,6 +19,7 @@ export function defineAll(): void {
   defineStagePath();
   defineNotifications();
   defineForm();
+  defineInbox();
 }
 
 defineAll();

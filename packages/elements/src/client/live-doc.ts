@@ -48,6 +48,13 @@ export function acquireLiveDoc(baseUrl: string, token: string, name: string, opt
   const wsUrl = `${baseUrl.replace(/^http/, 'ws').replace(/\/$/, '')}/sync`;
   const persistence = options.offline === false ? null : new IndexeddbPersistence(`sales-process:${key}`, doc);
   const provider = new WebsocketProvider(wsUrl, name, doc, { params: { token }, disableBc: true });
+  // The browser knows first when the network goes: stop waiting on a dead socket, and
+  // resync as soon as it is back (y-websocket alone notices only after a timeout).
+  const offline = () => provider.disconnect();
+  const online = () => provider.connect();
+  globalThis.addEventListener?.('offline', offline);
+  globalThis.addEventListener?.('online', online);
+  if (globalThis.navigator?.onLine === false) provider.disconnect();
   const noticeFns = new Set<(n: LiveNotice) => void>();
   provider.messageHandlers[MESSAGE_NOTICE] = (_encoder, decoder) => {
     try {
@@ -83,6 +90,8 @@ export function acquireLiveDoc(baseUrl: string, token: string, name: string, opt
       const entry = registry.get(key);
       if (!entry || --entry.refs > 0) return;
       registry.delete(key);
+      globalThis.removeEventListener?.('offline', offline);
+      globalThis.removeEventListener?.('online', online);
       provider.destroy();
       void persistence?.destroy();
       doc.destroy();

@@ -18,6 +18,38 @@ export class SpTransitionRefusedEvent extends Event {
   }
 }
 
+/** Fired after a stage was completed (the opportunity moved on). */
+export class SpStageCompletedEvent extends Event {
+  static readonly type = 'sp-stage-completed';
+  constructor(readonly detail: { opportunityId: string; fromStageId: string | null; toStageId: string | null }) {
+    super(SpStageCompletedEvent.type, init());
+  }
+}
+
+/** Fired when completing a stage asked the owner's supervisor for approval. */
+export class SpApprovalRequestedEvent extends Event {
+  static readonly type = 'sp-approval-requested';
+  constructor(readonly detail: { opportunityId: string; stageId: string | null }) {
+    super(SpApprovalRequestedEvent.type, init());
+  }
+}
+
+/** Fired before an action is sent to the server; cancel it to stop the action. */
+export class SpBeforeActionEvent extends Event {
+  static readonly type = 'sp-before-action';
+  constructor(readonly detail: { opportunityId: string; action: string; body: Record<string, unknown> }) {
+    super(SpBeforeActionEvent.type, init(true));
+  }
+}
+
+/** A supervisor approved or rejected a stage. */
+export class SpApprovalDecidedEvent extends Event {
+  static readonly type = 'sp-approval-decided';
+  constructor(readonly detail: { approvalId: string; opportunityId: string; decision: 'approve' | 'reject' }) {
+    super(SpApprovalDecidedEvent.type, init());
+  }
+}
+
 /** Fired when the element could not load or save. */
 export class SpErrorEvent extends Event {
   static readonly type = 'sp-error';
@@ -31,5 +63,9 @@ declare global {
     'sp-stage-changed': SpStageChangedEvent;
     'sp-transition-refused': SpTransitionRefusedEvent;
     'sp-error': SpErrorEvent;
+    'sp-stage-completed': SpStageCompletedEvent;
+    'sp-approval-requested': SpApprovalRequestedEvent;
+    'sp-before-action': SpBeforeActionEvent;
+    'sp-approval-decided': SpApprovalDecidedEvent;
   }
 }

@@ -23,6 +23,7 @@ export interface OpportunityView {
   winRate: number;
   weightedAmount: number;
   stageEnteredAt: string;
+  updatedAt?: string;
   daysInStage: number;
   overdue: boolean;
   postsaleStaff: string[];

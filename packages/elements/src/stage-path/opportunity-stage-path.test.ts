@@ -1,4 +1,4 @@
-import { expect, fixture, html } from '@open-wc/testing';
+import { expect, fixture, html, oneEvent } from '@open-wc/testing';
 import '../index.js';
 import { opportunityFixture } from '../testing/fixtures.js';
 import type { OpportunityStagePath } from './opportunity-stage-path.js';
@@ -48,5 +48,77 @@ describe('<opportunity-stage-path>', () => {
   it('never throws when its tag is defined twice', async () => {
     const { define } = await import('./opportunity-stage-path.js');
     expect(() => define()).not.to.throw();
+  });
+});
+
+describe('<opportunity-stage-path> actions', () => {
+  const realFetch = window.fetch;
+  let calls: { url: string; method: string; body: unknown }[] = [];
+  let reply: (url: string) => Response;
+  beforeEach(() => {
+    calls = [];
+    window.fetch = (async (input: RequestInfo, init?: RequestInit) => {
+      calls.push({ url: String(input), method: init?.method ?? 'GET', body: init?.body ? JSON.parse(String(init.body)) : undefined });
+      return reply(String(input));
+    }) as typeof fetch;
+  });
+  afterEach(() => (window.fetch = realFetch));
+  const json = (status: number, body: unknown) => new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json' } });
+
+  it('offers the actions the rules allow, and lists every unmet gate when the server refuses', async () => {
+    reply = () =>
+      json(422, {
+        error: {
+          code: 'STAGE_GATES_UNMET',
+          message: '阶段完成条件未满足',
+          messages: { zh: '阶段完成条件未满足', en: 'The stage cannot be completed yet' },
+          details: [
+            { gate: 'requiredField', key: 'needsSummary', message: { zh: '必填字段“需求摘要”未填写', en: 'Required field "Needs summary" is empty' } },
+            { gate: 'minContacts', have: 1, need: 2, message: { zh: '客户至少需要 2 个联系人（现有 1 个）', en: 'The customer needs at least 2 contacts (has 1)' } },
+          ],
+        },
+      });
+    const el = await fixture<OpportunityStagePath>(html`<opportunity-stage-path token="t" base-url="http://x" .live=${false} .opportunity=${opportunityFixture()}></opportunity-stage-path>`);
+    const buttons = [...el.shadowRoot!.querySelectorAll('.actions button')].map((b) => b.textContent!.trim());
+    expect(buttons).to.deep.equal(['完成阶段', '退回', '输单', '标记无效']);
+    setTimeout(() => el.shadowRoot!.querySelector<HTMLButtonElement>('.actions button.primary')!.click());
+    const refused = await oneEvent(el, 'sp-transition-refused');
+    expect(refused.detail.code).to.equal('STAGE_GATES_UNMET');
+    await el.updateComplete;
+    const items = [...el.shadowRoot!.querySelectorAll('.refusal li')].map((li) => li.textContent);
+    expect(items).to.deep.equal(['必填字段“需求摘要”未填写', '客户至少需要 2 个联系人（现有 1 个）']);
+    expect(calls[0]).to.include({ url: 'http://x/api/v1/opportunities/opp_1/complete-stage', method: 'POST' });
+    await expect(el).to.be.accessible();
+  });
+
+  it('moves on when the server agrees, and says so with events', async () => {
+    reply = () => json(200, opportunityFixture({ stageId: 'solution', stageName: '方案设计', winRate: 50 }));
+    const el = await fixture<OpportunityStagePath>(html`<opportunity-stage-path token="t" base-url="http://x" .live=${false} .opportunity=${opportunityFixture()}></opportunity-stage-path>`);
+    setTimeout(() => el.shadowRoot!.querySelector<HTMLButtonElement>('.actions button.primary')!.click());
+    const completed = await oneEvent(el, 'sp-stage-completed');
+    expect(completed.detail).to.deep.equal({ opportunityId: 'opp_1', fromStageId: 'needs', toStageId: 'solution' });
+    await el.updateComplete;
+    expect(el.shadowRoot!.querySelector('li[aria-current="step"]')!.textContent).to.contain('方案设计');
+  });
+
+  it('asks for a lost reason from the field definition, in English too', async () => {
+    reply = (url) => (url.endsWith('/fields/opportunity') ? json(200, { items: [{ key: 'lostReason', options: [{ value: 'price', label: { zh: '价格', en: 'Price' } }] }] }) : json(200, opportunityFixture({ status: 'lost', phase: 'done' })));
+    const el = await fixture<OpportunityStagePath>(html`<opportunity-stage-path lang="en" token="t" base-url="http://x" .live=${false} .opportunity=${opportunityFixture()}></opportunity-stage-path>`);
+    [...el.shadowRoot!.querySelectorAll<HTMLButtonElement>('.actions button')].find((b) => b.textContent!.trim() === 'Lost')!.click();
+    for (let i = 0; i < 50 && !el.shadowRoot!.querySelector('select[name="reason"] option[value="price"]'); i++) await new Promise((r) => setTimeout(r, 10));
+    const reason = el.shadowRoot!.querySelector<HTMLSelectElement>('select[name="reason"]')!;
+    expect(reason.textContent).to.contain('Price');
+    reason.value = 'price';
+    el.shadowRoot!.querySelector<HTMLButtonElement>('form.panel button[type="submit"]')!.click();
+    for (let i = 0; i < 50 && calls.length < 2; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(calls[1]).to.deep.include({ url: 'http://x/api/v1/opportunities/opp_1/lose', body: { reason: 'price' } });
+  });
+
+  it('can be cancelled before anything is sent', async () => {
+    reply = () => json(200, opportunityFixture());
+    const el = await fixture<OpportunityStagePath>(html`<opportunity-stage-path token="t" base-url="http://x" .live=${false} .opportunity=${opportunityFixture()} @sp-before-action=${(e: Event) => e.preventDefault()}></opportunity-stage-path>`);
+    el.shadowRoot!.querySelector<HTMLButtonElement>('.actions button.primary')!.click();
+    await new Promise((r) => setTimeout(r, 50));
+    expect(calls).to.deep.equal([]);
   });
 });

@@ -1,16 +1,22 @@
 import { css, html, nothing, type PropertyValues } from 'lit';
 import { property, state } from 'lit/decorators.js';
 import { classMap } from 'lit/directives/class-map.js';
-import { ApiClientError } from '../client/api-client.js';
+import type { ApiClientError } from '../client/api-client.js';
 import { ConnectedElement } from '../shared/connected-element.js';
 import { defineElement } from '../shared/define.js';
-import { SpErrorEvent } from '../shared/events.js';
+import { SpApprovalRequestedEvent, SpBeforeActionEvent, SpErrorEvent, SpStageChangedEvent, SpStageCompletedEvent, SpTransitionRefusedEvent } from '../shared/events.js';
+import { LiveDocController } from '../shared/live-controller.js';
 import { LocalizeController } from '../shared/i18n.js';
 import { hostTokens } from '../shared/tokens.js';
 import type { OpportunityView } from '../shared/types.js';
 import { messages } from './messages.js';
 
 type StepState = 'done' | 'current' | 'todo' | 'won' | 'lost' | 'invalid';
+type Panel = null | 'lose' | 'invalidate' | 'order' | 'moveBack';
+interface Option {
+  value: string;
+  label: { zh: string; en: string };
+}
 
 /**
  * @summary An opportunity's stages as a path: completed, current and remaining pre-sale
@@ -19,6 +25,12 @@ type StepState = 'done' | 'current' | 'todo' | 'won' | 'lost' | 'invalid';
  * @csspart summary - The line with name, amount and win rate.
  * @csspart path - The ordered list of steps.
  * @csspart step - One step; `step current`, `step done` mark state.
+ * @csspart actions - The action buttons.
+ * @event sp-before-action - Cancelable, before an action is sent.
+ * @event sp-stage-changed - The server moved the opportunity.
+ * @event sp-stage-completed - A stage was completed.
+ * @event sp-approval-requested - Completing asked the supervisor.
+ * @event sp-transition-refused - The server refused; `detail.details` lists every unmet gate.
  * @event sp-error - Loading failed.
  * @cssproperty --sp-color-accent - The current step.
  */
@@ -104,6 +116,69 @@ export class OpportunityStagePath extends ConnectedElement {
       .error {
         color: var(--_danger);
       }
+      .actions {
+        display: flex;
+        flex-wrap: wrap;
+        gap: 0.5rem;
+        margin-top: 0.75rem;
+        align-items: center;
+      }
+      button,
+      select,
+      input {
+        font: inherit;
+        color: inherit;
+        border: 1px solid var(--_border);
+        background: var(--_bg);
+        border-radius: var(--_radius);
+        padding: 0.3rem 0.7rem;
+      }
+      button {
+        cursor: pointer;
+      }
+      button.primary {
+        background: var(--_accent);
+        border-color: var(--_accent);
+        color: var(--_accent-fg);
+      }
+      button.won {
+        background: var(--_done);
+        border-color: var(--_done);
+        color: #fff;
+      }
+      button.danger {
+        color: var(--_danger);
+      }
+      button:disabled {
+        opacity: 0.6;
+        cursor: default;
+      }
+      .panel {
+        display: flex;
+        flex-wrap: wrap;
+        gap: 0.5rem;
+        align-items: center;
+        margin-top: 0.5rem;
+        padding: 0.5rem;
+        background: var(--_subtle);
+        border-radius: var(--_radius);
+      }
+      .refusal {
+        margin: 0.5rem 0 0;
+        padding: 0.5rem 0.75rem;
+        border-left: 3px solid var(--_danger);
+        background: color-mix(in srgb, var(--_danger) 8%, var(--_bg));
+      }
+      .refusal ul {
+        margin: 0.25rem 0 0;
+        padding-left: 1.2rem;
+      }
+      .status {
+        font-size: 0.9em;
+      }
+      .pending {
+        color: var(--_warn);
+      }
     `,
   ];
 
@@ -112,13 +187,32 @@ export class OpportunityStagePath extends ConnectedElement {
   /** The loaded opportunity (may also be set directly). */
   @property({ attribute: false }) opportunity: OpportunityView | null = null;
 
+  /** Show the path only, without action buttons. */
+  @property({ type: Boolean, attribute: 'read-only' }) readOnly = false;
+  /** Follow the opportunity live (its server state through the shared live doc). */
+  @property({ type: Boolean }) live = true;
+
   @state() protected loading = false;
   @state() protected error: string | null = null;
+  @state() protected busy = false;
+  @state() protected refusal: { title: string; lines: string[] } | null = null;
+  @state() protected panel: Panel = null;
+  @state() protected lostReasons: Option[] = [];
+  @state() protected users: { id: string; name: string; roles: string[] }[] = [];
 
   protected readonly i18n = new LocalizeController(this, messages);
+  protected readonly liveDoc = new LiveDocController(this);
 
   protected override willUpdate(changed: PropertyValues<this>): void {
     if ((changed.has('opportunityId') || changed.has('token') || changed.has('baseUrl') || changed.has('connection' as never)) && this.opportunityId) void this.refresh();
+    if (this.live && !this.readOnly && this.opportunityId) {
+      const token = this.token ?? this.connection?.token;
+      const baseUrl = this.baseUrl ?? this.connection?.baseUrl ?? globalThis.location?.origin;
+      this.liveDoc.bind(baseUrl, token, `opportunity:${this.opportunityId}`);
+      // The server writes the opportunity's state into its doc after every command.
+      const server = this.liveDoc.doc?.getMap('server');
+      if (server?.size && server.get('updatedAt') !== this.opportunity?.updatedAt) this.opportunity = server.toJSON() as OpportunityView;
+    }
   }
 
   /** Reloads the opportunity from the server. */
@@ -136,6 +230,155 @@ export class OpportunityStagePath extends ConnectedElement {
     } finally {
       this.loading = false;
     }
+  }
+
+  /** Sends one action; refusals are shown as the list of unmet gates, in words. */
+  async act(action: string, path: string, body: Record<string, unknown> = {}, method: 'POST' | 'PUT' = 'POST'): Promise<boolean> {
+    const client = this.client;
+    const o = this.opportunity;
+    if (!client || !o) return false;
+    if (!this.dispatchEvent(new SpBeforeActionEvent({ opportunityId: o.id, action, body }))) return false;
+    if (globalThis.navigator && navigator.onLine === false) {
+      this.refusal = { title: this.i18n.t('offline'), lines: [] };
+      return false;
+    }
+    this.busy = true;
+    this.refusal = null;
+    try {
+      const res = await client.request<OpportunityView>(method, `/opportunities/${encodeURIComponent(o.id)}${path}`, body);
+      const from = o.stageId;
+      if (res.data && 'stageId' in res.data) this.opportunity = res.data;
+      this.panel = null;
+      if (res.status === 202) this.dispatchEvent(new SpApprovalRequestedEvent({ opportunityId: o.id, stageId: o.stageId }));
+      else if (path !== '/orders' && path !== '/post-sale-staff') {
+        const now = this.opportunity!;
+        this.dispatchEvent(new SpStageChangedEvent({ opportunityId: o.id, action, stageId: now.stageId, status: now.status }));
+        if (action === 'completeStage') this.dispatchEvent(new SpStageCompletedEvent({ opportunityId: o.id, fromStageId: from, toStageId: now.stageId }));
+      }
+      if (path === '/orders') await this.refresh();
+      return true;
+    } catch (e) {
+      const err = e as ApiClientError;
+      const title = err.code === 'NETWORK' ? this.i18n.t('offline') : this.i18n.t('refused') + (err.messages ? this.i18n.pick(err.messages) : err.message);
+      this.refusal = { title, lines: (err.details ?? []).map((d) => (d.message ? this.i18n.pick(d.message) : JSON.stringify(d))) };
+      this.dispatchEvent(new SpTransitionRefusedEvent({ opportunityId: o.id, action, code: err.code, details: err.details ?? [] }));
+      return false;
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  private async openPanel(panel: Panel) {
+    this.panel = this.panel === panel ? null : panel;
+    const client = this.client;
+    if (panel === 'lose' && !this.lostReasons.length && client) {
+      const fields = await client.get<{ items: { key: string; options?: Option[] }[] }>('/fields/opportunity').catch(() => ({ items: [] }));
+      this.lostReasons = fields.items.find((f) => f.key === 'lostReason')?.options ?? [];
+    }
+    await this.updateComplete;
+    this.shadowRoot?.querySelector<HTMLElement>('.panel select, .panel input, .panel button')?.focus();
+  }
+
+  private async loadUsers() {
+    const client = this.client;
+    if (!client || this.users.length) return;
+    this.users = (await client.get<{ users: { id: string; name: string; roles: string[] }[] }>('/directory').catch(() => ({ users: [] }))).users;
+  }
+
+  private form(e: Event): Record<string, string> {
+    e.preventDefault();
+    return Object.fromEntries(new FormData(e.target as HTMLFormElement)) as Record<string, string>;
+  }
+
+  protected renderActions(o: OpportunityView) {
+    if (this.readOnly) return nothing;
+    const t = this.i18n;
+    const has = (a: string) => o.actions.includes(a);
+    const approval = o.gates.find((g) => g.gate === 'approval');
+    const current = stageIndex(o);
+    const list = o.phase === 'postsale' ? o.path.postsale : o.path.presale;
+    const earlier = list.slice(0, Math.max(current, 0));
+    const disabled = this.busy;
+    return html`
+      ${o.approval?.state === 'pending' ? html`<p class="status pending" role="status">${t.t('pending')}</p>` : nothing}
+      ${o.approval?.state === 'rejected' ? html`<p class="status error" role="status">${t.t('rejected')}</p>` : nothing}
+      <div class="actions" part="actions" role="group" aria-label=${t.t('actions')}>
+        ${has('completeStage')
+          ? html`<button class="primary" ?disabled=${disabled || o.approval?.state === 'pending'} @click=${() => this.act('completeStage', '/complete-stage')}>
+              ${o.phase === 'postsale' ? t.t('completePostsale') : approval && !approval.met ? t.t('requestApproval') : t.t('complete')}
+            </button>`
+          : nothing}
+        ${has('win') ? html`<button class="won" ?disabled=${disabled} @click=${() => this.act('win', '/win')}>${approval && !approval.met ? t.t('requestApproval') : t.t('win')}</button>` : nothing}
+        ${has('createOrder') ? html`<button ?disabled=${disabled} aria-expanded=${this.panel === 'order'} @click=${() => this.openPanel('order')}>${t.t('createOrder')}</button>` : nothing}
+        ${has('moveBack') && earlier.length ? html`<button ?disabled=${disabled} aria-expanded=${this.panel === 'moveBack'} @click=${() => this.openPanel('moveBack')}>${t.t('moveBackGo')}</button>` : nothing}
+        ${has('lose') ? html`<button class="danger" ?disabled=${disabled} aria-expanded=${this.panel === 'lose'} @click=${() => this.openPanel('lose')}>${t.t('lose')}</button>` : nothing}
+        ${has('invalidate') ? html`<button class="danger" ?disabled=${disabled} aria-expanded=${this.panel === 'invalidate'} @click=${() => this.openPanel('invalidate')}>${t.t('invalidate')}</button>` : nothing}
+        ${o.orderCount ? html`<span class="status">${t.t('orders', { n: o.orderCount })}</span>` : nothing}
+      </div>
+      ${this.panel === 'order'
+        ? html`<form class="panel" @submit=${(e: Event) => this.act('createOrder', '/orders', { amount: Number(this.form(e).amount) })}>
+            <label>${t.t('orderAmount')} <input name="amount" type="number" min="0" step="0.01" required .value=${String(o.amount)} /></label>
+            <button class="primary" type="submit" ?disabled=${disabled}>${t.t('create')}</button>
+            <button type="button" @click=${() => (this.panel = null)}>${t.t('cancel')}</button>
+          </form>`
+        : nothing}
+      ${this.panel === 'moveBack'
+        ? html`<form class="panel" @submit=${(e: Event) => this.act('moveBack', '/move-back', { stageId: this.form(e).stageId })}>
+            <label>${t.t('moveBack')}
+              <select name="stageId" required>${earlier.map((st) => html`<option value=${st.id}>${st.name}</option>`)}</select>
+            </label>
+            <button class="primary" type="submit" ?disabled=${disabled}>${t.t('moveBackGo')}</button>
+            <button type="button" @click=${() => (this.panel = null)}>${t.t('cancel')}</button>
+          </form>`
+        : nothing}
+      ${this.panel === 'lose'
+        ? html`<form class="panel" @submit=${(e: Event) => {
+            const f = this.form(e);
+            void this.act('lose', '/lose', { reason: f.reason || null, comment: f.comment || undefined });
+          }}>
+            <label>${t.t('lostReason')}
+              <select name="reason" ?required=${this.lostReasons.length > 0}>
+                <option value="">${t.t('choose')}</option>
+                ${this.lostReasons.map((r) => html`<option value=${r.value}>${t.pick(r.label)}</option>`)}
+              </select>
+            </label>
+            <label>${t.t('comment')} <input name="comment" maxlength="2000" /></label>
+            <button class="primary" type="submit" ?disabled=${disabled}>${t.t('confirm')}</button>
+            <button type="button" @click=${() => (this.panel = null)}>${t.t('cancel')}</button>
+          </form>`
+        : nothing}
+      ${this.panel === 'invalidate'
+        ? html`<div class="panel" role="group" aria-label=${t.t('invalidate')}>
+            <span>${t.t('confirmInvalidate')}</span>
+            <button class="primary" ?disabled=${disabled} @click=${() => this.act('invalidate', '/invalidate')}>${t.t('confirm')}</button>
+            <button @click=${() => (this.panel = null)}>${t.t('cancel')}</button>
+          </div>`
+        : nothing}
+      ${o.status === 'won' && o.phase === 'postsale' ? this.renderStaff(o) : nothing}
+      ${this.refusal
+        ? html`<div class="refusal" role="alert">
+            <strong>${this.refusal.title}</strong>
+            ${this.refusal.lines.length ? html`<ul>${this.refusal.lines.map((l) => html`<li>${l}</li>`)}</ul>` : nothing}
+          </div>`
+        : nothing}
+    `;
+  }
+
+  protected renderStaff(o: OpportunityView) {
+    const t = this.i18n;
+    if (!this.users.length) void this.loadUsers();
+    const names = o.postsaleStaff.map((id) => this.users.find((u) => u.id === id)?.name ?? id);
+    const candidates = this.users.filter((u) => u.roles.includes('postsale') && !o.postsaleStaff.includes(u.id));
+    return html`<form class="panel" @submit=${(e: Event) => {
+      const f = this.form(e);
+      if (f.userId) void this.act('assignStaff', '/post-sale-staff', { userIds: [...o.postsaleStaff, f.userId] }, 'PUT');
+    }}>
+      <span>${t.t('staff')}：${names.length ? names.join('、') : t.t('noStaff')}</span>
+      ${candidates.length
+        ? html`<select name="userId" aria-label=${t.t('staff')}>${candidates.map((u) => html`<option value=${u.id}>${u.name}</option>`)}</select>
+            <button type="submit">${t.t('assign')}</button>`
+        : nothing}
+    </form>`;
   }
 
   protected presaleState(o: OpportunityView, index: number): StepState {
@@ -177,6 +420,7 @@ export class OpportunityStagePath extends ConnectedElement {
               })}
             </ol>`
         : nothing}
+      ${this.renderActions(o)}
     `;
   }
 
@@ -192,6 +436,11 @@ export class OpportunityStagePath extends ConnectedElement {
       <span class="step-meta">${meta}<span class="sr-only" style="position:absolute;clip:rect(0 0 0 0);width:1px;height:1px;overflow:hidden"> (${label})</span></span>
     </li>`;
   }
+}
+
+function stageIndex(o: OpportunityView): number {
+  const list = o.phase === 'postsale' ? o.path.postsale : o.path.presale;
+  return list.findIndex((s) => s.id === o.stageId);
 }
 
 export const define = (tag = 'opportunity-stage-path') => defineElement(tag, OpportunityStagePath);

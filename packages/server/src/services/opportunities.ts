@@ -583,9 +583,10 @@ export class OpportunityService {
     if (!p.roles.has('admin')) where.push(or(eq(approvals.approverId, p.userId), eq(approvals.requestedBy, p.userId))!);
     if (state) where.push(eq(approvals.state, state as 'pending'));
     const rows = await db
-      .select({ a: approvals, oppName: opportunities.name, ownerId: opportunities.ownerId, amount: opportunities.amount, processId: opportunities.processId, processVersion: opportunities.processVersion })
+      .select({ a: approvals, oppName: opportunities.name, ownerId: opportunities.ownerId, amount: opportunities.amount, processId: opportunities.processId, processVersion: opportunities.processVersion, requestedByName: users.name })
       .from(approvals)
       .innerJoin(opportunities, eq(opportunities.id, approvals.opportunityId))
+      .leftJoin(users, and(eq(users.tenantId, approvals.tenantId), eq(users.id, approvals.requestedBy)))
       .where(and(...where))
       .orderBy(desc(approvals.requestedAt))
       .limit(200);
@@ -593,7 +594,7 @@ export class OpportunityService {
     for (const r of rows) {
       const def = await this.processes.definition(db, r.processId, r.processVersion);
       const { tenantId: _t, ...a } = r.a;
-      items.push({ ...a, requestedAt: a.requestedAt.toISOString(), decidedAt: a.decidedAt?.toISOString() ?? null, opportunityName: r.oppName, ownerId: r.ownerId, amount: r.amount, stageName: stageById(def, a.stageId)?.stage.name ?? a.stageId });
+      items.push({ ...a, requestedAt: a.requestedAt.toISOString(), decidedAt: a.decidedAt?.toISOString() ?? null, opportunityName: r.oppName, requestedByName: r.requestedByName ?? a.requestedBy, ownerId: r.ownerId, amount: r.amount, stageName: stageById(def, a.stageId)?.stage.name ?? a.stageId });
     }
     return { items };
   }

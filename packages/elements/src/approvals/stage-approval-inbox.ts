@@ -1,0 +1,238 @@
+import { css, html, nothing, type PropertyValues } from 'lit';
+import { state } from 'lit/decorators.js';
+import type { ApiClientError } from '../client/api-client.js';
+import { ConnectedElement } from '../shared/connected-element.js';
+import { defineElement } from '../shared/define.js';
+import { SpApprovalDecidedEvent, SpErrorEvent } from '../shared/events.js';
+import { LocalizeController } from '../shared/i18n.js';
+import { hostTokens } from '../shared/tokens.js';
+
+export interface ApprovalView {
+  id: string;
+  opportunityId: string;
+  opportunityName: string;
+  stageId: string;
+  stageName: string;
+  action: 'complete' | 'win';
+  requestedBy: string;
+  requestedByName?: string;
+  approverId: string;
+  state: 'pending' | 'approved' | 'rejected' | 'cancelled';
+  amount: number;
+  values: { customer?: Record<string, unknown>; opportunity?: Record<string, unknown>; stage?: Record<string, unknown> } | null;
+  requestedAt: string;
+  comment: string | null;
+}
+
+const messages = {
+  'zh-CN': {
+    title: '待我确认',
+    empty: '没有待确认的阶段',
+    requested: '{who} 申请完成「{stage}」',
+    requestedWin: '{who} 申请在「{stage}」赢单',
+    values: '阶段填写内容',
+    comment: '意见',
+    approve: '同意',
+    reject: '驳回',
+    refresh: '刷新',
+    decided: '已处理',
+  },
+  en: {
+    title: 'Waiting for my approval',
+    empty: 'Nothing waits for your approval',
+    requested: '{who} asks to complete "{stage}"',
+    requestedWin: '{who} asks to win from "{stage}"',
+    values: 'What was filled in',
+    comment: 'Comment',
+    approve: 'Approve',
+    reject: 'Reject',
+    refresh: 'Refresh',
+    decided: 'Done',
+  },
+};
+
+/**
+ * @summary The supervisor's side: stage completions waiting for approval, with what the
+ * salesperson filled in; approve or reject with a comment. Refreshes live when a new
+ * request arrives.
+ * @event sp-approval-decided - A request was approved or rejected.
+ */
+export class StageApprovalInbox extends ConnectedElement {
+  static override styles = [
+    hostTokens,
+    css`
+      :host {
+        display: block;
+      }
+      article {
+        border: 1px solid var(--_border);
+        border-radius: var(--_radius);
+        padding: 0.75rem;
+        margin-bottom: 0.75rem;
+      }
+      h4 {
+        margin: 0 0 0.25rem;
+      }
+      dl {
+        display: grid;
+        grid-template-columns: max-content 1fr;
+        gap: 0.2rem 0.75rem;
+        margin: 0.5rem 0;
+      }
+      dt {
+        color: var(--_muted);
+      }
+      dd {
+        margin: 0;
+        white-space: pre-wrap;
+      }
+      textarea {
+        font: inherit;
+        width: 100%;
+        box-sizing: border-box;
+        border: 1px solid var(--_border);
+        border-radius: var(--_radius);
+        background: var(--_bg);
+        color: inherit;
+        padding: 0.35rem;
+      }
+      .buttons {
+        display: flex;
+        gap: 0.5rem;
+        margin-top: 0.5rem;
+      }
+      button {
+        font: inherit;
+        border: 1px solid var(--_border);
+        background: var(--_bg);
+        color: inherit;
+        border-radius: var(--_radius);
+        padding: 0.3rem 0.75rem;
+        cursor: pointer;
+      }
+      button.approve {
+        background: var(--_done);
+        border-color: var(--_done);
+        color: #fff;
+      }
+      button.reject {
+        color: var(--_danger);
+      }
+      .error {
+        color: var(--_danger);
+      }
+      .muted {
+        color: var(--_muted);
+      }
+    `,
+  ];
+
+  @state() protected items: ApprovalView[] = [];
+  @state() protected errors = new Map<string, string>();
+  @state() protected busy = new Set<string>();
+  @state() protected loaded = false;
+  private source: EventSource | null = null;
+  protected readonly i18n = new LocalizeController(this, messages);
+
+  protected override willUpdate(changed: PropertyValues<this>): void {
+    if (changed.has('token') || changed.has('baseUrl') || changed.has('connection' as never)) {
+      void this.refresh();
+      this.listen();
+    }
+  }
+
+  override disconnectedCallback(): void {
+    super.disconnectedCallback();
+    this.source?.close();
+    this.source = null;
+  }
+
+  private listen() {
+    const client = this.client;
+    this.source?.close();
+    if (!client || typeof EventSource === 'undefined') return;
+    this.source = new EventSource(`${client.root}/notifications/stream?token=${encodeURIComponent(client.config.token)}`);
+    this.source.addEventListener('notification', (e) => {
+      if (JSON.parse((e as MessageEvent).data).kind === 'approval-requested') void this.refresh();
+    });
+  }
+
+  async refresh(): Promise<void> {
+    const client = this.client;
+    if (!client) return;
+    try {
+      const all = (await client.get<{ items: ApprovalView[] }>('/approvals?state=pending')).items;
+      this.items = all.filter((a) => a.approverId === this.me(client.config.token) || !this.me(client.config.token));
+      this.loaded = true;
+    } catch (e) {
+      const err = e as ApiClientError;
+      this.dispatchEvent(new SpErrorEvent({ code: err.code, message: err.message, details: err.details ?? [] }));
+    }
+  }
+
+  /** The user the token is for (its `sub`), to show only what is theirs to decide. */
+  private me(token: string): string | null {
+    try {
+      return JSON.parse(atob(token.split('.')[1]!.replace(/-/g, '+').replace(/_/g, '/'))).sub ?? null;
+    } catch {
+      return null;
+    }
+  }
+
+  private async decide(a: ApprovalView, decision: 'approve' | 'reject', comment: string) {
+    const client = this.client;
+    if (!client) return;
+    this.busy = new Set([...this.busy, a.id]);
+    try {
+      await client.post(`/approvals/${encodeURIComponent(a.id)}/${decision}`, { comment });
+      this.items = this.items.filter((x) => x.id !== a.id);
+      this.dispatchEvent(new SpApprovalDecidedEvent({ approvalId: a.id, opportunityId: a.opportunityId, decision }));
+    } catch (e) {
+      const err = e as ApiClientError;
+      const lines = (err.details ?? []).map((d) => (d.message ? this.i18n.pick(d.message) : '')).filter(Boolean);
+      this.errors = new Map(this.errors).set(a.id, [err.messages ? this.i18n.pick(err.messages) : err.message, ...lines].join('；'));
+    } finally {
+      const next = new Set(this.busy);
+      next.delete(a.id);
+      this.busy = next;
+    }
+  }
+
+  protected override render() {
+    const t = this.i18n;
+    return html`<section aria-labelledby="inbox-title">
+      <h3 id="inbox-title">${t.t('title')} (${this.items.length})</h3>
+      ${this.loaded && !this.items.length ? html`<p class="muted">${t.t('empty')}</p>` : nothing}
+      ${this.items.map((a) => {
+        const values = { ...(a.values?.stage ?? {}) };
+        return html`<article aria-label=${a.opportunityName}>
+          <h4>${a.opportunityName}</h4>
+          <p>${t.t(a.action === 'win' ? 'requestedWin' : 'requested', { who: a.requestedByName ?? a.requestedBy, stage: a.stageName })} · ${t.money(a.amount)}</p>
+          ${Object.keys(values).length
+            ? html`<details open><summary>${t.t('values')}</summary><dl>${Object.entries(values).map(([k, v]) => html`<dt>${k}</dt><dd>${typeof v === 'string' ? v : JSON.stringify(v)}</dd>`)}</dl></details>`
+            : nothing}
+          <form @submit=${(e: SubmitEvent) => {
+            e.preventDefault();
+            const decision = (e.submitter as HTMLButtonElement | null)?.value === 'reject' ? 'reject' : 'approve';
+            void this.decide(a, decision, String(new FormData(e.target as HTMLFormElement).get('comment') ?? ''));
+          }}>
+            <label>${t.t('comment')}<textarea name="comment" maxlength="2000"></textarea></label>
+            <div class="buttons">
+              <button class="approve" type="submit" value="approve" ?disabled=${this.busy.has(a.id)}>${t.t('approve')}</button>
+              <button class="reject" type="submit" value="reject" ?disabled=${this.busy.has(a.id)}>${t.t('reject')}</button>
+            </div>
+          </form>
+          ${this.errors.get(a.id) ? html`<p class="error" role="alert">${this.errors.get(a.id)}</p>` : nothing}
+        </article>`;
+      })}
+    </section>`;
+  }
+}
+
+export const define = (tag = 'stage-approval-inbox') => defineElement(tag, StageApprovalInbox);
+
+declare global {
+  interface HTMLElementTagNameMap {
+    'stage-approval-inbox': StageApprovalInbox;
+  }
+}

@@ -1,0 +1,38 @@
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { createServer, openDatabase, seedDemo, type SalesProcessServer } from '@sales-process/server';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import pino from 'pino';
+import { launchChromium } from './browser.js';
+
+export const DIST = resolve(import.meta.dirname, '../../apps/demo/dist');
+
+/** The demo app on a real server (PGlite in memory, dev mode, seeded) and a browser. */
+export async function startDemo(): Promise<{ server: SalesProcessServer; url: string; browser: Browser; close(): Promise<void> }> {
+  if (!existsSync(resolve(DIST, 'index.html'))) throw new Error('build the demo first: pnpm build');
+  const database = await openDatabase({ dataDir: 'memory://' });
+  const server = await createServer({ database, dev: true, logger: pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }), staticDir: DIST, sync: { formFlushMs: 50, unloadAfterMs: 2000 } });
+  await seedDemo(server.services);
+  const { url } = await server.listen(0, '127.0.0.1');
+  const browser = await launchChromium();
+  return {
+    server,
+    url,
+    browser,
+    async close() {
+      await browser.close();
+      await server.close();
+      await database.close();
+    },
+  };
+}
+
+/** A page of the demo as one user, with page errors collected. */
+export async function openAs(browser: Browser, url: string, user: string, extra = ''): Promise<{ context: BrowserContext; page: Page; errors: string[] }> {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 1000 } });
+  const page = await context.newPage();
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  await page.goto(`${url}/?user=${user}${extra}`);
+  return { context, page, errors };
+}
