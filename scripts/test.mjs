@@ -57,6 +57,9 @@ if (wanted('typecheck')) {
     failedRunners++;
   } else console.log('typecheck: clean');
 }
+if (wanted('size')) {
+  if (run('node', ['scripts/size.mjs']) !== 0) failedRunners++;
+}
 if (wanted('unit')) vitest('unit');
 if (wanted('browser')) {
   ensureChromium();

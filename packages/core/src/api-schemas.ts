@@ -36,7 +36,9 @@ export const createContactSchema = z.object({
 export const createProcessSchema = z.object({
   name: z.string().trim().min(1).max(MAX.name),
   departments: z.array(id).max(MAX.departments).default([]),
-  definition: processDefinitionSchema,
+  definition: processDefinitionSchema.default(processDefinitionSchema.parse({})),
+  /** Create it unpublished (disabled, no version) to design it in the designer first. */
+  asDraft: z.boolean().default(false),
 });
 
 export const publishSchema = z.object({

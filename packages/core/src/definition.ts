@@ -1,15 +1,7 @@
 import { z } from 'zod';
-import type { LocalizedText } from './errors.js';
-import {
-  FIELD_TYPES,
-  MAX,
-  SYSTEM_FIELDS,
-  fieldKeySchema,
-  fieldOptionSchema,
-  localizedTextSchema,
-  type FieldDefinition,
-  type FieldObject,
-} from './fields.js';
+import { FIELD_TYPES, MAX, fieldKeySchema, fieldOptionSchema, localizedTextSchema } from './fields.js';
+import type { DefinitionProblem } from './publishable.js';
+export * from './publishable.js';
 
 export const stageIdSchema = z
   .string()
@@ -105,13 +97,6 @@ export const processDraftSchema = z.object({
 });
 export type ProcessDraft = z.infer<typeof processDraftSchema>;
 
-export interface DefinitionProblem {
-  path: (string | number)[];
-  code: string;
-  severity: 'error' | 'warning';
-  message: LocalizedText;
-}
-
 /** The structural check; returns the parsed definition or its problems. */
 export function parseDraft(input: unknown):
   | { ok: true; draft: ProcessDraft }
@@ -130,86 +115,3 @@ export function zodProblems(error: z.ZodError, prefix: (string | number)[] = [])
   }));
 }
 
-/** Field definitions the publishable check resolves references against. */
-export type FieldCatalog = Record<FieldObject, readonly FieldDefinition[]>;
-
-/**
- * The publishable level: on top of structure, what a process needs to run.
- * Errors block publishing; warnings (e.g. win rates going down) do not.
- */
-export function checkPublishable(def: ProcessDefinition, catalog?: FieldCatalog, name?: string): DefinitionProblem[] {
-  const problems: DefinitionProblem[] = [];
-  const err = (path: (string | number)[], code: string, zh: string, en: string) =>
-    problems.push({ path, code, severity: 'error', message: { zh, en } });
-  const warn = (path: (string | number)[], code: string, zh: string, en: string) =>
-    problems.push({ path, code, severity: 'warning', message: { zh, en } });
-
-  if (name !== undefined && name.trim() === '') err(['name'], 'NAME_REQUIRED', '请填写销售流程名称', 'The process needs a name');
-  if (def.presale.length === 0) err(['presale'], 'PRESALE_REQUIRED', '至少需要一个售前阶段', 'At least one pre-sale stage is needed');
-
-  const ids = new Map<string, string>();
-  const names = new Map<string, string>();
-  (['presale', 'postsale'] as const).forEach((phase) => {
-    def[phase].forEach((stage, i) => {
-      const at = [phase, i];
-      if (ids.has(stage.id)) err([...at, 'id'], 'DUPLICATE_STAGE_ID', `阶段标识 ${stage.id} 重复`, `Stage id ${stage.id} is used twice`);
-      ids.set(stage.id, phase);
-      const trimmed = stage.name.trim();
-      if (trimmed === '') err([...at, 'name'], 'STAGE_NAME_REQUIRED', '阶段名称不能为空', 'The stage needs a name');
-      else if (names.has(trimmed)) err([...at, 'name'], 'DUPLICATE_STAGE_NAME', `阶段名称“${trimmed}”重复`, `Stage name "${trimmed}" is used twice`);
-      else names.set(trimmed, stage.id);
-
-      const fieldKeys = new Set<string>();
-      stage.fields.forEach((field, j) => {
-        const fat = [...at, 'fields', j];
-        const ref = `${field.source}.${field.key}`;
-        if (fieldKeys.has(ref)) err([...fat, 'key'], 'DUPLICATE_FIELD', `字段 ${ref} 重复`, `Field ${ref} is listed twice`);
-        fieldKeys.add(ref);
-        if (field.source === 'stage') {
-          if (!field.type) err([...fat, 'type'], 'FIELD_TYPE_REQUIRED', '本阶段字段需要类型', 'A stage field needs a type');
-          if (!field.label || (field.label.zh.trim() === '' && field.label.en.trim() === ''))
-            err([...fat, 'label'], 'FIELD_LABEL_REQUIRED', '本阶段字段需要名称', 'A stage field needs a label');
-          if ((field.type === 'select' || field.type === 'multiselect') && !field.options?.length)
-            err([...fat, 'options'], 'FIELD_OPTIONS_REQUIRED', '选项字段需要选项', 'A select field needs options');
-        } else if (catalog) {
-          const known = [...SYSTEM_FIELDS[field.source], ...catalog[field.source]].some((f) => f.key === field.key);
-          if (!known)
-            err([...fat, 'key'], 'FIELD_UNKNOWN', `字段 ${ref} 不存在`, `Field ${ref} is not defined in field management`);
-        }
-      });
-    });
-  });
-
-  def.presale.forEach((stage, i) => {
-    const prev = def.presale[i - 1];
-    if (prev && stage.winRate < prev.winRate)
-      warn(['presale', i, 'winRate'], 'WIN_RATE_DECREASES', `赢率低于上一阶段（${prev.winRate}%）`, `Win rate is lower than the previous stage's (${prev.winRate}%)`);
-  });
-  def.postsale.forEach((stage, i) => {
-    if (stage.overdueAfterDays && stage.remindAfterDays && stage.overdueAfterDays < stage.remindAfterDays)
-      warn(['postsale', i, 'overdueAfterDays'], 'OVERDUE_BEFORE_REMINDER', '超时天数早于提醒天数', 'Overdue comes before the reminder');
-  });
-
-  const after = def.rules.orderAllowedAfterStage;
-  if (after !== null) {
-    const idx = def.presale.findIndex((s) => s.id === after);
-    if (idx < 0)
-      err(['rules', 'orderAllowedAfterStage'], 'STAGE_UNKNOWN', '指定的售前阶段不存在', 'The named pre-sale stage does not exist');
-    else if (def.rules.orderRequiredToWin && idx === def.presale.length - 1)
-      // The last pre-sale stage is completed only by winning, and winning needs an order: a deadlock.
-      err(['rules', 'orderAllowedAfterStage'], 'ORDER_RULE_DEADLOCK', '赢单需要订单，而订单需在最后阶段完成后创建，无法赢单', 'Winning needs an order, but orders need the last stage completed: no deal could ever be won');
-  }
-  return problems;
-}
-
-export function stageById(def: ProcessDefinition, id: string | null | undefined):
-  | { phase: 'presale'; index: number; stage: PresaleStage }
-  | { phase: 'postsale'; index: number; stage: PostsaleStage }
-  | null {
-  if (!id) return null;
-  const pi = def.presale.findIndex((s) => s.id === id);
-  if (pi >= 0) return { phase: 'presale', index: pi, stage: def.presale[pi]! };
-  const qi = def.postsale.findIndex((s) => s.id === id);
-  if (qi >= 0) return { phase: 'postsale', index: qi, stage: def.postsale[qi]! };
-  return null;
-}

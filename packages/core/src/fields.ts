@@ -32,19 +32,6 @@ export const fieldDefinitionSchema = z.object({
 });
 export type FieldDefinition = z.infer<typeof fieldDefinitionSchema> & { system?: boolean };
 
-/**
- * Built-in opportunity and customer fields: they are columns, not custom values,
- * but stage forms may reference them like any other field.
- */
-export const SYSTEM_FIELDS: Record<FieldObject, FieldDefinition[]> = {
-  customer: [{ key: 'name', label: { zh: '客户名称', en: 'Customer name' }, type: 'text', system: true }],
-  opportunity: [
-    { key: 'name', label: { zh: '商机名称', en: 'Opportunity name' }, type: 'text', system: true },
-    { key: 'amount', label: { zh: '金额', en: 'Amount' }, type: 'currency', system: true },
-    { key: 'expectedCloseDate', label: { zh: '预计成交日期', en: 'Expected close date' }, type: 'date', system: true },
-  ],
-};
-
 const LOST_REASON: FieldDefinition = {
   key: 'lostReason',
   label: { zh: '输单原因', en: 'Lost reason' },

@@ -115,3 +115,19 @@ describe('Yjs ⇄ JSON mapping of a draft', () => {
     expect((parseDraft(readDraft(b)) as { ok: true; draft: ProcessDraft }).draft.name).toBe('2027 重要客户销售流程（华东）');
   });
 });
+
+describe('normalizeDraft (the zod-free reading the designer uses)', () => {
+  it('equals the schema on every valid draft, read back from a Y.Doc', async () => {
+    const { normalizeDraft } = await import('./publishable.js');
+    const { processDraftSchema } = await import('./definition.js');
+    fc.assert(
+      fc.property(draftArb, (draft) => {
+        const raw = readDraft(docOf(draft));
+        expect(normalizeDraft(raw)).toEqual(processDraftSchema.parse(raw));
+      }),
+    );
+    // Missing keys get the schema's defaults.
+    expect(normalizeDraft({})).toEqual(processDraftSchema.parse({}));
+    expect(normalizeDraft({ definition: { presale: [{ id: 'a' }] } })).toEqual(processDraftSchema.parse({ definition: { presale: [{ id: 'a' }] } }));
+  });
+});

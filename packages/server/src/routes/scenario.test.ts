@@ -408,3 +408,30 @@ for (const kind of testDatabases()) {
     });
   });
 }
+
+for (const kind of testDatabases()) {
+  describe(`a process designed from scratch on ${kind.name}`, () => {
+    it('starts unpublished and disabled, cannot be enabled or used, and its first publish enables it as v1', async () => {
+      const t = await startTestServer(await kind.open());
+      try {
+        const c = await company(t);
+        const created = await c.admin.post('/processes', { name: '新流程', departments: ['sales'], asDraft: true });
+        expect(created.status).toBe(201);
+        expect(created.body).toMatchObject({ status: 'disabled', version: 0, versions: [], definition: { presale: [] } });
+        const id = created.body.id;
+        expect((await c.admin.post(`/processes/${id}/enable`)).body.error.code).toBe('CONFLICT');
+        expect((await newOpp(c.rep, id, c.customerId)).body.error.code).toBe('PROCESS_DISABLED');
+        const { body } = await c.admin.get(`/processes/${id}/draft`);
+        expect(body.problems.map((p: { code: string }) => p.code)).toEqual(['PRESALE_REQUIRED']);
+        expect((await c.admin.post(`/processes/${id}/publish`, { mode: 'update-existing' })).body.error.code).toBe('DEFINITION_INVALID');
+        body.draft.definition.presale = [{ id: 'a', name: '初次拜访', winRate: 10, requirements: '', remindAfterDays: null, requiresApproval: false, minContacts: 0, fields: [] }];
+        await c.admin.put(`/processes/${id}/draft`, body.draft);
+        expect((await c.admin.post(`/processes/${id}/publish`, { mode: 'update-existing' })).body).toMatchObject({ version: 1, moved: 0 });
+        expect((await c.admin.get(`/processes/${id}`)).body).toMatchObject({ status: 'enabled', version: 1 });
+        expect((await newOpp(c.rep, id, c.customerId)).body).toMatchObject({ stageId: 'a', processVersion: 1 });
+      } finally {
+        await t.close();
+      }
+    });
+  });
+}

@@ -40,7 +40,7 @@ export async function seedDemo(s: Services): Promise<boolean> {
   if (existing) return false;
   const admin = as('admin');
   await s.directory.sync(admin, { departments: DEPARTMENTS, users: DEMO_USERS });
-  const process = await s.processes.create(admin, { name: SEED_PROCESS_NAME, departments: ['sales'], definition: seedProcessDefinition });
+  const process = await s.processes.create(admin, { name: SEED_PROCESS_NAME, departments: ['sales'], definition: seedProcessDefinition, asDraft: false });
 
   const customers = [
     { name: '华润置地', industry: 'retail', contacts: [['刘总', '总经理'], ['钱经理', '采购经理']] },

@@ -23,6 +23,7 @@ import type { DirectoryService, FieldService, TenantService } from './directory.
 import type { DocStore } from './doc-store.js';
 
 type Q = Db | Tx;
+const EMPTY_DEFINITION: ProcessDefinition = processDefinitionSchema.parse({});
 export const draftDocName = (processId: string) => `process-draft:${processId}`;
 
 /** Opportunities still moving (open pre-sale, or won and in post-sale): publish moves these. */
@@ -63,6 +64,15 @@ export class ProcessService {
 
   async create(p: Principal, input: z.infer<typeof createProcessSchema>) {
     const { db } = this.ctx.database;
+    if (input.asDraft) {
+      // Designed from scratch in the designer: disabled, no version until its first publish.
+      const id = this.ctx.ids('proc');
+      const now = this.ctx.clock.now();
+      await db.insert(processes).values({ id, tenantId: p.tenantId, name: input.name, departments: input.departments, status: 'disabled', currentVersion: 0, createdAt: now, updatedAt: now });
+      if (input.definition.presale.length || input.definition.postsale.length)
+        await this.docs.edit(draftDocName(id), (ydoc) => writeDraft(ydoc, { name: input.name, departments: input.departments, definition: input.definition }), p.userId);
+      return { ...(await this.get(p.tenantId, id)), warnings: [] };
+    }
     const catalog = await this.fields.catalog(db, p.tenantId);
     const warnings = this.definitionProblems(input.definition, catalog, input.name);
     const id = this.ctx.ids('proc');
@@ -81,6 +91,7 @@ export class ProcessService {
   }
 
   async definition(q: Q, processId: string, version: number): Promise<ProcessDefinition> {
+    if (version === 0) return EMPTY_DEFINITION; // created as a draft, never published
     const key = `${processId}@${version}`;
     const hit = this.versionCache.get(key);
     if (hit) return hit;
@@ -250,7 +261,8 @@ export class ProcessService {
         ]);
       const version = row.currentVersion + 1;
       await tx.insert(processVersions).values({ processId: id, version, tenantId: p.tenantId, name: draft.name, definition: after, publishedAt: now, publishedBy: p.userId });
-      await tx.update(processes).set({ name: draft.name, departments: draft.departments, currentVersion: version, updatedAt: now }).where(eq(processes.id, id));
+      // The first publish of a process designed from scratch also enables it.
+      await tx.update(processes).set({ name: draft.name, departments: draft.departments, currentVersion: version, updatedAt: now, ...(row.currentVersion === 0 ? { status: 'enabled' as const } : {}) }).where(eq(processes.id, id));
       const moved = await this.migrateOpportunities(tx, p, id, before, after, version, input.stageMapping, now);
       // Closed opportunities keep the version they were closed on; only the version pointer of live ones moves.
       return { processId: id, version, moved, resetOldDraft: false };
@@ -317,7 +329,9 @@ export class ProcessService {
 
   async setStatus(p: Principal, id: string, status: 'enabled' | 'disabled') {
     const { db } = this.ctx.database;
-    await this.row(db, p.tenantId, id);
+    const row = await this.row(db, p.tenantId, id);
+    if (status === 'enabled' && row.currentVersion === 0)
+      throw new ApiError('CONFLICT', [{ message: { zh: '请先发布此销售流程', en: 'Publish the process before enabling it' } }]);
     await db.update(processes).set({ status, updatedAt: this.ctx.clock.now() }).where(eq(processes.id, id));
     return this.get(p.tenantId, id);
   }

@@ -1,0 +1,911 @@
+// Subpath imports keep zod (the server's validation) out of the element's bundle.
+import { checkPublishable, normalizeDraft, type DefinitionProblem, type FieldCatalog, type ProcessDraft } from '@sales-process/core/publishable';
+import {
+  addStage,
+  addStageField,
+  moveStage,
+  moveStageField,
+  readDraft,
+  removeStage,
+  removeStageField,
+  setDepartments,
+  setDraftName,
+  setRule,
+  setStageFieldValue,
+  setStageValue,
+  setTerminal,
+} from '@sales-process/core/ydraft';
+import type { FieldDefinition, StageField } from '@sales-process/core';
+import { FIELD_TYPES } from '@sales-process/core/field-values';
+import { css, html, nothing, type PropertyValues, type TemplateResult } from 'lit';
+import { property, state } from 'lit/decorators.js';
+import type * as Y from 'yjs';
+import type { ApiClientError } from '../client/api-client.js';
+import type { LiveNotice } from '../client/live-doc.js';
+import { ConnectedElement } from '../shared/connected-element.js';
+import { defineElement } from '../shared/define.js';
+import { SpErrorEvent } from '../shared/events.js';
+import { LocalizeController } from '../shared/i18n.js';
+import { LiveDocController } from '../shared/live-controller.js';
+import { hostTokens } from '../shared/tokens.js';
+import { messages } from './messages.js';
+
+type Phase = 'presale' | 'postsale';
+type Tab = Phase | 'terminal' | 'rules' | 'departments';
+type Stage = ProcessDraft['definition']['presale'][number] | ProcessDraft['definition']['postsale'][number];
+interface ProcessInfo {
+  id: string;
+  name: string;
+  status: 'enabled' | 'disabled';
+  version: number;
+}
+interface Department {
+  id: string;
+  name: string;
+  parentId: string | null;
+}
+interface Preview {
+  affected: number;
+  perStage: { stageId: string | null; name: string | null; count: number; removed: boolean; target: string | null }[];
+  unmapped: { stageId: string; name: string; count: number }[];
+}
+
+/** Fired on every local edit of the draft. */
+export class SpChangeEvent extends Event {
+  static readonly type = 'sp-change';
+  constructor(readonly detail: { draft: ProcessDraft | null; problems: DefinitionProblem[] }) {
+    super(SpChangeEvent.type, { bubbles: true, composed: true });
+  }
+}
+
+/** Fired after a publish succeeded. */
+export class SpPublishEvent extends Event {
+  static readonly type = 'sp-publish';
+  constructor(readonly detail: { processId: string; version: number; mode: 'update-existing' | 'new-process'; moved: number }) {
+    super(SpPublishEvent.type, { bubbles: true, composed: true });
+  }
+}
+
+declare global {
+  interface GlobalEventHandlersEventMap {
+    'sp-change': SpChangeEvent;
+    'sp-publish': SpPublishEvent;
+  }
+  interface HTMLElementTagNameMap {
+    'sales-process-designer': SalesProcessDesigner;
+  }
+}
+
+const COLORS = ['#0b65c2', '#b3261e', '#1a7f37', '#8250df', '#bf8700', '#0f7b8a'];
+const newId = (prefix: string) => `${prefix}${Math.random().toString(36).slice(2, 9)}`;
+
+/**
+ * @summary The admin's live process designer: stages with win rates, feedback forms,
+ * post-sale stages, terminal states, rules and scope, co-edited by several admins at
+ * once, checked as they type, and published as a version.
+ *
+ * @event sp-change - A local edit; `detail.draft` and `detail.problems`.
+ * @event sp-publish - Published; `detail.processId`, `detail.version`, `detail.mode`.
+ * @event sp-error - A request failed.
+ * @csspart toolbar - Name, status and the process actions.
+ * @csspart stage-list - The ordered stages.
+ * @csspart editor - The selected stage's settings.
+ * @cssproperty --sp-color-accent - Selection and primary buttons.
+ */
+export class SalesProcessDesigner extends ConnectedElement {
+  static override styles = [
+    hostTokens,
+    css`
+      :host {
+        display: block;
+      }
+      .toolbar {
+        display: flex;
+        flex-wrap: wrap;
+        gap: 0.5rem 1rem;
+        align-items: end;
+        margin-bottom: 0.75rem;
+      }
+      .toolbar .name {
+        flex: 1 1 16rem;
+      }
+      label.stack {
+        display: grid;
+        gap: 0.2rem;
+        font-weight: 600;
+      }
+      label.check {
+        display: flex;
+        gap: 0.4rem;
+        align-items: center;
+      }
+      input:not([type='checkbox']):not([type='radio']),
+      textarea,
+      select {
+        font: inherit;
+        color: inherit;
+        background: var(--_bg);
+        border: 1px solid var(--_border);
+        border-radius: var(--_radius);
+        padding: 0.35rem 0.5rem;
+        box-sizing: border-box;
+        width: 100%;
+        font-weight: normal;
+      }
+      textarea {
+        min-height: 4rem;
+        resize: vertical;
+      }
+      button {
+        font: inherit;
+        color: inherit;
+        background: var(--_bg);
+        border: 1px solid var(--_border);
+        border-radius: var(--_radius);
+        padding: 0.3rem 0.7rem;
+        cursor: pointer;
+      }
+      button.primary {
+        background: var(--_accent);
+        color: var(--_accent-fg);
+        border-color: var(--_accent);
+      }
+      button.icon {
+        padding: 0.1rem 0.45rem;
+      }
+      button.danger {
+        color: var(--_danger);
+      }
+      .badge {
+        border-radius: 999px;
+        padding: 0.05rem 0.55rem;
+        font-size: 0.85em;
+        background: var(--_subtle);
+      }
+      .badge.enabled {
+        color: var(--_done);
+      }
+      .badge.disabled {
+        color: var(--_muted);
+      }
+      [role='tablist'] {
+        display: flex;
+        flex-wrap: wrap;
+        gap: 0.25rem;
+        border-bottom: 1px solid var(--_border);
+        margin-bottom: 0.75rem;
+      }
+      [role='tab'] {
+        border: 0;
+        border-bottom: 2px solid transparent;
+        border-radius: 0;
+        background: none;
+      }
+      [role='tab'][aria-selected='true'] {
+        border-bottom-color: var(--_accent);
+        font-weight: 600;
+      }
+      .columns {
+        display: grid;
+        grid-template-columns: minmax(13rem, 1fr) 2fr;
+        gap: 1rem;
+        align-items: start;
+      }
+      @media (max-width: 720px) {
+        .columns {
+          grid-template-columns: 1fr;
+        }
+      }
+      ol.stages {
+        list-style: none;
+        margin: 0 0 0.5rem;
+        padding: 0;
+      }
+      ol.stages li {
+        display: flex;
+        justify-content: space-between;
+        gap: 0.5rem;
+        align-items: center;
+        padding: 0.45rem 0.6rem;
+        border: 1px solid var(--_border);
+        border-radius: var(--_radius);
+        margin-bottom: 0.3rem;
+        cursor: pointer;
+        background: var(--_bg);
+      }
+      ol.stages li[aria-selected='true'] {
+        border-color: var(--_accent);
+        background: color-mix(in srgb, var(--_accent) 8%, var(--_bg));
+      }
+      ol.stages li.picked {
+        outline: 2px dashed var(--_accent);
+      }
+      ol.stages li.problem {
+        border-left: 3px solid var(--_danger);
+      }
+      .who {
+        display: inline-flex;
+        gap: 0.2rem;
+      }
+      .dot {
+        width: 0.7rem;
+        height: 0.7rem;
+        border-radius: 50%;
+        display: inline-block;
+      }
+      .muted {
+        color: var(--_muted);
+        font-size: 0.9em;
+      }
+      .editor {
+        display: grid;
+        gap: 0.75rem;
+      }
+      .row {
+        display: grid;
+        grid-template-columns: repeat(auto-fit, minmax(10rem, 1fr));
+        gap: 0.75rem;
+      }
+      .err {
+        color: var(--_danger);
+        font-size: 0.85em;
+        font-weight: normal;
+      }
+      .warn {
+        color: var(--_warn);
+        font-size: 0.85em;
+        font-weight: normal;
+      }
+      table.fields {
+        width: 100%;
+        border-collapse: collapse;
+      }
+      table.fields td,
+      table.fields th {
+        border-bottom: 1px solid var(--_border);
+        padding: 0.3rem;
+        text-align: left;
+      }
+      fieldset {
+        border: 1px solid var(--_border);
+        border-radius: var(--_radius);
+        padding: 0.5rem 0.75rem;
+      }
+      .summary {
+        margin: 0 0 0.75rem;
+        padding: 0.5rem 0.75rem;
+        border-radius: var(--_radius);
+        background: var(--_subtle);
+      }
+      .summary.bad {
+        border-left: 3px solid var(--_danger);
+      }
+      .summary ul {
+        margin: 0.25rem 0 0;
+        padding-left: 1.2rem;
+      }
+      .summary button {
+        border: 0;
+        background: none;
+        padding: 0;
+        color: var(--_accent);
+        text-decoration: underline;
+      }
+      .alert {
+        color: var(--_danger);
+      }
+      ul.tree {
+        list-style: none;
+        padding-left: 1.2rem;
+        margin: 0;
+      }
+      dialog {
+        border: 1px solid var(--_border);
+        border-radius: var(--_radius);
+        background: var(--_bg);
+        color: var(--_fg);
+        max-width: min(36rem, 95vw);
+        width: 100%;
+      }
+      dialog::backdrop {
+        background: rgb(0 0 0 / 0.3);
+      }
+      .sr-only {
+        position: absolute;
+        width: 1px;
+        height: 1px;
+        overflow: hidden;
+        clip: rect(0 0 0 0);
+        white-space: nowrap;
+      }
+      .buttons {
+        display: flex;
+        gap: 0.5rem;
+        justify-content: flex-end;
+        margin-top: 0.75rem;
+      }
+    `,
+  ];
+
+  /** The process whose draft to edit. */
+  @property({ attribute: 'process-id' }) processId = '';
+  /** A Y.Doc the host manages itself (instead of connecting to the server). */
+  @property({ attribute: false }) doc: Y.Doc | null = null;
+  /** Field definitions to pick from (loaded from the server when not given). */
+  @property({ attribute: false }) catalog: FieldCatalog | null = null;
+  /** The departments to scope to (loaded from the server when not given). */
+  @property({ attribute: false }) departments: Department[] | null = null;
+  /** The editing user's display name, for presence. */
+  @property({ attribute: 'user-name' }) userName = '';
+
+  @state() protected tab: Tab = 'presale';
+  @state() protected selected: { phase: Phase; id: string } | null = null;
+  @state() protected picked: { phase: Phase; id: string; index: number } | null = null;
+  @state() protected announcement = '';
+  @state() protected process: ProcessInfo | null = null;
+  @state() protected notice: string | null = null;
+  @state() protected actionError: string | null = null;
+  @state() protected confirmingDelete = false;
+  @state() protected publishState: { mode: 'update-existing' | 'new-process'; disableOld: boolean; mapping: Record<string, string>; preview: Preview | null; error: string | null; result: string | null; busy: boolean } = {
+    mode: 'update-existing',
+    disableOld: false,
+    mapping: {},
+    preview: null,
+    error: null,
+    result: null,
+    busy: false,
+  };
+
+  protected readonly i18n = new LocalizeController(this, messages);
+  protected readonly live = new LiveDocController(this, (n) => this.onNotice(n));
+  private loadedFor = '';
+
+  protected override willUpdate(changed: PropertyValues<this>): void {
+    if (changed.has('doc')) this.live.useDoc(this.doc);
+    const token = this.token ?? this.connection?.token;
+    const baseUrl = this.baseUrl ?? this.connection?.baseUrl ?? globalThis.location?.origin;
+    this.live.bind(baseUrl, token, this.processId ? `process-draft:${this.processId}` : null, { offline: false });
+    const key = `${baseUrl}|${token}|${this.processId}`;
+    if (token && this.processId && key !== this.loadedFor) {
+      this.loadedFor = key;
+      void this.load();
+    }
+    this.updatePresence();
+  }
+
+  private async load() {
+    const client = this.client;
+    if (!client) return;
+    try {
+      const [process, customer, opportunity, directory] = await Promise.all([
+        client.get<ProcessInfo>(`/processes/${encodeURIComponent(this.processId)}`),
+        this.catalog ? null : client.get<{ items: FieldDefinition[] }>('/fields/customer'),
+        this.catalog ? null : client.get<{ items: FieldDefinition[] }>('/fields/opportunity'),
+        this.departments ? null : client.get<{ departments: Department[] }>('/directory'),
+      ]);
+      this.process = process;
+      if (customer && opportunity) this.catalog = { customer: customer.items, opportunity: opportunity.items };
+      if (directory) this.departments = directory.departments;
+    } catch (e) {
+      this.fail(e);
+    }
+  }
+
+  private fail(e: unknown) {
+    const err = e as ApiClientError;
+    this.actionError = (err.messages ? this.i18n.pick(err.messages) : err.message) + ((err.details ?? []).length ? `：${err.details.map((d) => (d.message ? this.i18n.pick(d.message) : '')).join('；')}` : '');
+    this.dispatchEvent(new SpErrorEvent({ code: err.code ?? 'NETWORK', message: err.message, details: err.details ?? [] }));
+  }
+
+  private onNotice(n: LiveNotice) {
+    this.notice = this.i18n.t('refused') + n.details.map((d) => (d.message ? this.i18n.pick(d.message) : d.path)).join('；');
+  }
+
+  /** The draft as JSON (valid structure), and its problems. */
+  get draft(): ProcessDraft | null {
+    const doc = this.live.doc;
+    if (!doc) return null;
+    return normalizeDraft(readDraft(doc));
+  }
+
+  get problems(): DefinitionProblem[] {
+    const d = this.draft;
+    return d ? checkPublishable(d.definition, this.catalog ?? undefined, d.name) : [];
+  }
+
+  /** Runs a local edit and tells the host. */
+  private edit(fn: (doc: Y.Doc) => void) {
+    const doc = this.live.doc;
+    if (!doc) return;
+    fn(doc);
+    this.notice = null;
+    this.dispatchEvent(new SpChangeEvent({ draft: this.draft, problems: this.problems }));
+  }
+
+  private updatePresence() {
+    const awareness = this.live.live?.provider.awareness;
+    if (!awareness) return;
+    const name = this.userName || 'admin';
+    const state = awareness.getLocalState() as { user?: { name: string }; stage?: string | null } | null;
+    if (state?.user?.name !== name) awareness.setLocalStateField('user', { name, color: COLORS[Math.abs([...name].reduce((h, c) => (h * 31 + c.charCodeAt(0)) | 0, 0)) % COLORS.length] });
+    const stage = this.selected?.id ?? null;
+    if ((state?.stage ?? null) !== stage) awareness.setLocalStateField('stage', stage);
+  }
+
+  private others(): { name: string; color: string; stage: string | null }[] {
+    const awareness = this.live.live?.provider.awareness;
+    if (!awareness) return [];
+    const out: { name: string; color: string; stage: string | null }[] = [];
+    awareness.getStates().forEach((s, id) => {
+      if (id !== awareness.clientID && s.user) out.push({ name: s.user.name, color: s.user.color, stage: s.stage ?? null });
+    });
+    return out;
+  }
+
+  // ---- problems placed at their controls -------------------------------------------------
+
+  private problemsAt(phase: string, index: number | null, key?: string): DefinitionProblem[] {
+    return this.problems.filter((p) => p.path[0] === phase && (index === null || p.path[1] === index) && (key === undefined || p.path[2] === key));
+  }
+
+  private problemText(list: DefinitionProblem[]): TemplateResult | typeof nothing {
+    if (!list.length) return nothing;
+    return html`${list.map((p) => html`<span class=${p.severity === 'error' ? 'err' : 'warn'}>${this.i18n.pick(p.message)}</span>`)}`;
+  }
+
+  // ---- stage list and keyboard reordering -----------------------------------------------
+
+  private stagesOf(draft: ProcessDraft, phase: Phase): Stage[] {
+    const list: Stage[] = [...draft.definition[phase]];
+    if (this.picked?.phase === phase) {
+      const from = list.findIndex((s) => s.id === this.picked!.id);
+      if (from >= 0) {
+        const [moving] = list.splice(from, 1);
+        list.splice(this.picked.index, 0, moving!);
+      }
+    }
+    return list;
+  }
+
+  private select(phase: Phase, id: string) {
+    this.selected = { phase, id };
+  }
+
+  private onStageKey(e: KeyboardEvent, phase: Phase, stage: Stage, index: number, total: number) {
+    const t = this.i18n;
+    const say = (key: 'pickedUp' | 'movedTo' | 'dropped' | 'cancelled', pos = index) => (this.announcement = t.t(key, { name: stage.name || t.t('newStage'), pos: pos + 1, total }));
+    if (e.key === 'Enter' || e.key === ' ') {
+      e.preventDefault();
+      if (!this.picked) {
+        this.picked = { phase, id: stage.id, index };
+        this.select(phase, stage.id);
+        say('pickedUp');
+      } else {
+        const { id, index: to } = this.picked;
+        this.picked = null;
+        this.edit((doc) => moveStage(doc, phase, id, to));
+        say('dropped', to);
+        void this.focusStage(id);
+      }
+    } else if (e.key === 'ArrowDown' || e.key === 'ArrowUp') {
+      e.preventDefault();
+      const delta = e.key === 'ArrowDown' ? 1 : -1;
+      if (this.picked) {
+        const to = Math.max(0, Math.min(total - 1, this.picked.index + delta));
+        this.picked = { ...this.picked, index: to };
+        say('movedTo', to);
+        void this.focusStage(stage.id);
+      } else {
+        const items = [...this.shadowRoot!.querySelectorAll<HTMLElement>('ol.stages li')];
+        items[Math.max(0, Math.min(items.length - 1, index + delta))]?.focus();
+      }
+    } else if (e.key === 'Escape' && this.picked) {
+      this.picked = null;
+      say('cancelled');
+    }
+  }
+
+  private async focusStage(id: string) {
+    await this.updateComplete;
+    this.shadowRoot!.querySelector<HTMLElement>(`ol.stages li[data-id="${CSS.escape(id)}"]`)?.focus();
+  }
+
+  private onDrop(e: DragEvent, phase: Phase, index: number) {
+    e.preventDefault();
+    const id = e.dataTransfer?.getData('text/x-sp-stage');
+    if (id) this.edit((doc) => moveStage(doc, phase, id, index));
+  }
+
+  private addStage(phase: Phase) {
+    const id = newId(phase === 'presale' ? 's' : 'p');
+    const draft = this.draft;
+    const last = draft?.definition.presale.at(-1);
+    this.edit((doc) =>
+      addStage(doc, phase, phase === 'presale' ? { id, name: '', winRate: Math.min(100, (last?.winRate ?? 0) + 10), minContacts: 0, requiresApproval: false, remindAfterDays: null } : { id, name: '', requiresApproval: false, remindAfterDays: null, overdueAfterDays: null }),
+    );
+    this.select(phase, id);
+    void this.updateComplete.then(() => this.shadowRoot!.querySelector<HTMLInputElement>('#stage-name')?.focus());
+  }
+
+  // ---- rendering -----------------------------------------------------------------------
+
+  protected override render() {
+    const t = this.i18n;
+    const draft = this.draft;
+    if (!this.live.doc || !draft) return html`<p aria-busy="true">${t.t('loading')}</p>`;
+    const problems = this.problems;
+    const errors = problems.filter((p) => p.severity === 'error');
+    const warnings = problems.filter((p) => p.severity === 'warning');
+    const tabs: Tab[] = ['presale', 'postsale', 'terminal', 'rules', 'departments'];
+    return html`
+      <div class="toolbar" part="toolbar">
+        <label class="stack name">${t.t('name')}
+          <input id="process-name" .value=${draft.name} maxlength="80" aria-invalid=${problems.some((p) => p.path[0] === 'name') ? 'true' : 'false'}
+            @input=${(e: Event) => this.edit((doc) => setDraftName(doc, (e.target as HTMLInputElement).value))} />
+          ${this.problemText(problems.filter((p) => p.path[0] === 'name'))}
+        </label>
+        ${this.process
+          ? html`<span class="badge ${this.process.status}">${t.t(`status_${this.process.status}`)}</span>
+              <span class="muted">${t.t('version', { v: this.process.version })}</span>
+              <button @click=${() => this.setStatus(this.process!.status === 'enabled' ? 'disable' : 'enable')}>${t.t(this.process.status === 'enabled' ? 'disable' : 'enable')}</button>
+              ${this.confirmingDelete
+                ? html`<span role="group" aria-label=${t.t('delete')}>${t.t('confirmDelete')} <button class="danger" @click=${this.deleteProcess}>${t.t('delete')}</button> <button @click=${() => (this.confirmingDelete = false)}>${t.t('cancel')}</button></span>`
+                : html`<button class="danger" @click=${() => (this.confirmingDelete = true)}>${t.t('delete')}</button>`}`
+          : nothing}
+        <button class="primary" @click=${this.openPublish}>${t.t('publish')}</button>
+        <span class="muted" role="status">${this.live.connected || this.doc ? `● ${t.t('live')}` : t.t('offline')}</span>
+        ${this.others().map((o) => html`<span class="who" title=${o.name}><span class="dot" style="background:${o.color}"></span>${o.name}</span>`)}
+      </div>
+      ${this.actionError ? html`<p class="alert" role="alert">${t.t('actionFailed')}${this.actionError}</p>` : nothing}
+      ${this.notice ? html`<p class="alert" role="alert">${this.notice}</p>` : nothing}
+      <div class="summary ${errors.length ? 'bad' : ''}" role="status">
+        ${errors.length ? t.t('problems', { n: errors.length }) : t.t('ok')}${warnings.length ? ` · ${t.t('warnings', { n: warnings.length })}` : ''}
+        ${problems.length
+          ? html`<ul>${problems.map((p) => html`<li class=${p.severity === 'error' ? 'err' : 'warn'}><button @click=${() => this.goTo(p)}>${this.i18n.pick(p.message)}</button></li>`)}</ul>`
+          : nothing}
+      </div>
+      <div role="tablist" aria-label=${t.t('stages')}>
+        ${tabs.map((tab) => html`<button role="tab" id="tab-${tab}" aria-controls="panel" aria-selected=${this.tab === tab} tabindex=${this.tab === tab ? 0 : -1}
+            @click=${() => (this.tab = tab)} @keydown=${(e: KeyboardEvent) => this.onTabKey(e, tabs)}>${t.t(tab)}</button>`)}
+      </div>
+      <div id="panel" role="tabpanel" aria-labelledby="tab-${this.tab}">
+        ${this.tab === 'presale' || this.tab === 'postsale' ? this.renderStages(draft, this.tab) : this.tab === 'terminal' ? this.renderTerminal(draft) : this.tab === 'rules' ? this.renderRules(draft) : this.renderDepartments(draft)}
+      </div>
+      <div class="sr-only" role="status" aria-live="assertive">${this.announcement}</div>
+      ${this.renderPublish()}
+    `;
+  }
+
+  private onTabKey(e: KeyboardEvent, tabs: Tab[]) {
+    if (e.key !== 'ArrowRight' && e.key !== 'ArrowLeft') return;
+    const i = tabs.indexOf(this.tab);
+    this.tab = tabs[(i + (e.key === 'ArrowRight' ? 1 : tabs.length - 1)) % tabs.length]!;
+    void this.updateComplete.then(() => this.shadowRoot!.querySelector<HTMLElement>(`#tab-${this.tab}`)?.focus());
+  }
+
+  private goTo(p: DefinitionProblem) {
+    const [phase, index] = p.path;
+    if ((phase === 'presale' || phase === 'postsale') && typeof index === 'number') {
+      this.tab = phase;
+      const stage = this.draft?.definition[phase][index];
+      if (stage) this.select(phase, stage.id);
+    } else if (phase === 'rules') this.tab = 'rules';
+    else if (phase === 'name') this.shadowRoot!.querySelector<HTMLInputElement>('#process-name')?.focus();
+  }
+
+  protected renderStages(draft: ProcessDraft, phase: Phase) {
+    const t = this.i18n;
+    const stages = this.stagesOf(draft, phase);
+    const others = this.others();
+    const selected = this.selected?.phase === phase ? draft.definition[phase].find((s) => s.id === this.selected!.id) : undefined;
+    const realIndex = (id: string) => draft.definition[phase].findIndex((s) => s.id === id);
+    return html`<div class="columns">
+      <div>
+        <p class="muted" id="reorder-hint">${t.t('reorderHint')}</p>
+        <ol class="stages" part="stage-list" role="listbox" aria-label=${t.t(phase)} aria-describedby="reorder-hint">
+          ${stages.map((s, i) => {
+            const editing = others.filter((o) => o.stage === s.id);
+            const bad = this.problemsAt(phase, realIndex(s.id)).some((p) => p.severity === 'error');
+            const isSelected = this.selected?.id === s.id;
+            return html`<li role="option" data-id=${s.id} aria-selected=${isSelected ? 'true' : 'false'} tabindex=${isSelected || (!selected && i === 0) ? 0 : -1}
+              class="${this.picked?.id === s.id ? 'picked' : ''} ${bad ? 'problem' : ''}" draggable="true"
+              @click=${() => this.select(phase, s.id)} @keydown=${(e: KeyboardEvent) => this.onStageKey(e, phase, s, i, stages.length)}
+              @dragstart=${(e: DragEvent) => e.dataTransfer?.setData('text/x-sp-stage', s.id)} @dragover=${(e: DragEvent) => e.preventDefault()} @drop=${(e: DragEvent) => this.onDrop(e, phase, i)}>
+              <span>${i + 1}. ${s.name || html`<em class="muted">${t.t('newStage')}</em>`}</span>
+              <span>
+                ${editing.map((o) => html`<span class="dot" style="background:${o.color}" title=${t.t('editing', { name: o.name })}></span>`)}
+                ${'winRate' in s ? html`<span class="muted">${s.winRate}%</span>` : nothing}
+              </span>
+            </li>`;
+          })}
+        </ol>
+        <button @click=${() => this.addStage(phase)}>+ ${t.t('addStage')}</button>
+      </div>
+      ${selected ? this.renderStageEditor(draft, phase, selected, realIndex(selected.id)) : html`<div></div>`}
+    </div>`;
+  }
+
+  protected renderStageEditor(draft: ProcessDraft, phase: Phase, s: Stage, index: number) {
+    const t = this.i18n;
+    const set = (key: string, value: unknown) => this.edit((doc) => setStageValue(doc, phase, s.id, key, value));
+    const days = (v: string) => (v === '' || v === '0' ? null : Math.max(0, Math.min(3650, Math.round(Number(v)))));
+    const total = draft.definition[phase].length;
+    return html`<section class="editor" part="editor" aria-label=${s.name || t.t('newStage')}>
+      <div class="row">
+        <label class="stack">${t.t('stageName')}
+          <input id="stage-name" .value=${s.name} maxlength="80" @input=${(e: Event) => set('name', (e.target as HTMLInputElement).value)} />
+          ${this.problemText(this.problemsAt(phase, index, 'name'))}
+        </label>
+        ${'winRate' in s
+          ? html`<label class="stack">${t.t('winRate')}
+              <input id="stage-win-rate" type="number" min="0" max="100" step="1" .value=${String(s.winRate)}
+                @change=${(e: Event) => set('winRate', Math.max(0, Math.min(100, Number((e.target as HTMLInputElement).value) || 0)))} />
+              ${this.problemText(this.problemsAt(phase, index, 'winRate'))}
+            </label>`
+          : nothing}
+      </div>
+      <label class="stack">${t.t('requirements')}
+        <textarea id="stage-requirements" .value=${s.requirements} maxlength="10000" @input=${(e: Event) => set('requirements', (e.target as HTMLTextAreaElement).value)}></textarea>
+      </label>
+      <div class="row">
+        <label class="stack">${t.t(phase === 'presale' ? 'remindAfterDays' : 'remindPostsale')}
+          <input id="stage-remind" type="number" min="0" max="3650" .value=${String(s.remindAfterDays ?? 0)} @change=${(e: Event) => set('remindAfterDays', days((e.target as HTMLInputElement).value))} />
+        </label>
+        ${'overdueAfterDays' in s
+          ? html`<label class="stack">${t.t('overdueAfterDays')}
+              <input id="stage-overdue" type="number" min="0" max="3650" .value=${String(s.overdueAfterDays ?? 0)} @change=${(e: Event) => set('overdueAfterDays', days((e.target as HTMLInputElement).value))} />
+              ${this.problemText(this.problemsAt(phase, index, 'overdueAfterDays'))}
+            </label>`
+          : nothing}
+        ${'minContacts' in s
+          ? html`<label class="stack">${t.t('minContacts')}
+              <input id="stage-min-contacts" type="number" min="0" max="100" .value=${String(s.minContacts)} @change=${(e: Event) => set('minContacts', Math.max(0, Math.min(100, Math.round(Number((e.target as HTMLInputElement).value) || 0))))} />
+            </label>`
+          : nothing}
+      </div>
+      <label class="check"><input id="stage-approval" type="checkbox" .checked=${s.requiresApproval} @change=${(e: Event) => set('requiresApproval', (e.target as HTMLInputElement).checked)} /> ${t.t('requiresApproval')}</label>
+      ${this.renderFields(phase, s, index)}
+      <div>
+        <button class="icon" ?disabled=${index === 0} aria-label=${t.t('moveUp')} @click=${() => this.edit((doc) => moveStage(doc, phase, s.id, index - 1))}>↑</button>
+        <button class="icon" ?disabled=${index === total - 1} aria-label=${t.t('moveDown')} @click=${() => this.edit((doc) => moveStage(doc, phase, s.id, index + 1))}>↓</button>
+        <button class="danger" @click=${() => {
+          this.edit((doc) => removeStage(doc, phase, s.id));
+          this.selected = null;
+        }}>${t.t('removeStage')}</button>
+      </div>
+    </section>`;
+  }
+
+  private fieldLabel(f: StageField): string {
+    if (f.label) return this.i18n.pick(f.label);
+    const def = f.source === 'stage' ? undefined : this.catalog?.[f.source].find((d) => d.key === f.key);
+    return def ? this.i18n.pick(def.label) : f.key;
+  }
+
+  protected renderFields(phase: Phase, s: Stage, index: number) {
+    const t = this.i18n;
+    const uid = (f: StageField) => `${f.source}:${f.key}`;
+    const taken = new Set(s.fields.map(uid));
+    const pickable = (['customer', 'opportunity'] as const).map((source) => ({ source, items: (this.catalog?.[source] ?? []).filter((d) => !taken.has(`${source}:${d.key}`)) }));
+    return html`<fieldset>
+      <legend>${t.t('fields')}</legend>
+      ${s.fields.length
+        ? html`<table class="fields">
+            <tbody>
+              ${s.fields.map(
+                (f, i) => html`<tr data-field=${uid(f)}>
+                  <td><span class="badge">${t.t(`source_${f.source}`)}</span></td>
+                  <td>${this.fieldLabel(f)} ${this.problemText(this.problems.filter((p) => p.path[0] === phase && p.path[1] === index && p.path[2] === 'fields' && p.path[3] === i))}</td>
+                  <td><label class="check"><input type="checkbox" .checked=${f.required} @change=${(e: Event) => this.edit((doc) => setStageFieldValue(doc, phase, s.id, uid(f), 'required', (e.target as HTMLInputElement).checked))} /> ${t.t('required')}</label></td>
+                  <td>
+                    <button class="icon" ?disabled=${i === 0} aria-label="${t.t('moveUp')} ${this.fieldLabel(f)}" @click=${() => this.edit((doc) => moveStageField(doc, phase, s.id, uid(f), i - 1))}>↑</button>
+                    <button class="icon" ?disabled=${i === s.fields.length - 1} aria-label="${t.t('moveDown')} ${this.fieldLabel(f)}" @click=${() => this.edit((doc) => moveStageField(doc, phase, s.id, uid(f), i + 1))}>↓</button>
+                    <button class="icon danger" aria-label="${t.t('removeField')} ${this.fieldLabel(f)}" @click=${() => this.edit((doc) => removeStageField(doc, phase, s.id, uid(f)))}>×</button>
+                  </td>
+                </tr>`,
+              )}
+            </tbody>
+          </table>`
+        : html`<p class="muted">${t.t('noFields')}</p>`}
+      <div class="row">
+        <form @submit=${(e: SubmitEvent) => {
+          e.preventDefault();
+          const value = String(new FormData(e.target as HTMLFormElement).get('field') ?? '');
+          const [source, key] = value.split(':') as ['customer' | 'opportunity', string];
+          if (key) this.edit((doc) => addStageField(doc, phase, s.id, { source, key, required: false }));
+          (e.target as HTMLFormElement).reset();
+        }}>
+          <label class="stack">${t.t('addExisting')}
+            <select name="field" id="add-existing">
+              <option value="">${t.t('choose')}</option>
+              ${pickable.map((g) => html`<optgroup label=${t.t(`source_${g.source}`)}>${g.items.map((d) => html`<option value="${g.source}:${d.key}">${t.pick(d.label)}</option>`)}</optgroup>`)}
+            </select>
+          </label>
+          <button type="submit">${t.t('add')}</button>
+        </form>
+        <form @submit=${(e: SubmitEvent) => {
+          e.preventDefault();
+          const data = new FormData(e.target as HTMLFormElement);
+          const zh = String(data.get('zh') ?? '').trim();
+          const en = String(data.get('en') ?? '').trim();
+          const type = String(data.get('type') ?? 'text') as StageField['type'];
+          const options = String(data.get('options') ?? '').split('\n').map((x) => x.trim()).filter(Boolean).map((label, i) => ({ value: `o${i + 1}`, label: { zh: label, en: label } }));
+          // "Budget range" → budgetRange; no usable English label → a generated key.
+          const camel = en.replace(/[^A-Za-z0-9]+(.)?/g, (_m, c: string | undefined) => (c ? c.toUpperCase() : '')).replace(/^[^A-Za-z]+/, '');
+          const key = (camel ? camel[0]!.toLowerCase() + camel.slice(1) : newId('f')).slice(0, 40);
+          this.edit((doc) => addStageField(doc, phase, s.id, { source: 'stage', key: taken.has(`stage:${key}`) ? newId('f') : key, required: false, label: { zh, en }, type, ...(options.length ? { options } : {}) }));
+          (e.target as HTMLFormElement).reset();
+        }}>
+          <label class="stack">${t.t('addStageField')}
+            <input name="zh" id="new-field-zh" required maxlength="120" placeholder=${t.t('fieldLabelZh')} aria-label=${t.t('fieldLabelZh')} />
+          </label>
+          <input name="en" maxlength="120" placeholder=${t.t('fieldLabelEn')} aria-label=${t.t('fieldLabelEn')} />
+          <select name="type" aria-label=${t.t('fieldType')}>${FIELD_TYPES.map((ty) => html`<option value=${ty}>${ty}</option>`)}</select>
+          <textarea name="options" placeholder=${t.t('fieldOptions')} aria-label=${t.t('fieldOptions')}></textarea>
+          <button type="submit">${t.t('add')}</button>
+        </form>
+      </div>
+    </fieldset>`;
+  }
+
+  protected renderTerminal(draft: ProcessDraft) {
+    const t = this.i18n;
+    return html`<div class="row">
+      ${(['won', 'lost', 'invalid'] as const).map(
+        (k) => html`<fieldset>
+          <legend>${t.t(k)}</legend>
+          <label class="stack">${t.t('terminalName')} <input id="terminal-${k}-name" .value=${draft.definition.terminal[k].name} maxlength="80" @change=${(e: Event) => this.edit((doc) => setTerminal(doc, k, 'name', (e.target as HTMLInputElement).value))} /></label>
+          <label class="stack">${t.t('winRate')} <input id="terminal-${k}-rate" type="number" min="0" max="100" .value=${String(draft.definition.terminal[k].winRate)} @change=${(e: Event) => this.edit((doc) => setTerminal(doc, k, 'winRate', Math.max(0, Math.min(100, Number((e.target as HTMLInputElement).value) || 0))))} /></label>
+        </fieldset>`,
+      )}
+    </div>`;
+  }
+
+  protected renderRules(draft: ProcessDraft) {
+    const t = this.i18n;
+    const r = draft.definition.rules;
+    const rule = (key: keyof typeof r, value: unknown) => this.edit((doc) => setRule(doc, key, value));
+    return html`<div class="editor">
+      <label class="check"><input id="rule-order-to-win" type="checkbox" .checked=${r.orderRequiredToWin} @change=${(e: Event) => rule('orderRequiredToWin', (e.target as HTMLInputElement).checked)} /> ${t.t('orderRequiredToWin')}</label>
+      <label class="stack">${t.t('orderAllowedAfterStage')}
+        <select id="rule-order-after" @change=${(e: Event) => rule('orderAllowedAfterStage', (e.target as HTMLSelectElement).value || null)}>
+          <option value="" ?selected=${!r.orderAllowedAfterStage}>${t.t('anyStage')}</option>
+          ${draft.definition.presale.map((s) => html`<option value=${s.id} ?selected=${r.orderAllowedAfterStage === s.id}>${s.name || s.id}</option>`)}
+        </select>
+        ${this.problemText(this.problemsAt('rules', null))}
+      </label>
+      <label class="check"><input id="rule-skip" type="checkbox" .checked=${r.allowSkipStages} @change=${(e: Event) => rule('allowSkipStages', (e.target as HTMLInputElement).checked)} /> ${t.t('allowSkipStages')}</label>
+      <label class="check"><input id="rule-back" type="checkbox" .checked=${r.allowMoveBack} @change=${(e: Event) => rule('allowMoveBack', (e.target as HTMLInputElement).checked)} /> ${t.t('allowMoveBack')}</label>
+    </div>`;
+  }
+
+  protected renderDepartments(draft: ProcessDraft) {
+    const t = this.i18n;
+    const all = this.departments ?? [];
+    const chosen = new Set(draft.departments);
+    // The departments now, not at render time: quick clicks must not lose one.
+    const toggle = (id: string, on: boolean) =>
+      this.edit((doc) => {
+        const now = new Set(this.draft?.departments ?? []);
+        if (on) now.add(id);
+        else now.delete(id);
+        setDepartments(doc, [...now]);
+      });
+    const tree = (parent: string | null): TemplateResult | typeof nothing => {
+      const children = all.filter((d) => (d.parentId ?? null) === parent || (parent === null && d.parentId && !all.some((p) => p.id === d.parentId)));
+      if (!children.length) return nothing;
+      return html`<ul class="tree">${children.map((d) => html`<li><label class="check"><input type="checkbox" data-department=${d.id} .checked=${chosen.has(d.id)} @change=${(e: Event) => toggle(d.id, (e.target as HTMLInputElement).checked)} /> ${d.name}</label>${tree(d.id)}</li>`)}</ul>`;
+    };
+    return html`<fieldset><legend>${t.t('departments')}</legend><p class="muted">${t.t('departmentsHint')}</p>${tree(null)}</fieldset>`;
+  }
+
+  // ---- lifecycle and publishing -----------------------------------------------------------
+
+  private async setStatus(action: 'enable' | 'disable') {
+    const client = this.client;
+    if (!client) return;
+    try {
+      const { data } = await client.post<ProcessInfo>(`/processes/${encodeURIComponent(this.processId)}/${action}`);
+      this.process = data;
+      this.actionError = null;
+    } catch (e) {
+      this.fail(e);
+    }
+  }
+
+  private deleteProcess = async () => {
+    const client = this.client;
+    if (!client) return;
+    this.confirmingDelete = false;
+    try {
+      await client.delete(`/processes/${encodeURIComponent(this.processId)}`);
+      this.actionError = null;
+      this.process = null;
+    } catch (e) {
+      this.fail(e);
+    }
+  };
+
+  private openPublish = async () => {
+    this.publishState = { ...this.publishState, preview: null, error: null, result: null, mapping: {} };
+    await this.updateComplete;
+    this.shadowRoot!.querySelector<HTMLDialogElement>('dialog')?.showModal();
+    await this.loadPreview();
+  };
+
+  private async loadPreview() {
+    const client = this.client;
+    if (!client) return;
+    const { mode, mapping } = this.publishState;
+    try {
+      const { data } = await client.post<Preview>(`/processes/${encodeURIComponent(this.processId)}/publish/preview`, { mode, stageMapping: mapping });
+      this.publishState = { ...this.publishState, preview: data, error: null };
+    } catch (e) {
+      const err = e as ApiClientError;
+      this.publishState = { ...this.publishState, preview: null, error: this.i18n.t('previewFailed') + [err.messages ? this.i18n.pick(err.messages) : err.message, ...(err.details ?? []).map((d) => (d.message ? this.i18n.pick(d.message) : ''))].filter(Boolean).join('；') };
+    }
+  }
+
+  private async publish() {
+    const client = this.client;
+    if (!client) return;
+    const { mode, mapping, disableOld } = this.publishState;
+    this.publishState = { ...this.publishState, busy: true };
+    try {
+      const { data } = await client.post<{ processId: string; version: number; moved: number }>(`/processes/${encodeURIComponent(this.processId)}/publish`, { mode, stageMapping: mapping, disableOld });
+      this.publishState = { ...this.publishState, busy: false, result: mode === 'new-process' ? this.i18n.t('publishedNew') : this.i18n.t('published', { v: data.version }), error: null };
+      this.dispatchEvent(new SpPublishEvent({ processId: data.processId, version: data.version, mode, moved: data.moved }));
+      await this.load();
+    } catch (e) {
+      const err = e as ApiClientError;
+      this.publishState = { ...this.publishState, busy: false, error: this.i18n.t('publishFailed') + [err.messages ? this.i18n.pick(err.messages) : err.message, ...(err.details ?? []).map((d) => (d.message ? this.i18n.pick(d.message) : ''))].filter(Boolean).join('；') };
+    }
+  }
+
+  protected renderPublish() {
+    const t = this.i18n;
+    const st = this.publishState;
+    const draft = this.draft;
+    const close = () => this.shadowRoot!.querySelector<HTMLDialogElement>('dialog')?.close();
+    const change = (patch: Partial<typeof st>) => {
+      this.publishState = { ...this.publishState, ...patch };
+      void this.loadPreview();
+    };
+    const unmapped = st.preview?.unmapped ?? [];
+    const blocked = st.busy || !!st.result || (st.mode === 'update-existing' && unmapped.some((u) => !st.mapping[u.stageId])) || this.problems.some((p) => p.severity === 'error');
+    return html`<dialog aria-labelledby="publish-title">
+      <h3 id="publish-title">${t.t('publishTitle')}</h3>
+      <fieldset>
+        <label class="check"><input type="radio" name="mode" value="update-existing" .checked=${st.mode === 'update-existing'} @change=${() => change({ mode: 'update-existing' })} /> ${t.t('modeUpdate')}</label>
+        <p class="muted">${t.t('modeUpdateHint')}</p>
+        <label class="check"><input type="radio" name="mode" value="new-process" .checked=${st.mode === 'new-process'} @change=${() => change({ mode: 'new-process' })} /> ${t.t('modeNew')}</label>
+        <p class="muted">${t.t('modeNewHint')}</p>
+        ${st.mode === 'new-process'
+          ? html`<label class="check"><input type="checkbox" id="disable-old" .checked=${st.disableOld} @change=${(e: Event) => (this.publishState = { ...st, disableOld: (e.target as HTMLInputElement).checked })} /> ${t.t('disableOld')}</label>`
+          : nothing}
+      </fieldset>
+      ${st.mode === 'update-existing' && st.preview
+        ? html`<div class="preview" role="status">
+            <p>${t.t('affected', { n: st.preview.affected })}</p>
+            <ul>${st.preview.perStage.filter((p) => !p.removed).map((p) => html`<li>${t.t('perStage', { name: p.name ?? '—', n: p.count })}</li>`)}</ul>
+            ${unmapped.map(
+              (u) => html`<label class="stack">${t.t('removedStage', { name: u.name, n: u.count })}
+                <select data-unmapped=${u.stageId} @change=${(e: Event) => change({ mapping: { ...st.mapping, [u.stageId]: (e.target as HTMLSelectElement).value } })}>
+                  <option value="">${t.t('choose')}</option>
+                  ${(draft?.definition.presale ?? []).concat((draft?.definition.postsale ?? []) as never).map((s) => html`<option value=${s.id} ?selected=${st.mapping[u.stageId] === s.id}>${s.name}</option>`)}
+                </select>
+              </label>`,
+            )}
+          </div>`
+        : nothing}
+      ${st.error ? html`<p class="alert" role="alert">${st.error}</p>` : nothing}
+      ${st.result ? html`<p role="status"><strong>${st.result}</strong></p>` : nothing}
+      <div class="buttons">
+        <button @click=${close}>${st.result ? t.t('close') : t.t('cancel')}</button>
+        ${st.result ? nothing : html`<button class="primary" ?disabled=${blocked} @click=${() => this.publish()}>${t.t('confirmPublish')}</button>`}
+      </div>
+    </dialog>`;
+  }
+}
+
+export const define = (tag = 'sales-process-designer') => defineElement(tag, SalesProcessDesigner);
