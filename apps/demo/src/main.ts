@@ -105,16 +105,58 @@ async function salesView(): Promise<string> {
     </div>`;
 }
 
+let editing: string | null = params.get('process');
+let reactHost = params.get('react') === '1';
+
+async function adminView(processes: ProcessSummary[]): Promise<string> {
+  const all = (await api<{ items: ProcessSummary[] }>('/processes')).items;
+  if (editing && !all.some((p) => p.id === editing)) editing = null;
+  const rows = all
+    .map((p) => `<li><button class="opp ${p.id === editing ? 'current' : ''}" data-edit="${esc(p.id)}"><strong>${esc(p.name)}</strong><span class="muted">v${p.version} · ${p.status === 'enabled' ? (en() ? 'enabled' : '启用中') : en() ? 'disabled' : '已停用'}</span></button></li>`)
+    .join('');
+  void processes;
+  return `<div class="split">
+    <nav class="card list" aria-label="${en() ? 'Sales processes' : '销售流程'}">
+      <h2>${en() ? 'Sales processes' : '销售流程'}</h2>
+      <ul>${rows}</ul>
+      <form id="new-process" class="stack-form">
+        <label>${en() ? 'New process' : '新建销售流程'} <input name="name" required maxlength="80" placeholder="${en() ? 'Name' : '名称'}" /></label>
+        <button type="submit">${en() ? 'Create' : '创建'}</button>
+      </form>
+      <label class="check"><input type="checkbox" id="react-toggle" ${reactHost ? 'checked' : ''}/> ${en() ? 'Embed in a React host' : '在 React 宿主中嵌入'}</label>
+    </nav>
+    <section class="card detail" aria-label="${en() ? 'Designer' : '流程设计'}">
+      ${editing ? (reactHost ? '<div id="react-root"></div>' : `<sales-process-designer process-id="${esc(editing)}" user-name="${esc(me().name.replace(/（.*）/, ''))}"></sales-process-designer>`) : `<p class="muted">${en() ? 'Choose a process to edit' : '选择一个销售流程进行编辑'}</p>`}
+    </section>
+  </div>`;
+}
+
 async function render(): Promise<void> {
   await login();
   bellSlot.innerHTML = `<sales-notifications token="${esc(token)}"></sales-notifications>`;
   const { items: processes } = await api<{ items: ProcessSummary[] }>('/processes');
   const roles = me().roles;
   let body = '';
+  if (roles.includes('admin')) body += await adminView(processes);
   if (roles.includes('supervisor')) body += `<section class="card"><stage-approval-inbox></stage-approval-inbox></section>`;
   if (roles.some((r) => r === 'sales' || r === 'postsale' || r === 'supervisor')) body += await salesView();
-  body += processesCard(processes);
+  if (!roles.includes('admin')) body += processesCard(processes);
   app.innerHTML = `<sales-process-provider token="${esc(token)}">${body}</sales-process-provider>`;
+  if (editing && reactHost) {
+    const { mountReactDesigner } = await import('./react-host.js');
+    mountReactDesigner(document.querySelector('#react-root')!, { token, processId: editing, userName: me().name.replace(/（.*）/, '') });
+  }
+  document.querySelector('#react-toggle')?.addEventListener('change', (e) => {
+    reactHost = (e.target as HTMLInputElement).checked;
+    void render();
+  });
+  document.querySelector<HTMLFormElement>('#new-process')?.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    const name = String(new FormData(e.target as HTMLFormElement).get('name') ?? '');
+    const created = await api<{ id: string }>('/processes', { method: 'POST', body: JSON.stringify({ name, departments: [], asDraft: true }) });
+    editing = created.id;
+    void render();
+  });
   document.querySelector<HTMLFormElement>('#new-opp')?.addEventListener('submit', async (e) => {
     e.preventDefault();
     const data = Object.fromEntries(new FormData(e.target as HTMLFormElement)) as Record<string, string>;
@@ -129,12 +171,26 @@ async function render(): Promise<void> {
 }
 
 app.addEventListener('click', (e) => {
+  const edit = (e.target as HTMLElement).closest<HTMLElement>('[data-edit]');
+  if (edit) {
+    editing = edit.dataset.edit!;
+    void render();
+    return;
+  }
   const button = (e.target as HTMLElement).closest<HTMLElement>('[data-select]');
   if (!button) return;
   selected = button.dataset.select!;
   void render();
 });
 // Moves change the list (stage names): refresh it, keep the detail.
+document.addEventListener('sp-publish', () => setTimeout(() => void refreshProcessList(), 50));
+async function refreshProcessList() {
+  // Keep the designer (and its live connection); refresh only the list.
+  const nav = document.querySelector('nav.list ul');
+  if (!nav) return;
+  const all = (await api<{ items: ProcessSummary[] }>('/processes')).items;
+  nav.innerHTML = all.map((p) => `<li><button class="opp ${p.id === editing ? 'current' : ''}" data-edit="${esc(p.id)}"><strong>${esc(p.name)}</strong><span class="muted">v${p.version} · ${p.status === 'enabled' ? (en() ? 'enabled' : '启用中') : en() ? 'disabled' : '已停用'}</span></button></li>`).join('');
+}
 for (const type of ['sp-stage-changed', 'sp-approval-decided']) document.addEventListener(type, () => setTimeout(() => void render(), 50));
 document.addEventListener('sp-notification-open', (e) => {
   selected = e.detail.notification.opportunityId;
