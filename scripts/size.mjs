@@ -12,6 +12,7 @@ const ENTRIES = {
   'opportunity-stage-path': ['packages/elements/src/stage-path/opportunity-stage-path.ts', 30],
   'stage-approval-inbox': ['packages/elements/src/approvals/stage-approval-inbox.ts', 20],
   'sales-notifications': ['packages/elements/src/notifications/sales-notifications.ts', 20],
+  'sales-funnel-chart': ['packages/elements/src/funnel/sales-funnel-chart.ts', 30],
 };
 const EXTERNAL = ['lit', 'lit/*', '@lit/*', 'yjs', 'y-protocols', 'y-protocols/*', 'y-websocket', 'y-indexeddb', 'lib0', 'lib0/*'];
 

@@ -16,6 +16,7 @@ const USERS: User[] = [
   { id: 'li', name: '李经理（主管）', roles: ['supervisor', 'sales', 'analyst'] },
   { id: 'chen', name: '陈工（售后）', roles: ['postsale'] },
   { id: 'admin', name: '王管理（管理员）', roles: ['admin', 'analyst'] },
+  { id: 'zhou', name: '周分析（分析）', roles: ['analyst'] },
 ];
 
 const app = document.querySelector<HTMLElement>('#app')!;
@@ -140,6 +141,10 @@ async function render(): Promise<void> {
   if (roles.includes('admin')) body += await adminView(processes);
   if (roles.includes('supervisor')) body += `<section class="card"><stage-approval-inbox></stage-approval-inbox></section>`;
   if (roles.some((r) => r === 'sales' || r === 'postsale' || r === 'supervisor')) body += await salesView();
+  if (roles.includes('analyst')) {
+    const chosen = params.get('funnel') ?? processes.find((p) => p.status === 'enabled')?.id ?? processes[0]?.id;
+    if (chosen) body += `<section class="card" aria-labelledby="funnel-title"><h2 id="funnel-title">${en() ? 'Sales funnel' : '销售漏斗'} · ${esc(processes.find((p) => p.id === chosen)?.name ?? '')}</h2><sales-funnel-chart process-id="${esc(chosen)}"></sales-funnel-chart></section>`;
+  }
   if (!roles.includes('admin')) body += processesCard(processes);
   app.innerHTML = `<sales-process-provider token="${esc(token)}">${body}</sales-process-provider>`;
   if (editing && reactHost) {

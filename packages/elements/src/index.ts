@@ -5,12 +5,14 @@ import { define as defineNotifications } from './notifications/sales-notificatio
 import { define as defineForm } from './form/stage-feedback-form.js';
 import { define as defineInbox } from './approvals/stage-approval-inbox.js';
 import { define as defineDesigner } from './designer/sales-process-designer.js';
+import { define as defineFunnel } from './funnel/sales-funnel-chart.js';
 
 export { SalesProcessProvider } from './provider/sales-process-provider.js';
 export { OpportunityStagePath } from './stage-path/opportunity-stage-path.js';
 export { StageFeedbackForm } from './form/stage-feedback-form.js';
 export { StageApprovalInbox, type ApprovalView } from './approvals/stage-approval-inbox.js';
 export { SalesProcessDesigner, SpChangeEvent, SpPublishEvent } from './designer/sales-process-designer.js';
+export { SalesFunnelChart, type FunnelData } from './funnel/sales-funnel-chart.js';
 export { SalesNotifications, SpNotificationOpenEvent, type NotificationView } from './notifications/sales-notifications.js';
 export { ApiClient, ApiClientError } from './client/api-client.js';
 export * from './shared/events.js';
@@ -23,6 +25,7 @@ export function defineAll(): void {
   defineForm();
   defineInbox();
   defineDesigner();
+  defineFunnel();
 }
 
 defineAll();

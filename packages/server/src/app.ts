@@ -23,6 +23,7 @@ import { ProcessService } from './services/processes.js';
 import { NotificationService, Scheduler, WebhookService, type WebhookOptions } from './services/notifications.js';
 import { SyncServer, type SyncOptions } from './sync/sync-server.js';
 import { FileService } from './services/files.js';
+import { AnalyticsBus, AnalyticsService } from './services/analytics.js';
 
 export const MAX_BODY_BYTES = 1024 * 1024;
 
@@ -62,6 +63,8 @@ export interface Services {
   notifications: NotificationService;
   webhooks: WebhookService;
   files: FileService;
+  analytics: AnalyticsService;
+  analyticsBus: AnalyticsBus;
   scheduler: Scheduler;
   /** A customer's contacts changed: opportunities on it may have new gates. */
   notifyCustomer(tenantId: string, customerId: string): void;
@@ -100,11 +103,13 @@ export async function createServer(options: CreateServerOptions): Promise<SalesP
   const notifications = new NotificationService(ctx, webhooks);
   const stopNotifications = await notifications.start();
   const scheduler = new Scheduler(ctx, processes, notifications, options.schedulerIntervalMs ?? 60_000);
-  opportunities.events.push(notifications.events(), { changed: () => {}, transition: () => webhooks.kick() });
+  const analyticsBus = new AnalyticsBus(ctx);
+  const stopAnalytics = await analyticsBus.start();
+  opportunities.events.push(notifications.events(), { changed: (tenantId, id) => void analyticsBus.touch(tenantId, id).catch(() => {}), transition: () => webhooks.kick() });
   webhooks.start();
   scheduler.start();
   const services: Services = {
-    ctx, tenants, directory, fields, customers, processes, opportunities, store, sync, notifications, webhooks, scheduler, files: new FileService(ctx),
+    ctx, tenants, directory, fields, customers, processes, opportunities, store, sync, notifications, webhooks, scheduler, files: new FileService(ctx), analytics: new AnalyticsService(ctx, processes, directory), analyticsBus,
     notifyCustomer: (tenantId, customerId) => void opportunities.customerChanged(tenantId, customerId),
   };
 
@@ -236,6 +241,8 @@ export async function createServer(options: CreateServerOptions): Promise<SalesP
       scheduler.stop();
       await webhooks.stop();
       await stopNotifications().catch(() => {});
+      analyticsBus.stop();
+      await stopAnalytics().catch(() => {});
       await sync.close();
       if (server) {
         const s = server;

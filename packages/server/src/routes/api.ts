@@ -19,6 +19,7 @@ import {
   publishSchema,
   stageFormSchema,
   webhookSchema,
+  targetPlanSchema,
 } from '@sales-process/core';
 import { streamSSE } from 'hono/streaming';
 import { bodyLimit } from 'hono/body-limit';
@@ -212,6 +213,47 @@ export function apiRoutes(s: Services) {
       return c.json(await s.opportunities.decideApproval(P(c), c.req.valid('param').id, decision, body.comment ?? ''), 200);
     });
   }
+
+  // ---- analytics (SPEC §7) ---------------------------------------------------------------
+  const funnelQuery = z.object({
+    processId: z.string().min(1).max(128),
+    from: z.string().regex(/^\d{4}-\d{2}-\d{2}$/).optional(),
+    to: z.string().regex(/^\d{4}-\d{2}-\d{2}$/).optional(),
+    departmentId: z.string().max(128).optional(),
+    ownerId: z.string().max(128).optional(),
+  });
+  api.openapi(route({ method: 'get', path: '/analytics/funnel', tags: ['analytics'], request: { query: funnelQuery } }), async (c) =>
+    c.json(await s.analytics.funnel(P(c), c.req.valid('query')), 200),
+  );
+  api.openapi(route({ method: 'post', path: '/analytics/target-plan', tags: ['analytics'], request: { body: json(targetPlanSchema) } }), async (c) =>
+    c.json(await s.analytics.targetPlan(P(c), c.req.valid('json')), 200),
+  );
+  api.get('/analytics/stream', async (c) => {
+    const p = P(c);
+    const processId = c.req.query('processId') ?? '';
+    await s.processes.row(s.ctx.database.db, p.tenantId, processId);
+    return streamSSE(c, async (stream) => {
+      let wake: (() => void) | null = null;
+      let changed = false;
+      const off = s.analyticsBus.subscribe(p.tenantId, processId, () => {
+        changed = true;
+        wake?.();
+      });
+      stream.onAbort(() => wake?.());
+      await stream.writeSSE({ event: 'ready', data: '{}' });
+      while (!stream.aborted && !stream.closed) {
+        await new Promise<void>((r) => {
+          wake = r;
+          setTimeout(r, 25_000);
+        });
+        wake = null;
+        if (stream.aborted) break;
+        await stream.writeSSE({ event: changed ? 'changed' : 'ping', data: '{}' });
+        changed = false;
+      }
+      off();
+    });
+  });
 
   // ---- files (stage form attachments) ------------------------------------------------------
   api.post('/files', bodyLimit({ maxSize: MAX_FILE_BYTES + 4096, onError: () => { throw new ApiError('PAYLOAD_TOO_LARGE', [{ limit: MAX_FILE_BYTES, message: { zh: '文件不能超过 10 MiB', en: 'Files may not exceed 10 MiB' } }]); } }), async (c) => {

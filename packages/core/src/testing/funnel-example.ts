@@ -1,0 +1,40 @@
+import type { FunnelOpportunity, StageStay } from '../funnel.js';
+
+/**
+ * A hand-computed example: 22 opportunities on the seed process
+ * (初次拜访 10 %, 需求分析匹配 30 %, 方案设计 50 %, 报价竞标 80 %).
+ * `max` is the furthest pre-sale stage index each ever reached (won = past the last).
+ */
+const o = (id: string, status: FunnelOpportunity['status'], stageId: string | null, max: number, amountK: number, close: string | null, createdAt = '2026-06-01T00:00:00Z', closedAt: string | null = null): FunnelOpportunity => ({
+  id, status, stageId, maxStageIndex: max, amount: amountK * 1000, expectedCloseDate: close, createdAt, closedAt,
+});
+export const EXAMPLE: FunnelOpportunity[] = [
+  o('o1', 'open', 'visit', 0, 100, '2027-01-15'),
+  o('o2', 'open', 'visit', 0, 200, '2027-01-20'),
+  o('o3', 'open', 'visit', 0, 50, '2027-02-10'),
+  o('o4', 'open', 'visit', 0, 150, '2027-02-28'),
+  o('o5', 'open', 'visit', 1, 100, '2027-03-01'), // moved back from 需求分析匹配
+  o('o6', 'open', 'needs', 1, 300, '2027-01-31'),
+  o('o7', 'open', 'needs', 1, 100, '2027-02-15'),
+  o('o8', 'open', 'needs', 2, 200, '2027-03-10'), // moved back from 方案设计
+  o('o9', 'open', 'solution', 2, 400, '2027-02-01'),
+  o('o10', 'open', 'solution', 2, 100, '2027-03-20'),
+  o('o11', 'open', 'quote', 3, 500, '2027-01-10'),
+  o('w1', 'won', 'install', 3, 300, null, '2026-06-01T00:00:00Z', '2026-07-31T00:00:00Z'), // 60 days
+  o('w2', 'won', 'install', 3, 500, null, '2026-06-01T00:00:00Z', '2026-08-30T00:00:00Z'), // 90 days
+  o('w3', 'won', null, 3, 200, null, '2026-06-01T00:00:00Z', '2026-07-01T00:00:00Z'), // 30 days
+  o('l1', 'lost', 'visit', 0, 80, null),
+  o('l2', 'lost', 'needs', 1, 120, null),
+  o('l3', 'lost', 'solution', 2, 250, null),
+  o('l4', 'lost', 'quote', 3, 400, null),
+  o('l5', 'lost', 'visit', 0, 60, null),
+  o('i1', 'invalid', 'visit', 0, 30, null),
+  o('i2', 'invalid', 'needs', 1, 90, null),
+  o('l6', 'lost', 'needs', 2, 70, null), // reached 方案设计, moved back, lost
+];
+export const STAYS: StageStay[] = [
+  ...[1, 3, 8, 10, 3].map((days) => ({ stageId: 'visit', days })),
+  ...[10, 20, 30].map((days) => ({ stageId: 'needs', days })),
+  ...[5, 15].map((days) => ({ stageId: 'solution', days })),
+];
+

@@ -1,0 +1,423 @@
+import { css, html, nothing, svg, type PropertyValues } from 'lit';
+import { property, state } from 'lit/decorators.js';
+import type { ApiClientError } from '../client/api-client.js';
+import { ConnectedElement } from '../shared/connected-element.js';
+import { defineElement } from '../shared/define.js';
+import { SpErrorEvent } from '../shared/events.js';
+import { LocalizeController } from '../shared/i18n.js';
+import { hostTokens } from '../shared/tokens.js';
+
+interface StageFigures {
+  stageId: string;
+  name: string;
+  winRate: number;
+  open: number;
+  openAmount: number;
+  weightedAmount: number;
+  reached: number;
+  conversionToNext: number | null;
+  avgDays: number | null;
+  medianDays: number | null;
+}
+export interface FunnelData {
+  process: { id: string; name: string; version: number };
+  stages: StageFigures[];
+  terminal: Record<'won' | 'lost' | 'invalid', { count: number; amount: number }>;
+  total: number;
+  overallWinRate: number | null;
+  openAmount: number;
+  weightedAmount: number;
+  forecast: { month: string; count: number; amount: number; weighted: number }[];
+  diagnosis: { shape: string; findings: { code: string; stageId?: string; message: { zh: string; en: string } }[]; thresholds: Record<string, number> };
+}
+interface Plan {
+  figures: { winRate: number; avgWonAmount: number; avgCycleDays: number; leadPeriods: number };
+  periods: { period: string; target: number; dealsNeeded: number; opportunitiesNeeded: number; findIn: string }[];
+  newOpportunitiesPerPeriod: { period: string; opportunities: number }[];
+}
+
+const messages = {
+  'zh-CN': {
+    loading: '加载中…',
+    byCount: '按数量',
+    byAmount: '按金额',
+    measure: '漏斗宽度',
+    summary: '共 {total} 个商机，进行中金额 {open}，加权预测 {weighted}，整体赢率 {rate}',
+    stage: '阶段',
+    open: '进行中',
+    amount: '金额',
+    weighted: '加权金额',
+    conversion: '转化到下一阶段',
+    medianDays: '停留天数中位数',
+    avgDays: '平均停留天数',
+    winRate: '赢率',
+    forecast: '销售预测（按预计成交月份）',
+    month: '月份',
+    noDate: '未填日期',
+    diagnosis: '漏斗形状诊断',
+    thresholds: '判断阈值',
+    table: '表格视图',
+    terminal: '终结态：赢单 {won} · 输单 {lost} · 无效 {invalid}',
+    plan: '分解销售目标',
+    target: '目标金额',
+    period: '周期',
+    month_p: '按月',
+    quarter_p: '按季度',
+    compute: '计算',
+    periodCol: '目标周期',
+    deals: '需赢单数',
+    opps: '需商机数',
+    findIn: '需在此期间挖掘',
+    newPerPeriod: '每期需新挖掘的商机',
+    planFigures: '依据：历史赢率 {rate}，平均赢单金额 {avg}，平均周期 {days} 天（提前 {lead} 期）',
+    chart: '销售漏斗图',
+    details: '{name}：进行中 {count} 个，金额 {amount}，加权 {weighted}，转化率 {conv}，停留中位数 {days} 天',
+    none: '—',
+  },
+  en: {
+    loading: 'Loading…',
+    byCount: 'By count',
+    byAmount: 'By amount',
+    measure: 'Funnel width',
+    summary: '{total} opportunities, open amount {open}, weighted forecast {weighted}, overall win rate {rate}',
+    stage: 'Stage',
+    open: 'Open',
+    amount: 'Amount',
+    weighted: 'Weighted',
+    conversion: 'Conversion to next',
+    medianDays: 'Median days',
+    avgDays: 'Mean days',
+    winRate: 'Win rate',
+    forecast: 'Forecast by expected close month',
+    month: 'Month',
+    noDate: 'No date',
+    diagnosis: 'Funnel shape diagnosis',
+    thresholds: 'Thresholds',
+    table: 'Table view',
+    terminal: 'Terminal: won {won} · lost {lost} · invalid {invalid}',
+    plan: 'Target planning',
+    target: 'Target amount',
+    period: 'Period',
+    month_p: 'Monthly',
+    quarter_p: 'Quarterly',
+    compute: 'Compute',
+    periodCol: 'Target period',
+    deals: 'Deals needed',
+    opps: 'Opportunities needed',
+    findIn: 'Find them in',
+    newPerPeriod: 'New opportunities to find per period',
+    planFigures: 'From: win rate {rate}, average won amount {avg}, average cycle {days} days ({lead} periods ahead)',
+    chart: 'Sales funnel chart',
+    details: '{name}: {count} open, amount {amount}, weighted {weighted}, conversion {conv}, median {days} days',
+    none: '—',
+  },
+};
+
+/**
+ * @summary The sales funnel of a process: stage widths by count or amount, per-stage
+ * figures on hover and focus, the forecast by month, the shape diagnosis with its
+ * thresholds, target planning, and a table alternative. Refreshes when opportunities
+ * move (pushed by the server).
+ * @csspart funnel - The SVG funnel.
+ * @csspart table - The table alternative.
+ */
+export class SalesFunnelChart extends ConnectedElement {
+  static override styles = [
+    hostTokens,
+    css`
+      :host {
+        display: block;
+      }
+      .top {
+        display: flex;
+        flex-wrap: wrap;
+        gap: 0.5rem 1rem;
+        align-items: center;
+        justify-content: space-between;
+      }
+      .toggle button {
+        font: inherit;
+        border: 1px solid var(--_border);
+        background: var(--_bg);
+        color: inherit;
+        padding: 0.25rem 0.7rem;
+        cursor: pointer;
+      }
+      .toggle button[aria-pressed='true'] {
+        background: var(--_accent);
+        color: var(--_accent-fg);
+        border-color: var(--_accent);
+      }
+      .grid {
+        display: grid;
+        grid-template-columns: minmax(16rem, 3fr) minmax(12rem, 2fr);
+        gap: 1rem;
+        align-items: start;
+      }
+      @media (max-width: 720px) {
+        .grid {
+          grid-template-columns: 1fr;
+        }
+      }
+      svg {
+        width: 100%;
+        height: auto;
+        display: block;
+      }
+      .seg polygon {
+        fill: var(--_accent);
+        opacity: 0.85;
+      }
+      .seg:nth-child(2n) polygon {
+        opacity: 0.65;
+      }
+      .seg:focus {
+        outline: none;
+      }
+      .seg:focus polygon,
+      .seg.active polygon {
+        opacity: 1;
+        stroke: var(--_fg);
+        stroke-width: 2;
+      }
+      .seg text {
+        fill: #fff;
+        font-size: 13px;
+        pointer-events: none;
+      }
+      .details {
+        min-height: 3rem;
+        padding: 0.5rem 0.75rem;
+        background: var(--_subtle);
+        border-radius: var(--_radius);
+      }
+      table {
+        border-collapse: collapse;
+        width: 100%;
+        font-size: 0.9em;
+      }
+      th,
+      td {
+        border-bottom: 1px solid var(--_border);
+        padding: 0.25rem 0.4rem;
+        text-align: right;
+      }
+      th:first-child,
+      td:first-child {
+        text-align: left;
+      }
+      .bar {
+        height: 0.6rem;
+        background: var(--_accent);
+        border-radius: 2px;
+      }
+      .diag {
+        border-left: 3px solid var(--_warn);
+        padding-left: 0.6rem;
+      }
+      .diag.healthy {
+        border-color: var(--_done);
+      }
+      form {
+        display: flex;
+        flex-wrap: wrap;
+        gap: 0.5rem;
+        align-items: end;
+      }
+      input,
+      select,
+      form button {
+        font: inherit;
+        color: inherit;
+        background: var(--_bg);
+        border: 1px solid var(--_border);
+        border-radius: var(--_radius);
+        padding: 0.3rem 0.5rem;
+      }
+      .muted {
+        color: var(--_muted);
+        font-size: 0.9em;
+      }
+      .error {
+        color: var(--_danger);
+      }
+      h4 {
+        margin: 1rem 0 0.4rem;
+      }
+    `,
+  ];
+
+  @property({ attribute: 'process-id' }) processId = '';
+  /** Funnel width by `count` (open opportunities) or `amount`. */
+  @property({ reflect: true }) measure: 'count' | 'amount' = 'count';
+  /** Figures to show (loaded from the server when a process id and token are given). */
+  @property({ attribute: false }) data: FunnelData | null = null;
+
+  @state() protected active: string | null = null;
+  @state() protected plan: Plan | null = null;
+  @state() protected planError: string | null = null;
+  private source: EventSource | null = null;
+  private loadedFor = '';
+  protected readonly i18n = new LocalizeController(this, messages);
+
+  protected override willUpdate(changed: PropertyValues<this>): void {
+    const client = this.client;
+    const key = client && this.processId ? `${client.root}|${client.config.token}|${this.processId}` : '';
+    if (key && key !== this.loadedFor) {
+      this.loadedFor = key;
+      void this.refresh();
+      this.listen();
+    }
+    void changed;
+  }
+
+  override disconnectedCallback(): void {
+    super.disconnectedCallback();
+    this.source?.close();
+    this.source = null;
+    this.loadedFor = '';
+  }
+
+  private listen() {
+    const client = this.client;
+    this.source?.close();
+    if (!client || typeof EventSource === 'undefined') return;
+    this.source = new EventSource(`${client.root}/analytics/stream?processId=${encodeURIComponent(this.processId)}&token=${encodeURIComponent(client.config.token)}`);
+    this.source.addEventListener('changed', () => void this.refresh());
+  }
+
+  async refresh(): Promise<void> {
+    const client = this.client;
+    if (!client || !this.processId) return;
+    try {
+      this.data = await client.get<FunnelData>(`/analytics/funnel?processId=${encodeURIComponent(this.processId)}`);
+    } catch (e) {
+      const err = e as ApiClientError;
+      this.dispatchEvent(new SpErrorEvent({ code: err.code, message: err.message, details: err.details ?? [] }));
+    }
+  }
+
+  private async computePlan(e: SubmitEvent) {
+    e.preventDefault();
+    const data = new FormData(e.target as HTMLFormElement);
+    const client = this.client;
+    if (!client) return;
+    try {
+      const { data: plan } = await client.post<Plan>('/analytics/target-plan', { processId: this.processId, target: Number(data.get('target')), period: String(data.get('period')) });
+      this.plan = plan;
+      this.planError = null;
+    } catch (err) {
+      const error = err as ApiClientError;
+      this.plan = null;
+      this.planError = [error.messages ? this.i18n.pick(error.messages) : error.message, ...(error.details ?? []).map((d) => (d.message ? this.i18n.pick(d.message) : ''))].filter(Boolean).join('：');
+    }
+  }
+
+  private value(s: StageFigures): number {
+    return this.measure === 'amount' ? s.openAmount : s.open;
+  }
+
+  private describe(s: StageFigures): string {
+    const t = this.i18n;
+    return t.t('details', {
+      name: s.name,
+      count: t.number(s.open),
+      amount: t.money(s.openAmount),
+      weighted: t.money(s.weightedAmount),
+      conv: s.conversionToNext === null ? t.t('none') : t.percent(s.conversionToNext * 100),
+      days: s.medianDays ?? t.t('none'),
+    });
+  }
+
+  protected renderFunnel(d: FunnelData) {
+    const W = 600;
+    const H = 64;
+    const max = Math.max(1, ...d.stages.map((s) => this.value(s)));
+    // A floor wide enough for the label of an empty stage.
+    const width = (s: StageFigures | undefined) => (s ? 170 + (this.value(s) / max) * (W - 170) : 150);
+    return html`<svg part="funnel" viewBox="0 0 ${W} ${d.stages.length * H}" role="group" aria-label=${this.i18n.t('chart')}>
+      ${d.stages.map((s, i) => {
+        const top = width(s);
+        const bottom = Math.min(top, width(d.stages[i + 1]) * 0.98 || top * 0.8);
+        const y = i * H;
+        const points = `${(W - top) / 2},${y + 2} ${(W + top) / 2},${y + 2} ${(W + bottom) / 2},${y + H - 2} ${(W - bottom) / 2},${y + H - 2}`;
+        const label = `${s.name} · ${this.measure === 'amount' ? this.i18n.money(s.openAmount) : this.i18n.number(s.open)}`;
+        return svg`<g class="seg ${this.active === s.stageId ? 'active' : ''}" tabindex="0" role="button" data-stage=${s.stageId} aria-label="${label} — ${this.describe(s)}"
+            @mouseenter=${() => (this.active = s.stageId)} @focus=${() => (this.active = s.stageId)}>
+          <polygon points=${points}></polygon>
+          <text x=${W / 2} y=${y + H / 2 + 5} text-anchor="middle">${label}</text>
+        </g>`;
+      })}
+    </svg>`;
+  }
+
+  protected override render() {
+    const t = this.i18n;
+    const d = this.data;
+    if (!d) return html`<p aria-busy="true">${t.t('loading')}</p>`;
+    const active = d.stages.find((s) => s.stageId === this.active);
+    const maxForecast = Math.max(1, ...d.forecast.map((f) => f.weighted));
+    return html`
+      <div class="top">
+        <p>${t.t('summary', { total: t.number(d.total), open: t.money(d.openAmount), weighted: t.money(d.weightedAmount), rate: d.overallWinRate === null ? t.t('none') : t.percent(d.overallWinRate * 100) })}</p>
+        <div class="toggle" role="group" aria-label=${t.t('measure')}>
+          <button aria-pressed=${this.measure === 'count'} @click=${() => (this.measure = 'count')}>${t.t('byCount')}</button><button aria-pressed=${this.measure === 'amount'} @click=${() => (this.measure = 'amount')}>${t.t('byAmount')}</button>
+        </div>
+      </div>
+      <div class="grid">
+        <div>
+          ${this.renderFunnel(d)}
+          <div class="details" role="status" aria-live="polite">${active ? this.describe(active) : nothing}</div>
+          <p class="muted">${t.t('terminal', { won: d.terminal.won.count, lost: d.terminal.lost.count, invalid: d.terminal.invalid.count })}</p>
+        </div>
+        <div>
+          <h4>${t.t('diagnosis')}</h4>
+          ${d.diagnosis.findings.map((f) => html`<p class="diag ${f.code}">${t.pick(f.message)}</p>`)}
+          <details><summary>${t.t('thresholds')}</summary><ul>${Object.entries(d.diagnosis.thresholds).map(([k, v]) => html`<li>${k}: ${v}</li>`)}</ul></details>
+          <h4>${t.t('forecast')}</h4>
+          <table>
+            <thead><tr><th scope="col">${t.t('month')}</th><th scope="col">${t.t('open')}</th><th scope="col">${t.t('weighted')}</th><th scope="col"><span class="muted">%</span></th></tr></thead>
+            <tbody>
+              ${d.forecast.map((f) => html`<tr><td>${f.month === 'none' ? t.t('noDate') : f.month}</td><td>${f.count}</td><td>${t.money(f.weighted)}</td><td style="width:30%"><div class="bar" style="width:${(f.weighted / maxForecast) * 100}%"></div></td></tr>`)}
+            </tbody>
+          </table>
+        </div>
+      </div>
+      <details>
+        <summary>${t.t('table')}</summary>
+        <table part="table">
+          <caption class="muted">${d.process.name} v${d.process.version}</caption>
+          <thead><tr><th scope="col">${t.t('stage')}</th><th scope="col">${t.t('winRate')}</th><th scope="col">${t.t('open')}</th><th scope="col">${t.t('amount')}</th><th scope="col">${t.t('weighted')}</th><th scope="col">${t.t('conversion')}</th><th scope="col">${t.t('avgDays')}</th><th scope="col">${t.t('medianDays')}</th></tr></thead>
+          <tbody>
+            ${d.stages.map(
+              (s) => html`<tr><th scope="row">${s.name}</th><td>${t.percent(s.winRate)}</td><td>${s.open}</td><td>${t.money(s.openAmount)}</td><td>${t.money(s.weightedAmount)}</td>
+                <td>${s.conversionToNext === null ? t.t('none') : t.percent(s.conversionToNext * 100)}</td><td>${s.avgDays ?? t.t('none')}</td><td>${s.medianDays ?? t.t('none')}</td></tr>`,
+            )}
+          </tbody>
+        </table>
+      </details>
+      <h4>${t.t('plan')}</h4>
+      <form @submit=${this.computePlan}>
+        <label>${t.t('target')} <input name="target" type="number" min="1" step="1000" required value="1000000" /></label>
+        <label>${t.t('period')} <select name="period"><option value="month">${t.t('month_p')}</option><option value="quarter">${t.t('quarter_p')}</option></select></label>
+        <button type="submit">${t.t('compute')}</button>
+      </form>
+      ${this.planError ? html`<p class="error" role="alert">${this.planError}</p>` : nothing}
+      ${this.plan
+        ? html`<p class="muted">${t.t('planFigures', { rate: t.percent(this.plan.figures.winRate * 100), avg: t.money(this.plan.figures.avgWonAmount), days: this.plan.figures.avgCycleDays, lead: this.plan.figures.leadPeriods })}</p>
+            <table class="plan">
+              <thead><tr><th scope="col">${t.t('periodCol')}</th><th scope="col">${t.t('target')}</th><th scope="col">${t.t('deals')}</th><th scope="col">${t.t('opps')}</th><th scope="col">${t.t('findIn')}</th></tr></thead>
+              <tbody>${this.plan.periods.map((p) => html`<tr><td>${p.period}</td><td>${t.money(p.target)}</td><td>${p.dealsNeeded}</td><td>${p.opportunitiesNeeded}</td><td>${p.findIn}</td></tr>`)}</tbody>
+            </table>`
+        : nothing}
+    `;
+  }
+}
+
+export const define = (tag = 'sales-funnel-chart') => defineElement(tag, SalesFunnelChart);
+
+declare global {
+  interface HTMLElementTagNameMap {
+    'sales-funnel-chart': SalesFunnelChart;
+  }
+}

@@ -1,0 +1,99 @@
+import { computeFunnel, seedProcessDefinition } from '@sales-process/core';
+import { EXAMPLE, STAYS } from '@sales-process/core/testing/funnel-example';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { customers, opportunities, stageHistory } from '../db/schema.js';
+import { startTestServer, testDatabases, waitFor, type TestServer } from '../testing/harness.js';
+
+/** The hand-computed example of core's funnel tests, written into the database. */
+async function loadExample(t: TestServer) {
+  const admin = t.as('admin', ['admin']);
+  await admin.post('/directory/sync', {
+    departments: [{ id: 'hq', name: '总部' }, { id: 'east', name: '华东', parentId: 'hq' }, { id: 'north', name: '华北', parentId: 'hq' }],
+    users: [{ id: 'admin', name: 'A', departmentId: 'hq' }, { id: 'rep', name: 'R', departmentId: 'east', managerId: 'admin' }, { id: 'rep2', name: 'R2', departmentId: 'north', managerId: 'admin' }],
+  });
+  const processId = (await admin.post('/processes', { name: 'P', departments: [], definition: seedProcessDefinition })).body.id;
+  const { db } = t.server.services.ctx.database;
+  await db.insert(customers).values({ id: 'cus_x', tenantId: 't1', name: 'C', fields: {}, createdAt: new Date(), updatedAt: new Date() });
+  await db.insert(opportunities).values(
+    EXAMPLE.map((o, i) => ({
+      id: o.id, tenantId: 't1', name: o.id, customerId: 'cus_x', ownerId: i % 2 ? 'rep2' : 'rep', departmentId: i % 2 ? 'north' : 'east', amount: o.amount, currency: 'CNY',
+      expectedCloseDate: o.expectedCloseDate, processId, processVersion: 1, stageId: o.stageId, status: o.status,
+      phase: o.status === 'open' ? ('presale' as const) : o.status === 'won' && o.stageId ? ('postsale' as const) : ('done' as const),
+      stageEnteredAt: new Date(o.createdAt), maxStageIndex: o.maxStageIndex, createdAt: new Date(o.createdAt), closedAt: o.closedAt ? new Date(o.closedAt) : null, updatedAt: new Date(o.createdAt),
+    })),
+  );
+  await db.insert(stageHistory).values(STAYS.map((s, i) => ({ tenantId: 't1', opportunityId: EXAMPLE[i]!.id, processId, processVersion: 1, fromStageId: s.stageId, toStageId: 'x', toStatus: 'open', action: 'complete', at: new Date(), daysSpent: s.days })));
+  return processId;
+}
+
+for (const kind of testDatabases()) {
+  describe(`the funnel API on ${kind.name}`, () => {
+    let t: TestServer;
+    let processId: string;
+    beforeAll(async () => {
+      t = await startTestServer(await kind.open());
+      processId = await loadExample(t);
+    });
+    afterAll(() => t.close());
+    const analyst = () => t.as('ana', ['analyst']);
+
+    it("gives core's hand-computed figures, figure by figure", async () => {
+      const res = await analyst().get(`/analytics/funnel?processId=${processId}`);
+      expect(res.status).toBe(200);
+      const expected = computeFunnel(seedProcessDefinition, EXAMPLE, STAYS);
+      expect(res.body.stages).toEqual(expected.stages);
+      expect(res.body.terminal).toEqual(expected.terminal);
+      expect(res.body.forecast).toEqual(expected.forecast);
+      expect(res.body.diagnosis).toEqual(expected.diagnosis);
+      expect([res.body.total, res.body.overallWinRate, res.body.openAmount, res.body.weightedAmount]).toEqual([expected.total, expected.overallWinRate, expected.openAmount, expected.weightedAmount]);
+      // The spot checks of core's test, through the API.
+      expect(res.body.stages.map((s: { conversionToNext: number }) => s.conversionToNext)).toEqual([0.6818, 0.6667, 0.5, 0.6]);
+      expect(res.body.weightedAmount).toBe(890_000);
+    });
+
+    it('filters by owner, by department with its sub-departments, and by period', async () => {
+      const rep = (await analyst().get(`/analytics/funnel?processId=${processId}&ownerId=rep`)).body;
+      const mine = EXAMPLE.filter((_, i) => i % 2 === 0);
+      expect(rep.total).toBe(mine.length);
+      expect(rep.stages.map((s: { open: number }) => s.open)).toEqual(computeFunnel(seedProcessDefinition, mine, []).stages.map((s) => s.open));
+      expect((await analyst().get(`/analytics/funnel?processId=${processId}&departmentId=hq`)).body.total).toBe(22);
+      expect((await analyst().get(`/analytics/funnel?processId=${processId}&departmentId=north`)).body.total).toBe(11);
+      expect((await analyst().get(`/analytics/funnel?processId=${processId}&from=2030-01-01`)).body.total).toBe(0);
+    });
+
+    it('plans a target from the history', async () => {
+      const res = await analyst().post('/analytics/target-plan', { processId, target: 1_000_000, period: 'month', start: '2027-01', periods: 3 });
+      expect(res.status).toBe(200);
+      expect(res.body.figures).toEqual({ winRate: 0.2727, avgWonAmount: 333_333.33, avgCycleDays: 60, leadPeriods: 2, won: 3, closed: 11 });
+      expect(res.body.newOpportunitiesPerPeriod).toEqual([
+        { period: '2026-11', opportunities: 11 },
+        { period: '2026-12', opportunities: 11 },
+        { period: '2027-01', opportunities: 11 },
+      ]);
+      expect((await analyst().post('/analytics/target-plan', { processId, target: -1, period: 'month' })).status).toBe(400);
+    });
+
+    it('refuses people without an analytics role, and other tenants', async () => {
+      expect((await t.as('rep', ['sales']).get(`/analytics/funnel?processId=${processId}`)).status).toBe(403);
+      expect((await t.as('ana', ['analyst'], 't2').get(`/analytics/funnel?processId=${processId}`)).status).toBe(404);
+    });
+
+    it('tells open charts when opportunities move (server-sent events)', async () => {
+      const token = await t.token('ana', ['analyst']);
+      const res = await t.server.fetch(new Request(`http://test/api/v1/analytics/stream?processId=${processId}`, { headers: { authorization: `Bearer ${token}` } }));
+      const reader = res.body!.getReader();
+      const text: string[] = [];
+      void (async () => {
+        for (;;) {
+          const { value, done } = await reader.read();
+          if (done) return;
+          text.push(new TextDecoder().decode(value));
+        }
+      })().catch(() => {});
+      await waitFor(() => text.join('').includes('event: ready'), 2000);
+      expect((await t.as('rep').post('/opportunities/o1/invalidate')).status).toBe(200);
+      await waitFor(() => text.join('').includes('event: changed'), 3000, 'the change event');
+      await reader.cancel();
+    });
+  });
+}

@@ -1,0 +1,240 @@
+import {
+  diagnoseShape,
+  planTarget,
+  round2,
+  round4,
+  type FunnelFigures,
+  type FunnelStageFigures,
+  type PlanHistory,
+  type ProcessDefinition,
+  type TargetPlanInput,
+} from '@sales-process/core';
+import { sql, type SQL } from 'drizzle-orm';
+import type { ServerContext } from '../context.js';
+import { rowsOf } from '../db/open.js';
+import type { Principal } from '../http/auth.js';
+import { ApiError } from '../http/errors.js';
+import type { DirectoryService } from './directory.js';
+import type { ProcessService } from './processes.js';
+
+export interface FunnelQuery {
+  processId: string;
+  /** Opportunities created from this day (inclusive), YYYY-MM-DD. */
+  from?: string;
+  /** … up to this day (inclusive). */
+  to?: string;
+  departmentId?: string;
+  ownerId?: string;
+}
+
+/**
+ * SPEC §7 computed in PostgreSQL: every aggregate runs in SQL over the filtered
+ * opportunities (all versions of the process), only per-stage rows come back, and core
+ * (`computeFunnel`'s definitions, `diagnoseShape`, `planTarget`) turns them into the
+ * figures. Stages are matched across versions by id; "reached" is translated through
+ * each version's stage ids into the current version's order.
+ */
+export class AnalyticsService {
+  constructor(
+    private readonly ctx: ServerContext,
+    private readonly processes: ProcessService,
+    private readonly directory: DirectoryService,
+  ) {}
+
+  private async filters(p: Principal, q: FunnelQuery): Promise<SQL> {
+    const parts: SQL[] = [sql`o.tenant_id = ${p.tenantId}`, sql`o.process_id = ${q.processId}`];
+    if (q.from) parts.push(sql`o.created_at >= ${q.from}::date`);
+    if (q.to) parts.push(sql`o.created_at < (${q.to}::date + 1)`);
+    if (q.ownerId) parts.push(sql`o.owner_id = ${q.ownerId}`);
+    if (q.departmentId) {
+      const ids = await this.directory.subtree(p.tenantId, q.departmentId);
+      parts.push(sql`o.department_id in (${sql.join(ids.map((id) => sql`${id}`), sql`, `)})`);
+    }
+    return sql.join(parts, sql` and `);
+  }
+
+  async funnel(p: Principal, q: FunnelQuery): Promise<FunnelFigures & { process: { id: string; name: string; version: number }; filters: FunnelQuery; planHistory: PlanHistory }> {
+    if (!p.roles.has('analyst') && !p.roles.has('admin') && !p.roles.has('supervisor'))
+      throw new ApiError('FORBIDDEN', [{ message: { zh: '需要分析、主管或管理员角色', en: 'Needs the analyst, supervisor or admin role' } }]);
+    const { db } = this.ctx.database;
+    const process = await this.processes.row(db, p.tenantId, q.processId);
+    const def = await this.processes.definition(db, q.processId, process.currentVersion);
+    const where = await this.filters(p, q);
+    const n = def.presale.length;
+
+    // One scan for the opportunity aggregates, one for the stays; grouped rows only.
+    const [groups, stays] = await Promise.all([
+      db.execute(sql`
+        select o.process_version as version, o.status, o.phase, o.stage_id, o.max_stage_index as max_index,
+               to_char(o.expected_close_date, 'YYYY-MM') as month,
+               count(*)::int as n, coalesce(sum(o.amount), 0)::float8 as amount,
+               coalesce(sum(extract(epoch from (o.closed_at - o.created_at)) / 86400) filter (where o.status = 'won'), 0)::float8 as won_days
+        from opportunities o
+        where ${where}
+        group by 1, 2, 3, 4, 5, 6`),
+      // Days in stage: the history's own (tenant, process) index when only the process is
+      // chosen; joined to the filtered opportunities otherwise.
+      q.from || q.to || q.ownerId || q.departmentId
+        ? db.execute(sql`
+            select h.from_stage_id as stage_id, avg(h.days_spent)::float8 as avg, percentile_cont(0.5) within group (order by h.days_spent)::float8 as median
+            from stage_history h join opportunities o on o.id = h.opportunity_id
+            where ${where} and h.from_stage_id is not null and h.days_spent is not null and h.action <> 'migrate'
+            group by 1`)
+        : db.execute(sql`
+            select h.from_stage_id as stage_id, avg(h.days_spent)::float8 as avg, percentile_cont(0.5) within group (order by h.days_spent)::float8 as median
+            from stage_history h
+            where h.tenant_id = ${p.tenantId} and h.process_id = ${q.processId} and h.from_stage_id is not null and h.days_spent is not null and h.action <> 'migrate'
+            group by 1`),
+    ]);
+
+    const rows = rowsOf<{ version: number; status: 'open' | 'won' | 'lost' | 'invalid'; phase: string; stage_id: string | null; max_index: number; month: string | null; n: number; amount: number; won_days: number }>(groups);
+    const index = new Map(def.presale.map((s, i) => [s.id, i]));
+    const reached = new Array<number>(n + 1).fill(0);
+    const open = new Map<string, { count: number; amount: number }>();
+    const terminal = { won: { count: 0, amount: 0 }, lost: { count: 0, amount: 0 }, invalid: { count: 0, amount: 0 } };
+    const forecast = new Map<string, { month: string; count: number; amount: number; weighted: number }>();
+    const plan: PlanHistory = { won: 0, closed: 0, wonAmount: 0, wonCycleDays: 0 };
+    const versionDefs = new Map<number, ProcessDefinition>();
+    let total = 0;
+    for (const r of rows) {
+      total += r.n;
+      if (!versionDefs.has(r.version)) versionDefs.set(r.version, await this.processes.definition(db, q.processId, r.version));
+      const vdef = versionDefs.get(r.version)!;
+      // How far it got, in the current version's order (stages matched by id).
+      let top = -1;
+      if (r.status === 'won') top = n;
+      else {
+        vdef.presale.slice(0, r.max_index + 1).forEach((s) => {
+          const i = index.get(s.id);
+          if (i !== undefined) top = Math.max(top, i);
+        });
+        const cur = index.get(r.stage_id ?? '');
+        if (cur !== undefined) top = Math.max(top, cur);
+      }
+      for (let k = 0; k <= Math.min(top, n); k++) reached[k]! += r.n;
+      if (r.status !== 'open') {
+        terminal[r.status].count += r.n;
+        terminal[r.status].amount += r.amount;
+        plan.closed += r.n;
+        if (r.status === 'won') {
+          plan.won += r.n;
+          plan.wonAmount += r.amount;
+          plan.wonCycleDays += r.won_days;
+        }
+        continue;
+      }
+      const k = index.get(r.stage_id ?? '');
+      if (k === undefined || r.phase !== 'presale') continue;
+      const cell = open.get(r.stage_id!) ?? { count: 0, amount: 0 };
+      cell.count += r.n;
+      cell.amount += r.amount;
+      open.set(r.stage_id!, cell);
+      const month = r.month ?? 'none';
+      const f = forecast.get(month) ?? { month, count: 0, amount: 0, weighted: 0 };
+      f.count += r.n;
+      f.amount += r.amount;
+      f.weighted += (r.amount * def.presale[k]!.winRate) / 100;
+      forecast.set(month, f);
+    }
+    const stayRows = new Map(rowsOf<{ stage_id: string; avg: number; median: number }>(stays).map((s) => [s.stage_id, s]));
+    const stages: FunnelStageFigures[] = def.presale.map((s, k) => {
+      const cell = open.get(s.id) ?? { count: 0, amount: 0 };
+      const st = stayRows.get(s.id);
+      return {
+        stageId: s.id,
+        name: s.name,
+        winRate: s.winRate,
+        open: cell.count,
+        openAmount: round2(cell.amount),
+        weightedAmount: round2((cell.amount * s.winRate) / 100),
+        reached: reached[k]!,
+        conversionToNext: reached[k] ? round4(reached[k + 1]! / reached[k]!) : null,
+        avgDays: st ? round2(st.avg) : null,
+        medianDays: st ? round2(st.median) : null,
+      };
+    });
+    for (const t of Object.values(terminal)) t.amount = round2(t.amount);
+    const months = [...forecast.values()].map((f) => ({ ...f, amount: round2(f.amount), weighted: round2(f.weighted) })).sort((a, b) => a.month.localeCompare(b.month));
+    const decided = terminal.won.count + terminal.lost.count;
+    return {
+      process: { id: process.id, name: process.name, version: process.currentVersion },
+      filters: q,
+      stages,
+      terminal,
+      total,
+      overallWinRate: decided ? round4(terminal.won.count / decided) : null,
+      openAmount: round2(stages.reduce((a, s) => a + s.openAmount, 0)),
+      weightedAmount: round2(months.reduce((a, m) => a + m.weighted, 0)),
+      forecast: months,
+      diagnosis: diagnoseShape(stages),
+      planHistory: plan,
+    };
+  }
+
+  async targetPlan(p: Principal, input: Omit<TargetPlanInput, 'start'> & { processId: string; start?: string }) {
+    const figures = await this.funnel(p, { processId: input.processId });
+    const now = this.ctx.clock.now();
+    const start =
+      input.start ??
+      (input.period === 'month'
+        ? `${now.getUTCFullYear()}-${String(now.getUTCMonth() + 1).padStart(2, '0')}`
+        : `${now.getUTCFullYear()}-Q${Math.floor(now.getUTCMonth() / 3) + 1}`);
+    if (input.period === 'month' && !/^\d{4}-\d{2}$/.test(start)) throw new ApiError('VALIDATION_FAILED', [{ path: 'body.start', message: { zh: '按月时起始应为 YYYY-MM', en: 'For months, start is YYYY-MM' } }]);
+    if (input.period === 'quarter' && !/^\d{4}-Q[1-4]$/.test(start)) throw new ApiError('VALIDATION_FAILED', [{ path: 'body.start', message: { zh: '按季度时起始应为 YYYY-Qn', en: 'For quarters, start is YYYY-Qn' } }]);
+    const plan = planTarget(figures.planHistory, { target: input.target, period: input.period, start, periods: input.periods });
+    if (!plan)
+      throw new ApiError('VALIDATION_FAILED', [{ code: 'NOT_ENOUGH_HISTORY', message: { zh: '尚无赢单记录，无法分解目标', en: 'No won opportunities yet: nothing to plan from' } }]);
+    return { processId: input.processId, period: input.period, start, ...plan };
+  }
+}
+
+/**
+ * Tells open charts that a process' figures changed (any instance, through NOTIFY),
+ * at most once per process per `debounceMs`.
+ */
+export class AnalyticsBus {
+  private readonly listeners = new Map<string, Set<() => void>>();
+  private readonly pending = new Map<string, NodeJS.Timeout>();
+
+  constructor(
+    private readonly ctx: ServerContext,
+    private readonly debounceMs = 500,
+  ) {}
+
+  start() {
+    return this.ctx.database.listen('sp_analytics', (payload) => {
+      const set = this.listeners.get(payload);
+      set?.forEach((fn) => fn());
+    });
+  }
+
+  /** An opportunity changed: its process' charts should refresh. */
+  async touch(tenantId: string, opportunityId: string) {
+    const rows = rowsOf<{ process_id: string }>(await this.ctx.database.db.execute(sql`select process_id from opportunities where id = ${opportunityId}`));
+    const processId = rows[0]?.process_id;
+    if (!processId) return;
+    const key = `${tenantId}/${processId}`;
+    if (this.pending.has(key)) return;
+    const t = setTimeout(() => {
+      this.pending.delete(key);
+      void this.ctx.database.notify('sp_analytics', key).catch(() => {});
+    }, this.debounceMs);
+    t.unref();
+    this.pending.set(key, t);
+  }
+
+  subscribe(tenantId: string, processId: string, fn: () => void): () => void {
+    const key = `${tenantId}/${processId}`;
+    const set = this.listeners.get(key) ?? new Set();
+    set.add(fn);
+    this.listeners.set(key, set);
+    return () => {
+      set.delete(fn);
+      if (!set.size) this.listeners.delete(key);
+    };
+  }
+
+  stop() {
+    this.pending.forEach((t) => clearTimeout(t));
+  }
+}
