@@ -188,6 +188,28 @@ for (const kind of testDatabases()) {
       await waitFor(() => [...writer.provider.awareness.getStates().values()].some((s) => s.user?.name === '周分析'), 2000, 'awareness from the reader');
     });
 
+    it('coalesces awareness: a room of 25 moving cursors does not flood each client', async () => {
+      const people = await Promise.all(Array.from({ length: 25 }, () => connect(room())));
+      // A raw observer counts the awareness frames it is sent.
+      const token = await t.token('admin', ['admin']);
+      const raw = new WebSocket(`${base}/${room()}?token=${token}`);
+      let awarenessFrames = 0;
+      raw.on('message', (data: Buffer) => {
+        if (data[0] === 1) awarenessFrames++;
+      });
+      await new Promise((r) => raw.once('open', r));
+      await new Promise((r) => setTimeout(r, 200));
+      awarenessFrames = 0;
+      // Everyone moves 8 times in quick succession: 200 changes.
+      for (let step = 0; step < 8; step++) people.forEach((p, i) => p.provider.awareness.setLocalStateField('stage', `s${i}-${step}`));
+      await waitFor(() => people.every((p) => [...people[0]!.provider.awareness.getStates().values()].some((st) => st.stage === `s${people.indexOf(p)}-7`)), 3000, 'every last position to arrive');
+      await new Promise((r) => setTimeout(r, 150));
+      expect(awarenessFrames).toBeGreaterThan(0);
+      expect(awarenessFrames).toBeLessThan(20); // one per 50 ms window, not 200
+      raw.close();
+      people.forEach((p) => p.close());
+    });
+
     it('closes a connection that sends a malformed frame and keeps serving the others', async () => {
       const good = await connect(room());
       const token = await t.token('admin', ['admin']);

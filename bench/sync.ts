@@ -1,0 +1,201 @@
+/**
+ * Live-document propagation, in one run and on the same scenario, for
+ *   - this server (validation and persistence on, PostgreSQL),
+ *   - @y/websocket-server@0.1.1 (a plain relay, no persistence),
+ *   - @hocuspocus/server with its database extension on the same PostgreSQL;
+ * 100 rooms × 5 clients and 20 rooms × 25 clients, one writer per room at a fixed rate.
+ * Prints p50/p99 propagation latency, missed deliveries, server CPU seconds and peak RSS,
+ * and our ratios; medians of REPEAT runs. Server on CPU 0, load on CPU 1 (taskset).
+ *
+ *   pnpm bench:sync      (BENCH_DATABASE_URL, BENCH_SECONDS=15, REPEAT=3, RATE_MS=250)
+ * Goal (issue 5): our p50 and p99 within 1.2× the plain relay's, better than Hocuspocus', no misses.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { createServer as netServer } from 'node:net';
+import { resolve } from 'node:path';
+import { HocuspocusProvider } from '@hocuspocus/provider';
+import { readDraft, seedProcessDefinition, setStageValue, writeDraft, type ProcessDraft } from '@sales-process/core';
+import { signToken } from '@sales-process/server';
+import { openScratchPostgres } from '@sales-process/server/testing';
+import WebSocket from 'ws';
+import { WebsocketProvider } from 'y-websocket';
+import * as Y from 'yjs';
+
+const ROOT = resolve(import.meta.dirname, '..');
+const PG = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 15);
+const REPEAT = Number(process.env.REPEAT ?? 3);
+const RATE_MS = Number(process.env.RATE_MS ?? 250);
+const SECRET = 'bench-sync-secret-0123456789abcdef0123';
+const SCENARIOS = [
+  { rooms: 100, clients: 5 },
+  { rooms: 20, clients: 25 },
+];
+const pin = spawnSync('sh', ['-c', 'command -v taskset']).status === 0;
+if (pin) spawnSync('taskset', ['-cp', '1', String(process.pid)], { stdio: 'ignore' });
+
+const freePort = () =>
+  new Promise<number>((done) => {
+    const s = netServer().listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => done(port));
+    });
+  });
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const pct = (xs: number[], p: number) => (xs.length ? [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))]! : NaN);
+const median = (xs: number[]) => pct(xs, 50);
+function cpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(stat[11]) + Number(stat[12])) / 100;
+}
+function peakRssMb(pid: number): number {
+  const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) / 1024 : NaN;
+}
+
+interface Kind {
+  name: string;
+  start(port: number, db: string): ChildProcess;
+  rooms(n: number, base: string): Promise<string[]>;
+  connect(base: string, room: string, doc: Y.Doc): Promise<{ destroy(): void }>;
+}
+
+const node = (args: string[], env: Record<string, string>) =>
+  spawn(pin ? 'taskset' : process.execPath, pin ? ['-c', '0', process.execPath, ...args] : args, { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'inherit'] });
+
+async function waitSynced(check: () => boolean, what: string, ms = 30_000) {
+  const started = Date.now();
+  while (!check()) {
+    if (Date.now() - started > ms) throw new Error(`timed out: ${what}`);
+    await sleep(20);
+  }
+}
+
+const KINDS: Kind[] = [
+  {
+    name: 'ours',
+    start: (port, db) => node(['--import', 'tsx', 'packages/server/src/main.ts'], { DATABASE_URL: db, AUTH_SECRET: SECRET, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn' }),
+    async rooms(n, base) {
+      const token = await signToken(SECRET, { sub: 'admin', tenant: 'bench', roles: ['admin'] }, new Date(), 3600);
+      const ids: string[] = [];
+      for (let i = 0; i < n; i++) {
+        const res = await fetch(`${base}/api/v1/processes`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify({ name: `P${i}`, departments: [], definition: seedProcessDefinition }) });
+        ids.push(`process-draft:${((await res.json()) as { id: string }).id}`);
+      }
+      return ids;
+    },
+    async connect(base, room, doc) {
+      const token = await signToken(SECRET, { sub: 'admin', tenant: 'bench', roles: ['admin'] }, new Date(), 3600);
+      const p = new WebsocketProvider(`${base.replace('http', 'ws')}/sync`, room, doc, { WebSocketPolyfill: WebSocket as never, disableBc: true, params: { token } });
+      await waitSynced(() => p.synced, room);
+      return p;
+    },
+  },
+  {
+    name: 'y-websocket-server',
+    start: (port) => node(['node_modules/@y/websocket-server/src/server.js'], { HOST: '127.0.0.1', PORT: String(port) }),
+    rooms: async (n) => Array.from({ length: n }, (_, i) => `room-${i}-${Date.now()}`),
+    async connect(base, room, doc) {
+      const p = new WebsocketProvider(base.replace('http', 'ws'), room, doc, { WebSocketPolyfill: WebSocket as never, disableBc: true });
+      await waitSynced(() => p.synced, room);
+      return p;
+    },
+  },
+  {
+    name: 'hocuspocus',
+    start: (port, db) => node(['--import', 'tsx', 'bench/servers/hocuspocus.ts'], { DATABASE_URL: db, PORT: String(port) }),
+    rooms: async (n) => Array.from({ length: n }, (_, i) => `room-${i}-${Date.now()}`),
+    async connect(base, room, doc) {
+      let synced = false;
+      const p = new HocuspocusProvider({ url: base.replace('http', 'ws'), name: room, document: doc, WebSocketPolyfill: WebSocket, onSynced: () => (synced = true) } as never);
+      await waitSynced(() => synced, room);
+      return p;
+    },
+  },
+];
+
+async function scenario(kind: Kind, rooms: number, clients: number) {
+  const scratch = await openScratchPostgres(PG);
+  const port = await freePort();
+  const base = `http://127.0.0.1:${port}`;
+  const server = kind.start(port, scratch.url!);
+  try {
+    for (let i = 0; ; i++) {
+      try {
+        await fetch(base.replace('http', 'http') + (kind.name === 'ours' ? '/healthz' : '/'));
+        break;
+      } catch {
+        if (i > 300) throw new Error(`${kind.name} did not start`);
+        await sleep(100);
+      }
+    }
+    const names = await kind.rooms(rooms, base);
+    const latencies: number[] = [];
+    let expected = 0;
+    let received = 0;
+    const providers: { destroy(): void }[] = [];
+    const writers: Y.Doc[] = [];
+    for (const room of names) {
+      const docs = Array.from({ length: clients }, () => new Y.Doc());
+      for (const doc of docs) providers.push(await kind.connect(base, room, doc));
+      const writer = docs[0]!;
+      // Same content everywhere: ours starts from the process' version, the others get it written now.
+      if (!(readDraft(writer) as ProcessDraft).definition.presale.length) writeDraft(writer, { name: 'P', departments: [], definition: seedProcessDefinition });
+      await waitSynced(() => docs.every((d) => (readDraft(d) as ProcessDraft).definition.presale.length === 4), `${room} initial state`);
+      writers.push(writer);
+      for (const reader of docs.slice(1)) {
+        const seen = new Set<number>();
+        reader.on('update', () => {
+          const text = (readDraft(reader) as ProcessDraft).definition.presale[0]?.requirements ?? '';
+          const m = /^(\d+):(\d+(?:\.\d+)?)$/.exec(text);
+          if (!m || seen.has(Number(m[1]))) return;
+          seen.add(Number(m[1]));
+          received++;
+          latencies.push(performance.timeOrigin + performance.now() - Number(m[2]));
+        });
+      }
+    }
+    await sleep(500);
+    const cpu0 = cpuSeconds(server.pid!);
+    let seq = 0;
+    const timer = setInterval(() => {
+      seq++;
+      for (const w of writers) {
+        setStageValue(w, 'presale', 'visit', 'requirements', `${seq}:${performance.timeOrigin + performance.now()}`);
+        expected += clients - 1;
+      }
+    }, RATE_MS);
+    await sleep(SECONDS * 1000);
+    clearInterval(timer);
+    await sleep(2000); // let the last ones arrive
+    const cpu = cpuSeconds(server.pid!) - cpu0;
+    const rss = peakRssMb(server.pid!);
+    providers.forEach((p) => p.destroy());
+    return { p50: pct(latencies, 50), p99: pct(latencies, 99), missed: expected - received, cpu, rss, updates: seq * rooms };
+  } finally {
+    server.kill('SIGKILL');
+    await new Promise((r) => server.once('exit', r));
+    await scratch.close();
+  }
+}
+
+console.log(`live-document propagation: ${SECONDS}s per run, a write per room every ${RATE_MS} ms, median of ${REPEAT} runs${pin ? ', server on CPU 0, load on CPU 1' : ''}\n`);
+for (const sc of SCENARIOS) {
+  console.log(`${sc.rooms} rooms × ${sc.clients} clients`);
+  console.log('server                  p50 ms   p99 ms   missed   cpu s   peak RSS MB');
+  const results = new Map<string, { p50: number; p99: number; missed: number; cpu: number; rss: number }>();
+  for (const kind of KINDS) {
+    const runs = [];
+    for (let r = 0; r < REPEAT; r++) runs.push(await scenario(kind, sc.rooms, sc.clients));
+    const m = { p50: median(runs.map((x) => x.p50)), p99: median(runs.map((x) => x.p99)), missed: median(runs.map((x) => x.missed)), cpu: median(runs.map((x) => x.cpu)), rss: median(runs.map((x) => x.rss)) };
+    results.set(kind.name, m);
+    console.log(`${kind.name.padEnd(22)} ${m.p50.toFixed(1).padStart(7)} ${m.p99.toFixed(1).padStart(8)} ${String(m.missed).padStart(8)} ${m.cpu.toFixed(1).padStart(7)} ${m.rss.toFixed(0).padStart(13)}`);
+  }
+  const ours = results.get('ours')!;
+  for (const other of ['y-websocket-server', 'hocuspocus']) {
+    const o = results.get(other)!;
+    console.log(`  ours / ${other}: p50 ${(ours.p50 / o.p50).toFixed(2)}, p99 ${(ours.p99 / o.p99).toFixed(2)}, cpu ${(ours.cpu / o.cpu).toFixed(2)}, rss ${(ours.rss / o.rss).toFixed(2)}`);
+  }
+  console.log('');
+}
