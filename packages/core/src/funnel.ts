@@ -78,52 +78,24 @@ export function median(xs: readonly number[]): number | null {
 export const round2 = (x: number) => Math.round(x * 100) / 100;
 export const round4 = (x: number) => Math.round(x * 10_000) / 10_000;
 
-export function computeFunnel(
-  def: ProcessDefinition,
-  opportunities: readonly FunnelOpportunity[],
-  stays: readonly StageStay[],
-): FunnelFigures {
-  const n = def.presale.length;
-  const reached = new Array<number>(n + 1).fill(0);
-  const terminal = { won: { count: 0, amount: 0 }, lost: { count: 0, amount: 0 }, invalid: { count: 0, amount: 0 } };
-  const openBy = new Map<string, { count: number; amount: number }>();
-  const forecast = new Map<string, ForecastMonth>();
-  const index = new Map(def.presale.map((s, i) => [s.id, i]));
+/** What the figures are made from: counts and sums per stage, however they were gathered. */
+export interface FunnelAggregates {
+  total: number;
+  /** reached[k]: opportunities that got to pre-sale stage k or beyond; reached[n] = won. */
+  reached: number[];
+  open: ReadonlyMap<string, { count: number; amount: number }>;
+  terminal: Record<'won' | 'lost' | 'invalid', { count: number; amount: number }>;
+  /** Open opportunities by expected close month ('YYYY-MM' or 'none'), with weighted sums. */
+  forecast: ReadonlyMap<string, { count: number; amount: number; weighted: number }>;
+  stays: ReadonlyMap<string, { avg: number | null; median: number | null }>;
+}
 
-  for (const o of opportunities) {
-    const top = o.status === 'won' ? n : Math.max(o.maxStageIndex, index.get(o.stageId ?? '') ?? -1);
-    for (let k = 0; k <= Math.min(top, n); k++) reached[k]!++;
-    if (o.status !== 'open') {
-      terminal[o.status].count++;
-      terminal[o.status].amount += o.amount;
-      continue;
-    }
-    const k = index.get(o.stageId ?? '');
-    if (k === undefined) continue;
-    const cell = openBy.get(o.stageId!) ?? { count: 0, amount: 0 };
-    cell.count++;
-    cell.amount += o.amount;
-    openBy.set(o.stageId!, cell);
-    const month = o.expectedCloseDate ? o.expectedCloseDate.slice(0, 7) : 'none';
-    const f = forecast.get(month) ?? { month, count: 0, amount: 0, weighted: 0 };
-    f.count++;
-    f.amount += o.amount;
-    f.weighted += (o.amount * def.presale[k]!.winRate) / 100;
-    forecast.set(month, f);
-  }
-
-  const staysBy = new Map<string, number[]>();
-  for (const s of stays) {
-    const list = staysBy.get(s.stageId) ?? [];
-    list.push(s.days);
-    staysBy.set(s.stageId, list);
-  }
-
+/** The one definition of every funnel figure, from aggregates (rows in core, SQL on the server). */
+export function assembleFunnel(def: ProcessDefinition, a: FunnelAggregates): FunnelFigures {
   const stages: FunnelStageFigures[] = def.presale.map((s, k) => {
-    const cell = openBy.get(s.id) ?? { count: 0, amount: 0 };
-    const days = staysBy.get(s.id) ?? [];
-    const avg = mean(days);
-    const med = median(days);
+    const cell = a.open.get(s.id) ?? { count: 0, amount: 0 };
+    const st = a.stays.get(s.id);
+    const reached = a.reached[k] ?? 0;
     return {
       stageId: s.id,
       name: s.name,
@@ -131,27 +103,74 @@ export function computeFunnel(
       open: cell.count,
       openAmount: round2(cell.amount),
       weightedAmount: round2((cell.amount * s.winRate) / 100),
-      reached: reached[k]!,
-      conversionToNext: reached[k]! ? round4(reached[k + 1]! / reached[k]!) : null,
-      avgDays: avg === null ? null : round2(avg),
-      medianDays: med === null ? null : round2(med),
+      reached,
+      conversionToNext: reached ? round4((a.reached[k + 1] ?? 0) / reached) : null,
+      avgDays: st?.avg == null ? null : round2(st.avg),
+      medianDays: st?.median == null ? null : round2(st.median),
     };
   });
-  for (const t of Object.values(terminal)) t.amount = round2(t.amount);
+  const terminal = {
+    won: { count: a.terminal.won.count, amount: round2(a.terminal.won.amount) },
+    lost: { count: a.terminal.lost.count, amount: round2(a.terminal.lost.amount) },
+    invalid: { count: a.terminal.invalid.count, amount: round2(a.terminal.invalid.amount) },
+  };
   const decided = terminal.won.count + terminal.lost.count;
-  const months = [...forecast.values()]
-    .map((f) => ({ ...f, amount: round2(f.amount), weighted: round2(f.weighted) }))
-    .sort((a, b) => a.month.localeCompare(b.month));
+  const months = [...a.forecast]
+    .map(([month, f]) => ({ month, count: f.count, amount: round2(f.amount), weighted: round2(f.weighted) }))
+    .sort((x, y) => x.month.localeCompare(y.month));
   return {
     stages,
     terminal,
-    total: opportunities.length,
+    total: a.total,
     overallWinRate: decided ? round4(terminal.won.count / decided) : null,
-    openAmount: round2(stages.reduce((a, s) => a + s.openAmount, 0)),
-    weightedAmount: round2(months.reduce((a, m) => a + m.weighted, 0)),
+    openAmount: round2(stages.reduce((sum, s) => sum + s.openAmount, 0)),
+    weightedAmount: round2(months.reduce((sum, m) => sum + m.weighted, 0)),
     forecast: months,
     diagnosis: diagnoseShape(stages),
   };
+}
+
+/** Adds `count` opportunities that reached pre-sale index `top` (n = won) to `reached`. */
+export function addReached(reached: number[], top: number, count = 1): void {
+  for (let k = 0; k <= Math.min(top, reached.length - 1); k++) reached[k]! += count;
+}
+
+/** Adds open opportunities in stage `k` to the open and forecast aggregates. */
+export function addOpen(def: ProcessDefinition, open: Map<string, { count: number; amount: number }>, forecast: Map<string, { count: number; amount: number; weighted: number }>, k: number, month: string | null, count: number, amount: number): void {
+  const stage = def.presale[k]!;
+  const cell = open.get(stage.id) ?? { count: 0, amount: 0 };
+  cell.count += count;
+  cell.amount += amount;
+  open.set(stage.id, cell);
+  const key = month ?? 'none';
+  const f = forecast.get(key) ?? { count: 0, amount: 0, weighted: 0 };
+  f.count += count;
+  f.amount += amount;
+  f.weighted += (amount * stage.winRate) / 100;
+  forecast.set(key, f);
+}
+
+export function computeFunnel(def: ProcessDefinition, opportunities: readonly FunnelOpportunity[], stays: readonly StageStay[]): FunnelFigures {
+  const n = def.presale.length;
+  const reached = new Array<number>(n + 1).fill(0);
+  const terminal = { won: { count: 0, amount: 0 }, lost: { count: 0, amount: 0 }, invalid: { count: 0, amount: 0 } };
+  const open = new Map<string, { count: number; amount: number }>();
+  const forecast = new Map<string, { count: number; amount: number; weighted: number }>();
+  const index = new Map(def.presale.map((s, i) => [s.id, i]));
+  for (const o of opportunities) {
+    addReached(reached, o.status === 'won' ? n : Math.max(o.maxStageIndex, index.get(o.stageId ?? '') ?? -1));
+    if (o.status !== 'open') {
+      terminal[o.status].count++;
+      terminal[o.status].amount += o.amount;
+      continue;
+    }
+    const k = index.get(o.stageId ?? '');
+    if (k !== undefined) addOpen(def, open, forecast, k, o.expectedCloseDate ? o.expectedCloseDate.slice(0, 7) : null, 1, o.amount);
+  }
+  const staysBy = new Map<string, number[]>();
+  for (const s of stays) staysBy.set(s.stageId, [...(staysBy.get(s.stageId) ?? []), s.days]);
+  const stayFigures = new Map([...staysBy].map(([id, days]) => [id, { avg: mean(days), median: median(days) }]));
+  return assembleFunnel(def, { total: opportunities.length, reached, open, terminal, forecast, stays: stayFigures });
 }
 
 // ---- shape diagnosis -------------------------------------------------------------

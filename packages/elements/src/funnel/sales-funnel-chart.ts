@@ -1,3 +1,4 @@
+import type { FunnelFigures, FunnelStageFigures } from '@sales-process/core';
 import { css, html, nothing, svg, type PropertyValues } from 'lit';
 import { property, state } from 'lit/decorators.js';
 import type { ApiClientError } from '../client/api-client.js';
@@ -7,29 +8,9 @@ import { SpErrorEvent } from '../shared/events.js';
 import { LocalizeController } from '../shared/i18n.js';
 import { hostTokens } from '../shared/tokens.js';
 
-interface StageFigures {
-  stageId: string;
-  name: string;
-  winRate: number;
-  open: number;
-  openAmount: number;
-  weightedAmount: number;
-  reached: number;
-  conversionToNext: number | null;
-  avgDays: number | null;
-  medianDays: number | null;
-}
-export interface FunnelData {
-  process: { id: string; name: string; version: number };
-  stages: StageFigures[];
-  terminal: Record<'won' | 'lost' | 'invalid', { count: number; amount: number }>;
-  total: number;
-  overallWinRate: number | null;
-  openAmount: number;
-  weightedAmount: number;
-  forecast: { month: string; count: number; amount: number; weighted: number }[];
-  diagnosis: { shape: string; findings: { code: string; stageId?: string; message: { zh: string; en: string } }[]; thresholds: Record<string, number> };
-}
+// The figures are core's (a type-only import: nothing of core is bundled).
+type StageFigures = FunnelStageFigures;
+export type FunnelData = FunnelFigures & { process: { id: string; name: string; version: number } };
 interface Plan {
   figures: { winRate: number; avgWonAmount: number; avgCycleDays: number; leadPeriods: number };
   periods: { period: string; target: number; dealsNeeded: number; opportunitiesNeeded: number; findIn: string }[];

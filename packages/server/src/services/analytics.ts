@@ -1,10 +1,9 @@
 import {
-  diagnoseShape,
+  addOpen,
+  addReached,
+  assembleFunnel,
   planTarget,
-  round2,
-  round4,
   type FunnelFigures,
-  type FunnelStageFigures,
   type PlanHistory,
   type ProcessDefinition,
   type TargetPlanInput,
@@ -91,27 +90,22 @@ export class AnalyticsService {
     const index = new Map(def.presale.map((s, i) => [s.id, i]));
     const reached = new Array<number>(n + 1).fill(0);
     const open = new Map<string, { count: number; amount: number }>();
+    const forecast = new Map<string, { count: number; amount: number; weighted: number }>();
     const terminal = { won: { count: 0, amount: 0 }, lost: { count: 0, amount: 0 }, invalid: { count: 0, amount: 0 } };
-    const forecast = new Map<string, { month: string; count: number; amount: number; weighted: number }>();
     const plan: PlanHistory = { won: 0, closed: 0, wonAmount: 0, wonCycleDays: 0 };
     const versionDefs = new Map<number, ProcessDefinition>();
     let total = 0;
     for (const r of rows) {
       total += r.n;
       if (!versionDefs.has(r.version)) versionDefs.set(r.version, await this.processes.definition(db, q.processId, r.version));
-      const vdef = versionDefs.get(r.version)!;
       // How far it got, in the current version's order (stages matched by id).
       let top = -1;
       if (r.status === 'won') top = n;
       else {
-        vdef.presale.slice(0, r.max_index + 1).forEach((s) => {
-          const i = index.get(s.id);
-          if (i !== undefined) top = Math.max(top, i);
-        });
-        const cur = index.get(r.stage_id ?? '');
-        if (cur !== undefined) top = Math.max(top, cur);
+        versionDefs.get(r.version)!.presale.slice(0, r.max_index + 1).forEach((s) => (top = Math.max(top, index.get(s.id) ?? -1)));
+        top = Math.max(top, index.get(r.stage_id ?? '') ?? -1);
       }
-      for (let k = 0; k <= Math.min(top, n); k++) reached[k]! += r.n;
+      addReached(reached, top, r.n);
       if (r.status !== 'open') {
         terminal[r.status].count += r.n;
         terminal[r.status].amount += r.amount;
@@ -124,49 +118,13 @@ export class AnalyticsService {
         continue;
       }
       const k = index.get(r.stage_id ?? '');
-      if (k === undefined || r.phase !== 'presale') continue;
-      const cell = open.get(r.stage_id!) ?? { count: 0, amount: 0 };
-      cell.count += r.n;
-      cell.amount += r.amount;
-      open.set(r.stage_id!, cell);
-      const month = r.month ?? 'none';
-      const f = forecast.get(month) ?? { month, count: 0, amount: 0, weighted: 0 };
-      f.count += r.n;
-      f.amount += r.amount;
-      f.weighted += (r.amount * def.presale[k]!.winRate) / 100;
-      forecast.set(month, f);
+      if (k !== undefined && r.phase === 'presale') addOpen(def, open, forecast, k, r.month, r.n, r.amount);
     }
-    const stayRows = new Map(rowsOf<{ stage_id: string; avg: number; median: number }>(stays).map((s) => [s.stage_id, s]));
-    const stages: FunnelStageFigures[] = def.presale.map((s, k) => {
-      const cell = open.get(s.id) ?? { count: 0, amount: 0 };
-      const st = stayRows.get(s.id);
-      return {
-        stageId: s.id,
-        name: s.name,
-        winRate: s.winRate,
-        open: cell.count,
-        openAmount: round2(cell.amount),
-        weightedAmount: round2((cell.amount * s.winRate) / 100),
-        reached: reached[k]!,
-        conversionToNext: reached[k] ? round4(reached[k + 1]! / reached[k]!) : null,
-        avgDays: st ? round2(st.avg) : null,
-        medianDays: st ? round2(st.median) : null,
-      };
-    });
-    for (const t of Object.values(terminal)) t.amount = round2(t.amount);
-    const months = [...forecast.values()].map((f) => ({ ...f, amount: round2(f.amount), weighted: round2(f.weighted) })).sort((a, b) => a.month.localeCompare(b.month));
-    const decided = terminal.won.count + terminal.lost.count;
+    const stayFigures = new Map(rowsOf<{ stage_id: string; avg: number; median: number }>(stays).map((s) => [s.stage_id, { avg: s.avg, median: s.median }]));
     return {
       process: { id: process.id, name: process.name, version: process.currentVersion },
       filters: q,
-      stages,
-      terminal,
-      total,
-      overallWinRate: decided ? round4(terminal.won.count / decided) : null,
-      openAmount: round2(stages.reduce((a, s) => a + s.openAmount, 0)),
-      weightedAmount: round2(months.reduce((a, m) => a + m.weighted, 0)),
-      forecast: months,
-      diagnosis: diagnoseShape(stages),
+      ...assembleFunnel(def, { total, reached, open, terminal, forecast, stays: stayFigures }),
       planHistory: plan,
     };
   }

@@ -41,17 +41,30 @@ export class DocStore {
       .orderBy(asc(docUpdates.seq));
   }
 
-  /** Appends one accepted update; returns its seq. */
-  async append(doc: string, update: Uint8Array, author: string | null): Promise<number> {
-    return this.db.transaction(async (tx) => {
-      await tx.execute(sql`select pg_advisory_xact_lock(hashtext(${'doc:' + doc}))`);
-      const res = await tx.execute(sql`select greatest(
-          coalesce((select max(seq) from doc_updates where doc = ${doc}), 0),
-          coalesce((select last_seq from doc_snapshots where doc = ${doc}), 0)) + 1 as next`);
-      const next = Number(rowsOf<{ next: number | string }>(res)[0]!.next);
-      await tx.insert(docUpdates).values({ doc, seq: next, update, author });
-      return next;
-    });
+  /**
+   * Appends one accepted update and, when `notify` is given, announces it on that
+   * channel, in one statement (one round trip). The seq is the next after both the log
+   * and the snapshot; two instances racing for one seq hit the primary key and retry.
+   */
+  async append(doc: string, update: Uint8Array, author: string | null, notify?: { channel: string; from: string }): Promise<number> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const res = await this.db.execute(sql`
+          with next as (
+            select greatest(
+              coalesce((select max(seq) from doc_updates where doc = ${doc}), 0),
+              coalesce((select last_seq from doc_snapshots where doc = ${doc}), 0)) + 1 as seq
+          ), ins as (
+            insert into doc_updates (doc, seq, update, author) select ${doc}, next.seq, ${update}, ${author} from next returning seq
+          )
+          select ins.seq, ${notify ? sql`pg_notify(${notify.channel}, json_build_object('doc', ${doc}::text, 'seq', ins.seq, 'from', ${notify.from}::text)::text)` : sql`null`} as notified from ins`);
+        return Number(rowsOf<{ seq: number | string }>(res)[0]!.seq);
+      } catch (e) {
+        // drizzle wraps the driver's error: the SQLSTATE may sit on its cause.
+        const code = (e as { code?: string }).code ?? (e as { cause?: { code?: string } }).cause?.code;
+        if (code !== '23505' || attempt > 20) throw e;
+      }
+    }
   }
 
   /** Number of log rows not yet merged into the snapshot. */

@@ -286,6 +286,7 @@ export class SyncServer implements DraftDocs {
         if (!captured.length) return; // nothing integrated yet: parked until its dependencies arrive
         problems = this.validate(doc);
         if (problems.length) this.restore(doc);
+        else this.remember(doc, true);
       } finally {
         doc.ydoc.off('update', capture);
       }
@@ -304,13 +305,19 @@ export class SyncServer implements DraftDocs {
       const accepted = captured.length === 1 ? captured[0]! : Y.mergeUpdates(captured);
       await this.persist(doc, accepted, conn.principal.userId);
       this.broadcast(doc, accepted, conn);
-      this.remember(doc);
       if (doc.kind.kind === 'opportunity') this.scheduleFormFlush(doc, conn.principal);
     });
   }
 
+  /** The draft the last validation produced, so an accepted update is parsed once. */
+  private lastChecked: ProcessDraft | null = null;
+
   private validate(doc: LiveDoc): Problem[] {
-    if (doc.kind.kind === 'process-draft') return checkDraftDoc(doc.ydoc).problems;
+    if (doc.kind.kind === 'process-draft') {
+      const { problems, draft } = checkDraftDoc(doc.ydoc);
+      this.lastChecked = draft;
+      return problems;
+    }
     return checkFormDoc(doc.ydoc, doc.formFields, doc.goodServer);
   }
 
@@ -320,9 +327,9 @@ export class SyncServer implements DraftDocs {
   }
 
   /** Records the current (valid) state as the one to restore. */
-  private remember(doc: LiveDoc) {
+  private remember(doc: LiveDoc, justValidated = false) {
     if (doc.kind.kind === 'process-draft') {
-      const { draft } = checkDraftDoc(doc.ydoc);
+      const draft = justValidated ? this.lastChecked : checkDraftDoc(doc.ydoc).draft;
       if (draft) doc.goodDraft = draft;
     } else {
       doc.goodForm = readForm(doc.ydoc);
@@ -340,10 +347,10 @@ export class SyncServer implements DraftDocs {
 
   /** Appends an accepted update and tells other instances where to find it. */
   private async persist(doc: LiveDoc, update: Uint8Array, author: string | null) {
-    const seq = await this.store.append(doc.name, update, author);
+    // Stored and announced to other instances in one round trip, before anyone sees it.
+    const seq = await this.store.append(doc.name, update, author, { channel: 'sp_doc', from: this.instance });
     if (seq !== doc.lastSeq + 1) await this.catchUp(doc); // another instance wrote in between
     doc.lastSeq = Math.max(doc.lastSeq, seq);
-    await this.ctx.database.notify('sp_doc', JSON.stringify({ doc: doc.name, seq, from: this.instance })).catch((e) => this.ctx.logger.warn({ err: e }, 'notify failed'));
     if (++doc.sinceCompact >= this.opts.compactEvery) {
       doc.sinceCompact = 0;
       void this.store.compact(doc.name).catch((e) => this.ctx.logger.error({ err: e, doc: doc.name }, 'compaction failed'));
