@@ -159,6 +159,22 @@ describe('<sales-process-designer>', () => {
     expect(designer.shadowRoot!.textContent).to.contain('Ready to publish');
   });
 
+  it('switches language live when the host page changes <html lang>', async () => {
+    const el = await render();
+    expect($(el, '#tab-presale').textContent).to.equal('售前阶段');
+    document.documentElement.lang = 'en';
+    try {
+      await new Promise((r) => setTimeout(r, 0));
+      await el.updateComplete;
+      expect($(el, '#tab-presale').textContent).to.equal('Pre-sale stages');
+    } finally {
+      document.documentElement.lang = 'zh-CN';
+    }
+    await new Promise((r) => setTimeout(r, 0));
+    await el.updateComplete;
+    expect($(el, '#tab-presale').textContent).to.equal('售前阶段');
+  });
+
   it('is accessible', async () => {
     const el = await render();
     $<HTMLElement>(el, 'ol.stages li[data-id="needs"]').click();
