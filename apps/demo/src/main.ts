@@ -109,13 +109,12 @@ async function salesView(): Promise<string> {
 let editing: string | null = params.get('process');
 let reactHost = params.get('react') === '1';
 
-async function adminView(processes: ProcessSummary[]): Promise<string> {
+async function adminView(): Promise<string> {
   const all = (await api<{ items: ProcessSummary[] }>('/processes')).items;
   if (editing && !all.some((p) => p.id === editing)) editing = null;
   const rows = all
     .map((p) => `<li><button class="opp ${p.id === editing ? 'current' : ''}" data-edit="${esc(p.id)}"><strong>${esc(p.name)}</strong><span class="muted">v${p.version} · ${p.status === 'enabled' ? (en() ? 'enabled' : '启用中') : en() ? 'disabled' : '已停用'}</span></button></li>`)
     .join('');
-  void processes;
   return `<div class="split">
     <nav class="card list" aria-label="${en() ? 'Sales processes' : '销售流程'}">
       <h2>${en() ? 'Sales processes' : '销售流程'}</h2>
@@ -138,7 +137,7 @@ async function render(): Promise<void> {
   const { items: processes } = await api<{ items: ProcessSummary[] }>('/processes');
   const roles = me().roles;
   let body = '';
-  if (roles.includes('admin')) body += await adminView(processes);
+  if (roles.includes('admin')) body += await adminView();
   if (roles.includes('supervisor')) body += `<section class="card"><stage-approval-inbox></stage-approval-inbox></section>`;
   if (roles.some((r) => r === 'sales' || r === 'postsale' || r === 'supervisor')) body += await salesView();
   if (roles.includes('analyst')) {

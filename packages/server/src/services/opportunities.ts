@@ -345,7 +345,7 @@ export class OpportunityService {
   }
 
   /** Stage form values: keys are the stage's field keys (or `source.key` when ambiguous). */
-  async saveStageForm(p: Principal, id: string, values: Record<string, unknown>, _options: { quiet?: boolean } = {}) {
+  async saveStageForm(p: Principal, id: string, values: Record<string, unknown>) {
     const { db } = this.ctx.database;
     await db.transaction(async (tx) => {
       const row = await this.lock(tx, p.tenantId, id);

@@ -11,7 +11,7 @@ import {
   type ProcessDraft,
   type publishSchema,
 } from '@sales-process/core';
-import { and, asc, desc, eq, inArray, or, sql } from 'drizzle-orm';
+import { and, asc, eq, or, sql } from 'drizzle-orm';
 import type * as Y from 'yjs';
 import type { z } from 'zod';
 import type { ServerContext } from '../context.js';
@@ -360,12 +360,6 @@ export class ProcessService {
       await tx.delete(processes).where(eq(processes.id, id));
     });
     await this.docs.reset(draftDocName(id));
-  }
-
-  /** Processes by id with their current versions (for listing). */
-  async byIds(q: Q, tenantId: string, ids: string[]) {
-    if (!ids.length) return [];
-    return q.select().from(processes).where(and(eq(processes.tenantId, tenantId), inArray(processes.id, ids))).orderBy(desc(processes.updatedAt));
   }
 }
 

@@ -5,8 +5,6 @@ import {
   processDraftSchema,
   readDraft,
   writeDraft,
-  type Detail,
-  type FieldCatalog,
   type ProcessDraft,
 } from '@sales-process/core';
 import * as Y from 'yjs';
@@ -184,10 +182,4 @@ export function restoreFormDoc(doc: Y.Doc, form: Record<string, unknown>, server
     writeMap(doc, FORM_ROOT, form, origin);
     writeMap(doc, SERVER_ROOT, server, origin);
   }, origin);
-}
-
-export type RefusalNotice = { code: string; message: { zh: string; en: string }; details: Detail[] };
-
-export function fieldsOfForm(form: { source: string; key: string; type: string; options: { value: string }[] | null }[] | null, _catalog?: FieldCatalog): FormField[] {
-  return (form ?? []).map((f) => ({ source: f.source as FormField['source'], key: f.key, type: f.type, options: f.options }));
 }

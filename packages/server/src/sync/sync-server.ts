@@ -577,7 +577,7 @@ export class SyncServer implements DraftDocs {
     const changed = Object.fromEntries(Object.entries(form).filter(([k, v]) => JSON.stringify(doc.flushedForm[k]) !== JSON.stringify(v)));
     if (!Object.keys(changed).length) return;
     try {
-      await this.opportunities.saveStageForm(doc.formAuthor, doc.kind.id, changed, { quiet: true });
+      await this.opportunities.saveStageForm(doc.formAuthor, doc.kind.id, changed);
       doc.flushedForm = { ...doc.flushedForm, ...changed };
     } catch (e) {
       this.ctx.logger.warn({ err: e, doc: doc.name }, 'form values refused by the database; resyncing');
