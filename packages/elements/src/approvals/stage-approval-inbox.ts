@@ -5,7 +5,7 @@ import { ConnectedElement } from '../shared/connected-element.js';
 import { defineElement } from '../shared/define.js';
 import { SpApprovalDecidedEvent, SpErrorEvent } from '../shared/events.js';
 import { LocalizeController } from '../shared/i18n.js';
-import { hostTokens } from '../shared/tokens.js';
+import { controlStyles, hostTokens } from '../shared/tokens.js';
 
 export interface ApprovalView {
   id: string;
@@ -60,6 +60,7 @@ const messages = {
 export class StageApprovalInbox extends ConnectedElement {
   static override styles = [
     hostTokens,
+    controlStyles,
     css`
       :host {
         display: block;
@@ -87,28 +88,12 @@ export class StageApprovalInbox extends ConnectedElement {
         white-space: pre-wrap;
       }
       textarea {
-        font: inherit;
         width: 100%;
-        box-sizing: border-box;
-        border: 1px solid var(--_border);
-        border-radius: var(--_radius);
-        background: var(--_bg);
-        color: inherit;
-        padding: 0.35rem;
       }
       .buttons {
         display: flex;
         gap: 0.5rem;
         margin-top: 0.5rem;
-      }
-      button {
-        font: inherit;
-        border: 1px solid var(--_border);
-        background: var(--_bg);
-        color: inherit;
-        border-radius: var(--_radius);
-        padding: 0.3rem 0.75rem;
-        cursor: pointer;
       }
       button.approve {
         background: var(--_done);

@@ -27,7 +27,7 @@ import { defineElement } from '../shared/define.js';
 import { SpErrorEvent } from '../shared/events.js';
 import { LocalizeController } from '../shared/i18n.js';
 import { LiveDocController } from '../shared/live-controller.js';
-import { hostTokens } from '../shared/tokens.js';
+import { controlStyles, hostTokens } from '../shared/tokens.js';
 import { messages } from './messages.js';
 
 type Phase = 'presale' | 'postsale';
@@ -95,6 +95,7 @@ const newId = (prefix: string) => `${prefix}${Math.random().toString(36).slice(2
 export class SalesProcessDesigner extends ConnectedElement {
   static override styles = [
     hostTokens,
+    controlStyles,
     css`
       :host {
         display: block;
@@ -122,39 +123,10 @@ export class SalesProcessDesigner extends ConnectedElement {
       input:not([type='checkbox']):not([type='radio']),
       textarea,
       select {
-        font: inherit;
-        color: inherit;
-        background: var(--_bg);
-        border: 1px solid var(--_border);
-        border-radius: var(--_radius);
-        padding: 0.35rem 0.5rem;
-        box-sizing: border-box;
         width: 100%;
-        font-weight: normal;
-      }
-      textarea {
-        min-height: 4rem;
-        resize: vertical;
-      }
-      button {
-        font: inherit;
-        color: inherit;
-        background: var(--_bg);
-        border: 1px solid var(--_border);
-        border-radius: var(--_radius);
-        padding: 0.3rem 0.7rem;
-        cursor: pointer;
-      }
-      button.primary {
-        background: var(--_accent);
-        color: var(--_accent-fg);
-        border-color: var(--_accent);
       }
       button.icon {
         padding: 0.1rem 0.45rem;
-      }
-      button.danger {
-        color: var(--_danger);
       }
       .badge {
         border-radius: 999px;

@@ -8,7 +8,7 @@ import { defineElement } from '../shared/define.js';
 import { SpErrorEvent } from '../shared/events.js';
 import { LocalizeController } from '../shared/i18n.js';
 import { LiveDocController } from '../shared/live-controller.js';
-import { hostTokens } from '../shared/tokens.js';
+import { controlStyles, hostTokens } from '../shared/tokens.js';
 import type * as Y from 'yjs';
 import type { FormFieldView, OpportunityView } from '../shared/types.js';
 import { messages } from './messages.js';
@@ -39,6 +39,7 @@ export class StageFeedbackForm extends ConnectedElement {
 
   static override styles = [
     hostTokens,
+    controlStyles,
     css`
       :host {
         display: block;
@@ -71,18 +72,7 @@ export class StageFeedbackForm extends ConnectedElement {
       input:not([type='checkbox']):not([type='file']),
       textarea,
       select {
-        font: inherit;
-        color: inherit;
-        background: var(--_bg);
-        border: 1px solid var(--_border);
-        border-radius: var(--_radius);
-        padding: 0.35rem 0.5rem;
         width: 100%;
-        box-sizing: border-box;
-      }
-      textarea {
-        min-height: 4.5rem;
-        resize: vertical;
       }
       [aria-invalid='true'] {
         border-color: var(--_danger) !important;
@@ -143,20 +133,6 @@ export class StageFeedbackForm extends ConnectedElement {
       .contacts input {
         width: auto !important;
         flex: 1 1 8rem;
-      }
-      button {
-        font: inherit;
-        border: 1px solid var(--_border);
-        background: var(--_bg);
-        color: var(--_fg);
-        border-radius: var(--_radius);
-        padding: 0.3rem 0.75rem;
-        cursor: pointer;
-      }
-      button.primary {
-        background: var(--_accent);
-        color: var(--_accent-fg);
-        border-color: var(--_accent);
       }
       .notice {
         color: var(--_danger);

@@ -6,7 +6,7 @@ import { ConnectedElement } from '../shared/connected-element.js';
 import { defineElement } from '../shared/define.js';
 import { SpErrorEvent } from '../shared/events.js';
 import { LocalizeController } from '../shared/i18n.js';
-import { hostTokens } from '../shared/tokens.js';
+import { controlStyles, hostTokens } from '../shared/tokens.js';
 
 // The figures are core's (a type-only import: nothing of core is bundled).
 type StageFigures = FunnelStageFigures;
@@ -105,6 +105,7 @@ const messages = {
 export class SalesFunnelChart extends ConnectedElement {
   static override styles = [
     hostTokens,
+    controlStyles,
     css`
       :host {
         display: block;
@@ -204,16 +205,6 @@ export class SalesFunnelChart extends ConnectedElement {
         flex-wrap: wrap;
         gap: 0.5rem;
         align-items: end;
-      }
-      input,
-      select,
-      form button {
-        font: inherit;
-        color: inherit;
-        background: var(--_bg);
-        border: 1px solid var(--_border);
-        border-radius: var(--_radius);
-        padding: 0.3rem 0.5rem;
       }
       .muted {
         color: var(--_muted);

@@ -57,3 +57,39 @@ export const hostTokens = css`
     box-shadow: var(--_focus);
   }
 `;
+
+/** Form controls and buttons, the same in every element (elements add only their specifics). */
+export const controlStyles = css`
+  input:not([type='checkbox']):not([type='radio']):not([type='file']),
+  textarea,
+  select,
+  button {
+    font: inherit;
+    font-weight: normal;
+    color: inherit;
+    background: var(--_bg);
+    border: 1px solid var(--_border);
+    border-radius: var(--_radius);
+    padding: 0.3rem 0.6rem;
+    box-sizing: border-box;
+  }
+  textarea {
+    min-height: 4rem;
+    resize: vertical;
+  }
+  button {
+    cursor: pointer;
+  }
+  button.primary {
+    background: var(--_accent);
+    border-color: var(--_accent);
+    color: var(--_accent-fg);
+  }
+  button.danger {
+    color: var(--_danger);
+  }
+  button:disabled {
+    opacity: 0.6;
+    cursor: default;
+  }
+`;

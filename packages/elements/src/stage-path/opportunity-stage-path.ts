@@ -7,7 +7,7 @@ import { defineElement } from '../shared/define.js';
 import { SpApprovalRequestedEvent, SpBeforeActionEvent, SpErrorEvent, SpStageChangedEvent, SpStageCompletedEvent, SpTransitionRefusedEvent } from '../shared/events.js';
 import { LiveDocController } from '../shared/live-controller.js';
 import { LocalizeController } from '../shared/i18n.js';
-import { hostTokens } from '../shared/tokens.js';
+import { controlStyles, hostTokens } from '../shared/tokens.js';
 import type { OpportunityView } from '../shared/types.js';
 import { messages } from './messages.js';
 
@@ -37,6 +37,7 @@ interface Option {
 export class OpportunityStagePath extends ConnectedElement {
   static override styles = [
     hostTokens,
+    controlStyles,
     css`
       :host {
         display: block;
@@ -123,35 +124,10 @@ export class OpportunityStagePath extends ConnectedElement {
         margin-top: 0.75rem;
         align-items: center;
       }
-      button,
-      select,
-      input {
-        font: inherit;
-        color: inherit;
-        border: 1px solid var(--_border);
-        background: var(--_bg);
-        border-radius: var(--_radius);
-        padding: 0.3rem 0.7rem;
-      }
-      button {
-        cursor: pointer;
-      }
-      button.primary {
-        background: var(--_accent);
-        border-color: var(--_accent);
-        color: var(--_accent-fg);
-      }
       button.won {
         background: var(--_done);
         border-color: var(--_done);
         color: #fff;
-      }
-      button.danger {
-        color: var(--_danger);
-      }
-      button:disabled {
-        opacity: 0.6;
-        cursor: default;
       }
       .panel {
         display: flex;
