@@ -204,6 +204,52 @@ export const stageHistory = pgTable(
   (t) => [index('stage_history_opportunity').on(t.opportunityId, t.id), index('stage_history_tenant_process').on(t.tenantId, t.processId, t.fromStageId)],
 );
 
+/**
+ * The funnel's rollups, kept by triggers (drizzle/0003) in the same statement as every
+ * write to opportunities and stage_history, so they can never drift. One row per cell
+ * of what the funnel groups and filters by; '' stands for null in the key columns.
+ */
+export const funnelCells = pgTable(
+  'funnel_cells',
+  {
+    tenantId: text('tenant_id').notNull(),
+    processId: text('process_id').notNull(),
+    processVersion: integer('process_version').notNull(),
+    status: text('status').notNull(),
+    phase: text('phase').notNull(),
+    stageId: text('stage_id').notNull(),
+    maxStageIndex: integer('max_stage_index').notNull(),
+    /** Expected close month, YYYY-MM. */
+    closeMonth: text('close_month').notNull(),
+    /** Creation month (UTC), YYYY-MM: the period filter at month grain. */
+    createdMonth: text('created_month').notNull(),
+    departmentId: text('department_id').notNull(),
+    ownerId: text('owner_id').notNull(),
+    n: bigint('n', { mode: 'number' }).notNull(),
+    amount: numeric('amount', { mode: 'number' }).notNull(),
+    wonDays: numeric('won_days', { mode: 'number' }).notNull(),
+  },
+  (t) => [
+    primaryKey({
+      name: 'funnel_cells_pk',
+      columns: [t.tenantId, t.processId, t.processVersion, t.status, t.phase, t.stageId, t.maxStageIndex, t.closeMonth, t.createdMonth, t.departmentId, t.ownerId],
+    }),
+  ],
+);
+
+/** Completed stays per stage as a histogram of days (to 0.01 day): mean and exact median of it. */
+export const stayCells = pgTable(
+  'stay_cells',
+  {
+    tenantId: text('tenant_id').notNull(),
+    processId: text('process_id').notNull(),
+    stageId: text('stage_id').notNull(),
+    days: numeric('days', { precision: 12, scale: 2, mode: 'number' }).notNull(),
+    n: bigint('n', { mode: 'number' }).notNull(),
+  },
+  (t) => [primaryKey({ name: 'stay_cells_pk', columns: [t.tenantId, t.processId, t.stageId, t.days] })],
+);
+
 export const approvals = pgTable(
   'approvals',
   {

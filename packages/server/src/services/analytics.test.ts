@@ -1,5 +1,6 @@
 import { computeFunnel, seedProcessDefinition } from '@sales-process/core';
 import { EXAMPLE, STAYS } from '@sales-process/core/testing/funnel-example';
+import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { customers, opportunities, stageHistory } from '../db/schema.js';
 import { startTestServer, testDatabases, waitFor, type TestServer } from '../testing/harness.js';
@@ -76,6 +77,42 @@ for (const kind of testDatabases()) {
     it('refuses people without an analytics role, and other tenants', async () => {
       expect((await t.as('rep', ['sales']).get(`/analytics/funnel?processId=${processId}`)).status).toBe(403);
       expect((await t.as('ana', ['analyst'], 't2').get(`/analytics/funnel?processId=${processId}`)).status).toBe(404);
+    });
+
+    it('keeps its trigger-fed rollups equal to a scan of the rows, through every kind of write', async () => {
+      const { db } = t.server.services.ctx.database;
+      const analytics = t.server.services.analytics;
+      const p = { tenantId: 't1', userId: 'ana', roles: new Set(['analyst']) } as never;
+      // Rows across month edges (UTC), then moves, edits, re-owning, closing and deleting.
+      await db.insert(opportunities).values(
+        ['2026-03-15T10:00:00Z', '2026-05-31T23:30:00Z', '2026-06-01T00:00:00Z', '2026-07-20T12:00:00Z'].map((at, i) => ({
+          id: `edge${i}`, tenantId: 't1', name: `edge${i}`, customerId: 'cus_x', ownerId: 'rep', departmentId: 'east', amount: 1000 * (i + 1), currency: 'CNY',
+          expectedCloseDate: '2026-09-01', processId, processVersion: 1, stageId: 'visit', status: 'open' as const, phase: 'presale' as const,
+          stageEnteredAt: new Date(at), maxStageIndex: 0, createdAt: new Date(at), updatedAt: new Date(at),
+        })),
+      );
+      await db.execute(sql`update opportunities set stage_id = 'needs', max_stage_index = 1 where id in ('edge0', 'edge1')`);
+      await db.execute(sql`update opportunities set amount = amount + 0.5, fields = '{"x": 1}' where id like 'edge%'`);
+      await db.execute(sql`update opportunities set owner_id = 'rep2', department_id = 'north' where id = 'edge2'`);
+      await db.execute(sql`update opportunities set status = 'won', phase = 'done', stage_id = null, closed_at = created_at + interval '10 days 6 hours' where id = 'edge3'`);
+      await db.execute(sql`delete from opportunities where id = 'edge1'`);
+      await db.insert(stageHistory).values([1.234, 2.5, 7].map((days) => ({ tenantId: 't1', opportunityId: 'edge0', processId, processVersion: 1, fromStageId: 'visit', toStageId: 'needs', toStatus: 'open', action: 'complete', at: new Date(), daysSpent: days })));
+      await db.insert(stageHistory).values({ tenantId: 't1', opportunityId: 'edge2', processId, processVersion: 1, fromStageId: 'visit', toStageId: 'visit', toStatus: 'open', action: 'migrate', at: new Date(), daysSpent: 99 });
+      expect((await t.as('rep').post('/opportunities/edge0/invalidate')).status).toBe(200);
+
+      const sorted = <T>(xs: T[]) => xs.map((x) => JSON.stringify(x)).sort();
+      for (const q of [{}, { ownerId: 'rep' }, { departmentId: 'hq' }, { departmentId: 'north' }, { from: '2026-06-01' }, { from: '2026-03-01', to: '2026-05-31' }, { to: '2026-06-30' }]) {
+        const query = { processId, ...q };
+        expect(sorted(await analytics.groups(p, query)), JSON.stringify(q)).toEqual(sorted(await analytics.groups(p, query, { scan: true })));
+      }
+      const stays = (await analytics.stays(p, { processId })).sort((a, b) => a.stage_id.localeCompare(b.stage_id));
+      expect(stays).toEqual((await analytics.stays(p, { processId }, { scan: true })).sort((a, b) => a.stage_id.localeCompare(b.stage_id)));
+      expect(stays.find((s) => s.stage_id === 'visit')).toEqual({ stage_id: 'visit', avg: expect.closeTo((1 + 3 + 8 + 10 + 3 + 1.23 + 2.5 + 7) / 8, 6), median: 3 });
+      // A day-precise period takes the scan; month-aligned ones the rollup: same figures where they overlap.
+      expect((await analyst().get(`/analytics/funnel?processId=${processId}&from=2026-05-31`)).body.total).toBe(
+        (await analyst().get(`/analytics/funnel?processId=${processId}&from=2026-06-01`)).body.total,
+      );
+      expect((await analyst().get(`/analytics/funnel?processId=${processId}&from=2026-03-01&to=2026-03-31`)).body.total).toBe(1);
     });
 
     it('tells open charts when opportunities move (server-sent events)', async () => {

@@ -26,6 +26,19 @@ export interface FunnelQuery {
   ownerId?: string;
 }
 
+type FunnelGroup = { version: number; status: 'open' | 'won' | 'lost' | 'invalid'; phase: string; stage_id: string | null; max_index: number; month: string | null; n: number; amount: number; won_days: number };
+type StayFigures = { stage_id: string; avg: number; median: number };
+
+/** The period as creation months (YYYY-MM), when it starts and ends on month boundaries. */
+export function wholeMonths(q: Pick<FunnelQuery, 'from' | 'to'>): { from?: string; to?: string } | null {
+  const from = q.from && (q.from.endsWith('-01') ? q.from.slice(0, 7) : null);
+  if (from === null) return null;
+  if (!q.to) return { from };
+  const next = new Date(`${q.to}T00:00:00Z`);
+  next.setUTCDate(next.getUTCDate() + 1);
+  return next.getUTCDate() === 1 ? { from, to: q.to.slice(0, 7) } : null;
+}
+
 /**
  * SPEC §7 computed in PostgreSQL: every aggregate runs in SQL over the filtered
  * opportunities (all versions of the process), only per-stage rows come back, and core
@@ -42,8 +55,9 @@ export class AnalyticsService {
 
   private async filters(p: Principal, q: FunnelQuery): Promise<SQL> {
     const parts: SQL[] = [sql`o.tenant_id = ${p.tenantId}`, sql`o.process_id = ${q.processId}`];
-    if (q.from) parts.push(sql`o.created_at >= ${q.from}::date`);
-    if (q.to) parts.push(sql`o.created_at < (${q.to}::date + 1)`);
+    // Days are UTC days, as the rollup's months are.
+    if (q.from) parts.push(sql`o.created_at >= ${q.from}::date::timestamp at time zone 'UTC'`);
+    if (q.to) parts.push(sql`o.created_at < (${q.to}::date + 1)::timestamp at time zone 'UTC'`);
     if (q.ownerId) parts.push(sql`o.owner_id = ${q.ownerId}`);
     if (q.departmentId) {
       const ids = await this.directory.subtree(p.tenantId, q.departmentId);
@@ -52,41 +66,82 @@ export class AnalyticsService {
     return sql.join(parts, sql` and `);
   }
 
+  /**
+   * The opportunity aggregates per (version, status, phase, stage, reached, close month).
+   * From the trigger-kept rollup when the period is whole months (or none), which is a
+   * few thousand rows whatever the data size; scanning the opportunities otherwise.
+   */
+  async groups(p: Principal, q: FunnelQuery, opts: { scan?: boolean } = {}): Promise<FunnelGroup[]> {
+    const { db } = this.ctx.database;
+    const months = opts.scan ? null : wholeMonths(q);
+    if (!months) {
+      const where = await this.filters(p, q);
+      return rowsOf<FunnelGroup>(
+        await db.execute(sql`
+          select o.process_version as version, o.status, o.phase, o.stage_id, o.max_stage_index as max_index,
+                 to_char(o.expected_close_date, 'YYYY-MM') as month,
+                 count(*)::int as n, coalesce(sum(o.amount), 0)::float8 as amount,
+                 coalesce(sum(extract(epoch from (o.closed_at - o.created_at)) / 86400) filter (where o.status = 'won'), 0)::float8 as won_days
+          from opportunities o
+          where ${where}
+          group by 1, 2, 3, 4, 5, 6`),
+      );
+    }
+    const parts: SQL[] = [sql`c.tenant_id = ${p.tenantId}`, sql`c.process_id = ${q.processId}`];
+    if (months.from) parts.push(sql`c.created_month >= ${months.from}`);
+    if (months.to) parts.push(sql`c.created_month <= ${months.to}`);
+    if (q.ownerId) parts.push(sql`c.owner_id = ${q.ownerId}`);
+    if (q.departmentId) parts.push(sql`c.department_id in (${sql.join((await this.directory.subtree(p.tenantId, q.departmentId)).map((id) => sql`${id}`), sql`, `)})`);
+    return rowsOf<FunnelGroup>(
+      await db.execute(sql`
+        -- Grouped by the stored columns, in the primary key's order: no sort.
+        select c.process_version as version, c.status, c.phase, nullif(c.stage_id, '') as stage_id, c.max_stage_index as max_index,
+               nullif(c.close_month, '') as month, sum(c.n)::int as n, sum(c.amount)::float8 as amount, sum(c.won_days)::float8 as won_days
+        from funnel_cells c
+        where ${sql.join(parts, sql` and `)}
+        group by c.process_version, c.status, c.phase, c.stage_id, c.max_stage_index, c.close_month
+        having sum(c.n) <> 0`),
+    );
+  }
+
+  /**
+   * Completed stays per stage: mean and median days. For the whole process, from the
+   * rollup's histogram (the median picked out of cumulative counts exactly as
+   * percentile_cont does); joined to the filtered opportunities otherwise.
+   */
+  async stays(p: Principal, q: FunnelQuery, opts: { scan?: boolean } = {}): Promise<StayFigures[]> {
+    const { db } = this.ctx.database;
+    if (q.from || q.to || q.ownerId || q.departmentId || opts.scan) {
+      const where = await this.filters(p, q);
+      return rowsOf<StayFigures>(
+        await db.execute(sql`
+          select h.from_stage_id as stage_id, avg(round(h.days_spent::numeric, 2))::float8 as avg,
+                 percentile_cont(0.5) within group (order by round(h.days_spent::numeric, 2))::float8 as median
+          from stage_history h join opportunities o on o.id = h.opportunity_id
+          where ${where} and h.process_id = ${q.processId} and h.from_stage_id is not null and h.days_spent is not null and h.action <> 'migrate'
+          group by 1`),
+      );
+    }
+    return rowsOf<StayFigures>(
+      await db.execute(sql`
+        select stage_id, (sum(days * n) / max(total))::float8 as avg,
+               ((min(days) filter (where below > floor((total - 1) / 2.0)) + min(days) filter (where below > ceil((total - 1) / 2.0))) / 2)::float8 as median
+        from (
+          select stage_id, days, n, sum(n) over (partition by stage_id order by days) as below, sum(n) over (partition by stage_id) as total
+          from stay_cells where tenant_id = ${p.tenantId} and process_id = ${q.processId} and n > 0
+        ) c
+        group by stage_id`),
+    );
+  }
+
   async funnel(p: Principal, q: FunnelQuery): Promise<FunnelFigures & { process: { id: string; name: string; version: number }; filters: FunnelQuery; planHistory: PlanHistory }> {
     if (!p.roles.has('analyst') && !p.roles.has('admin') && !p.roles.has('supervisor'))
       throw new ApiError('FORBIDDEN', [{ message: { zh: '需要分析、主管或管理员角色', en: 'Needs the analyst, supervisor or admin role' } }]);
     const { db } = this.ctx.database;
-    const process = await this.processes.row(db, p.tenantId, q.processId);
+    // The aggregates are tenant-scoped on their own, so they start with the process lookup.
+    const [process, rows, stays] = await Promise.all([this.processes.row(db, p.tenantId, q.processId), this.groups(p, q), this.stays(p, q)]);
     const def = await this.processes.definition(db, q.processId, process.currentVersion);
-    const where = await this.filters(p, q);
     const n = def.presale.length;
-
-    // One scan for the opportunity aggregates, one for the stays; grouped rows only.
-    const [groups, stays] = await Promise.all([
-      db.execute(sql`
-        select o.process_version as version, o.status, o.phase, o.stage_id, o.max_stage_index as max_index,
-               to_char(o.expected_close_date, 'YYYY-MM') as month,
-               count(*)::int as n, coalesce(sum(o.amount), 0)::float8 as amount,
-               coalesce(sum(extract(epoch from (o.closed_at - o.created_at)) / 86400) filter (where o.status = 'won'), 0)::float8 as won_days
-        from opportunities o
-        where ${where}
-        group by 1, 2, 3, 4, 5, 6`),
-      // Days in stage: the history's own (tenant, process) index when only the process is
-      // chosen; joined to the filtered opportunities otherwise.
-      q.from || q.to || q.ownerId || q.departmentId
-        ? db.execute(sql`
-            select h.from_stage_id as stage_id, avg(h.days_spent)::float8 as avg, percentile_cont(0.5) within group (order by h.days_spent)::float8 as median
-            from stage_history h join opportunities o on o.id = h.opportunity_id
-            where ${where} and h.from_stage_id is not null and h.days_spent is not null and h.action <> 'migrate'
-            group by 1`)
-        : db.execute(sql`
-            select h.from_stage_id as stage_id, avg(h.days_spent)::float8 as avg, percentile_cont(0.5) within group (order by h.days_spent)::float8 as median
-            from stage_history h
-            where h.tenant_id = ${p.tenantId} and h.process_id = ${q.processId} and h.from_stage_id is not null and h.days_spent is not null and h.action <> 'migrate'
-            group by 1`),
-    ]);
-
-    const rows = rowsOf<{ version: number; status: 'open' | 'won' | 'lost' | 'invalid'; phase: string; stage_id: string | null; max_index: number; month: string | null; n: number; amount: number; won_days: number }>(groups);
     const index = new Map(def.presale.map((s, i) => [s.id, i]));
     const reached = new Array<number>(n + 1).fill(0);
     const open = new Map<string, { count: number; amount: number }>();
@@ -120,7 +175,7 @@ export class AnalyticsService {
       const k = index.get(r.stage_id ?? '');
       if (k !== undefined && r.phase === 'presale') addOpen(def, open, forecast, k, r.month, r.n, r.amount);
     }
-    const stayFigures = new Map(rowsOf<{ stage_id: string; avg: number; median: number }>(stays).map((s) => [s.stage_id, { avg: s.avg, median: s.median }]));
+    const stayFigures = new Map(stays.map((s) => [s.stage_id, { avg: s.avg, median: s.median }]));
     return {
       process: { id: process.id, name: process.name, version: process.currentVersion },
       filters: q,

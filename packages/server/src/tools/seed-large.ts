@@ -93,6 +93,8 @@ export async function seedLarge(url: string | undefined, dataDir: string | undef
     where o.tenant_id = ${tenant}`);
   await db.execute(sql`analyze opportunities`);
   await db.execute(sql`analyze stage_history`);
+  await db.execute(sql`analyze funnel_cells`);
+  await db.execute(sql`analyze stay_cells`);
   log(`history in ${((performance.now() - started) / 1000).toFixed(1)} s`);
   await server.close();
   await database.close();
