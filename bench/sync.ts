@@ -7,7 +7,8 @@
  * Prints p50/p99 propagation latency, missed deliveries, server CPU seconds and peak RSS,
  * and our ratios; medians of REPEAT runs. Server on CPU 0, load on CPU 1 (taskset).
  *
- *   pnpm bench:sync      (BENCH_DATABASE_URL, BENCH_SECONDS=15, REPEAT=3, RATE_MS=250)
+ *   pnpm bench:sync      (BENCH_DATABASE_URL, BENCH_SECONDS=15, REPEAT=3, RATE_MS=250,
+ *                         SCENARIO=100x5|20x25, ONLY=ours,y-websocket-server,hocuspocus)
  * Goal (issue 5): our p50 and p99 within 1.2× the plain relay's, better than Hocuspocus', no misses.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -31,7 +32,9 @@ const SECRET = 'bench-sync-secret-0123456789abcdef0123';
 const SCENARIOS = [
   { rooms: 100, clients: 5 },
   { rooms: 20, clients: 25 },
-];
+].filter((sc) => !process.env.SCENARIO || process.env.SCENARIO === `${sc.rooms}x${sc.clients}`);
+// ONLY=ours,hocuspocus runs some servers (ratios need all three).
+const ONLY = process.env.ONLY?.split(',');
 const pin = spawnSync('sh', ['-c', 'command -v taskset']).status === 0;
 if (pin) spawnSync('taskset', ['-cp', '1', String(process.pid)], { stdio: 'ignore' });
 
@@ -185,7 +188,7 @@ for (const sc of SCENARIOS) {
   console.log(`${sc.rooms} rooms × ${sc.clients} clients`);
   console.log('server                  p50 ms   p99 ms   missed   cpu s   peak RSS MB');
   const results = new Map<string, { p50: number; p99: number; missed: number; cpu: number; rss: number }>();
-  for (const kind of KINDS) {
+  for (const kind of KINDS.filter((k) => !ONLY || ONLY.includes(k.name))) {
     const runs = [];
     for (let r = 0; r < REPEAT; r++) runs.push(await scenario(kind, sc.rooms, sc.clients));
     const m = { p50: median(runs.map((x) => x.p50)), p99: median(runs.map((x) => x.p99)), missed: median(runs.map((x) => x.missed)), cpu: median(runs.map((x) => x.cpu)), rss: median(runs.map((x) => x.rss)) };
@@ -194,7 +197,8 @@ for (const sc of SCENARIOS) {
   }
   const ours = results.get('ours')!;
   for (const other of ['y-websocket-server', 'hocuspocus']) {
-    const o = results.get(other)!;
+    const o = results.get(other);
+    if (!o) continue;
     console.log(`  ours / ${other}: p50 ${(ours.p50 / o.p50).toFixed(2)}, p99 ${(ours.p99 / o.p99).toFixed(2)}, cpu ${(ours.cpu / o.cpu).toFixed(2)}, rss ${(ours.rss / o.rss).toFixed(2)}`);
   }
   console.log('');

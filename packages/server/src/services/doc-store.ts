@@ -8,6 +8,20 @@ import { docSnapshots, docUpdates } from '../db/schema.js';
  * per doc, in PostgreSQL. Appending takes the next seq under a per-doc advisory lock so
  * several instances can append to one doc.
  */
+const MAX_BATCH = 64;
+
+interface Pending {
+  doc: string;
+  update: Uint8Array;
+  author: string | null;
+  resolve(seq: number): void;
+  reject(error: unknown): void;
+}
+interface Batch {
+  notify?: { channel: string; from: string };
+  items: Pending[];
+}
+
 export class DocStore {
   constructor(private readonly db: Db) {}
 
@@ -43,22 +57,76 @@ export class DocStore {
 
   /**
    * Appends one accepted update and, when `notify` is given, announces it on that
-   * channel, in one statement (one round trip). The seq is the next after both the log
-   * and the snapshot; two instances racing for one seq hit the primary key and retry.
+   * channel. Appends from all docs are group-committed: while one batch is being written,
+   * the next ones gather and go together in one statement and one commit, so a busy
+   * server pays one WAL flush (and one hold of PostgreSQL's NOTIFY commit lock) per batch
+   * instead of per keystroke. Resolves once the update is durable, with its seq.
    */
-  async append(doc: string, update: Uint8Array, author: string | null, notify?: { channel: string; from: string }): Promise<number> {
+  append(doc: string, update: Uint8Array, author: string | null, notify?: { channel: string; from: string }): Promise<number> {
+    return new Promise((resolve, reject) => {
+      const key = notify ? `${notify.channel}\u0000${notify.from}` : '';
+      let batch = this.gathering.get(key);
+      if (!batch) this.gathering.set(key, (batch = { notify, items: [] }));
+      batch.items.push({ doc, update, author, resolve, reject });
+      if (!this.writing) void this.flush();
+    });
+  }
+
+  private readonly gathering = new Map<string, Batch>();
+  private writing = false;
+
+  private async flush() {
+    this.writing = true;
+    while (this.gathering.size) {
+      const [key, batch] = this.gathering.entries().next().value!;
+      this.gathering.delete(key);
+      // Bounded batches: a statement's parameters and a NOTIFY payload stay small.
+      for (let i = 0; i < batch.items.length; i += MAX_BATCH) {
+        const items = batch.items.slice(i, i + MAX_BATCH);
+        try {
+          const seqs = await this.appendBatch(items, batch.notify);
+          items.forEach((it, k) => it.resolve(seqs[k]!));
+        } catch (e) {
+          items.forEach((it) => it.reject(e));
+        }
+      }
+    }
+    this.writing = false;
+  }
+
+  /**
+   * One statement: each update gets the next seq of its doc (after both the log and the
+   * snapshot, in arrival order), and each doc's newest seq is announced. Two instances
+   * racing for one seq hit the primary key, and the batch is numbered again.
+   */
+  private async appendBatch(items: readonly Pending[], notify?: { channel: string; from: string }): Promise<number[]> {
+    const input = sql.join(
+      items.map((it, k) => sql`(${it.doc}::text, ${it.update}::bytea, ${it.author}::text, ${k}::int)`),
+      sql`, `,
+    );
     for (let attempt = 0; ; attempt++) {
       try {
         const res = await this.db.execute(sql`
-          with next as (
-            select greatest(
-              coalesce((select max(seq) from doc_updates where doc = ${doc}), 0),
-              coalesce((select last_seq from doc_snapshots where doc = ${doc}), 0)) + 1 as seq
+          with input (doc, update, author, ord) as (values ${input}),
+          base as (
+            select d.doc, greatest(
+              coalesce((select max(seq) from doc_updates u where u.doc = d.doc), 0),
+              coalesce((select last_seq from doc_snapshots s where s.doc = d.doc), 0)) as seq
+            from (select distinct doc from input) d
+          ), numbered as (
+            select i.doc, i.update, i.author, i.ord, b.seq + row_number() over (partition by i.doc order by i.ord) as seq
+            from input i join base b on b.doc = i.doc
           ), ins as (
-            insert into doc_updates (doc, seq, update, author) select ${doc}, next.seq, ${update}, ${author} from next returning seq
+            insert into doc_updates (doc, seq, update, author) select doc, seq, update, author from numbered returning doc, seq
           )
-          select ins.seq, ${notify ? sql`pg_notify(${notify.channel}, json_build_object('doc', ${doc}::text, 'seq', ins.seq, 'from', ${notify.from}::text)::text)` : sql`null`} as notified from ins`);
-        return Number(rowsOf<{ seq: number | string }>(res)[0]!.seq);
+          select n.ord, n.seq, ${
+            notify
+              ? sql`(select count(pg_notify(${notify.channel}, json_build_object('doc', t.doc, 'seq', t.seq, 'from', ${notify.from}::text)::text))
+                     from (select doc, max(seq) as seq from ins group by doc) t)`
+              : sql`null`
+          } as notified
+          from numbered n order by n.ord`);
+        return rowsOf<{ seq: number | string }>(res).map((r) => Number(r.seq));
       } catch (e) {
         // drizzle wraps the driver's error: the SQLSTATE may sit on its cause.
         const code = (e as { code?: string }).code ?? (e as { cause?: { code?: string } }).cause?.code;

@@ -74,6 +74,8 @@ class LiveDoc {
   goodServer: Record<string, unknown> = {};
   formFields: FormField[] = [];
   sinceCompact = 0;
+  /** Settles when every update persisted so far is stored. */
+  writes: Promise<void> = Promise.resolve();
   pendingAwareness = new Set<number>();
   awarenessTimer: NodeJS.Timeout | null = null;
   unloadTimer: NodeJS.Timeout | null = null;
@@ -273,7 +275,14 @@ export class SyncServer implements DraftDocs {
 
   // ---- updates -----------------------------------------------------------------------
 
-  /** Apply, validate, restore on failure; persist what is accepted, then broadcast it. */
+  /**
+   * Apply, validate, restore on failure; broadcast what is accepted and persist it.
+   * Broadcasting does not wait for the commit: a database round trip in every keystroke's
+   * path is what separated us from a plain relay. The window this opens is covered by
+   * Yjs itself: until the group commit lands (milliseconds), the author and every peer
+   * hold the update and send it again when they reconnect, and a failed append is
+   * retried with the doc's whole state (see `persist`).
+   */
   private applyClientUpdate(doc: LiveDoc, conn: Conn, update: Uint8Array) {
     return doc.serial(async () => {
       const sv = Y.encodeStateVector(doc.ydoc);
@@ -293,8 +302,8 @@ export class SyncServer implements DraftDocs {
       if (problems.length) {
         // Everyone gets the net effect: the refused items as deleted (their content is gone), the old values back.
         const net = Y.encodeStateAsUpdate(doc.ydoc, sv);
-        await this.persist(doc, net, conn.principal.userId);
         this.broadcast(doc, net, null);
+        void this.persist(doc, net, conn.principal.userId);
         this.notice(conn, {
           code: 'UPDATE_REFUSED',
           message: { zh: '修改未通过校验，已撤销', en: 'Your change was refused and rolled back' },
@@ -303,8 +312,9 @@ export class SyncServer implements DraftDocs {
         return;
       }
       const accepted = captured.length === 1 ? captured[0]! : Y.mergeUpdates(captured);
-      await this.persist(doc, accepted, conn.principal.userId);
+      // Validated, so it goes out at once; the group commit stores it moments later.
       this.broadcast(doc, accepted, conn);
+      void this.persist(doc, accepted, conn.principal.userId);
       if (doc.kind.kind === 'opportunity') this.scheduleFormFlush(doc, conn.principal);
     });
   }
@@ -345,11 +355,44 @@ export class SyncServer implements DraftDocs {
     for (const c of doc.conns) if (c !== except) this.send(c, message);
   }
 
-  /** Appends an accepted update and tells other instances where to find it. */
-  private async persist(doc: LiveDoc, update: Uint8Array, author: string | null) {
-    // Stored and announced to other instances in one round trip, before anyone sees it.
-    const seq = await this.store.append(doc.name, update, author, { channel: 'sp_doc', from: this.instance });
-    if (seq !== doc.lastSeq + 1) await this.catchUp(doc); // another instance wrote in between
+  /**
+   * Appends an accepted update (group-committed with other docs' updates) and tells other
+   * instances where to find it. Resolves when it is stored; never rejects: a failed append
+   * is retried with the doc's whole state until one lands, so an update that was
+   * broadcast is never only in memory for long. Unload and shutdown wait for `doc.writes`.
+   */
+  private persist(doc: LiveDoc, update: Uint8Array, author: string | null): Promise<void> {
+    // The bookkeeping after the append queues behind the doc's work; what is returned
+    // does not wait for it, so a server edit may await its own store inside `serial`.
+    const written = this.store.append(doc.name, update, author, { channel: 'sp_doc', from: this.instance }).then(
+      (seq) => this.queueAfterAppend(doc, seq),
+      (e) => {
+        this.ctx.logger.error({ err: e, doc: doc.name }, 'storing an update failed: retrying with the whole doc');
+        return this.retryWholeState(doc);
+      },
+    );
+    doc.writes = Promise.all([doc.writes, written]).then(() => {});
+    return written;
+  }
+
+  private async retryWholeState(doc: LiveDoc): Promise<void> {
+    for (let delay = 200; ; delay = Math.min(delay * 2, 5000)) {
+      await new Promise((r) => setTimeout(r, delay));
+      try {
+        const seq = await this.store.append(doc.name, Y.encodeStateAsUpdate(doc.ydoc), null, { channel: 'sp_doc', from: this.instance });
+        return this.queueAfterAppend(doc, seq);
+      } catch (e) {
+        this.ctx.logger.error({ err: e, doc: doc.name }, 'storing the doc failed again');
+      }
+    }
+  }
+
+  private queueAfterAppend(doc: LiveDoc, seq: number) {
+    doc.serial(() => this.afterAppend(doc, seq)).catch((e) => this.ctx.logger.error({ err: e, doc: doc.name }, 'catch-up after an append failed'));
+  }
+
+  private async afterAppend(doc: LiveDoc, seq: number) {
+    if (seq > doc.lastSeq + 1) await this.catchUp(doc); // another instance wrote in between
     doc.lastSeq = Math.max(doc.lastSeq, seq);
     if (++doc.sinceCompact >= this.opts.compactEvery) {
       doc.sinceCompact = 0;
@@ -457,6 +500,7 @@ export class SyncServer implements DraftDocs {
     doc.unloadTimer = null;
     if (doc.conns.size) return;
     try {
+      await doc.writes;
       await doc.serial(async () => {
         await this.flushFormNow(doc);
         await this.store.compact(doc.name);
@@ -479,6 +523,8 @@ export class SyncServer implements DraftDocs {
       if (!doc) continue;
       for (const c of [...doc.conns]) this.closeConn(c, 1001, 'server shutting down');
       for (const t of [doc.unloadTimer, doc.awarenessTimer, doc.formTimer]) if (t) clearTimeout(t);
+      // Stored, or given up on after a while if the database is gone.
+      await Promise.race([doc.writes, new Promise((r) => setTimeout(r, 10_000).unref())]);
       await doc
         .serial(async () => {
           await this.flushFormNow(doc);

@@ -125,6 +125,25 @@ for (const kind of testDatabases()) {
       await waitFor(() => rawOf(b).definition.presale[0]!.winRate === 15, 2000, 'a good edit after a bad one');
     });
 
+    it('broadcasts before storing, and stores the whole doc again when an append fails', async () => {
+      const store = t.server.services.store;
+      const append = store.append.bind(store);
+      let failures = 2;
+      store.append = (...args: Parameters<typeof append>) => (failures-- > 0 ? Promise.reject(new Error('database unavailable (test)')) : append(...args));
+      try {
+        const a = await connect(room());
+        const b = await connect(room());
+        setStageValue(a.doc, 'presale', 'visit', 'requirements', '断库时的修改');
+        // The peer has it while the store is refusing…
+        await waitFor(() => (readDraft(b.doc) as ProcessDraft).definition.presale[0]!.requirements === '断库时的修改', 2000, 'the broadcast');
+        // … and the retry stores it once the database answers again.
+        await waitFor(async () => (readDraft((await store.load(room())).ydoc) as ProcessDraft).definition.presale[0]!.requirements === '断库时的修改', 5000, 'the retried store');
+        expect(failures).toBeLessThan(0);
+      } finally {
+        store.append = append;
+      }
+    });
+
     it('reverts a 10 MB string, and stores none of it', async () => {
       const a = await connect(room());
       const b = await connect(room());
