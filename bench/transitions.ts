@@ -13,6 +13,7 @@
  * Goal (issue 4): ours ≥ 0.5 × plain.
  */
 import { spawn, spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { createServer as netServer } from 'node:net';
 import { resolve } from 'node:path';
 import { seedProcessDefinition } from '@sales-process/core';
@@ -34,11 +35,17 @@ const freePort = () =>
       s.close(() => done(port));
     });
   });
+const serverCpuSeconds = () => {
+  const stat = readFileSync(`/proc/${server.pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(stat[11]) + Number(stat[12])) / 100;
+};
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
 
 async function timed(label: string, worker: (i: number) => Promise<void>): Promise<number> {
   let count = 0;
   let stop = false;
+  const cpu0 = process.cpuUsage();
+  const server0 = serverCpuSeconds();
   const started = performance.now();
   const timer = setTimeout(() => (stop = true), SECONDS * 1000);
   await Promise.all(
@@ -50,8 +57,14 @@ async function timed(label: string, worker: (i: number) => Promise<void>): Promi
     }),
   );
   clearTimeout(timer);
-  const rate = count / ((performance.now() - started) / 1000);
-  console.log(`  ${label.padEnd(28)} ${rate.toFixed(0).padStart(6)} /s  (${count} in ${SECONDS}s, ${WORKERS} workers)`);
+  const seconds = (performance.now() - started) / 1000;
+  const rate = count / seconds;
+  const load = process.cpuUsage(cpu0);
+  const serverCpu = serverCpuSeconds() - server0;
+  // Who was busy: the server process (CPU 0) and this load generator (CPU 1), as a share of one core.
+  console.log(
+    `  ${label.padEnd(28)} ${rate.toFixed(0).padStart(6)} /s  (${count} in ${SECONDS}s, ${WORKERS} workers; busy: server ${((serverCpu / seconds) * 100).toFixed(0)}%, load generator ${(((load.user + load.system) / 1e6 / seconds) * 100).toFixed(0)}%)`,
+  );
   return rate;
 }
 

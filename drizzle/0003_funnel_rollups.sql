@@ -36,50 +36,80 @@ LANGUAGE sql STABLE AS $$
     CASE WHEN o.status = 'won' AND o.closed_at IS NOT NULL THEN sign * (extract(epoch FROM (o.closed_at - o.created_at)) / 86400) ELSE 0 END
 $$;
 --> statement-breakpoint
--- Adds a statement's net change per cell, cells locked in key order so concurrent
--- statements cannot deadlock on them; an update that leaves key and sums alone writes
--- nothing. (Transition tables differ per event, hence the one dynamic source.)
-CREATE FUNCTION sp_funnel_cells_apply() RETURNS trigger LANGUAGE plpgsql AS $$
-DECLARE
-  src text := CASE TG_OP
-    WHEN 'INSERT' THEN 'SELECT d.* FROM new_rows r, sp_funnel_delta(r, 1) d'
-    WHEN 'DELETE' THEN 'SELECT d.* FROM old_rows r, sp_funnel_delta(r, -1) d'
-    ELSE 'SELECT d.* FROM new_rows r, sp_funnel_delta(r, 1) d UNION ALL SELECT d.* FROM old_rows r, sp_funnel_delta(r, -1) d' END;
+-- Each trigger adds its statement's net change per cell: cells locked in key order, so
+-- concurrent statements cannot deadlock on them, and an update that leaves key and sums
+-- alone writes nothing. One function per event (transition tables differ per event), all
+-- static SQL so their plans are cached: a move pays for two cell upserts, no planning.
+--> statement-breakpoint
+CREATE FUNCTION sp_funnel_cells_insert() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-  EXECUTE 'INSERT INTO funnel_cells AS c
-    SELECT tenant_id, process_id, process_version, status, phase, stage_id, max_stage_index, close_month, created_month, department_id, owner_id,
-      sum(n), sum(amount), sum(won_days)
-    FROM (' || src || ') d
-    GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11
-    HAVING sum(n) <> 0 OR sum(amount) <> 0 OR sum(won_days) <> 0
-    ORDER BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11
-    ON CONFLICT ON CONSTRAINT funnel_cells_pk DO UPDATE SET n = c.n + excluded.n, amount = c.amount + excluded.amount, won_days = c.won_days + excluded.won_days';
+  INSERT INTO funnel_cells AS c
+  SELECT tenant_id, process_id, process_version, status, phase, stage_id, max_stage_index, close_month, created_month, department_id, owner_id, sum(n), sum(amount), sum(won_days)
+  FROM (SELECT d.* FROM new_rows r, sp_funnel_delta(r, 1) d) d
+  GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11
+  HAVING sum(n) <> 0 OR sum(amount) <> 0 OR sum(won_days) <> 0
+  ORDER BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11
+  ON CONFLICT ON CONSTRAINT funnel_cells_pk DO UPDATE SET n = c.n + excluded.n, amount = c.amount + excluded.amount, won_days = c.won_days + excluded.won_days;
   RETURN NULL;
 END $$;
 --> statement-breakpoint
-CREATE TRIGGER funnel_cells_insert AFTER INSERT ON opportunities REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION sp_funnel_cells_apply();
+CREATE FUNCTION sp_funnel_cells_update() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  INSERT INTO funnel_cells AS c
+  SELECT tenant_id, process_id, process_version, status, phase, stage_id, max_stage_index, close_month, created_month, department_id, owner_id, sum(n), sum(amount), sum(won_days)
+  FROM (SELECT d.* FROM new_rows r, sp_funnel_delta(r, 1) d UNION ALL SELECT d.* FROM old_rows r, sp_funnel_delta(r, -1) d) d
+  GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11
+  HAVING sum(n) <> 0 OR sum(amount) <> 0 OR sum(won_days) <> 0
+  ORDER BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11
+  ON CONFLICT ON CONSTRAINT funnel_cells_pk DO UPDATE SET n = c.n + excluded.n, amount = c.amount + excluded.amount, won_days = c.won_days + excluded.won_days;
+  RETURN NULL;
+END $$;
 --> statement-breakpoint
-CREATE TRIGGER funnel_cells_update AFTER UPDATE ON opportunities REFERENCING NEW TABLE AS new_rows OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION sp_funnel_cells_apply();
+CREATE FUNCTION sp_funnel_cells_delete() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  INSERT INTO funnel_cells AS c
+  SELECT tenant_id, process_id, process_version, status, phase, stage_id, max_stage_index, close_month, created_month, department_id, owner_id, sum(n), sum(amount), sum(won_days)
+  FROM (SELECT d.* FROM old_rows r, sp_funnel_delta(r, -1) d) d
+  GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11
+  HAVING sum(n) <> 0 OR sum(amount) <> 0 OR sum(won_days) <> 0
+  ORDER BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11
+  ON CONFLICT ON CONSTRAINT funnel_cells_pk DO UPDATE SET n = c.n + excluded.n, amount = c.amount + excluded.amount, won_days = c.won_days + excluded.won_days;
+  RETURN NULL;
+END $$;
 --> statement-breakpoint
-CREATE TRIGGER funnel_cells_delete AFTER DELETE ON opportunities REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION sp_funnel_cells_apply();
+CREATE TRIGGER funnel_cells_insert AFTER INSERT ON opportunities REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION sp_funnel_cells_insert();
+--> statement-breakpoint
+CREATE TRIGGER funnel_cells_update AFTER UPDATE ON opportunities REFERENCING NEW TABLE AS new_rows OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION sp_funnel_cells_update();
+--> statement-breakpoint
+CREATE TRIGGER funnel_cells_delete AFTER DELETE ON opportunities REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION sp_funnel_cells_delete();
 --> statement-breakpoint
 -- Completed stays (what the funnel's days-in-stage figures count), to 0.01 day.
-CREATE FUNCTION sp_stay_cells_apply() RETURNS trigger LANGUAGE plpgsql AS $$
-DECLARE
-  src text := CASE TG_OP WHEN 'INSERT' THEN 'SELECT r.*, 1 AS sign FROM new_rows r' ELSE 'SELECT r.*, -1 AS sign FROM old_rows r' END;
+--> statement-breakpoint
+CREATE FUNCTION sp_stay_cells_insert() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-  EXECUTE 'INSERT INTO stay_cells AS c
-    SELECT tenant_id, process_id, from_stage_id, round(days_spent::numeric, 2), sum(sign)
-    FROM (' || src || ') d
-    WHERE from_stage_id IS NOT NULL AND days_spent IS NOT NULL AND action <> ''migrate''
-    GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4
-    ON CONFLICT ON CONSTRAINT stay_cells_pk DO UPDATE SET n = c.n + excluded.n';
+  INSERT INTO stay_cells AS c
+  SELECT tenant_id, process_id, from_stage_id, round(days_spent::numeric, 2), sum(sign)
+  FROM (SELECT r.*, 1 AS sign FROM new_rows r) d
+  WHERE from_stage_id IS NOT NULL AND days_spent IS NOT NULL AND action <> 'migrate'
+  GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4
+  ON CONFLICT ON CONSTRAINT stay_cells_pk DO UPDATE SET n = c.n + excluded.n;
   RETURN NULL;
 END $$;
 --> statement-breakpoint
-CREATE TRIGGER stay_cells_insert AFTER INSERT ON stage_history REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION sp_stay_cells_apply();
+CREATE FUNCTION sp_stay_cells_delete() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  INSERT INTO stay_cells AS c
+  SELECT tenant_id, process_id, from_stage_id, round(days_spent::numeric, 2), sum(sign)
+  FROM (SELECT r.*, -1 AS sign FROM old_rows r) d
+  WHERE from_stage_id IS NOT NULL AND days_spent IS NOT NULL AND action <> 'migrate'
+  GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4
+  ON CONFLICT ON CONSTRAINT stay_cells_pk DO UPDATE SET n = c.n + excluded.n;
+  RETURN NULL;
+END $$;
 --> statement-breakpoint
-CREATE TRIGGER stay_cells_delete AFTER DELETE ON stage_history REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION sp_stay_cells_apply();
+CREATE TRIGGER stay_cells_insert AFTER INSERT ON stage_history REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION sp_stay_cells_insert();
+--> statement-breakpoint
+CREATE TRIGGER stay_cells_delete AFTER DELETE ON stage_history REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION sp_stay_cells_delete();
 --> statement-breakpoint
 -- Existing data, once.
 INSERT INTO funnel_cells

@@ -105,7 +105,7 @@ export async function createServer(options: CreateServerOptions): Promise<SalesP
   const scheduler = new Scheduler(ctx, processes, notifications, options.schedulerIntervalMs ?? 60_000);
   const analyticsBus = new AnalyticsBus(ctx);
   const stopAnalytics = await analyticsBus.start();
-  opportunities.events.push(notifications.events(), { changed: (tenantId, id) => void analyticsBus.touch(tenantId, id).catch(() => {}), transition: () => webhooks.kick() });
+  opportunities.events.push(notifications.events(), { changed: (tenantId, id, processId) => void analyticsBus.touch(tenantId, id, processId).catch(() => {}), transition: (t) => t.webhook && webhooks.kick() });
   webhooks.start();
   scheduler.start();
   const services: Services = {

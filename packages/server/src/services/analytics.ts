@@ -222,9 +222,9 @@ export class AnalyticsBus {
   }
 
   /** An opportunity changed: its process' charts should refresh. */
-  async touch(tenantId: string, opportunityId: string) {
-    const rows = rowsOf<{ process_id: string }>(await this.ctx.database.db.execute(sql`select process_id from opportunities where id = ${opportunityId}`));
-    const processId = rows[0]?.process_id;
+  async touch(tenantId: string, opportunityId: string, knownProcessId?: string) {
+    const processId =
+      knownProcessId ?? rowsOf<{ process_id: string }>(await this.ctx.database.db.execute(sql`select process_id from opportunities where id = ${opportunityId}`))[0]?.process_id;
     if (!processId) return;
     const key = `${tenantId}/${processId}`;
     if (this.pending.has(key)) return;

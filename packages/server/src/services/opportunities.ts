@@ -42,8 +42,10 @@ const DAY = 86_400_000;
 
 /** Events other layers (live docs, notifications, webhooks) subscribe to after commit. */
 export interface OpportunityEvents {
-  changed(tenantId: string, opportunityId: string): unknown;
-  transition?(event: { tenantId: string; opportunityId: string; action: string; from: string | null; to: string | null; fromStatus: string; toStatus: string; actorId: string; at: Date }): unknown;
+  /** Its process, when the caller knows it (saves listeners a lookup). */
+  changed(tenantId: string, opportunityId: string, processId?: string): unknown;
+  /** `webhook`: an outbox row was written for the tenant's webhook. */
+  transition?(event: { tenantId: string; opportunityId: string; action: string; from: string | null; to: string | null; fromStatus: string; toStatus: string; actorId: string; at: Date; webhook: boolean }): unknown;
   approval?(event: { tenantId: string; approvalId: string; opportunityId: string; opportunityName: string; stageId: string; approverId: string; requestedBy: string; state: string }): unknown;
 }
 
@@ -429,7 +431,7 @@ export class OpportunityService {
       });
       if (!moved) continue;
       await this.emit((e) => e.transition?.(moved.transition));
-      await this.emit((e) => e.changed(p.tenantId, id));
+      await this.emit((e) => e.changed(p.tenantId, id, row.processId));
       return { status: 200, body: await this.view(db, moved.row, def) };
     }
     throw new ApiError('CONFLICT', [{ message: { zh: '商机正被频繁修改，请重试', en: 'The opportunity kept changing; try again' } }]);
@@ -485,6 +487,7 @@ export class OpportunityService {
         insert into webhook_deliveries (id, tenant_id, event, state, attempts, next_attempt_at, created_at)
         select ${hookId}, ${p.tenantId}, ${JSON.stringify(event)}::jsonb, 'pending', 0, ${iso}::timestamptz, ${iso}::timestamptz
         from upd where exists (select 1 from tenants where id = ${p.tenantId} and webhook_url is not null)
+        returning id
       ), history as (
         insert into stage_history (tenant_id, opportunity_id, process_id, process_version, from_stage_id, to_stage_id,
           from_status, to_status, action, actor_id, at, days_spent, values, comment)
@@ -493,11 +496,12 @@ export class OpportunityService {
           ${(now.getTime() - row.stageEnteredAt.getTime()) / DAY}, ${JSON.stringify(state.values)}::jsonb, ${extra.comment ?? extra.lostReason ?? null}
         from upd
       )
-      select count(*)::int as n from upd`);
-    if (Number(rowsOf<{ n: number }>(result)[0]?.n ?? 0) !== 1) return null;
+      select count(*)::int as n, (select count(*) from hook)::int as hooks from upd`);
+    const [written] = rowsOf<{ n: number; hooks: number }>(result);
+    if (Number(written?.n ?? 0) !== 1) return null;
     return {
       row: after,
-      transition: { tenantId: p.tenantId, opportunityId: row.id, action, from: row.stageId, to: next.stageId, fromStatus: row.status, toStatus: next.status, actorId: p.userId, at: now },
+      transition: { tenantId: p.tenantId, opportunityId: row.id, action, from: row.stageId, to: next.stageId, fromStatus: row.status, toStatus: next.status, actorId: p.userId, at: now, webhook: Number(written!.hooks) > 0 },
     };
   }
 
