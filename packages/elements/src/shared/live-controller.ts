@@ -34,6 +34,10 @@ export class LiveDocController implements ReactiveController {
     const onUpdate = () => this.host.requestUpdate();
     live.doc.on('update', onUpdate);
     this.cleanup.push(() => live.doc.off('update', onUpdate));
+    // Presence is drawn from awareness, which changes without any doc update.
+    const awareness = live.provider.awareness;
+    awareness.on('change', onUpdate);
+    this.cleanup.push(() => awareness.off('change', onUpdate));
     this.cleanup.push(
       live.onStatus((c) => {
         this.connected = c;
