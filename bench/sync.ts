@@ -78,7 +78,7 @@ async function waitSynced(check: () => boolean, what: string, ms = 30_000) {
 const KINDS: Kind[] = [
   {
     name: 'ours',
-    start: (port, db) => node(['--import', 'tsx', 'packages/server/src/main.ts'], { DATABASE_URL: db, AUTH_SECRET: SECRET, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn' }),
+    start: (port, db) => node([...(process.env.SERVER_NODE_FLAGS?.split(' ').filter(Boolean) ?? []), '--import', 'tsx', 'packages/server/src/main.ts'], { DATABASE_URL: db, AUTH_SECRET: SECRET, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn' }),
     async rooms(n, base) {
       const token = await signToken(SECRET, { sub: 'admin', tenant: 'bench', roles: ['admin'] }, new Date(), 3600);
       const ids: string[] = [];
@@ -177,8 +177,12 @@ async function scenario(kind: Kind, rooms: number, clients: number) {
     providers.forEach((p) => p.destroy());
     return { p50: pct(latencies, 50), p99: pct(latencies, 99), missed: expected - received, cpu, rss, updates: seq * rooms };
   } finally {
-    server.kill('SIGKILL');
-    await new Promise((r) => server.once('exit', r));
+    // A graceful stop first (so SERVER_NODE_FLAGS=--cpu-prof can write its profile).
+    const exited = new Promise((r) => server.once('exit', r));
+    server.kill('SIGTERM');
+    const late = setTimeout(() => server.kill('SIGKILL'), 5000);
+    await exited;
+    clearTimeout(late);
     await scratch.close();
   }
 }

@@ -8,6 +8,7 @@ import * as syncProtocol from 'y-protocols/sync';
 import * as Y from 'yjs';
 import type { ServerContext } from '../context.js';
 import type { Principal } from '../http/auth.js';
+import { ApiError, notFound } from '../http/errors.js';
 import type { DocStore } from '../services/doc-store.js';
 import type { OpportunityService } from '../services/opportunities.js';
 import type { DraftDocs, ProcessService } from '../services/processes.js';
@@ -135,7 +136,6 @@ export class SyncServer implements DraftDocs {
   /** Who may open a doc: throws an ApiError (404 outside the tenant, 403 without the role). */
   async authorize(p: Principal, name: string): Promise<{ canWrite: boolean }> {
     const kind = parseDocName(name);
-    const { ApiError, notFound } = await import('../http/errors.js');
     if (!kind) throw new ApiError('VALIDATION_FAILED', [{ path: 'doc', message: { zh: '文档名应为 process-draft:{id} 或 opportunity:{id}', en: 'Doc names are process-draft:{id} or opportunity:{id}' } }]);
     if (kind.kind === 'process-draft') {
       await this.processes.row(this.ctx.database.db, p.tenantId, kind.id);
