@@ -59,11 +59,14 @@ export class AnalyticsService {
     if (q.from) parts.push(sql`o.created_at >= ${q.from}::date::timestamp at time zone 'UTC'`);
     if (q.to) parts.push(sql`o.created_at < (${q.to}::date + 1)::timestamp at time zone 'UTC'`);
     if (q.ownerId) parts.push(sql`o.owner_id = ${q.ownerId}`);
-    if (q.departmentId) {
-      const ids = await this.directory.subtree(p.tenantId, q.departmentId);
-      parts.push(sql`o.department_id in (${sql.join(ids.map((id) => sql`${id}`), sql`, `)})`);
-    }
+    if (q.departmentId) parts.push(await this.inDepartment(p, q.departmentId, sql`o.department_id`));
     return sql.join(parts, sql` and `);
+  }
+
+  /** `column` is the department or one of its sub-departments. */
+  private async inDepartment(p: Principal, departmentId: string, column: SQL): Promise<SQL> {
+    const ids = await this.directory.subtree(p.tenantId, departmentId);
+    return sql`${column} in (${sql.join(ids.map((id) => sql`${id}`), sql`, `)})`;
   }
 
   /**
@@ -91,7 +94,7 @@ export class AnalyticsService {
     if (months.from) parts.push(sql`c.created_month >= ${months.from}`);
     if (months.to) parts.push(sql`c.created_month <= ${months.to}`);
     if (q.ownerId) parts.push(sql`c.owner_id = ${q.ownerId}`);
-    if (q.departmentId) parts.push(sql`c.department_id in (${sql.join((await this.directory.subtree(p.tenantId, q.departmentId)).map((id) => sql`${id}`), sql`, `)})`);
+    if (q.departmentId) parts.push(await this.inDepartment(p, q.departmentId, sql`c.department_id`));
     return rowsOf<FunnelGroup>(
       await db.execute(sql`
         -- Grouped by the stored columns, in the primary key's order: no sort.

@@ -3,11 +3,7 @@ import * as Y from 'yjs';
 import { rowsOf, type Db } from '../db/open.js';
 import { docSnapshots, docUpdates } from '../db/schema.js';
 
-/**
- * Persistence of live documents: an append-only update log plus one compacted snapshot
- * per doc, in PostgreSQL. Appending takes the next seq under a per-doc advisory lock so
- * several instances can append to one doc.
- */
+/** Updates per statement: its parameters and the NOTIFY payloads stay small. */
 const MAX_BATCH = 64;
 
 interface Pending {
@@ -22,6 +18,11 @@ interface Batch {
   items: Pending[];
 }
 
+/**
+ * Persistence of live documents: an append-only update log plus one compacted snapshot
+ * per doc, in PostgreSQL. Appends are group-committed across docs; each takes the next
+ * seq of its doc, and instances racing for a seq hit the primary key and number again.
+ */
 export class DocStore {
   constructor(private readonly db: Db) {}
 
@@ -80,7 +81,6 @@ export class DocStore {
     while (this.gathering.size) {
       const [key, batch] = this.gathering.entries().next().value!;
       this.gathering.delete(key);
-      // Bounded batches: a statement's parameters and a NOTIFY payload stay small.
       for (let i = 0; i < batch.items.length; i += MAX_BATCH) {
         const items = batch.items.slice(i, i + MAX_BATCH);
         try {
