@@ -24,6 +24,7 @@ const whatZh: Record<string, string> = {
   process: '销售流程',
   opportunity: '商机',
   customer: '客户',
+  department: '部门',
   contact: '联系人',
   approval: '审批',
   notification: '通知',

@@ -60,6 +60,8 @@ for (const kind of testDatabases()) {
       expect((await analyst().get(`/analytics/funnel?processId=${processId}&departmentId=hq`)).body.total).toBe(22);
       expect((await analyst().get(`/analytics/funnel?processId=${processId}&departmentId=north`)).body.total).toBe(11);
       expect((await analyst().get(`/analytics/funnel?processId=${processId}&from=2030-01-01`)).body.total).toBe(0);
+      const unknown = await analyst().get(`/analytics/funnel?processId=${processId}&departmentId=nope`);
+      expect([unknown.status, unknown.body.error.code, unknown.body.error.messages.zh]).toEqual([404, 'NOT_FOUND', '部门不存在']);
     });
 
     it('plans a target from the history', async () => {

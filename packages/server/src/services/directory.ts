@@ -111,6 +111,8 @@ export class DirectoryService {
   /** All sub-departments of one (itself included). */
   async subtree(tenantId: string, departmentId: string): Promise<string[]> {
     const rows = await this.ctx.database.db.select({ id: departments.id, parentId: departments.parentId }).from(departments).where(eq(departments.tenantId, tenantId));
+    // An unknown department is a 404, not an empty (and misleading) set of figures.
+    if (!rows.some((r) => r.id === departmentId)) throw notFound('department');
     const out = [departmentId];
     for (let i = 0; i < out.length; i++) for (const r of rows) if (r.parentId === out[i] && !out.includes(r.id)) out.push(r.id);
     return out;
