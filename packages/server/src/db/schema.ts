@@ -7,6 +7,7 @@
 import { sql } from 'drizzle-orm';
 import {
   bigint,
+  smallint,
   bigserial,
   boolean,
   customType,
@@ -245,9 +246,11 @@ export const stayCells = pgTable(
     processId: text('process_id').notNull(),
     stageId: text('stage_id').notNull(),
     days: numeric('days', { precision: 12, scale: 2, mode: 'number' }).notNull(),
+    /** Which stripe of the cell (the writing backend's pid mod 16): concurrent moves out of one stage don't queue on one row. */
+    shard: smallint('shard').notNull().default(0),
     n: bigint('n', { mode: 'number' }).notNull(),
   },
-  (t) => [primaryKey({ name: 'stay_cells_pk', columns: [t.tenantId, t.processId, t.stageId, t.days] })],
+  (t) => [primaryKey({ name: 'stay_cells_pk', columns: [t.tenantId, t.processId, t.stageId, t.days, t.shard] })],
 );
 
 export const approvals = pgTable(

@@ -131,7 +131,10 @@ export class AnalyticsService {
                ((min(days) filter (where below > floor((total - 1) / 2.0)) + min(days) filter (where below > ceil((total - 1) / 2.0))) / 2)::float8 as median
         from (
           select stage_id, days, n, sum(n) over (partition by stage_id order by days) as below, sum(n) over (partition by stage_id) as total
-          from stay_cells where tenant_id = ${p.tenantId} and process_id = ${q.processId} and n > 0
+          from (
+            select stage_id, days, sum(n) as n from stay_cells where tenant_id = ${p.tenantId} and process_id = ${q.processId}
+            group by stage_id, days having sum(n) > 0
+          ) stripes
         ) c
         group by stage_id`),
     );
