@@ -9,10 +9,9 @@
  * and reused by later runs.
  */
 import { createServer, signToken } from '@sales-process/server';
-import { openDatabase } from '@sales-process/server';
+import { openDatabase, pgClient } from '@sales-process/server';
 import { seedLarge } from '../packages/server/src/tools/seed-large.js';
 import pino from 'pino';
-import postgres from 'postgres';
 
 const base = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const N = Number(process.env.OPPORTUNITIES ?? 1_000_000);
@@ -21,11 +20,11 @@ const url = new URL(base);
 url.pathname = '/sp_funnel_bench';
 const SECRET = 'bench-secret-0123456789abcdef0123456789';
 
-const admin = postgres(base, { max: 1, onnotice: () => {} });
+const admin = pgClient(base, { max: 1, onnotice: () => {} });
 const exists = (await admin`select 1 from pg_database where datname = 'sp_funnel_bench'`).length > 0;
 let seeded = 0;
 if (exists) {
-  const c = postgres(url.toString(), { max: 1, onnotice: () => {} });
+  const c = pgClient(url.toString(), { max: 1, onnotice: () => {} });
   // Complete only with its history (the generator's last step).
   const [{ n, h }] = await c`select (select count(*) from opportunities where tenant_id = 'large') as n, exists (select 1 from stage_history where tenant_id = 'large') as h`.catch(() => [{ n: 0, h: false }]);
   seeded = h ? Number(n) : 0;
@@ -48,7 +47,7 @@ async function timeIt(fn: () => Promise<unknown>) {
 
 const database = await openDatabase({ url: url.toString() });
 const server = await createServer({ database, authSecret: SECRET, logger: pino({ level: 'warn' }), schedulerIntervalMs: 0 });
-const raw = postgres(url.toString(), { max: 4, onnotice: () => {} });
+const raw = pgClient(url.toString(), { max: 4, onnotice: () => {} });
 const [{ id: processId }] = await raw`select id from processes where tenant_id = 'large' order by name limit 1`;
 const [{ n: inProcess }] = await raw`select count(*)::int as n from opportunities where tenant_id = 'large' and process_id = ${processId}`;
 const token = await signToken(SECRET, { sub: 'ana', tenant: 'large', roles: ['analyst'] }, new Date(), 3600);

@@ -2,10 +2,12 @@
  * Validated stage transitions per second against PostgreSQL, next to a plain
  * pgbench-style single-row update transaction rate on the same database, in one run.
  *
- *   pnpm bench:transitions          (BENCH_DATABASE_URL, WORKERS, BENCH_SECONDS, ROUNDS)
+ *   pnpm bench:transitions          (BENCH_DATABASE_URL, WORKERS, BENCH_SECONDS, ROUNDS,
+ *                                    PIN=1, SERVER_NODE_FLAGS, DATABASE_POOL)
  *
- * The server runs in its own process (as deployed), pinned to CPU 0 when `taskset`
- * exists; this process is the load generator on CPU 1. Each worker owns one
+ * The server runs in its own process (as deployed); with PIN=1 it is pinned to CPU 0 and
+ * this process, the load generator (node:http keep-alive), to CPU 1. A Unix socket URL
+ * (`...?host=/var/run/postgresql`) serves both sides alike. Each worker owns one
  * opportunity and alternates complete-stage (初次拜访 → 需求分析匹配) and move-back over
  * HTTP keep-alive: auth, validation, the rule engine, the write, the history row and the
  * response view. The plain side, from this process with the same concurrency: `begin;
@@ -14,12 +16,12 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { Agent, request } from 'node:http';
 import { createServer as netServer } from 'node:net';
 import { resolve } from 'node:path';
 import { seedProcessDefinition } from '@sales-process/core';
-import { signToken } from '@sales-process/server';
+import { pgClient, signToken } from '@sales-process/server';
 import { openScratchPostgres } from '@sales-process/server/testing';
-import postgres from 'postgres';
 
 const url = process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const WORKERS = Number(process.env.WORKERS ?? 8);
@@ -39,15 +41,21 @@ const serverCpuSeconds = () => {
   const stat = readFileSync(`/proc/${server.pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
   return (Number(stat[11]) + Number(stat[12])) / 100;
 };
+/** Whole-machine CPU ticks (user, system, idle+iowait) from /proc/stat. */
+const machineTicks = () => {
+  const [user, nice, system, idle, iowait, irq, softirq] = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+  return { user: user! + nice!, system: system! + irq! + softirq!, idle: idle! + iowait! };
+};
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
 
-async function timed(label: string, worker: (i: number) => Promise<void>): Promise<number> {
+async function timed(label: string, worker: (i: number) => Promise<void>, duration = SECONDS): Promise<number> {
   let count = 0;
   let stop = false;
   const cpu0 = process.cpuUsage();
   const server0 = serverCpuSeconds();
+  const machine0 = machineTicks();
   const started = performance.now();
-  const timer = setTimeout(() => (stop = true), SECONDS * 1000);
+  const timer = setTimeout(() => (stop = true), duration * 1000);
   await Promise.all(
     Array.from({ length: WORKERS }, async (_, i) => {
       while (!stop) {
@@ -61,9 +69,13 @@ async function timed(label: string, worker: (i: number) => Promise<void>): Promi
   const rate = count / seconds;
   const load = process.cpuUsage(cpu0);
   const serverCpu = serverCpuSeconds() - server0;
-  // Who was busy: the server process (CPU 0) and this load generator (CPU 1), as a share of one core.
+  const m1 = machineTicks();
+  const [mu, ms, mi] = [m1.user - machine0.user, m1.system - machine0.system, m1.idle - machine0.idle];
+  const pct = (x: number) => `${((x / (mu + ms + mi)) * 100).toFixed(0)}%`;
+  // Who was busy: the server process and this load generator as a share of one core, and
+  // the whole machine (PostgreSQL is the rest).
   console.log(
-    `  ${label.padEnd(28)} ${rate.toFixed(0).padStart(6)} /s  (${count} in ${SECONDS}s, ${WORKERS} workers; busy: server ${((serverCpu / seconds) * 100).toFixed(0)}%, load generator ${(((load.user + load.system) / 1e6 / seconds) * 100).toFixed(0)}%)`,
+    `  ${label.padEnd(30)} ${rate.toFixed(0).padStart(6)} /s  (${count} in ${duration}s, ${WORKERS} workers; busy: server ${((serverCpu / seconds) * 100).toFixed(0)}%, load generator ${(((load.user + load.system) / 1e6 / seconds) * 100).toFixed(0)}%; machine: user ${pct(mu)}, system ${pct(ms)}, idle ${pct(mi)})`,
   );
   return rate;
 }
@@ -90,15 +102,27 @@ for (let i = 0; ; i++) {
 }
 
 const tokens = new Map<string, string>();
+// node:http with keep-alive rather than fetch: fetch costs the load generator several
+// times the CPU per request, and on a small machine it takes that from the server.
+const agent = new Agent({ keepAlive: true, maxSockets: WORKERS + 2 });
 async function call(user: string, roles: string[], method: string, path: string, body?: unknown) {
   const key = `${user}:${roles}`;
   if (!tokens.has(key)) tokens.set(key, await signToken(SECRET, { sub: user, tenant: 'bench', roles }, new Date(), 3600));
-  const res = await fetch(`${base}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${tokens.get(key)}`, 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
+  const payload = body === undefined ? undefined : JSON.stringify(body);
+  return new Promise<{ status: number; body: any }>((done, fail) => {
+    const req = request(
+      `${base}${path}`,
+      { method, agent, headers: { authorization: `Bearer ${tokens.get(key)}`, ...(payload === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) }) } },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => done({ status: res.statusCode!, body: JSON.parse(Buffer.concat(chunks).toString('utf8')) }));
+        res.on('error', fail);
+      },
+    );
+    req.on('error', fail);
+    req.end(payload);
   });
-  return { status: res.status, body: (await res.json()) as any };
 }
 const admin = (m: string, p: string, b?: unknown) => call('admin', ['admin'], m, p, b);
 
@@ -117,32 +141,29 @@ for (let i = 0; i < WORKERS; i++) {
   opps.push(id);
 }
 const forward = new Array<boolean>(WORKERS).fill(true);
+const plainTx = (i: number) => plain.begin((tx) => tx`update bench_rows set n = n + 1 where id = ${i}`).then(() => {});
 
-const plain = postgres(scratch.url!, { max: 10, onnotice: () => {} });
+const plain = pgClient(scratch.url!, { max: 10, onnotice: () => {} });
 await plain`create table if not exists bench_rows (id int primary key, n bigint not null default 0)`;
 await plain`insert into bench_rows (id) select generate_series(0, ${WORKERS - 1}) on conflict do nothing`;
 
 const ours: number[] = [];
 const plainRates: number[] = [];
 console.log(`PostgreSQL transitions benchmark: ${WORKERS} workers, ${SECONDS}s per measurement, ${ROUNDS} rounds${pin ? ', server pinned to CPU 0, load on CPU 1' : ''}`);
+const transition = async (i: number) => {
+  const r = forward[i]
+    ? await call(`rep${i}`, ['sales'], 'POST', `/opportunities/${opps[i]}/complete-stage`, {})
+    : await call(`rep${i}`, ['sales'], 'POST', `/opportunities/${opps[i]}/move-back`, { stageId: 'visit' });
+  if (r.status !== 200) throw new Error(`transition refused: ${JSON.stringify(r.body)}`);
+  forward[i] = !forward[i];
+};
+// The server's JIT and PostgreSQL's caches warm up first: the first seconds run slower.
+await timed('warm-up (not counted)', transition, 3);
+await timed('warm-up plain (not counted)', plainTx, 3);
 for (let round = 1; round <= ROUNDS; round++) {
   console.log(`round ${round}`);
-  ours.push(
-    await timed('validated transitions (HTTP)', async (i) => {
-      const r = forward[i]
-        ? await call(`rep${i}`, ['sales'], 'POST', `/opportunities/${opps[i]}/complete-stage`, {})
-        : await call(`rep${i}`, ['sales'], 'POST', `/opportunities/${opps[i]}/move-back`, { stageId: 'visit' });
-      if (r.status !== 200) throw new Error(`transition refused: ${JSON.stringify(r.body)}`);
-      forward[i] = !forward[i];
-    }),
-  );
-  plainRates.push(
-    await timed('plain single-row update tx', async (i) => {
-      await plain.begin(async (tx) => {
-        await tx`update bench_rows set n = n + 1 where id = ${i}`;
-      });
-    }),
-  );
+  ours.push(await timed('validated transitions (HTTP)', transition));
+  plainRates.push(await timed('plain single-row update tx', plainTx));
 }
 const history = (await call('rep0', ['sales'], 'GET', `/opportunities/${opps[0]}/history`)).body.items.length;
 console.log(`\nmedian validated transitions/s: ${median(ours).toFixed(0)}`);
@@ -150,6 +171,7 @@ console.log(`median plain update tx/s:       ${median(plainRates).toFixed(0)}`);
 console.log(`ratio (ours / plain): ${(median(ours) / median(plainRates)).toFixed(2)}   goal ≥ 0.50`);
 console.log(`(history rows written on one opportunity: ${history})`);
 await plain.end();
+agent.destroy();
 process.kill(-server.pid!, 'SIGTERM');
 await new Promise((r) => server.once('exit', r));
 await scratch.close();

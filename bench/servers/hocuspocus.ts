@@ -1,9 +1,9 @@
 /** Hocuspocus with its database extension on our PostgreSQL, for bench/sync.ts. */
 import { Database } from '@hocuspocus/extension-database';
 import { Server } from '@hocuspocus/server';
-import postgres from 'postgres';
+import { pgClient } from '@sales-process/server';
 
-const sql = postgres(process.env.DATABASE_URL!, { max: 4, onnotice: () => {} });
+const sql = pgClient(process.env.DATABASE_URL!, { max: 4, onnotice: () => {} });
 await sql`create table if not exists hocuspocus_documents (name text primary key, data bytea not null)`;
 const server = new Server({
   port: Number(process.env.PORT),

@@ -12,7 +12,7 @@ import { seedDemo } from './seed/demo.js';
 const logger = pino({ level: process.env.LOG_LEVEL ?? 'info' });
 const root = resolve(fileURLToPath(import.meta.url), '../../../..');
 
-const database = await openDatabase({ url: process.env.DATABASE_URL || undefined, dataDir: process.env.DATA_DIR ?? resolve(root, '.data') });
+const database = await openDatabase({ url: process.env.DATABASE_URL || undefined, max: process.env.DATABASE_POOL ? Number(process.env.DATABASE_POOL) : undefined, dataDir: process.env.DATA_DIR ?? resolve(root, '.data') });
 const server = await createServer({
   database,
   authSecret: process.env.AUTH_SECRET || undefined,

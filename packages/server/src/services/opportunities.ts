@@ -25,6 +25,7 @@ import { approvals, customers, opportunities, orders, stageHistory, users } from
 import type { Principal } from '../http/auth.js';
 import { ApiError, notFound } from '../http/errors.js';
 import type { CustomerService, DirectoryService, FieldService } from './directory.js';
+import { Batcher } from './batcher.js';
 import type { ProcessService } from './processes.js';
 
 type Q = Db | Tx;
@@ -126,15 +127,29 @@ export class OpportunityService {
     return this.toLoaded((lock ? await query.for('update', { of: opportunities }) : await query)[0]);
   }
 
-  private preparedLoad?: { execute(p: { tenantId: string; id: string }): Promise<Awaited<ReturnType<OpportunityService['selectLoaded']>>> };
+  private preparedLoad?: { execute(p: { keys: string }): Promise<Awaited<ReturnType<OpportunityService['selectLoaded']>>> };
 
-  /** The same load outside a transaction, as a prepared statement (the hot path of every command). */
+  /**
+   * The same load outside a transaction (the hot path of every command and view): loads
+   * asked for in the same moment go to the database together, as one prepared statement.
+   */
   private async loadFast(tenantId: string, id: string): Promise<Loaded> {
-    this.preparedLoad ??= this.selectLoaded(this.ctx.database.db)
-      .where(and(eq(opportunities.tenantId, sql.placeholder('tenantId')), eq(opportunities.id, sql.placeholder('id'))))
-      .prepare('sp_load_opportunity');
-    return this.toLoaded((await this.preparedLoad.execute({ tenantId, id }))[0]);
+    return this.toLoaded(await this.loads.add({ tenantId, id }));
   }
+
+  private readonly loads = new Batcher<{ tenantId: string; id: string }, Awaited<ReturnType<OpportunityService['selectLoaded']>>[number] | undefined>(
+    async (keys) => {
+      this.preparedLoad ??= this.selectLoaded(this.ctx.database.db)
+        .where(sql`(${opportunities.tenantId}, ${opportunities.id}) in (select k.t, k.i from jsonb_to_recordset(${sql.placeholder('keys')}::jsonb) as k(t text, i text))`)
+        .prepare('sp_load_opportunities');
+      const rows = await this.preparedLoad.execute({ keys: JSON.stringify(keys.map((k) => ({ t: k.tenantId, i: k.id }))) });
+      const found = new Map(rows.map((r) => [`${r.o.tenantId}/${r.o.id}`, r]));
+      return keys.map((k) => found.get(`${k.tenantId}/${k.id}`));
+    },
+    (k) => `${k.tenantId}/${k.id}`,
+    64,
+    8,
+  );
 
   private lock(tx: Tx, tenantId: string, id: string): Promise<Loaded> {
     return this.load(tx, tenantId, id, true);
@@ -471,39 +486,29 @@ export class OpportunityService {
         current: { stageId: next.stageId, stageName: stageName(next.stageId), status: next.status, phase: next.phase },
       },
     };
-    const result = await q.execute(sql`
-      with upd as (
-        update opportunities set status = ${after.status}, phase = ${after.phase}, stage_id = ${after.stageId},
-          stage_entered_at = ${after.stageEnteredAt.toISOString()}::timestamptz, stage_entry = ${after.stageEntry},
-          max_stage_index = ${after.maxStageIndex}, closed_at = ${after.closedAt?.toISOString() ?? null}::timestamptz,
-          lost_reason = ${after.lostReason}, updated_at = ${iso}::timestamptz, rev = ${after.rev}
-        where id = ${row.id} and rev = ${row.rev}
-        returning id
-      ), cancelled as (
-        -- a move ends any pending approval of the stage being left
-        update approvals set state = 'cancelled', decided_at = ${iso}::timestamptz
-        where opportunity_id = ${row.id} and state = 'pending' and exists (select 1 from upd)
-      ), hook as (
-        insert into webhook_deliveries (id, tenant_id, event, state, attempts, next_attempt_at, created_at)
-        select ${hookId}, ${p.tenantId}, ${JSON.stringify(event)}::jsonb, 'pending', 0, ${iso}::timestamptz, ${iso}::timestamptz
-        from upd where exists (select 1 from tenants where id = ${p.tenantId} and webhook_url is not null)
-        returning id
-      ), history as (
-        insert into stage_history (tenant_id, opportunity_id, process_id, process_version, from_stage_id, to_stage_id,
-          from_status, to_status, action, actor_id, at, days_spent, values, comment)
-        select ${p.tenantId}, ${row.id}, ${row.processId}, ${row.processVersion}, ${row.stageId}, ${next.stageId},
-          ${row.status}, ${next.status}, ${action}, ${p.userId}, ${iso}::timestamptz,
-          ${(now.getTime() - row.stageEnteredAt.getTime()) / DAY}, ${JSON.stringify(state.values)}::jsonb, ${extra.comment ?? extra.lostReason ?? null}
-        from upd
-      )
-      select count(*)::int as n, (select count(*) from hook)::int as hooks from upd`);
-    const [written] = rowsOf<{ n: number; hooks: number }>(result);
-    if (Number(written?.n ?? 0) !== 1) return null;
+    const move: MoveRecord = {
+      id: row.id, rev: row.rev, new_rev: after.rev, tenant_id: p.tenantId, status: after.status, phase: after.phase, stage_id: after.stageId,
+      stage_entered_at: after.stageEnteredAt.toISOString(), stage_entry: after.stageEntry, max_stage_index: after.maxStageIndex,
+      closed_at: after.closedAt?.toISOString() ?? null, lost_reason: after.lostReason, at: iso, hook_id: hookId, event,
+      process_id: row.processId, process_version: row.processVersion, from_stage_id: row.stageId, from_status: row.status,
+      action, actor_id: p.userId, days_spent: (now.getTime() - row.stageEnteredAt.getTime()) / DAY, values: state.values,
+      comment: extra.comment ?? extra.lostReason ?? null,
+    };
+    // Outside a transaction (every plain command) moves are group-committed; inside one
+    // (an approval's), it is written in that transaction.
+    const [written] = q === this.ctx.database.db ? [await this.moves.add(move)] : await writeMoves((s) => q.execute(s).then(rowsOf<MoveRow>), [move]);
+    if (!written?.moved) return null;
     return {
       row: after,
-      transition: { tenantId: p.tenantId, opportunityId: row.id, action, from: row.stageId, to: next.stageId, fromStatus: row.status, toStatus: next.status, actorId: p.userId, at: now, webhook: Number(written!.hooks) > 0 },
+      transition: { tenantId: p.tenantId, opportunityId: row.id, action, from: row.stageId, to: next.stageId, fromStatus: row.status, toStatus: next.status, actorId: p.userId, at: now, webhook: written.hooked },
     };
   }
+
+  /** Concurrent commands' moves, written together: one statement and one commit for many. */
+  private readonly moves = new Batcher<MoveRecord, WrittenMove>(
+    (batch) => writeMoves((s) => this.ctx.database.prepared<MoveRow>(s), batch),
+    (m) => m.id,
+  );
 
   async changeProcess(p: Principal, id: string, processId: string) {
     const { db } = this.ctx.database;
@@ -634,6 +639,56 @@ export class OpportunityService {
     await this.emit((e) => e.changed(p.tenantId, found.opportunityId));
     return { approval: (await this.listApprovals(p)).items.find((x) => x.id === approvalId), opportunity: await this.get(p, found.opportunityId) };
   }
+}
+
+/** A decided move as the move statement takes it (snake_case: the recordset's columns). */
+interface MoveRecord {
+  id: string; rev: number; new_rev: number; tenant_id: string; status: string; phase: string; stage_id: string | null;
+  stage_entered_at: string; stage_entry: number; max_stage_index: number; closed_at: string | null; lost_reason: string | null;
+  at: string; hook_id: string; event: unknown; process_id: string; process_version: number; from_stage_id: string | null;
+  from_status: string; action: string; actor_id: string; days_spent: number; values: unknown; comment: string | null;
+}
+interface WrittenMove { moved: boolean; hooked: boolean }
+interface MoveRow { id: string; hooked: boolean }
+
+/**
+ * Writes decided moves in one statement: each opportunity only if its `rev` is still the
+ * one its command read (compare-and-set), and for each one written, the pending approval
+ * of the stage it leaves cancelled, the webhook's outbox row (when the tenant has one)
+ * and its history row. Results in input order.
+ */
+async function writeMoves(run: (statement: SQL) => Promise<MoveRow[]>, moves: MoveRecord[]): Promise<WrittenMove[]> {
+  const rows = await run(sql`
+    with m as (
+      select * from jsonb_to_recordset(${JSON.stringify(moves)}::jsonb) as m(id text, rev int, new_rev int, tenant_id text, status text, phase text,
+        stage_id text, stage_entered_at timestamptz, stage_entry int, max_stage_index int, closed_at timestamptz, lost_reason text, at timestamptz,
+        hook_id text, event jsonb, process_id text, process_version int, from_stage_id text, from_status text, action text, actor_id text,
+        days_spent float8, "values" jsonb, comment text)
+    ), upd as (
+      update opportunities o set status = m.status, phase = m.phase, stage_id = m.stage_id, stage_entered_at = m.stage_entered_at,
+        stage_entry = m.stage_entry, max_stage_index = m.max_stage_index, closed_at = m.closed_at, lost_reason = m.lost_reason,
+        updated_at = m.at, rev = m.new_rev
+      from m where o.id = m.id and o.rev = m.rev
+      returning o.id
+    ), cancelled as (
+      -- a move ends any pending approval of the stage being left
+      update approvals a set state = 'cancelled', decided_at = m.at
+      from m where a.opportunity_id = m.id and a.state = 'pending' and m.id in (select id from upd)
+    ), hook as (
+      insert into webhook_deliveries (id, tenant_id, event, state, attempts, next_attempt_at, created_at)
+      select m.hook_id, m.tenant_id, m.event, 'pending', 0, m.at, m.at from m
+      where m.id in (select id from upd) and exists (select 1 from tenants t where t.id = m.tenant_id and t.webhook_url is not null)
+      returning id
+    ), history as (
+      insert into stage_history (tenant_id, opportunity_id, process_id, process_version, from_stage_id, to_stage_id,
+        from_status, to_status, action, actor_id, at, days_spent, values, comment)
+      select m.tenant_id, m.id, m.process_id, m.process_version, m.from_stage_id, m.stage_id, m.from_status, m.status, m.action,
+        m.actor_id, m.at, m.days_spent, m."values", m.comment
+      from m where m.id in (select id from upd)
+    )
+    select upd.id, exists (select 1 from hook where hook.id = m.hook_id) as hooked from upd join m on m.id = upd.id`);
+  const written = new Map(rows.map((r) => [r.id, r.hooked]));
+  return moves.map((m) => ({ moved: written.has(m.id), hooked: written.get(m.id) === true }));
 }
 
 /** The label of a stage form field: its own (stage-only) or its definition's. */

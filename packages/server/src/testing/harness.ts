@@ -4,10 +4,9 @@
  */
 import { randomBytes } from 'node:crypto';
 import pino from 'pino';
-import postgres from 'postgres';
 import { createServer, type CreateServerOptions, type SalesProcessServer } from '../app.js';
 import { AdjustableClock } from '../context.js';
-import { openDatabase, type Database } from '../db/open.js';
+import { openDatabase, pgClient, type Database } from '../db/open.js';
 import { signToken } from '../http/auth.js';
 
 export interface TestDatabaseKind {
@@ -26,7 +25,7 @@ export function testDatabases(): TestDatabaseKind[] {
 /** A fresh database on the test server, dropped when closed. */
 export async function openScratchPostgres(url: string): Promise<Database> {
   const name = `sp_test_${Date.now().toString(36)}_${randomBytes(4).toString('hex')}`;
-  const admin = postgres(url, { max: 1, onnotice: () => {} });
+  const admin = pgClient(url, { max: 1, onnotice: () => {} });
   await admin.unsafe(`create database ${name}`);
   await admin.end();
   const u = new URL(url);
@@ -35,7 +34,7 @@ export async function openScratchPostgres(url: string): Promise<Database> {
   const close = database.close;
   database.close = async () => {
     await close();
-    const a = postgres(url, { max: 1, onnotice: () => {} });
+    const a = pgClient(url, { max: 1, onnotice: () => {} });
     await a.unsafe(`drop database if exists ${name} with (force)`);
     await a.end();
   };
