@@ -66,7 +66,8 @@ const hand = () =>
     raw`select stage_id, (sum(days * n) / max(total))::float8,
           ((min(days) filter (where below > floor((total - 1) / 2.0)) + min(days) filter (where below > ceil((total - 1) / 2.0))) / 2)::float8
         from (select stage_id, days, n, sum(n) over (partition by stage_id order by days) as below, sum(n) over (partition by stage_id) as total
-              from stay_cells where tenant_id = 'large' and process_id = ${processId} and n > 0) c
+              from (select stage_id, days, sum(n) as n from stay_cells where tenant_id = 'large' and process_id = ${processId}
+                    group by stage_id, days having sum(n) > 0) stripes) c
         group by 1`,
   ]);
 const handRaw = () =>
