@@ -1,6 +1,6 @@
 /**
  * `pnpm start`: migrate, seed the demo once, serve the API and the built demo app.
- * Configuration by environment: PORT, DATABASE_URL, DATA_DIR, AUTH_SECRET, AUTH_JWKS_URL, LOG_LEVEL.
+ * Configuration by environment: PORT, DATABASE_URL, DATABASE_POOL, DATA_DIR, AUTH_SECRET, AUTH_JWKS_URL, LOG_LEVEL.
  */
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -12,7 +12,12 @@ import { seedDemo } from './seed/demo.js';
 const logger = pino({ level: process.env.LOG_LEVEL ?? 'info' });
 const root = resolve(fileURLToPath(import.meta.url), '../../../..');
 
-const database = await openDatabase({ url: process.env.DATABASE_URL || undefined, max: process.env.DATABASE_POOL ? Number(process.env.DATABASE_POOL) : undefined, dataDir: process.env.DATA_DIR ?? resolve(root, '.data') });
+const pool = process.env.DATABASE_POOL ? Number(process.env.DATABASE_POOL) : undefined;
+if (pool !== undefined && !(Number.isInteger(pool) && pool >= 1 && pool <= 1000)) {
+  console.error(`DATABASE_POOL must be a whole number of connections from 1 to 1000, not "${process.env.DATABASE_POOL}"`);
+  process.exit(2);
+}
+const database = await openDatabase({ url: process.env.DATABASE_URL || undefined, max: pool, dataDir: process.env.DATA_DIR ?? resolve(root, '.data') });
 const server = await createServer({
   database,
   authSecret: process.env.AUTH_SECRET || undefined,
