@@ -7,7 +7,12 @@ type Demo = Awaited<ReturnType<typeof startDemo>>;
 const path = (page: Page) => page.locator('opportunity-stage-path');
 const current = (page: Page) => path(page).locator('li[aria-current="step"] .step-name');
 const form = (page: Page) => page.locator('stage-feedback-form');
-const select = (page: Page, name: string) => page.locator(`[data-select]:has-text("${name}")`).first().click();
+// Select an opportunity in the demo's list and wait until the path shows it, not the one
+// shown before (several demo opportunities share a stage, so the stage alone proves nothing).
+async function select(page: Page, name: string) {
+  await page.locator(`[data-select]:has-text("${name}")`).first().click();
+  await expect.poll(() => path(page).locator('.name').innerText()).toBe(name);
+}
 
 async function fill(page: Page, key: string, value: string) {
   const input = form(page).locator(`[data-key="${key}"]`);
