@@ -97,6 +97,55 @@ export const processDraftSchema = z.object({
 });
 export type ProcessDraft = z.infer<typeof processDraftSchema>;
 
+/**
+ * The draft schema with each phase's stages left unchecked (only their number): with
+ * `parseStage` per stage, `parseDraftByStage` gives what `parseDraft` gives, so a
+ * validator may re-check only the stages an edit touched.
+ */
+const draftShellSchema = z.object({
+  name: processDraftSchema.shape.name,
+  departments: processDraftSchema.shape.departments,
+  definition: z
+    .object({
+      presale: z.array(z.unknown()).max(MAX.stages).default([]),
+      postsale: z.array(z.unknown()).max(MAX.stages).default([]),
+      terminal: processDefinitionSchema.shape.terminal,
+      rules: processDefinitionSchema.shape.rules,
+    })
+    .default({ presale: [], postsale: [], terminal: processDefinitionSchema.parse({}).terminal, rules: processDefinitionSchema.parse({}).rules }),
+});
+
+export type StageCheck = { ok: true; stage: Stage } | { ok: false; problems: DefinitionProblem[] };
+
+/** One stage of a draft, checked on its own; problem paths are relative to the stage. */
+export function parseStage(phase: 'presale' | 'postsale', input: unknown): StageCheck {
+  const result = (phase === 'presale' ? presaleStageSchema : postsaleStageSchema).safeParse(input);
+  return result.success ? { ok: true, stage: result.data } : { ok: false, problems: zodProblems(result.error) };
+}
+
+/** `parseDraft` of a draft whose stages were checked one by one (`parseStage`). */
+export function parseDraftByStage(
+  shell: { name?: unknown; departments?: unknown; definition?: { presale: StageCheck[]; postsale: StageCheck[]; terminal?: unknown; rules?: unknown } },
+): { ok: true; draft: ProcessDraft } | { ok: false; problems: DefinitionProblem[] } {
+  const presale = shell.definition?.presale ?? [];
+  const postsale = shell.definition?.postsale ?? [];
+  const result = draftShellSchema.safeParse(shell.definition ? { ...shell, definition: { ...shell.definition, presale, postsale } } : shell);
+  const problems = result.success ? [] : zodProblems(result.error);
+  for (const [phase, checks] of [['presale', presale], ['postsale', postsale]] as const)
+    checks.forEach((c, i) => {
+      if (!c.ok) problems.push(...c.problems.map((p) => ({ ...p, path: ['definition', phase, i, ...p.path] })));
+    });
+  if (problems.length || !result.success) return { ok: false, problems };
+  const stages = (checks: StageCheck[]) => checks.map((c) => (c as { stage: Stage }).stage);
+  return {
+    ok: true,
+    draft: {
+      ...result.data,
+      definition: { ...result.data.definition, presale: stages(presale) as PresaleStage[], postsale: stages(postsale) as PostsaleStage[] },
+    },
+  };
+}
+
 /** The structural check; returns the parsed definition or its problems. */
 export function parseDraft(input: unknown):
   | { ok: true; draft: ProcessDraft }

@@ -163,25 +163,55 @@ function plain(v: unknown): unknown {
 function readStages(root: Y.Map<unknown>, phase: PhaseKey): Record<string, unknown>[] {
   const map = root.get(phase);
   if (!(map instanceof Y.Map)) return [];
-  return orderedEntries(map as Y.Map<unknown>).map(([id, m]) => {
-    const stage: Record<string, unknown> = { id };
-    m.forEach((v, k) => {
-      if (k === 'order' || k === 'fields') return;
-      stage[k] = plain(v);
-    });
-    const fields = m.get('fields');
-    stage.fields =
-      fields instanceof Y.Map
-        ? orderedEntries(fields as Y.Map<unknown>).map(([, f]) => {
-            const o: Record<string, unknown> = {};
-            f.forEach((v, k) => {
-              if (k !== 'order' && v !== undefined) o[k] = plain(v);
-            });
-            return o;
-          })
-        : [];
-    return stage;
+  return orderedEntries(map as Y.Map<unknown>).map(([id, m]) => readStage(id, m));
+}
+
+/** One stage map as plain JSON (not yet validated), as `readDraft` reads it. */
+export function readStage(id: string, m: Y.Map<unknown>): Record<string, unknown> {
+  const stage: Record<string, unknown> = { id };
+  m.forEach((v, k) => {
+    if (k === 'order' || k === 'fields') return;
+    stage[k] = plain(v);
   });
+  const fields = m.get('fields');
+  stage.fields =
+    fields instanceof Y.Map
+      ? orderedEntries(fields as Y.Map<unknown>).map(([, f]) => {
+          const o: Record<string, unknown> = {};
+          f.forEach((v, k) => {
+            if (k !== 'order' && v !== undefined) o[k] = plain(v);
+          });
+          return o;
+        })
+      : [];
+  return stage;
+}
+
+/**
+ * Everything of the draft but its stages, as plain JSON, with each phase's stages given
+ * by `stage` (the server answers from a per-stage cache). `readDraft` is this with
+ * `readStage`.
+ */
+export function readDraftShell<T>(doc: Y.Doc, stage: (phase: PhaseKey, id: string, m: Y.Map<unknown>) => T) {
+  const root = draftRoot(doc);
+  const name = root.get('name');
+  const depts = root.get('departments');
+  const terminal = root.get('terminal');
+  const rules = root.get('rules');
+  const stagesOf = (phase: PhaseKey) => {
+    const map = root.get(phase);
+    return map instanceof Y.Map ? orderedEntries(map as Y.Map<unknown>).map(([id, m]) => stage(phase, id, m)) : [];
+  };
+  return {
+    name: plain(name) ?? '',
+    departments: depts instanceof Y.Map ? [...(depts as Y.Map<unknown>).keys()].sort() : [],
+    definition: {
+      presale: stagesOf('presale'),
+      postsale: stagesOf('postsale'),
+      terminal: terminal instanceof Y.Map ? terminal.toJSON() : undefined,
+      rules: rules instanceof Y.Map ? rules.toJSON() : undefined,
+    },
+  };
 }
 
 /**
@@ -189,21 +219,7 @@ function readStages(root: Y.Map<unknown>, phase: PhaseKey): Record<string, unkno
  * `parseDraft` (the server does after every incoming update).
  */
 export function readDraft(doc: Y.Doc): unknown {
-  const root = draftRoot(doc);
-  const name = root.get('name');
-  const depts = root.get('departments');
-  const terminal = root.get('terminal');
-  const rules = root.get('rules');
-  return {
-    name: plain(name) ?? '',
-    departments: depts instanceof Y.Map ? [...(depts as Y.Map<unknown>).keys()].sort() : [],
-    definition: {
-      presale: readStages(root, 'presale'),
-      postsale: readStages(root, 'postsale'),
-      terminal: terminal instanceof Y.Map ? terminal.toJSON() : undefined,
-      rules: rules instanceof Y.Map ? rules.toJSON() : undefined,
-    },
-  };
+  return readDraftShell(doc, (_phase, id, m) => readStage(id, m));
 }
 
 // ---- fine-grained edits the designer makes -----------------------------------------

@@ -2,10 +2,16 @@ import {
   checkFieldValue,
   DRAFT_ROOT,
   parseDraft,
+  parseDraftByStage,
+  parseStage,
   processDraftSchema,
   readDraft,
+  readDraftShell,
+  readStage,
   writeDraft,
+  type PhaseKey,
   type ProcessDraft,
+  type StageCheck,
 } from '@sales-process/core';
 import * as Y from 'yjs';
 
@@ -43,7 +49,7 @@ const FIELD_KEYS = new Set(['order', 'source', 'key', 'required', 'label', 'type
 const ROOT_KEYS = new Set(['name', 'departments', 'presale', 'postsale', 'terminal', 'rules']);
 
 /** Keys the draft mapping does not know: a client wrote something it should not have. */
-function unknownDraftKeys(doc: Y.Doc): string[] {
+function unknownDraftKeys(doc: Y.Doc, stageKeys: (phase: PhaseKey, id: string, stage: Y.Map<unknown>) => string[] = unknownStageKeys): string[] {
   const out: string[] = [];
   for (const name of doc.share.keys()) if (name !== DRAFT_ROOT && hasContent(doc, name)) out.push(name);
   const root = doc.getMap(DRAFT_ROOT);
@@ -52,39 +58,87 @@ function unknownDraftKeys(doc: Y.Doc): string[] {
     if ((k === 'presale' || k === 'postsale') && v instanceof Y.Map)
       v.forEach((stage, id) => {
         if (!(stage instanceof Y.Map)) return void out.push(`draft.${k}.${id}`);
-        stage.forEach((fv, sk) => {
-          if (!STAGE_KEYS.has(sk)) out.push(`draft.${k}.${id}.${sk}`);
-          if (sk === 'fields' && fv instanceof Y.Map)
-            fv.forEach((f, uid) => {
-              if (!(f instanceof Y.Map)) return void out.push(`draft.${k}.${id}.fields.${uid}`);
-              f.forEach((_, fk) => {
-                if (!FIELD_KEYS.has(fk)) out.push(`draft.${k}.${id}.fields.${uid}.${fk}`);
-              });
-            });
+        out.push(...stageKeys(k, id, stage));
+      });
+  });
+  return out;
+}
+
+function unknownStageKeys(phase: PhaseKey, id: string, stage: Y.Map<unknown>): string[] {
+  const out: string[] = [];
+  stage.forEach((fv, sk) => {
+    if (!STAGE_KEYS.has(sk)) out.push(`draft.${phase}.${id}.${sk}`);
+    if (sk === 'fields' && fv instanceof Y.Map)
+      fv.forEach((f, uid) => {
+        if (!(f instanceof Y.Map)) return void out.push(`draft.${phase}.${id}.fields.${uid}`);
+        f.forEach((_, fk) => {
+          if (!FIELD_KEYS.has(fk)) out.push(`draft.${phase}.${id}.fields.${uid}.${fk}`);
         });
       });
   });
   return out;
 }
 
+/** Whether a root type holds anything not deleted (deleted map entries stay in `_map`). */
 function hasContent(doc: Y.Doc, name: string): boolean {
   const t = doc.share.get(name)!;
-  return t._start !== null || (t as unknown as { _map: Map<string, unknown> })._map.size > 0;
+  for (const item of t._map.values()) if (!item.deleted) return true;
+  for (let item = t._start; item; item = item.right) if (!item.deleted) return true;
+  return false;
 }
 
+/** The whole draft doc checked at once (see `DraftChecker` for the incremental one). */
 export function checkDraftDoc(doc: Y.Doc): { problems: Problem[]; draft: ProcessDraft | null } {
-  const unknown = unknownDraftKeys(doc);
   const parsed = parseDraft(readDraft(doc));
+  return { problems: problemsOf(unknownDraftKeys(doc), parsed), draft: parsed.ok ? parsed.draft : null };
+}
+
+/**
+ * `checkDraftDoc` for one live doc, re-reading and re-checking only the stages that
+ * changed since the last check: a keystroke in one stage costs one stage's check, not the
+ * whole draft's (that difference is most of the gap to a plain relay). Which stages
+ * changed comes from every transaction on the doc, whatever its origin (client, restore,
+ * server edit, another instance), so a stage's cached result is never older than it.
+ */
+export class DraftChecker {
+  private readonly stages = new WeakMap<Y.Map<unknown>, { phase: PhaseKey; id: string; check: StageCheck; unknown: string[] }>();
+  private readonly dirty = new Set<Y.AbstractType<any>>();
+
+  constructor(private readonly doc: Y.Doc) {
+    doc.on('afterTransaction', (tr: Y.Transaction) => {
+      // A change marks its type and every type above it (so its stage) as changed.
+      for (const type of tr.changed.keys())
+        for (let t: Y.AbstractType<any> | null = type; t && !this.dirty.has(t); t = (t._item?.parent as Y.AbstractType<any> | undefined) ?? null) this.dirty.add(t);
+    });
+  }
+
+  private stage(phase: PhaseKey, id: string, m: Y.Map<unknown>) {
+    let hit = this.stages.get(m);
+    if (!hit || this.dirty.has(m) || hit.phase !== phase || hit.id !== id) {
+      hit = { phase, id, check: parseStage(phase, readStage(id, m)), unknown: unknownStageKeys(phase, id, m) };
+      this.stages.set(m, hit);
+    }
+    return hit;
+  }
+
+  check(): { problems: Problem[]; draft: ProcessDraft | null } {
+    const unknown = unknownDraftKeys(this.doc, (phase, id, m) => this.stage(phase, id, m).unknown);
+    const parsed = parseDraftByStage(readDraftShell(this.doc, (phase, id, m) => this.stage(phase, id, m).check));
+    this.dirty.clear();
+    return { problems: problemsOf(unknown, parsed), draft: parsed.ok ? parsed.draft : null };
+  }
+}
+
+function problemsOf(unknown: string[], parsed: ReturnType<typeof parseDraft>): Problem[] {
   const problems: Problem[] = unknown.map((path) => ({ code: 'UNKNOWN_KEY', path, message: { zh: `不允许写入 ${path}`, en: `${path} may not be written` } }));
-  if (!parsed.ok)
-    problems.push(...parsed.problems.map((p) => ({ code: p.code, path: p.path.join('.'), message: p.message })));
-  return { problems, draft: parsed.ok ? parsed.draft : null };
+  if (!parsed.ok) problems.push(...parsed.problems.map((p) => ({ code: p.code, path: p.path.join('.'), message: p.message })));
+  return problems;
 }
 
 /** Puts a draft doc back to a known-good draft (minimal changes), clearing unknown keys. */
 export function restoreDraftDoc(doc: Y.Doc, good: ProcessDraft, origin: unknown): void {
-  doc.transact(() => {
-    for (const name of doc.share.keys()) if (name !== DRAFT_ROOT) clearType(doc, name);
+  doc.transact((tr) => {
+    for (const name of doc.share.keys()) if (name !== DRAFT_ROOT) clearType(doc, name, tr);
     const root = doc.getMap(DRAFT_ROOT);
     for (const k of [...root.keys()]) if (!ROOT_KEYS.has(k)) root.delete(k);
     for (const phase of ['presale', 'postsale'] as const) {
@@ -108,17 +162,15 @@ export function restoreDraftDoc(doc: Y.Doc, good: ProcessDraft, origin: unknown)
   }, origin);
 }
 
-function clearType(doc: Y.Doc, name: string): void {
+/**
+ * Deletes everything in a root type. A root only a client's update created is a bare
+ * AbstractType (no map or array methods), so its items are deleted directly, as
+ * Y.Map#delete and Y.Array#delete do.
+ */
+function clearType(doc: Y.Doc, name: string, tr: Y.Transaction): void {
   const t = doc.share.get(name)!;
-  const map = t as unknown as Y.Map<unknown>;
-  for (const k of [...(t as unknown as { _map: Map<string, unknown> })._map.keys()]) map.delete(k);
-  let item = t._start;
-  let length = 0;
-  while (item) {
-    if (!item.deleted && item.countable) length += item.length;
-    item = item.right;
-  }
-  if (length) (t as unknown as Y.Array<unknown>).delete(0, length);
+  for (const item of t._map.values()) if (!item.deleted) item.delete(tr);
+  for (let item = t._start; item; item = item.right) if (!item.deleted) item.delete(tr);
 }
 
 export const emptyDraft: ProcessDraft = processDraftSchema.parse({});
@@ -177,8 +229,8 @@ export function writeMap(doc: Y.Doc, root: string, values: Record<string, unknow
 
 /** Restores an opportunity doc to known-good form values and server state. */
 export function restoreFormDoc(doc: Y.Doc, form: Record<string, unknown>, server: Record<string, unknown>, origin: unknown): void {
-  doc.transact(() => {
-    for (const name of doc.share.keys()) if (name !== FORM_ROOT && name !== SERVER_ROOT) clearType(doc, name);
+  doc.transact((tr) => {
+    for (const name of doc.share.keys()) if (name !== FORM_ROOT && name !== SERVER_ROOT) clearType(doc, name, tr);
     writeMap(doc, FORM_ROOT, form, origin);
     writeMap(doc, SERVER_ROOT, server, origin);
   }, origin);

@@ -13,7 +13,7 @@ import type { DocStore } from '../services/doc-store.js';
 import type { OpportunityService } from '../services/opportunities.js';
 import type { DraftDocs, ProcessService } from '../services/processes.js';
 import {
-  checkDraftDoc,
+  DraftChecker,
   checkFormDoc,
   FORM_ROOT,
   parseDocName,
@@ -71,6 +71,8 @@ class LiveDoc {
   private chain: Promise<unknown> = Promise.resolve();
   /** The last state known to be valid, to restore on a refused update. */
   goodDraft: ProcessDraft | null = null;
+  /** Process drafts: checks each update re-reading only the stages it touched. */
+  checker: DraftChecker | null = null;
   goodForm: Record<string, unknown> = {};
   goodServer: Record<string, unknown> = {};
   formFields: FormField[] = [];
@@ -324,7 +326,7 @@ export class SyncServer implements DraftDocs {
 
   private validate(doc: LiveDoc): Problem[] {
     if (doc.kind.kind === 'process-draft') {
-      const { problems, draft } = checkDraftDoc(doc.ydoc);
+      const { problems, draft } = doc.checker!.check();
       this.lastChecked = draft;
       return problems;
     }
@@ -339,7 +341,7 @@ export class SyncServer implements DraftDocs {
   /** Records the current (valid) state as the one to restore. */
   private remember(doc: LiveDoc, justValidated = false) {
     if (doc.kind.kind === 'process-draft') {
-      const draft = justValidated ? this.lastChecked : checkDraftDoc(doc.ydoc).draft;
+      const draft = justValidated ? this.lastChecked : doc.checker!.check().draft;
       if (draft) doc.goodDraft = draft;
     } else {
       doc.goodForm = readForm(doc.ydoc);
@@ -477,7 +479,8 @@ export class SyncServer implements DraftDocs {
       }, this.opts.awarenessFlushMs);
     });
     if (kind.kind === 'process-draft') {
-      const { draft } = checkDraftDoc(ydoc);
+      doc.checker = new DraftChecker(ydoc);
+      const { draft } = doc.checker.check();
       doc.goodDraft = draft;
       if (!draft || !ydoc.getMap('draft').size) {
         // A new draft starts as the current version.

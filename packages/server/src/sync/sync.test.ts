@@ -125,6 +125,21 @@ for (const kind of testDatabases()) {
       await waitFor(() => rawOf(b).definition.presale[0]!.winRate === 15, 2000, 'a good edit after a bad one');
     });
 
+    it('reverts a write to a root the draft does not have, and the doc keeps accepting edits', async () => {
+      const rawOf = (c: Client) => readDraft(c.doc) as ProcessDraft;
+      const a = await connect(room());
+      const b = await connect(room());
+      // On the server this root exists only as the bare type an update creates.
+      a.doc.getMap('elsewhere').set('payload', 'x');
+      a.doc.getArray('list').insert(0, [1, 2, 3]);
+      await waitFor(() => a.doc.getMap('elsewhere').size === 0 && a.doc.getArray('list').length === 0, 2000, 'revert of foreign roots');
+      await waitFor(() => a.notices.some((n) => n.details.some((d) => d.path === 'elsewhere')), 2000, 'a notice naming the root');
+      expect(b.doc.share.has('elsewhere') ? b.doc.getMap('elsewhere').size : 0).toBe(0);
+      setStageValue(a.doc, 'presale', 'visit', 'winRate', 12);
+      await waitFor(() => rawOf(b).definition.presale[0]!.winRate === 12, 2000, 'a good edit afterwards');
+      expect(await storedContains(t, room(), (v) => v === 'x')).toBe(false);
+    });
+
     it('broadcasts before storing, and stores the whole doc again when an append fails', async () => {
       const store = t.server.services.store;
       const append = store.append.bind(store);
