@@ -177,6 +177,8 @@ export const opportunities = pgTable(
   (t) => [
     index('opportunities_tenant_process').on(t.tenantId, t.processId, t.status, t.stageId),
     index('opportunities_owner').on(t.tenantId, t.ownerId),
+    // A customer's change bumps the rev of its opportunities (drizzle/0005).
+    index('opportunities_customer').on(t.customerId),
     index('opportunities_list').on(t.tenantId, t.createdAt, t.id),
     foreignKey({ columns: [t.tenantId, t.ownerId], foreignColumns: [users.tenantId, users.id] }),
   ],

@@ -1,4 +1,5 @@
 import { seedProcessDefinition } from '@sales-process/core';
+import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, testDatabases, type Requester, type TestServer } from '../testing/harness.js';
 
@@ -236,6 +237,74 @@ for (const kind of testDatabases()) {
       expect(results.filter((r) => r.status === 422).length).toBe(99);
       const history = (await c.rep.get(`/opportunities/${id}/history`)).body.items;
       expect(history.filter((h: { action: string }) => h.action === 'complete')).toHaveLength(1);
+    });
+  });
+
+  // Commands decide on the state this instance last read or wrote; another instance's
+  // changes reach it only through the rev the database bumps. Here the changes are made
+  // straight in the database, as another instance (or a host's own SQL) would.
+  describe(`commands after changes made elsewhere on ${kind.name}`, () => {
+    let t: TestServer;
+    let c: Awaited<ReturnType<typeof company>>;
+    beforeAll(async () => {
+      t = await startTestServer(await kind.open());
+      c = await company(t, 'elsewhere');
+    });
+    afterAll(() => t.close());
+    const exec = (q: ReturnType<typeof sql>) => t.database.db.execute(q);
+
+    /** An opportunity whose 初次拜访 is complete-able, read once so this instance knows it. */
+    async function ready(name: string) {
+      const customerId = (await c.admin.post('/customers', { name: `客户 ${name}`, fields: {} })).body.id;
+      await c.rep.post(`/customers/${customerId}/contacts`, { name: '林总' });
+      const second = (await c.rep.post(`/customers/${customerId}/contacts`, { name: '马工' })).body.id as string;
+      const id = (await newOpp(c.rep, c.processId, customerId, name)).body.id as string;
+      await c.rep.put(`/opportunities/${id}/stage-form`, { values: { industry: 'it', visitNotes: '见面' } });
+      expect((await c.rep.get(`/opportunities/${id}`)).body.gates.every((g: { met: boolean }) => g.met)).toBe(true);
+      return { id, customerId, second };
+    }
+
+    it('refuses a move when a contact it needs was deleted elsewhere', async () => {
+      const o = await ready('联系人');
+      await exec(sql`delete from contacts where id = ${o.second}`);
+      const r = await c.rep.post(`/opportunities/${o.id}/complete-stage`);
+      expect(r.status).toBe(422);
+      expect(r.body.error.details).toMatchObject([{ gate: 'minContacts', have: 1, need: 2 }]);
+    });
+
+    it('refuses a move when a required customer field was emptied elsewhere', async () => {
+      const o = await ready('字段');
+      await exec(sql`update customers set fields = '{}'::jsonb where id = ${o.customerId}`);
+      const r = await c.rep.post(`/opportunities/${o.id}/complete-stage`);
+      expect(r.status).toBe(422);
+      expect(r.body.error.details.map((d: { key?: string }) => d.key)).toEqual(['industry']);
+    });
+
+    it('refuses a supervisor whose report was moved to another supervisor elsewhere', async () => {
+      const o = await ready('上级');
+      expect((await c.mgr.get(`/opportunities/${o.id}`)).status).toBe(200);
+      await exec(sql`update users set manager_id = 'mgr2' where tenant_id = 'elsewhere' and id = 'rep'`);
+      try {
+        expect((await c.mgr.post(`/opportunities/${o.id}/complete-stage`)).status).toBe(403);
+        expect((await c.mgr2.post(`/opportunities/${o.id}/complete-stage`)).status).toBe(200);
+      } finally {
+        await exec(sql`update users set manager_id = 'mgr' where tenant_id = 'elsewhere' and id = 'rep'`);
+      }
+    });
+
+    it('moves on what it knows when nothing changed, and after a change to the opportunity itself', async () => {
+      const o = await ready('未变');
+      expect((await c.rep.post(`/opportunities/${o.id}/complete-stage`)).status).toBe(200);
+      await c.rep.put(`/opportunities/${o.id}/stage-form`, { values: { needsSummary: '需求' } });
+      expect((await c.rep.get(`/opportunities/${o.id}`)).body.stageId).toBe('needs');
+      // Back to 初次拜访 elsewhere (without touching rev: the database bumps it). Deciding on
+      // what this instance knew would complete 需求分析匹配 instead.
+      await exec(sql`update opportunities set stage_id = 'visit', stage_entry = stage_entry + 1 where id = ${o.id}`);
+      const r = await c.rep.post(`/opportunities/${o.id}/complete-stage`);
+      expect(r.status).toBe(200);
+      expect(r.body.stageId).toBe('needs');
+      const history = (await c.rep.get(`/opportunities/${o.id}/history`)).body.items;
+      expect(history.filter((h: { action: string }) => h.action === 'complete').map((h: { fromStageId: string }) => h.fromStageId)).toEqual(['visit', 'visit']);
     });
   });
 

@@ -134,7 +134,9 @@ export class OpportunityService {
    * asked for in the same moment go to the database together, as one prepared statement.
    */
   private async loadFast(tenantId: string, id: string): Promise<Loaded> {
-    return this.toLoaded(await this.loads.add({ tenantId, id }));
+    const row = this.toLoaded(await this.loads.add({ tenantId, id }));
+    this.remember(row);
+    return row;
   }
 
   private readonly loads = new Batcher<{ tenantId: string; id: string }, Awaited<ReturnType<OpportunityService['selectLoaded']>>[number] | undefined>(
@@ -150,6 +152,29 @@ export class OpportunityService {
     64,
     8,
   );
+
+  /**
+   * The state this instance last read or wrote of each opportunity (bounded, oldest out).
+   * A command decides a move on it and writes with compare-and-set on `rev`, which the
+   * database bumps whenever anything the decision reads changes (drizzle/0005): a stale
+   * entry costs one retry on a fresh read, never a wrong move. Only a move is taken from
+   * it: a refusal, an approval request or a denial is decided again on a fresh read.
+   */
+  private readonly known = new Map<string, Loaded>();
+  static readonly KNOWN_MAX = 10_000;
+
+  private remember(row: Loaded) {
+    const key = `${row.tenantId}/${row.id}`;
+    const had = this.known.get(key);
+    if (had && had.rev > row.rev) return; // a read that started before a later write
+    this.known.delete(key);
+    this.known.set(key, row);
+    if (this.known.size > OpportunityService.KNOWN_MAX) this.known.delete(this.known.keys().next().value!);
+  }
+
+  private forget(tenantId: string, id: string) {
+    this.known.delete(`${tenantId}/${id}`);
+  }
 
   private lock(tx: Tx, tenantId: string, id: string): Promise<Loaded> {
     return this.load(tx, tenantId, id, true);
@@ -394,6 +419,7 @@ export class OpportunityService {
         })
         .where(eq(opportunities.id, row.id));
     });
+    this.forget(p.tenantId, id);
     await this.emit((e) => e.changed(p.tenantId, id));
     return this.get(p, id);
   }
@@ -409,8 +435,15 @@ export class OpportunityService {
     const { db } = this.ctx.database;
     await this.beforeCommand(id);
     for (let attempt = 0; attempt < 10; attempt++) {
-      const row = await this.loadFast(p.tenantId, id);
-      const access = this.mayAct(p, row);
+      const known = attempt === 0 ? this.known.get(`${p.tenantId}/${id}`) : undefined;
+      const row = known ?? (await this.loadFast(p.tenantId, id));
+      let access: ReturnType<OpportunityService['access']>;
+      try {
+        access = this.mayAct(p, row);
+      } catch (error) {
+        if (known) continue; // denied on what this instance knew: ask the database
+        throw error;
+      }
       const def = await this.processes.definition(db, row.processId, row.processVersion);
       const state = this.state(row);
       let decided = action;
@@ -421,6 +454,9 @@ export class OpportunityService {
         decided = { ...action, reasonRequired: !!lost?.required };
       }
       const outcome = decide(def, state, decided);
+      // Only a move is decided on what this instance knew (its write checks the rev);
+      // anything else is decided again on a fresh read.
+      if (known && !(outcome.ok && outcome.kind === 'moved')) continue;
       if (!outcome.ok) throw await this.refusal(db, outcome, def, row);
       const now = this.ctx.clock.now();
       if (outcome.kind === 'approvalRequested') {
@@ -434,6 +470,7 @@ export class OpportunityService {
             where exists (select 1 from opportunities where id = ${row.id} and rev = ${row.rev})
             on conflict do nothing returning id`)
           .then((r) => rowsOf(r).length);
+        this.forget(p.tenantId, id);
         if (!inserted) continue;
         await this.emit((e) => e.approval?.({ tenantId: p.tenantId, approvalId, opportunityId: row.id, opportunityName: row.name, stageId: row.stageId!, approverId: access.manager!, requestedBy: p.userId, state: 'pending' }));
         await this.emit((e) => e.changed(p.tenantId, id));
@@ -444,7 +481,11 @@ export class OpportunityService {
         lostReason: action.type === 'lose' ? (action.reason ?? null) : undefined,
         comment,
       });
-      if (!moved) continue;
+      if (!moved) {
+        this.forget(p.tenantId, id); // changed since: read it again
+        continue;
+      }
+      this.remember(moved.row);
       await this.emit((e) => e.transition?.(moved.transition));
       await this.emit((e) => e.changed(p.tenantId, id, row.processId));
       return { status: 200, body: await this.view(db, moved.row, def) };
@@ -532,6 +573,7 @@ export class OpportunityService {
         fromStatus: row.status, toStatus: 'open', action: 'change-process', actorId: p.userId, at: now, daysSpent: (now.getTime() - row.stageEnteredAt.getTime()) / DAY, comment: `from ${row.processId}`,
       });
     });
+    this.forget(p.tenantId, id);
     await this.emit((e) => e.changed(p.tenantId, id));
     return this.get(p, id);
   }
@@ -547,6 +589,7 @@ export class OpportunityService {
       const [created] = await tx.insert(orders).values({ id: this.ctx.ids('ord'), tenantId: p.tenantId, opportunityId: id, amount, createdBy: p.userId, createdAt: this.ctx.clock.now() }).returning();
       return created!;
     });
+    this.forget(p.tenantId, id);
     await this.emit((e) => e.changed(p.tenantId, id));
     return { id: order.id, opportunityId: id, amount: order.amount, createdBy: order.createdBy, createdAt: order.createdAt.toISOString() };
   }
@@ -568,6 +611,7 @@ export class OpportunityService {
         if (!(await this.directory.user(tx, p.tenantId, u))) throw new ApiError('VALIDATION_FAILED', [{ path: 'body.userIds', userId: u, message: { zh: `用户 ${u} 不存在`, en: `No user ${u}` } }]);
       await tx.update(opportunities).set({ rev: sql`${opportunities.rev} + 1`, postsaleStaff: unique, updatedAt: this.ctx.clock.now() }).where(eq(opportunities.id, id));
     });
+    this.forget(p.tenantId, id);
     await this.emit((e) => e.changed(p.tenantId, id));
     return this.get(p, id);
   }
@@ -616,15 +660,17 @@ export class OpportunityService {
     await this.beforeCommand(found.opportunityId);
     let oppName = '';
     await db.transaction(async (tx) => {
-      const row = await this.lock(tx, p.tenantId, found.opportunityId);
-      oppName = row.name;
+      const locked = await this.lock(tx, p.tenantId, found.opportunityId);
+      oppName = locked.name;
       const [a] = await tx.select().from(approvals).where(eq(approvals.id, approvalId)).for('update');
       if (a!.approverId !== p.userId) throw new ApiError('FORBIDDEN', [{ message: { zh: '只有负责人的直属上级可以确认', en: "Only the owner's direct supervisor can decide" } }]);
       if (a!.state !== 'pending') throw new ApiError('CONFLICT', [{ state: a!.state, message: { zh: '该申请已处理', en: 'This approval was already decided' } }]);
       const now = this.ctx.clock.now();
       await tx.update(approvals).set({ state: decision === 'approve' ? 'approved' : 'rejected', comment, decidedAt: now }).where(eq(approvals.id, approvalId));
       if (decision === 'reject') return;
-      // Approval completes the stage (or wins): decide again with the approval granted.
+      // Approval completes the stage (or wins): decide again with the approval granted, on
+      // the row as it is now (deciding the approval bumped its rev).
+      const row = await this.lock(tx, p.tenantId, found.opportunityId);
       const def = await this.processes.definition(tx, row.processId, row.processVersion);
       const state = { ...this.state(row), approval: { state: 'approved' as const, action: a!.action } };
       const outcome = decide(def, state, a!.action === 'win' ? { type: 'win' } : { type: 'completeStage' });
@@ -636,6 +682,7 @@ export class OpportunityService {
     });
     if (transition) await this.emit((e) => e.transition?.(transition!));
     await this.emit((e) => e.approval?.({ tenantId: p.tenantId, approvalId, opportunityId: found.opportunityId, opportunityName: oppName, stageId: found.stageId, approverId: p.userId, requestedBy: found.requestedBy, state: decision === 'approve' ? 'approved' : 'rejected' }));
+    this.forget(p.tenantId, found.opportunityId);
     await this.emit((e) => e.changed(p.tenantId, found.opportunityId));
     return { approval: (await this.listApprovals(p)).items.find((x) => x.id === approvalId), opportunity: await this.get(p, found.opportunityId) };
   }
