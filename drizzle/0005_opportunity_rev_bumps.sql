@@ -12,21 +12,21 @@ END $$;
 --> statement-breakpoint
 CREATE TRIGGER opportunities_rev BEFORE UPDATE ON opportunities FOR EACH ROW WHEN (NEW.rev = OLD.rev) EXECUTE FUNCTION sp_opportunity_rev();
 --> statement-breakpoint
-CREATE OR REPLACE FUNCTION sp_rev_by_customer_new() RETURNS trigger LANGUAGE plpgsql AS $$
+-- One function for inserts and deletes: plpgsql plans only the branch it runs, so each
+-- names the transition table its trigger has.
+CREATE OR REPLACE FUNCTION sp_rev_by_customer() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-  UPDATE opportunities SET rev = rev + 1 WHERE customer_id IN (SELECT customer_id FROM new_rows);
+  IF TG_OP = 'DELETE' THEN
+    UPDATE opportunities SET rev = rev + 1 WHERE customer_id IN (SELECT customer_id FROM old_rows);
+  ELSE
+    UPDATE opportunities SET rev = rev + 1 WHERE customer_id IN (SELECT customer_id FROM new_rows);
+  END IF;
   RETURN NULL;
 END $$;
 --> statement-breakpoint
-CREATE OR REPLACE FUNCTION sp_rev_by_customer_old() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-  UPDATE opportunities SET rev = rev + 1 WHERE customer_id IN (SELECT customer_id FROM old_rows);
-  RETURN NULL;
-END $$;
+CREATE TRIGGER contacts_rev_insert AFTER INSERT ON contacts REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION sp_rev_by_customer();
 --> statement-breakpoint
-CREATE TRIGGER contacts_rev_insert AFTER INSERT ON contacts REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION sp_rev_by_customer_new();
---> statement-breakpoint
-CREATE TRIGGER contacts_rev_delete AFTER DELETE ON contacts REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION sp_rev_by_customer_old();
+CREATE TRIGGER contacts_rev_delete AFTER DELETE ON contacts REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION sp_rev_by_customer();
 --> statement-breakpoint
 CREATE OR REPLACE FUNCTION sp_rev_customer_update() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
@@ -38,23 +38,21 @@ END $$;
 --> statement-breakpoint
 CREATE TRIGGER customers_rev AFTER UPDATE ON customers REFERENCING NEW TABLE AS new_rows OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION sp_rev_customer_update();
 --> statement-breakpoint
-CREATE OR REPLACE FUNCTION sp_rev_by_opportunity_new() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE OR REPLACE FUNCTION sp_rev_by_opportunity() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-  UPDATE opportunities SET rev = rev + 1 WHERE id IN (SELECT opportunity_id FROM new_rows);
+  IF TG_OP = 'DELETE' THEN
+    UPDATE opportunities SET rev = rev + 1 WHERE id IN (SELECT opportunity_id FROM old_rows);
+  ELSE
+    UPDATE opportunities SET rev = rev + 1 WHERE id IN (SELECT opportunity_id FROM new_rows);
+  END IF;
   RETURN NULL;
 END $$;
 --> statement-breakpoint
-CREATE OR REPLACE FUNCTION sp_rev_by_opportunity_old() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-  UPDATE opportunities SET rev = rev + 1 WHERE id IN (SELECT opportunity_id FROM old_rows);
-  RETURN NULL;
-END $$;
+CREATE TRIGGER orders_rev_insert AFTER INSERT ON orders REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION sp_rev_by_opportunity();
 --> statement-breakpoint
-CREATE TRIGGER orders_rev_insert AFTER INSERT ON orders REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION sp_rev_by_opportunity_new();
+CREATE TRIGGER orders_rev_delete AFTER DELETE ON orders REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION sp_rev_by_opportunity();
 --> statement-breakpoint
-CREATE TRIGGER orders_rev_delete AFTER DELETE ON orders REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION sp_rev_by_opportunity_old();
---> statement-breakpoint
-CREATE TRIGGER approvals_rev_insert AFTER INSERT ON approvals REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION sp_rev_by_opportunity_new();
+CREATE TRIGGER approvals_rev_insert AFTER INSERT ON approvals REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION sp_rev_by_opportunity();
 --> statement-breakpoint
 CREATE OR REPLACE FUNCTION sp_rev_approval_update() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN

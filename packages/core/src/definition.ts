@@ -112,7 +112,7 @@ const draftShellSchema = z.object({
       terminal: processDefinitionSchema.shape.terminal,
       rules: processDefinitionSchema.shape.rules,
     })
-    .default({ presale: [], postsale: [], terminal: processDefinitionSchema.parse({}).terminal, rules: processDefinitionSchema.parse({}).rules }),
+    .default({ ...processDefinitionSchema.parse({}), presale: [], postsale: [] }),
 });
 
 export type StageCheck = { ok: true; stage: Stage } | { ok: false; problems: DefinitionProblem[] };
@@ -129,7 +129,7 @@ export function parseDraftByStage(
 ): { ok: true; draft: ProcessDraft } | { ok: false; problems: DefinitionProblem[] } {
   const presale = shell.definition?.presale ?? [];
   const postsale = shell.definition?.postsale ?? [];
-  const result = draftShellSchema.safeParse(shell.definition ? { ...shell, definition: { ...shell.definition, presale, postsale } } : shell);
+  const result = draftShellSchema.safeParse(shell);
   const problems = result.success ? [] : zodProblems(result.error);
   for (const [phase, checks] of [['presale', presale], ['postsale', postsale]] as const)
     checks.forEach((c, i) => {
