@@ -8,6 +8,7 @@ import { OpenAPIHono } from '@hono/zod-openapi';
 import { devTokenSchema } from '@sales-process/core';
 import { bodyLimit } from 'hono/body-limit';
 import { HTTPException } from 'hono/http-exception';
+import type { MiddlewareHandler } from 'hono';
 import pino, { type Logger } from 'pino';
 import { WebSocketServer } from 'ws';
 import { z } from 'zod';
@@ -48,7 +49,7 @@ export interface CreateServerOptions {
   webhooks?: WebhookOptions;
 }
 
-export type AppEnv = { Variables: { principal: Principal; requestId: string; log: Logger; canWrite: boolean } };
+export type AppEnv = { Variables: { principal: Principal; requestId: string; canWrite: boolean } };
 
 export interface Services {
   ctx: ServerContext;
@@ -124,21 +125,27 @@ export async function createServer(options: CreateServerOptions): Promise<SalesP
       if (error.status === 400) return errorResponse(c, new ApiError('VALIDATION_FAILED', [{ path: 'body', message: { zh: '请求体不是合法的 JSON', en: 'The body is not valid JSON' } }]));
     }
     if (error instanceof SyntaxError) return errorResponse(c, new ApiError('VALIDATION_FAILED', [{ path: 'body', message: { zh: '请求体不是合法的 JSON', en: 'The body is not valid JSON' } }]));
-    (c.get('log') ?? logger).error({ err: error }, 'unhandled error');
+    logger.error({ err: error, requestId: c.get('requestId') }, 'unhandled error');
     return errorResponse(c, new ApiError('INTERNAL'));
   });
   app.notFound((c) => errorResponse(c, notFound('route')));
 
   // Request ids and one log line per request.
+  const logRequests = logger.isLevelEnabled('info');
   app.use('*', async (c, next) => {
     const requestId = c.req.header('x-request-id')?.slice(0, 64) || randomUUID();
-    const log = logger.child({ requestId });
     c.set('requestId', requestId);
-    c.set('log', log);
     const started = performance.now();
     await next();
-    c.header('x-request-id', requestId);
-    if (c.req.path.startsWith('/api/')) log.info({ method: c.req.method, path: c.req.path, status: c.res.status, ms: Math.round(performance.now() - started) }, 'request');
+    // On the response's own headers: c.header() after the handler would rebuild the
+    // response around a web stream and lose @hono/node-server's direct write.
+    try {
+      c.res.headers.set('x-request-id', requestId);
+    } catch {
+      // a response with immutable headers (none of ours) goes out without it
+    }
+    if (logRequests && c.req.path.startsWith('/api/'))
+      logger.info({ requestId, method: c.req.method, path: c.req.path, status: c.res.status, ms: Math.round(performance.now() - started) }, 'request');
   });
 
   app.get('/healthz', async (c) => {
@@ -146,7 +153,17 @@ export async function createServer(options: CreateServerOptions): Promise<SalesP
     return c.json({ ok: true, database: ctx.database.kind, dev });
   });
 
-  const jsonLimit = bodyLimit({ maxSize: MAX_BODY_BYTES, onError: () => { throw new HTTPException(413); } });
+  const streamedLimit = bodyLimit({ maxSize: MAX_BODY_BYTES, onError: () => { throw new HTTPException(413); } });
+  // A declared length is checked from the header (Node's parser holds the body to it), so
+  // the body is read once, directly, by the route; hono's bodyLimit would first turn every
+  // request into a full fetch Request with a web stream. Only chunked bodies go through it.
+  const jsonLimit: MiddlewareHandler = (c, next) => {
+    if (c.req.method === 'GET' || c.req.method === 'HEAD') return next();
+    const length = c.req.header('content-length');
+    if (length === undefined || c.req.header('transfer-encoding') !== undefined) return streamedLimit(c, next);
+    if (!(Number(length) <= MAX_BODY_BYTES)) throw new HTTPException(413);
+    return next();
+  };
   // Uploads have their own, larger limit (routes/api.ts).
   app.use('/api/*', (c, next) => (c.req.method === 'POST' && c.req.path === '/api/v1/files' ? next() : jsonLimit(c, next)));
 

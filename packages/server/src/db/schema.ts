@@ -175,7 +175,9 @@ export const opportunities = pgTable(
     updatedAt: ts('updated_at').notNull(),
   },
   (t) => [
-    index('opportunities_tenant_process').on(t.tenantId, t.processId, t.status, t.stageId),
+    // Not on status or stage: a move changes only unindexed columns, so PostgreSQL updates
+    // the row in place (HOT) instead of adding an entry to every index (drizzle/0006).
+    index('opportunities_tenant_process').on(t.tenantId, t.processId),
     index('opportunities_owner').on(t.tenantId, t.ownerId),
     // A customer's change bumps the rev of its opportunities (drizzle/0005).
     index('opportunities_customer').on(t.customerId),

@@ -1,4 +1,5 @@
 import { mkdtempSync, rmSync } from 'node:fs';
+import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SignJWT } from 'jose';
@@ -82,6 +83,46 @@ for (const kind of testDatabases()) {
       expect(res.status).toBe(413);
       expect((await res.json()).error.code).toBe('PAYLOAD_TOO_LARGE');
       expect((await t.as('u1', ['admin']).get('/customers')).body.items).toEqual([]);
+    });
+
+    it('over a real socket: reads a declared-length body, refuses an oversized one by its header or its stream, and tags every response with its request id', async () => {
+      const { port } = await t.server.listen(0, '127.0.0.1');
+      const token = await t.token('u1', ['admin']);
+      const send = (path: string, init: { method?: string; headers?: Record<string, string>; body?: string | string[] } = {}) =>
+        new Promise<{ status: number; headers: IncomingHttpHeaders; body: any }>((done, fail) => {
+          const req = httpRequest({ host: '127.0.0.1', port, path, method: init.method ?? 'GET', headers: { authorization: `Bearer ${token}`, ...init.headers } }, (res) => {
+            const chunks: Buffer[] = [];
+            res.on('data', (c: Buffer) => chunks.push(c));
+            res.on('end', () => done({ status: res.statusCode!, headers: res.headers, body: JSON.parse(Buffer.concat(chunks).toString('utf8') || 'null') }));
+          });
+          req.on('error', fail);
+          // An array is sent as chunks with no declared length (Transfer-Encoding: chunked).
+          for (const part of Array.isArray(init.body) ? init.body : []) req.write(part);
+          req.end(typeof init.body === 'string' ? init.body : undefined);
+        });
+      const json = { 'content-type': 'application/json' };
+
+      const body = JSON.stringify({ name: '量子科技', fields: {} });
+      const created = await send('/api/v1/customers', { method: 'POST', headers: { ...json, 'content-length': String(Buffer.byteLength(body)), 'x-request-id': 'req-42' }, body });
+      expect(created.status).toBe(201);
+      expect(created.body.name).toBe('量子科技');
+      expect(created.headers['x-request-id']).toBe('req-42');
+      const chunked = await send('/api/v1/customers', { method: 'POST', headers: json, body: ['{"name": "分块', '客户", "fields": {}}'] });
+      expect(chunked.status).toBe(201);
+      expect(chunked.body.name).toBe('分块客户');
+      expect(chunked.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
+
+      const big = JSON.stringify({ name: 'x'.repeat(1024 * 1024 + 10), fields: {} });
+      const declared = await send('/api/v1/customers', { method: 'POST', headers: { ...json, 'content-length': String(big.length) }, body: big });
+      expect(declared.status).toBe(413);
+      expect(declared.body.error.code).toBe('PAYLOAD_TOO_LARGE');
+      expect(declared.headers['x-request-id']).toBeTruthy();
+      const streamed = await send('/api/v1/customers', { method: 'POST', headers: json, body: [big.slice(0, 600_000), big.slice(600_000)] });
+      expect(streamed.status).toBe(413);
+      const missing = await send('/api/v1/no/such/route');
+      expect(missing.status).toBe(404);
+      expect(missing.headers['x-request-id']).toBeTruthy();
+      expect((await t.as('u1', ['admin']).get('/customers')).body.items.map((c: { name: string }) => c.name).sort()).toEqual(['分块客户', '量子科技']);
     });
 
     it('refuses malformed JSON and wrong types with VALIDATION_FAILED listing each path', async () => {
