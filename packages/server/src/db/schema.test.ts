@@ -26,23 +26,57 @@ for (const kind of testDatabases()) {
       expect(indexed.filter((c) => MOVE_COLUMNS.includes(c))).toEqual([]);
 
       // And PostgreSQL agrees: such an update is a heap-only tuple update.
-      await database.db.transaction(async (tx) => {
-        await tx.execute(sql`insert into tenants (id, name) values ('hot', 'hot')`);
-        await tx.execute(sql`insert into users (tenant_id, id, name) values ('hot', 'u', 'u')`);
-        await tx.execute(sql`insert into customers (id, tenant_id, name, created_at, updated_at) values ('hot-c', 'hot', 'c', now(), now())`);
-        await tx.execute(sql`insert into processes (id, tenant_id, name, created_at, updated_at) values ('hot-p', 'hot', 'p', now(), now())`);
-        await tx.execute(sql`insert into opportunities (id, tenant_id, name, customer_id, owner_id, process_id, process_version, stage_id, stage_entered_at, created_at, updated_at)
-          values ('hot-o', 'hot', 'o', 'hot-c', 'u', 'hot-p', 1, 'a', now(), now(), now())`);
+      await inRolledBackTransaction(async (tx) => {
+        await opportunityFixture(tx);
         await tx.execute(sql`update opportunities set status = 'won', phase = 'postsale', stage_id = 'b', stage_entered_at = now(), stage_entry = 2,
-          max_stage_index = 3, closed_at = now(), lost_reason = null, updated_at = now(), rev = rev + 1 where id = 'hot-o'`);
+          max_stage_index = 3, closed_at = now(), lost_reason = null, updated_at = now(), rev = rev + 1 where id = 'fx-o'`);
         const [stats] = rowsOf<{ upd: number; hot: number }>(
           await tx.execute(sql`select n_tup_upd::int as upd, n_tup_hot_upd::int as hot from pg_stat_xact_user_tables where relname = 'opportunities'`),
         );
         expect(stats).toEqual({ upd: 1, hot: 1 });
-        tx.rollback();
-      }).catch((e) => {
-        if (!/rollback/i.test(String(e?.message ?? e))) throw e;
       });
     });
+
+    it("bumps an opportunity's rev when its approval is decided, not when a move cancels it", async () => {
+      await inRolledBackTransaction(async (tx) => {
+        await opportunityFixture(tx);
+        const rev = async () => rowsOf<{ rev: number }>(await tx.execute(sql`select rev from opportunities where id = 'fx-o'`))[0]!.rev;
+        const insert = (id: string, entry: number) =>
+          tx.execute(sql`insert into approvals (id, tenant_id, opportunity_id, stage_id, stage_entry, action, requested_by, approver_id, state, values, requested_at)
+            values (${id}, 'fx', 'fx-o', 'a', ${entry}, 'complete', 'u', 'u', 'pending', '{}', now())`);
+        await insert('fx-a1', 1);
+        const requested = await rev();
+        await tx.execute(sql`update approvals set state = 'cancelled' where id = 'fx-a1'`);
+        expect(await rev()).toBe(requested);
+        await insert('fx-a2', 2);
+        const again = await rev();
+        await tx.execute(sql`update approvals set state = 'approved' where id = 'fx-a2'`);
+        expect(await rev()).toBe(again + 1);
+        await tx.execute(sql`update approvals set decided_at = now() where id = 'fx-a2'`);
+        expect(await rev()).toBe(again + 1);
+      });
+    });
+
+    /** Runs `fn` in a transaction that is then rolled back: the tests share one database. */
+    async function inRolledBackTransaction(fn: (tx: Parameters<Parameters<Database['db']['transaction']>[0]>[0]) => Promise<void>) {
+      const rolledBack = new Error('rolled back');
+      await database.db
+        .transaction(async (tx) => {
+          await fn(tx);
+          throw rolledBack;
+        })
+        .catch((e) => {
+          if (e !== rolledBack) throw e;
+        });
+    }
+
+    async function opportunityFixture(tx: { execute: Database['db']['execute'] }) {
+      await tx.execute(sql`insert into tenants (id, name) values ('fx', 'fx')`);
+      await tx.execute(sql`insert into users (tenant_id, id, name) values ('fx', 'u', 'u')`);
+      await tx.execute(sql`insert into customers (id, tenant_id, name, created_at, updated_at) values ('fx-c', 'fx', 'c', now(), now())`);
+      await tx.execute(sql`insert into processes (id, tenant_id, name, created_at, updated_at) values ('fx-p', 'fx', 'p', now(), now())`);
+      await tx.execute(sql`insert into opportunities (id, tenant_id, name, customer_id, owner_id, process_id, process_version, stage_id, stage_entered_at, created_at, updated_at)
+        values ('fx-o', 'fx', 'o', 'fx-c', 'u', 'fx-p', 1, 'a', now(), now(), now())`);
+    }
   });
 }
