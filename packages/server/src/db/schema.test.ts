@@ -2,6 +2,7 @@ import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rowsOf, type Database } from './open.js';
 import { testDatabases } from '../testing/harness.js';
+import { loadStatement, writeMoves, type MoveRecord } from '../services/opportunities.js';
 
 /** The columns a stage move writes (writeMoves in services/opportunities.ts). */
 const MOVE_COLUMNS = ['status', 'phase', 'stage_id', 'stage_entered_at', 'stage_entry', 'max_stage_index', 'closed_at', 'lost_reason', 'updated_at', 'rev'];
@@ -54,6 +55,37 @@ for (const kind of testDatabases()) {
         expect(await rev()).toBe(again + 1);
         await tx.execute(sql`update approvals set decided_at = now() where id = 'fx-a2'`);
         expect(await rev()).toBe(again + 1);
+      });
+    });
+
+    // With thousands of opportunities, a command must look its opportunity up by key, not
+    // scan the table: the planner takes a JSON recordset for 100 rows unless told its size.
+    it('loads and moves opportunities by index lookups on a table of thousands', async () => {
+      await inRolledBackTransaction(async (tx) => {
+        await opportunityFixture(tx);
+        await tx.execute(sql`insert into opportunities (id, tenant_id, name, customer_id, owner_id, process_id, process_version, stage_id, stage_entered_at, created_at, updated_at)
+          select 'fx-o' || g, 'fx', 'o', 'fx-c', 'u', 'fx-p', 1, 'a', now(), now(), now() from generate_series(1, 3000) g`);
+        await tx.execute(sql`analyze opportunities`);
+        const plan = async (statement: Parameters<typeof tx.execute>[0]) =>
+          JSON.stringify(rowsOf<Record<string, unknown>>(await tx.execute(sql`explain (format json) ${statement}`)));
+        const keys = JSON.stringify([{ t: 'fx', i: 'fx-o7' }, { t: 'fx', i: 'fx-o8' }]);
+        const load = await plan(loadStatement(tx, keys, 2).getSQL());
+        expect(load).toContain('opportunities_pkey');
+        expect(load).not.toMatch(/"Node Type":\s*"Seq Scan",[^}]*"Relation Name":\s*"opportunities"/);
+
+        const at = new Date().toISOString();
+        const move = (id: string): MoveRecord => ({
+          id, rev: 0, new_rev: 1, tenant_id: 'fx', status: 'open', phase: 'presale', stage_id: 'b', stage_entered_at: at, stage_entry: 2, max_stage_index: 1,
+          closed_at: null, lost_reason: null, at, hook_id: `h-${id}`, event: {}, process_id: 'fx-p', process_version: 1, from_stage_id: 'a', from_status: 'open',
+          action: 'complete', actor_id: 'u', days_spent: 0, values: {}, comment: null,
+        });
+        let movePlan = '';
+        await writeMoves(async (statement) => {
+          movePlan = await plan(statement);
+          return [];
+        }, [move('fx-o7'), move('fx-o8')]);
+        expect(movePlan).toContain('opportunities_pkey');
+        expect(movePlan).not.toMatch(/"Node Type":\s*"Seq Scan",[^}]*"Relation Name":\s*"opportunities"/);
       });
     });
 

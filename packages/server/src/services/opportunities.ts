@@ -50,6 +50,43 @@ export interface OpportunityEvents {
   approval?(event: { tenantId: string; approvalId: string; opportunityId: string; opportunityName: string; stageId: string; approverId: string; requestedBy: string; state: string }): unknown;
 }
 
+/**
+ * One opportunity with everything its rules and its view need (customer, contact and
+ * order counts, the current stage entry's approval, the owner and their supervisor),
+ * in one query.
+ */
+function selectLoaded(q: Q) {
+  return q
+    .select({
+      o: opportunities,
+      customerName: customers.name,
+      customerFields: customers.fields,
+      ownerName: users.name,
+      managerId: users.managerId,
+      contactCount: sql<number>`(select count(*) from contacts where contacts.customer_id = ${opportunities.customerId})`.mapWith(Number),
+      orderCount: sql<number>`(select count(*) from orders where orders.opportunity_id = ${opportunities.id})`.mapWith(Number),
+      approval: sql<string | null>`(select approvals.state || ':' || approvals.action from approvals
+        where approvals.opportunity_id = ${opportunities.id} and approvals.stage_entry = ${opportunities.stageEntry}
+          and approvals.state <> 'cancelled' order by approvals.requested_at desc limit 1)`,
+    })
+    .from(opportunities)
+    .innerJoin(customers, eq(customers.id, opportunities.customerId))
+    .leftJoin(users, and(eq(users.tenantId, opportunities.tenantId), eq(users.id, opportunities.ownerId)));
+}
+
+type LoadedRow = Awaited<ReturnType<typeof selectLoaded>>[number];
+
+/**
+ * Opportunities by (tenant, id), given as a JSON array of {t, i}. The number of keys is a
+ * literal LIMIT: the planner otherwise takes jsonb_to_recordset for 100 rows and, on a
+ * table of a few thousand, hashes a scan of all of it instead of looking up each key.
+ */
+export function loadStatement(q: Q, keys: string | ReturnType<typeof sql.placeholder>, count: number) {
+  return selectLoaded(q).where(
+    sql`(${opportunities.tenantId}, ${opportunities.id}) in (select k.t, k.i from jsonb_to_recordset(${keys}::jsonb) as k(t text, i text) limit ${sql.raw(String(count))})`,
+  );
+}
+
 export class OpportunityService {
   events: OpportunityEvents[] = [];
   /** Runs before a command decides (the live layer flushes co-filled form values). */
@@ -78,31 +115,7 @@ export class OpportunityService {
 
   // ---- access ----------------------------------------------------------------------
 
-  /**
-   * One opportunity with everything its rules and its view need (customer, contact and
-   * order counts, the current stage entry's approval, the owner and their supervisor),
-   * in one query; with `lock`, the opportunity row is locked for the transaction.
-   */
-  private selectLoaded(q: Q) {
-    return q
-      .select({
-        o: opportunities,
-        customerName: customers.name,
-        customerFields: customers.fields,
-        ownerName: users.name,
-        managerId: users.managerId,
-        contactCount: sql<number>`(select count(*) from contacts where contacts.customer_id = ${opportunities.customerId})`.mapWith(Number),
-        orderCount: sql<number>`(select count(*) from orders where orders.opportunity_id = ${opportunities.id})`.mapWith(Number),
-        approval: sql<string | null>`(select approvals.state || ':' || approvals.action from approvals
-          where approvals.opportunity_id = ${opportunities.id} and approvals.stage_entry = ${opportunities.stageEntry}
-            and approvals.state <> 'cancelled' order by approvals.requested_at desc limit 1)`,
-      })
-      .from(opportunities)
-      .innerJoin(customers, eq(customers.id, opportunities.customerId))
-      .leftJoin(users, and(eq(users.tenantId, opportunities.tenantId), eq(users.id, opportunities.ownerId)));
-  }
-
-  private toLoaded(r: Awaited<ReturnType<OpportunityService['selectLoaded']>>[number] | undefined): Loaded {
+  private toLoaded(r: LoadedRow | undefined): Loaded {
     if (!r) throw notFound('opportunity');
     const [state, action] = r.approval ? r.approval.split(':') : [];
     return {
@@ -123,11 +136,12 @@ export class OpportunityService {
    * in one query; with `lock`, the opportunity row is locked for the transaction.
    */
   private async load(q: Q, tenantId: string, id: string, lock = false): Promise<Loaded> {
-    const query = this.selectLoaded(q).where(and(eq(opportunities.tenantId, tenantId), eq(opportunities.id, id)));
+    const query = selectLoaded(q).where(and(eq(opportunities.tenantId, tenantId), eq(opportunities.id, id)));
     return this.toLoaded((lock ? await query.for('update', { of: opportunities }) : await query)[0]);
   }
 
-  private preparedLoad?: { execute(p: { keys: string }): Promise<Awaited<ReturnType<OpportunityService['selectLoaded']>>> };
+  private readonly preparedLoads = new Map<number, { execute(p: { keys: string }): Promise<LoadedRow[]> }>();
+
 
   /**
    * The same load outside a transaction (the hot path of every command and view): loads
@@ -139,12 +153,14 @@ export class OpportunityService {
     return row;
   }
 
-  private readonly loads = new Batcher<{ tenantId: string; id: string }, Awaited<ReturnType<OpportunityService['selectLoaded']>>[number] | undefined>(
+  private readonly loads = new Batcher<{ tenantId: string; id: string }, LoadedRow | undefined>(
     async (keys) => {
-      this.preparedLoad ??= this.selectLoaded(this.ctx.database.db)
-        .where(sql`(${opportunities.tenantId}, ${opportunities.id}) in (select k.t, k.i from jsonb_to_recordset(${sql.placeholder('keys')}::jsonb) as k(t text, i text))`)
-        .prepare('sp_load_opportunities');
-      const rows = await this.preparedLoad.execute({ keys: JSON.stringify(keys.map((k) => ({ t: k.tenantId, i: k.id }))) });
+      let prepared = this.preparedLoads.get(keys.length);
+      if (!prepared) {
+        prepared = loadStatement(this.ctx.database.db, sql.placeholder('keys'), keys.length).prepare(`sp_load_opportunities_${keys.length}`);
+        this.preparedLoads.set(keys.length, prepared);
+      }
+      const rows = await prepared.execute({ keys: JSON.stringify(keys.map((k) => ({ t: k.tenantId, i: k.id }))) });
       const found = new Map(rows.map((r) => [`${r.o.tenantId}/${r.o.id}`, r]));
       return keys.map((k) => found.get(`${k.tenantId}/${k.id}`));
     },
@@ -689,14 +705,14 @@ export class OpportunityService {
 }
 
 /** A decided move as the move statement takes it (snake_case: the recordset's columns). */
-interface MoveRecord {
+export interface MoveRecord {
   id: string; rev: number; new_rev: number; tenant_id: string; status: string; phase: string; stage_id: string | null;
   stage_entered_at: string; stage_entry: number; max_stage_index: number; closed_at: string | null; lost_reason: string | null;
   at: string; hook_id: string; event: unknown; process_id: string; process_version: number; from_stage_id: string | null;
   from_status: string; action: string; actor_id: string; days_spent: number; values: unknown; comment: string | null;
 }
 interface WrittenMove { moved: boolean; hooked: boolean }
-interface MoveRow { id: string; hooked: boolean }
+export interface MoveRow { id: string; hooked: boolean }
 
 /**
  * Writes decided moves in one statement: each opportunity only if its `rev` is still the
@@ -704,13 +720,17 @@ interface MoveRow { id: string; hooked: boolean }
  * of the stage it leaves cancelled, the webhook's outbox row (when the tenant has one)
  * and its history row. Results in input order.
  */
-async function writeMoves(run: (statement: SQL) => Promise<MoveRow[]>, moves: MoveRecord[]): Promise<WrittenMove[]> {
+export async function writeMoves(run: (statement: SQL) => Promise<MoveRow[]>, moves: MoveRecord[]): Promise<WrittenMove[]> {
   const rows = await run(sql`
     with m as (
       select * from jsonb_to_recordset(${JSON.stringify(moves)}::jsonb) as m(id text, rev int, new_rev int, tenant_id text, status text, phase text,
         stage_id text, stage_entered_at timestamptz, stage_entry int, max_stage_index int, closed_at timestamptz, lost_reason text, at timestamptz,
         hook_id text, event jsonb, process_id text, process_version int, from_stage_id text, from_status text, action text, actor_id text,
         days_spent float8, "values" jsonb, comment text)
+      -- The batch's size as a literal: otherwise the planner takes jsonb_to_recordset for
+      -- 100 rows and, on a table of a few thousand, hashes a scan of all of it (one prepared
+      -- statement per batch size).
+      limit ${sql.raw(String(moves.length))}
     ), upd as (
       update opportunities o set status = m.status, phase = m.phase, stage_id = m.stage_id, stage_entered_at = m.stage_entered_at,
         stage_entry = m.stage_entry, max_stage_index = m.max_stage_index, closed_at = m.closed_at, lost_reason = m.lost_reason,
