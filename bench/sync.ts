@@ -35,6 +35,9 @@ const SCENARIOS = [
 ].filter((sc) => !process.env.SCENARIO || process.env.SCENARIO === `${sc.rooms}x${sc.clients}`);
 // ONLY=ours,hocuspocus runs some servers (ratios need all three).
 const ONLY = process.env.ONLY?.split(',');
+// Every y-websocket WebsocketProvider adds a process 'exit' listener in Node (to say
+// goodbye to its peers); hundreds of clients in one process are expected here.
+process.setMaxListeners(0);
 const pin = spawnSync('sh', ['-c', 'command -v taskset']).status === 0;
 if (pin) spawnSync('taskset', ['-cp', '1', String(process.pid)], { stdio: 'ignore' });
 

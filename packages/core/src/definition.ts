@@ -102,18 +102,25 @@ export type ProcessDraft = z.infer<typeof processDraftSchema>;
  * `parseStage` per stage, `parseDraftByStage` gives what `parseDraft` gives, so a
  * validator may re-check only the stages an edit touched.
  */
-const draftShellSchema = z.object({
+/** The draft's own settings: everything but its stages. */
+const draftSettingsSchema = z.object({
   name: processDraftSchema.shape.name,
   departments: processDraftSchema.shape.departments,
   definition: z
-    .object({
-      presale: z.array(z.unknown()).max(MAX.stages).default([]),
-      postsale: z.array(z.unknown()).max(MAX.stages).default([]),
-      terminal: processDefinitionSchema.shape.terminal,
-      rules: processDefinitionSchema.shape.rules,
-    })
-    .default({ ...processDefinitionSchema.parse({}), presale: [], postsale: [] }),
+    .object({ terminal: processDefinitionSchema.shape.terminal, rules: processDefinitionSchema.shape.rules })
+    .default({ terminal: processDefinitionSchema.parse({}).terminal, rules: processDefinitionSchema.parse({}).rules }),
 });
+const stageListSchema = z.array(z.unknown()).max(MAX.stages);
+
+export type SettingsCheck =
+  | { ok: true; settings: Pick<ProcessDraft, 'name' | 'departments'> & { definition: Pick<ProcessDefinition, 'terminal' | 'rules'> } }
+  | { ok: false; problems: DefinitionProblem[] };
+
+/** The draft's settings (name, departments, terminal states, rules) checked apart from its stages. */
+export function parseDraftSettings(input: { name?: unknown; departments?: unknown; definition?: { terminal?: unknown; rules?: unknown } }): SettingsCheck {
+  const result = draftSettingsSchema.safeParse(input);
+  return result.success ? { ok: true, settings: result.data } : { ok: false, problems: zodProblems(result.error) };
+}
 
 export type StageCheck = { ok: true; stage: Stage } | { ok: false; problems: DefinitionProblem[] };
 
@@ -123,26 +130,30 @@ export function parseStage(phase: 'presale' | 'postsale', input: unknown): Stage
   return result.success ? { ok: true, stage: result.data } : { ok: false, problems: zodProblems(result.error) };
 }
 
-/** `parseDraft` of a draft whose stages were checked one by one (`parseStage`). */
+/**
+ * `parseDraft` of a draft whose stages were checked one by one (`parseStage`) and whose
+ * settings were checked apart (`parseDraftSettings`, computed here unless given).
+ */
 export function parseDraftByStage(
   shell: { name?: unknown; departments?: unknown; definition?: { presale: StageCheck[]; postsale: StageCheck[]; terminal?: unknown; rules?: unknown } },
+  settings: SettingsCheck = parseDraftSettings(shell),
 ): { ok: true; draft: ProcessDraft } | { ok: false; problems: DefinitionProblem[] } {
   const presale = shell.definition?.presale ?? [];
   const postsale = shell.definition?.postsale ?? [];
-  const result = draftShellSchema.safeParse(shell);
-  const problems = result.success ? [] : zodProblems(result.error);
-  for (const [phase, checks] of [['presale', presale], ['postsale', postsale]] as const)
+  const problems = settings.ok ? [] : [...settings.problems];
+  for (const [phase, checks] of [['presale', presale], ['postsale', postsale]] as const) {
+    const count = stageListSchema.safeParse(checks);
+    if (!count.success) problems.push(...zodProblems(count.error, ['definition', phase]));
     checks.forEach((c, i) => {
       if (!c.ok) problems.push(...c.problems.map((p) => ({ ...p, path: ['definition', phase, i, ...p.path] })));
     });
-  if (problems.length || !result.success) return { ok: false, problems };
+  }
+  if (problems.length || !settings.ok) return { ok: false, problems };
   const stages = (checks: StageCheck[]) => checks.map((c) => (c as { stage: Stage }).stage);
+  const { definition, ...rest } = settings.settings;
   return {
     ok: true,
-    draft: {
-      ...result.data,
-      definition: { ...result.data.definition, presale: stages(presale) as PresaleStage[], postsale: stages(postsale) as PostsaleStage[] },
-    },
+    draft: { ...rest, definition: { presale: stages(presale) as PresaleStage[], postsale: stages(postsale) as PostsaleStage[], ...definition } },
   };
 }
 

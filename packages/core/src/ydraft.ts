@@ -160,12 +160,6 @@ function plain(v: unknown): unknown {
   return v;
 }
 
-function readStages(root: Y.Map<unknown>, phase: PhaseKey): Record<string, unknown>[] {
-  const map = root.get(phase);
-  if (!(map instanceof Y.Map)) return [];
-  return orderedEntries(map as Y.Map<unknown>).map(([id, m]) => readStage(id, m));
-}
-
 /** One stage map as plain JSON (not yet validated), as `readDraft` reads it. */
 export function readStage(id: string, m: Y.Map<unknown>): Record<string, unknown> {
   const stage: Record<string, unknown> = { id };
@@ -193,25 +187,34 @@ export function readStage(id: string, m: Y.Map<unknown>): Record<string, unknown
  * `readStage`.
  */
 export function readDraftShell<T>(doc: Y.Doc, stage: (phase: PhaseKey, id: string, m: Y.Map<unknown>) => T) {
+  const settings = readDraftSettings(doc);
+  return { ...settings, definition: { presale: readStages(doc, 'presale', stage), postsale: readStages(doc, 'postsale', stage), ...settings.definition } };
+}
+
+/** The draft's settings as plain JSON: name, departments, terminal states and rules. */
+export function readDraftSettings(doc: Y.Doc) {
   const root = draftRoot(doc);
   const name = root.get('name');
   const depts = root.get('departments');
   const terminal = root.get('terminal');
   const rules = root.get('rules');
-  const stagesOf = (phase: PhaseKey) => {
-    const map = root.get(phase);
-    return map instanceof Y.Map ? orderedEntries(map as Y.Map<unknown>).map(([id, m]) => stage(phase, id, m)) : [];
-  };
   return {
     name: plain(name) ?? '',
     departments: depts instanceof Y.Map ? [...(depts as Y.Map<unknown>).keys()].sort() : [],
     definition: {
-      presale: stagesOf('presale'),
-      postsale: stagesOf('postsale'),
       terminal: terminal instanceof Y.Map ? terminal.toJSON() : undefined,
       rules: rules instanceof Y.Map ? rules.toJSON() : undefined,
     },
   };
+}
+
+/** The root keys `readDraftSettings` reads. */
+export const DRAFT_SETTINGS_KEYS = ['name', 'departments', 'terminal', 'rules'] as const;
+
+/** A phase's stages in order, each given by `stage`. */
+export function readStages<T>(doc: Y.Doc, phase: PhaseKey, stage: (phase: PhaseKey, id: string, m: Y.Map<unknown>) => T): T[] {
+  const map = draftRoot(doc).get(phase);
+  return map instanceof Y.Map ? orderedEntries(map as Y.Map<unknown>).map(([id, m]) => stage(phase, id, m)) : [];
 }
 
 /**

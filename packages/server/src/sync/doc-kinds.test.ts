@@ -76,11 +76,18 @@ describe('DraftChecker (incremental draft validation)', () => {
           if (rules instanceof Y.Map) rules.set(pick(['allowMoveBack', 'allowSkipStages', 'unknownRule']), pick([true, false, 'no']));
         },
         (d) => {
-          const won = (draftRoot(d).get('terminal') as Y.Map<Y.Map<unknown>> | undefined)?.get('won');
+          const terminal = draftRoot(d).get('terminal');
+          const won = terminal instanceof Y.Map ? terminal.get('won') : null;
           if (won instanceof Y.Map) won.set('winRate', pick([100, 90, 150]));
         },
         (d) => (rnd() < 0.5 ? draftRoot(d).set('colour', 'blue') : d.getMap('elsewhere').set('k', 1)),
         (d) => (draftRoot(d).get('name') as Y.Text).insert(0, rnd() < 0.1 ? 'n'.repeat(1000) : '名'),
+        (d) => {
+          const depts = draftRoot(d).get('departments');
+          if (depts instanceof Y.Map) rnd() < 0.3 && depts.size ? depts.delete(pick([...depts.keys()])) : depts.set(pick(['sales', 'east', '', 'd'.repeat(300)]), true);
+        },
+        // A setting replaced whole: a new map, or something that is not a map at all.
+        (d) => draftRoot(d).set(pick(['rules', 'terminal', 'departments']), rnd() < 0.5 ? new Y.Map() : pick(['oops', 7])),
         (d) => {
           const s = pick(stagesOf(d, 'presale'));
           const fields = s?.[1] instanceof Y.Map ? s[1].get('fields') : null;
@@ -111,6 +118,28 @@ describe('DraftChecker (incremental draft validation)', () => {
         } else good = whole.draft!;
       }
     }
+  });
+
+  it('re-checks the settings only after a setting changed', () => {
+    const doc = new Y.Doc();
+    writeDraft(doc, { name: 'P', departments: [], definition: seedProcessDefinition } as ProcessDraft);
+    const checker = new DraftChecker(doc);
+    checker.check();
+    let reads = 0;
+    const rules = draftRoot(doc).get('rules') as Y.Map<unknown>;
+    const original = rules.toJSON.bind(rules);
+    rules.toJSON = () => (reads++, original());
+    const stage = (draftRoot(doc).get('presale') as Y.Map<Y.Map<unknown>>).get('visit')!;
+    (stage.get('requirements') as Y.Text).insert(0, '新要求');
+    expect(checker.check().problems).toEqual([]);
+    expect(reads).toBe(0);
+    rules.set('allowMoveBack', 'no');
+    expect(checker.check().problems.map((p) => p.path)).toEqual(['definition.rules.allowMoveBack']);
+    expect(reads).toBe(1);
+    rules.set('allowMoveBack', false);
+    (draftRoot(doc).get('name') as Y.Text).insert(0, '新');
+    expect(checker.check().draft?.definition.rules.allowMoveBack).toBe(false);
+    expect(reads).toBe(2);
   });
 
   it('re-checks only the stage an edit touched', () => {

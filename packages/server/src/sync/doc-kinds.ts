@@ -3,14 +3,18 @@ import {
   DRAFT_ROOT,
   parseDraft,
   parseDraftByStage,
+  parseDraftSettings,
   parseStage,
   processDraftSchema,
   readDraft,
-  readDraftShell,
+  readDraftSettings,
   readStage,
+  readStages,
+  DRAFT_SETTINGS_KEYS,
   writeDraft,
   type PhaseKey,
   type ProcessDraft,
+  type SettingsCheck,
   type StageCheck,
 } from '@sales-process/core';
 import * as Y from 'yjs';
@@ -54,7 +58,8 @@ function unknownDraftKeys(doc: Y.Doc, stageKeys: (phase: PhaseKey, id: string, s
   for (const name of doc.share.keys()) if (name !== DRAFT_ROOT && hasContent(doc, name)) out.push(name);
   const root = doc.getMap(DRAFT_ROOT);
   root.forEach((v, k) => {
-    if (!ROOT_KEYS.has(k)) out.push(`draft.${k}`);
+    // An unknown key, or a known one holding something else than the type the mapping writes.
+    if (!ROOT_KEYS.has(k) || (k === 'name' ? !(v instanceof Y.Text) : !(v instanceof Y.Map))) out.push(`draft.${k}`);
     if ((k === 'presale' || k === 'postsale') && v instanceof Y.Map)
       v.forEach((stage, id) => {
         if (!(stage instanceof Y.Map)) return void out.push(`draft.${k}.${id}`);
@@ -103,12 +108,21 @@ export function checkDraftDoc(doc: Y.Doc): { problems: Problem[]; draft: Process
 export class DraftChecker {
   private readonly stages = new WeakMap<Y.Map<unknown>, { phase: PhaseKey; id: string; check: StageCheck; unknown: string[] }>();
   private readonly dirty = new Set<Y.AbstractType<any>>();
+  /** The settings' check, until a transaction changes the root's entries or a setting. */
+  private settings: SettingsCheck | null = null;
 
   constructor(private readonly doc: Y.Doc) {
+    const root: Y.AbstractType<any> = doc.getMap(DRAFT_ROOT);
     doc.on('afterTransaction', (tr: Y.Transaction) => {
       // A change marks its type and every type above it (so its stage) as changed.
-      for (const type of tr.changed.keys())
+      for (const type of tr.changed.keys()) {
+        if (type === root) this.settings = null; // a root entry was set or deleted
         for (let t: Y.AbstractType<any> | null = type; t && !this.dirty.has(t); t = (t._item?.parent as Y.AbstractType<any> | undefined) ?? null) this.dirty.add(t);
+      }
+      for (const key of DRAFT_SETTINGS_KEYS) {
+        const t = (root as Y.Map<unknown>).get(key);
+        if (t instanceof Y.AbstractType && this.dirty.has(t)) this.settings = null;
+      }
     });
   }
 
@@ -123,7 +137,9 @@ export class DraftChecker {
 
   check(): { problems: Problem[]; draft: ProcessDraft | null } {
     const unknown = unknownDraftKeys(this.doc, (phase, id, m) => this.stage(phase, id, m).unknown);
-    const parsed = parseDraftByStage(readDraftShell(this.doc, (phase, id, m) => this.stage(phase, id, m).check));
+    this.settings ??= parseDraftSettings(readDraftSettings(this.doc));
+    const checks = (phase: PhaseKey) => readStages(this.doc, phase, (_, id, m) => this.stage(phase, id, m).check);
+    const parsed = parseDraftByStage({ definition: { presale: checks('presale'), postsale: checks('postsale') } }, this.settings);
     this.dirty.clear();
     return { problems: problemsOf(unknown, parsed), draft: parsed.ok ? parsed.draft : null };
   }
