@@ -100,14 +100,18 @@ export class DocStore {
    * racing for one seq hit the primary key, and the batch is numbered again.
    */
   private async appendBatch(items: readonly Pending[], notify?: { channel: string; from: string }): Promise<number[]> {
-    const input = sql.join(
-      items.map((it, k) => sql`(${it.doc}::text, ${it.update}::bytea, ${it.author}::text, ${k}::int)`),
-      sql`, `,
-    );
+    // Arrays, not a VALUES row per update: one statement text whatever the batch size, so
+    // each connection prepares it once (bytes as base64: both drivers pass text[] as is).
+    const docs = sql.param(items.map((it) => it.doc));
+    const updates = sql.param(items.map((it) => Buffer.from(it.update.buffer, it.update.byteOffset, it.update.byteLength).toString('base64')));
+    const authors = sql.param(items.map((it) => it.author));
     for (let attempt = 0; ; attempt++) {
       try {
         const res = await this.db.execute(sql`
-          with input (doc, update, author, ord) as (values ${input}),
+          with input (doc, update, author, ord) as (
+            select i.doc, decode(i.update, 'base64'), i.author, i.ord::int - 1
+            from unnest(${docs}::text[], ${updates}::text[], ${authors}::text[]) with ordinality as i(doc, update, author, ord)
+          ),
           base as (
             select d.doc, greatest(
               coalesce((select max(seq) from doc_updates u where u.doc = d.doc), 0),
