@@ -131,9 +131,8 @@ export class OpportunityService {
   }
 
   /**
-   * One opportunity with everything its rules and its view need (customer, contact and
-   * order counts, the current stage entry's approval, the owner and their supervisor),
-   * in one query; with `lock`, the opportunity row is locked for the transaction.
+   * One opportunity as `selectLoaded` reads it; with `lock`, its row is locked for the
+   * transaction.
    */
   private async load(q: Q, tenantId: string, id: string, lock = false): Promise<Loaded> {
     const query = selectLoaded(q).where(and(eq(opportunities.tenantId, tenantId), eq(opportunities.id, id)));
