@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { checkPublishable, parseDraft, processDefinitionSchema, type ProcessDefinition } from './definition.js';
+import { checkPublishable, parseDraft, parseStage, postsaleStageSchema, presaleStageSchema, processDefinitionSchema, reparseStageKeys, type ProcessDefinition } from './definition.js';
 import { DEFAULT_CUSTOM_FIELDS, SYSTEM_FIELDS, checkFieldValue, FIELD_TYPES } from './fields.js';
 import { seedProcessDefinition as seed } from './seed-process.js';
 import { draftArb } from './testing/arbitraries.js';
@@ -40,6 +40,32 @@ describe('draft level (structure)', () => {
     const def = processDefinitionSchema.parse({ presale: [{ id: 'a', name: 'A' }] });
     expect(def.terminal).toEqual({ won: { name: '赢单', winRate: 100 }, lost: { name: '输单', winRate: 0 }, invalid: { name: '无效', winRate: 0 } });
     expect(def.rules).toEqual({ orderRequiredToWin: false, orderAllowedAfterStage: null, allowSkipStages: false, allowMoveBack: true });
+  });
+});
+
+describe('a stage re-checked key by key', () => {
+  it('relies on stage schemas without rules across keys', () => {
+    // reparseStageKeys checks a changed key alone; a refinement over the whole stage would be skipped.
+    for (const schema of [presaleStageSchema, postsaleStageSchema]) expect(schema._zod.def.checks ?? []).toEqual([]);
+  });
+
+  it('gives what checking the whole stage gives', () => {
+    const value = fc.oneof(fc.constantFrom(undefined, null, '', 'x'.repeat(2001), 250, -1, 0.5, 33, 2, true, 'many', {}, [], [{ source: 'stage', key: 'k' }]), fc.string(), fc.integer(), fc.double());
+    const key = fc.constantFrom('name', 'requirements', 'winRate', 'minContacts', 'remindAfterDays', 'overdueAfterDays', 'requiresApproval', 'fields', 'id', 'bogus', 'toString', '__proto__');
+    fc.assert(
+      fc.property(fc.constantFrom('presale' as const, 'postsale' as const), fc.dictionary(key, value, { maxKeys: 3 }), (phase, changes) => {
+        const input = { ...seed.presale[1]! } as Record<string, unknown>;
+        const base = parseStage(phase, input);
+        expect(base.ok).toBe(true);
+        if (!base.ok) return;
+        const quick = reparseStageKeys(phase, base.stage, changes);
+        const whole = parseStage(phase, { ...input, ...changes, id: input.id });
+        if (quick) expect(whole).toEqual({ ok: true, stage: quick });
+        // Null only where the whole check refuses, or for a key it would ignore (stripped, or the id, which a value cannot change).
+        else expect(!whole.ok || Object.keys(changes).some((k) => k === 'id' || !Object.hasOwn((phase === 'presale' ? presaleStageSchema : postsaleStageSchema).shape, k))).toBe(true);
+      }),
+      { numRuns: 500 },
+    );
   });
 });
 

@@ -131,6 +131,25 @@ export function parseStage(phase: 'presale' | 'postsale', input: unknown): Stage
 }
 
 /**
+ * A stage already checked, with some of its keys given new (plain) values: each value is
+ * checked alone, which gives what `parseStage` of the whole stage gives because a stage's
+ * schema has no rule across its keys (core's tests hold it to that). Null when a value
+ * fails or the key is not one the phase's stages have: check the whole stage then, for its
+ * problems and their paths.
+ */
+export function reparseStageKeys(phase: 'presale' | 'postsale', stage: Stage, values: Record<string, unknown>): Stage | null {
+  const shape: Record<string, z.ZodType> = (phase === 'presale' ? presaleStageSchema : postsaleStageSchema).shape;
+  const out: Record<string, unknown> = { ...stage };
+  for (const [key, value] of Object.entries(values)) {
+    const schema = key === 'id' || !Object.hasOwn(shape, key) ? undefined : shape[key];
+    const result = schema?.safeParse(value);
+    if (!result?.success) return null;
+    out[key] = result.data;
+  }
+  return out as Stage;
+}
+
+/**
  * `parseDraft` of a draft whose stages were checked one by one (`parseStage`) and whose
  * settings were checked apart (`parseDraftSettings`, computed here unless given).
  */

@@ -160,6 +160,11 @@ function plain(v: unknown): unknown {
   return v;
 }
 
+/** One value of a stage map as `readStage` reads it (`fields` aside). */
+export function readStageValue(m: Y.Map<unknown>, key: string): unknown {
+  return plain(m.get(key));
+}
+
 /** One stage map as plain JSON (not yet validated), as `readDraft` reads it. */
 export function readStage(id: string, m: Y.Map<unknown>): Record<string, unknown> {
   const stage: Record<string, unknown> = { id };

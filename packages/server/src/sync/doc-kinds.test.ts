@@ -142,7 +142,7 @@ describe('DraftChecker (incremental draft validation)', () => {
     expect(reads).toBe(2);
   });
 
-  it('re-checks only the stage an edit touched', () => {
+  it('patches a typed value in without reading any stage, and re-reads only the stage a field edit touched', () => {
     const doc = new Y.Doc();
     writeDraft(doc, { name: 'P', departments: [], definition: seedProcessDefinition } as ProcessDraft);
     const checker = new DraftChecker(doc);
@@ -156,7 +156,22 @@ describe('DraftChecker (incremental draft validation)', () => {
       m.forEach = ((fn: never) => (reads.push(id), original(fn))) as never;
     }
     (stage.get('requirements') as Y.Text).insert(0, '新要求');
-    expect(checker.check().problems).toEqual([]);
+    stage.set('winRate', 15);
+    let result = checker.check();
+    expect(result.problems).toEqual([]);
+    expect(result.draft!.definition.presale[0]).toMatchObject({ id: 'visit', winRate: 15, requirements: expect.stringMatching(/^新要求/) });
+    expect(reads).toEqual([]);
+    expect(result).toEqual(checkDraftDoc(doc));
+    // A value that fails is checked with its whole stage, for the problem's path.
+    stage.set('winRate', 250);
+    expect(checker.check().problems.map((p) => p.path)).toEqual(['definition.presale.0.winRate']);
+    stage.set('winRate', 15);
+    checker.check();
+    reads.length = 0;
+    const field = (stage.get('fields') as Y.Map<Y.Map<unknown>>).values().next().value!;
+    field.set('required', false);
+    result = checker.check();
     expect(new Set(reads)).toEqual(new Set(['visit']));
+    expect(result).toEqual(checkDraftDoc(doc));
   });
 });

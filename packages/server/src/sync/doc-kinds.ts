@@ -5,10 +5,12 @@ import {
   parseDraftByStage,
   parseDraftSettings,
   parseStage,
+  reparseStageKeys,
   processDraftSchema,
   readDraft,
   readDraftSettings,
   readStage,
+  readStageValue,
   readStages,
   DRAFT_SETTINGS_KEYS,
   writeDraft,
@@ -99,31 +101,73 @@ export function checkDraftDoc(doc: Y.Doc): { problems: Problem[]; draft: Process
 }
 
 /**
- * `checkDraftDoc` for one live doc, re-reading and re-checking only the stages that
- * changed since the last check: a keystroke in one stage costs one stage's check, not the
- * whole draft's (that difference is most of the gap to a plain relay). Which stages
- * changed comes from every transaction on the doc, whatever its origin (client, restore,
- * server edit, another instance), so a stage's cached result is never older than it.
+ * `checkDraftDoc` for one live doc, re-reading and re-checking only what changed since the
+ * last check. Which types changed comes from every transaction on the doc, whatever its
+ * origin (client, restore, server edit, another instance), so a cached result is never
+ * older than what it stands for. Two levels:
+ * - a stage's check is cached until something in that stage changes;
+ * - while the draft is valid and transactions only change known values inside stages (a
+ *   name or requirements typed, a win rate set), the last draft is patched with those
+ *   values, each checked alone (`reparseStageKeys`): a keystroke costs a few microseconds,
+ *   not a walk over every stage. Anything else (stages added, removed or moved, settings,
+ *   fields, unknown keys, a refusal) takes the stage-by-stage path.
  */
 export class DraftChecker {
   private readonly stages = new WeakMap<Y.Map<unknown>, { phase: PhaseKey; id: string; check: StageCheck; unknown: string[] }>();
+  /** Stage maps changed since the last check: their cached check is stale. */
   private readonly dirty = new Set<Y.AbstractType<any>>();
   /** The settings' check, until a transaction changes the root's entries or a setting. */
   private settings: SettingsCheck | null = null;
+  /** The last check while it found the draft valid, with where each stage sits in it. */
+  private valid: { draft: ProcessDraft; at: Map<Y.Map<unknown>, { phase: PhaseKey; index: number }> } | null = null;
+  /** Keys changed inside each stage since the last check (while `valid` holds). */
+  private readonly edits = new Map<Y.Map<unknown>, Set<string>>();
+  private readonly root: Y.Map<unknown>;
 
   constructor(private readonly doc: Y.Doc) {
-    const root: Y.AbstractType<any> = doc.getMap(DRAFT_ROOT);
+    this.root = doc.getMap(DRAFT_ROOT);
     doc.on('afterTransaction', (tr: Y.Transaction) => {
-      // A change marks its type and every type above it (so its stage) as changed.
-      for (const type of tr.changed.keys()) {
-        if (type === root) this.settings = null; // a root entry was set or deleted
-        for (let t: Y.AbstractType<any> | null = type; t && !this.dirty.has(t); t = (t._item?.parent as Y.AbstractType<any> | undefined) ?? null) this.dirty.add(t);
-      }
-      for (const key of DRAFT_SETTINGS_KEYS) {
-        const t = (root as Y.Map<unknown>).get(key);
-        if (t instanceof Y.AbstractType && this.dirty.has(t)) this.settings = null;
-      }
+      for (const [type, keys] of tr.changed) this.changed(type, keys);
     });
+  }
+
+  /** What a change to `type` (to its entries `keys`, for a map) makes stale. */
+  private changed(type: Y.AbstractType<any>, keys: Set<string | null>) {
+    if (type === this.root) {
+      this.settings = null; // a root entry was set or deleted
+      return this.dropFastPath();
+    }
+    // The chain from the changed type up to the child of its root: [type, …, top].
+    const chain: Y.AbstractType<any>[] = [];
+    let deleted = false;
+    for (let t: Y.AbstractType<any> = type; t._item; t = t._item.parent as Y.AbstractType<any>) {
+      chain.push(t);
+      deleted ||= t._item.deleted;
+    }
+    const top = chain.at(-1);
+    if (!top || (top._item!.parent as unknown) !== this.root) return this.dropFastPath(); // another root
+    const key = top._item!.parentSub!;
+    if (key !== 'presale' && key !== 'postsale') {
+      if ((DRAFT_SETTINGS_KEYS as readonly string[]).includes(key)) this.settings = null;
+      return this.dropFastPath();
+    }
+    if (chain.length < 2) return this.dropFastPath(); // stages added or removed
+    const stage = chain.at(-2)!;
+    this.dirty.add(stage);
+    if (!this.valid) return;
+    // Only a change inside a current stage keeps the last draft: which key of the stage it is under.
+    if (deleted || !(stage instanceof Y.Map) || this.root.get(key) !== top) return this.dropFastPath();
+    const changedKeys = chain.length === 2 ? [...keys] : [chain.at(-3)!._item!.parentSub];
+    // `order` moves the stage among the others.
+    if (changedKeys.some((k) => k === null || k === 'order')) return this.dropFastPath();
+    let set = this.edits.get(stage);
+    if (!set) this.edits.set(stage, (set = new Set()));
+    for (const k of changedKeys) set.add(k!);
+  }
+
+  private dropFastPath() {
+    this.valid = null;
+    this.edits.clear();
   }
 
   private stage(phase: PhaseKey, id: string, m: Y.Map<unknown>) {
@@ -136,12 +180,48 @@ export class DraftChecker {
   }
 
   check(): { problems: Problem[]; draft: ProcessDraft | null } {
+    const patched = this.valid && this.patch(this.valid);
+    const result = patched ? { problems: [], draft: patched } : this.checkByStage();
+    if (patched) this.valid!.draft = patched;
+    this.dirty.clear();
+    this.edits.clear();
+    return result;
+  }
+
+  /** The last valid draft with the edited stage values, or null when one needs the full check. */
+  private patch(valid: NonNullable<DraftChecker['valid']>): ProcessDraft | null {
+    let draft = valid.draft;
+    for (const [m, keys] of this.edits) {
+      const at = valid.at.get(m);
+      const cached = this.stages.get(m);
+      if (!at || !cached?.check.ok) return null;
+      const values: Record<string, unknown> = {};
+      for (const k of keys) values[k] = readStageValue(m, k);
+      const stage = reparseStageKeys(at.phase, cached.check.stage, values);
+      if (!stage) return null;
+      this.stages.set(m, { ...cached, check: { ok: true, stage } });
+      const stages = draft.definition[at.phase].slice();
+      stages[at.index] = stage as never;
+      draft = { ...draft, definition: { ...draft.definition, [at.phase]: stages } };
+    }
+    return draft;
+  }
+
+  private checkByStage(): { problems: Problem[]; draft: ProcessDraft | null } {
     const unknown = unknownDraftKeys(this.doc, (phase, id, m) => this.stage(phase, id, m).unknown);
     this.settings ??= parseDraftSettings(readDraftSettings(this.doc));
-    const checks = (phase: PhaseKey) => readStages(this.doc, phase, (_, id, m) => this.stage(phase, id, m).check);
+    const at = new Map<Y.Map<unknown>, { phase: PhaseKey; index: number }>();
+    const checks = (phase: PhaseKey) => {
+      let index = 0;
+      return readStages(this.doc, phase, (_, id, m) => {
+        at.set(m, { phase, index: index++ });
+        return this.stage(phase, id, m).check;
+      });
+    };
     const parsed = parseDraftByStage({ definition: { presale: checks('presale'), postsale: checks('postsale') } }, this.settings);
-    this.dirty.clear();
-    return { problems: problemsOf(unknown, parsed), draft: parsed.ok ? parsed.draft : null };
+    const problems = problemsOf(unknown, parsed);
+    this.valid = !problems.length && parsed.ok ? { draft: parsed.draft, at } : null;
+    return { problems, draft: parsed.ok ? parsed.draft : null };
   }
 }
 
