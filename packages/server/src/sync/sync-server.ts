@@ -287,23 +287,25 @@ export class SyncServer implements DraftDocs {
    */
   private applyClientUpdate(doc: LiveDoc, conn: Conn, update: Uint8Array) {
     return doc.serial(async () => {
-      const sv = Y.encodeStateVector(doc.ydoc);
       const captured: Uint8Array[] = [];
       const capture = (u: Uint8Array) => captured.push(u);
       doc.ydoc.on('update', capture);
       let problems: Problem[] = [];
+      let before: Uint8Array | null = null;
       try {
         Y.applyUpdate(doc.ydoc, update, conn);
         if (!captured.length) return; // nothing integrated yet: parked until its dependencies arrive
         problems = this.validate(doc);
-        if (problems.length) this.restore(doc);
-        else this.remember(doc, true);
+        if (problems.length) {
+          before = stateBefore(doc.ydoc, captured);
+          this.restore(doc);
+        } else this.remember(doc, true);
       } finally {
         doc.ydoc.off('update', capture);
       }
-      if (problems.length) {
+      if (before) {
         // Everyone gets the net effect: the refused items as deleted (their content is gone), the old values back.
-        const net = Y.encodeStateAsUpdate(doc.ydoc, sv);
+        const net = Y.encodeStateAsUpdate(doc.ydoc, before);
         this.broadcast(doc, net, null);
         void this.persist(doc, net, conn.principal.userId);
         this.notice(conn, {
@@ -648,6 +650,17 @@ function awarenessMessage(awareness: awarenessProtocol.Awareness, ids: number[])
   encoding.writeVarUint(encoder, MESSAGE_AWARENESS);
   encoding.writeVarUint8Array(encoder, awarenessProtocol.encodeAwarenessUpdate(awareness, ids));
   return encoding.toUint8Array(encoder);
+}
+
+/**
+ * The doc's state vector from before `updates` (just applied) were integrated: each of
+ * their clients' first clock. Worked out only when an update is refused, instead of
+ * encoding the state vector ahead of every update.
+ */
+function stateBefore(ydoc: Y.Doc, updates: Uint8Array[]): Uint8Array {
+  const sv = Y.decodeStateVector(Y.encodeStateVector(ydoc));
+  for (const u of updates) for (const [client, clock] of Y.parseUpdateMeta(u).from) sv.set(client, Math.min(sv.get(client) ?? clock, clock));
+  return Y.encodeStateVector(sv);
 }
 
 /** An update with no structs and no deletions (y-websocket clients send these on connect). */
