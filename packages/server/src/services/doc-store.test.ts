@@ -13,7 +13,7 @@ for (const kind of testDatabases()) {
     afterAll(() => database.close());
 
     it('group-commits concurrent appends: every doc numbered in arrival order, every update durable, each doc announced', async () => {
-      const store = new DocStore(database.db);
+      const store = new DocStore(database);
       const heard = new Map<string, number>();
       const unlisten = await database.listen('gc_test', (payload) => {
         const { doc, seq } = JSON.parse(payload) as { doc: string; seq: number };
@@ -41,8 +41,30 @@ for (const kind of testDatabases()) {
       await unlisten();
     });
 
+    it('with a commit delay, gathers updates that come apart in time into one statement', async () => {
+      const statements = (delay: number) => {
+        let count = 0;
+        const counting: Database = { ...database, prepared: (q) => (count++, database.prepared(q)) };
+        return { store: new DocStore(counting, delay), count: () => count };
+      };
+      const spread = async (store: DocStore) => {
+        const seqs: Promise<number>[] = [];
+        for (let k = 0; k < 3; k++) {
+          seqs.push(store.append('gc-delay', Y.encodeStateAsUpdate(new Y.Doc()), null));
+          await new Promise((r) => setTimeout(r, 5));
+        }
+        return Promise.all(seqs);
+      };
+      const gathered = statements(60);
+      await spread(gathered.store);
+      expect(gathered.count()).toBe(1);
+      const eager = statements(0);
+      await spread(eager.store);
+      expect(eager.count()).toBeGreaterThan(1);
+    });
+
     it('fails only the appends of a batch that could not be written', async () => {
-      const store = new DocStore(database.db);
+      const store = new DocStore(database);
       const good = store.append('gc-ok', Y.encodeStateAsUpdate(new Y.Doc()), null);
       const bad = store.append('gc-bad', null as unknown as Uint8Array, null); // violates NOT NULL
       const results = await Promise.allSettled([good, bad]);

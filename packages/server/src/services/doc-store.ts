@@ -1,6 +1,6 @@
 import { and, asc, eq, gt, lte, sql } from 'drizzle-orm';
 import * as Y from 'yjs';
-import { rowsOf, type Db } from '../db/open.js';
+import type { Database, Db } from '../db/open.js';
 import { docSnapshots, docUpdates } from '../db/schema.js';
 
 /** Updates per statement: its parameters and the NOTIFY payloads stay small. */
@@ -24,7 +24,20 @@ interface Batch {
  * seq of its doc, and instances racing for a seq hit the primary key and number again.
  */
 export class DocStore {
-  constructor(private readonly db: Db) {}
+  private readonly db: Db;
+
+  /**
+   * `commitDelayMs`: how long the first update of a batch waits for others before it is
+   * written (PostgreSQL's commit_delay, on our side). A burst of keystrokes across many
+   * docs then costs a few statements instead of one per round trip; nobody waits for it,
+   * as updates are broadcast before they are stored.
+   */
+  constructor(
+    private readonly database: Database,
+    private readonly commitDelayMs = 0,
+  ) {
+    this.db = database.db;
+  }
 
   /** The doc's full state and the last seq it includes. */
   async load(doc: string): Promise<{ ydoc: Y.Doc; lastSeq: number }> {
@@ -69,15 +82,18 @@ export class DocStore {
       let batch = this.gathering.get(key);
       if (!batch) this.gathering.set(key, (batch = { notify, items: [] }));
       batch.items.push({ doc, update, author, resolve, reject });
-      if (!this.writing) void this.flush();
+      if (this.writing) return;
+      this.writing = true;
+      if (this.commitDelayMs > 0) setTimeout(() => void this.flush(), this.commitDelayMs);
+      else void this.flush();
     });
   }
 
   private readonly gathering = new Map<string, Batch>();
+  /** A flush is scheduled or running: new updates gather for the next statement. */
   private writing = false;
 
   private async flush() {
-    this.writing = true;
     while (this.gathering.size) {
       const [key, batch] = this.gathering.entries().next().value!;
       this.gathering.delete(key);
@@ -101,13 +117,14 @@ export class DocStore {
    */
   private async appendBatch(items: readonly Pending[], notify?: { channel: string; from: string }): Promise<number[]> {
     // Arrays, not a VALUES row per update: one statement text whatever the batch size, so
-    // each connection prepares it once (bytes as base64: both drivers pass text[] as is).
+    // each connection prepares it once and then binds and executes it (bytes as base64:
+    // both drivers pass text[] as is).
     const docs = sql.param(items.map((it) => it.doc));
     const updates = sql.param(items.map((it) => Buffer.from(it.update.buffer, it.update.byteOffset, it.update.byteLength).toString('base64')));
     const authors = sql.param(items.map((it) => it.author));
     for (let attempt = 0; ; attempt++) {
       try {
-        const res = await this.db.execute(sql`
+        const rows = await this.database.prepared<{ seq: number | string }>(sql`
           with input (doc, update, author, ord) as (
             select i.doc, decode(i.update, 'base64'), i.author, i.ord::int - 1
             from unnest(${docs}::text[], ${updates}::text[], ${authors}::text[]) with ordinality as i(doc, update, author, ord)
@@ -130,7 +147,7 @@ export class DocStore {
               : sql`null`
           } as notified
           from numbered n order by n.ord`);
-        return rowsOf<{ seq: number | string }>(res).map((r) => Number(r.seq));
+        return rows.map((r) => Number(r.seq));
       } catch (e) {
         // drizzle wraps the driver's error: the SQLSTATE may sit on its cause.
         const code = (e as { code?: string }).code ?? (e as { cause?: { code?: string } }).cause?.code;

@@ -47,7 +47,12 @@ export interface SyncOptions {
   formFlushMs?: number;
   /** Bytes of messages a connection may have queued (at least one largest frame). */
   maxQueuedBytes?: number;
+  /** An update waits this long to be stored with others (the doc store's group commit). */
+  commitDelayMs?: number;
 }
+
+/** See SyncOptions.commitDelayMs: long enough to gather a burst, short next to a round trip of the client's. */
+export const DEFAULT_COMMIT_DELAY_MS = 5;
 
 const SERVER = Symbol('server');
 const REMOTE = Symbol('remote');
@@ -123,7 +128,7 @@ export class SyncServer implements DraftDocs {
     private readonly opportunities: OpportunityService,
     options: SyncOptions = {},
   ) {
-    this.opts = { compactEvery: 300, awarenessFlushMs: 50, unloadAfterMs: 10_000, formFlushMs: 300, maxQueuedBytes: 40 * 1024 * 1024, ...options };
+    this.opts = { compactEvery: 300, awarenessFlushMs: 50, unloadAfterMs: 10_000, formFlushMs: 300, maxQueuedBytes: 40 * 1024 * 1024, commitDelayMs: DEFAULT_COMMIT_DELAY_MS, ...options };
     processes.docs = this;
     opportunities.events.push({ changed: (tenantId, id) => void this.refreshOpportunity(tenantId, id) });
     opportunities.beforeCommand = (id) => this.flushForm(`opportunity:${id}`);
