@@ -65,7 +65,10 @@ interface Conn {
   canWrite: boolean;
   doc: LiveDoc | null;
   awarenessIds: Set<number>;
+  /** Messages waiting for the doc to be attached, in order. */
   queue: Promise<void>;
+  waiting: number;
+  /** Bytes of this connection's messages not handled yet (waiting, or queued on a busy doc). */
   queuedBytes: number;
   closed: boolean;
 }
@@ -102,11 +105,24 @@ class LiveDoc {
     this.awareness.setLocalState(null);
   }
 
+  /** Work queued by `serial` and not finished. */
+  private queued = 0;
+
   /** Runs work on this doc one at a time, in arrival order. */
   serial<T>(fn: () => Promise<T>): Promise<T> {
+    this.queued++;
     const next = this.chain.then(fn, fn);
-    this.chain = next.catch(() => {});
+    this.chain = next.then(
+      () => void this.queued--,
+      () => void this.queued--,
+    );
     return next;
+  }
+
+  /** Runs synchronous work at once when nothing is queued on the doc (a keystroke, mostly), else after what is. */
+  now(fn: () => void): void | Promise<void> {
+    if (!this.queued) return fn();
+    return this.serial(async () => fn());
   }
 }
 
@@ -159,7 +175,7 @@ export class SyncServer implements DraftDocs {
 
   /** Hono websocket events for one authorized connection. */
   events(principal: Principal, name: string, canWrite: boolean) {
-    const conn: Conn = { id: randomUUID(), ws: null as unknown as WSContext, principal, canWrite, doc: null, awarenessIds: new Set(), queue: Promise.resolve(), queuedBytes: 0, closed: false };
+    const conn: Conn = { id: randomUUID(), ws: null as unknown as WSContext, principal, canWrite, doc: null, awarenessIds: new Set(), queue: Promise.resolve(), waiting: 0, queuedBytes: 0, closed: false };
     return {
       onOpen: (_: Event, ws: WSContext) => {
         conn.ws = ws;
@@ -170,16 +186,42 @@ export class SyncServer implements DraftDocs {
         const data = event.data;
         if (typeof data === 'string') return this.malformed(conn, 'text frames are not part of the protocol');
         const bytes = new Uint8Array(data as ArrayBuffer);
-        conn.queuedBytes += bytes.length;
-        if (conn.queuedBytes > this.opts.maxQueuedBytes) return this.closeConn(conn, 1009, 'too much queued');
+        // Attached and nothing waiting: handled now (at once, or queued on its doc in order).
+        if (conn.doc && !conn.waiting) return this.handle(conn, bytes);
+        if (!this.account(conn, bytes.length)) return;
+        conn.waiting++;
         conn.queue = conn.queue.then(() => {
+          conn.waiting--;
           conn.queuedBytes -= bytes.length;
-          if (!conn.closed) return this.onMessage(conn, bytes);
-        }).catch((e) => this.fail(conn, e));
+          if (!conn.closed) this.handle(conn, bytes);
+        });
       },
       onClose: () => this.detach(conn),
       onError: () => this.detach(conn),
     };
+  }
+
+  /** Handles one message: done when this returns, or queued on the doc behind other work. */
+  private handle(conn: Conn, bytes: Uint8Array) {
+    let later: Promise<void> | void;
+    try {
+      later = this.onMessage(conn, bytes);
+    } catch (e) {
+      return this.fail(conn, e);
+    }
+    if (!later || !this.account(conn, bytes.length)) return;
+    later.then(
+      () => void (conn.queuedBytes -= bytes.length),
+      (e) => this.fail(conn, e),
+    );
+  }
+
+  /** Counts bytes a connection has waiting; closes it past the cap. */
+  private account(conn: Conn, n: number): boolean {
+    conn.queuedBytes += n;
+    if (conn.queuedBytes <= this.opts.maxQueuedBytes) return true;
+    this.closeConn(conn, 1009, 'too much queued');
+    return false;
   }
 
   private async attach(conn: Conn, name: string) {
@@ -242,7 +284,7 @@ export class SyncServer implements DraftDocs {
     this.send(conn, encoding.toUint8Array(encoder));
   }
 
-  private async onMessage(conn: Conn, bytes: Uint8Array) {
+  private onMessage(conn: Conn, bytes: Uint8Array): void | Promise<void> {
     const doc = conn.doc!;
     const decoder = decoding.createDecoder(bytes);
     const type = decoding.readVarUint(decoder);
@@ -290,8 +332,8 @@ export class SyncServer implements DraftDocs {
    * hold the update and send it again when they reconnect, and a failed append is
    * retried with the doc's whole state (see `persist`).
    */
-  private applyClientUpdate(doc: LiveDoc, conn: Conn, update: Uint8Array) {
-    return doc.serial(async () => {
+  private applyClientUpdate(doc: LiveDoc, conn: Conn, update: Uint8Array): void | Promise<void> {
+    return doc.now(() => {
       const captured: Uint8Array[] = [];
       const capture = (u: Uint8Array) => captured.push(u);
       doc.ydoc.on('update', capture);

@@ -256,7 +256,69 @@ for (const kind of testDatabases()) {
       setStageValue(good.doc, 'presale', 'visit', 'name', '初访');
       await waitFor(() => draftOf(other).definition.presale[0]!.name === '初访', 2000, 'service to go on');
     });
+
+    it('while a doc is busy, queues keystrokes in order, and closes a connection that piles up too much', async () => {
+      const busy = await startTestServer(await kind.open(), { sync: { maxQueuedBytes: 64 * 1024 } });
+      let release = () => {};
+      try {
+        const { port } = await busy.server.listen(0, '127.0.0.1');
+        const mine = await company(busy);
+        const name = `process-draft:${mine.processId}`;
+        const token = await busy.token('admin', ['admin']);
+        const open = async () => {
+          const doc = new Y.Doc();
+          const provider = new WebsocketProvider(`ws://127.0.0.1:${port}/sync`, name, doc, { WebSocketPolyfill: WebSocket as never, disableBc: true, params: { token } });
+          await waitFor(() => provider.synced, 5000, 'sync');
+          return { doc, provider };
+        };
+        const writer = await open();
+        const reader = await open();
+        // A REST edit holds the doc while its append hangs.
+        const store = busy.server.services.store;
+        const append = store.append.bind(store);
+        const held = new Promise<void>((r) => (release = r));
+        let calls = 0;
+        store.append = (...args: Parameters<typeof append>) => (calls++ === 0 ? held.then(() => append(...args)) : append(...args));
+        const draft = (await busy.as('admin', ['admin']).get(`/processes/${mine.processId}/draft`)).body.draft;
+        draft.name = '改名';
+        const put = busy.as('admin', ['admin']).put(`/processes/${mine.processId}/draft`, draft);
+        await waitFor(() => calls > 0, 2000, 'the held append');
+        // Keystrokes meanwhile wait behind the edit, in order.
+        for (const text of ['一', '一二', '一二三']) setStageValue(writer.doc, 'presale', 'visit', 'requirements', text);
+        // A connection that sends more than the cap while the doc is held is closed.
+        const flood = new WebSocket(`ws://127.0.0.1:${port}/sync/${name}?token=${token}`);
+        await new Promise((r) => flood.once('open', r));
+        const closed = new Promise<number | string>((r) => {
+          flood.once('close', (code) => r(code));
+          setTimeout(() => r('still open'), 5000);
+        });
+        for (let i = 0; i < 10; i++) {
+          const d = new Y.Doc();
+          d.getMap('draft').set('junk', 'x'.repeat(10_000));
+          const update = Y.encodeStateAsUpdate(d);
+          flood.send(Buffer.concat([Buffer.from([0, 2]), Buffer.from(encodeVarUint(update.length)), Buffer.from(update)]));
+        }
+        expect(await closed).toBe(1009);
+        const requirements = () => (readDraft(reader.doc) as ProcessDraft).definition.presale[0]!.requirements;
+        expect(requirements()).not.toMatch(/一/);
+        release();
+        expect((await put).status).toBe(200);
+        await waitFor(() => requirements() === '一二三' && (readDraft(reader.doc) as ProcessDraft).name === '改名', 2000, 'the held work, then the keystrokes');
+        writer.provider.destroy();
+        reader.provider.destroy();
+      } finally {
+        release();
+        await busy.close();
+      }
+    });
   });
+}
+
+function encodeVarUint(n: number): number[] {
+  const out: number[] = [];
+  for (; n > 0x7f; n >>>= 7) out.push((n & 0x7f) | 0x80);
+  out.push(n);
+  return out;
 }
 
 async function storedRows(t: TestServer, doc: string): Promise<Uint8Array[]> {
