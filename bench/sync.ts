@@ -6,8 +6,11 @@
  * 100 rooms × 5 clients and 20 rooms × 25 clients, one writer per room at a fixed rate.
  * Prints p50/p99 propagation latency, missed deliveries, server CPU seconds and peak RSS,
  * and our ratios; medians of REPEAT runs. Server on CPU 0, load on CPU 1 (taskset).
+ * Each run writes for WARMUP_SECONDS first, unmeasured (deliveries still counted): the
+ * figures are of servers that have compiled their hot code and sized their heaps, on a
+ * database vacuumed after setup.
  *
- *   pnpm bench:sync      (BENCH_DATABASE_URL, BENCH_SECONDS=15, REPEAT=3, RATE_MS=250,
+ *   pnpm bench:sync      (BENCH_DATABASE_URL, BENCH_SECONDS=15, WARMUP_SECONDS=5, REPEAT=3, RATE_MS=250,
  *                         SCENARIO=100x5|20x25, ONLY=ours,y-websocket-server,hocuspocus)
  * Goal (issue 5): our p50 and p99 within 1.2× the plain relay's, better than Hocuspocus', no misses.
  */
@@ -19,6 +22,7 @@ import { HocuspocusProvider } from '@hocuspocus/provider';
 import { readDraft, seedProcessDefinition, setStageValue, writeDraft, type ProcessDraft } from '@sales-process/core';
 import { signToken } from '@sales-process/server';
 import { openScratchPostgres } from '@sales-process/server/testing';
+import postgres from 'postgres';
 import WebSocket from 'ws';
 import { WebsocketProvider } from 'y-websocket';
 import * as Y from 'yjs';
@@ -26,6 +30,7 @@ import * as Y from 'yjs';
 const ROOT = resolve(import.meta.dirname, '..');
 const PG = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 15);
+const WARMUP_SECONDS = Number(process.env.WARMUP_SECONDS ?? 5);
 const REPEAT = Number(process.env.REPEAT ?? 3);
 const RATE_MS = Number(process.env.RATE_MS ?? 250);
 const SECRET = 'bench-sync-secret-0123456789abcdef0123';
@@ -67,8 +72,10 @@ interface Kind {
   connect(base: string, room: string, doc: Y.Doc): Promise<{ destroy(): void }>;
 }
 
-const node = (args: string[], env: Record<string, string>) =>
-  spawn(pin ? 'taskset' : process.execPath, pin ? ['-c', '0', process.execPath, ...args] : args, { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'inherit'] });
+// SERVER_NODE_FLAGS (e.g. --cpu-prof --cpu-prof-dir=…, --trace-gc with SERVER_STDOUT=1) go to every server.
+const nodeFlags = process.env.SERVER_NODE_FLAGS?.split(' ').filter(Boolean) ?? [];
+const node = (serverArgs: string[], env: Record<string, string>, args = [...nodeFlags, ...serverArgs]) =>
+  spawn(pin ? 'taskset' : process.execPath, pin ? ['-c', '0', process.execPath, ...args] : args, { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', process.env.SERVER_STDOUT ? 'inherit' : 'ignore', 'inherit'] });
 
 async function waitSynced(check: () => boolean, what: string, ms = 30_000) {
   const started = Date.now();
@@ -81,7 +88,7 @@ async function waitSynced(check: () => boolean, what: string, ms = 30_000) {
 const KINDS: Kind[] = [
   {
     name: 'ours',
-    start: (port, db) => node([...(process.env.SERVER_NODE_FLAGS?.split(' ').filter(Boolean) ?? []), '--import', 'tsx', 'packages/server/src/main.ts'], { DATABASE_URL: db, AUTH_SECRET: SECRET, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn' }),
+    start: (port, db) => node(['--import', 'tsx', 'packages/server/src/main.ts'], { DATABASE_URL: db, AUTH_SECRET: SECRET, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn' }),
     async rooms(n, base) {
       const token = await signToken(SECRET, { sub: 'admin', tenant: 'bench', roles: ['admin'] }, new Date(), 3600);
       const ids: string[] = [];
@@ -138,6 +145,7 @@ async function scenario(kind: Kind, rooms: number, clients: number) {
     }
     const names = await kind.rooms(rooms, base);
     const latencies: number[] = [];
+    const warmupTicks = Math.round((WARMUP_SECONDS * 1000) / RATE_MS);
     let expected = 0;
     let received = 0;
     const providers: { destroy(): void }[] = [];
@@ -152,33 +160,42 @@ async function scenario(kind: Kind, rooms: number, clients: number) {
       writers.push(writer);
       for (const reader of docs.slice(1)) {
         const seen = new Set<number>();
+        // Only the edited text is read: reading the whole draft per update would make the
+        // load generator's own work most of what is measured.
+        const requirements = ((reader.getMap('draft').get('presale') as Y.Map<Y.Map<unknown>>).get('visit')!.get('requirements') as Y.Text);
         reader.on('update', () => {
-          const text = (readDraft(reader) as ProcessDraft).definition.presale[0]?.requirements ?? '';
+          const text = requirements.toString();
           const m = /^(\d+):(\d+(?:\.\d+)?)$/.exec(text);
           if (!m || seen.has(Number(m[1]))) return;
           seen.add(Number(m[1]));
           received++;
-          latencies.push(performance.timeOrigin + performance.now() - Number(m[2]));
+          if (Number(m[1]) > warmupTicks) latencies.push(performance.timeOrigin + performance.now() - Number(m[2]));
         });
       }
     }
+    // Setup (migrations, rooms) left autovacuum work on the fresh database; done now, it
+    // does not land on a server's core in the middle of the measurement.
+    const admin = postgres(scratch.url!, { max: 1, onnotice: () => {} });
+    await admin.unsafe('vacuum analyze');
+    await admin.end();
     await sleep(500);
-    const cpu0 = cpuSeconds(server.pid!);
+    let cpu0 = cpuSeconds(server.pid!);
     let seq = 0;
     const timer = setInterval(() => {
       seq++;
+      if (seq === warmupTicks + 1) cpu0 = cpuSeconds(server.pid!);
       for (const w of writers) {
         setStageValue(w, 'presale', 'visit', 'requirements', `${seq}:${performance.timeOrigin + performance.now()}`);
         expected += clients - 1;
       }
     }, RATE_MS);
-    await sleep(SECONDS * 1000);
+    await sleep((WARMUP_SECONDS + SECONDS) * 1000);
     clearInterval(timer);
     await sleep(2000); // let the last ones arrive
     const cpu = cpuSeconds(server.pid!) - cpu0;
     const rss = peakRssMb(server.pid!);
     providers.forEach((p) => p.destroy());
-    return { p50: pct(latencies, 50), p99: pct(latencies, 99), missed: expected - received, cpu, rss, updates: seq * rooms };
+    return { p50: pct(latencies, 50), p99: pct(latencies, 99), missed: expected - received, cpu, rss, updates: (seq - warmupTicks) * rooms };
   } finally {
     // A graceful stop first (so SERVER_NODE_FLAGS=--cpu-prof can write its profile).
     const exited = new Promise((r) => server.once('exit', r));
@@ -190,17 +207,21 @@ async function scenario(kind: Kind, rooms: number, clients: number) {
   }
 }
 
-console.log(`live-document propagation: ${SECONDS}s per run, a write per room every ${RATE_MS} ms, median of ${REPEAT} runs${pin ? ', server on CPU 0, load on CPU 1' : ''}\n`);
+console.log(`live-document propagation: ${SECONDS}s per run after ${WARMUP_SECONDS}s of warm-up, a write per room every ${RATE_MS} ms, median of ${REPEAT} runs${pin ? ', server on CPU 0, load on CPU 1' : ''}\n`);
 for (const sc of SCENARIOS) {
   console.log(`${sc.rooms} rooms × ${sc.clients} clients`);
   console.log('server                  p50 ms   p99 ms   missed   cpu s   peak RSS MB');
   const results = new Map<string, { p50: number; p99: number; missed: number; cpu: number; rss: number }>();
-  for (const kind of KINDS.filter((k) => !ONLY || ONLY.includes(k.name))) {
-    const runs = [];
-    for (let r = 0; r < REPEAT; r++) runs.push(await scenario(kind, sc.rooms, sc.clients));
+  const kinds = KINDS.filter((k) => !ONLY || ONLY.includes(k.name));
+  // Runs take turns (ours, relay, hocuspocus, ours, …) so that a slower stretch of the machine falls on every server alike.
+  const all = new Map(kinds.map((k) => [k.name, [] as Awaited<ReturnType<typeof scenario>>[]]));
+  for (let r = 0; r < REPEAT; r++) for (const kind of kinds) all.get(kind.name)!.push(await scenario(kind, sc.rooms, sc.clients));
+  for (const kind of kinds) {
+    const runs = all.get(kind.name)!;
     const m = { p50: median(runs.map((x) => x.p50)), p99: median(runs.map((x) => x.p99)), missed: median(runs.map((x) => x.missed)), cpu: median(runs.map((x) => x.cpu)), rss: median(runs.map((x) => x.rss)) };
     results.set(kind.name, m);
     console.log(`${kind.name.padEnd(22)} ${m.p50.toFixed(1).padStart(7)} ${m.p99.toFixed(1).padStart(8)} ${String(m.missed).padStart(8)} ${m.cpu.toFixed(1).padStart(7)} ${m.rss.toFixed(0).padStart(13)}`);
+    console.log(`${''.padEnd(22)} runs p50/p99: ${runs.map((x) => `${x.p50.toFixed(1)}/${x.p99.toFixed(1)}`).join('  ')}`);
   }
   const ours = results.get('ours');
   for (const other of ['y-websocket-server', 'hocuspocus']) {
