@@ -683,12 +683,17 @@ export class SyncServer implements DraftDocs {
     }
   }
 
-  /** Before a command decides, what was typed live must be in the database. */
+  /**
+   * Before a command decides, what was typed live must be in the database: including
+   * keystrokes that arrived while the doc was busy (a refresh awaiting its store) and are
+   * still queued on it, which is why this queues behind them rather than looking at the
+   * flush timer now.
+   */
   async flushForm(name: string): Promise<void> {
     const pending = this.docs.get(name);
     if (!pending) return;
     const doc = await pending.catch(() => null);
-    if (doc?.formTimer) await doc.serial(() => this.flushFormNow(doc));
+    if (doc) await doc.serial(() => this.flushFormNow(doc));
   }
 }
 

@@ -210,6 +210,38 @@ for (const kind of testDatabases()) {
       expect([...a.doc.getMap('form').keys()]).toEqual(['stage.needsSummary']);
     });
 
+    it('a command sees a value typed while the form doc was busy', async () => {
+      // A customer of its own, with no contacts: the move is refused for the contacts alone.
+      const customerId = (await t.as('admin', ['admin']).post('/customers', { name: '鞍钢', fields: {} })).body.id;
+      const id = (await t.as('rep').post('/opportunities', { name: 'O-busy', customerId, amount: 1, processId: ids.processId })).body.id;
+      const a = await connect(`opportunity:${id}`, 'rep', ['sales']);
+      await waitFor(() => a.doc.getMap('server').get('stageId') === 'visit', 2000, 'server state in the doc');
+      // A REST save refreshes the doc, and that refresh hangs on its store…
+      const store = t.server.services.store;
+      const append = store.append.bind(store);
+      let release = () => {};
+      const held = new Promise<void>((r) => (release = r));
+      let calls = 0;
+      store.append = (...args: Parameters<typeof append>) => (calls++ === 0 ? held.then(() => append(...args)) : append(...args));
+      try {
+        expect((await t.as('rep').put(`/opportunities/${id}/stage-form`, { values: { industry: 'it' } })).status).toBe(200);
+        await waitFor(() => calls > 0, 2000, 'the held refresh');
+        // … while the salesperson types the required notes and submits at once.
+        a.doc.getMap('form').set('stage.visitNotes', '见了林总');
+        await new Promise((r) => setTimeout(r, 50)); // the keystroke has reached the server and waits on the doc
+        const command = t.as('rep').post(`/opportunities/${id}/complete-stage`);
+        setTimeout(release, 50);
+        const refused = await command;
+        // Refused for the contacts only: the notes were saved before the gates were read.
+        expect(refused.status).toBe(422);
+        expect(JSON.stringify(refused.body.error.details)).toContain('minContacts');
+        expect(JSON.stringify(refused.body.error.details)).not.toContain('requiredField');
+      } finally {
+        release();
+        store.append = append;
+      }
+    });
+
     it('drops writes from read-only connections, with a notice, while awareness still flows', async () => {
       const oroom = `opportunity:${ids.opportunityId}`;
       const writer = await connect(oroom, 'rep', ['sales']);
