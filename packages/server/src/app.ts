@@ -22,7 +22,7 @@ import { DocStore } from './services/doc-store.js';
 import { OpportunityService } from './services/opportunities.js';
 import { ProcessService } from './services/processes.js';
 import { NotificationService, Scheduler, WebhookService, type WebhookOptions } from './services/notifications.js';
-import { DEFAULT_COMMIT_DELAY_MS, SyncServer, type SyncOptions } from './sync/sync-server.js';
+import { SyncServer, type SyncOptions } from './sync/sync-server.js';
 import { FileService } from './services/files.js';
 import { AnalyticsBus, AnalyticsService } from './services/analytics.js';
 
@@ -91,7 +91,7 @@ export async function createServer(options: CreateServerOptions): Promise<SalesP
   const logger = options.logger ?? pino({ level: process.env.LOG_LEVEL ?? 'info' });
   const ctx: ServerContext = { database: options.database, clock, ids: options.ids ?? defaultIds, logger };
 
-  const store = new DocStore(ctx.database, options.sync?.commitDelayMs ?? DEFAULT_COMMIT_DELAY_MS);
+  const store = new DocStore(ctx.database, options.sync?.commitDelayMs);
   const tenants = new TenantService(ctx);
   const directory = new DirectoryService(ctx);
   const fields = new FieldService(ctx);

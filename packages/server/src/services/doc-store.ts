@@ -3,6 +3,9 @@ import * as Y from 'yjs';
 import type { Database, Db } from '../db/open.js';
 import { docSnapshots, docUpdates } from '../db/schema.js';
 
+/** See DocStore's commitDelayMs: long enough to gather a burst, short next to a client's round trip. */
+export const DEFAULT_COMMIT_DELAY_MS = 5;
+
 /** Updates per statement: its parameters and the NOTIFY payloads stay small. */
 const MAX_BATCH = 64;
 
@@ -34,7 +37,7 @@ export class DocStore {
    */
   constructor(
     private readonly database: Database,
-    private readonly commitDelayMs = 0,
+    private readonly commitDelayMs = DEFAULT_COMMIT_DELAY_MS,
   ) {
     this.db = database.db;
   }

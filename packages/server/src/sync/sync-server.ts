@@ -47,12 +47,9 @@ export interface SyncOptions {
   formFlushMs?: number;
   /** Bytes of messages a connection may have queued (at least one largest frame). */
   maxQueuedBytes?: number;
-  /** An update waits this long to be stored with others (the doc store's group commit). */
+  /** An update waits this long to be stored with others (the doc store's group commit; read by the app, which builds the store). */
   commitDelayMs?: number;
 }
-
-/** See SyncOptions.commitDelayMs: long enough to gather a burst, short next to a round trip of the client's. */
-export const DEFAULT_COMMIT_DELAY_MS = 5;
 
 const SERVER = Symbol('server');
 const REMOTE = Symbol('remote');
@@ -134,7 +131,7 @@ export class SyncServer implements DraftDocs {
   private readonly docs = new Map<string, Promise<LiveDoc>>();
   private readonly instance = randomUUID();
   private unlisten: (() => Promise<void>) | null = null;
-  private readonly opts: Required<SyncOptions>;
+  private readonly opts: Required<Omit<SyncOptions, 'commitDelayMs'>>;
   private closing = false;
 
   constructor(
@@ -144,7 +141,7 @@ export class SyncServer implements DraftDocs {
     private readonly opportunities: OpportunityService,
     options: SyncOptions = {},
   ) {
-    this.opts = { compactEvery: 300, awarenessFlushMs: 50, unloadAfterMs: 10_000, formFlushMs: 300, maxQueuedBytes: 40 * 1024 * 1024, commitDelayMs: DEFAULT_COMMIT_DELAY_MS, ...options };
+    this.opts = { compactEvery: 300, awarenessFlushMs: 50, unloadAfterMs: 10_000, formFlushMs: 300, maxQueuedBytes: 40 * 1024 * 1024, ...options };
     processes.docs = this;
     opportunities.events.push({ changed: (tenantId, id) => void this.refreshOpportunity(tenantId, id) });
     opportunities.beforeCommand = (id) => this.flushForm(`opportunity:${id}`);
