@@ -21,6 +21,7 @@ export const ERROR_STATUS = {
   PUBLISH_MAPPING_REQUIRED: 422,
   DEFINITION_INVALID: 422,
   RATE_LIMITED: 429,
+  UNAVAILABLE: 503,
   INTERNAL: 500,
 } as const;
 
@@ -61,6 +62,7 @@ export const ERROR_MESSAGES: Record<ErrorCode, LocalizedText> = {
   },
   DEFINITION_INVALID: { zh: '销售流程配置有误，无法发布', en: 'The process definition cannot be published' },
   RATE_LIMITED: { zh: '请求过于频繁', en: 'Too many requests' },
+  UNAVAILABLE: { zh: '服务暂时不可用，请稍后重试', en: 'The service is briefly unavailable; try again shortly' },
   INTERNAL: { zh: '服务器内部错误', en: 'Internal server error' },
 };
 
