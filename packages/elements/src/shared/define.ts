@@ -1,5 +1,7 @@
-/** The kit's version, compared when a tag is registered twice. */
-export const KIT_VERSION = '0.1.0';
+import { KIT_VERSION } from '../version.js';
+
+/** The kit's version (package.json's, through src/version.ts), compared when a tag is registered twice. */
+export { KIT_VERSION };
 const VERSION_KEY = Symbol.for('sales-process/version');
 
 /**

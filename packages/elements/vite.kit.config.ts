@@ -1,0 +1,65 @@
+/**
+ * The one-script embed, built with Vite (Rolldown): `vite build -c packages/elements/vite.kit.config.ts`
+ * (scripts/build.mjs runs it). dist/kit/sales-process-kit.js is the loader (src/kit); each
+ * element is a content-hashed chunk it imports on first sight of its tag
+ * (chunks/<element>-<hash>.js); code shared by several elements sits in two shared chunks:
+ * `lit` (Lit, the client, shared element code) and `yjs` (Yjs and the live-doc client), which
+ * only the live elements pull in. Imports between them are relative, so the kit works from
+ * any URL and origin. scripts/build.mjs writes a .br and a .gz beside each file.
+ */
+import { fileURLToPath } from 'node:url';
+import { defineConfig, type Plugin } from 'vite';
+
+const here = fileURLToPath(new URL('.', import.meta.url));
+
+/**
+ * lib0/dom.js builds three schemas at load time (`$.$custom(…)`), which keeps all of
+ * lib0/schema.js (6.6 KB) in every bundle that logs through lib0; marking those calls pure
+ * lets the bundler drop what nothing uses.
+ */
+function pureLib0Schemas(): Plugin {
+  return {
+    name: 'sales-process-pure-lib0-schemas',
+    transform: {
+      filter: { id: /lib0[\\/]dom\.js$/ },
+      handler(code) {
+        return { code: code.replace(/= \$\.\$custom\(/g, '= /* @__PURE__ */ $.$custom('), map: null };
+      },
+    },
+  };
+}
+
+const YJS = /[\\/]node_modules[\\/](yjs|lib0|y-protocols|y-websocket|y-indexeddb)[\\/]|[\\/]src[\\/](client[\\/]live-doc|shared[\\/]live-controller)\.ts$/;
+
+export default defineConfig({
+  root: here,
+  base: './',
+  logLevel: 'warn',
+  publicDir: false,
+  plugins: [pureLib0Schemas()],
+  build: {
+    outDir: 'dist/kit',
+    emptyOutDir: true,
+    target: 'es2022',
+    minify: true,
+    sourcemap: true,
+    modulePreload: false,
+    reportCompressedSize: false,
+    // Library mode: no module-preload helper in the loader; the kit is minified all the same.
+    lib: { entry: { 'sales-process-kit': 'src/kit/sales-process-kit.ts' }, formats: ['es'] },
+    rolldownOptions: {
+      output: {
+        format: 'es',
+        minify: true,
+        entryFileNames: '[name].js',
+        chunkFileNames: 'chunks/[name]-[hash].js',
+        codeSplitting: {
+          groups: [
+            { name: 'yjs', test: YJS, priority: 2 },
+            { name: 'lit', test: /[\\/]node_modules[\\/]|[\\/]src[\\/](shared|client)[\\/]|[\\/]core[\\/]src[\\/]field-values/, priority: 1 },
+          ],
+        },
+      },
+    },
+  },
+});
