@@ -58,13 +58,21 @@ export const createOpportunitySchema = z.object({
   fields: values.default({}),
 });
 
-export const stageFormSchema = z.object({ values });
-export const completeStageSchema = z.object({ toStageId: stageIdSchema.optional() }).default({});
-export const moveBackSchema = z.object({ stageId: stageIdSchema });
-export const loseSchema = z.object({ reason: z.string().max(MAX.key).nullable().optional(), comment: z.string().max(2000).optional() }).default({});
-export const changeProcessSchema = z.object({ processId: id });
-export const createOrderSchema = z.object({ amount: z.number().finite().min(0).max(1e13) });
-export const postSaleStaffSchema = z.object({ userIds: z.array(id).max(50) });
+/**
+ * Every opportunity command may name the stage its caller saw (`expectedStageId`; null for
+ * an opportunity without a stage): if it is elsewhere now, the command is 409 STALE_STATE
+ * instead of acting again (a double click, a retry after a timeout).
+ */
+const expected = { expectedStageId: stageIdSchema.nullable().optional() };
+export const stageFormSchema = z.object({ values, ...expected });
+export const completeStageSchema = z.object({ toStageId: stageIdSchema.optional(), ...expected }).default({});
+export const moveBackSchema = z.object({ stageId: stageIdSchema, ...expected });
+export const loseSchema = z.object({ reason: z.string().max(MAX.key).nullable().optional(), comment: z.string().max(2000).optional(), ...expected }).default({});
+/** win and invalidate: nothing but the expected stage. */
+export const plainCommandSchema = z.object({ ...expected }).default({});
+export const changeProcessSchema = z.object({ processId: id, ...expected });
+export const createOrderSchema = z.object({ amount: z.number().finite().min(0).max(1e13), ...expected });
+export const postSaleStaffSchema = z.object({ userIds: z.array(id).max(50), ...expected });
 export const decisionSchema = z.object({ comment: z.string().max(2000).default('') }).default({ comment: '' });
 export const webhookSchema = z.object({ url: z.string().url().max(2000), secret: z.string().min(8).max(200) });
 export const listOpportunitiesQuery = z.object({

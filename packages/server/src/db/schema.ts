@@ -369,3 +369,28 @@ export const docSnapshots = pgTable('doc_snapshots', {
   at: ts('at').notNull().defaultNow(),
 });
 
+
+/**
+ * POST answers kept for `Idempotency-Key` retries (http/idempotency.ts): one row per key of
+ * a user on one method and path, inserted before the request acts (so a concurrent twin
+ * finds it), completed with the answer, deleted by the scheduler once expired.
+ */
+export const idempotencyKeys = pgTable(
+  'idempotency_keys',
+  {
+    tenantId: text('tenant_id').notNull(),
+    userId: text('user_id').notNull(),
+    method: text('method').notNull(),
+    path: text('path').notNull(),
+    key: text('key').notNull(),
+    /** sha256 of the request body: the same key with another body is refused. */
+    fingerprint: text('fingerprint').notNull(),
+    /** null while the first request is still acting. */
+    status: integer('status'),
+    headers: jsonb('headers').$type<Record<string, string>>(),
+    body: text('body'),
+    createdAt: ts('created_at').notNull(),
+    expiresAt: ts('expires_at').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.tenantId, t.userId, t.method, t.path, t.key] }), index('idempotency_keys_expiry').on(t.expiresAt)],
+);

@@ -14,6 +14,7 @@ import {
   listOpportunitiesQuery,
   loseSchema,
   moveBackSchema,
+  plainCommandSchema,
   postSaleStaffSchema,
   processDraftSchema,
   publishSchema,
@@ -27,6 +28,8 @@ import { ApiError } from '../http/errors.js';
 import { MAX_FILE_BYTES } from '../services/files.js';
 import { z } from 'zod';
 import { requireRole } from '../http/auth.js';
+import { idempotency } from '../http/idempotency.js';
+import { parseIfMatch, type Expected } from '../services/opportunities.js';
 import { validationError } from '../http/errors.js';
 import type { AppEnv, Services } from '../app.js';
 
@@ -59,6 +62,13 @@ export function apiRoutes(s: Services) {
     },
   });
   const P = (c: { get(key: 'principal'): AppEnv['Variables']['principal'] }) => c.get('principal');
+  /** What a command's caller saw: `expectedStageId` in its body, `If-Match` with the ETag of GET /opportunities/{id}. */
+  const expectedOf = (c: { req: { header(name: string): string | undefined } }, body: unknown): Expected => ({
+    stageId: (body as { expectedStageId?: string | null } | undefined)?.expectedStageId,
+    revs: parseIfMatch(c.req.header('if-match')),
+  });
+  // Any POST may carry an Idempotency-Key: a retry answers the first answer again.
+  api.use('*', idempotency(s.ctx));
   /** Admin work on one process: 404 for ids outside the tenant comes before 403. */
   const adminOnProcess = async (c: { get(key: 'principal'): AppEnv['Variables']['principal'] }, id: string) => {
     await s.processes.row(s.ctx.database.db, P(c).tenantId, id);
@@ -166,28 +176,29 @@ export function apiRoutes(s: Services) {
   api.openapi(route({ method: 'get', path: '/opportunities', tags: ['opportunities'], request: { query: listOpportunitiesQuery } }), async (c) =>
     c.json(await s.opportunities.list(P(c), c.req.valid('query')), 200),
   );
-  api.openapi(route({ method: 'get', path: '/opportunities/{id}', tags: ['opportunities'], request: { params: idParam } }), async (c) =>
-    c.json(await s.opportunities.get(P(c), c.req.valid('param').id), 200),
-  );
+  api.openapi(route({ method: 'get', path: '/opportunities/{id}', tags: ['opportunities'], request: { params: idParam } }), async (c) => {
+    const { view, etag } = await s.opportunities.getTagged(P(c), c.req.valid('param').id);
+    return c.json(view, 200, { etag });
+  });
   api.openapi(route({ method: 'put', path: '/opportunities/{id}/stage-form', tags: ['opportunities'], request: { params: idParam, body: json(stageFormSchema) } }), async (c) =>
-    c.json(await s.opportunities.saveStageForm(P(c), c.req.valid('param').id, c.req.valid('json').values), 200),
+    c.json(await s.opportunities.saveStageForm(P(c), c.req.valid('param').id, c.req.valid('json').values, expectedOf(c, c.req.valid('json'))), 200),
   );
   const command = (path: string, body: z.ZodType | null, toAction: (b: any) => Parameters<Services['opportunities']['command']>[2]) =>
     api.openapi(
       route({ method: 'post', path: `/opportunities/{id}/${path}`, tags: ['opportunities'], request: { params: idParam, ...(body ? { body: json(body, false) } : {}) }, responses: { 202: { description: 'Approval requested' } } }),
       async (c) => {
         const b = body ? ((c.req.valid as (t: 'json') => unknown)('json') ?? {}) : {};
-        const result = await s.opportunities.command(P(c), c.req.valid('param').id, toAction(b), (b as { comment?: string }).comment);
-        return c.json(result.body as object, result.status);
+        const result = await s.opportunities.command(P(c), c.req.valid('param').id, toAction(b), (b as { comment?: string }).comment, expectedOf(c, b));
+        return c.json(result.body as object, result.status, result.etag ? { etag: result.etag } : {});
       },
     );
   command('complete-stage', completeStageSchema, (b) => ({ type: 'completeStage', toStageId: b.toStageId }));
   command('move-back', moveBackSchema, (b) => ({ type: 'moveBack', stageId: b.stageId }));
-  command('win', null, () => ({ type: 'win' }));
+  command('win', plainCommandSchema, () => ({ type: 'win' }));
   command('lose', loseSchema, (b) => ({ type: 'lose', reason: b.reason ?? null }));
-  command('invalidate', null, () => ({ type: 'invalidate' }));
+  command('invalidate', plainCommandSchema, () => ({ type: 'invalidate' }));
   api.openapi(route({ method: 'post', path: '/opportunities/{id}/change-process', tags: ['opportunities'], request: { params: idParam, body: json(changeProcessSchema) } }), async (c) =>
-    c.json(await s.opportunities.changeProcess(P(c), c.req.valid('param').id, c.req.valid('json').processId), 200),
+    c.json(await s.opportunities.changeProcess(P(c), c.req.valid('param').id, c.req.valid('json').processId, expectedOf(c, c.req.valid('json'))), 200),
   );
   api.openapi(route({ method: 'get', path: '/opportunities/{id}/history', tags: ['opportunities'], request: { params: idParam } }), async (c) =>
     c.json(await s.opportunities.history(P(c), c.req.valid('param').id), 200),
@@ -196,10 +207,10 @@ export function apiRoutes(s: Services) {
     c.json(await s.opportunities.listOrders(P(c), c.req.valid('param').id), 200),
   );
   api.openapi(route({ method: 'post', path: '/opportunities/{id}/orders', tags: ['opportunities'], request: { params: idParam, body: json(createOrderSchema) } }), async (c) =>
-    c.json(await s.opportunities.createOrder(P(c), c.req.valid('param').id, c.req.valid('json').amount), 201),
+    c.json(await s.opportunities.createOrder(P(c), c.req.valid('param').id, c.req.valid('json').amount, expectedOf(c, c.req.valid('json'))), 201),
   );
   api.openapi(route({ method: 'put', path: '/opportunities/{id}/post-sale-staff', tags: ['opportunities'], request: { params: idParam, body: json(postSaleStaffSchema) } }), async (c) =>
-    c.json(await s.opportunities.setPostsaleStaff(P(c), c.req.valid('param').id, c.req.valid('json').userIds), 200),
+    c.json(await s.opportunities.setPostsaleStaff(P(c), c.req.valid('param').id, c.req.valid('json').userIds, expectedOf(c, c.req.valid('json'))), 200),
   );
 
   // ---- approvals -----------------------------------------------------------------------

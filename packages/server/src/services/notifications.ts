@@ -5,6 +5,7 @@ import type { ServerContext } from '../context.js';
 import { rowsOf, type Db, type Tx } from '../db/open.js';
 import { notifications, opportunities, tenants, webhookAttempts, webhookDeliveries } from '../db/schema.js';
 import type { Principal } from '../http/auth.js';
+import { purgeIdempotencyKeys } from '../http/idempotency.js';
 import { ApiError, notFound } from '../http/errors.js';
 import type { OpportunityEvents } from './opportunities.js';
 import type { ProcessService } from './processes.js';
@@ -347,6 +348,8 @@ export class Scheduler {
   private async pass(): Promise<number> {
     const { db } = this.ctx.database;
     const now = this.ctx.clock.now();
+    // Idempotency-Key answers older than their TTL go.
+    await purgeIdempotencyKeys(this.ctx).catch((err) => this.ctx.logger.error({ err }, 'purging idempotency keys failed'));
     // The versions live opportunities are on, and their thresholds.
     const versions = await db
       .selectDistinct({ processId: opportunities.processId, version: opportunities.processVersion })

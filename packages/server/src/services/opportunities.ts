@@ -41,6 +41,33 @@ type Loaded = Row & {
 };
 const DAY = 86_400_000;
 
+/**
+ * What a command's caller saw: the stage (`expectedStageId`) and/or the revisions its
+ * `If-Match` names. A mismatch is 409 STALE_STATE.
+ */
+export interface Expected {
+  stageId?: string | null;
+  /** The revisions of the entity tags in `If-Match` (empty: none can match). */
+  revs?: number[];
+}
+
+/** The opportunity's entity tag: weak (the view also depends on the clock), from its `rev`. */
+export const etagOf = (rev: number) => `W/"${rev}"`;
+
+/**
+ * The revisions an `If-Match` header names (`W/"7"` or `"7"`); undefined for none or `*`.
+ * A tag that is not one of ours matches nothing.
+ */
+export function parseIfMatch(header: string | undefined): number[] | undefined {
+  if (header === undefined || header.trim() === '*') return undefined;
+  const revs: number[] = [];
+  for (const part of header.split(',')) {
+    const m = /^\s*(?:W\/)?"(\d{1,15})"\s*$/.exec(part);
+    if (m) revs.push(Number(m[1]));
+  }
+  return revs;
+}
+
 /** Events other layers (live docs, notifications, webhooks) subscribe to after commit. */
 export interface OpportunityEvents {
   /** Its process, when the caller knows it (saves listeners a lookup). */
@@ -295,10 +322,35 @@ export class OpportunityService {
   // ---- queries -----------------------------------------------------------------------
 
   async get(p: Principal, id: string) {
+    return (await this.getTagged(p, id)).view;
+  }
+
+  /** The view with its entity tag (`ETag`, taken by commands as `If-Match`). */
+  async getTagged(p: Principal, id: string) {
     const { db } = this.ctx.database;
     const row = await this.loadFast(p.tenantId, id);
     if (!this.access(p, row).read) throw new ApiError('FORBIDDEN');
-    return this.view(db, row);
+    return { view: await this.view(db, row), etag: etagOf(row.rev) };
+  }
+
+  /** Whether the row is still what the caller saw. */
+  private matches(row: Loaded, expected: Expected | undefined): boolean {
+    if (!expected) return true;
+    if (expected.stageId !== undefined && expected.stageId !== row.stageId) return false;
+    if (expected.revs !== undefined && !expected.revs.includes(row.rev)) return false;
+    return true;
+  }
+
+  private stale(row: Loaded): ApiError {
+    return new ApiError('STALE_STATE', [{
+      stageId: row.stageId, status: row.status, phase: row.phase, etag: etagOf(row.rev),
+      message: { zh: '商机已不在您看到的状态，请刷新后再操作', en: 'The opportunity is no longer as you saw it; reload it and try again' },
+    }]);
+  }
+
+  /** For commands on a locked row: it is what the caller saw, or 409 STALE_STATE. */
+  private expect(row: Loaded, expected: Expected | undefined) {
+    if (!this.matches(row, expected)) throw this.stale(row);
   }
 
   /** A customer's contacts changed: the open opportunities on it have new gates. */
@@ -402,11 +454,12 @@ export class OpportunityService {
   }
 
   /** Stage form values: keys are the stage's field keys (or `source.key` when ambiguous). */
-  async saveStageForm(p: Principal, id: string, values: Record<string, unknown>) {
+  async saveStageForm(p: Principal, id: string, values: Record<string, unknown>, expected?: Expected) {
     const { db } = this.ctx.database;
     await db.transaction(async (tx) => {
       const row = await this.lock(tx, p.tenantId, id);
       this.mayAct(p, row);
+      this.expect(row, expected);
       if (!(row.status === 'open' || row.phase === 'postsale') || !row.stageId) throw new ApiError('INVALID_TRANSITION', [{ message: { zh: '商机已结束，表单不可编辑', en: 'The opportunity is closed; its form is read-only' } }]);
       const def = await this.processes.definition(tx, row.processId, row.processVersion);
       const stage = stageById(def, row.stageId)!.stage;
@@ -446,7 +499,7 @@ export class OpportunityService {
    * opportunity's `rev` (the move, cancelling a pending approval, the history row);
    * if anything changed it since it was read, it is read and decided again.
    */
-  async command(p: Principal, id: string, action: Action, comment?: string): Promise<{ status: 200 | 202; body: unknown }> {
+  async command(p: Principal, id: string, action: Action, comment?: string, expected?: Expected): Promise<{ status: 200 | 202; body: unknown; etag?: string }> {
     const { db } = this.ctx.database;
     await this.beforeCommand(id);
     for (let attempt = 0; attempt < 10; attempt++) {
@@ -458,6 +511,13 @@ export class OpportunityService {
       } catch (error) {
         if (known) continue; // denied on what this instance knew: ask the database
         throw error;
+      }
+      // The caller's expectation is checked on the row the decision (and so the move's
+      // compare-and-set on its rev) uses; on what this instance knew, a mismatch may only
+      // mean the entry is stale: read it again before answering STALE_STATE.
+      if (!this.matches(row, expected)) {
+        if (known) continue;
+        throw this.stale(row);
       }
       const def = await this.processes.definition(db, row.processId, row.processVersion);
       const state = this.state(row);
@@ -503,7 +563,7 @@ export class OpportunityService {
       this.remember(moved.row);
       await this.emit((e) => e.transition?.(moved.transition));
       await this.emit((e) => e.changed(p.tenantId, id, row.processId));
-      return { status: 200, body: await this.view(db, moved.row, def) };
+      return { status: 200, body: await this.view(db, moved.row, def), etag: etagOf(moved.row.rev) };
     }
     throw new ApiError('CONFLICT', [{ message: { zh: '商机正被频繁修改，请重试', en: 'The opportunity kept changing; try again' } }]);
   }
@@ -566,11 +626,12 @@ export class OpportunityService {
     (m) => m.id,
   );
 
-  async changeProcess(p: Principal, id: string, processId: string) {
+  async changeProcess(p: Principal, id: string, processId: string, expected?: Expected) {
     const { db } = this.ctx.database;
     await db.transaction(async (tx) => {
       const row = await this.lock(tx, p.tenantId, id);
       this.mayAct(p, row);
+      this.expect(row, expected);
       if (row.status !== 'open' || row.phase !== 'presale') throw new ApiError('INVALID_TRANSITION', [{ message: { zh: '只有进行中的售前商机可以更换销售流程', en: 'Only an open pre-sale opportunity can change process' } }]);
       if (processId === row.processId) throw new ApiError('INVALID_TRANSITION', [{ message: { zh: '已在此销售流程中', en: 'Already on this process' } }]);
       const process = await this.processes.row(tx, p.tenantId, processId);
@@ -593,11 +654,12 @@ export class OpportunityService {
     return this.get(p, id);
   }
 
-  async createOrder(p: Principal, id: string, amount: number) {
+  async createOrder(p: Principal, id: string, amount: number, expected?: Expected) {
     const { db } = this.ctx.database;
     const order = await db.transaction(async (tx) => {
       const row = await this.lock(tx, p.tenantId, id);
       this.mayAct(p, row);
+      this.expect(row, expected);
       const def = await this.processes.definition(tx, row.processId, row.processVersion);
       const outcome = decide(def, this.state(row), { type: 'createOrder' });
       if (!outcome.ok) throw await this.refusal(tx, outcome, def, row);
@@ -615,12 +677,13 @@ export class OpportunityService {
     return { items: rows.map(({ tenantId: _t, ...o }) => ({ ...o, createdAt: o.createdAt.toISOString() })) };
   }
 
-  async setPostsaleStaff(p: Principal, id: string, userIds: string[]) {
+  async setPostsaleStaff(p: Principal, id: string, userIds: string[], expected?: Expected) {
     const { db } = this.ctx.database;
     await db.transaction(async (tx) => {
       const row = await this.lock(tx, p.tenantId, id);
       const access = this.access(p, row);
       if (!access.presale) throw new ApiError('FORBIDDEN');
+      this.expect(row, expected);
       const unique = [...new Set(userIds)];
       for (const u of unique)
         if (!(await this.directory.user(tx, p.tenantId, u))) throw new ApiError('VALIDATION_FAILED', [{ path: 'body.userIds', userId: u, message: { zh: `用户 ${u} 不存在`, en: `No user ${u}` } }]);
@@ -783,7 +846,7 @@ function formOf(fields: readonly StageField[], catalog: FieldCatalog, state: Opp
 
 /** Maps submitted values onto the stage's fields, checking each by type. */
 export function resolveFormValues(fields: readonly StageField[], catalog: FieldCatalog, values: Record<string, unknown>) {
-  const out = { customer: {} as Record<string, unknown>, opportunity: {} as Record<string, unknown>, stage: {} as Record<string, unknown> };
+  const out = { customer: {} as Record<string, unknown>, opportunity: {} as Record<string, unknown>, stage: {} as Record<string, unknown>, files: [] as { path: string; id: string }[] };
   const details = [];
   for (const [name, value] of Object.entries(values)) {
     const dot = name.indexOf('.');
