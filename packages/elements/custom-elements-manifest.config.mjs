@@ -36,7 +36,7 @@ function defineTagPlugin() {
 }
 
 /**
- * Events: the analyzer sees `dispatchEvent(new SpErrorEvent(…))` with no name and `@event sp-x`
+ * Events: the analyzer names `dispatchEvent(new SpErrorEvent(…))` after its first argument (or not at all) and `@event sp-x`
  * JSDoc with no type. The event classes carry `static readonly type = 'sp-x'`, so this names
  * the first and types the second, then keeps one entry per event name.
  */
@@ -60,7 +60,8 @@ function eventTypesPlugin() {
           if (!d.events) continue;
           const byName = new Map();
           for (const e of d.events) {
-            const name = e.name ?? nameOf.get(e.type?.text);
+            // `new SpErrorEvent(x)` is named after its class's static type, not its first argument.
+            const name = nameOf.get(e.type?.text) ?? e.name;
             if (!name) continue;
             const prev = byName.get(name) ?? {};
             const typeText = prev.type?.text ?? e.type?.text ?? classOf.get(name);
