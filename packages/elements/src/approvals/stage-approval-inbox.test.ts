@@ -1,18 +1,15 @@
 import { expect, fixture, html, oneEvent } from '@open-wc/testing';
 import '../index.js';
+import { FakeStream } from '../testing/network.js';
 import type { StageApprovalInbox } from './stage-approval-inbox.js';
 
 const token = `x.${btoa(JSON.stringify({ sub: 'li' }))}.y`;
 const realFetch = window.fetch;
 let posted: { url: string; body: unknown }[] = [];
-before(() => {
-  (window as unknown as { EventSource: unknown }).EventSource = class extends EventTarget {
-    close() {}
-  };
-});
 beforeEach(() => {
   posted = [];
   window.fetch = (async (input: RequestInfo, init?: RequestInit) => {
+    if (String(input).includes('/stream')) return new FakeStream(String(input), {}, init?.signal).response;
     if (init?.method === 'POST') {
       posted.push({ url: String(input), body: JSON.parse(String(init.body)) });
       return new Response('{}', { status: 200 });

@@ -1,9 +1,9 @@
-import { css, html, nothing, type PropertyValues } from 'lit';
+import { css, html, nothing } from 'lit';
 import { state } from 'lit/decorators.js';
-import type { ApiClientError } from '../client/api-client.js';
+import { tokenSubject, type ApiClientError } from '../client/api-client.js';
 import { ConnectedElement } from '../shared/connected-element.js';
 import { defineElement } from '../shared/define.js';
-import { SpApprovalDecidedEvent, SpErrorEvent } from '../shared/events.js';
+import { SpApprovalDecidedEvent } from '../shared/events.js';
 import { LocalizeController } from '../shared/i18n.js';
 import { controlStyles, hostTokens } from '../shared/tokens.js';
 
@@ -116,57 +116,53 @@ export class StageApprovalInbox extends ConnectedElement {
   @state() protected errors = new Map<string, string>();
   @state() protected busy = new Set<string>();
   @state() protected loaded = false;
-  private source: EventSource | null = null;
+  private stop: (() => void) | null = null;
+  private listening: unknown = null;
   protected readonly i18n = new LocalizeController(this, messages);
 
-  protected override willUpdate(changed: PropertyValues<this>): void {
-    if (changed.has('token') || changed.has('baseUrl') || changed.has('connection' as never)) {
+  protected override willUpdate(): void {
+    // Once per connection (a new token needs no reload: the client has it).
+    const conn = this.conn;
+    if (conn !== this.listening) {
+      this.listening = conn;
+      this.stop?.();
+      // The notification stream is shared with <sales-notifications> on this connection.
+      this.stop = conn.listen('/notifications/stream', {
+        onEvent: (e) => {
+          if (e.event === 'notification' && (JSON.parse(e.data) as { kind?: string }).kind === 'approval-requested') void this.refresh();
+        },
+      });
       void this.refresh();
-      this.listen();
     }
   }
 
   override disconnectedCallback(): void {
     super.disconnectedCallback();
-    this.source?.close();
-    this.source = null;
+    this.stop?.();
+    this.stop = null;
+    this.listening = null;
   }
 
-  private listen() {
-    const client = this.client;
-    this.source?.close();
-    if (!client || typeof EventSource === 'undefined') return;
-    this.source = new EventSource(`${client.root}/notifications/stream?token=${encodeURIComponent(client.config.token)}`);
-    this.source.addEventListener('notification', (e) => {
-      if (JSON.parse((e as MessageEvent).data).kind === 'approval-requested') void this.refresh();
-    });
+  protected override reload() {
+    return this.refresh();
   }
 
   async refresh(): Promise<void> {
     const client = this.client;
-    if (!client) return;
     try {
       const all = (await client.get<{ items: ApprovalView[] }>('/approvals?state=pending')).items;
-      this.items = all.filter((a) => a.approverId === this.me(client.config.token) || !this.me(client.config.token));
+      const me = tokenSubject(client.token);
+      this.items = all.filter((a) => !me || a.approverId === me);
       this.loaded = true;
+      this.failure = null;
     } catch (e) {
-      const err = e as ApiClientError;
-      this.dispatchEvent(new SpErrorEvent({ code: err.code, message: err.message, details: err.details ?? [] }));
-    }
-  }
-
-  /** The user the token is for (its `sub`), to show only what is theirs to decide. */
-  private me(token: string): string | null {
-    try {
-      return JSON.parse(atob(token.split('.')[1]!.replace(/-/g, '+').replace(/_/g, '/'))).sub ?? null;
-    } catch {
-      return null;
+      if (this.loaded) this.reportError(e);
+      else this.showFailure(e);
     }
   }
 
   private async decide(a: ApprovalView, decision: 'approve' | 'reject', comment: string) {
     const client = this.client;
-    if (!client) return;
     this.busy = new Set([...this.busy, a.id]);
     try {
       await client.post(`/approvals/${encodeURIComponent(a.id)}/${decision}`, { comment });
@@ -187,6 +183,7 @@ export class StageApprovalInbox extends ConnectedElement {
     const t = this.i18n;
     return html`<section aria-labelledby="inbox-title">
       <h3 id="inbox-title">${t.t('title')} (${this.items.length})</h3>
+      ${this.renderFailure()}
       ${this.loaded && !this.items.length ? html`<p class="muted">${t.t('empty')}</p>` : nothing}
       ${this.items.map((a) => {
         const values = { ...(a.values?.stage ?? {}) };

@@ -24,7 +24,6 @@ import type { ApiClientError } from '../client/api-client.js';
 import type { LiveNotice } from '../client/live-doc.js';
 import { ConnectedElement } from '../shared/connected-element.js';
 import { defineElement } from '../shared/define.js';
-import { SpErrorEvent } from '../shared/events.js';
 import { LocalizeController } from '../shared/i18n.js';
 import { LiveDocController } from '../shared/live-controller.js';
 import { controlStyles, hostTokens } from '../shared/tokens.js';
@@ -334,20 +333,26 @@ export class SalesProcessDesigner extends ConnectedElement {
 
   protected override willUpdate(changed: PropertyValues<this>): void {
     if (changed.has('doc')) this.live.useDoc(this.doc);
-    const token = this.token ?? this.connection?.token;
-    const baseUrl = this.baseUrl ?? this.connection?.baseUrl ?? globalThis.location?.origin;
-    this.live.bind(baseUrl, token, this.processId ? `process-draft:${this.processId}` : null, { offline: false });
-    const key = `${baseUrl}|${token}|${this.processId}`;
-    if (token && this.processId && key !== this.loadedFor) {
+    // With a doc of the host's own, the server is asked only when there is a token for it.
+    const conn = this.processId ? this.conn : null;
+    const client = conn && (!this.doc || conn.token || conn.client.tokenProvider) ? conn.client : null;
+    this.live.bind(client, this.processId ? `process-draft:${this.processId}` : null, { offline: false });
+    // Loads again for another process or server (a new token needs no reload).
+    const key = client ? `${client.baseUrl}|${this.processId}` : '';
+    if (key && key !== this.loadedFor) {
       this.loadedFor = key;
       void this.load();
     }
     this.updatePresence();
   }
 
+  protected override reload() {
+    this.live.retry();
+    return this.load();
+  }
+
   private async load() {
     const client = this.client;
-    if (!client) return;
     try {
       const [process, customer, opportunity, directory] = await Promise.all([
         client.get<ProcessInfo>(`/processes/${encodeURIComponent(this.processId)}`),
@@ -356,17 +361,17 @@ export class SalesProcessDesigner extends ConnectedElement {
         this.departments ? null : client.get<{ departments: Department[] }>('/directory'),
       ]);
       this.process = process;
+      this.failure = null;
       if (customer && opportunity) this.catalog = { customer: customer.items, opportunity: opportunity.items };
       if (directory) this.departments = directory.departments;
     } catch (e) {
-      this.fail(e);
+      this.showFailure(e);
     }
   }
 
   private fail(e: unknown) {
-    const err = e as ApiClientError;
-    this.actionError = (err.messages ? this.i18n.pick(err.messages) : err.message) + ((err.details ?? []).length ? `：${err.details.map((d) => (d.message ? this.i18n.pick(d.message) : '')).join('；')}` : '');
-    this.dispatchEvent(new SpErrorEvent({ code: err.code ?? 'NETWORK', message: err.message, details: err.details ?? [] }));
+    const err = this.reportError(e);
+    this.actionError = (err.messages ? this.i18n.pick(err.messages) : err.message) + (err.details.length ? `：${err.details.map((d) => (d.message ? this.i18n.pick(d.message) : '')).join('；')}` : '');
   }
 
   private onNotice(n: LiveNotice) {
@@ -504,6 +509,8 @@ export class SalesProcessDesigner extends ConnectedElement {
   protected override render() {
     const t = this.i18n;
     const draft = this.draft;
+    const failure = this.failure ?? this.live.failure;
+    if (this.live.failure || (failure && !this.process)) return this.renderFailure(failure);
     if (!this.live.doc || !draft) return html`<p aria-busy="true">${t.t('loading')}</p>`;
     const problems = this.problems;
     const errors = problems.filter((p) => p.severity === 'error');

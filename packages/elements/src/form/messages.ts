@@ -16,6 +16,7 @@ export const messages = {
     choose: '请选择',
     uploading: '上传中…',
     uploadFailed: '上传失败',
+    downloadFailed: '下载失败',
   },
   en: {
     loading: 'Loading…',
@@ -34,5 +35,6 @@ export const messages = {
     choose: 'Choose…',
     uploading: 'Uploading…',
     uploadFailed: 'Upload failed',
+    downloadFailed: 'Download failed',
   },
 };

@@ -1,7 +1,11 @@
 import { expect, fixture, html } from '@open-wc/testing';
+import * as decoding from 'lib0/decoding';
+import * as encoding from 'lib0/encoding';
+import * as syncProtocol from 'y-protocols/sync';
 import * as Y from 'yjs';
 import '../index.js';
 import { opportunityFixture } from '../testing/fixtures.js';
+import { FakeSocket, headersOf, json, until } from '../testing/network.js';
 import type { StageFeedbackForm } from './stage-feedback-form.js';
 
 const L = (zh: string, en = zh) => ({ zh, en });
@@ -128,5 +132,86 @@ describe('<stage-feedback-form>', () => {
   it('is accessible', async () => {
     const el = await fixture<StageFeedbackForm>(html`<stage-feedback-form opportunity-id="opp_1" .doc=${docWith({}, [{ gate: 'minContacts', have: 1, need: 2, met: false, message: L('x') }])}></stage-feedback-form>`);
     await expect(el).to.be.accessible();
+  });
+
+  it('follows a surrounding <fieldset>: disabled then enabled, it is in FormData again', async () => {
+    const form = await fixture<HTMLFormElement>(html`<form><fieldset><stage-feedback-form name="stageForm" opportunity-id="opp_1" .doc=${docWith({ 'stage.notes': '记录' })}></stage-feedback-form></fieldset></form>`);
+    const fieldset = form.querySelector('fieldset')!;
+    const el = form.querySelector('stage-feedback-form')!;
+    await el.updateComplete;
+    expect(new FormData(form).has('stageForm')).to.be.true;
+    fieldset.disabled = true;
+    await el.updateComplete;
+    expect(new FormData(form).has('stageForm')).to.be.false;
+    expect(field<HTMLTextAreaElement>(el, 'stage.notes').disabled).to.be.true;
+    fieldset.disabled = false;
+    await el.updateComplete;
+    expect(el.disabled).to.be.false;
+    expect(el.hasAttribute('disabled')).to.be.false;
+    expect(field<HTMLTextAreaElement>(el, 'stage.notes').disabled).to.be.false;
+    expect(JSON.parse(String(new FormData(form).get('stageForm')))).to.deep.equal({ 'stage.notes': '记录' });
+  });
+
+  it('downloads a file through a short-lived link, never with the token in a URL', async () => {
+    const realFetch = window.fetch;
+    const realClick = HTMLAnchorElement.prototype.click;
+    const posted: { url: string; headers: Record<string, string> }[] = [];
+    const navigated: { href: string; download: string }[] = [];
+    window.fetch = (async (input: RequestInfo, init?: RequestInit) => {
+      posted.push({ url: String(input), headers: headersOf(init) });
+      return json(200, { url: '/api/v1/files/f1/content?sig=abc', expiresAt: '2026-12-02T01:05:00Z' });
+    }) as typeof fetch;
+    HTMLAnchorElement.prototype.click = function (this: HTMLAnchorElement) {
+      navigated.push({ href: this.href, download: this.download });
+    };
+    try {
+      const el = await fixture<StageFeedbackForm>(html`<stage-feedback-form base-url="http://x" token="secret-token" opportunity-id="opp_1" .doc=${docWith({ 'stage.doc': { id: 'f1', name: '方案.pdf', size: 2048, type: 'application/pdf' } })}></stage-feedback-form>`);
+      expect(el.shadowRoot!.innerHTML).not.to.contain('secret-token');
+      q<HTMLButtonElement>(el, '[part="file-link"]').click();
+      await until(() => navigated.length, 2000, 'the navigation');
+      const link = posted.find((p) => p.url === 'http://x/api/v1/files/f1/link')!;
+      expect(link.headers.authorization).to.equal('Bearer secret-token');
+      expect(navigated).to.deep.equal([{ href: 'http://x/api/v1/files/f1/content?sig=abc', download: '方案.pdf' }]);
+    } finally {
+      window.fetch = realFetch;
+      HTMLAnchorElement.prototype.click = realClick;
+    }
+  });
+
+  it('a value typed just before adding a contact reaches the server before the contact', async () => {
+    // A fake live server that handles each message 150 ms after it arrives, in order.
+    const serverDoc = new Y.Doc();
+    const server = serverDoc.getMap('server');
+    for (const [k, v] of Object.entries({ ...opportunityFixture({ gates: [{ gate: 'minContacts', have: 1, need: 2, met: false, message: L('x') }] as never }), formFields: FIELDS })) server.set(k, v);
+    const restore = FakeSocket.install();
+    FakeSocket.behaviour = () => 'open';
+    FakeSocket.onSend = (socket, data) =>
+      setTimeout(() => {
+        const decoder = decoding.createDecoder(data);
+        if (decoding.readVarUint(decoder) !== 0) return;
+        const reply = encoding.createEncoder();
+        encoding.writeVarUint(reply, 0);
+        syncProtocol.readSyncMessage(decoder, reply, serverDoc, 'client');
+        if (encoding.length(reply) > 1) socket.receive(encoding.toUint8Array(reply));
+      }, 150);
+    const realFetch = window.fetch;
+    let notesAtPost: unknown = 'no post';
+    window.fetch = (async (input: RequestInfo) => {
+      if (String(input).includes('/contacts')) notesAtPost = serverDoc.getMap('form').get('stage.notes') ?? null;
+      return String(input).includes('/directory') ? json(200, { users: [] }) : json(201, {});
+    }) as typeof fetch;
+    try {
+      const el = await fixture<StageFeedbackForm>(html`<stage-feedback-form base-url="http://x" token="t" opportunity-id="opp_flush" no-offline></stage-feedback-form>`);
+      await until(() => el.shadowRoot!.querySelector('.contacts form'), 3000, 'the form from the server');
+      await until(() => (el as unknown as { live: { connected: boolean } }).live.connected, 1000, 'the socket');
+      await type(el, 'stage.notes', '见了林总');
+      q<HTMLInputElement>(el, '.contacts input[name="name"]').value = '林总';
+      q<HTMLButtonElement>(el, '.contacts button[type="submit"]').click();
+      await until(() => notesAtPost !== 'no post', 3000, 'the contact post');
+      expect(notesAtPost).to.equal('见了林总');
+    } finally {
+      window.fetch = realFetch;
+      restore();
+    }
   });
 });

@@ -1,11 +1,10 @@
 import { checkFieldValue, isEmptyValue, type FieldType } from '@sales-process/core/field-values';
 import { css, html, nothing, type PropertyValues, type TemplateResult } from 'lit';
 import { property, state } from 'lit/decorators.js';
-import type { ApiClientError } from '../client/api-client.js';
+import { tokenSubject, type ApiClientError } from '../client/api-client.js';
 import type { LiveNotice } from '../client/live-doc.js';
 import { ConnectedElement } from '../shared/connected-element.js';
 import { defineElement } from '../shared/define.js';
-import { SpErrorEvent } from '../shared/events.js';
 import { LocalizeController } from '../shared/i18n.js';
 import { LiveDocController } from '../shared/live-controller.js';
 import { controlStyles, hostTokens } from '../shared/tokens.js';
@@ -141,6 +140,13 @@ export class StageFeedbackForm extends ConnectedElement {
       .met {
         color: var(--_done);
       }
+      button.file-link {
+        border: 0;
+        background: none;
+        padding: 0;
+        color: var(--_accent);
+        text-decoration: underline;
+      }
     `,
   ];
 
@@ -164,7 +170,9 @@ export class StageFeedbackForm extends ConnectedElement {
   @state() protected uploading = new Set<string>();
 
   protected readonly i18n = new LocalizeController(this, messages);
-  protected readonly live = new LiveDocController(this, (n) => this.onNotice(n));
+  protected readonly live = new LiveDocController(this, { onNotice: (n) => this.onNotice(n), hasContent: () => !!this.opportunity });
+  /** Disabled by a surrounding disabled `<fieldset>` (kept apart from `disabled`, which is the host's). */
+  @state() protected formDisabled = false;
   private readonly internals: ElementInternals;
 
   constructor() {
@@ -209,12 +217,27 @@ export class StageFeedbackForm extends ConnectedElement {
   }
 
   protected override willUpdate(changed: PropertyValues<this>): void {
-    const token = this.token ?? this.connection?.token;
-    const baseUrl = this.baseUrl ?? this.connection?.baseUrl ?? globalThis.location?.origin;
     if (changed.has('doc')) this.live.useDoc(this.doc);
-    this.live.bind(baseUrl, token, this.opportunityId ? `opportunity:${this.opportunityId}` : null, { offline: !this.noOffline });
+    this.live.bind(this.opportunityId && !this.doc ? this.client : null, this.opportunityId ? `opportunity:${this.opportunityId}` : null, { offline: !this.noOffline });
     if ((changed.has('token') || changed.has('connection' as never)) && this.fields.some((f) => f.type === 'user')) void this.loadUsers();
     this.updatePresence();
+  }
+
+  protected override reload() {
+    this.live.retry();
+  }
+
+  /** Whether editing is off: `disabled`, or inside a disabled `<fieldset>`. */
+  protected get editingOff(): boolean {
+    return this.disabled || this.formDisabled;
+  }
+
+  /**
+   * Resolves once the server has every value typed here so far. Commands (the stage
+   * path's, adding a contact) wait for it, so a value typed just before is never lost.
+   */
+  flush(): Promise<void> {
+    return this.live.flush();
   }
 
   protected override updated(): void {
@@ -234,7 +257,8 @@ export class StageFeedbackForm extends ConnectedElement {
   }
 
   formDisabledCallback(disabled: boolean): void {
-    this.disabled = disabled;
+    // Follows the fieldset, both ways; `disabled` stays the host's alone.
+    this.formDisabled = disabled;
   }
 
   private anchor(f: Field): HTMLElement | undefined {
@@ -254,7 +278,7 @@ export class StageFeedbackForm extends ConnectedElement {
     const client = this.client;
     if (!client || this.users.length) return;
     try {
-      this.users = (await client.get<{ users: DirectoryUser[] }>('/directory')).users;
+      this.users = (await client.get<{ users?: DirectoryUser[] }>('/directory')).users ?? [];
     } catch {
       /* the picker falls back to a text box */
     }
@@ -267,7 +291,7 @@ export class StageFeedbackForm extends ConnectedElement {
   /** Writes one value into the live doc (everyone sees it; the server checks and saves it). */
   protected setValue(f: Field, value: unknown, commit: boolean) {
     const doc = this.live.doc;
-    if (!doc || this.disabled) return;
+    if (!doc || this.editingOff) return;
     const map = doc.getMap('form');
     if (JSON.stringify(map.get(keyOf(f))) !== JSON.stringify(value)) map.set(keyOf(f), value === undefined ? null : value);
     this.notice = null;
@@ -281,7 +305,7 @@ export class StageFeedbackForm extends ConnectedElement {
   private updatePresence() {
     const awareness = this.live.live?.provider.awareness;
     if (!awareness) return;
-    const name = this.userName || this.connection?.token?.slice(-4) || '?';
+    const name = this.userName || tokenSubject(this.conn.token) || '?';
     const current = awareness.getLocalState() as { user?: { name: string } } | null;
     if (current?.user?.name !== name)
       awareness.setLocalStateField('user', { name, color: COLORS[Math.abs(hash(name)) % COLORS.length] });
@@ -305,23 +329,43 @@ export class StageFeedbackForm extends ConnectedElement {
 
   private async upload(f: Field, file: File) {
     const client = this.client;
-    if (!client) return;
     this.uploading = new Set([...this.uploading, keyOf(f)]);
     try {
-      const res = await fetch(`${client.root}/files`, {
+      const res = await client.fetch(`${client.root}/files`, {
         method: 'POST',
-        headers: { authorization: `Bearer ${client.config.token}`, 'content-type': file.type || 'application/octet-stream', 'x-file-name': encodeURIComponent(file.name) },
+        headers: { 'content-type': file.type || 'application/octet-stream', 'x-file-name': encodeURIComponent(file.name) },
         body: file,
       });
-      const body = await res.json();
+      const body = await res.json().catch(() => null);
       if (!res.ok) throw new Error(body?.error?.message ?? res.statusText);
       this.setValue(f, body, true);
     } catch (e) {
       this.notice = `${this.i18n.t('uploadFailed')}：${(e as Error).message}`;
+      this.reportError(e);
     } finally {
       const next = new Set(this.uploading);
       next.delete(keyOf(f));
       this.uploading = next;
+    }
+  }
+
+  /**
+   * Downloads a file without putting the token in a URL: asks the server for a
+   * short-lived signed link, then navigates to it.
+   */
+  async download(file: { id: string; name: string }): Promise<void> {
+    const client = this.client;
+    try {
+      const { data } = await client.post<{ url: string; expiresAt: string }>(`/files/${encodeURIComponent(file.id)}/link`);
+      const a = document.createElement('a');
+      a.href = new URL(data.url, client.baseUrl || globalThis.location.origin).href;
+      a.download = file.name;
+      a.rel = 'noopener';
+      a.click();
+    } catch (e) {
+      const err = e as ApiClientError;
+      this.notice = `${this.i18n.t('downloadFailed')}：${err.messages ? this.i18n.pick(err.messages) : err.message}`;
+      this.reportError(e);
     }
   }
 
@@ -331,15 +375,17 @@ export class StageFeedbackForm extends ConnectedElement {
     const data = new FormData(form);
     const o = this.opportunity;
     const client = this.client;
-    if (!o || !client) return;
+    if (!o) return;
     try {
+      // What was typed just before must reach the server before the contact does.
+      await this.flush();
       await client.post(`/customers/${encodeURIComponent(o.customerId)}/contacts`, { name: String(data.get('name') ?? ''), title: String(data.get('title') ?? '') || undefined, phone: String(data.get('phone') ?? '') || undefined });
       form.reset();
       this.contactError = null;
     } catch (err) {
       const error = err as ApiClientError;
       this.contactError = error.messages ? this.i18n.pick(error.messages) : error.message;
-      this.dispatchEvent(new SpErrorEvent({ code: error.code, message: error.message, details: error.details ?? [] }));
+      this.reportError(error);
     }
   }
 
@@ -347,7 +393,7 @@ export class StageFeedbackForm extends ConnectedElement {
     const t = this.i18n;
     const o = this.opportunity;
     if (!this.opportunityId) return nothing;
-    if (!o) return html`<p aria-busy="true">${t.t('loading')}</p>`;
+    if (!o) return this.live.failure ? this.renderFailure(this.live.failure) : html`<p aria-busy="true">${t.t('loading')}</p>`;
     const closed = !(o.status === 'open' || o.phase === 'postsale') || !o.stageId;
     const values = this.values;
     const contacts = o.gates.find((g) => g.gate === 'minContacts') as { have: number; need: number; met: boolean } | undefined;
@@ -406,7 +452,7 @@ export class StageFeedbackForm extends ConnectedElement {
   }
 
   protected control(f: Field, value: unknown, c: { id: string; key: string; invalid: boolean; describedby: string }, label: TemplateResult): TemplateResult {
-    const disabled = this.disabled;
+    const disabled = this.editingOff;
     const focus = () => this.markFocus(c.key);
     const blur = () => {
       this.markFocus(null);
@@ -491,9 +537,10 @@ export class StageFeedbackForm extends ConnectedElement {
           : text('text');
       case 'file': {
         const file = value as { id: string; name: string; size: number } | null;
-        const client = this.client;
         return html`<div>
-          ${file?.id && client ? html`<a href="${client.root}/files/${file.id}?token=${encodeURIComponent(client.config.token)}" download=${file.name}>${file.name}</a> (${Math.ceil(file.size / 1024)} KB) ` : nothing}
+          ${file?.id
+            ? html`<button type="button" class="file-link" part="file-link" @click=${() => this.download(file)}>${file.name}</button> (${Math.ceil(file.size / 1024)} KB) `
+            : nothing}
           <input id=${c.id} data-key=${c.key} type="file" ?disabled=${disabled || this.uploading.has(c.key)} aria-invalid=${c.invalid ? 'true' : 'false'}
             @change=${(e: Event) => {
               const chosen = (e.target as HTMLInputElement).files?.[0];

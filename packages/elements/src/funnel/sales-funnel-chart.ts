@@ -1,10 +1,9 @@
 import type { FunnelFigures, FunnelStageFigures } from '@sales-process/core';
-import { css, html, nothing, svg, type PropertyValues } from 'lit';
+import { css, html, nothing, svg } from 'lit';
 import { property, state } from 'lit/decorators.js';
 import type { ApiClientError } from '../client/api-client.js';
 import { ConnectedElement } from '../shared/connected-element.js';
 import { defineElement } from '../shared/define.js';
-import { SpErrorEvent } from '../shared/events.js';
 import { LocalizeController } from '../shared/i18n.js';
 import { controlStyles, hostTokens } from '../shared/tokens.js';
 
@@ -228,44 +227,45 @@ export class SalesFunnelChart extends ConnectedElement {
   @state() protected active: string | null = null;
   @state() protected plan: Plan | null = null;
   @state() protected planError: string | null = null;
-  private source: EventSource | null = null;
+  private stop: (() => void) | null = null;
   private loadedFor = '';
   protected readonly i18n = new LocalizeController(this, messages);
 
-  protected override willUpdate(changed: PropertyValues<this>): void {
-    const client = this.client;
-    const key = client && this.processId ? `${client.root}|${client.config.token}|${this.processId}` : '';
-    if (key && key !== this.loadedFor) {
+  protected override willUpdate(): void {
+    // Once per process and connection (a new token needs no reload: the client has it).
+    const conn = this.processId ? this.conn : null;
+    const key = conn ? `${conn.client.root}|${this.processId}` : '';
+    if (key !== this.loadedFor || (conn && !this.stop)) {
       this.loadedFor = key;
+      this.stop?.();
+      this.stop = null;
+      if (!conn) return;
       void this.refresh();
-      this.listen();
+      this.stop = conn.listen(`/analytics/stream?processId=${encodeURIComponent(this.processId)}`, {
+        onEvent: (e) => e.event === 'changed' && void this.refresh(),
+      });
     }
-    void changed;
   }
 
   override disconnectedCallback(): void {
     super.disconnectedCallback();
-    this.source?.close();
-    this.source = null;
+    this.stop?.();
+    this.stop = null;
     this.loadedFor = '';
   }
 
-  private listen() {
-    const client = this.client;
-    this.source?.close();
-    if (!client || typeof EventSource === 'undefined') return;
-    this.source = new EventSource(`${client.root}/analytics/stream?processId=${encodeURIComponent(this.processId)}&token=${encodeURIComponent(client.config.token)}`);
-    this.source.addEventListener('changed', () => void this.refresh());
+  protected override reload() {
+    return this.refresh();
   }
 
   async refresh(): Promise<void> {
-    const client = this.client;
-    if (!client || !this.processId) return;
+    if (!this.processId) return;
     try {
-      this.data = await client.get<FunnelData>(`/analytics/funnel?processId=${encodeURIComponent(this.processId)}`);
+      this.data = await this.client.get<FunnelData>(`/analytics/funnel?processId=${encodeURIComponent(this.processId)}`);
+      this.failure = null;
     } catch (e) {
-      const err = e as ApiClientError;
-      this.dispatchEvent(new SpErrorEvent({ code: err.code, message: err.message, details: err.details ?? [] }));
+      if (this.data) this.reportError(e);
+      else this.showFailure(e);
     }
   }
 
@@ -273,7 +273,6 @@ export class SalesFunnelChart extends ConnectedElement {
     e.preventDefault();
     const data = new FormData(e.target as HTMLFormElement);
     const client = this.client;
-    if (!client) return;
     try {
       const { data: plan } = await client.post<Plan>('/analytics/target-plan', { processId: this.processId, target: Number(data.get('target')), period: String(data.get('period')) });
       this.plan = plan;
@@ -326,7 +325,7 @@ export class SalesFunnelChart extends ConnectedElement {
   protected override render() {
     const t = this.i18n;
     const d = this.data;
-    if (!d) return html`<p aria-busy="true">${t.t('loading')}</p>`;
+    if (!d) return this.failure ? this.renderFailure() : html`<p aria-busy="true">${t.t('loading')}</p>`;
     const active = d.stages.find((s) => s.stageId === this.active);
     const maxForecast = Math.max(1, ...d.forecast.map((f) => f.weighted));
     return html`

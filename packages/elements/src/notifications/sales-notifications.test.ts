@@ -1,26 +1,21 @@
 import { expect, fixture, html, oneEvent } from '@open-wc/testing';
 import '../index.js';
+import { FakeStream, headersOf, until } from '../testing/network.js';
 import type { SalesNotifications } from './sales-notifications.js';
 
-/** The network is the outer edge: a fake server behind fetch and EventSource. */
-const sources: FakeSource[] = [];
-class FakeSource extends EventTarget {
-  constructor(readonly url: string) {
-    super();
-    sources.push(this);
-    setTimeout(() => this.dispatchEvent(new Event('ready')));
-  }
-  close() {}
-  push(data: unknown) {
-    this.dispatchEvent(new MessageEvent('notification', { data: JSON.stringify(data) }));
-  }
-}
+/** The network is the outer edge: a fake server behind fetch, streams included. */
+const streams: FakeStream[] = [];
 const reads: string[] = [];
 const realFetch = window.fetch;
 before(() => {
-  (window as unknown as { EventSource: unknown }).EventSource = FakeSource;
-  window.fetch = (async (input: RequestInfo) => {
+  window.fetch = (async (input: RequestInfo, init?: RequestInit) => {
     const url = String(input);
+    if (url.includes('/stream')) {
+      const stream = new FakeStream(url, headersOf(init), init?.signal);
+      streams.push(stream);
+      setTimeout(() => stream.send('ready', {}));
+      return stream.response;
+    }
     if (url.includes('/read')) {
       reads.push(url);
       return new Response('{}', { status: 200 });
@@ -43,14 +38,18 @@ describe('<sales-notifications>', () => {
     bell.click();
     await el.updateComplete;
     expect(el.shadowRoot!.querySelector('li')!.textContent).to.contain('「宝钢 数据中台」在「初次拜访」已停留 7 天');
-    expect(sources.at(-1)!.url).to.equal('http://x/api/v1/notifications/stream?token=t');
+    // The token goes in the header, never in the URL.
+    await until(() => streams.length);
+    expect(streams.at(-1)!.url).to.equal('http://x/api/v1/notifications/stream');
+    expect(streams.at(-1)!.headers.authorization).to.equal('Bearer t');
   });
 
   it('adds a pushed notification live and marks one read when opened', async () => {
     const el = await fixture<SalesNotifications>(html`<sales-notifications token="t" base-url="http://x" lang="en"></sales-notifications>`);
     await ready(el);
-    sources.at(-1)!.push({ id: 'n2', kind: 'overdue', opportunityId: 'o2', stageId: 'install', payload: { opportunityName: 'Haier', stageName: 'Install', days: 5 }, createdAt: '2026-11-21T08:00:00Z', readAt: null });
-    await el.updateComplete;
+    await until(() => streams.length && !streams.at(-1)!.closed);
+    streams.at(-1)!.send('notification', { id: 'n2', kind: 'overdue', opportunityId: 'o2', stageId: 'install', payload: { opportunityName: 'Haier', stageName: 'Install', days: 5 }, createdAt: '2026-11-21T08:00:00Z', readAt: null });
+    await until(() => el.shadowRoot!.querySelector('button.bell')!.getAttribute('aria-label') === 'Notifications, 2 unread');
     const bell = el.shadowRoot!.querySelector<HTMLButtonElement>('button.bell')!;
     expect(bell.getAttribute('aria-label')).to.equal('Notifications, 2 unread');
     bell.click();

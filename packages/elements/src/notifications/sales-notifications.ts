@@ -1,8 +1,7 @@
-import { css, html, nothing, type PropertyValues } from 'lit';
+import { css, html, nothing } from 'lit';
 import { state } from 'lit/decorators.js';
 import { ConnectedElement } from '../shared/connected-element.js';
 import { defineElement } from '../shared/define.js';
-import { SpErrorEvent } from '../shared/events.js';
 import { LocalizeController } from '../shared/i18n.js';
 import { hostTokens } from '../shared/tokens.js';
 
@@ -146,6 +145,15 @@ export class SalesNotifications extends ConnectedElement {
         font-size: 0.8em;
         font-weight: normal;
       }
+      .failure {
+        position: absolute;
+        right: 0;
+        z-index: 10;
+        width: max-content;
+        max-width: min(24rem, 90vw);
+        margin-top: 0.3rem;
+        background: var(--_bg);
+      }
       .link {
         font: inherit;
         font-size: 0.85em;
@@ -161,43 +169,52 @@ export class SalesNotifications extends ConnectedElement {
   @state() protected unread = 0;
   @state() protected open = false;
   @state() protected live = false;
-  private source: EventSource | null = null;
+  private stop: (() => void) | null = null;
+  private listening: unknown = null;
   protected readonly i18n = new LocalizeController(this, messages);
 
   override disconnectedCallback(): void {
     super.disconnectedCallback();
-    this.source?.close();
-    this.source = null;
+    this.stop?.();
+    this.stop = null;
+    this.listening = null;
   }
 
-  protected override willUpdate(changed: PropertyValues<this>): void {
-    if (changed.has('token') || changed.has('baseUrl') || changed.has('connection' as never)) void this.connect();
+  protected override willUpdate(): void {
+    // Once per connection (a new token needs no reload: the client has it).
+    const conn = this.conn;
+    if (conn !== this.listening) {
+      this.listening = conn;
+      void this.connect();
+    }
   }
 
-  /** Loads the list and opens the live stream. */
+  protected override reload() {
+    return this.connect();
+  }
+
+  /** Loads the list and listens to the live stream (shared with other elements of this connection). */
   async connect(): Promise<void> {
-    const client = this.client;
-    if (!client) return;
-    this.source?.close();
+    const conn = this.conn;
+    this.stop?.();
+    this.stop = conn.listen('/notifications/stream', {
+      onStatus: (status) => (this.live = status === 'open'),
+      onEvent: (e) => {
+        if (e.event !== 'notification') return;
+        const n = JSON.parse(e.data) as NotificationView;
+        if (this.items.some((x) => x.id === n.id)) return;
+        this.items = [n, ...this.items];
+        this.unread++;
+      },
+    });
     try {
-      const data = await client.get<{ items: NotificationView[]; unread: number }>('/notifications?limit=30');
+      const data = await conn.client.get<{ items: NotificationView[]; unread: number }>('/notifications?limit=30');
       this.items = data.items;
       this.unread = data.unread;
+      this.failure = null;
     } catch (e) {
-      const err = e as { code?: string; message: string; details?: [] };
-      this.dispatchEvent(new SpErrorEvent({ code: (err.code ?? 'NETWORK') as 'NETWORK', message: err.message, details: err.details ?? [] }));
-      return;
+      this.showFailure(e);
     }
-    // EventSource cannot send headers: the token goes in the query, as for websockets.
-    this.source = new EventSource(`${client.root}/notifications/stream?token=${encodeURIComponent(client.config.token)}`);
-    this.source.addEventListener('ready', () => (this.live = true));
-    this.source.addEventListener('error', () => (this.live = false));
-    this.source.addEventListener('notification', (e) => {
-      const n = JSON.parse((e as MessageEvent).data) as NotificationView;
-      if (this.items.some((x) => x.id === n.id)) return;
-      this.items = [n, ...this.items];
-      this.unread++;
-    });
   }
 
   protected text(n: NotificationView): string {
@@ -233,6 +250,7 @@ export class SalesNotifications extends ConnectedElement {
         </svg>
         ${this.unread ? html`<span class="badge" aria-hidden="true">${this.unread}</span>` : nothing}
       </button>
+      ${this.failure ? html`<div class="failure">${this.renderFailure()}</div>` : nothing}
       ${this.open
         ? html`<section class="panel" id="panel" part="panel" aria-label=${t.t('title')} @keydown=${(e: KeyboardEvent) => e.key === 'Escape' && (this.open = false)}>
             <header>

@@ -1,24 +1,62 @@
 import { provide } from '@lit/context';
 import { html, LitElement, type PropertyValues } from 'lit';
 import { property, state } from 'lit/decorators.js';
-import { connectionContext, type Connection } from '../shared/connection.js';
+import type { TokenProvider } from '../client/api-client.js';
+import { connectionContext, SalesProcessConnection } from '../shared/connection.js';
 import { defineElement } from '../shared/define.js';
 
 /**
- * @summary Hands `base-url`, `token` and `lang` to every kit element inside it.
+ * @summary Hands one connection (`base-url`, the token and its refresh, `lang`) to every
+ * kit element inside it: one REST client, shared live documents and event streams.
+ * Changing `token` (or a refresh through `tokenProvider`) reaches every element at once:
+ * requests use the new token and live connections reconnect with it, edits kept.
  * @slot - The host's content with kit elements anywhere inside.
  */
 export class SalesProcessProvider extends LitElement {
+  /** The kit server's origin (e.g. `https://kit.example.com`); defaults to the page's. */
   @property({ attribute: 'base-url' }) baseUrl = '';
+  /** The bearer token (JWT) the host minted for the signed-in user. */
   @property() token = '';
+  /**
+   * An async function returning a fresh token. The kit calls it when it has no token,
+   * about 60 s before the token's `exp`, after a 401 and after a refused live connection.
+   */
+  @property({ attribute: false }) tokenProvider?: TokenProvider;
 
   @provide({ context: connectionContext })
   @state()
-  protected connection: Connection | undefined;
+  protected connection: SalesProcessConnection | undefined;
+
+  /** The connection the elements inside share. */
+  get sharedConnection(): SalesProcessConnection | undefined {
+    return this.connection;
+  }
 
   protected override willUpdate(changed: PropertyValues<this>): void {
-    if (changed.has('baseUrl') || changed.has('token'))
-      this.connection = { baseUrl: this.baseUrl || globalThis.location?.origin || '', token: this.token, lang: this.lang || undefined };
+    if (this.ensureConnection()) return;
+    if (changed.has('token')) this.connection!.client.setToken(this.token);
+    if (changed.has('tokenProvider')) this.connection!.client.setTokenProvider(this.tokenProvider);
+  }
+
+  /** Makes the connection for the current `base-url`; true when it made a new one. */
+  private ensureConnection(): boolean {
+    const baseUrl = this.baseUrl || globalThis.location?.origin || '';
+    if (this.connection && this.connection.baseUrl === baseUrl) return false;
+    this.connection?.dispose();
+    this.connection = new SalesProcessConnection(baseUrl, { token: this.token, tokenProvider: this.tokenProvider, lang: this.lang || undefined });
+    return true;
+  }
+
+  override connectedCallback(): void {
+    // Before the children ask for it: they find the connection on their first render.
+    this.ensureConnection();
+    this.connection!.setActive(true);
+    super.connectedCallback();
+  }
+
+  override disconnectedCallback(): void {
+    super.disconnectedCallback();
+    this.connection?.setActive(false);
   }
 
   protected override render() {

@@ -1,27 +1,146 @@
 import { consume } from '@lit/context';
-import { LitElement } from 'lit';
+import { html, LitElement, nothing, type TemplateResult } from 'lit';
 import { property, state } from 'lit/decorators.js';
-import { ApiClient } from '../client/api-client.js';
-import { connectionContext, type Connection } from './connection.js';
+import { SupersededError, type ApiClient, type TokenProvider } from '../client/api-client.js';
+import { connectionContext, SalesProcessConnection } from './connection.js';
+import { SpErrorEvent } from './events.js';
+import { failureMessages, retryable, toFailure, type KitFailure } from './failure.js';
+import { LocalizeController } from './i18n.js';
 
 /**
- * Base of the elements that talk to the server: `base-url` and `token` attributes, or
- * inherited from a `<sales-process-provider>` ancestor.
+ * Base of the elements that talk to the server: `base-url`, `token` and `tokenProvider`
+ * of their own, or inherited from a `<sales-process-provider>` ancestor; and what they
+ * show when that fails (a localized box with `part="error"` and a retry button, plus an
+ * `sp-error` event).
  */
 export class ConnectedElement extends LitElement {
-  /** The server's origin; defaults to the page's. */
+  /** The server's origin; defaults to the provider's, then the page's. */
   @property({ attribute: 'base-url' }) baseUrl?: string;
-  /** A bearer token (JWT) from the host. */
+  /** A bearer token (JWT) from the host; defaults to the provider's. */
   @property() token?: string;
+  /**
+   * Returns a fresh token; the kit calls it when it has none, about a minute before the
+   * token's `exp`, after a 401 and after a refused live connection. Defaults to the provider's.
+   */
+  @property({ attribute: false }) tokenProvider?: TokenProvider;
 
   @consume({ context: connectionContext, subscribe: true })
   @state()
-  protected connection?: Connection;
+  protected connection?: SalesProcessConnection;
 
-  protected get client(): ApiClient | null {
-    const token = this.token ?? this.connection?.token;
-    if (!token) return null;
-    const baseUrl = this.baseUrl ?? this.connection?.baseUrl ?? globalThis.location?.origin ?? '';
-    return new ApiClient({ baseUrl, token, lang: this.closest('[lang]')?.getAttribute('lang') ?? undefined });
+  /** Why the element cannot show its content, shown in its error box. */
+  @state() protected failure: KitFailure | null = null;
+
+  private own: SalesProcessConnection | null = null;
+  private pushedToken: string | undefined;
+  private watched: ApiClient | null = null;
+  private unwatch: (() => void) | null = null;
+  private readonly failureText = new LocalizeController(this, failureMessages);
+
+  /**
+   * The connection in use: the provider's, or the element's own when it has `token`,
+   * `tokenProvider` or `base-url` of its own (or there is no provider).
+   */
+  protected get conn(): SalesProcessConnection {
+    const provided = this.connection;
+    const ownSettings = this.token !== undefined || this.tokenProvider !== undefined || this.baseUrl !== undefined;
+    let conn: SalesProcessConnection;
+    if (provided && !ownSettings) {
+      conn = provided;
+      // It upgraded before its provider: what it started alone is over.
+      this.own?.dispose();
+      this.own = null;
+    } else {
+      const baseUrl = this.baseUrl ?? provided?.baseUrl ?? globalThis.location?.origin ?? '';
+      if (!this.own || this.own.baseUrl !== baseUrl) {
+        this.own?.dispose();
+        this.own = new SalesProcessConnection(baseUrl, { lang: this.closest('[lang]')?.getAttribute('lang') ?? undefined });
+        this.pushedToken = undefined;
+      }
+      // Only a change of the element's own token replaces what a refresh fetched.
+      const token = this.token ?? provided?.token ?? '';
+      if (token !== this.pushedToken) {
+        this.pushedToken = token;
+        this.own.client.setToken(token);
+      }
+      this.own.client.setTokenProvider(this.tokenProvider ?? provided?.client.tokenProvider);
+      conn = this.own;
+    }
+    this.watch(conn.client);
+    return conn;
+  }
+
+  /** The REST client of the connection (one per connection; it always has the current token). */
+  protected get client(): ApiClient {
+    return this.conn.client;
+  }
+
+  private watch(client: ApiClient) {
+    if (client === this.watched) return;
+    this.unwatch?.();
+    this.watched = client;
+    this.unwatch = client.onToken(() => this.tokenChanged());
+  }
+
+  /** A new token arrived: an element that failed for want of one tries again. */
+  protected tokenChanged(): void {
+    if (this.failure && (this.failure.code === 'NO_TOKEN' || this.failure.code === 'UNAUTHENTICATED' || this.failure.code === 'NETWORK')) this.retry();
+  }
+
+  override connectedCallback(): void {
+    super.connectedCallback();
+    this.own?.setActive(true);
+  }
+
+  override disconnectedCallback(): void {
+    super.disconnectedCallback();
+    this.own?.setActive(false);
+  }
+
+  /**
+   * Shows `e` in the element's error box (instead of its content) and fires `sp-error`.
+   * Use for failures that leave nothing to show.
+   */
+  protected showFailure(e: unknown): KitFailure {
+    const failure = toFailure(e);
+    if (e instanceof SupersededError) return failure;
+    this.failure = failure;
+    this.dispatchEvent(new SpErrorEvent(failure));
+    return failure;
+  }
+
+  /** Fires `sp-error` for a failure the element shows in place (an action, a save). */
+  protected reportError(e: unknown): KitFailure {
+    const failure = toFailure(e);
+    if (e instanceof SupersededError) return failure;
+    this.dispatchEvent(new SpErrorEvent(failure));
+    return failure;
+  }
+
+  /** Clears the error box and loads again. */
+  retry(): void {
+    this.failure = null;
+    this.conn.reconnectStreams();
+    void this.reload();
+  }
+
+  /** Loads what the element shows; elements override it (called by `retry`). */
+  protected reload(): void | Promise<void> {}
+
+  /** The short localized sentence for a failure. */
+  protected failureMessage(f: KitFailure): string {
+    const t = this.failureText;
+    if (f.source === 'live' && f.code === 'NETWORK') return t.t('LIVE');
+    if (f.code in failureMessages['zh-CN']) return t.t(f.code as keyof (typeof failureMessages)['zh-CN']);
+    return f.messages ? t.pick(f.messages) : `${t.t('other')}${f.message ? `: ${f.message}` : ''}`;
+  }
+
+  /** The error box: `part="error"`, its text in `part="error-message"`, a `part="retry"` button when trying again may help. */
+  protected renderFailure(f: KitFailure | null = this.failure): TemplateResult | typeof nothing {
+    if (!f) return nothing;
+    return html`<div class="sp-failure" part="error" role="alert" data-code=${f.code}>
+      <span part="error-message">${this.failureMessage(f)}</span>
+      ${retryable(f) ? html`<button type="button" part="retry" @click=${() => this.retry()}>${this.failureText.t('retry')}</button>` : nothing}
+    </div>`;
   }
 }

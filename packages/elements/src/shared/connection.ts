@@ -1,10 +1,72 @@
 import { createContext } from '@lit/context';
+import { ApiClient, type TokenProvider } from '../client/api-client.js';
+import { SharedEventStream, type StreamListener } from '../client/event-stream.js';
 
-/** What a `<sales-process-provider>` hands down to the elements inside it. */
-export interface Connection {
-  baseUrl: string;
-  token: string;
-  lang?: string;
+/**
+ * What a `<sales-process-provider>` hands down to the elements inside it (a standalone
+ * element makes one of its own): the server, ONE `ApiClient` holding the current token
+ * (refreshed through `tokenProvider`), and the server-sent event streams its elements
+ * share. The object stays the same when the token changes; listen with `client.onToken`.
+ */
+export class SalesProcessConnection {
+  readonly client: ApiClient;
+  private readonly streams = new Map<string, SharedEventStream>();
+  private readonly offToken: () => void;
+
+  constructor(
+    readonly baseUrl: string,
+    init: { token?: string; tokenProvider?: TokenProvider; lang?: string } = {},
+  ) {
+    this.client = new ApiClient({ baseUrl, token: init.token, tokenProvider: init.tokenProvider, lang: init.lang });
+    // A stream that was refused or dropped tries again at once with a new token.
+    this.offToken = this.client.onToken(() => this.streams.forEach((s) => s.status !== 'open' && s.reconnect()));
+  }
+
+  /** The current token ('' when there is none). */
+  get token(): string {
+    return this.client.token;
+  }
+
+  get lang(): string | undefined {
+    return this.client.lang;
+  }
+
+  /**
+   * Listens to a server-sent event stream at `path` (under `/api/v1`): one stream per
+   * connection and path, however many elements listen; closed when the last one leaves.
+   */
+  listen(path: string, listener: StreamListener): () => void {
+    const url = `${this.client.root}${path}`;
+    let stream = this.streams.get(url);
+    if (!stream) {
+      const created = new SharedEventStream(this.client, url, () => {
+        if (this.streams.get(url) === created) this.streams.delete(url);
+      });
+      this.streams.set(url, created);
+      stream = created;
+    }
+    return stream.add(listener);
+  }
+
+  /** Reconnects the streams that are down (a retry from the user). */
+  reconnectStreams(): void {
+    this.streams.forEach((s) => s.status !== 'open' && s.reconnect());
+  }
+
+  /** Pauses (false) or resumes (true) the refresh timer, as the owner leaves or joins the page. */
+  setActive(active: boolean): void {
+    this.client.setActive(active);
+  }
+
+  dispose(): void {
+    this.offToken();
+    this.streams.forEach((s) => s.close());
+    this.streams.clear();
+    this.client.dispose();
+  }
 }
 
-export const connectionContext = createContext<Connection | undefined>(Symbol.for('sales-process/connection'));
+/** @deprecated The shape of the first version's context value; `SalesProcessConnection` has these fields. */
+export type Connection = Pick<SalesProcessConnection, 'baseUrl' | 'token' | 'lang'>;
+
+export const connectionContext = createContext<SalesProcessConnection | undefined>(Symbol.for('sales-process/connection'));

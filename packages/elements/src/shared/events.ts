@@ -1,4 +1,5 @@
-import type { Detail, ErrorCode } from '@sales-process/core';
+import type { Detail } from '@sales-process/core';
+import type { KitFailure } from './failure.js';
 
 const init = (cancelable = false): EventInit => ({ bubbles: true, composed: true, cancelable });
 
@@ -50,11 +51,18 @@ export class SpApprovalDecidedEvent extends Event {
   }
 }
 
-/** Fired when the element could not load or save. */
+/**
+ * Fired when the element could not load, save or connect. `detail.code` is the server's
+ * error code (`UNAUTHENTICATED`, `FORBIDDEN`, `NOT_FOUND`, `STALE_STATE`, …) or the
+ * client's own: `NETWORK` (server down, origin refused, live connection failed) and
+ * `NO_TOKEN`; `detail.status` is the HTTP status, 0 when no answer came.
+ */
 export class SpErrorEvent extends Event {
   static readonly type = 'sp-error';
-  constructor(readonly detail: { code: ErrorCode | 'NETWORK'; message: string; details: Detail[] }) {
+  readonly detail: KitFailure;
+  constructor(detail: Omit<KitFailure, 'status' | 'details'> & { status?: number; details?: Detail[] }) {
     super(SpErrorEvent.type, init());
+    this.detail = { ...detail, status: detail.status ?? 0, details: detail.details ?? [] };
   }
 }
 

@@ -1,34 +1,52 @@
 import type { ReactiveController, ReactiveControllerHost } from 'lit';
-import type * as Y from 'yjs';
+import * as Y from 'yjs';
+import type { ApiClient } from '../client/api-client.js';
 import { acquireLiveDoc, type LiveDoc, type LiveNotice } from '../client/live-doc.js';
+import { SpErrorEvent } from './events.js';
+import type { KitFailure } from './failure.js';
+
+/** How long a live doc may take to connect before an element with nothing to show says so. */
+export const LIVE_CONNECT_TIMEOUT_MS = 5000;
 
 /**
  * Binds an element to a live document: re-renders on every change of the doc, tracks
- * the connection, and hands refused-update notices to the element.
+ * the connection, hands refused-update notices to the element, and, when the socket has
+ * not connected within 5 s and the element has nothing to show (no local copy), sets
+ * `failure` and fires `sp-error`.
  */
 export class LiveDocController implements ReactiveController {
   live: LiveDoc | null = null;
   connected = false;
   lastNotice: LiveNotice | null = null;
+  /** Why the doc could not be shown (set only while there is nothing to show). */
+  failure: KitFailure | null = null;
   private key = '';
   private cleanup: (() => void)[] = [];
+  private timer: ReturnType<typeof setTimeout> | undefined;
+  private readonly onNotice?: (n: LiveNotice) => void;
+  private readonly hasContent: () => boolean;
 
   constructor(
     private readonly host: ReactiveControllerHost & HTMLElement,
-    private readonly onNotice?: (n: LiveNotice) => void,
+    options: ((n: LiveNotice) => void) | { onNotice?: (n: LiveNotice) => void; hasContent?: () => boolean } = {},
   ) {
+    const o = typeof options === 'function' ? { onNotice: options } : options;
+    this.onNotice = o.onNotice;
+    // By default: the doc has anything at all (from the server, or the local copy).
+    this.hasContent = o.hasContent ?? (() => !!this.doc && Y.encodeStateVector(this.doc).length > 1);
     host.addController(this);
   }
 
   /** (Re)binds to a doc; call from willUpdate when the inputs change. */
-  bind(baseUrl: string | undefined, token: string | undefined, name: string | null, options: { offline?: boolean } = {}): void {
+  bind(client: ApiClient | null, name: string | null, options: { offline?: boolean } = {}): void {
     if (this.own) return;
-    const key = baseUrl && token && name ? `${baseUrl}|${token}|${name}` : '';
-    if (key === this.key) return;
+    const key = client && name ? `${client.baseUrl}|${name}` : '';
+    if (key === this.key && (!this.live || this.client === client)) return;
     this.unbind();
     this.key = key;
+    this.client = client;
     if (!key) return;
-    const live = acquireLiveDoc(baseUrl!, token!, name!, options);
+    const live = acquireLiveDoc(client!, name!, options);
     this.live = live;
     this.connected = live.connected();
     const onUpdate = () => this.host.requestUpdate();
@@ -41,6 +59,8 @@ export class LiveDocController implements ReactiveController {
     this.cleanup.push(
       live.onStatus((c) => {
         this.connected = c;
+        if (c) this.failure = null;
+        else if (live.authError()) this.check();
         this.host.requestUpdate();
       }),
     );
@@ -52,6 +72,43 @@ export class LiveDocController implements ReactiveController {
       }),
     );
     void live.ready.then(() => this.host.requestUpdate());
+    this.timer = setTimeout(() => this.check(), LIVE_CONNECT_TIMEOUT_MS);
+    this.cleanup.push(() => clearTimeout(this.timer));
+  }
+
+  private client: ApiClient | null = null;
+
+  /** Not connected and nothing to show: say why, once per failure. */
+  private check() {
+    const live = this.live;
+    if (!live || live.connected() || this.hasContent()) return;
+    const auth = live.authError();
+    const failure: KitFailure = auth
+      ? { code: auth.code, status: auth.status, message: auth.message, details: [], ...(auth.messages ? { messages: auth.messages } : {}) }
+      : { code: 'NETWORK', status: 0, message: 'live connection failed', details: [], source: 'live' };
+    if (this.failure?.code === failure.code) return;
+    this.failure = failure;
+    this.host.dispatchEvent(new SpErrorEvent(failure));
+    this.host.requestUpdate();
+  }
+
+  /** Tries to connect again now (the user's retry). */
+  retry(): void {
+    this.failure = null;
+    const live = this.live;
+    if (!live) return;
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => this.check(), LIVE_CONNECT_TIMEOUT_MS);
+    if (!live.connected()) {
+      live.provider.disconnect();
+      live.provider.connect();
+    }
+    this.host.requestUpdate();
+  }
+
+  /** Resolves once the server has every local edit of the bound doc (see `LiveDoc.flush`). */
+  flush(): Promise<void> {
+    return this.live?.flush() ?? Promise.resolve();
   }
 
   private own: Y.Doc | null = null;
@@ -79,6 +136,7 @@ export class LiveDocController implements ReactiveController {
     this.cleanup = [];
     this.live?.release();
     this.live = null;
+    this.failure = null;
   }
 
   hostDisconnected(): void {

@@ -56,6 +56,26 @@ export const hostTokens = css`
     outline: none;
     box-shadow: var(--_focus);
   }
+  .sp-failure {
+    display: flex;
+    flex-wrap: wrap;
+    gap: 0.5rem;
+    align-items: center;
+    padding: 0.5rem 0.75rem;
+    border: 1px solid var(--_danger);
+    border-radius: var(--_radius);
+    color: var(--_danger);
+    background: color-mix(in srgb, var(--_danger) 6%, var(--_bg));
+  }
+  .sp-failure button {
+    font: inherit;
+    color: inherit;
+    background: var(--_bg);
+    border: 1px solid currentColor;
+    border-radius: var(--_radius);
+    padding: 0.15rem 0.6rem;
+    cursor: pointer;
+  }
 `;
 
 /** Form controls and buttons, the same in every element (elements add only their specifics). */

@@ -111,7 +111,7 @@ describe('<opportunity-stage-path> actions', () => {
     reason.value = 'price';
     el.shadowRoot!.querySelector<HTMLButtonElement>('form.panel button[type="submit"]')!.click();
     for (let i = 0; i < 50 && calls.length < 2; i++) await new Promise((r) => setTimeout(r, 10));
-    expect(calls[1]).to.deep.include({ url: 'http://x/api/v1/opportunities/opp_1/lose', body: { reason: 'price' } });
+    expect(calls[1]).to.deep.include({ url: 'http://x/api/v1/opportunities/opp_1/lose', body: { reason: 'price', expectedStageId: 'needs' } });
   });
 
   it('can be cancelled before anything is sent', async () => {
@@ -120,5 +120,26 @@ describe('<opportunity-stage-path> actions', () => {
     el.shadowRoot!.querySelector<HTMLButtonElement>('.actions button.primary')!.click();
     await new Promise((r) => setTimeout(r, 50));
     expect(calls).to.deep.equal([]);
+  });
+
+  it('sends the stage the user saw; a stale one says the opportunity changed and reloads', async () => {
+    const moved = opportunityFixture({ stageId: 'solution', stageName: '方案设计', winRate: 50 });
+    reply = (url) =>
+      url.endsWith('/complete-stage')
+        ? json(409, { error: { code: 'STALE_STATE', message: 'stale', details: [{ stageId: 'solution', status: 'open', message: { zh: '当前阶段：方案设计', en: 'Now in 方案设计' } }] } })
+        : json(200, moved);
+    const el = await fixture<OpportunityStagePath>(html`<opportunity-stage-path token="t" base-url="http://x" opportunity-id="opp_1" .live=${false}></opportunity-stage-path>`);
+    for (let i = 0; i < 50 && !el.opportunity; i++) await new Promise((r) => setTimeout(r, 10));
+    el.opportunity = opportunityFixture();
+    await el.updateComplete;
+    setTimeout(() => el.shadowRoot!.querySelector<HTMLButtonElement>('.actions button.primary')!.click());
+    const refused = await oneEvent(el, 'sp-transition-refused');
+    expect(refused.detail.code).to.equal('STALE_STATE');
+    expect(calls.find((c) => c.url.endsWith('/complete-stage'))!.body).to.deep.equal({ expectedStageId: 'needs' });
+    for (let i = 0; i < 50 && el.opportunity?.stageId !== 'solution'; i++) await new Promise((r) => setTimeout(r, 10));
+    await el.updateComplete;
+    expect(el.opportunity!.stageId).to.equal('solution');
+    expect(el.shadowRoot!.querySelector('.refusal')!.textContent).to.contain('商机已被他人更新，已重新加载');
+    expect(el.shadowRoot!.querySelector('li[aria-current="step"]')!.textContent).to.contain('方案设计');
   });
 });

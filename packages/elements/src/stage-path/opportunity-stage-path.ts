@@ -4,7 +4,8 @@ import { classMap } from 'lit/directives/class-map.js';
 import type { ApiClientError } from '../client/api-client.js';
 import { ConnectedElement } from '../shared/connected-element.js';
 import { defineElement } from '../shared/define.js';
-import { SpApprovalRequestedEvent, SpBeforeActionEvent, SpErrorEvent, SpStageChangedEvent, SpStageCompletedEvent, SpTransitionRefusedEvent } from '../shared/events.js';
+import { findLiveDoc } from '../client/live-doc.js';
+import { SpApprovalRequestedEvent, SpBeforeActionEvent, SpStageChangedEvent, SpStageCompletedEvent, SpTransitionRefusedEvent } from '../shared/events.js';
 import { LiveDocController } from '../shared/live-controller.js';
 import { LocalizeController } from '../shared/i18n.js';
 import { controlStyles, hostTokens } from '../shared/tokens.js';
@@ -169,7 +170,6 @@ export class OpportunityStagePath extends ConnectedElement {
   @property({ type: Boolean }) live = true;
 
   @state() protected loading = false;
-  @state() protected error: string | null = null;
   @state() protected busy = false;
   @state() protected refusal: { title: string; lines: string[] } | null = null;
   @state() protected panel: Panel = null;
@@ -177,32 +177,35 @@ export class OpportunityStagePath extends ConnectedElement {
   @state() protected users: { id: string; name: string; roles: string[] }[] = [];
 
   protected readonly i18n = new LocalizeController(this, messages);
-  protected readonly liveDoc = new LiveDocController(this);
+  protected readonly liveDoc = new LiveDocController(this, { hasContent: () => !!this.opportunity });
 
   protected override willUpdate(changed: PropertyValues<this>): void {
-    if ((changed.has('opportunityId') || changed.has('token') || changed.has('baseUrl') || changed.has('connection' as never)) && this.opportunityId) void this.refresh();
+    if ((changed.has('opportunityId') || changed.has('baseUrl') || changed.has('connection' as never) || (changed.has('token') && !this.opportunity)) && this.opportunityId) void this.refresh();
     if (this.live && !this.readOnly && this.opportunityId) {
-      const token = this.token ?? this.connection?.token;
-      const baseUrl = this.baseUrl ?? this.connection?.baseUrl ?? globalThis.location?.origin;
-      this.liveDoc.bind(baseUrl, token, `opportunity:${this.opportunityId}`);
+      this.liveDoc.bind(this.client, `opportunity:${this.opportunityId}`);
       // The server writes the opportunity's state into its doc after every command.
       const server = this.liveDoc.doc?.getMap('server');
       if (server?.size && server.get('updatedAt') !== this.opportunity?.updatedAt) this.opportunity = server.toJSON() as OpportunityView;
     }
   }
 
+  protected override reload() {
+    this.liveDoc.retry();
+    return this.refresh();
+  }
+
   /** Reloads the opportunity from the server. */
   async refresh(): Promise<void> {
+    if (!this.opportunityId) return;
     const client = this.client;
-    if (!client || !this.opportunityId) return;
     this.loading = true;
     try {
       this.opportunity = await client.get<OpportunityView>(`/opportunities/${encodeURIComponent(this.opportunityId)}`);
-      this.error = null;
+      this.failure = null;
     } catch (e) {
-      const err = e as ApiClientError;
-      this.error = err.message;
-      this.dispatchEvent(new SpErrorEvent({ code: err.code ?? 'NETWORK', message: err.message, details: err.details ?? [] }));
+      // With nothing to show, the error box; otherwise the event alone.
+      if (this.opportunity) this.reportError(e);
+      else this.showFailure(e);
     } finally {
       this.loading = false;
     }
@@ -212,7 +215,9 @@ export class OpportunityStagePath extends ConnectedElement {
   async act(action: string, path: string, body: Record<string, unknown> = {}, method: 'POST' | 'PUT' = 'POST'): Promise<boolean> {
     const client = this.client;
     const o = this.opportunity;
-    if (!client || !o) return false;
+    if (!o) return false;
+    // Moves carry the stage the user saw: a double click or a retry cannot move twice.
+    if (STAGE_COMMANDS.has(action)) body = { ...body, expectedStageId: o.stageId };
     if (!this.dispatchEvent(new SpBeforeActionEvent({ opportunityId: o.id, action, body }))) return false;
     if (globalThis.navigator && navigator.onLine === false) {
       this.refusal = { title: this.i18n.t('offline'), lines: [] };
@@ -221,6 +226,8 @@ export class OpportunityStagePath extends ConnectedElement {
     this.busy = true;
     this.refusal = null;
     try {
+      // Values typed in this opportunity's form just before reach the server first.
+      await findLiveDoc(client.baseUrl, `opportunity:${o.id}`)?.flush();
       const res = await client.request<OpportunityView>(method, `/opportunities/${encodeURIComponent(o.id)}${path}`, body);
       const from = o.stageId;
       if (res.data && 'stageId' in res.data) this.opportunity = res.data;
@@ -235,9 +242,18 @@ export class OpportunityStagePath extends ConnectedElement {
       return true;
     } catch (e) {
       const err = e as ApiClientError;
+      if (err.code === 'STALE_STATE') {
+        // Someone else moved it since: show it as it is now, and say so.
+        this.refusal = { title: this.i18n.t('stale'), lines: [] };
+        this.panel = null;
+        this.dispatchEvent(new SpTransitionRefusedEvent({ opportunityId: o.id, action, code: err.code, details: err.details ?? [] }));
+        await this.refresh();
+        return false;
+      }
       const title = err.code === 'NETWORK' ? this.i18n.t('offline') : this.i18n.t('refused') + (err.messages ? this.i18n.pick(err.messages) : err.message);
       this.refusal = { title, lines: (err.details ?? []).map((d) => (d.message ? this.i18n.pick(d.message) : JSON.stringify(d))) };
       this.dispatchEvent(new SpTransitionRefusedEvent({ opportunityId: o.id, action, code: err.code, details: err.details ?? [] }));
+      if (err.status === 0 || err.status === 401 || err.status === 403) this.reportError(err);
       return false;
     } finally {
       this.busy = false;
@@ -247,7 +263,7 @@ export class OpportunityStagePath extends ConnectedElement {
   private async openPanel(panel: Panel) {
     this.panel = this.panel === panel ? null : panel;
     const client = this.client;
-    if (panel === 'lose' && !this.lostReasons.length && client) {
+    if (panel === 'lose' && !this.lostReasons.length) {
       const fields = await client.get<{ items: { key: string; options?: Option[] }[] }>('/fields/opportunity').catch(() => ({ items: [] }));
       this.lostReasons = fields.items.find((f) => f.key === 'lostReason')?.options ?? [];
     }
@@ -257,7 +273,7 @@ export class OpportunityStagePath extends ConnectedElement {
 
   private async loadUsers() {
     const client = this.client;
-    if (!client || this.users.length) return;
+    if (this.users.length) return;
     this.users = (await client.get<{ users: { id: string; name: string; roles: string[] }[] }>('/directory').catch(() => ({ users: [] }))).users;
   }
 
@@ -367,8 +383,7 @@ export class OpportunityStagePath extends ConnectedElement {
 
   protected override render() {
     const o = this.opportunity;
-    if (this.error && !o) return html`<p class="error" role="alert">${this.i18n.t('loadFailed')}: ${this.error}</p>`;
-    if (!o) return html`<p class="muted" aria-busy="true">${this.i18n.t('loading')}</p>`;
+    if (!o) return this.failure || this.liveDoc.failure ? this.renderFailure(this.failure ?? this.liveDoc.failure) : html`<p class="muted" aria-busy="true">${this.i18n.t('loading')}</p>`;
     const t = this.i18n;
     const closed = o.status === 'lost' || o.status === 'invalid';
     return html`
@@ -413,6 +428,9 @@ export class OpportunityStagePath extends ConnectedElement {
     </li>`;
   }
 }
+
+/** The moves that carry `expectedStageId`. */
+const STAGE_COMMANDS = new Set(['completeStage', 'moveBack', 'win', 'lose', 'invalidate']);
 
 function stageIndex(o: OpportunityView): number {
   const list = o.phase === 'postsale' ? o.path.postsale : o.path.presale;
