@@ -1,11 +1,18 @@
 import { z } from 'zod';
 import { processDefinitionSchema, stageIdSchema } from './definition.js';
-import { fieldDefinitionSchema, MAX } from './fields.js';
+import { fieldDefinitionSchema, MAX, RESERVED_KEYS, STORABLE_TEXT, storableText } from './fields.js';
 
 /** Request bodies of API.md, shared by the server (validation, OpenAPI) and the client. */
-const id = z.string().min(1).max(128);
-const name = z.string().trim().min(1).max(200);
-const values = z.record(z.string().max(MAX.key), z.unknown());
+const id = storableText(128).min(1);
+const name = z.string().trim().min(1).max(200).regex(STORABLE_TEXT, 'must not contain NUL or an unpaired surrogate');
+/**
+ * Free-form values by field key (`source.key` on stage forms): each value is checked against
+ * its field's type by the server, and no key may name a prototype.
+ */
+const values = z.record(
+  storableText(MAX.key * 2).refine((k) => !RESERVED_KEYS.includes(k), '__proto__, constructor and prototype are reserved'),
+  z.unknown(),
+);
 
 export const directorySyncSchema = z.object({
   departments: z.array(z.object({ id, name, parentId: id.nullable().optional() })).max(10_000).default([]),
@@ -28,13 +35,13 @@ export const createFieldSchema = fieldDefinitionSchema;
 export const createCustomerSchema = z.object({ name, fields: values.default({}) });
 export const createContactSchema = z.object({
   name,
-  title: z.string().max(200).optional(),
-  phone: z.string().max(40).optional(),
-  email: z.string().max(200).optional(),
+  title: storableText(200).optional(),
+  phone: storableText(40).optional(),
+  email: storableText(200).optional(),
 });
 
 export const createProcessSchema = z.object({
-  name: z.string().trim().min(1).max(MAX.name),
+  name: z.string().trim().min(1).max(MAX.name).regex(STORABLE_TEXT, 'must not contain NUL or an unpaired surrogate'),
   departments: z.array(id).max(MAX.departments).default([]),
   definition: processDefinitionSchema.default(processDefinitionSchema.parse({})),
   /** Create it unpublished (disabled, no version) to design it in the designer first. */
@@ -67,14 +74,14 @@ const expected = { expectedStageId: stageIdSchema.nullable().optional() };
 export const stageFormSchema = z.object({ values, ...expected });
 export const completeStageSchema = z.object({ toStageId: stageIdSchema.optional(), ...expected }).default({});
 export const moveBackSchema = z.object({ stageId: stageIdSchema, ...expected });
-export const loseSchema = z.object({ reason: z.string().max(MAX.key).nullable().optional(), comment: z.string().max(2000).optional(), ...expected }).default({});
+export const loseSchema = z.object({ reason: storableText(MAX.key).nullable().optional(), comment: storableText(2000).optional(), ...expected }).default({});
 /** win and invalidate: nothing but the expected stage. */
 export const plainCommandSchema = z.object({ ...expected }).default({});
 export const changeProcessSchema = z.object({ processId: id, ...expected });
 export const createOrderSchema = z.object({ amount: z.number().finite().min(0).max(1e13), ...expected });
 export const postSaleStaffSchema = z.object({ userIds: z.array(id).max(50), ...expected });
-export const decisionSchema = z.object({ comment: z.string().max(2000).default('') }).default({ comment: '' });
-export const webhookSchema = z.object({ url: z.string().url().max(2000), secret: z.string().min(8).max(200) });
+export const decisionSchema = z.object({ comment: storableText(2000).default('') }).default({ comment: '' });
+export const webhookSchema = z.object({ url: z.string().url().max(2000), secret: storableText(200).min(8) });
 export const listOpportunitiesQuery = z.object({
   processId: id.optional(),
   status: z.enum(['open', 'won', 'lost', 'invalid']).optional(),
@@ -99,3 +106,45 @@ export const targetPlanSchema = z.object({
 });
 export const ROLES = ['admin', 'sales', 'supervisor', 'postsale', 'analyst'] as const;
 export type Role = (typeof ROLES)[number];
+
+/**
+ * The same schema with every object in it strict (an unknown key is an issue at its path),
+ * however deep: request bodies never drop what they do not understand (API.md). Free-form
+ * maps (records) keep any key their key schema allows. Defaults, checks and metadata stay.
+ */
+export function strictBody<T extends z.ZodType>(schema: T): T {
+  return strict(schema) as T;
+}
+
+function strict(schema: z.ZodType): z.ZodType {
+  const def = schema._zod.def as unknown as Record<string, unknown> & { type: string };
+  const rebuilt = (changes: Record<string, unknown>) => {
+    // Keep the def's getters (a default's value is computed afresh on each parse).
+    const next = Object.defineProperties({}, Object.getOwnPropertyDescriptors(def));
+    for (const [k, v] of Object.entries(changes)) Object.defineProperty(next, k, { value: v, enumerable: true, configurable: true, writable: true });
+    return schema.clone(next as never);
+  };
+  switch (def.type) {
+    case 'object': {
+      const shape = Object.fromEntries(Object.entries(def.shape as Record<string, z.ZodType>).map(([k, v]) => [k, strict(v)]));
+      return rebuilt({ shape, catchall: def.catchall ?? z.never() });
+    }
+    case 'array':
+      return rebuilt({ element: strict(def.element as z.ZodType) });
+    case 'record':
+      return rebuilt({ valueType: strict(def.valueType as z.ZodType) });
+    case 'union':
+      return rebuilt({ options: (def.options as z.ZodType[]).map(strict) });
+    case 'optional':
+    case 'nullable':
+    case 'default':
+    case 'prefault':
+    case 'readonly':
+    case 'nonoptional':
+      return rebuilt({ innerType: strict(def.innerType as z.ZodType) });
+    case 'pipe':
+      return rebuilt({ in: strict(def.in as z.ZodType), out: strict(def.out as z.ZodType) });
+    default:
+      return schema;
+  }
+}

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { FIELD_TYPES, MAX, fieldKeySchema, fieldOptionSchema, localizedTextSchema } from './fields.js';
+import { FIELD_TYPES, MAX, RESERVED_KEYS, fieldKeySchema, fieldOptionSchema, localizedTextSchema, storableText } from './fields.js';
 import type { DefinitionProblem } from './publishable.js';
 export * from './publishable.js';
 
@@ -7,7 +7,8 @@ export const stageIdSchema = z
   .string()
   .min(1)
   .max(MAX.key)
-  .regex(/^[A-Za-z0-9_-]+$/, 'letters, digits, _ and -');
+  .regex(/^[A-Za-z0-9_-]+$/, 'letters, digits, _ and -')
+  .refine((k) => !RESERVED_KEYS.includes(k), '__proto__, constructor and prototype are reserved');
 
 const days = z.number().int().min(0).max(MAX.days).nullable();
 
@@ -25,8 +26,8 @@ export type StageField = z.infer<typeof stageFieldSchema>;
 const stageBase = {
   id: stageIdSchema,
   /** Empty while being typed in a draft; a publishable stage needs a name. */
-  name: z.string().max(MAX.name).default(''),
-  requirements: z.string().max(MAX.requirements).default(''),
+  name: storableText(MAX.name).default(''),
+  requirements: storableText(MAX.requirements).default(''),
   /** Remind after this many days in the stage; null or 0 = no reminder. */
   remindAfterDays: days.default(null),
   requiresApproval: z.boolean().default(false),
@@ -51,7 +52,7 @@ export type Stage = PresaleStage | PostsaleStage;
 
 const terminalStateSchema = (name: string, winRate: number) =>
   z
-    .object({ name: z.string().max(MAX.name).default(name), winRate: z.number().min(0).max(100).default(winRate) })
+    .object({ name: storableText(MAX.name).default(name), winRate: z.number().min(0).max(100).default(winRate) })
     .default({ name, winRate });
 
 export const TERMINALS = ['won', 'lost', 'invalid'] as const;
@@ -91,8 +92,8 @@ export type ProcessDefinitionInput = z.input<typeof processDefinitionSchema>;
 
 /** What admins co-edit: the definition plus the process' name and scope. */
 export const processDraftSchema = z.object({
-  name: z.string().max(MAX.name).default(''),
-  departments: z.array(z.string().min(1).max(MAX.key * 2)).max(MAX.departments).default([]),
+  name: storableText(MAX.name).default(''),
+  departments: z.array(storableText(MAX.key * 2).min(1)).max(MAX.departments).default([]),
   definition: processDefinitionSchema.default(processDefinitionSchema.parse({})),
 });
 export type ProcessDraft = z.infer<typeof processDraftSchema>;

@@ -32,6 +32,8 @@ export const MAX = {
   textValue: 10_000,
   departments: 500,
   days: 3650,
+  /** Largest magnitude of a number or currency value. */
+  number: 1e15,
 } as const;
 
 export interface FieldOption {
@@ -60,7 +62,35 @@ export interface FileRef {
   id: string;
   name: string;
   size: number;
+  /** The media type, when the client keeps it. */
+  type?: string;
 }
+
+const FILE_REF_KEYS = new Set(['id', 'name', 'size', 'type']);
+
+/**
+ * Exactly a file reference: `{id, name, size}` as `POST /files` answers it (and the form
+ * stores it), optionally with `type`; nothing else, every part bounded. Whether the id is
+ * a file of the tenant is the server's check.
+ */
+export function isFileRef(value: unknown): value is FileRef {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
+  const v = value as Record<string, unknown>;
+  for (const key of Object.keys(v)) if (!FILE_REF_KEYS.has(key)) return false;
+  return (
+    typeof v.id === 'string' && v.id.length >= 1 && v.id.length <= MAX.key * 2 && isStorableText(v.id) &&
+    typeof v.name === 'string' && v.name.length <= 200 && isStorableText(v.name) &&
+    typeof v.size === 'number' && Number.isInteger(v.size) && v.size >= 0 && v.size <= MAX.number &&
+    (v.type === undefined || (typeof v.type === 'string' && v.type.length <= 100 && isStorableText(v.type)))
+  );
+}
+
+/** Neither NUL (PostgreSQL cannot store it) nor an unpaired UTF-16 surrogate (not Unicode text). */
+export const STORABLE_TEXT = /^[^\u0000\uD800-\uDFFF]*$/u;
+export const isStorableText = (s: string): boolean => STORABLE_TEXT.test(s);
+
+/** Keys no free-form map, field key or id may use: they name or shadow prototypes. */
+export const RESERVED_KEYS: readonly string[] = ['__proto__', 'constructor', 'prototype'];
 
 /**
  * Checks a value against a field type. Empty values are valid here ("required" is a
@@ -73,6 +103,7 @@ export function checkFieldValue(
 ): ValueProblem | null {
   if (isEmptyValue(value)) return null;
   const bad = (zh: string, en: string): ValueProblem => ({ message: { zh, en } });
+  if (typeof value === 'string' && !isStorableText(value)) return bad('含有不允许的字符', 'contains a character that is not allowed');
   switch (type) {
     case 'text':
     case 'textarea':
@@ -82,46 +113,41 @@ export function checkFieldValue(
     case 'number':
     case 'currency':
       if (typeof value !== 'number' || !Number.isFinite(value)) return bad('应为数字', 'must be a number');
+      if (Math.abs(value) > MAX.number) return bad('数值超出范围', 'is out of range');
       return null;
     case 'date':
       if (typeof value !== 'string' || !DATE.test(value) || Number.isNaN(Date.parse(value)))
         return bad('应为日期 (YYYY-MM-DD)', 'must be a date (YYYY-MM-DD)');
       return null;
     case 'datetime':
-      if (typeof value !== 'string' || Number.isNaN(Date.parse(value))) return bad('应为日期时间', 'must be a date-time');
+      if (typeof value !== 'string' || value.length > 40 || Number.isNaN(Date.parse(value))) return bad('应为日期时间', 'must be a date-time');
       return null;
     case 'boolean':
       if (typeof value !== 'boolean') return bad('应为是或否', 'must be true or false');
       return null;
     case 'select':
-      if (typeof value !== 'string') return bad('应为选项', 'must be an option');
+      if (typeof value !== 'string' || value.length > MAX.key) return bad('应为选项', 'must be an option');
       if (options && !options.some((o) => o.value === value)) return bad('不是可选项', 'is not one of the options');
       return null;
     case 'multiselect':
-      if (!Array.isArray(value) || !value.every((v) => typeof v === 'string')) return bad('应为选项列表', 'must be a list of options');
+      if (!Array.isArray(value) || value.length > MAX.options || !value.every((v) => typeof v === 'string' && v.length <= MAX.key && isStorableText(v)))
+        return bad('应为选项列表', 'must be a list of options');
       if (options && !value.every((v) => options.some((o) => o.value === v))) return bad('含有不可选的项', 'has a value that is not an option');
       return null;
     case 'email':
-      if (typeof value !== 'string' || !EMAIL.test(value)) return bad('邮箱格式不正确', 'must be an e-mail address');
+      if (typeof value !== 'string' || value.length > 254 || !EMAIL.test(value)) return bad('邮箱格式不正确', 'must be an e-mail address');
       return null;
     case 'phone':
       if (typeof value !== 'string' || !PHONE.test(value)) return bad('电话格式不正确', 'must be a phone number');
       return null;
     case 'url':
-      if (typeof value !== 'string' || !/^https?:\/\/\S+$/.test(value)) return bad('应为 http(s) 网址', 'must be an http(s) URL');
+      if (typeof value !== 'string' || value.length > 2000 || !/^https?:\/\/\S+$/.test(value)) return bad('应为 http(s) 网址', 'must be an http(s) URL');
       return null;
     case 'user':
       if (typeof value !== 'string' || value.length > MAX.key * 2) return bad('应为用户', 'must be a user id');
       return null;
-    case 'file': {
-      const ok =
-        typeof value === 'object' &&
-        value !== null &&
-        typeof (value as FileRef).id === 'string' &&
-        typeof (value as FileRef).name === 'string' &&
-        typeof (value as FileRef).size === 'number';
-      return ok ? null : bad('应为已上传的文件', 'must be an uploaded file');
-    }
+    case 'file':
+      return isFileRef(value) ? null : bad('应为已上传的文件', 'must be an uploaded file');
   }
 }
 

@@ -1,6 +1,10 @@
 import { z } from 'zod';
-import { FIELD_TYPES, MAX } from './field-values.js';
+import { FIELD_TYPES, MAX, RESERVED_KEYS, STORABLE_TEXT } from './field-values.js';
 export * from './field-values.js';
+
+/** A string of at most `max` characters that PostgreSQL can store (no NUL, no unpaired surrogate). */
+export const storableText = (max: number) =>
+  z.string().max(max).regex(STORABLE_TEXT, 'must not contain NUL or an unpaired surrogate');
 
 export const FIELD_OBJECTS = ['customer', 'opportunity'] as const;
 export type FieldObject = (typeof FIELD_OBJECTS)[number];
@@ -10,15 +14,16 @@ export const fieldKeySchema = z
   .string()
   .min(1)
   .max(MAX.key)
-  .regex(/^[A-Za-z][A-Za-z0-9_]*$/, 'letters, digits and _; starts with a letter');
+  .regex(/^[A-Za-z][A-Za-z0-9_]*$/, 'letters, digits and _; starts with a letter')
+  .refine((k) => !RESERVED_KEYS.includes(k), 'constructor and prototype are reserved');
 
 export const localizedTextSchema = z.object({
-  zh: z.string().max(MAX.label),
-  en: z.string().max(MAX.label),
+  zh: storableText(MAX.label),
+  en: storableText(MAX.label),
 });
 
 export const fieldOptionSchema = z.object({
-  value: z.string().min(1).max(MAX.key),
+  value: storableText(MAX.key).min(1),
   label: localizedTextSchema,
 });
 

@@ -19,6 +19,7 @@ import {
   processDraftSchema,
   publishSchema,
   stageFormSchema,
+  strictBody,
   webhookSchema,
   targetPlanSchema,
 } from '@sales-process/core';
@@ -29,6 +30,7 @@ import { MAX_FILE_BYTES } from '../services/files.js';
 import { z } from 'zod';
 import { requireRole } from '../http/auth.js';
 import { idempotency } from '../http/idempotency.js';
+import { jsonRequests } from '../http/json-body.js';
 import { parseIfMatch, type Expected } from '../services/opportunities.js';
 import { validationError } from '../http/errors.js';
 import type { AppEnv, Services } from '../app.js';
@@ -36,12 +38,18 @@ import type { AppEnv, Services } from '../app.js';
 const idParam = z.object({ id: z.string().min(1).max(128) });
 const objectParam = z.object({ object: z.enum(FIELD_OBJECTS) });
 const ok = { 200: { description: 'OK' } } as const;
-const json = <T extends z.ZodType>(schema: T, required = true) => ({ content: { 'application/json': { schema } }, required });
+/** A JSON request body: strict however deep (unknown keys are 400 at their path, API.md). */
+const json = <T extends z.ZodType>(schema: T, required = true) => ({ content: { 'application/json': { schema: strictBody(schema) } }, required });
+/** What a write with no body of its own accepts: nothing, or an empty object. */
+const noBody = json(z.object({}), false);
+const WRITE_METHODS = new Set(['post', 'put', 'patch', 'delete']);
 
 /** A route with the standard error responses documented. */
 function route<R extends Omit<RouteConfig, 'responses'> & { responses?: RouteConfig['responses'] }>(config: R) {
   return createRoute({
     ...config,
+    // A write without a body schema still refuses a body it would ignore.
+    ...(WRITE_METHODS.has(config.method) && !config.request?.body ? { request: { ...config.request, body: noBody } } : {}),
     security: [{ bearer: [] }],
     responses: {
       ...ok,
@@ -69,6 +77,8 @@ export function apiRoutes(s: Services) {
   });
   // Any POST may carry an Idempotency-Key: a retry answers the first answer again.
   api.use('*', idempotency(s.ctx));
+  // Content types, JSON depth and text rules on every request, before any schema (http/json-body.ts).
+  api.use('*', jsonRequests({ rawBody: (method, path) => method === 'POST' && path.endsWith('/v1/files') }));
   /** Admin work on one process: 404 for ids outside the tenant comes before 403. */
   const adminOnProcess = async (c: { get(key: 'principal'): AppEnv['Variables']['principal'] }, id: string) => {
     await s.processes.row(s.ctx.database.db, P(c).tenantId, id);
@@ -268,7 +278,8 @@ export function apiRoutes(s: Services) {
 
   // ---- files (stage form attachments) ------------------------------------------------------
   api.post('/files', bodyLimit({ maxSize: MAX_FILE_BYTES + 4096, onError: () => { throw new ApiError('PAYLOAD_TOO_LARGE', [{ limit: MAX_FILE_BYTES, message: { zh: '文件不能超过 10 MiB', en: 'Files may not exceed 10 MiB' } }]); } }), async (c) => {
-    const name = decodeURIComponent(c.req.header('x-file-name') ?? c.req.query('name') ?? 'file');
+    const header = c.req.header('x-file-name');
+    const name = header !== undefined ? decodeFileName(header, 'header.x-file-name') : decodeFileName(c.req.query('name') ?? 'file', 'query.name');
     const data = new Uint8Array(await c.req.arrayBuffer());
     return c.json(await s.files.upload(P(c), name, c.req.header('content-type') ?? 'application/octet-stream', data), 201);
   });
@@ -332,6 +343,34 @@ export function apiRoutes(s: Services) {
     return c.json(await s.webhooks.deliveries(P(c)), 200);
   });
 
+  // Routes served by plain handlers (raw bodies, downloads, event streams), documented here.
+  const documented = { security: [{ bearer: [] }], responses: { 200: { description: 'OK' }, 400: { description: 'VALIDATION_FAILED' }, 401: { description: 'UNAUTHENTICATED' }, 404: { description: 'NOT_FOUND' } } };
+  api.openAPIRegistry.registerPath({
+    ...documented,
+    method: 'post',
+    path: '/files',
+    tags: ['files'],
+    summary: 'Upload a stage form attachment (the raw file as the body, any media type)',
+    request: {
+      headers: z.object({ 'x-file-name': z.string().optional().describe('The file name, percent-encoded (encodeURIComponent)') }),
+      query: z.object({ name: z.string().optional().describe('The file name when there is no X-File-Name, percent-encoded') }),
+      body: { content: { '*/*': { schema: z.string().describe('binary') } }, required: true },
+    },
+    responses: { ...documented.responses, 201: { description: '{id, name, size}: the value a `file` field takes' }, 413: { description: 'PAYLOAD_TOO_LARGE' } },
+  });
+  api.openAPIRegistry.registerPath({ ...documented, method: 'get', path: '/files/{id}', tags: ['files'], summary: 'Download an attachment', request: { params: idParam } });
+  api.openAPIRegistry.registerPath({ ...documented, method: 'get', path: '/analytics/stream', tags: ['analytics'], summary: 'Server-sent events: `changed` when the funnel figures of a process change', request: { query: z.object({ processId: z.string().min(1).max(128) }) } });
+  api.openAPIRegistry.registerPath({ ...documented, method: 'get', path: '/notifications/stream', tags: ['notifications'], summary: "Server-sent events: the user's new notifications" });
+
   api.openAPIRegistry.registerComponent('securitySchemes', 'bearer', { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' });
   return api;
+}
+
+/** A percent-encoded file name (encodeURIComponent); a malformed escape is 400 at `where`. */
+function decodeFileName(raw: string, where: string): string {
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    throw new ApiError('VALIDATION_FAILED', [{ path: where, message: { zh: '文件名的百分号编码不正确', en: 'The file name is not validly percent-encoded' } }]);
+  }
 }

@@ -2,6 +2,7 @@ import {
   DEFAULT_CUSTOM_FIELDS,
   SYSTEM_FIELDS,
   checkFieldValue,
+  isFileRef,
   createContactSchema,
   createCustomerSchema,
   directorySyncSchema,
@@ -16,6 +17,7 @@ import type { Db, Tx } from '../db/open.js';
 import { contacts, customers, departments, fieldDefinitions, tenants, users } from '../db/schema.js';
 import type { Principal } from '../http/auth.js';
 import { ApiError, notFound } from '../http/errors.js';
+import { checkFileRefs } from './files.js';
 
 type Q = Db | Tx;
 
@@ -173,15 +175,18 @@ export class CustomerService {
   async checkValues(q: Q, tenantId: string, object: FieldObject, values: Record<string, unknown>, pathPrefix: string) {
     const defs = await this.fields.list(q, tenantId, object);
     const details = [];
+    const fileRefs = [];
     for (const [key, value] of Object.entries(values)) {
       const def = defs.find((d) => d.key === key && !d.system);
       if (!def) details.push({ path: `${pathPrefix}.${key}`, message: { zh: `未知字段 ${key}`, en: `Unknown field ${key}` } });
       else {
         const problem = checkFieldValue(def.type, value, def.options);
         if (problem) details.push({ path: `${pathPrefix}.${key}`, message: { zh: `${key}：${problem.message.zh}`, en: `${key}: ${problem.message.en}` } });
+        else if (def.type === 'file' && isFileRef(value)) fileRefs.push({ path: `${pathPrefix}.${key}`, id: value.id });
       }
     }
     if (details.length) throw new ApiError('VALIDATION_FAILED', details);
+    await checkFileRefs(q, tenantId, fileRefs);
   }
 
   async create(p: Principal, input: z.infer<typeof createCustomerSchema>) {

@@ -1,5 +1,6 @@
-import { and, eq } from 'drizzle-orm';
+import { and, eq, inArray } from 'drizzle-orm';
 import type { ServerContext } from '../context.js';
+import type { Db, Tx } from '../db/open.js';
 import { files } from '../db/schema.js';
 import type { Principal } from '../http/auth.js';
 import { ApiError, notFound } from '../http/errors.js';
@@ -25,4 +26,17 @@ export class FileService {
     if (!row) throw notFound('file');
     return row;
   }
+}
+
+/**
+ * `file` field values must name files of the tenant (uploaded with `POST /files`): a
+ * reference to another tenant's file, or to none, is 400 at its path.
+ */
+export async function checkFileRefs(q: Db | Tx, tenantId: string, refs: readonly { path: string; id: string }[]): Promise<void> {
+  if (!refs.length) return;
+  const ids = [...new Set(refs.map((r) => r.id))];
+  const found = new Set((await q.select({ id: files.id }).from(files).where(and(eq(files.tenantId, tenantId), inArray(files.id, ids)))).map((r) => r.id));
+  const missing = refs.filter((r) => !found.has(r.id));
+  if (missing.length)
+    throw new ApiError('VALIDATION_FAILED', missing.map((r) => ({ path: r.path, message: { zh: `${r.path}：没有这个已上传的文件`, en: `${r.path}: no such uploaded file` } })));
 }

@@ -2,6 +2,7 @@ import {
   availableActions,
   checkFieldValue,
   decide,
+  isFileRef,
   evaluateGates,
   gateDetail,
   initialState,
@@ -26,6 +27,7 @@ import type { Principal } from '../http/auth.js';
 import { ApiError, notFound } from '../http/errors.js';
 import type { CustomerService, DirectoryService, FieldService } from './directory.js';
 import { Batcher } from './batcher.js';
+import { checkFileRefs } from './files.js';
 import type { ProcessService } from './processes.js';
 
 type Q = Db | Tx;
@@ -465,6 +467,7 @@ export class OpportunityService {
       const stage = stageById(def, row.stageId)!.stage;
       const catalog = await this.fields.catalog(tx, p.tenantId);
       const writes = resolveFormValues(stage.fields, catalog, values);
+      await checkFileRefs(tx, p.tenantId, writes.files);
       const now = this.ctx.clock.now();
       if (Object.keys(writes.customer).length) {
         const { name, ...custom } = writes.customer;
@@ -866,7 +869,10 @@ export function resolveFormValues(fields: readonly StageField[], catalog: FieldC
     if (problem) details.push({ path: `body.values.${name}`, message: { zh: `${name}：${problem.message.zh}`, en: `${name}: ${problem.message.en}` } });
     else if (f.source === 'opportunity' && f.key === 'amount' && value !== null && (typeof value !== 'number' || value < 0))
       details.push({ path: `body.values.${name}`, message: { zh: '金额不能为负', en: 'The amount cannot be negative' } });
-    else out[f.source][f.key] = value;
+    else {
+      out[f.source][f.key] = value;
+      if (type === 'file' && isFileRef(value)) out.files.push({ path: `body.values.${name}`, id: value.id });
+    }
   }
   if (details.length) throw new ApiError('VALIDATION_FAILED', details);
   return out;

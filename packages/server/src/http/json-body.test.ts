@@ -1,0 +1,185 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestServer, testDatabases, type TestServer } from '../testing/harness.js';
+import { checkJsonText, depthOf, MAX_JSON_DEPTH } from './json-body.js';
+
+describe('JSON body checks', () => {
+  it('measures nesting without parsing, ignoring brackets in strings', () => {
+    expect(depthOf('{"a":[1,{"b":[]}]}')).toBe(4);
+    expect(depthOf('{"a":"[[[[\\"[[["}')).toBe(1);
+    expect(depthOf('[]'.repeat(1000))).toBe(1);
+    expect(depthOf('['.repeat(20_000) + ']'.repeat(20_000), MAX_JSON_DEPTH)).toBe(MAX_JSON_DEPTH + 1);
+  });
+
+  it('refuses deep nesting before parsing, and lists NUL, unpaired surrogates, huge numbers and prototype keys at their paths', () => {
+    expect(checkJsonText(`{"a":${'['.repeat(MAX_JSON_DEPTH)}${']'.repeat(MAX_JSON_DEPTH)}}`).map((p) => p.code)).toEqual(['too_deep']);
+    expect(checkJsonText(`{"a":${'['.repeat(MAX_JSON_DEPTH - 1)}${']'.repeat(MAX_JSON_DEPTH - 1)}}`)).toEqual([]);
+    const problems = checkJsonText(String.raw`{"name":"a\u0000b","list":["ok","\ud800"],"n":1e400,"m":{"__proto__":{"x":1},"constructor":1,"prototype":2,"k\u0000":1},"fine":"中文😀"}`);
+    expect(problems.map((p) => [p.path, p.code])).toEqual([
+      ['body.name', 'invalid_text'],
+      ['body.list.1', 'invalid_text'],
+      ['body.n', 'not_finite'],
+      ['body.m.__proto__', 'reserved_key'],
+      ['body.m.constructor', 'reserved_key'],
+      ['body.m.prototype', 'reserved_key'],
+      ['body.m.k\u0000', 'invalid_text'],
+    ]);
+    expect(checkJsonText('{"a":')[0]!.code).toBe('invalid_json');
+    expect(checkJsonText('')[0]!.code).toBe('invalid_json');
+  });
+});
+
+for (const kind of testDatabases()) {
+  describe(`request bodies on ${kind.name}`, () => {
+    let t: TestServer;
+    let token: string;
+    let processId: string;
+    let opportunityId: string;
+    beforeAll(async () => {
+      t = await startTestServer(await kind.open());
+      token = await t.token('adm', ['admin', 'sales']);
+      const admin = t.as('adm', ['admin', 'sales']);
+      const sync = await admin.post('/directory/sync', { departments: [{ id: 'd1', name: '销售部' }], users: [{ id: 'adm', name: '管理员', departmentId: 'd1' }, { id: 'other', name: '同事', departmentId: 'd1' }] });
+      expect(sync.status).toBe(200);
+      const customer = await admin.post('/customers', { name: 'ACME' });
+      const process = await admin.post('/processes', {
+        name: '流程',
+        definition: {
+          presale: [
+            { id: 'visit', name: '拜访', fields: [{ source: 'stage', key: 'notes', label: { zh: '记录', en: 'Notes' }, type: 'textarea' }, { source: 'stage', key: 'doc', label: { zh: '附件', en: 'File' }, type: 'file' }] },
+            { id: 'offer', name: '报价' },
+          ],
+        },
+      });
+      processId = process.body.id;
+      const opp = await admin.post('/opportunities', { name: 'O', customerId: customer.body.id, amount: 1, processId });
+      expect(opp.status).toBe(201);
+      opportunityId = opp.body.id;
+    });
+    afterAll(() => t.close());
+
+    const send = async (method: string, path: string, init: { body?: string; headers?: Record<string, string>; as?: string } = {}) => {
+      const auth = init.as ? await t.token(init.as, ['admin', 'sales']) : token;
+      const res = await t.server.fetch(new Request(`http://test/api/v1${path}`, { method, headers: { authorization: `Bearer ${auth}`, ...init.headers }, body: init.body }));
+      const text = await res.text();
+      return { status: res.status, body: text ? JSON.parse(text) : null };
+    };
+
+    it('refuses a body without a JSON content type with 415, and accepts JSON with parameters and +json types', async () => {
+      for (const type of ['text/plain', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x', 'application/jsonp', 'json']) {
+        const res = await send('POST', '/customers', { body: '{"name":"X"}', headers: { 'content-type': type } });
+        expect(res.status, type).toBe(415);
+        expect(res.body.error.code).toBe('UNSUPPORTED_MEDIA_TYPE');
+      }
+      const missing = await send('POST', '/customers', { body: '{"name":"X"}' });
+      expect(missing.status).toBe(415);
+      expect(missing.body.error.details[0].path).toBe('header.content-type');
+      for (const type of ['application/json; charset=utf-8', 'application/json;charset=UTF-8', 'application/merge-patch+json', 'Application/JSON']) {
+        const res = await send('POST', '/customers', { body: '{"name":"Y"}', headers: { 'content-type': type } });
+        expect(res.status, type).toBe(201);
+      }
+    });
+
+    it('runs a bodiless command sent with no body and no content type, with or without Content-Length: 0', async () => {
+      expect((await send('POST', `/processes/${processId}/enable`)).status).toBe(200);
+      // Over HTTP a bodiless POST carries Content-Length: 0 (a Request here cannot set it).
+      const zero = await t.server.app.request(`/api/v1/processes/${processId}/enable`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-length': '0' } });
+      expect(zero.status).toBe(200);
+      // With a JSON type the body must be JSON: an empty one is not.
+      const empty = await send('POST', `/processes/${processId}/enable`, { body: '', headers: { 'content-type': 'application/json' } });
+      expect(empty.status).toBe(400);
+      // A body where none is expected is not ignored.
+      const extra = await send('POST', `/processes/${processId}/enable`, { body: '{"status":"disabled"}', headers: { 'content-type': 'application/json' } });
+      expect(extra.status).toBe(400);
+      expect(extra.body.error.details[0]).toMatchObject({ path: 'body', code: 'unrecognized_keys' });
+    });
+
+    it('refuses NUL in path ids and query parameters with 400 instead of a database error', async () => {
+      for (const path of ['/customers/a%00b', '/opportunities/x%00', '/processes/%00', '/files/a%00b']) {
+        const res = await send('GET', path);
+        expect(res.status, path).toBe(400);
+        expect(res.body.error).toMatchObject({ code: 'VALIDATION_FAILED', details: [{ path: 'path' }] });
+      }
+      for (const query of ['/opportunities?ownerId=a%00b', '/processes?usableBy=%00', '/notifications?cursor=%00', `/analytics/funnel?processId=${processId}&ownerId=%00`]) {
+        const res = await send('GET', query);
+        expect(res.status, query).toBe(400);
+        expect(res.body.error.details[0].path).toMatch(/^query\./);
+      }
+    });
+
+    it('refuses a malformed percent-encoded upload name with 400 and stores no file', async () => {
+      const before = await send('GET', '/files/none');
+      expect(before.status).toBe(404);
+      for (const [path, headers, where] of [
+        ['/files', { 'x-file-name': '%E0%A4%A' }, 'header.x-file-name'],
+        ['/files?name=%ZZ', {}, 'query.name'],
+      ] as const) {
+        const res = await send('POST', path, { body: 'abc', headers: { 'content-type': 'text/plain', ...headers } });
+        expect(res.status).toBe(400);
+        expect(res.body.error.details[0].path).toBe(where);
+      }
+      const ok = await send('POST', '/files', { body: 'abc', headers: { 'content-type': 'text/plain', 'x-file-name': encodeURIComponent('报告 1.txt') } });
+      expect(ok.status).toBe(201);
+      expect(ok.body.name).toBe('报告 1.txt');
+    });
+
+    it('refuses a PUT of the draft with unknown keys (a definition without its wrapper) and keeps the draft', async () => {
+      const admin = t.as('adm', ['admin', 'sales']);
+      const before = await admin.get(`/processes/${processId}/draft`);
+      expect(before.body.draft.definition.presale).toHaveLength(2);
+      const res = await admin.put(`/processes/${processId}/draft`, { presale: [{ id: 'only', name: '唯一' }], postsale: [] });
+      expect(res.status).toBe(400);
+      expect(res.body.error.details).toEqual([expect.objectContaining({ path: 'body', code: 'unrecognized_keys' })]);
+      const deep = await admin.put(`/processes/${processId}/draft`, { ...before.body.draft, definition: { ...before.body.draft.definition, presale: [{ ...before.body.draft.definition.presale[0], winrate: 5 }] } });
+      expect(deep.status).toBe(400);
+      expect(deep.body.error.details[0].path).toBe('body.definition.presale.0');
+      expect((await admin.get(`/processes/${processId}/draft`)).body.draft).toEqual(before.body.draft);
+    });
+
+    it('holds file field values to exactly an uploaded file of this tenant', async () => {
+      const admin = t.as('adm', ['admin', 'sales']);
+      const mine = await send('POST', '/files', { body: 'abc', headers: { 'content-type': 'text/plain', 'x-file-name': 'a.txt' } });
+      const theirs = await send('POST', '/files', { body: 'xyz', headers: { 'content-type': 'text/plain', 'x-file-name': 'b.txt' }, as: 'other' });
+      // A token of another tenant: its file must not be attachable here.
+      const otherTenant = await t.token('eve', ['admin', 'sales'], 't2');
+      const foreign = await t.server.fetch(new Request('http://test/api/v1/files', { method: 'POST', headers: { authorization: `Bearer ${otherTenant}`, 'content-type': 'text/plain', 'x-file-name': 'c.txt' }, body: 'zzz' }));
+      const foreignRef = await foreign.json();
+      const path = `/opportunities/${opportunityId}/stage-form`;
+      const deep = `{"values":{"doc":${'['.repeat(20_000)}${']'.repeat(20_000)}}}`;
+      const refused = [
+        { doc: { ...foreignRef } },
+        { doc: { id: 'fil_nothing', name: 'x', size: 1 } },
+        { doc: { ...mine.body, extra: 'x' } },
+        { doc: { ...mine.body, size: '3' } },
+        { doc: { ...mine.body, size: 1.5 } },
+        { doc: { id: mine.body.id, name: 'x'.repeat(201), size: 3 } },
+        { doc: [mine.body] },
+        { notes: 'x'.repeat(10_001) },
+      ];
+      for (const values of refused) {
+        const res = await admin.put(path, { values });
+        expect(res.status, JSON.stringify(values).slice(0, 80)).toBe(400);
+        expect(res.body.error.details[0].path).toMatch(/^body\.values\.(doc|notes)/);
+      }
+      const tooDeep = await send('PUT', path, { body: deep, headers: { 'content-type': 'application/json' } });
+      expect(tooDeep.status).toBe(400);
+      expect(tooDeep.body.error.details[0].code).toBe('too_deep');
+      const stored = (await admin.get(`/opportunities/${opportunityId}`)).body;
+      expect(JSON.stringify(stored)).not.toContain('fil_nothing');
+      // The same user's file, as the form stores it, and another user's file of this tenant.
+      expect((await admin.put(path, { values: { doc: mine.body } })).status).toBe(200);
+      expect((await admin.put(path, { values: { doc: { ...theirs.body, type: 'text/plain' } } })).status).toBe(200);
+    });
+
+    it('refuses prototype keys in free-form maps instead of dropping them', async () => {
+      const admin = t.as('adm', ['admin', 'sales']);
+      for (const body of ['{"name":"P","fields":{"__proto__":{"industry":"it"}}}', '{"name":"P","fields":{"constructor":"x"}}']) {
+        const res = await send('POST', '/customers', { body, headers: { 'content-type': 'application/json' } });
+        expect(res.status).toBe(400);
+        expect(res.body.error.details[0].path).toMatch(/^body\.fields\.(__proto__|constructor)$/);
+      }
+      const field = await admin.post('/fields/customer', { key: 'constructor', label: { zh: 'c', en: 'c' }, type: 'text' });
+      expect(field.status).toBe(400);
+      expect((await admin.get('/customers')).body.items.map((c: { name: string }) => c.name)).not.toContain('P');
+    });
+  });
+}
