@@ -1,7 +1,8 @@
+import { ContextRoot } from '@lit/context';
 import { expect, fixture, html, oneEvent } from '@open-wc/testing';
 import '../index.js';
 import type { SalesFunnelChart } from '../funnel/sales-funnel-chart.js';
-import type { SalesProcessProvider } from '../provider/sales-process-provider.js';
+import { SalesProcessProvider } from '../provider/sales-process-provider.js';
 import type { OpportunityStagePath } from '../stage-path/opportunity-stage-path.js';
 import { opportunityFixture } from '../testing/fixtures.js';
 import { FakeSocket, FakeStream, fakeJwt, headersOf, json, until } from '../testing/network.js';
@@ -161,5 +162,27 @@ describe('connection: what hosts see when things go wrong', () => {
     expect(streams[0]!.closed).to.be.false;
     provider.querySelector('stage-approval-inbox')!.remove();
     await until(() => streams[0]!.closed, 1000, 'the stream to close');
+  });
+
+  it('an element that upgrades before its provider uses the provider\'s token, with no error', async () => {
+    answer = () => json(200, opportunityFixture());
+    const host = document.createElement('div');
+    new ContextRoot().attach(host);
+    document.body.append(host);
+    const errors: unknown[] = [];
+    host.addEventListener('sp-error', (e) => errors.push((e as CustomEvent).detail));
+    try {
+      host.innerHTML = '<late-provider base-url="http://x" token="t"><opportunity-stage-path opportunity-id="opp_1"></opportunity-stage-path></late-provider>';
+      const path = host.querySelector('opportunity-stage-path')!;
+      await new Promise((r) => setTimeout(r, 50));
+      customElements.define('late-provider', class extends SalesProcessProvider {});
+      await until(() => path.opportunity, 3000, 'the opportunity');
+      await new Promise((r) => setTimeout(r, 2500));
+      expect(errors).to.deep.equal([]);
+      expect(errorBox(path)).to.be.null;
+      expect(requests.every((r) => r.headers.authorization === 'Bearer t')).to.be.true;
+    } finally {
+      host.remove();
+    }
   });
 });
