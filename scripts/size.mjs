@@ -1,10 +1,17 @@
 #!/usr/bin/env node
 /**
  * Gzip size of each element's own code (Lit, Yjs and their protocol packages are shared
- * externals), against its budget. Prints a table and "size: N passed, N failed".
+ * externals), against its budget; then three figures of the built one-script kit
+ * (packages/elements/dist/kit, built first when missing): the loader, a page with only the
+ * provider, the stage path and the stage form (the loader plus the chunks those pull in,
+ * following static imports), and the whole kit. Prints tables and "size: N passed, N failed".
  */
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { build } from 'esbuild';
+import { KIT_DIR, KIT_ENTRY, kitFigures } from './kit-size.mjs';
 
 const ENTRIES = {
   'sales-process-designer': ['packages/elements/src/designer/sales-process-designer.ts', 40],
@@ -36,6 +43,25 @@ for (const [name, [entry, budgetKb]] of Object.entries(ENTRIES)) {
   const ok = gz <= budgetKb;
   ok ? passed++ : failed++;
   console.log(`${name.padEnd(28)} ${(code.length / 1024).toFixed(1).padStart(7)} ${gz.toFixed(1).padStart(9)} ${String(budgetKb).padStart(11)}  ${ok ? 'ok' : 'OVER BUDGET'}`);
+}
+
+if (!existsSync(join(KIT_DIR, KIT_ENTRY))) {
+  console.log('\nbuilding the kit (node scripts/build.mjs version kit)…');
+  const r = spawnSync(process.execPath, [new URL('build.mjs', import.meta.url).pathname, 'version', 'kit'], { stdio: 'inherit' });
+  if (r.status !== 0) process.exit(r.status ?? 1);
+}
+const kit = kitFigures();
+const KIT_BUDGETS = [
+  ['loader (sales-process-kit.js)', kit.loader, 5],
+  ['provider + path + form page', kit.pathForm, 45],
+  ['whole kit', kit.whole, 80],
+];
+console.log('\none-script kit                files   gzip KB   budget KB');
+for (const [name, figure, budgetKb] of KIT_BUDGETS) {
+  const kb = figure.bytes / 1024;
+  const ok = kb <= budgetKb;
+  ok ? passed++ : failed++;
+  console.log(`${name.padEnd(28)} ${String(figure.files.length).padStart(6)} ${kb.toFixed(1).padStart(9)} ${String(budgetKb).padStart(11)}  ${ok ? 'ok' : 'OVER BUDGET'}`);
 }
 console.log(`\nsize: ${passed} passed, ${failed} failed`);
 process.exit(failed ? 1 : 0);

@@ -29,6 +29,21 @@ function pureLib0Schemas(): Plugin {
   };
 }
 
+/** KIT_REPORT=1: each chunk's modules by rendered size (to see what a chunk costs). */
+function report(): Plugin {
+  return {
+    name: 'sales-process-kit-report',
+    generateBundle(_, bundle) {
+      for (const chunk of Object.values(bundle)) {
+        if (chunk.type !== 'chunk') continue;
+        const rows = Object.entries(chunk.modules).map(([id, m]) => [id.replace(/.*node_modules\//, '').replace(here, ''), m.renderedLength] as const);
+        console.log(`\n${chunk.fileName}`);
+        for (const [id, n] of rows.sort((a, b) => b[1] - a[1])) if (n > 0) console.log(`  ${String(n).padStart(7)} ${id}`);
+      }
+    },
+  };
+}
+
 const YJS = /[\\/]node_modules[\\/](yjs|lib0|y-protocols|y-websocket|y-indexeddb)[\\/]|[\\/]src[\\/](client[\\/]live-doc|shared[\\/]live-controller)\.ts$/;
 
 export default defineConfig({
@@ -36,7 +51,7 @@ export default defineConfig({
   base: './',
   logLevel: 'warn',
   publicDir: false,
-  plugins: [pureLib0Schemas()],
+  plugins: [pureLib0Schemas(), ...(process.env.KIT_REPORT ? [report()] : [])],
   build: {
     outDir: 'dist/kit',
     emptyOutDir: true,
@@ -48,15 +63,20 @@ export default defineConfig({
     // Library mode: no module-preload helper in the loader; the kit is minified all the same.
     lib: { entry: { 'sales-process-kit': 'src/kit/sales-process-kit.ts' }, formats: ['es'] },
     rolldownOptions: {
+      // The loader's exports stay (loadElement, discover); chunk groups may add to them.
+      preserveEntrySignatures: 'allow-extension',
       output: {
         format: 'es',
         minify: true,
         entryFileNames: '[name].js',
         chunkFileNames: 'chunks/[name]-[hash].js',
         codeSplitting: {
+          // A group takes only the modules it names (not their imports): the API client stays
+          // in `lit`, so elements without live docs never load Yjs.
+          includeDependenciesRecursively: false,
           groups: [
             { name: 'yjs', test: YJS, priority: 2 },
-            { name: 'lit', test: /[\\/]node_modules[\\/]|[\\/]src[\\/](shared|client)[\\/]|[\\/]core[\\/]src[\\/]field-values/, priority: 1 },
+            { name: 'lit', test: /[\\/]node_modules[\\/]|[\\/]src[\\/](shared[\\/]|client[\\/]|version\.ts$)|[\\/]core[\\/]src[\\/]field-values|@oxc-project\+runtime/, priority: 1 },
           ],
         },
       },
