@@ -83,13 +83,30 @@ const newId = (prefix: string) => `${prefix}${Math.random().toString(36).slice(2
  * post-sale stages, terminal states, rules and scope, co-edited by several admins at
  * once, checked as they type, and published as a version.
  *
- * @event sp-change - A local edit; `detail.draft` and `detail.problems`.
- * @event sp-publish - Published; `detail.processId`, `detail.version`, `detail.mode`.
- * @event sp-error - A request failed.
- * @csspart toolbar - Name, status and the process actions.
- * @csspart stage-list - The ordered stages.
+ * @event {SpChangeEvent} sp-change - A local edit; `detail: {draft: ProcessDraft | null, problems: DefinitionProblem[]}`.
+ * @event {SpPublishEvent} sp-publish - Published; `detail: {processId, version, mode: 'update-existing' | 'new-process', moved}`.
+ * @event {SpErrorEvent} sp-error - Loading, saving or connecting failed. `detail: KitFailure` = `{code, status, message, details, messages?, source?}`; `code` is the server's (`UNAUTHENTICATED`, `FORBIDDEN`, `NOT_FOUND`, …) or `NETWORK` (server down, origin refused, live connection failed) or `NO_TOKEN`; `status` is the HTTP status, 0 when no answer came.
+ * @csspart error - The box shown instead of the content when it cannot be loaded (no token, refused token, server unreachable, 401/403, live connection failed).
+ * @csspart error-message - The short localized sentence in the error box.
+ * @csspart retry - The retry button in the error box (when trying again may help).
+ * @csspart toolbar - Name, status, version, the process actions and presence.
+ * @csspart stage-list - The ordered stages of the selected phase.
  * @csspart editor - The selected stage's settings.
- * @cssproperty --sp-color-accent - Selection and primary buttons.
+ * @cssproperty --sp-color-text - Text colour (default #1f2328; dark #e6edf3).
+ * @cssproperty --sp-color-muted - Secondary text (default #59636e).
+ * @cssproperty --sp-color-surface - Background of controls and panels (default #ffffff).
+ * @cssproperty --sp-color-subtle - Background of quiet areas (default #f4f6f8).
+ * @cssproperty --sp-color-border - Borders (default #d1d9e0).
+ * @cssproperty --sp-color-accent - Primary buttons, the current step, selection (default #0b65c2).
+ * @cssproperty --sp-color-on-accent - Text on the accent colour (default #ffffff).
+ * @cssproperty --sp-color-success - Done and won (default #1a7f37).
+ * @cssproperty --sp-color-warning - Overdue, pending, offline (default #9a6700).
+ * @cssproperty --sp-color-danger - Errors and destructive actions (default #cf222e).
+ * @cssproperty --sp-radius - Corner radius (default 6px).
+ * @cssproperty --sp-focus-ring - The focus ring's box-shadow.
+ * @cssproperty --sp-font-family - Font family (default system-ui with PingFang SC / Microsoft YaHei).
+ * @cssproperty --sp-font-size - Base font size (default 14px; host `rem` hacks do not leak in).
+ * @cssproperty --sp-line-height - Line height (default 1.5).
  */
 export class SalesProcessDesigner extends ConnectedElement {
   static override styles = [
@@ -385,6 +402,7 @@ export class SalesProcessDesigner extends ConnectedElement {
     return normalizeDraft(readDraft(doc));
   }
 
+  /** What keeps the draft from being published (errors) or is worth a look (warnings). */
   get problems(): DefinitionProblem[] {
     const d = this.draft;
     return d ? checkPublishable(d.definition, this.catalog ?? undefined, d.name) : [];

@@ -23,15 +23,34 @@ const COLORS = ['#0b65c2', '#b3261e', '#1a7f37', '#8250df', '#bf8700', '#0f7b8a'
 /**
  * @summary The current stage's feedback form of an opportunity: its requirements and
  * fields by type, co-filled live with everyone who has it open, validated as you type.
- * Form-associated: inside a host `<form>` it submits its values (JSON, under `name`)
- * and reports validity.
+ * Form-associated: inside a host `<form>` it submits its values (JSON, under `name`),
+ * reports validity, and follows a surrounding disabled `<fieldset>`.
  *
- * @event input - A value changed (native, composed).
- * @event change - A value was committed (native, composed).
- * @event sp-error - Loading or saving failed.
- * @csspart field - One field row.
+ * @event input - A value changed (native `Event`, bubbling, composed).
+ * @event change - A value was committed (native `Event`, bubbling, composed).
+ * @event {SpErrorEvent} sp-error - Loading, saving or connecting failed. `detail: KitFailure` = `{code, status, message, details, messages?, source?}`; `code` is the server's (`UNAUTHENTICATED`, `FORBIDDEN`, `NOT_FOUND`, …) or `NETWORK` (server down, origin refused, live connection failed) or `NO_TOKEN`; `status` is the HTTP status, 0 when no answer came.
+ * @csspart error - The box shown instead of the content when it cannot be loaded (no token, refused token, server unreachable, 401/403, live connection failed).
+ * @csspart error-message - The short localized sentence in the error box.
+ * @csspart retry - The retry button in the error box (when trying again may help).
+ * @csspart presence - The bar with the live state and who else is here.
  * @csspart requirements - The stage's requirements.
- * @csspart presence - Who else is here.
+ * @csspart field - One field row (label, control, message).
+ * @csspart file-link - The name of an uploaded file; a click downloads it through a short-lived signed link.
+ * @cssproperty --sp-color-text - Text colour (default #1f2328; dark #e6edf3).
+ * @cssproperty --sp-color-muted - Secondary text (default #59636e).
+ * @cssproperty --sp-color-surface - Background of controls and panels (default #ffffff).
+ * @cssproperty --sp-color-subtle - Background of quiet areas (default #f4f6f8).
+ * @cssproperty --sp-color-border - Borders (default #d1d9e0).
+ * @cssproperty --sp-color-accent - Primary buttons, the current step, selection (default #0b65c2).
+ * @cssproperty --sp-color-on-accent - Text on the accent colour (default #ffffff).
+ * @cssproperty --sp-color-success - Done and won (default #1a7f37).
+ * @cssproperty --sp-color-warning - Overdue, pending, offline (default #9a6700).
+ * @cssproperty --sp-color-danger - Errors and destructive actions (default #cf222e).
+ * @cssproperty --sp-radius - Corner radius (default 6px).
+ * @cssproperty --sp-focus-ring - The focus ring's box-shadow.
+ * @cssproperty --sp-font-family - Font family (default system-ui with PingFang SC / Microsoft YaHei).
+ * @cssproperty --sp-font-size - Base font size (default 14px; host `rem` hacks do not leak in).
+ * @cssproperty --sp-line-height - Line height (default 1.5).
  */
 export class StageFeedbackForm extends ConnectedElement {
   static formAssociated = true;
@@ -186,6 +205,7 @@ export class StageFeedbackForm extends ConnectedElement {
     return server && server.size ? (server.toJSON() as OpportunityView) : null;
   }
 
+  /** The current stage's fields (labels, types, options, required), from the server. */
   get fields(): Field[] {
     return this.opportunity?.formFields ?? [];
   }
@@ -195,14 +215,17 @@ export class StageFeedbackForm extends ConnectedElement {
     return (this.live.doc?.getMap('form').toJSON() ?? {}) as Record<string, unknown>;
   }
 
+  /** The host `<form>` it belongs to. */
   get form(): HTMLFormElement | null {
     return this.internals.form;
   }
 
+  /** Its validity in the host form (`valueMissing` for an empty required field, `customError` for a bad value). */
   get validity(): ValidityState {
     return this.internals.validity;
   }
 
+  /** The localized message of the first problem. */
   get validationMessage(): string {
     return this.internals.validationMessage;
   }

@@ -97,9 +97,29 @@ const messages = {
  * @summary The sales funnel of a process: stage widths by count or amount, per-stage
  * figures on hover and focus, the forecast by month, the shape diagnosis with its
  * thresholds, target planning, and a table alternative. Refreshes when opportunities
- * move (pushed by the server).
+ * move (pushed by the server over a server-sent event stream).
+ *
+ * @event {SpErrorEvent} sp-error - Loading, saving or connecting failed. `detail: KitFailure` = `{code, status, message, details, messages?, source?}`; `code` is the server's (`UNAUTHENTICATED`, `FORBIDDEN`, `NOT_FOUND`, …) or `NETWORK` (server down, origin refused, live connection failed) or `NO_TOKEN`; `status` is the HTTP status, 0 when no answer came.
+ * @csspart error - The box shown instead of the content when it cannot be loaded (no token, refused token, server unreachable, 401/403, live connection failed).
+ * @csspart error-message - The short localized sentence in the error box.
+ * @csspart retry - The retry button in the error box (when trying again may help).
  * @csspart funnel - The SVG funnel.
  * @csspart table - The table alternative.
+ * @cssproperty --sp-color-text - Text colour (default #1f2328; dark #e6edf3).
+ * @cssproperty --sp-color-muted - Secondary text (default #59636e).
+ * @cssproperty --sp-color-surface - Background of controls and panels (default #ffffff).
+ * @cssproperty --sp-color-subtle - Background of quiet areas (default #f4f6f8).
+ * @cssproperty --sp-color-border - Borders (default #d1d9e0).
+ * @cssproperty --sp-color-accent - Primary buttons, the current step, selection (default #0b65c2).
+ * @cssproperty --sp-color-on-accent - Text on the accent colour (default #ffffff).
+ * @cssproperty --sp-color-success - Done and won (default #1a7f37).
+ * @cssproperty --sp-color-warning - Overdue, pending, offline (default #9a6700).
+ * @cssproperty --sp-color-danger - Errors and destructive actions (default #cf222e).
+ * @cssproperty --sp-radius - Corner radius (default 6px).
+ * @cssproperty --sp-focus-ring - The focus ring's box-shadow.
+ * @cssproperty --sp-font-family - Font family (default system-ui with PingFang SC / Microsoft YaHei).
+ * @cssproperty --sp-font-size - Base font size (default 14px; host `rem` hacks do not leak in).
+ * @cssproperty --sp-line-height - Line height (default 1.5).
  */
 export class SalesFunnelChart extends ConnectedElement {
   static override styles = [
@@ -218,6 +238,7 @@ export class SalesFunnelChart extends ConnectedElement {
     `,
   ];
 
+  /** The process whose funnel to show; loaded from the server (and kept live) when set. */
   @property({ attribute: 'process-id' }) processId = '';
   /** Funnel width by `count` (open opportunities) or `amount`. */
   @property({ reflect: true }) measure: 'count' | 'amount' = 'count';

@@ -21,19 +21,43 @@ interface Option {
 
 /**
  * @summary An opportunity's stages as a path: completed, current and remaining pre-sale
- * stages, the terminal state, and post-sale stages once won.
+ * stages, the terminal state, and post-sale stages once won; with the actions the rules
+ * allow (complete, request approval, move back, win, lose, invalidate, order, post-sale staff).
  *
- * @csspart summary - The line with name, amount and win rate.
- * @csspart path - The ordered list of steps.
- * @csspart step - One step; `step current`, `step done` mark state.
+ * @event {SpBeforeActionEvent} sp-before-action - Cancelable, before an action is sent; `detail: {opportunityId, action, body}`.
+ * @event {SpStageChangedEvent} sp-stage-changed - The server moved the opportunity; `detail: {opportunityId, action, stageId, status}`.
+ * @event {SpStageCompletedEvent} sp-stage-completed - A stage was completed; `detail: {opportunityId, fromStageId, toStageId}`.
+ * @event {SpApprovalRequestedEvent} sp-approval-requested - Completing asked the supervisor; `detail: {opportunityId, stageId}`.
+ * @event {SpTransitionRefusedEvent} sp-transition-refused - The server refused; `detail: {opportunityId, action, code, details}`, `details` lists every unmet gate; `code: 'STALE_STATE'` when the opportunity changed meanwhile (it is reloaded).
+ * @event {SpErrorEvent} sp-error - Loading, saving or connecting failed. `detail: KitFailure` = `{code, status, message, details, messages?, source?}`; `code` is the server's (`UNAUTHENTICATED`, `FORBIDDEN`, `NOT_FOUND`, …) or `NETWORK` (server down, origin refused, live connection failed) or `NO_TOKEN`; `status` is the HTTP status, 0 when no answer came.
+ * @csspart error - The box shown instead of the content when it cannot be loaded (no token, refused token, server unreachable, 401/403, live connection failed).
+ * @csspart error-message - The short localized sentence in the error box.
+ * @csspart retry - The retry button in the error box (when trying again may help).
+ * @csspart summary - The line with name, amount, win rate and days in stage.
+ * @csspart path - An ordered list of steps (pre-sale, then post-sale).
+ * @csspart step - One step; it also has the part of its state: `done`, `current`, `todo`, `won`, `lost` or `invalid`.
+ * @csspart done - A completed step.
+ * @csspart current - The current step.
+ * @csspart todo - A step still ahead.
+ * @csspart won - The won terminal step.
+ * @csspart lost - The lost terminal step.
+ * @csspart invalid - The invalid terminal step.
  * @csspart actions - The action buttons.
- * @event sp-before-action - Cancelable, before an action is sent.
- * @event sp-stage-changed - The server moved the opportunity.
- * @event sp-stage-completed - A stage was completed.
- * @event sp-approval-requested - Completing asked the supervisor.
- * @event sp-transition-refused - The server refused; `detail.details` lists every unmet gate.
- * @event sp-error - Loading failed.
- * @cssproperty --sp-color-accent - The current step.
+ * @cssproperty --sp-color-text - Text colour (default #1f2328; dark #e6edf3).
+ * @cssproperty --sp-color-muted - Secondary text (default #59636e).
+ * @cssproperty --sp-color-surface - Background of controls and panels (default #ffffff).
+ * @cssproperty --sp-color-subtle - Background of quiet areas (default #f4f6f8).
+ * @cssproperty --sp-color-border - Borders (default #d1d9e0).
+ * @cssproperty --sp-color-accent - Primary buttons, the current step, selection (default #0b65c2).
+ * @cssproperty --sp-color-on-accent - Text on the accent colour (default #ffffff).
+ * @cssproperty --sp-color-success - Done and won (default #1a7f37).
+ * @cssproperty --sp-color-warning - Overdue, pending, offline (default #9a6700).
+ * @cssproperty --sp-color-danger - Errors and destructive actions (default #cf222e).
+ * @cssproperty --sp-radius - Corner radius (default 6px).
+ * @cssproperty --sp-focus-ring - The focus ring's box-shadow.
+ * @cssproperty --sp-font-family - Font family (default system-ui with PingFang SC / Microsoft YaHei).
+ * @cssproperty --sp-font-size - Base font size (default 14px; host `rem` hacks do not leak in).
+ * @cssproperty --sp-line-height - Line height (default 1.5).
  */
 export class OpportunityStagePath extends ConnectedElement {
   static override styles = [
