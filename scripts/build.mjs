@@ -12,7 +12,7 @@
  * `node scripts/build.mjs [version|core|elements|manifest|types|kit|demo]…` runs some steps only;
  * `pnpm build:packages` is every step but the demo.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { brotliCompressSync, constants, gzipSync } from 'node:zlib';
@@ -24,11 +24,14 @@ const core = join(root, 'packages/core');
 const bin = (dir, name) => join(dir, 'node_modules/.bin', name);
 
 function run(cmd, args, cwd = root) {
-  const r = spawnSync(cmd, args, { cwd, stdio: 'inherit' });
-  if (r.status !== 0) {
-    console.error(`build: ${[cmd, ...args].join(' ')} failed`);
-    process.exit(r.status ?? 1);
-  }
+  return new Promise((resolve) => {
+    const child = spawn(cmd, args, { cwd, stdio: 'inherit' });
+    child.on('close', (status) => {
+      if (status === 0) return resolve();
+      console.error(`build: ${[cmd, ...args].join(' ')} failed`);
+      process.exit(status ?? 1);
+    });
+  });
 }
 
 /** src/version.ts, written only when the version changed (test/package checks they agree). */
@@ -56,17 +59,17 @@ const steps = {
   version: () => writeVersion(),
   core: () => {
     rmSync(join(core, 'dist'), { recursive: true, force: true });
-    run(bin(root, 'tsc'), ['-p', join(core, 'tsconfig.build.json')]);
+    return run(bin(root, 'tsc'), ['-p', join(core, 'tsconfig.build.json')]);
   },
   elements: () => {
     for (const name of existsSync(join(elements, 'dist')) ? readdirSync(join(elements, 'dist')) : [])
       if (name !== 'kit') rmSync(join(elements, 'dist', name), { recursive: true, force: true });
-    run(bin(root, 'tsc'), ['-p', join(elements, 'tsconfig.build.json')]);
+    return run(bin(root, 'tsc'), ['-p', join(elements, 'tsconfig.build.json')]);
   },
   manifest: () => run(bin(elements, 'cem'), ['analyze', '--litelement', '--config', 'custom-elements-manifest.config.mjs', '--quiet'], elements),
   types: () => frameworkTypes(),
-  kit: () => {
-    run(bin(root, 'vite'), ['build', '-c', join(elements, 'vite.kit.config.ts')]);
+  kit: async () => {
+    await run(bin(root, 'vite'), ['build', '-c', join(elements, 'vite.kit.config.ts')]);
     precompress(join(elements, 'dist/kit'));
   },
   demo: () => run(bin(root, 'vite'), ['build', 'apps/demo']),
@@ -79,10 +82,18 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     console.error(`build: unknown step ${unknown.join(', ')} (steps: ${Object.keys(steps).join(', ')})`);
     process.exit(2);
   }
-  for (const [name, step] of Object.entries(steps)) {
-    if (wanted.length && !wanted.includes(name)) continue;
-    const t = performance.now();
-    await step();
-    console.log(`build: ${name} ${Math.round(performance.now() - t)} ms`);
-  }
+  // Steps in a row run one after the other; the steps of one row run side by side.
+  const rows = [['version'], ['core', 'elements', 'manifest', 'kit'], ['types'], ['demo']];
+  const started = performance.now();
+  for (const row of rows)
+    await Promise.all(
+      row
+        .filter((name) => !wanted.length || wanted.includes(name))
+        .map(async (name) => {
+          const t = performance.now();
+          await steps[name]();
+          console.log(`build: ${name} ${Math.round(performance.now() - t)} ms`);
+        }),
+    );
+  console.log(`build: done in ${Math.round(performance.now() - started)} ms`);
 }
