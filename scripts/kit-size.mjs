@@ -2,16 +2,17 @@
  * Gzip figures of the built one-script kit (packages/elements/dist/kit): the loader, a page
  * with given tags (the loader plus each tag's chunk and everything those import statically),
  * and the whole kit (every .js file). Sizes are gzip level 9 of each file, added up, as a
- * browser fetches them.
+ * browser fetches them (`brotli`: the same with the .br files the server prefers).
  */
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
-import { gzipSync } from 'node:zlib';
+import { brotliCompressSync, constants, gzipSync } from 'node:zlib';
 
 export const KIT_DIR = new URL('../packages/elements/dist/kit', import.meta.url).pathname;
 export const KIT_ENTRY = 'sales-process-kit.js';
 
 const gz = (file) => gzipSync(readFileSync(file), { level: 9 }).length;
+const br = (file) => brotliCompressSync(readFileSync(file), { params: { [constants.BROTLI_PARAM_QUALITY]: 11 } }).length;
 
 /** Static imports of one built module (relative specifiers only), as absolute paths. */
 function staticImports(file) {
@@ -58,13 +59,14 @@ export function kitFigures(dir = KIT_DIR) {
   };
   walk(dir);
   const sum = (files) => files.reduce((n, f) => n + gz(f), 0);
+  const sumBr = (files) => files.reduce((n, f) => n + br(f), 0);
   const loaderFiles = pageFiles([], dir);
   const pathFormFiles = pageFiles(['sales-process-provider', 'opportunity-stage-path', 'stage-feedback-form'], dir);
   return {
     tags: Object.keys(tagChunks(dir)),
-    loader: { bytes: sum(loaderFiles), files: loaderFiles.map((f) => relative(dir, f)) },
-    pathForm: { bytes: sum(pathFormFiles), files: pathFormFiles.map((f) => relative(dir, f)) },
-    whole: { bytes: sum(all), files: all.map((f) => relative(dir, f)) },
+    loader: { bytes: sum(loaderFiles), brotli: sumBr(loaderFiles), files: loaderFiles.map((f) => relative(dir, f)) },
+    pathForm: { bytes: sum(pathFormFiles), brotli: sumBr(pathFormFiles), files: pathFormFiles.map((f) => relative(dir, f)) },
+    whole: { bytes: sum(all), brotli: sumBr(all), files: all.map((f) => relative(dir, f)) },
   };
 }
 
