@@ -111,6 +111,11 @@ export function acquireLiveDoc(client: ApiClient, name: string, options: { offli
   };
 
   provider.on('status', ({ status }) => {
+    if (status !== 'connected' && flushWaiters.length) {
+      const waiters = flushWaiters;
+      flushWaiters = [];
+      waiters.forEach((fn) => fn());
+    }
     if (status === 'connected') {
       opened = true;
       everOpened = true;
@@ -181,10 +186,24 @@ export function acquireLiveDoc(client: ApiClient, name: string, options: { offli
     connected: () => provider.wsconnected,
     everConnected: () => everOpened,
     authError: () => authError,
-    flush() {
+    async flush() {
+      // Our step 1 must not be taken as answered by the step 2 of the socket's own first
+      // step 1: wait for that one first.
+      if (provider.wsconnected && !provider.synced)
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(done, FLUSH_TIMEOUT_MS);
+          function done() {
+            clearTimeout(timer);
+            provider.off('sync', done);
+            provider.off('status', done);
+            resolve();
+          }
+          provider.on('sync', done);
+          provider.on('status', done);
+        });
       const ws = provider.ws;
-      if (!provider.wsconnected || !ws || ws.readyState !== ws.OPEN) return Promise.resolve();
-      return new Promise<void>((resolve) => {
+      if (!provider.wsconnected || !provider.synced || !ws || ws.readyState !== ws.OPEN) return;
+      await new Promise<void>((resolve) => {
         const timer = setTimeout(done, FLUSH_TIMEOUT_MS);
         function done() {
           clearTimeout(timer);

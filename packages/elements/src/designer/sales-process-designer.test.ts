@@ -2,6 +2,7 @@ import { readDraft, seedProcessDefinition, writeDraft, type ProcessDraft } from 
 import { expect, fixture, html, oneEvent } from '@open-wc/testing';
 import * as Y from 'yjs';
 import '../index.js';
+import { FakeSocket, fakeSyncServer, json, until } from '../testing/network.js';
 import type { SalesProcessDesigner } from './sales-process-designer.js';
 
 const catalog = {
@@ -246,5 +247,32 @@ describe('<sales-process-designer>', () => {
       expect(published.detail.mode).to.equal('new-process');
       expect(bodies.at(-1)).to.deep.include({ mode: 'new-process', disableOld: true });
     });
+  });
+
+  it('publishing waits until the server has the last edit', async () => {
+    const serverDoc = seedDoc();
+    const restore = FakeSocket.install();
+    fakeSyncServer(serverDoc, 150);
+    const realFetch = window.fetch;
+    let nameAtPreview: unknown = 'no preview';
+    window.fetch = (async (input: RequestInfo) => {
+      const url = String(input);
+      if (url.endsWith('/publish/preview')) {
+        nameAtPreview = draftOf(serverDoc).name;
+        return json(200, { affected: 0, perStage: [], unmapped: [] });
+      }
+      return json(200, { id: 'p1', name: '重要客户销售流程', status: 'enabled', version: 1 });
+    }) as typeof fetch;
+    try {
+      const el = await fixture<SalesProcessDesigner>(html`<sales-process-designer base-url="http://x" token="t" process-id="p1" .catalog=${catalog} .departments=${departments}></sales-process-designer>`);
+      await until(() => el.shadowRoot!.querySelector<HTMLInputElement>('#process-name')?.value === '重要客户销售流程', 3000, 'the draft from the server');
+      await setInput(el, '#process-name', '大客户流程');
+      $<HTMLButtonElement>(el, '.toolbar button.primary').click();
+      await until(() => nameAtPreview !== 'no preview', 3000, 'the preview');
+      expect(nameAtPreview).to.equal('大客户流程');
+    } finally {
+      window.fetch = realFetch;
+      restore();
+    }
   });
 });

@@ -835,6 +835,8 @@ export class SalesProcessDesigner extends ConnectedElement {
     if (!client) return;
     const { mode, mapping } = this.publishState;
     try {
+      // The last edits reach the server before it reads the draft.
+      await this.live.flush();
       const { data } = await client.post<Preview>(`/processes/${encodeURIComponent(this.processId)}/publish/preview`, { mode, stageMapping: mapping });
       this.publishState = { ...this.publishState, preview: data, error: null };
     } catch (e) {
@@ -849,6 +851,7 @@ export class SalesProcessDesigner extends ConnectedElement {
     const { mode, mapping, disableOld } = this.publishState;
     this.publishState = { ...this.publishState, busy: true };
     try {
+      await this.live.flush();
       const { data } = await client.post<{ processId: string; version: number; moved: number }>(`/processes/${encodeURIComponent(this.processId)}/publish`, { mode, stageMapping: mapping, disableOld });
       this.publishState = { ...this.publishState, busy: false, result: mode === 'new-process' ? this.i18n.t('publishedNew') : this.i18n.t('published', { v: data.version }), error: null };
       this.dispatchEvent(new SpPublishEvent({ processId: data.processId, version: data.version, mode, moved: data.moved }));

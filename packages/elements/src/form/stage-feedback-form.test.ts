@@ -1,11 +1,8 @@
 import { expect, fixture, html } from '@open-wc/testing';
-import * as decoding from 'lib0/decoding';
-import * as encoding from 'lib0/encoding';
-import * as syncProtocol from 'y-protocols/sync';
 import * as Y from 'yjs';
 import '../index.js';
 import { opportunityFixture } from '../testing/fixtures.js';
-import { FakeSocket, headersOf, json, until } from '../testing/network.js';
+import { FakeSocket, fakeSyncServer, headersOf, json, until } from '../testing/network.js';
 import type { StageFeedbackForm } from './stage-feedback-form.js';
 
 const L = (zh: string, en = zh) => ({ zh, en });
@@ -184,16 +181,7 @@ describe('<stage-feedback-form>', () => {
     const server = serverDoc.getMap('server');
     for (const [k, v] of Object.entries({ ...opportunityFixture({ gates: [{ gate: 'minContacts', have: 1, need: 2, met: false, message: L('x') }] as never }), formFields: FIELDS })) server.set(k, v);
     const restore = FakeSocket.install();
-    FakeSocket.behaviour = () => 'open';
-    FakeSocket.onSend = (socket, data) =>
-      setTimeout(() => {
-        const decoder = decoding.createDecoder(data);
-        if (decoding.readVarUint(decoder) !== 0) return;
-        const reply = encoding.createEncoder();
-        encoding.writeVarUint(reply, 0);
-        syncProtocol.readSyncMessage(decoder, reply, serverDoc, 'client');
-        if (encoding.length(reply) > 1) socket.receive(encoding.toUint8Array(reply));
-      }, 150);
+    fakeSyncServer(serverDoc, 150);
     const realFetch = window.fetch;
     let notesAtPost: unknown = 'no post';
     window.fetch = (async (input: RequestInfo) => {

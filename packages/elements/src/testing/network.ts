@@ -1,3 +1,7 @@
+import * as decoding from 'lib0/decoding';
+import * as encoding from 'lib0/encoding';
+import * as syncProtocol from 'y-protocols/sync';
+import type * as Y from 'yjs';
 /**
  * The network is the outer edge: helpers for tests that stand in for the server behind
  * `fetch` (and `WebSocket`) in the test page only.
@@ -114,4 +118,21 @@ export class FakeSocket {
 export function fakeJwt(claims: Record<string, unknown>): string {
   const b64 = (o: unknown) => btoa(JSON.stringify(o)).replace(/=+$/, '').replace(/\+/g, '-').replace(/\//g, '_');
   return `${b64({ alg: 'HS256', typ: 'JWT' })}.${b64(claims)}.sig`;
+}
+
+/**
+ * Makes the FakeSockets speak y-websocket's sync protocol for `serverDoc`, handling each
+ * message `latencyMs` after it was sent, in order (as the server does, when busy).
+ */
+export function fakeSyncServer(serverDoc: Y.Doc, latencyMs: number): void {
+  FakeSocket.behaviour = () => 'open';
+  FakeSocket.onSend = (socket, data) =>
+    setTimeout(() => {
+      const decoder = decoding.createDecoder(data);
+      if (decoding.readVarUint(decoder) !== 0) return;
+      const reply = encoding.createEncoder();
+      encoding.writeVarUint(reply, 0);
+      syncProtocol.readSyncMessage(decoder, reply, serverDoc, 'client');
+      if (encoding.length(reply) > 1) socket.receive(encoding.toUint8Array(reply));
+    }, latencyMs);
 }

@@ -1,0 +1,38 @@
+import { expect } from '@open-wc/testing';
+import * as Y from 'yjs';
+import { FakeSocket, fakeSyncServer, until } from '../testing/network.js';
+import { ApiClient } from './api-client.js';
+import { acquireLiveDoc } from './live-doc.js';
+
+describe('live docs', () => {
+  let restore: () => void = () => {};
+  beforeEach(() => (restore = FakeSocket.install()));
+  afterEach(() => restore());
+
+  it('authenticates with subprotocols, never with the token in the URL', async () => {
+    FakeSocket.behaviour = () => 'open';
+    const live = acquireLiveDoc(new ApiClient({ baseUrl: 'https://kit.example', token: 'jwt' }), 'opportunity:o1', { offline: false });
+    try {
+      await until(() => FakeSocket.sockets.length, 1000, 'a socket');
+      expect(FakeSocket.sockets[0]!.url).to.equal('wss://kit.example/sync/opportunity:o1');
+      expect(FakeSocket.sockets[0]!.protocols).to.deep.equal(['sales-process', 'bearer.jwt']);
+    } finally {
+      live.release();
+    }
+  });
+
+  it('a flush right after connecting waits for what was typed, not for the first sync', async () => {
+    const serverDoc = new Y.Doc();
+    serverDoc.getMap('server').set('name', 'O1');
+    fakeSyncServer(serverDoc, 150);
+    const live = acquireLiveDoc(new ApiClient({ baseUrl: 'http://x', token: 't' }), 'opportunity:o2', { offline: false });
+    try {
+      await until(() => live.connected(), 1000, 'the socket');
+      live.doc.getMap('form').set('stage.notes', '见了林总');
+      await live.flush();
+      expect(serverDoc.getMap('form').get('stage.notes')).to.equal('见了林总');
+    } finally {
+      live.release();
+    }
+  });
+});
