@@ -1,4 +1,4 @@
-import { expect, fixture, html } from '@open-wc/testing';
+import { expect, fixture, html, oneEvent } from '@open-wc/testing';
 import * as Y from 'yjs';
 import '../index.js';
 import { opportunityFixture } from '../testing/fixtures.js';
@@ -199,6 +199,24 @@ describe('<stage-feedback-form>', () => {
       expect(notesAtPost).to.equal('见了林总');
     } finally {
       window.fetch = realFetch;
+      restore();
+    }
+  });
+
+  it('says so within about 5 s when the live connection cannot open and nothing is stored locally', async () => {
+    const restore = FakeSocket.install();
+    FakeSocket.behaviour = () => 'refuse';
+    try {
+      const started = Date.now();
+      const el = await fixture<StageFeedbackForm>(html`<stage-feedback-form lang="en" base-url="http://x" token="t" opportunity-id="opp_unreachable" no-offline></stage-feedback-form>`);
+      const event = await oneEvent(el, 'sp-error');
+      expect(event.detail).to.include({ code: 'NETWORK', status: 0 });
+      expect(Date.now() - started).to.be.lessThan(6000);
+      await el.updateComplete;
+      expect(q(el, '[part="error"]').textContent).to.contain('Cannot open the live connection');
+      expect(q(el, '[part="retry"]')).to.exist;
+      expect(el.shadowRoot!.querySelector('[aria-busy]')).to.be.null;
+    } finally {
       restore();
     }
   });
