@@ -14,7 +14,9 @@ export { StageApprovalInbox, type ApprovalView } from './approvals/stage-approva
 export { SalesProcessDesigner, SpChangeEvent, SpPublishEvent } from './designer/sales-process-designer.js';
 export { SalesFunnelChart, type FunnelData } from './funnel/sales-funnel-chart.js';
 export { SalesNotifications, SpNotificationOpenEvent, type NotificationView } from './notifications/sales-notifications.js';
-export { ApiClient, ApiClientError } from './client/api-client.js';
+export { ApiClient, ApiClientError, type KitErrorCode, type TokenProvider } from './client/api-client.js';
+export { SalesProcessConnection } from './shared/connection.js';
+export type { KitFailure } from './shared/failure.js';
 export * from './shared/events.js';
 export type { OpportunityView, FormFieldView } from './shared/types.js';
 
