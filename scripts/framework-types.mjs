@@ -4,8 +4,8 @@
  * - jsx.d.ts: React 19's `JSX.IntrinsicElements` (module 'react'): attributes (kebab-case),
  *   properties (camelCase, typed from the element classes) and `on<event-name>` listeners,
  *   as React 19 passes them to custom elements;
- * - vue.d.ts: Vue 3's `GlobalComponents`: attributes, properties and `on<EventName>` props,
- *   which `@sp-stage-changed` handlers are checked against;
+ * - vue.d.ts: Vue 3's `GlobalComponents`, in the shape Vue documents for custom elements
+ *   (`$props` for attributes and properties, `$emit` for `@sp-…` handlers);
  * - svelte.d.ts: `SvelteHTMLElements` of 'svelte/elements' (Svelte 5 `onsp-…`, Svelte 4 `on:sp-…`).
  * Each has an empty .js beside it so that `import '@sales-process/elements/jsx'` also works.
  * Hosts: `import type {} from '@sales-process/elements/jsx'` (or /vue, /svelte) once.
@@ -45,7 +45,6 @@ export function frameworkTypes() {
   const doc = (text, indent) => (text ? `${indent}/** ${text.replace(/\*\//g, '*\\/')} */\n` : '');
   const attrs = (e, indent) => e.attributes.map((a) => `${doc(a.description, indent)}${indent}${q(a.name)}?: ${a.type};\n`).join('');
   const propsOf = (e) => (e.properties.length ? `Partial<Pick<${e.className}, ${e.properties.map((p) => `'${p}'`).join(' | ')}>>` : '{}');
-  const pascal = (name) => name.replace(/(^|-)(\w)/g, (_, __, c) => c.toUpperCase());
 
   let jsx = header("React 19 JSX (`import type {} from '@sales-process/elements/jsx'`)");
   jsx += `import type { DetailedHTMLProps, HTMLAttributes } from 'react';\n\n`;
@@ -60,15 +59,30 @@ export function frameworkTypes() {
   jsx += `    }\n  }\n}\n`;
 
   let vue = header("Vue 3 templates (`import type {} from '@sales-process/elements/vue'`)");
-  vue += `import type { DefineComponent } from 'vue';\n\n`;
+  vue += `import type { EmitFn, HTMLAttributes, PublicProps } from 'vue';
+
+/**
+ * Vue's documented shape for a custom element in \`GlobalComponents\`: \`$props\` for the template's
+ * attributes and properties, \`$emit\` for its events (\`@sp-stage-changed\`), and the element
+ * itself for template refs.
+ */
+export type DefineCustomElement<Element extends HTMLElement, Props, Events extends Record<string, Event> = {}> = new () => Element & {
+  /** @deprecated For template type checking only; not on the element. */
+  $props: HTMLAttributes & Props & PublicProps;
+  /** @deprecated For template type checking only; not on the element. */
+  $emit: EmitFn<{ [K in keyof Events]: (event: Events[K]) => void }>;
+};
+
+`;
   for (const e of elements) {
-    vue += `/** Props of \`<${e.tag}>\` in Vue 3 templates (\`@${e.events[0]?.name ?? 'event'}\` checks against \`on${pascal(e.events[0]?.name ?? 'event')}\`). */\nexport type ${e.className}VueProps = ${propsOf(e)} & {\n`;
+    vue += `/** Attributes and properties of \`<${e.tag}>\` in Vue 3 templates. */\nexport type ${e.className}VueProps = ${propsOf(e)} & {\n`;
     vue += attrs(e, '  ');
-    for (const ev of e.events) vue += `${doc(ev.description, '  ')}  on${pascal(ev.name)}?: (event: ${ev.type}) => void;\n`;
+    vue += `};\n\n/** Events of \`<${e.tag}>\`. */\nexport type ${e.className}VueEvents = {\n`;
+    for (const ev of e.events) vue += `${doc(ev.description, '  ')}  '${ev.name}': ${ev.type};\n`;
     vue += `};\n\n`;
   }
   vue += `declare module 'vue' {\n  interface GlobalComponents {\n`;
-  for (const e of elements) vue += `${doc(e.description, '    ')}    '${e.tag}': DefineComponent<${e.className}VueProps>;\n`;
+  for (const e of elements) vue += `${doc(e.description, '    ')}    '${e.tag}': DefineCustomElement<${e.className}, ${e.className}VueProps, ${e.className}VueEvents>;\n`;
   vue += `  }\n}\n`;
 
   let svelte = header("Svelte (`import type {} from '@sales-process/elements/svelte'`)");

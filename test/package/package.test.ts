@@ -87,7 +87,7 @@ describe('an outside project', () => {
     app = join(dir, 'app');
     await run('mkdir', ['-p', app]);
     writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'outside-host', private: true, type: 'module' }));
-    await run('npm', ['install', tarballs.core, tarballs.elements, 'react@19.3.1', '@types/react@19.3.0', '@lit/react@1.0.8', 'vue@3.5.45', '--no-audit', '--no-fund', '--prefer-offline', '--loglevel=error'], { cwd: app, maxBuffer: 64 << 20, timeout: 280_000 });
+    await run('npm', ['install', tarballs.core, tarballs.elements, 'react@19.3.1', '@types/react@19.3.0', '@lit/react@1.0.8', 'vue@3.5.45', 'vue-tsc@3.2.4', 'typescript@5.9.3', '--no-audit', '--no-fund', '--prefer-offline', '--loglevel=error'], { cwd: app, maxBuffer: 64 << 20, timeout: 280_000 });
   }, 300_000);
 
   it('imports @sales-process/core in Node', async () => {
@@ -151,7 +151,49 @@ export function Plain() {
     const tsc = join(ROOT, 'node_modules/.bin/tsc');
     const result = await run(tsc, ['-p', app], { cwd: app }).catch((e: { stdout: string; stderr: string }) => e);
     expect(`${result.stdout}${result.stderr}`).toBe('');
-  });
+  }, 120_000);
+  it('type-checks a Vue 3 template with the tags (vue-tsc)', async () => {
+    writeFileSync(
+      join(app, 'App.vue'),
+      `<script setup lang="ts">
+import type {} from '@sales-process/elements/vue';
+import type { OpportunityStagePath, SpStageChangedEvent } from '@sales-process/elements';
+import { ref } from 'vue';
+const path = ref<OpportunityStagePath | null>(null);
+function changed(e: SpStageChangedEvent) { console.log(e.detail.status, path.value?.opportunityId); }
+</script>
+<template>
+  <sales-process-provider base-url="https://kit.example" token="t">
+    <opportunity-stage-path ref="path" opportunity-id="o1" @sp-stage-changed="changed" @sp-error="(e) => console.log(e.detail.code)" />
+    <sales-funnel-chart process-id="p" measure="amount" />
+  </sales-process-provider>
+</template>
+`,
+    );
+    writeFileSync(
+      join(app, 'Wrong.vue'),
+      `<script setup lang="ts">
+import type {} from '@sales-process/elements/vue';
+</script>
+<template>
+  <opportunity-stage-path opportunity-id="o1" @sp-stage-changed="(e) => e.detail.nope" />
+  <sales-funnel-chart measure="weight" />
+</template>
+`,
+    );
+    writeFileSync(
+      join(app, 'tsconfig.vue.json'),
+      JSON.stringify({ compilerOptions: { target: 'ES2022', module: 'ESNext', moduleResolution: 'bundler', lib: ['ES2022', 'DOM', 'DOM.Iterable'], strict: true, noEmit: true, types: [] }, include: ['App.vue', 'Wrong.vue'] }),
+    );
+    const result = await run(join(app, 'node_modules/.bin/vue-tsc'), ['-p', 'tsconfig.vue.json'], { cwd: app }).then(
+      () => '',
+      (e: { stdout: string; stderr: string }) => `${e.stdout}${e.stderr}`,
+    );
+    // App.vue is clean; in Wrong.vue a wrong detail field and a wrong attribute value are errors (the typings are in force).
+    expect(result).not.toMatch(/App\.vue/);
+    expect(result).toMatch(/Wrong\.vue.*Property 'nope' does not exist/);
+    expect(result).toMatch(/Wrong\.vue.*"weight"' is not assignable/);
+  }, 240_000);
 });
 
 describe('custom-elements.json in the tarball', () => {
