@@ -19,7 +19,7 @@ export class SalesProcessConnection {
   ) {
     this.client = new ApiClient({ baseUrl, token: init.token, tokenProvider: init.tokenProvider, lang: init.lang });
     // A stream that was refused or dropped tries again at once with a new token.
-    this.offToken = this.client.onToken(() => this.streams.forEach((s) => s.status !== 'open' && s.reconnect()));
+    this.offToken = this.client.onToken(() => this.reconnectStreams());
   }
 
   /** The current token ('' when there is none). */
@@ -48,9 +48,9 @@ export class SalesProcessConnection {
     return stream.add(listener);
   }
 
-  /** Reconnects the streams that are down (a retry from the user). */
+  /** Reconnects at once the streams that failed and wait to try again (a retry from the user, a new token). */
   reconnectStreams(): void {
-    this.streams.forEach((s) => s.status !== 'open' && s.reconnect());
+    this.streams.forEach((s) => s.status === 'error' && s.reconnect());
   }
 
   /** Pauses (false) or resumes (true) the refresh timer, as the owner leaves or joins the page. */
