@@ -1,0 +1,277 @@
+/**
+ * Every write endpoint the OpenAPI document lists × every kind of bad input: the answer is
+ * a 4xx envelope (415 for a body that is not JSON, 400 for everything else), never a 5xx,
+ * and nothing is stored (every table of the database is the same before and after).
+ * The valid sample bodies below are sent last, to show each refusal came from its mutation.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { rowsOf } from '../db/open.js';
+import { startTestServer, testDatabases, type TestServer } from '../testing/harness.js';
+
+type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+type Ids = Record<'customer' | 'contact' | 'process' | 'process2' | 'opportunity' | 'file', string>;
+
+/** A valid body for each write endpoint (undefined: it takes none). */
+const SAMPLES: Record<string, (ids: Ids) => Json | undefined> = {
+  'POST /directory/sync': () => ({
+    departments: [{ id: 'd9', name: '研发部', parentId: 'd1' }],
+    users: [{ id: 'u9', name: '张三', departmentId: 'd9', managerId: 'adm', roles: ['sales'] }],
+  }),
+  'POST /fields/{object}': () => ({ key: 'region', label: { zh: '区域', en: 'Region' }, type: 'select', options: [{ value: 'north', label: { zh: '北区', en: 'North' } }], required: false }),
+  'PUT /settings': () => ({ deleteRequiresStatus: 'disabled' }),
+  'POST /customers': () => ({ name: '乙公司', fields: { industry: 'it' } }),
+  'POST /customers/{id}/contacts': () => ({ name: '李四', title: '经理', phone: '+86 10 1234 5678', email: 'li@example.com' }),
+  'DELETE /customers/{id}/contacts/{cid}': () => undefined,
+  'POST /processes': () => ({
+    name: '新流程',
+    departments: ['d1'],
+    definition: {
+      presale: [{ id: 'a', name: '接触', winRate: 10, requirements: '确认需求', remindAfterDays: 3, requiresApproval: false, minContacts: 1, fields: [{ source: 'stage', key: 'k', required: true, label: { zh: '记录', en: 'Notes' }, type: 'text' }] }],
+      postsale: [{ id: 'p', name: '安装', overdueAfterDays: 5, fields: [] }],
+      terminal: { won: { name: '赢单', winRate: 100 } },
+      rules: { orderRequiredToWin: false, orderAllowedAfterStage: 'a', allowSkipStages: false, allowMoveBack: true },
+    },
+    asDraft: false,
+  }),
+  'DELETE /processes/{id}': () => undefined,
+  'PUT /processes/{id}/draft': () => ({
+    name: '销售流程',
+    departments: ['d1'],
+    definition: {
+      presale: [
+        { id: 'visit', name: '拜访', winRate: 10, fields: [{ source: 'stage', key: 'notes', required: false, label: { zh: '记录', en: 'Notes' }, type: 'textarea' }, { source: 'stage', key: 'doc', label: { zh: '附件', en: 'File' }, type: 'file' }] },
+        { id: 'offer', name: '报价', winRate: 50 },
+      ],
+      postsale: [],
+    },
+  }),
+  'POST /processes/{id}/publish/preview': () => ({ mode: 'update-existing', stageMapping: { visit: 'offer' }, disableOld: false }),
+  'POST /processes/{id}/publish': () => ({ mode: 'update-existing', stageMapping: { visit: 'offer' }, disableOld: false }),
+  'POST /processes/{id}/enable': () => undefined,
+  'POST /processes/{id}/disable': () => undefined,
+  'POST /opportunities': (ids) => ({ name: '新商机', customerId: ids.customer, amount: 1000, currency: 'CNY', expectedCloseDate: '2027-01-31', processId: ids.process, ownerId: 'adm', fields: { lostReason: 'price' } }),
+  'PUT /opportunities/{id}/stage-form': (ids) => ({ values: { notes: '拜访顺利', doc: { id: ids.file, name: 'a.txt', size: 3 } }, expectedStageId: 'visit' }),
+  'POST /opportunities/{id}/complete-stage': () => ({ toStageId: 'offer', expectedStageId: 'visit' }),
+  'POST /opportunities/{id}/move-back': () => ({ stageId: 'visit', expectedStageId: 'offer' }),
+  'POST /opportunities/{id}/win': () => ({ expectedStageId: 'offer' }),
+  'POST /opportunities/{id}/lose': () => ({ reason: 'price', comment: '价格太高', expectedStageId: 'offer' }),
+  'POST /opportunities/{id}/invalidate': () => ({ expectedStageId: 'offer' }),
+  'POST /opportunities/{id}/change-process': (ids) => ({ processId: ids.process2, expectedStageId: 'visit' }),
+  'POST /opportunities/{id}/orders': () => ({ amount: 100, expectedStageId: 'visit' }),
+  'PUT /opportunities/{id}/post-sale-staff': () => ({ userIds: ['adm'] }),
+  'POST /approvals/{id}/approve': () => ({ comment: '同意' }),
+  'POST /approvals/{id}/reject': () => ({ comment: '不同意' }),
+  'POST /analytics/target-plan': (ids) => ({ processId: ids.process, target: 100000, period: 'month', start: '2027-01', periods: 3 }),
+  'POST /files/{id}/link': () => undefined,
+  'POST /notifications/{id}/read': () => undefined,
+  'PUT /webhook': () => ({ url: 'https://example.com/hook', secret: 's3cret-s3cret' }),
+  'DELETE /webhook': () => undefined,
+};
+
+/** Endpoints whose body is not JSON, with their own bad inputs. */
+const RAW = new Set(['POST /files']);
+
+interface Case {
+  endpoint: string;
+  kind: string;
+  method: string;
+  path: string;
+  headers: Record<string, string>;
+  body?: string;
+  status: 400 | 415;
+  /** Where the refusal must point: a detail's path is this, inside it, or encloses it. */
+  at: string;
+}
+
+const DEEP = '['.repeat(20_000) + ']'.repeat(20_000);
+const HUGE = 'x'.repeat(100_000);
+
+/** Every node of a JSON value with its path (the root's path is []). */
+function nodes(value: Json, path: (string | number)[] = []): { path: (string | number)[]; value: Json }[] {
+  const out = [{ path, value }];
+  if (Array.isArray(value)) value.forEach((v, i) => out.push(...nodes(v, [...path, i])));
+  else if (value !== null && typeof value === 'object') for (const [k, v] of Object.entries(value)) out.push(...nodes(v, [...path, k]));
+  return out;
+}
+
+/** The JSON text of `root` with the node at `path` replaced by the raw JSON text `raw`. */
+function replaced(root: Json, path: (string | number)[], raw: string): string {
+  const marker = 'REPLACED_NODE_7f3a';
+  const copy = structuredClone(root) as Json;
+  if (!path.length) return raw;
+  let at = copy as Record<string | number, Json>;
+  for (const p of path.slice(0, -1)) at = at[p] as Record<string | number, Json>;
+  at[path.at(-1)!] = marker;
+  return JSON.stringify(copy).replace(`"${marker}"`, () => raw);
+}
+
+/** The JSON text of `root` with an extra key in the object at `path`. */
+function withKey(root: Json, path: (string | number)[], key: string, raw: string): string {
+  const text = replaced(root, path, '"EXTENDED_OBJECT_7f3a"');
+  const target = nodes(root).find((n) => n.path.join('\u0000') === path.join('\u0000'))!.value as Record<string, Json>;
+  const inner = JSON.stringify(target).slice(1, -1);
+  return text.replace('"EXTENDED_OBJECT_7f3a"', () => `{${JSON.stringify(key)}:${raw}${inner ? ',' + inner : ''}}`);
+}
+
+function wrongType(value: Json): string {
+  if (typeof value === 'string') return '42';
+  if (typeof value === 'number') return JSON.stringify(String(value));
+  if (typeof value === 'boolean') return '"true"';
+  if (value === null) return '42';
+  return '"x"';
+}
+
+function casesFor(endpoint: string, path: string, nulPath: string | null, sample: Json | undefined): Case[] {
+  const [method] = endpoint.split(' ') as [string];
+  const json = { 'content-type': 'application/json' };
+  const base = sample === undefined ? {} : sample;
+  const text = JSON.stringify(base);
+  const out: Case[] = [];
+  const add = (kind: string, body: string | undefined, at = 'body', headers: Record<string, string> = json, status: 400 | 415 = 400, url = path) => out.push({ endpoint, kind, method, path: url, headers, body, status, at });
+  add('wrong content type (text/plain)', text, 'header.content-type', { 'content-type': 'text/plain' }, 415);
+  add('wrong content type (form)', 'a=1', 'header.content-type', { 'content-type': 'application/x-www-form-urlencoded' }, 415);
+  add('wrong content type (jsonp)', text, 'header.content-type', { 'content-type': 'application/jsonp' }, 415);
+  add('missing content type', text, 'header.content-type', {}, 415);
+  add('not JSON', text.slice(0, -1));
+  add('empty body with a JSON type', '');
+  add('an array for the body', '[]');
+  add('a string for the body', '"x"');
+  add('a number out of range', withKey(base, [], 'n', '1e400'), 'body.n');
+  if (nulPath) add('NUL in a path id', text, 'path', json, 400, nulPath);
+  add('NUL in the query', text, 'query.x', json, 400, `${path}?x=%00`);
+  for (const node of nodes(base)) {
+    const where = ['body', ...node.path].join('.');
+    if (typeof node.value === 'string') {
+      add(`NUL in ${where}`, replaced(base, node.path, JSON.stringify(`${node.value}\u0000`)), where);
+      add(`unpaired surrogate in ${where}`, replaced(base, node.path, JSON.stringify(node.value).slice(0, -1) + '\\ud800"'), where);
+      add(`huge string in ${where}`, replaced(base, node.path, JSON.stringify(HUGE)), where);
+    }
+    if (node.path.length) {
+      add(`wrong type in ${where}`, replaced(base, node.path, wrongType(node.value)), where);
+      add(`deep nesting in ${where}`, replaced(base, node.path, DEEP), where);
+    } else add('deep nesting in the body', withKey(base, [], 'deep', DEEP));
+    if (node.value !== null && typeof node.value === 'object' && !Array.isArray(node.value)) {
+      add(`unknown key in ${where}`, withKey(base, node.path, 'unexpectedKey', '1'), where);
+      for (const key of ['__proto__', 'constructor', 'prototype']) add(`${key} key in ${where}`, withKey(base, node.path, key, '{"polluted":true}'), `${where}.${key}`);
+      add(`NUL in a key in ${where}`, withKey(base, node.path, 'k\u0000', '1'), `${where}.k\u0000`);
+    }
+  }
+  return out;
+}
+
+function rawCases(endpoint: string, path: string): Case[] {
+  const c = (kind: string, url: string, headers: Record<string, string>, body: string | undefined, at: string): Case => ({ endpoint, kind, method: 'POST', path: url, headers, body, status: 400, at });
+  return [
+    c('malformed X-File-Name', path, { 'content-type': 'text/plain', 'x-file-name': '%E0%A4%A' }, 'abc', 'header.x-file-name'),
+    c('malformed X-File-Name (bad escape)', path, { 'content-type': 'text/plain', 'x-file-name': '%ZZ' }, 'abc', 'header.x-file-name'),
+    c('malformed ?name', `${path}?name=%ZZ`, { 'content-type': 'text/plain' }, 'abc', 'query.name'),
+    c('truncated ?name', `${path}?name=%E0%A4%A`, { 'content-type': 'text/plain' }, 'abc', 'query.name'),
+    c('NUL in the query', `${path}?name=a%00b`, { 'content-type': 'text/plain' }, 'abc', 'query.name'),
+    c('empty file', path, { 'content-type': 'text/plain', 'x-file-name': 'a.txt' }, undefined, 'body'),
+  ];
+}
+
+for (const kind of testDatabases()) {
+  describe(`bad input on every write endpoint on ${kind.name}`, () => {
+    let t: TestServer;
+    let token: string;
+    let ids: Ids;
+    let tables: string[];
+    beforeAll(async () => {
+      t = await startTestServer(await kind.open());
+      token = await t.token('adm', ['admin', 'sales', 'supervisor']);
+      const admin = t.as('adm', ['admin', 'sales', 'supervisor']);
+      const ok = <T extends { status: number; body: any }>(r: T, what: string) => {
+        if (r.status >= 300) throw new Error(`${what}: ${r.status} ${JSON.stringify(r.body)}`);
+        return r.body;
+      };
+      ok(await admin.post('/directory/sync', { departments: [{ id: 'd1', name: '销售部' }], users: [{ id: 'adm', name: '管理员', departmentId: 'd1' }, { id: 's2', name: '销售', departmentId: 'd1', managerId: 'adm' }] }), 'directory');
+      const file = await t.server.fetch(new Request('http://test/api/v1/files', { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'text/plain', 'x-file-name': 'a.txt' }, body: 'abc' }));
+      const customer = ok(await admin.post('/customers', { name: '甲公司', fields: { industry: 'it' } }), 'customer');
+      const contact = ok(await admin.post(`/customers/${customer.id}/contacts`, { name: '王五' }), 'contact');
+      const definition = SAMPLES['PUT /processes/{id}/draft']!({} as Ids) as { definition: Json };
+      const process = ok(await admin.post('/processes', { name: '销售流程', departments: ['d1'], definition: definition.definition }), 'process');
+      const process2 = ok(await admin.post('/processes', { name: '另一流程', departments: ['d1'], definition: definition.definition }), 'process2');
+      const opportunity = ok(await admin.post('/opportunities', { name: '商机', customerId: customer.id, amount: 5000, processId: process.id }), 'opportunity');
+      ids = { customer: customer.id, contact: contact.id, process: process.id, process2: process2.id, opportunity: opportunity.id, file: ((await file.json()) as { id: string }).id };
+      tables = rowsOf<{ tablename: string }>(await t.database.db.execute("select tablename from pg_tables where schemaname = 'public' order by 1" as never)).map((r) => r.tablename);
+    });
+    afterAll(() => t.close());
+
+    /** Every table's row count and a hash of its rows. */
+    const snapshot = async (): Promise<Record<string, string>> => {
+      const sql = tables.map((name) => `select '${name}' as t, count(*) || ':' || md5(coalesce(string_agg(x::text, '|' order by x::text), '')) as h from "${name}" x`).join(' union all ');
+      return Object.fromEntries(rowsOf<{ t: string; h: string }>(await t.database.db.execute(sql as never)).map((r) => [r.t, r.h]));
+    };
+
+    /** A path template with real ids (a param named after no known collection: "none"). */
+    const fill = (template: string, nul = false) => {
+      let first = true;
+      return template
+        .split('/')
+        .map((seg, i, all) => {
+          const name = /^\{(\w+)\}$/.exec(seg)?.[1];
+          if (!name) return seg;
+          if (nul && first) return (first = false), 'a%00b';
+          if (name === 'cid') return ids.contact;
+          if (name === 'object') return 'customer';
+          if (name === 'key') return 'industry';
+          return ({ customers: ids.customer, processes: ids.process, opportunities: ids.opportunity, files: ids.file } as Record<string, string>)[all[i - 1]!] ?? 'none';
+        })
+        .join('/');
+    };
+
+    const send = async (c: { method: string; path: string; headers: Record<string, string>; body?: string }) => {
+      const res = await t.server.fetch(new Request(`http://test/api/v1${c.path}`, { method: c.method, headers: { authorization: `Bearer ${token}`, ...c.headers }, body: c.body }));
+      const text = await res.text();
+      let body: any = null;
+      try {
+        body = text ? JSON.parse(text) : null;
+      } catch {
+        body = text;
+      }
+      return { status: res.status, body };
+    };
+
+    it('answers a 4xx envelope and stores nothing, for every endpoint × kind of bad input', async () => {
+      const doc = (await send({ method: 'GET', path: '/openapi.json', headers: {} })).body as { paths: Record<string, Record<string, unknown>> };
+      const endpoints = Object.entries(doc.paths).flatMap(([path, ops]) =>
+        Object.keys(ops).filter((m) => ['post', 'put', 'patch', 'delete'].includes(m)).map((m) => `${m.toUpperCase()} ${path}`),
+      );
+      const missing = endpoints.filter((e) => !RAW.has(e) && !(e in SAMPLES));
+      expect(missing, 'write endpoints without a sample body in bad-input.test.ts').toEqual([]);
+      const cases = endpoints.flatMap((e) => {
+        const template = e.slice(e.indexOf(' ') + 1);
+        return RAW.has(e) ? rawCases(e, fill(template)) : casesFor(e, fill(template), template.includes('{') ? fill(template, true) : null, SAMPLES[e]!(ids));
+      });
+
+      const failures: string[] = [];
+      let before = await snapshot();
+      for (const c of cases) {
+        const res = await send(c);
+        const after = await snapshot();
+        const changed = Object.keys(after).filter((k) => after[k] !== before[k]);
+        const envelope = res.body?.error && typeof res.body.error.code === 'string' && typeof res.body.error.message === 'string' && Array.isArray(res.body.error.details);
+        const pointed = envelope && (res.body.error.details as { path?: unknown }[]).some((d) => typeof d.path === 'string' && (d.path.startsWith(c.at) || c.at.startsWith(d.path)));
+        if (res.status !== c.status || !envelope || !pointed || changed.length)
+          failures.push(`${c.endpoint} · ${c.kind}: ${res.status} ${JSON.stringify(res.body).slice(0, 200)}${changed.length ? ` · stored into ${changed.join(', ')}` : ''}`);
+        before = after;
+      }
+      console.log(`bad-input on ${kind.name}: ${cases.length} cases over ${endpoints.length} write endpoints, ${failures.length} failed`);
+      expect(failures).toEqual([]);
+      expect(cases.length).toBeGreaterThan(endpoints.length * 10);
+
+      // The samples themselves pass validation: each refusal above came from its mutation.
+      const refusedSamples: string[] = [];
+      for (const e of endpoints.filter((x) => !RAW.has(x))) {
+        const sample = SAMPLES[e]!(ids);
+        const [method, path] = e.split(' ') as [string, string];
+        const res = await send({ method, path: fill(path), headers: sample === undefined ? {} : { 'content-type': 'application/json' }, body: sample === undefined ? undefined : JSON.stringify(sample) });
+        // A rule may still refuse it (404, 409, 422, or 400 with no path: e.g. no history to plan from), not its shape.
+        const shape = res.status === 400 && (res.body?.error?.details ?? []).some((d: { path?: unknown }) => typeof d.path === 'string');
+        if (shape || res.status === 415 || res.status >= 500) refusedSamples.push(`${e}: ${res.status} ${JSON.stringify(res.body).slice(0, 300)}`);
+      }
+      expect(refusedSamples).toEqual([]);
+    });
+  });
+}
