@@ -35,4 +35,21 @@ describe('live docs', () => {
       live.release();
     }
   });
+
+  it('a token change reconnects the same doc, and an edit made meanwhile reaches the server', async () => {
+    const serverDoc = new Y.Doc();
+    fakeSyncServer(serverDoc, 20);
+    const client = new ApiClient({ baseUrl: 'http://x', token: 't1' });
+    const live = acquireLiveDoc(client, 'opportunity:o3', { offline: false });
+    try {
+      await until(() => live.connected(), 1000, 'the socket');
+      client.setToken('t2');
+      live.doc.getMap('form').set('stage.notes', 'typed while reconnecting');
+      await until(() => serverDoc.getMap('form').get('stage.notes') === 'typed while reconnecting', 3000, 'the edit on the server');
+      expect(FakeSocket.sockets.map((s) => s.protocols[1])).to.deep.equal(['bearer.t1', 'bearer.t2']);
+      expect(FakeSocket.sockets[0]!.readyState).to.equal(3);
+    } finally {
+      live.release();
+    }
+  });
 });

@@ -72,6 +72,7 @@ describe('connection: what hosts see when things go wrong', () => {
     expect(errorBox(el)!.textContent).to.contain('无法连接服务器');
     expect(shadowText(el)).not.to.contain('加载中');
     expect(el.shadowRoot!.querySelector('[part="retry"]')).to.exist;
+    await expect(el).to.be.accessible();
   });
 
   it('calls tokenProvider on a 401 and retries the request with the new token', async () => {

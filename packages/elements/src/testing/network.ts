@@ -57,6 +57,8 @@ export class FakeSocket {
   static behaviour: (s: FakeSocket) => 'open' | 'refuse' | 'hang' = () => 'hang';
   /** Sees every message a socket sends (the "server" side of the test). */
   static onSend: ((s: FakeSocket, data: Uint8Array) => void) | null = null;
+  /** Called when a socket opens (the "server" greets it). */
+  static onOpen: ((s: FakeSocket) => void) | null = null;
   readonly CONNECTING = 0;
   readonly OPEN = 1;
   readonly CLOSING = 2;
@@ -79,6 +81,7 @@ export class FakeSocket {
       if (what === 'open') {
         this.readyState = 1;
         this.onopen?.(new Event('open'));
+        FakeSocket.onOpen?.(this);
       } else if (what === 'refuse') {
         this.readyState = 3;
         this.onerror?.(new Event('error'));
@@ -109,6 +112,7 @@ export class FakeSocket {
     FakeSocket.sockets = [];
     FakeSocket.behaviour = () => 'hang';
     FakeSocket.onSend = null;
+    FakeSocket.onOpen = null;
     (window as unknown as { WebSocket: unknown }).WebSocket = FakeSocket;
     return () => ((window as unknown as { WebSocket: unknown }).WebSocket = real);
   }
@@ -122,10 +126,18 @@ export function fakeJwt(claims: Record<string, unknown>): string {
 
 /**
  * Makes the FakeSockets speak y-websocket's sync protocol for `serverDoc`, handling each
- * message `latencyMs` after it was sent, in order (as the server does, when busy).
+ * message `latencyMs` after it was sent, in order (as the server does, when busy); like
+ * the server, it sends its own sync step 1 when a socket opens.
  */
 export function fakeSyncServer(serverDoc: Y.Doc, latencyMs: number): void {
   FakeSocket.behaviour = () => 'open';
+  FakeSocket.onOpen = (socket) =>
+    setTimeout(() => {
+      const hello = encoding.createEncoder();
+      encoding.writeVarUint(hello, 0);
+      syncProtocol.writeSyncStep1(hello, serverDoc);
+      if (socket.readyState === 1) socket.receive(encoding.toUint8Array(hello));
+    }, latencyMs);
   FakeSocket.onSend = (socket, data) =>
     setTimeout(() => {
       const decoder = decoding.createDecoder(data);
