@@ -53,6 +53,15 @@ describe('custom-elements.json', () => {
     });
 });
 
+describe('the React wrappers', () => {
+  it('have an on* prop for every sp-* event the manifest lists', () => {
+    for (const [tag, d] of elements) {
+      const wrapper = readFileSync(join(ROOT, `packages/elements/src/react/${tag}.ts`), 'utf8');
+      for (const e of d.events ?? []) if (e.name?.startsWith('sp-')) expect(wrapper, `${tag} ${e.name}`).toContain(`'${e.name}' as EventName<${e.type?.text}>`);
+    }
+  });
+});
+
 describe('KIT_VERSION', () => {
   it("is the elements package's version (src/version.ts is generated from package.json by the build)", () => {
     const { version } = JSON.parse(readFileSync(join(ROOT, 'packages/elements/package.json'), 'utf8'));

@@ -38,7 +38,7 @@ describe('the tarballs', () => {
     const files = await list(tarballs.elements);
     expect(files).toContain('custom-elements.json');
     expect(files).toContain('package.json');
-    for (const m of ['index', 'react/index', 'provider/sales-process-provider', 'stage-path/opportunity-stage-path', 'form/stage-feedback-form', 'designer/sales-process-designer', 'funnel/sales-funnel-chart', 'approvals/stage-approval-inbox', 'notifications/sales-notifications']) {
+    for (const m of ['index', 'react/index', 'react/opportunity-stage-path', 'provider/sales-process-provider', 'stage-path/opportunity-stage-path', 'form/stage-feedback-form', 'designer/sales-process-designer', 'funnel/sales-funnel-chart', 'approvals/stage-approval-inbox', 'notifications/sales-notifications']) {
       expect(files).toContain(`dist/${m}.js`);
       expect(files).toContain(`dist/${m}.d.ts`);
       expect(files).toContain(`dist/${m}.js.map`);
@@ -128,11 +128,13 @@ console.log(f, vueOk);
       join(app, 'react-host.tsx'),
       `import type {} from '@sales-process/elements/jsx';
 import { OpportunityStagePath, SalesProcessProvider, StageFeedbackForm } from '@sales-process/elements/react';
+import { SalesFunnelChart } from '@sales-process/elements/react/sales-funnel-chart.js';
 export function Wrapped({ token }: { token: string }) {
   return (
     <SalesProcessProvider baseUrl="https://kit.example" token={token}>
       <OpportunityStagePath opportunityId="opp-1" onSpStageChanged={(e) => console.log(e.detail.status)} onSpError={(e) => console.log(e.detail.code)} />
       <StageFeedbackForm opportunityId="opp-1" name="feedback" />
+      <SalesFunnelChart processId="p" measure="count" onSpError={(e) => console.log(e.detail.message)} />
     </SalesProcessProvider>
   );
 }

@@ -1,0 +1,23 @@
+/** React wrapper (@lit/react) of `<opportunity-stage-path>`; importing it registers the tag. */
+import { createComponent, type EventName } from '@lit/react';
+import * as React from 'react';
+import { define, OpportunityStagePath as OpportunityStagePathElement } from '../stage-path/opportunity-stage-path.js';
+import type { SpApprovalRequestedEvent, SpBeforeActionEvent, SpErrorEvent, SpStageChangedEvent, SpStageCompletedEvent, SpTransitionRefusedEvent } from '../shared/events.js';
+
+define();
+
+/** `<opportunity-stage-path>`: An opportunity's stages with their actions. */
+export const OpportunityStagePath = createComponent({
+  tagName: 'opportunity-stage-path',
+  elementClass: OpportunityStagePathElement,
+  react: React,
+  displayName: 'OpportunityStagePath',
+  events: {
+    onSpBeforeAction: 'sp-before-action' as EventName<SpBeforeActionEvent>,
+    onSpStageChanged: 'sp-stage-changed' as EventName<SpStageChangedEvent>,
+    onSpStageCompleted: 'sp-stage-completed' as EventName<SpStageCompletedEvent>,
+    onSpApprovalRequested: 'sp-approval-requested' as EventName<SpApprovalRequestedEvent>,
+    onSpTransitionRefused: 'sp-transition-refused' as EventName<SpTransitionRefusedEvent>,
+    onSpError: 'sp-error' as EventName<SpErrorEvent>,
+  },
+});
