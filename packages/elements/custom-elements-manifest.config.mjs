@@ -79,7 +79,7 @@ function eventTypesPlugin() {
   };
 }
 
-/** Module paths as the package ships them (`dist/…js`), not the sources the analyzer read. */
+/** Module paths as the package ships them (`dist/…js`), not the sources the analyzer read; modules in path order. */
 function distPathsPlugin() {
   const fix = (value) => (typeof value === 'string' ? value.replace(/^\/?src\/(.*)\.ts$/, 'dist/$1.js') : value);
   const walk = (node) => {
@@ -90,7 +90,14 @@ function distPathsPlugin() {
         else walk(value);
       }
   };
-  return { name: 'sales-process-dist-paths', packageLinkPhase: ({ customElementsManifest }) => walk(customElementsManifest) };
+  return {
+    name: 'sales-process-dist-paths',
+    packageLinkPhase({ customElementsManifest }) {
+      walk(customElementsManifest);
+      // The analyzer lists modules in the order it finished them: sort, so a rebuild changes nothing.
+      customElementsManifest.modules.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+    },
+  };
 }
 
 export default {
