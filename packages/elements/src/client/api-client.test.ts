@@ -60,4 +60,18 @@ describe('ApiClient tokens', () => {
     expect(err.status).to.equal(401);
     expect(seen).to.deep.equal([]);
   });
+
+  it('a read with no answer fails as NETWORK instead of loading forever', async () => {
+    window.fetch = ((_input: RequestInfo, init?: RequestInit) =>
+      new Promise((_resolve, reject) => init?.signal?.addEventListener('abort', () => reject(init.signal!.reason)))) as typeof fetch;
+    const before = ApiClient.readTimeoutMs;
+    ApiClient.readTimeoutMs = 200;
+    try {
+      const err = (await new ApiClient({ baseUrl: 'http://x', token: 't' }).get('/a').catch((e) => e)) as ApiClientError;
+      expect(err).to.be.instanceOf(ApiClientError);
+      expect(err.code).to.equal('NETWORK');
+    } finally {
+      ApiClient.readTimeoutMs = before;
+    }
+  });
 });

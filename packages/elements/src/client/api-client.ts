@@ -68,6 +68,8 @@ export function tokenSubject(token: string): string | null {
  * `tokenProvider` first, and a 401 refreshes the token and retries the request once.
  */
 export class ApiClient {
+  /** A GET that has no answer after this long fails as `NETWORK` (a hung server is not "loading" forever). */
+  static readTimeoutMs = 20_000;
   readonly baseUrl: string;
   lang: string | undefined;
   tokenProvider: TokenProvider | undefined;
@@ -217,6 +219,7 @@ export class ApiClient {
       try {
         return await fetch(url, { ...init, headers: this.headers(token, init.headers) });
       } catch (e) {
+        // Aborted by the caller (a stream closing): not a failure. A timeout is the network's.
         if ((e as Error)?.name === 'AbortError') throw e;
         throw new ApiClientError(0, 'NETWORK', [], (e as Error)?.message || 'network error', { zh: '无法连接服务器', en: 'Cannot reach the server' });
       }
@@ -232,6 +235,8 @@ export class ApiClient {
   async request<T>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<{ status: number; data: T }> {
     const res = await this.fetch(`${this.root}${path}`, {
       method,
+      // Reads may give up; commands wait for their answer (they may have acted).
+      ...(method === 'GET' ? { signal: AbortSignal.timeout(ApiClient.readTimeoutMs) } : {}),
       headers: { ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...headers },
       body: body !== undefined ? JSON.stringify(body) : undefined,
     });
