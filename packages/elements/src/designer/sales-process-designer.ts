@@ -551,7 +551,7 @@ export class SalesProcessDesigner extends ConnectedElement {
           : nothing}
         <button class="primary" @click=${this.openPublish}>${t.t('publish')}</button>
         <span class="muted" role="status">${this.live.connected || this.doc ? `● ${t.t('live')}` : t.t('offline')}</span>
-        ${this.others().map((o) => html`<span class="who" title=${o.name}><span class="dot" style="background:${o.color}"></span>${o.name}</span>`)}
+        ${this.others().map((o) => html`<span class="who" title=${o.name}><span class="dot" .style=${`background:${o.color}`}></span>${o.name}</span>`)}
       </div>
       ${this.actionError ? html`<p class="alert" role="alert">${t.t('actionFailed')}${this.actionError}</p>` : nothing}
       ${this.notice ? html`<p class="alert" role="alert">${this.notice}</p>` : nothing}
@@ -610,7 +610,7 @@ export class SalesProcessDesigner extends ConnectedElement {
               @dragstart=${(e: DragEvent) => e.dataTransfer?.setData('text/x-sp-stage', s.id)} @dragover=${(e: DragEvent) => e.preventDefault()} @drop=${(e: DragEvent) => this.onDrop(e, phase, i)}>
               <span>${i + 1}. ${s.name || html`<em class="muted">${t.t('newStage')}</em>`}</span>
               <span>
-                ${editing.map((o) => html`<span class="dot" style="background:${o.color}" title=${t.t('editing', { name: o.name })}></span>`)}
+                ${editing.map((o) => html`<span class="dot" .style=${`background:${o.color}`} title=${t.t('editing', { name: o.name })}></span>`)}
                 ${'winRate' in s ? html`<span class="muted">${s.winRate}%</span>` : nothing}
               </span>
             </li>`;

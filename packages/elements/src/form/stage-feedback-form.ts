@@ -424,7 +424,7 @@ export class StageFeedbackForm extends ConnectedElement {
     return html`
       <div class="bar" part="presence">
         ${this.live.connected ? html`<span>● ${t.t('live')}</span>` : html`<span class="offline" role="status">${t.t('offline')}</span>`}
-        ${others.map((w) => html`<span class="who"><span class="dot" style="background:${w.color}"></span>${w.name}</span>`)}
+        ${others.map((w) => html`<span class="who"><span class="dot" .style=${`background:${w.color}`}></span>${w.name}</span>`)}
       </div>
       ${this.notice ? html`<p class="notice" role="alert">${this.notice}</p>` : nothing}
       ${closed
@@ -460,7 +460,7 @@ export class StageFeedbackForm extends ConnectedElement {
     const error = touched ? (missing ? this.i18n.t('requiredShort') : problem) : problem;
     const invalid = !!error;
     const editing = others.filter((o) => o.field === key);
-    const label = html`${this.label(f)}${f.required ? html`<span class="req" aria-hidden="true">*</span>` : nothing}${editing.map((w) => html`<span class="editing" style="color:${w.color}">✎ ${w.name}</span>`)}`;
+    const label = html`${this.label(f)}${f.required ? html`<span class="req" aria-hidden="true">*</span>` : nothing}${editing.map((w) => html`<span class="editing" .style=${`color:${w.color}`}>✎ ${w.name}</span>`)}`;
     const common = {
       id,
       key,

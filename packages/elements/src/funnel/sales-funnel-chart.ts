@@ -207,6 +207,9 @@ export class SalesFunnelChart extends ConnectedElement {
       td:first-child {
         text-align: left;
       }
+      .bar-cell {
+        width: 30%;
+      }
       .bar {
         height: 0.6rem;
         background: var(--_accent);
@@ -370,7 +373,7 @@ export class SalesFunnelChart extends ConnectedElement {
           <table>
             <thead><tr><th scope="col">${t.t('month')}</th><th scope="col">${t.t('open')}</th><th scope="col">${t.t('weighted')}</th><th scope="col"><span class="muted">%</span></th></tr></thead>
             <tbody>
-              ${d.forecast.map((f) => html`<tr><td>${f.month === 'none' ? t.t('noDate') : f.month}</td><td>${f.count}</td><td>${t.money(f.weighted)}</td><td style="width:30%"><div class="bar" style="width:${(f.weighted / maxForecast) * 100}%"></div></td></tr>`)}
+              ${d.forecast.map((f) => html`<tr><td>${f.month === 'none' ? t.t('noDate') : f.month}</td><td>${f.count}</td><td>${t.money(f.weighted)}</td><td class="bar-cell"><div class="bar" .style=${`width:${(f.weighted / maxForecast) * 100}%`}></div></td></tr>`)}
             </tbody>
           </table>
         </div>

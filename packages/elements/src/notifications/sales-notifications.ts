@@ -175,6 +175,12 @@ export class SalesNotifications extends ConnectedElement {
         margin-top: 0.3rem;
         background: var(--_bg);
       }
+      .icon {
+        vertical-align: -3px;
+      }
+      .empty {
+        padding: 0.75rem;
+      }
       .link {
         font: inherit;
         font-size: 0.85em;
@@ -266,7 +272,7 @@ export class SalesNotifications extends ConnectedElement {
     const t = this.i18n;
     return html`
       <button class="bell" part="bell" aria-expanded=${this.open} aria-controls="panel" aria-label=${t.t('bell', { n: this.unread })} @click=${() => (this.open = !this.open)}>
-        <svg aria-hidden="true" width="16" height="16" viewBox="0 0 24 24" fill="none" stroke="currentColor" stroke-width="2" stroke-linecap="round" stroke-linejoin="round" style="vertical-align:-3px">
+        <svg aria-hidden="true" width="16" height="16" viewBox="0 0 24 24" fill="none" stroke="currentColor" stroke-width="2" stroke-linecap="round" stroke-linejoin="round" class="icon">
           <path d="M6 8a6 6 0 0 1 12 0c0 7 3 9 3 9H3s3-2 3-9"></path><path d="M10.3 21a1.94 1.94 0 0 0 3.4 0"></path>
         </svg>
         ${this.unread ? html`<span class="badge" aria-hidden="true">${this.unread}</span>` : nothing}
@@ -290,7 +296,7 @@ export class SalesNotifications extends ConnectedElement {
                     </li>`,
                   )}
                 </ul>`
-              : html`<p class="muted" style="padding:0.75rem">${t.t('empty')}</p>`}
+              : html`<p class="muted empty">${t.t('empty')}</p>`}
           </section>`
         : nothing}
     `;

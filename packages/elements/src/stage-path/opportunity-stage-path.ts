@@ -180,6 +180,13 @@ export class OpportunityStagePath extends ConnectedElement {
       .pending {
         color: var(--_warn);
       }
+      .sr-only {
+        position: absolute;
+        clip: rect(0 0 0 0);
+        width: 1px;
+        height: 1px;
+        overflow: hidden;
+      }
     `,
   ];
 
@@ -448,7 +455,7 @@ export class OpportunityStagePath extends ConnectedElement {
       title="${name} · ${label}"
     >
       <span class="step-name">${st === 'done' ? '✓ ' : ''}${name}</span>
-      <span class="step-meta">${meta}<span class="sr-only" style="position:absolute;clip:rect(0 0 0 0);width:1px;height:1px;overflow:hidden"> (${label})</span></span>
+      <span class="step-meta">${meta}<span class="sr-only"> (${label})</span></span>
     </li>`;
   }
 }
