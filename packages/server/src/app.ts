@@ -2,20 +2,25 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
-import { serve, upgradeWebSocket, type ServerType } from '@hono/node-server';
+import { serve, upgradeWebSocket, type HttpBindings, type ServerType } from '@hono/node-server';
 import { serveStatic } from '@hono/node-server/serve-static';
 import { OpenAPIHono } from '@hono/zod-openapi';
 import { devTokenSchema } from '@sales-process/core';
 import { bodyLimit } from 'hono/body-limit';
 import { HTTPException } from 'hono/http-exception';
-import type { MiddlewareHandler } from 'hono';
+import type { Context, MiddlewareHandler } from 'hono';
 import pino, { type Logger } from 'pino';
 import { WebSocketServer } from 'ws';
 import { z } from 'zod';
 import { AdjustableClock, defaultIds, type Clock, type IdGenerator, type ServerContext } from './context.js';
 import type { Database } from './db/open.js';
-import { createVerifier, signToken, tokenFrom, type Principal } from './http/auth.js';
-import { ApiError, errorResponse, notFound, validationError } from './http/errors.js';
+import { bearerToken, createVerifier, DEFAULT_MAX_TOKEN_TTL_SECONDS, signToken, SYNC_SUBPROTOCOL, websocketToken, type Principal } from './http/auth.js';
+import { apiCors, normalizeOrigins, websocketOriginAllowed } from './http/cors.js';
+import { ApiError, codeForStatus, DATABASE_RETRY_AFTER_SECONDS, errorResponse, isConnectionLost, notFound, validationError } from './http/errors.js';
+import { kitAssets } from './http/kit.js';
+import { answerClientErrors, answerOtherUpgrades, errorResponseOutsideHono, writeResponse } from './http/node.js';
+import { LinkSigner } from './http/signed-links.js';
+import { DEFAULT_AUTH_FAILURE_LIMIT, FailureThrottle, type FailureLimit } from './http/throttle.js';
 import { apiRoutes } from './routes/api.js';
 import { CustomerService, DirectoryService, FieldService, TenantService } from './services/directory.js';
 import { DocStore } from './services/doc-store.js';
@@ -47,9 +52,40 @@ export interface CreateServerOptions {
   /** Reminder scan interval (default 60 s; 0 = only when `services.scheduler.tick()` is called). */
   schedulerIntervalMs?: number;
   webhooks?: WebhookOptions;
+  /**
+   * Origins (`https://crm.example.com`) whose pages may call the API (CORS on REST and the
+   * SSE streams) and open live documents (websocket `Origin` check). No wildcard. Default: none.
+   */
+  allowedOrigins?: string[];
+  /** The built kit (`packages/elements/dist/kit`), served at `GET /kit/*`. */
+  kitDir?: string;
+  /** Longest token life accepted, `exp − (iat ?? now)`, seconds (default 86400). */
+  maxTokenTtlSeconds?: number;
+  /** Failed authentications allowed per client address and window before 429 (default 30 per 10 s); `false` turns it off. */
+  authFailureLimit?: FailureLimit | false;
+  /**
+   * Key material for signed download links. Default: derived from `authSecret`; with only
+   * `jwksUrl`, a random key per process (links then work only on the instance that made them).
+   */
+  linkSecret?: string;
 }
 
-export type AppEnv = { Variables: { principal: Principal; requestId: string; canWrite: boolean } };
+/** With @hono/node-server, `c.env` holds the Node request; `server.fetch` callers pass none. */
+export type AppEnv = { Bindings: Partial<HttpBindings>; Variables: { principal: Principal; requestId: string; canWrite: boolean } };
+
+/** The client's address from its socket (not from headers a client can write). */
+export function clientAddress(c: Context<AppEnv>): string | undefined {
+  return (c.env as Partial<HttpBindings> | undefined)?.incoming?.socket?.remoteAddress;
+}
+
+/** Query values that are secrets (`?token=` on websockets) as logs show them. */
+export function redactQuery(url: string): string {
+  const q = url.indexOf('?');
+  if (q < 0) return '';
+  return url.slice(q).replace(/([?&](?:token|sig)=)[^&#]*/gi, '$1[redacted]');
+}
+
+const ACCEPTED_UPGRADE = Symbol('accepted websocket upgrade');
 
 export interface Services {
   ctx: ServerContext;
@@ -109,23 +145,58 @@ export async function createServer(options: CreateServerOptions): Promise<SalesP
   opportunities.events.push(notifications.events(), { changed: (tenantId, id, processId) => void analyticsBus.touch(tenantId, id, processId).catch(() => {}), transition: (t) => t.webhook && webhooks.kick() });
   webhooks.start();
   scheduler.start();
+  if (!options.linkSecret && !authSecret) logger.warn('no AUTH_SECRET or LINK_SECRET: signed download links work only on this instance');
+  const linkSigner = new LinkSigner(options.linkSecret ?? authSecret ?? randomBytes(32));
   const services: Services = {
-    ctx, tenants, directory, fields, customers, processes, opportunities, store, sync, notifications, webhooks, scheduler, files: new FileService(ctx), analytics: new AnalyticsService(ctx, processes, directory), analyticsBus,
+    ctx, tenants, directory, fields, customers, processes, opportunities, store, sync, notifications, webhooks, scheduler, files: new FileService(ctx, linkSigner), analytics: new AnalyticsService(ctx, processes, directory), analyticsBus,
     notifyCustomer: (tenantId, customerId) => void opportunities.customerChanged(tenantId, customerId),
   };
 
-  const verify = createVerifier({ secret: authSecret, jwksUrl: options.jwksUrl }, () => clock.now());
+  const maxTokenTtl = options.maxTokenTtlSeconds ?? DEFAULT_MAX_TOKEN_TTL_SECONDS;
+  const verify = createVerifier({ secret: authSecret, jwksUrl: options.jwksUrl, maxTtlSeconds: maxTokenTtl }, () => clock.now());
+  const allowedOrigins = normalizeOrigins(options.allowedOrigins ?? []);
+  const allowedOriginSet = new Set(allowedOrigins);
+  const failureLimit = options.authFailureLimit === false ? null : (options.authFailureLimit ?? DEFAULT_AUTH_FAILURE_LIMIT);
+  const throttle = failureLimit ? new FailureThrottle(failureLimit, () => clock.now().getTime()) : null;
   const app = new OpenAPIHono<AppEnv>();
 
+  /** Verifies a token, throttling addresses that keep failing (429 with Retry-After). */
+  const authenticate = async (c: Context<AppEnv>, token: string): Promise<Principal> => {
+    const address = throttle ? clientAddress(c) : undefined;
+    if (address !== undefined) {
+      const wait = throttle!.retryAfter(address);
+      // A blocked address still gets in with a token this server already verified: a
+      // guesser behind a shared address does not lock out the people signed in there.
+      if (wait > 0 && !verify.known(token))
+        throw new ApiError('RATE_LIMITED', [{ retryAfterSeconds: wait, message: { zh: '身份验证失败次数过多，请稍后重试', en: 'Too many failed authentications; try again later' } }]).withRetryAfter(wait);
+    }
+    try {
+      return await verify(token);
+    } catch (e) {
+      if (address !== undefined && e instanceof ApiError && e.code === 'UNAUTHENTICATED') throttle!.fail(address);
+      throw e;
+    }
+  };
+
+  const badJson = () => new ApiError('VALIDATION_FAILED', [{ path: 'body', message: { zh: '请求体不是合法的 JSON', en: 'The body is not valid JSON' } }]);
   app.onError((error, c) => {
     if (error instanceof ApiError) return errorResponse(c, error);
     if (error instanceof z.ZodError) return errorResponse(c, validationError(error));
     if (error instanceof HTTPException) {
       if (error.status === 413) return errorResponse(c, new ApiError('PAYLOAD_TOO_LARGE', [{ limit: MAX_BODY_BYTES, message: { zh: '请求体不能超过 1 MiB', en: 'The body may not exceed 1 MiB' } }]));
-      if (error.status === 400) return errorResponse(c, new ApiError('VALIDATION_FAILED', [{ path: 'body', message: { zh: '请求体不是合法的 JSON', en: 'The body is not valid JSON' } }]));
+      if (error.status === 400) return errorResponse(c, badJson());
+      // Any other framework refusal: its status as the envelope's code.
+      const code = codeForStatus(error.status);
+      if (code !== 'INTERNAL') return errorResponse(c, new ApiError(code));
     }
-    if (error instanceof SyntaxError) return errorResponse(c, new ApiError('VALIDATION_FAILED', [{ path: 'body', message: { zh: '请求体不是合法的 JSON', en: 'The body is not valid JSON' } }]));
-    logger.error({ err: error, requestId: c.get('requestId') }, 'unhandled error');
+    if (error instanceof SyntaxError) return errorResponse(c, badJson());
+    if (error instanceof URIError)
+      return errorResponse(c, new ApiError('VALIDATION_FAILED', [{ path: 'request', message: { zh: '百分号编码不合法', en: 'Malformed percent-encoding' } }]));
+    if (isConnectionLost(error)) {
+      logger.warn({ err: error, requestId: c.get('requestId') }, 'database unavailable');
+      return errorResponse(c, new ApiError('UNAVAILABLE').withRetryAfter(DATABASE_RETRY_AFTER_SECONDS));
+    }
+    logger.error({ err: error, requestId: c.get('requestId'), method: c.req.method, path: c.req.path }, 'unhandled error');
     return errorResponse(c, new ApiError('INTERNAL'));
   });
   app.notFound((c) => errorResponse(c, notFound('route')));
@@ -137,16 +208,26 @@ export async function createServer(options: CreateServerOptions): Promise<SalesP
     c.set('requestId', requestId);
     const started = performance.now();
     await next();
+    const path = c.req.path;
+    const api = path.startsWith('/api/') || path.startsWith('/sync/') || path === '/healthz';
     // On the response's own headers: c.header() after the handler would rebuild the
     // response around a web stream and lose @hono/node-server's direct write.
     try {
-      c.res.headers.set('x-request-id', requestId);
+      const h = c.res.headers;
+      h.set('x-request-id', requestId);
+      if (api) {
+        h.set('x-content-type-options', 'nosniff');
+        h.set('referrer-policy', 'no-referrer');
+        if (!h.has('cache-control')) h.set('cache-control', 'no-store');
+      }
     } catch {
-      // a response with immutable headers (none of ours) goes out without it
+      // a response with immutable headers (none of ours) goes out without them
     }
-    if (logRequests && c.req.path.startsWith('/api/'))
-      logger.info({ requestId, method: c.req.method, path: c.req.path, status: c.res.status, ms: Math.round(performance.now() - started) }, 'request');
+    if (logRequests && (path.startsWith('/api/') || path.startsWith('/sync/')))
+      logger.info({ requestId, method: c.req.method, path, query: redactQuery(c.req.url) || undefined, status: c.res.status, ms: Math.round(performance.now() - started) }, 'request');
   });
+  // Cross-origin hosts: preflights are answered here, before the body limit and auth.
+  app.use('/api/*', apiCors(allowedOrigins));
 
   app.get('/healthz', async (c) => {
     await ctx.database.db.execute('select 1' as never);
@@ -172,7 +253,7 @@ export async function createServer(options: CreateServerOptions): Promise<SalesP
     app.post('/api/v1/dev/token', async (c) => {
       const body = devTokenSchema.safeParse(await c.req.json().catch(() => null));
       if (!body.success) throw validationError(body.error);
-      const token = await signToken(authSecret, body.data, clock.now(), body.data.expiresIn);
+      const token = await signToken(authSecret, body.data, clock.now(), Math.min(body.data.expiresIn ?? 12 * 3600, maxTokenTtl));
       return c.json({ token });
     });
     app.post('/api/v1/dev/clock', async (c) => {
@@ -188,20 +269,28 @@ export async function createServer(options: CreateServerOptions): Promise<SalesP
     app.get('/api/v1/dev/clock', (c) => c.json({ now: clock.now().toISOString() }));
   }
 
-  // Live documents: y-websocket protocol; the token and the right to open the doc are
-  // checked before the upgrade, so a refusal is a plain HTTP answer with the envelope.
+  // The built kit, for pages on any origin.
+  app.get('/kit/*', kitAssets(options.kitDir));
+
+  // Live documents: y-websocket protocol; the origin, the token and the right to open the
+  // doc are checked before the upgrade, so a refusal is a plain HTTP answer with the envelope.
   app.get(
     '/sync/:doc',
     async (c, next) => {
-      const token = tokenFrom(c.req.header('authorization'), c.req.query('token'));
+      const origin = c.req.header('origin');
+      if (!websocketOriginAllowed(origin, c.req.header('host'), allowedOriginSet))
+        throw new ApiError('FORBIDDEN', [{ origin, message: { zh: '此来源不在 ALLOWED_ORIGINS 中', en: 'This origin is not in ALLOWED_ORIGINS' } }], { zh: '不允许此来源连接', en: 'This origin may not connect' });
+      const token = websocketToken(c.req.header('sec-websocket-protocol'), c.req.query('token'), c.req.header('authorization'));
       if (!token) throw new ApiError('UNAUTHENTICATED', [], { zh: '缺少令牌', en: 'No token' });
-      const principal = await verify(token);
+      const principal = await authenticate(c, token);
       await tenants.ensure(principal.tenantId);
       const { canWrite } = await sync.authorize(principal, c.req.param('doc'));
       if (c.req.header('upgrade')?.toLowerCase() !== 'websocket') throw new ApiError('VALIDATION_FAILED', [{ message: { zh: '需要 WebSocket 升级', en: 'Expected a websocket upgrade' } }]);
       c.set('principal', principal);
       c.set('canWrite', canWrite);
       await next();
+      // Tells listen()'s fetch that this upgrade goes ahead (anything else is written back as a refusal).
+      if (c.res.status === 200 && c.env) (c.env as Record<symbol, unknown>)[ACCEPTED_UPGRADE] = true;
     },
     upgradeWebSocket((c) => sync.events(c.get('principal'), c.req.param('doc')!, c.get('canWrite')) as never),
   );
@@ -216,11 +305,19 @@ export async function createServer(options: CreateServerOptions): Promise<SalesP
       }),
     ),
   );
-  // Everything else under /api/v1 needs a token.
+  // Everything else under /api/v1 needs a bearer token, except a signed download link,
+  // which carries its own proof (routes/api.ts checks it).
+  const signedContent = /^\/api\/v1\/files\/[^/]+\/content$/;
   app.use('/api/v1/*', async (c, next) => {
-    const token = tokenFrom(c.req.header('authorization'), c.req.query('token'));
-    if (!token) throw new ApiError('UNAUTHENTICATED', [], { zh: '缺少令牌', en: 'No bearer token' });
-    const principal = await verify(token);
+    if ((c.req.method === 'GET' || c.req.method === 'HEAD') && signedContent.test(c.req.path)) return next();
+    const token = bearerToken(c.req.header('authorization'));
+    if (!token) {
+      const hint = c.req.query('token') !== undefined;
+      throw new ApiError('UNAUTHENTICATED', [], hint
+        ? { zh: '令牌须放在 Authorization 请求头中（?token= 只用于 WebSocket）', en: 'Send the token in the Authorization header (?token= is for websockets only)' }
+        : { zh: '缺少令牌', en: 'No bearer token' });
+    }
+    const principal = await authenticate(c, token);
     await tenants.ensure(principal.tenantId);
     c.set('principal', principal);
     await next();
@@ -235,7 +332,29 @@ export async function createServer(options: CreateServerOptions): Promise<SalesP
   }
 
   let server: ServerType | null = null;
-  const wss = new WebSocketServer({ noServer: true, maxPayload: options.maxWebsocketPayload ?? 16 * 1024 * 1024 });
+  const wss = new WebSocketServer({
+    noServer: true,
+    maxPayload: options.maxWebsocketPayload ?? 16 * 1024 * 1024,
+    // The kit's client offers `sales-process` and `bearer.<jwt>`: answer the former, never
+    // echo the token. Clients that offer no subprotocol (stock y-websocket) get none.
+    handleProtocols: (protocols) => (protocols.has(SYNC_SUBPROTOCOL) ? SYNC_SUBPROTOCOL : false),
+  });
+  // Node requests go through here: a websocket upgrade that the app refused is written back
+  // with its envelope (@hono/node-server would send the status with an empty body).
+  // Plain requests go straight to app.fetch (a synchronous answer keeps its fast path).
+  const nodeFetch = (req: Request, env: HttpBindings & Record<symbol, unknown>) =>
+    env.outgoing === undefined && env.incoming !== undefined ? upgradeFetch(req, env) : app.fetch(req, env);
+  const upgradeFetch = async (req: Request, env: HttpBindings & Record<symbol, unknown>) => {
+    let res: Response;
+    try {
+      res = await app.fetch(req, env);
+    } catch (error) {
+      logger.error({ err: error, path: new URL(req.url).pathname }, 'websocket upgrade failed');
+      res = errorResponseOutsideHono(new ApiError('INTERNAL'));
+    }
+    if (!env[ACCEPTED_UPGRADE]) await writeResponse(env.incoming.socket, res).catch(() => env.incoming.socket.destroy());
+    return res;
+  };
 
   return {
     app,
@@ -246,11 +365,13 @@ export async function createServer(options: CreateServerOptions): Promise<SalesP
     fetch: (req) => app.fetch(req),
     listen(port = 8787, host = '0.0.0.0') {
       return new Promise((resolveListen, reject) => {
-        server = serve({ fetch: app.fetch, port, hostname: host, websocket: { server: wss } }, (info: AddressInfo) => {
+        server = serve({ fetch: nodeFetch as never, port, hostname: host, websocket: { server: wss } }, (info: AddressInfo) => {
           const shown = host === '0.0.0.0' ? 'localhost' : host;
           resolveListen({ port: info.port, url: `http://${shown}:${info.port}` });
         });
         server.once('error', reject);
+        answerClientErrors(server as import('node:http').Server);
+        answerOtherUpgrades(server as import('node:http').Server);
       });
     },
     async close() {

@@ -15,9 +15,17 @@ export interface AuthConfig {
   secret?: string;
   /** Or a JWKS URL for asymmetric keys. */
   jwksUrl?: string;
+  /** Longest accepted token life, `exp − (iat ?? now)`, in seconds (default 24 h). */
+  maxTtlSeconds?: number;
 }
 
-export type TokenVerifier = (token: string) => Promise<Principal>;
+export const DEFAULT_MAX_TOKEN_TTL_SECONDS = 86_400;
+
+export interface TokenVerifier {
+  (token: string): Promise<Principal>;
+  /** Whether the token was verified before and has not expired (no signature check). */
+  known(token: string): boolean;
+}
 
 export function createVerifier(config: AuthConfig, now: () => Date): TokenVerifier {
   // A KeyObject once, rather than importing the raw secret on every request.
@@ -26,21 +34,28 @@ export function createVerifier(config: AuthConfig, now: () => Date): TokenVerifi
   if (!key && !jwks) throw new Error('auth needs a secret or a JWKS URL');
   // Hosts reuse a token for many requests: remember verified ones (the signature is
   // checked once; expiry is checked against the clock on every use). Bounded.
-  const verified = new Map<string, { principal: Principal; exp: number | undefined }>();
+  // Only tokens that passed every check below (exp present, life within the limit) are kept.
+  const verified = new Map<string, { principal: Principal; exp: number }>();
   const MAX_CACHED = 10_000;
-  return async (token) => {
+  const maxTtl = config.maxTtlSeconds ?? DEFAULT_MAX_TOKEN_TTL_SECONDS;
+  const live = (token: string) => {
     const hit = verified.get(token);
-    if (hit) {
-      if (hit.exp === undefined || hit.exp * 1000 > now().getTime()) return hit.principal;
-      verified.delete(token);
-    }
+    if (!hit) return undefined;
+    if (hit.exp * 1000 > now().getTime()) return hit;
+    verified.delete(token);
+    return undefined;
+  };
+  const verifier = async (token: string) => {
+    const hit = live(token);
+    if (hit) return hit.principal;
     const principal = await verifyOnce(token);
     if (verified.size >= MAX_CACHED) verified.delete(verified.keys().next().value!);
     verified.set(token, principal);
     return principal.principal;
   };
+  return Object.assign(verifier, { known: (token: string) => live(token) !== undefined });
 
-  async function verifyOnce(token: string): Promise<{ principal: Principal; exp: number | undefined }> {
+  async function verifyOnce(token: string): Promise<{ principal: Principal; exp: number }> {
     let payload: JWTPayload;
     try {
       const options = { currentDate: now(), algorithms: key ? ['HS256'] : undefined };
@@ -49,6 +64,16 @@ export function createVerifier(config: AuthConfig, now: () => Date): TokenVerifi
       const expired = (e as { code?: string }).code === 'ERR_JWT_EXPIRED';
       throw new ApiError('UNAUTHENTICATED', [], expired ? { zh: '令牌已过期', en: 'The token has expired' } : { zh: '令牌无效', en: 'The token is not valid' });
     }
+    // A token without an end, or one minted to live for days, is a stolen-token risk the
+    // host cannot take back: refuse both (API.md: AUTH_MAX_TOKEN_TTL).
+    if (typeof payload.exp !== 'number')
+      throw new ApiError('UNAUTHENTICATED', [], { zh: '令牌缺少过期时间（exp）', en: 'The token has no expiry time (exp)' });
+    const issued = typeof payload.iat === 'number' ? payload.iat : Math.floor(now().getTime() / 1000);
+    if (payload.exp - issued > maxTtl)
+      throw new ApiError('UNAUTHENTICATED', [{ maxTtlSeconds: maxTtl, message: { zh: `令牌有效期不得超过 ${maxTtl} 秒`, en: `A token may live at most ${maxTtl} s` } }], {
+        zh: `令牌有效期过长（上限 ${maxTtl} 秒，AUTH_MAX_TOKEN_TTL）`,
+        en: `The token lives too long (at most ${maxTtl} s, AUTH_MAX_TOKEN_TTL)`,
+      });
     const { sub, tenant, roles } = payload as JWTPayload & { tenant?: unknown; roles?: unknown };
     if (typeof sub !== 'string' || !sub || typeof tenant !== 'string' || !tenant)
       throw new ApiError('UNAUTHENTICATED', [], { zh: '令牌缺少 sub 或 tenant', en: 'The token lacks sub or tenant' });
@@ -73,13 +98,30 @@ export async function signToken(
     .sign(new TextEncoder().encode(secret));
 }
 
-/** The bearer token of a request: the Authorization header, or `?token=` (websockets). */
-export function tokenFrom(header: string | undefined, query: string | undefined): string | null {
-  if (header) {
-    const m = /^Bearer\s+(\S+)$/i.exec(header);
-    return m ? m[1]! : null;
+/** The token of a REST request: `Authorization: Bearer <JWT>` only (API.md). */
+export function bearerToken(header: string | undefined): string | null {
+  if (!header) return null;
+  const m = /^Bearer\s+(\S+)$/i.exec(header);
+  return m ? m[1]! : null;
+}
+
+/** The subprotocol the kit's websocket client asks for, and the only one the server answers. */
+export const SYNC_SUBPROTOCOL = 'sales-process';
+/** Prefix of the subprotocol entry that carries the token: `bearer.<jwt>`. */
+export const BEARER_SUBPROTOCOL_PREFIX = 'bearer.';
+
+/**
+ * The token of a websocket upgrade: a `Sec-WebSocket-Protocol` entry `bearer.<jwt>` (the
+ * kit's client; keeps tokens out of URLs), else `?token=` (stock y-websocket clients),
+ * else the Authorization header (Node clients).
+ */
+export function websocketToken(protocols: string | undefined, query: string | undefined, authorization: string | undefined): string | null {
+  for (const entry of protocols?.split(',') ?? []) {
+    const p = entry.trim();
+    if (p.startsWith(BEARER_SUBPROTOCOL_PREFIX) && p.length > BEARER_SUBPROTOCOL_PREFIX.length) return p.slice(BEARER_SUBPROTOCOL_PREFIX.length);
   }
-  return query || null;
+  if (query) return query;
+  return bearerToken(authorization);
 }
 
 export function requireRole(p: Principal, ...roles: Role[]): void {

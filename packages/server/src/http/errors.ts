@@ -5,12 +5,20 @@ import type { ZodError } from 'zod';
 
 /** A refusal with a stable code; rendered as API.md's envelope. */
 export class ApiError extends Error {
+  /** Seconds, sent as `Retry-After` (RATE_LIMITED, UNAVAILABLE). */
+  retryAfter?: number;
+
   constructor(
     readonly code: ErrorCode,
     readonly details: Detail[] = [],
     readonly text: LocalizedText = ERROR_MESSAGES[code],
   ) {
     super(`${code}: ${text.en}`);
+  }
+
+  withRetryAfter(seconds: number): this {
+    this.retryAfter = Math.max(1, Math.ceil(seconds));
+    return this;
   }
 
   get status(): number {
@@ -44,7 +52,43 @@ export function errorResponse(c: Context, error: ApiError): Response {
   return c.json(
     { error: { code: error.code, message: error.text[lang], messages: error.text, details: error.details } },
     error.status as ContentfulStatusCode,
+    error.retryAfter === undefined ? undefined : { 'retry-after': String(error.retryAfter) },
   );
+}
+
+/** The envelope as bytes, for answers written outside Hono (refused upgrades, Node's parser errors). */
+export function envelopeBody(error: ApiError, lang: 'zh' | 'en' = 'zh'): string {
+  return JSON.stringify({ error: { code: error.code, message: error.text[lang], messages: error.text, details: error.details } });
+}
+
+// postgres.js connection errors, Node socket errors, and SQLSTATEs of a server going away
+// (class 08 connection exceptions, 57P01–57P03 shutdown / not accepting, 53300 no slots).
+const CONNECTION_CODES = new Set([
+  'ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH',
+  'CONNECTION_CLOSED', 'CONNECTION_ENDED', 'CONNECTION_DESTROYED', 'CONNECT_TIMEOUT',
+  '57P01', '57P02', '57P03', '53300', '08000', '08001', '08003', '08004', '08006',
+]);
+
+/** Whether an error (or one of its causes, as Drizzle wraps them) is a lost or refused database connection. */
+export function isConnectionLost(error: unknown): boolean {
+  for (let e = error, depth = 0; e && typeof e === 'object' && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string' && CONNECTION_CODES.has(code)) return true;
+    const errors = (e as { errors?: unknown }).errors; // AggregateError from a dual-stack connect
+    if (Array.isArray(errors) && errors.some((inner) => isConnectionLost(inner))) return true;
+    // PGlite: an instance that was closed (or whose WebAssembly runtime died).
+    if (e instanceof Error && /^PGlite is closed/.test(e.message)) return true;
+  }
+  return false;
+}
+
+export const DATABASE_RETRY_AFTER_SECONDS = 5;
+
+/** A framework exception's status as the envelope code it stands for. */
+export function codeForStatus(status: number): ErrorCode {
+  const byStatus: Record<number, ErrorCode> = { 400: 'VALIDATION_FAILED', 401: 'UNAUTHENTICATED', 403: 'FORBIDDEN', 404: 'NOT_FOUND', 405: 'NOT_FOUND', 409: 'CONFLICT', 413: 'PAYLOAD_TOO_LARGE', 429: 'RATE_LIMITED', 503: 'UNAVAILABLE' };
+  const declared = (Object.keys(ERROR_STATUS) as ErrorCode[]).find((code) => ERROR_STATUS[code] === status);
+  return byStatus[status] ?? declared ?? (status >= 400 && status < 500 ? 'VALIDATION_FAILED' : 'INTERNAL');
 }
 
 /** One detail per bad path, as VALIDATION_FAILED lists them. */

@@ -63,6 +63,19 @@ function route<R extends Omit<RouteConfig, 'responses'> & { responses?: RouteCon
   } as RouteConfig) as unknown as R & { responses: RouteConfig['responses'] };
 }
 
+/** A file as a download: never rendered in place, never sniffed into something runnable. */
+function downloadHeaders(f: { mime: string; name: string }): Record<string, string> {
+  const ascii = f.name.replace(/[^\x20-\x7e]|["\\]/g, '_');
+  const encoded = encodeURIComponent(f.name).replace(/['()*]/g, (ch) => `%${ch.charCodeAt(0).toString(16).toUpperCase()}`);
+  return {
+    'content-type': f.mime,
+    'content-disposition': `attachment; filename="${ascii}"; filename*=UTF-8''${encoded}`,
+    'x-content-type-options': 'nosniff',
+    'content-security-policy': "default-src 'none'; sandbox",
+    'cache-control': 'private, no-store',
+  };
+}
+
 export function apiRoutes(s: Services) {
   const api = new OpenAPIHono<AppEnv>({
     defaultHook: (result) => {
@@ -253,6 +266,7 @@ export function apiRoutes(s: Services) {
     const p = P(c);
     const processId = c.req.query('processId') ?? '';
     await s.processes.row(s.ctx.database.db, p.tenantId, processId);
+    s.analytics.mayRead(p);
     return streamSSE(c, async (stream) => {
       let wake: (() => void) | null = null;
       let changed = false;
@@ -285,8 +299,30 @@ export function apiRoutes(s: Services) {
   });
   api.get('/files/:id', async (c) => {
     const f = await s.files.get(P(c), c.req.param('id'));
-    return c.body(f.data as Uint8Array<ArrayBuffer>, 200, { 'content-type': f.mime, 'content-disposition': `attachment; filename*=UTF-8''${encodeURIComponent(f.name)}`, 'x-content-type-options': 'nosniff' });
+    return c.body(f.data as Uint8Array<ArrayBuffer>, 200, downloadHeaders(f));
   });
+  // Signed links: a URL that downloads one file for 5 minutes without a token, for `<a href>`
+  // and `window.open` (which cannot send Authorization) with no token in the URL.
+  api.openapi(
+    route({ method: 'post', path: '/files/{id}/link', tags: ['files'], request: { params: idParam }, description: 'A download link for the file, valid 5 minutes, that needs no Authorization: `{url, expiresAt}`; `url` is relative to the server.' }),
+    async (c) => c.json(await s.files.link(P(c), c.req.valid('param').id), 200),
+  );
+  api.openapi(
+    createRoute({
+      method: 'get',
+      path: '/files/{id}/content',
+      tags: ['files'],
+      security: [],
+      description: 'The bytes of a file by a signed link from `POST /files/{id}/link` (no Authorization). 403 FORBIDDEN for a wrong, tampered or expired link.',
+      request: { params: idParam, query: z.object({ exp: z.string().max(20).optional(), sig: z.string().max(128).optional() }) },
+      responses: { 200: { description: 'The file, as an attachment' }, 403: { description: 'FORBIDDEN: the link is not valid or has expired' } },
+    }),
+    async (c) => {
+      const { exp, sig } = c.req.valid('query');
+      const f = await s.files.content(c.req.valid('param').id, exp, sig);
+      return c.body(f.data as Uint8Array<ArrayBuffer>, 200, downloadHeaders(f)) as never;
+    },
+  );
 
   // ---- notifications and the host webhook ------------------------------------------------
   api.openapi(

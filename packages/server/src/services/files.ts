@@ -4,12 +4,22 @@ import type { Db, Tx } from '../db/open.js';
 import { files } from '../db/schema.js';
 import type { Principal } from '../http/auth.js';
 import { ApiError, notFound } from '../http/errors.js';
+import { LINK_TTL_SECONDS, type LinkSigner } from '../http/signed-links.js';
 
 export const MAX_FILE_BYTES = 10 * 1024 * 1024;
 
+const badLink = () =>
+  new ApiError('FORBIDDEN', [{ message: { zh: '下载链接无效或已过期，请重新获取', en: 'The download link is not valid or has expired; ask for a new one' } }], {
+    zh: '下载链接无效或已过期',
+    en: 'The download link is not valid or has expired',
+  });
+
 /** Files attached to stage forms: stored in the database, served back to the tenant. */
 export class FileService {
-  constructor(private readonly ctx: ServerContext) {}
+  constructor(
+    private readonly ctx: ServerContext,
+    private readonly signer: LinkSigner,
+  ) {}
 
   async upload(p: Principal, name: string, mime: string, data: Uint8Array) {
     if (data.length > MAX_FILE_BYTES)
@@ -21,8 +31,41 @@ export class FileService {
     return { id, name: safeName, size: data.length };
   }
 
+  /** A file the user may read, without its bytes: the one access rule for reading and for links. */
+  async readable(p: Principal, id: string) {
+    const [row] = await this.ctx.database.db
+      .select({ id: files.id, tenantId: files.tenantId, name: files.name, mime: files.mime, size: files.size })
+      .from(files)
+      .where(and(eq(files.tenantId, p.tenantId), eq(files.id, id)));
+    if (!row) throw notFound('file');
+    return row;
+  }
+
   async get(p: Principal, id: string) {
-    const [row] = await this.ctx.database.db.select().from(files).where(and(eq(files.tenantId, p.tenantId), eq(files.id, id)));
+    await this.readable(p, id);
+    return this.bytes(p.tenantId, id);
+  }
+
+  /** A download link that works without a token for `LINK_TTL_SECONDS`. */
+  async link(p: Principal, id: string) {
+    const row = await this.readable(p, id);
+    const exp = Math.floor(this.ctx.clock.now().getTime() / 1000) + LINK_TTL_SECONDS;
+    const sig = this.signer.sign(row.tenantId, row.id, exp);
+    return { url: `/api/v1/files/${encodeURIComponent(row.id)}/content?exp=${exp}&sig=${sig}`, expiresAt: new Date(exp * 1000).toISOString() };
+  }
+
+  /** The file a signed link names; 403 for a wrong, tampered or expired link (and for no such file: a link proves nothing about ids). */
+  async content(id: string, exp: string | undefined, sig: string | undefined) {
+    const expires = exp !== undefined && /^\d{1,12}$/.test(exp) ? Number(exp) : NaN;
+    const now = Math.floor(this.ctx.clock.now().getTime() / 1000);
+    if (!sig || !(expires > now)) throw badLink();
+    const [row] = await this.ctx.database.db.select({ tenantId: files.tenantId }).from(files).where(eq(files.id, id));
+    if (!row || !this.signer.verify(row.tenantId, id, expires, sig, now)) throw badLink();
+    return this.bytes(row.tenantId, id);
+  }
+
+  private async bytes(tenantId: string, id: string) {
+    const [row] = await this.ctx.database.db.select().from(files).where(and(eq(files.tenantId, tenantId), eq(files.id, id)));
     if (!row) throw notFound('file');
     return row;
   }

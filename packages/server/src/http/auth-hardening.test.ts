@@ -1,0 +1,132 @@
+/**
+ * Tokens: REST reads them from Authorization only, they must end (`exp`) and live at most
+ * AUTH_MAX_TOKEN_TTL, and addresses that keep failing are throttled.
+ */
+import { SignJWT } from 'jose';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { openDatabase } from '../db/open.js';
+import { startTestServer, TEST_SECRET, type TestServer } from '../testing/harness.js';
+import { FailureThrottle } from './throttle.js';
+
+const sign = (claims: { iat?: number; exp?: number }) => {
+  let jwt = new SignJWT({ tenant: 't1', roles: ['admin'] }).setProtectedHeader({ alg: 'HS256' }).setSubject('u1');
+  if (claims.iat !== undefined) jwt = jwt.setIssuedAt(claims.iat);
+  if (claims.exp !== undefined) jwt = jwt.setExpirationTime(claims.exp);
+  return jwt.sign(new TextEncoder().encode(TEST_SECRET));
+};
+
+describe('tokens', () => {
+  let t: TestServer;
+  beforeAll(async () => {
+    t = await startTestServer(await openDatabase({ dataDir: 'memory://' }));
+  });
+  afterAll(() => t.close());
+
+  const raw = (path: string, init: RequestInit = {}) => t.server.fetch(new Request(`http://test${path}`, init));
+  const nowS = () => Math.floor(t.clock.now().getTime() / 1000);
+  const status = async (token: string) => (await raw('/api/v1/processes', { headers: { authorization: `Bearer ${token}` } })).status;
+
+  it('refuses ?token= on REST, the SSE streams included', async () => {
+    const token = await t.token('u1', ['admin']);
+    const processId = (await t.as('u1', ['admin']).post('/processes', { name: 'P', departments: [], definition: { presale: [{ id: 'a', name: 'A', winRate: 10, fields: [] }], postsale: [], terminal: { won: { name: '赢单', winRate: 100 }, lost: { name: '输单', winRate: 0 }, invalid: { name: '无效', winRate: 0 } }, rules: { orderRequiredToWin: false, allowSkipStages: false, allowMoveBack: true } } })).body.id;
+    expect(processId).toBeTruthy();
+    for (const path of ['/api/v1/processes', '/api/v1/notifications/stream', `/api/v1/analytics/stream?processId=${processId}`, '/api/v1/me']) {
+      const res = await raw(`${path}${path.includes('?') ? '&' : '?'}token=${token}`);
+      expect(res.status, path).toBe(401);
+      const body = await res.json();
+      expect(body.error.code).toBe('UNAUTHENTICATED');
+      expect(body.error.messages.en).toContain('Authorization');
+    }
+    expect(await status(token)).toBe(200);
+  });
+
+  it('refuses a token without exp', async () => {
+    const res = await raw('/api/v1/processes', { headers: { authorization: `Bearer ${await sign({ iat: nowS() })}`, 'accept-language': 'en' } });
+    expect(res.status).toBe(401);
+    const body = await res.json();
+    expect(body.error.code).toBe('UNAUTHENTICATED');
+    expect(body.error.message).toContain('exp');
+    expect(body.error.messages.zh).toContain('exp');
+  });
+
+  it('refuses a token that lives longer than AUTH_MAX_TOKEN_TTL (24 h by default), with or without iat', async () => {
+    const iat = nowS();
+    expect(await status(await sign({ iat, exp: iat + 86_400 }))).toBe(200);
+    const long = await raw('/api/v1/processes', { headers: { authorization: `Bearer ${await sign({ iat, exp: iat + 86_401 })}` } });
+    expect(long.status).toBe(401);
+    expect((await long.json()).error.messages.en).toContain('AUTH_MAX_TOKEN_TTL');
+    expect(await status(await sign({ exp: iat + 2 * 86_400 }))).toBe(401);
+    expect(await status(await sign({ exp: iat + 3600 }))).toBe(200);
+  });
+
+  it('takes its limit from maxTokenTtlSeconds, and the dev token endpoint never issues longer', async () => {
+    const dev = await startTestServer(await openDatabase({ dataDir: 'memory://' }), { dev: true, maxTokenTtlSeconds: 3600 });
+    try {
+      const iat = Math.floor(dev.clock.now().getTime() / 1000);
+      const hours2 = await sign({ iat, exp: iat + 7200 });
+      expect((await dev.server.fetch(new Request('http://test/api/v1/processes', { headers: { authorization: `Bearer ${hours2}` } }))).status).toBe(401);
+      const minted = await dev.server.fetch(new Request('http://test/api/v1/dev/token', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ sub: 'u1', tenant: 't1', roles: ['admin'], expiresIn: 30 * 86_400 }) }));
+      expect(minted.status).toBe(200);
+      const { token } = await minted.json();
+      const claims = JSON.parse(Buffer.from(token.split('.')[1], 'base64url').toString());
+      expect(claims.exp - claims.iat).toBe(3600);
+      expect((await dev.server.fetch(new Request('http://test/api/v1/processes', { headers: { authorization: `Bearer ${token}` } }))).status).toBe(200);
+    } finally {
+      await dev.close();
+    }
+  });
+});
+
+describe('failed authentications per client address', () => {
+  let t: TestServer;
+  let base: string;
+  let port: number;
+  beforeAll(async () => {
+    t = await startTestServer(await openDatabase({ dataDir: 'memory://' }));
+    ({ port } = await t.server.listen(0, '127.0.0.1'));
+    base = `http://127.0.0.1:${port}/api/v1`;
+  });
+  afterAll(() => t.close());
+
+  const get = (token: string) => fetch(`${base}/processes`, { headers: { authorization: `Bearer ${token}` } });
+  const upgradeStatus = (token: string) =>
+    new Promise<number>((resolve) => {
+      const ws = new WebSocket(`ws://127.0.0.1:${port}/sync/process-draft:none`, ['sales-process', `bearer.${token}`]);
+      ws.once('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
+      ws.once('open', () => (ws.close(), resolve(101)));
+      ws.once('error', () => {});
+    });
+
+  it('answers 429 RATE_LIMITED with Retry-After after 30 failures in 10 s, lets known tokens through, and forgets after the window', async () => {
+    const known = await t.token('u1', ['admin']);
+    expect((await get(known)).status).toBe(200);
+    for (let i = 0; i < 30; i++) expect((await get(`forged.${i}.x`)).status).toBe(401);
+    const limited = await get('forged.31.x');
+    expect(limited.status).toBe(429);
+    expect(Number(limited.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+    expect(Number(limited.headers.get('retry-after'))).toBeLessThanOrEqual(10);
+    expect((await limited.json()).error.code).toBe('RATE_LIMITED');
+    // A valid token never verified here is not checked while the address is blocked…
+    expect((await get(await t.token('u2', ['admin']))).status).toBe(429);
+    expect(await upgradeStatus('forged')).toBe(429);
+    // …but one already verified still works.
+    expect((await get(known)).status).toBe(200);
+    // In-process callers (no socket address) are not throttled.
+    expect((await t.server.fetch(new Request('http://test/api/v1/processes', { headers: { authorization: 'Bearer forged' } }))).status).toBe(401);
+    t.clock.advance(10_000);
+    expect((await get('forged.again')).status).toBe(401);
+    expect((await get(await t.token('u2', ['admin']))).status).toBe(200);
+  });
+
+  it('keeps at most its bound of addresses', () => {
+    let now = 0;
+    const throttle = new FailureThrottle({ max: 3, windowMs: 1000 }, () => now, 100);
+    for (let i = 0; i < 1000; i++) throttle.fail(`10.0.${i >> 8}.${i & 255}`);
+    expect(throttle.size).toBeLessThanOrEqual(100);
+    for (let i = 0; i < 3; i++) throttle.fail('192.0.2.1');
+    expect(throttle.retryAfter('192.0.2.1')).toBe(1);
+    now += 1000;
+    expect(throttle.retryAfter('192.0.2.1')).toBe(0);
+  });
+});

@@ -1,0 +1,79 @@
+/**
+ * Answers written straight onto a socket, where Hono is not in the path: refused websocket
+ * upgrades (@hono/node-server would send them with an empty body) and requests Node's own
+ * parser refuses (it would send an empty 431 or 400). Both carry API.md's envelope.
+ */
+import { STATUS_CODES, type Server } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { ApiError, envelopeBody } from './errors.js';
+
+/** Node's default header limit (`--max-http-header-size`), which the server keeps. */
+const HEADER_LIMIT = 16 * 1024;
+const SKIPPED = new Set(['connection', 'content-length', 'transfer-encoding', 'keep-alive', 'upgrade']);
+
+/** Writes a complete HTTP/1.1 response, body included, and ends the socket. */
+export function writeRaw(socket: Duplex, status: number, headers: Iterable<[string, string]>, body: string | Uint8Array): void {
+  if (socket.destroyed || !socket.writable) return;
+  const bytes = typeof body === 'string' ? Buffer.from(body, 'utf8') : Buffer.from(body);
+  const lines = [`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}`, 'Connection: close', `Content-Length: ${bytes.length}`];
+  for (const [k, v] of headers) if (!SKIPPED.has(k.toLowerCase()) && !/[\r\n]/.test(k + v)) lines.push(`${k}: ${v}`);
+  socket.end(Buffer.concat([Buffer.from(`${lines.join('\r\n')}\r\n\r\n`, 'latin1'), bytes]));
+}
+
+/** Sends a Response (an upgrade the app refused) over a socket that was never handed to the http module's writer. */
+export async function writeResponse(socket: Duplex, res: Response): Promise<void> {
+  const body = new Uint8Array(await res.arrayBuffer());
+  writeRaw(socket, res.status, res.headers.entries(), body);
+}
+
+/** The envelope as a Response, where there is no Hono context to build it. */
+export function errorResponseOutsideHono(error: ApiError): Response {
+  return new Response(envelopeBody(error), { status: error.status, headers: envelopeHeaders() });
+}
+
+function envelopeHeaders(): [string, string][] {
+  return [
+    ['content-type', 'application/json'],
+    ['x-content-type-options', 'nosniff'],
+    ['cache-control', 'no-store'],
+  ];
+}
+
+/**
+ * Replaces Node's default `clientError` answer (an empty 400/431/408) with the envelope.
+ * Limits stay Node's own; only the answer changes.
+ */
+export function answerClientErrors(server: Server): void {
+  server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
+    // Mid-response (a keep-alive socket's later garbage) there is no answer to give.
+    const inFlight = (socket as Duplex & { _httpMessage?: { headersSent?: boolean } })._httpMessage;
+    if (err.code === 'ECONNRESET' || !socket.writable || inFlight?.headersSent) {
+      socket.destroy();
+      return;
+    }
+    const send = (status: number, error: ApiError) => writeRaw(socket, status, envelopeHeaders(), envelopeBody(error));
+    switch (err.code) {
+      case 'HPE_HEADER_OVERFLOW':
+        return send(431, new ApiError('PAYLOAD_TOO_LARGE', [{ path: 'headers', limit: HEADER_LIMIT, message: { zh: '请求行与请求头合计不能超过 16 KiB', en: 'The request line and headers may not exceed 16 KiB' } }], { zh: '请求头过大', en: 'The request headers are too large' }));
+      case 'HPE_CHUNK_EXTENSIONS_OVERFLOW':
+        return send(413, new ApiError('PAYLOAD_TOO_LARGE'));
+      case 'ERR_HTTP_REQUEST_TIMEOUT':
+        return send(408, new ApiError('VALIDATION_FAILED', [], { zh: '请求超时', en: 'The request timed out' }));
+      default:
+        return send(400, new ApiError('VALIDATION_FAILED', [{ path: 'request', message: { zh: '请求格式不正确', en: 'The request is malformed' } }], { zh: '请求格式不正确', en: 'The request is malformed' }));
+    }
+  });
+}
+
+/**
+ * Upgrade requests for anything but websockets: @hono/node-server ignores them (the socket
+ * would hang); answer 400. Being a second `upgrade` listener also tells @hono/node-server
+ * not to answer refused upgrades itself (it does only when it is the sole listener), so
+ * `writeResponse` sends them, envelope and all.
+ */
+export function answerOtherUpgrades(server: Server): void {
+  server.on('upgrade', (req, socket: Duplex) => {
+    if (req.headers.upgrade?.toLowerCase() === 'websocket') return;
+    writeRaw(socket, 400, envelopeHeaders(), envelopeBody(new ApiError('VALIDATION_FAILED', [{ path: 'headers.upgrade', message: { zh: '只支持 WebSocket 升级', en: 'Only websocket upgrades are served' } }])));
+  });
+}
