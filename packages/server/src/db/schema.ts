@@ -89,6 +89,8 @@ export const customers = pgTable(
     tenantId: text('tenant_id').notNull().references(() => tenants.id, { onDelete: 'cascade' }),
     name: text('name').notNull(),
     fields: jsonb('fields').$type<Record<string, unknown>>().notNull().default({}),
+    /** Who created it (a salesperson writes customers they own); null for older rows. */
+    ownerId: text('owner_id'),
     createdAt: ts('created_at').notNull().defaultNow(),
     updatedAt: ts('updated_at').notNull().defaultNow(),
   },

@@ -255,7 +255,8 @@ for (const kind of testDatabases()) {
 
     /** An opportunity whose 初次拜访 is complete-able, read once so this instance knows it. */
     async function ready(name: string) {
-      const customerId = (await c.admin.post('/customers', { name: `客户 ${name}`, fields: {} })).body.id;
+      // The rep's own customer: salespeople write customers they own (SPEC §9).
+      const customerId = (await c.rep.post('/customers', { name: `客户 ${name}`, fields: {} })).body.id;
       await c.rep.post(`/customers/${customerId}/contacts`, { name: '林总' });
       const second = (await c.rep.post(`/customers/${customerId}/contacts`, { name: '马工' })).body.id as string;
       const id = (await newOpp(c.rep, c.processId, customerId, name)).body.id as string;

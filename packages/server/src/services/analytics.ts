@@ -140,9 +140,14 @@ export class AnalyticsService {
     );
   }
 
-  async funnel(p: Principal, q: FunnelQuery): Promise<FunnelFigures & { process: { id: string; name: string; version: number }; filters: FunnelQuery; planHistory: PlanHistory }> {
+  /** The funnel (and its change stream) is for analysts, supervisors and admins. */
+  mayRead(p: Principal): void {
     if (!p.roles.has('analyst') && !p.roles.has('admin') && !p.roles.has('supervisor'))
       throw new ApiError('FORBIDDEN', [{ message: { zh: '需要分析、主管或管理员角色', en: 'Needs the analyst, supervisor or admin role' } }]);
+  }
+
+  async funnel(p: Principal, q: FunnelQuery): Promise<FunnelFigures & { process: { id: string; name: string; version: number }; filters: FunnelQuery; planHistory: PlanHistory }> {
+    this.mayRead(p);
     const { db } = this.ctx.database;
     // The aggregates are tenant-scoped on their own, so they start with the process lookup.
     const [process, rows, stays] = await Promise.all([this.processes.row(db, p.tenantId, q.processId), this.groups(p, q), this.stays(p, q)]);

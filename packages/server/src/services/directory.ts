@@ -21,6 +21,9 @@ import { checkFileRefs } from './files.js';
 
 type Q = Db | Tx;
 
+/** Salespeople, their supervisors and admins create and write records; analysts only read. */
+export const canSell = (p: Principal) => p.roles.has('admin') || p.roles.has('sales') || p.roles.has('supervisor');
+
 /** Tenants come into being with their first token: the row and default field definitions. */
 export class TenantService {
   private readonly known = new Set<string>();
@@ -191,17 +194,18 @@ export class CustomerService {
 
   async create(p: Principal, input: z.infer<typeof createCustomerSchema>) {
     const { db } = this.ctx.database;
+    if (!canSell(p)) throw new ApiError('FORBIDDEN', [{ message: { zh: '只有销售人员和管理员可以新建客户', en: 'Only salespeople and admins create customers' } }]);
     await this.checkValues(db, p.tenantId, 'customer', input.fields, 'body.fields');
     const now = this.ctx.clock.now();
     const [row] = await db
       .insert(customers)
-      .values({ id: this.ctx.ids('cus'), tenantId: p.tenantId, name: input.name, fields: input.fields, createdAt: now, updatedAt: now })
+      .values({ id: this.ctx.ids('cus'), tenantId: p.tenantId, name: input.name, fields: input.fields, ownerId: p.userId, createdAt: now, updatedAt: now })
       .returning();
     return { ...this.view(row!), contacts: [] };
   }
 
   view(row: typeof customers.$inferSelect) {
-    return { id: row.id, name: row.name, fields: row.fields, createdAt: row.createdAt.toISOString() };
+    return { id: row.id, name: row.name, fields: row.fields, ownerId: row.ownerId, createdAt: row.createdAt.toISOString() };
   }
 
   async get(q: Q, tenantId: string, id: string) {
@@ -221,9 +225,29 @@ export class CustomerService {
     return rows;
   }
 
+  /**
+   * Who may write a customer and its contacts (SPEC §9): admins; salespeople and supervisors
+   * on customers they own or on which they own, or supervise the owner of, an opportunity.
+   * 404 outside the tenant comes first.
+   */
+  async mayWrite(q: Q, p: Principal, customerId: string): Promise<void> {
+    const [row] = await q
+      .select({
+        ownerId: customers.ownerId,
+        related: sql<boolean>`exists (select 1 from opportunities o where o.tenant_id = ${p.tenantId} and o.customer_id = ${customerId}
+          and (o.owner_id = ${p.userId} or o.owner_id in (select u.id from users u where u.tenant_id = ${p.tenantId} and u.manager_id = ${p.userId})))`,
+      })
+      .from(customers)
+      .where(and(eq(customers.tenantId, p.tenantId), eq(customers.id, customerId)));
+    if (!row) throw notFound('customer');
+    if (p.roles.has('admin')) return;
+    if (canSell(p) && (row.ownerId === p.userId || row.related)) return;
+    throw new ApiError('FORBIDDEN', [{ message: { zh: '只能修改自己负责或下属负责的客户', en: 'You may change only customers you or your reports work on' } }]);
+  }
+
   async addContact(p: Principal, customerId: string, input: z.infer<typeof createContactSchema>) {
     const { db } = this.ctx.database;
-    await this.get(db, p.tenantId, customerId);
+    await this.mayWrite(db, p, customerId);
     const [row] = await db
       .insert(contacts)
       .values({ id: this.ctx.ids('con'), tenantId: p.tenantId, customerId, name: input.name, title: input.title ?? null, phone: input.phone ?? null, email: input.email ?? null, createdAt: this.ctx.clock.now() })
@@ -234,6 +258,7 @@ export class CustomerService {
 
   async removeContact(p: Principal, customerId: string, contactId: string) {
     const { db } = this.ctx.database;
+    await this.mayWrite(db, p, customerId);
     const deleted = await db
       .delete(contacts)
       .where(and(eq(contacts.tenantId, p.tenantId), eq(contacts.customerId, customerId), eq(contacts.id, contactId)))

@@ -1,6 +1,6 @@
-import { and, eq, inArray } from 'drizzle-orm';
+import { and, eq, inArray, sql, type SQL } from 'drizzle-orm';
 import type { ServerContext } from '../context.js';
-import type { Db, Tx } from '../db/open.js';
+import { rowsOf, type Db, type Tx } from '../db/open.js';
 import { files } from '../db/schema.js';
 import type { Principal } from '../http/auth.js';
 import { ApiError, notFound } from '../http/errors.js';
@@ -22,6 +22,8 @@ export class FileService {
   ) {}
 
   async upload(p: Principal, name: string, mime: string, data: Uint8Array) {
+    if (!['admin', 'sales', 'supervisor', 'postsale'].some((r) => p.roles.has(r as 'admin')))
+      throw new ApiError('FORBIDDEN', [{ message: { zh: '只有填写表单的人员可以上传文件', en: 'Only those who fill in forms upload files' } }]);
     if (data.length > MAX_FILE_BYTES)
       throw new ApiError('PAYLOAD_TOO_LARGE', [{ limit: MAX_FILE_BYTES, message: { zh: '文件不能超过 10 MiB', en: 'Files may not exceed 10 MiB' } }]);
     if (!data.length) throw new ApiError('VALIDATION_FAILED', [{ path: 'body', message: { zh: '文件为空', en: 'The file is empty' } }]);
@@ -38,7 +40,34 @@ export class FileService {
       .from(files)
       .where(and(eq(files.tenantId, p.tenantId), eq(files.id, id)));
     if (!row) throw notFound('file');
+    if (!(await this.mayRead(p, id))) throw new ApiError('FORBIDDEN', [{ message: { zh: '无权查看此文件', en: 'You may not read this file' } }]);
     return row;
+  }
+
+  /**
+   * A file is readable by whoever can read what it is attached to (SPEC §9): its uploader,
+   * admins, anyone in the tenant for a customer's value (customers are readable by all), and
+   * for an opportunity's values (fields, stage forms, their history) those who may read the
+   * opportunity: owner, the owner's supervisor, its post-sale staff, analysts.
+   */
+  private async mayRead(p: Principal, id: string): Promise<boolean> {
+    if (p.roles.has('admin')) return true;
+    const ref = sql`jsonb_build_object('id', ${id}::text)`;
+    const holds = (column: SQL) => sql`jsonb_path_exists(${column}, '$.** ? (@.id == $id)', ${ref})`;
+    const reader = p.roles.has('analyst')
+      ? sql`true`
+      : sql`(o.owner_id = ${p.userId} or o.postsale_staff @> ${JSON.stringify([p.userId])}::jsonb
+          or o.owner_id in (select u.id from users u where u.tenant_id = ${p.tenantId} and u.manager_id = ${p.userId}))`;
+    const rows = rowsOf<{ ok: boolean }>(
+      await this.ctx.database.db.execute(sql`select (
+        exists (select 1 from files f where f.tenant_id = ${p.tenantId} and f.id = ${id} and f.created_by = ${p.userId})
+        or exists (select 1 from customers c where c.tenant_id = ${p.tenantId} and ${holds(sql.raw('c.fields'))})
+        or exists (select 1 from opportunities o where o.tenant_id = ${p.tenantId} and ${reader}
+          and (${holds(sql.raw('o.fields'))} or ${holds(sql.raw('o.stage_values'))}
+            or exists (select 1 from stage_history h where h.tenant_id = ${p.tenantId} and h.opportunity_id = o.id and ${holds(sql.raw('h.values'))})))
+      ) as ok`),
+    );
+    return rows[0]?.ok === true;
   }
 
   async get(p: Principal, id: string) {

@@ -25,7 +25,7 @@ import { rowsOf, type Db, type Tx } from '../db/open.js';
 import { approvals, customers, opportunities, orders, stageHistory, users } from '../db/schema.js';
 import type { Principal } from '../http/auth.js';
 import { ApiError, notFound } from '../http/errors.js';
-import type { CustomerService, DirectoryService, FieldService } from './directory.js';
+import { canSell, type CustomerService, type DirectoryService, type FieldService } from './directory.js';
 import { Batcher } from './batcher.js';
 import { checkFileRefs } from './files.js';
 import type { ProcessService } from './processes.js';
@@ -420,6 +420,7 @@ export class OpportunityService {
 
   async create(p: Principal, input: z.infer<typeof createOpportunitySchema>) {
     const { db } = this.ctx.database;
+    if (!canSell(p)) throw new ApiError('FORBIDDEN', [{ message: { zh: '只有销售人员和管理员可以新建商机', en: 'Only salespeople and admins create opportunities' } }]);
     const ownerId = input.ownerId ?? p.userId;
     const id = this.ctx.ids('opp');
     await db.transaction(async (tx) => {
