@@ -35,6 +35,8 @@ describe('cross-origin hosts', () => {
     writeFileSync(join(kitDir, 'sales-process-kit.js.gz'), gzipSync(ENTRY));
     writeFileSync(join(kitDir, 'chunks', 'foo-AbC123xy.js'), CHUNK);
     writeFileSync(join(kitDir, 'chunks', 'foo-AbC123xy.js.map'), '{"version":3,"sources":[],"mappings":""}');
+    writeFileSync(join(kitDir, 'chunks', 'bar-abcdefgh.js'), CHUNK);
+    writeFileSync(join(kitDir, 'stage-form.js'), CHUNK);
     writeFileSync(join(tmpdir(), 'sp-kit-outside.js'), 'secret');
     const sink = new Writable({ write: (chunk, _enc, done) => (logLines.push(String(chunk)), done()) });
     t = await startTestServer(await openDatabase({ dataDir: 'memory://' }), { allowedOrigins: [HOST_ORIGIN, 'http://localhost:5173/'], kitDir, logger: pino({ level: 'info' }, sink) });
@@ -218,6 +220,11 @@ describe('cross-origin hosts', () => {
       expect(map.status).toBe(200);
       expect(map.headers.get('content-type')).toContain('application/json');
       expect(map.headers.get('cache-control')).toBe('public, max-age=31536000, immutable');
+      // A chunk whose hash drew only small letters is still a chunk; a plain name is not hashed.
+      expect((await raw('/kit/chunks/bar-abcdefgh.js')).headers.get('cache-control')).toBe('public, max-age=31536000, immutable');
+      const plain = await raw('/kit/stage-form.js');
+      expect(plain.headers.get('cache-control')).toBe('public, max-age=300');
+      expect(plain.headers.get('etag')).toBeTruthy();
     });
 
     it('sends the brotli or gzip file beside a file by Accept-Encoding, with Vary', async () => {

@@ -10,6 +10,8 @@ const IMMUTABLE = 'public, max-age=31536000, immutable';
 const SHORT = 'public, max-age=300';
 /** A content hash before the extension (`foo-AbC123xy.js`, `chunk-5XQ2LZ7M.js.map`): at least 8 characters with a digit or capital, so `sales-process-kit.js` is no hash. */
 const HASHED = /-(?=[A-Za-z0-9_-]*[A-Z0-9])[A-Za-z0-9_-]{8,}\.js(\.map)?$/;
+/** In `chunks/` every name is `[name]-[hash].js` (vite.kit.config.ts), whatever letters the hash drew. */
+const CHUNK = /^chunks\/[^/]*-[A-Za-z0-9_-]{8,}\.js(\.map)?$/;
 const TYPES: Record<string, string> = {
   '.js': 'text/javascript; charset=utf-8',
   '.mjs': 'text/javascript; charset=utf-8',
@@ -75,7 +77,7 @@ export function kitAssets(dir: string | undefined): Handler {
       'access-control-allow-origin': '*',
       'cross-origin-resource-policy': 'cross-origin',
       'x-content-type-options': 'nosniff',
-      'cache-control': base !== KIT_ENTRY && HASHED.test(base) ? IMMUTABLE : SHORT,
+      'cache-control': base !== KIT_ENTRY && (HASHED.test(base) || CHUNK.test(name)) ? IMMUTABLE : SHORT,
       // One ETag per representation: a cache must not answer a gzip client with brotli bytes.
       etag: chosen.encoding ? chosen.loaded.etag.replace(/"$/, `-${chosen.encoding}"`) : chosen.loaded.etag,
     };
