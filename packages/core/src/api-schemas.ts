@@ -1,9 +1,11 @@
 import { z } from 'zod';
 import { processDefinitionSchema, stageIdSchema } from './definition.js';
-import { fieldDefinitionSchema, MAX, RESERVED_KEYS, STORABLE_TEXT, storableText } from './fields.js';
+import { fieldDefinitionSchema, isCalendarDate, MAX, RESERVED_KEYS, STORABLE_TEXT, storableText } from './fields.js';
 
 /** Request bodies of API.md, shared by the server (validation, OpenAPI) and the client. */
 const id = storableText(128).min(1);
+/** YYYY-MM-DD of a day that exists (2024-02-30 would reach PostgreSQL's date cast and fail there). */
+export const isoDateSchema = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'YYYY-MM-DD').refine(isCalendarDate, 'not a calendar date');
 const name = z.string().trim().min(1).max(200).regex(STORABLE_TEXT, 'must not contain NUL or an unpaired surrogate');
 /**
  * Free-form values by field key (`source.key` on stage forms): each value is checked against
@@ -57,9 +59,9 @@ export const publishSchema = z.object({
 export const createOpportunitySchema = z.object({
   name,
   customerId: id,
-  amount: z.number().finite().min(0).max(1e13),
+  amount: z.number().finite().min(0).max(MAX.money),
   currency: z.string().regex(/^[A-Z]{3}$/).default('CNY'),
-  expectedCloseDate: z.string().regex(/^\d{4}-\d{2}-\d{2}$/).nullable().optional(),
+  expectedCloseDate: isoDateSchema.nullable().optional(),
   processId: id,
   ownerId: id.optional(),
   fields: values.default({}),
@@ -78,7 +80,7 @@ export const loseSchema = z.object({ reason: storableText(MAX.key).nullable().op
 /** win and invalidate: nothing but the expected stage. */
 export const plainCommandSchema = z.object({ ...expected }).default({});
 export const changeProcessSchema = z.object({ processId: id, ...expected });
-export const createOrderSchema = z.object({ amount: z.number().finite().min(0).max(1e13), ...expected });
+export const createOrderSchema = z.object({ amount: z.number().finite().min(0).max(MAX.money), ...expected });
 export const postSaleStaffSchema = z.object({ userIds: z.array(id).max(50), ...expected });
 export const decisionSchema = z.object({ comment: storableText(2000).default('') }).default({ comment: '' });
 export const webhookSchema = z.object({ url: z.string().url().max(2000), secret: storableText(200).min(8) });

@@ -32,8 +32,10 @@ export const MAX = {
   textValue: 10_000,
   departments: 500,
   days: 3650,
-  /** Largest magnitude of a number or currency value. */
+  /** Largest magnitude of a number value. */
   number: 1e15,
+  /** Largest money amount: 13 digits before the point, what the amount columns (numeric(15,2)) hold. */
+  money: 9_999_999_999_999,
 } as const;
 
 export interface FieldOption {
@@ -85,6 +87,13 @@ export function isFileRef(value: unknown): value is FileRef {
   );
 }
 
+/** A real calendar day as YYYY-MM-DD (not 2024-02-30, not year 0): what a PostgreSQL date accepts. */
+export function isCalendarDate(value: string): boolean {
+  if (!DATE.test(value) || value.startsWith('0000')) return false;
+  const at = new Date(`${value}T00:00:00Z`);
+  return !Number.isNaN(at.getTime()) && at.toISOString().slice(0, 10) === value;
+}
+
 /** Neither NUL (PostgreSQL cannot store it) nor an unpaired UTF-16 surrogate (not Unicode text). */
 export const STORABLE_TEXT = /^[^\u0000\uD800-\uDFFF]*$/u;
 export const isStorableText = (s: string): boolean => STORABLE_TEXT.test(s);
@@ -113,10 +122,10 @@ export function checkFieldValue(
     case 'number':
     case 'currency':
       if (typeof value !== 'number' || !Number.isFinite(value)) return bad('应为数字', 'must be a number');
-      if (Math.abs(value) > MAX.number) return bad('数值超出范围', 'is out of range');
+      if (Math.abs(value) > (type === 'currency' ? MAX.money : MAX.number)) return bad('数值超出范围', 'is out of range');
       return null;
     case 'date':
-      if (typeof value !== 'string' || !DATE.test(value) || Number.isNaN(Date.parse(value)))
+      if (typeof value !== 'string' || !isCalendarDate(value))
         return bad('应为日期 (YYYY-MM-DD)', 'must be a date (YYYY-MM-DD)');
       return null;
     case 'datetime':

@@ -45,7 +45,7 @@ for (const kind of testDatabases()) {
         name: '流程',
         definition: {
           presale: [
-            { id: 'visit', name: '拜访', fields: [{ source: 'stage', key: 'notes', label: { zh: '记录', en: 'Notes' }, type: 'textarea' }, { source: 'stage', key: 'doc', label: { zh: '附件', en: 'File' }, type: 'file' }] },
+            { id: 'visit', name: '拜访', fields: [{ source: 'stage', key: 'notes', label: { zh: '记录', en: 'Notes' }, type: 'textarea' }, { source: 'stage', key: 'doc', label: { zh: '附件', en: 'File' }, type: 'file' }, { source: 'opportunity', key: 'amount' }, { source: 'opportunity', key: 'expectedCloseDate' }] },
             { id: 'offer', name: '报价' },
           ],
         },
@@ -168,6 +168,36 @@ for (const kind of testDatabases()) {
       // The same user's file, as the form stores it, and another user's file of this tenant.
       expect((await admin.put(path, { values: { doc: mine.body } })).status).toBe(200);
       expect((await admin.put(path, { values: { doc: { ...theirs.body, type: 'text/plain' } } })).status).toBe(200);
+    });
+
+    it('refuses values a column would refuse (impossible dates, amounts beyond numeric(15,2)) with 400 at their path', async () => {
+      const admin = t.as('adm', ['admin', 'sales']);
+      const customer = (await admin.post('/customers', { name: '丙' })).body;
+      for (const from of ['2024-02-30', '2023-02-29', '0000-01-01', '2024-13-01']) {
+        const res = await admin.get(`/analytics/funnel?processId=${processId}&from=${from}`);
+        expect(res.status, from).toBe(400);
+        expect(res.body.error.details[0].path).toBe('query.from');
+      }
+      expect((await admin.get(`/analytics/funnel?processId=${processId}&from=2024-02-29&to=2024-03-31`)).status).toBe(200);
+      const created = await admin.post('/opportunities', { name: 'X', customerId: customer.id, amount: 1, processId, expectedCloseDate: '2024-02-30' });
+      expect(created.status).toBe(400);
+      expect(created.body.error.details[0].path).toBe('body.expectedCloseDate');
+      for (const amount of [1e13, 9_999_999_999_999.999]) {
+        const res = await admin.post('/opportunities', { name: 'X', customerId: customer.id, amount, processId });
+        expect(res.status, String(amount)).toBe(400);
+        expect(res.body.error.details[0].path).toBe('body.amount');
+        const order = await admin.post(`/opportunities/${opportunityId}/orders`, { amount });
+        expect(order.status).toBe(400);
+      }
+      const path = `/opportunities/${opportunityId}/stage-form`;
+      for (const values of [{ expectedCloseDate: '2023-02-29' }, { amount: 1e13 }]) {
+        const res = await admin.put(path, { values });
+        expect(res.status, JSON.stringify(values)).toBe(400);
+        expect(res.body.error.details[0].path).toBe(`body.values.${Object.keys(values)[0]}`);
+      }
+      const biggest = await admin.put(path, { values: { amount: 9_999_999_999_999, expectedCloseDate: '2024-02-29' } });
+      expect(biggest.status).toBe(200);
+      expect(biggest.body).toMatchObject({ amount: 9_999_999_999_999, expectedCloseDate: '2024-02-29' });
     });
 
     it('refuses prototype keys in free-form maps instead of dropping them', async () => {

@@ -11,6 +11,7 @@ import {
   decisionSchema,
   directorySyncSchema,
   FIELD_OBJECTS,
+  isoDateSchema,
   listOpportunitiesQuery,
   loseSchema,
   moveBackSchema,
@@ -251,8 +252,8 @@ export function apiRoutes(s: Services) {
   // ---- analytics (SPEC §7) ---------------------------------------------------------------
   const funnelQuery = z.object({
     processId: z.string().min(1).max(128),
-    from: z.string().regex(/^\d{4}-\d{2}-\d{2}$/).optional(),
-    to: z.string().regex(/^\d{4}-\d{2}-\d{2}$/).optional(),
+    from: isoDateSchema.optional(),
+    to: isoDateSchema.optional(),
     departmentId: z.string().max(128).optional(),
     ownerId: z.string().max(128).optional(),
   });
