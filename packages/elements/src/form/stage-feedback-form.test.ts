@@ -206,6 +206,9 @@ describe('<stage-feedback-form>', () => {
   it('says so within about 5 s when the live connection cannot open and nothing is stored locally', async () => {
     const restore = FakeSocket.install();
     FakeSocket.behaviour = () => 'refuse';
+    // REST answers (a proxy that drops websockets, say): the live connection is what failed.
+    const realFetch = window.fetch;
+    window.fetch = (async () => json(200, opportunityFixture())) as typeof fetch;
     try {
       const started = Date.now();
       const el = await fixture<StageFeedbackForm>(html`<stage-feedback-form lang="en" base-url="http://x" token="t" opportunity-id="opp_unreachable" no-offline></stage-feedback-form>`);
@@ -217,6 +220,25 @@ describe('<stage-feedback-form>', () => {
       expect(q(el, '[part="retry"]')).to.exist;
       expect(el.shadowRoot!.querySelector('[aria-busy]')).to.be.null;
     } finally {
+      window.fetch = realFetch;
+      restore();
+    }
+  });
+
+  it('names the cause when its live connection is refused: here, no access', async () => {
+    const restore = FakeSocket.install();
+    FakeSocket.behaviour = () => 'refuse';
+    const realFetch = window.fetch;
+    window.fetch = (async () => json(403, { error: { code: 'FORBIDDEN', message: 'not yours' } })) as typeof fetch;
+    try {
+      const el = await fixture<StageFeedbackForm>(html`<stage-feedback-form base-url="http://x" token="t" opportunity-id="opp_other" no-offline></stage-feedback-form>`);
+      const event = await oneEvent(el, 'sp-error');
+      expect(event.detail).to.include({ code: 'FORBIDDEN', status: 403 });
+      await el.updateComplete;
+      expect(q(el, '[part="error"]').textContent).to.contain('没有权限查看此内容');
+      expect(el.shadowRoot!.querySelector('[part="retry"]')).to.be.null;
+    } finally {
+      window.fetch = realFetch;
       restore();
     }
   });

@@ -3,7 +3,18 @@ import * as Y from 'yjs';
 import type { ApiClient } from '../client/api-client.js';
 import { acquireLiveDoc, type LiveDoc, type LiveNotice } from '../client/live-doc.js';
 import { SpErrorEvent } from './events.js';
-import type { KitFailure } from './failure.js';
+import { toFailure, type KitFailure } from './failure.js';
+
+const LIVE_FAILURE: KitFailure = { code: 'NETWORK', status: 0, message: 'live connection failed', details: [], source: 'live' };
+
+/** The REST record behind a live doc, read to learn why its socket was refused. */
+function recordPath(name: string): string | null {
+  const [kind, id] = name.split(':');
+  if (!id) return null;
+  if (kind === 'opportunity') return `/opportunities/${encodeURIComponent(id)}`;
+  if (kind === 'process-draft') return `/processes/${encodeURIComponent(id)}`;
+  return null;
+}
 
 /** How long a live doc may take to connect before an element with nothing to show says so. */
 export const LIVE_CONNECT_TIMEOUT_MS = 5000;
@@ -78,15 +89,27 @@ export class LiveDocController implements ReactiveController {
 
   private client: ApiClient | null = null;
 
-  /** Not connected and nothing to show: say why, once per failure. */
+  /**
+   * Not connected and nothing to show: say why, once per failure. A socket refused
+   * before it opened tells nothing, so the doc's record is read over REST: its answer
+   * names the cause (401, 403, 404, the network), and a 401 refreshes the token.
+   */
   private check() {
     const live = this.live;
     if (!live || live.connected() || this.hasContent()) return;
     const auth = live.authError();
-    const failure: KitFailure = auth
-      ? { code: auth.code, status: auth.status, message: auth.message, details: [], ...(auth.messages ? { messages: auth.messages } : {}) }
-      : { code: 'NETWORK', status: 0, message: 'live connection failed', details: [], source: 'live' };
-    if (this.failure?.code === failure.code) return;
+    if (auth) return this.fail({ code: auth.code, status: auth.status, message: auth.message, details: [], ...(auth.messages ? { messages: auth.messages } : {}) });
+    const record = recordPath(live.name);
+    const client = this.client;
+    if (!record || !client) return this.fail(LIVE_FAILURE);
+    client.get(record).then(
+      () => this.live === live && this.fail(LIVE_FAILURE),
+      (e) => this.live === live && this.fail(toFailure(e)),
+    );
+  }
+
+  private fail(failure: KitFailure) {
+    if (!this.live || this.live.connected() || this.hasContent() || this.failure?.code === failure.code) return;
     this.failure = failure;
     this.host.dispatchEvent(new SpErrorEvent(failure));
     this.host.requestUpdate();
