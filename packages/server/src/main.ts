@@ -1,7 +1,7 @@
 /**
  * `pnpm start`: migrate, seed the demo once, serve the API and the built demo app.
  * Configuration by environment: PORT, HOST, DATABASE_URL, DATABASE_POOL, DATA_DIR, AUTH_SECRET, AUTH_JWKS_URL,
- * AUTH_MAX_TOKEN_TTL, ALLOWED_ORIGINS, LINK_SECRET, LOG_LEVEL.
+ * AUTH_MAX_TOKEN_TTL, ALLOWED_ORIGINS, LINK_SECRET, WEBHOOK_ALLOW_PRIVATE, WEBHOOK_ALLOW_HTTP, LOG_LEVEL.
  */
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -47,6 +47,11 @@ const server = await createServer({
   allowedOrigins,
   maxTokenTtlSeconds: ttl,
   linkSecret: process.env.LINK_SECRET || undefined,
+  // Webhooks reach only public https: targets unless these say otherwise (local receivers).
+  webhooks: {
+    allowPrivate: process.env.WEBHOOK_ALLOW_PRIVATE === 'true',
+    allowHttp: process.env.WEBHOOK_ALLOW_HTTP !== undefined ? process.env.WEBHOOK_ALLOW_HTTP === 'true' : undefined,
+  },
 });
 if (server.dev && (await seedDemo(server.services))) logger.info('seeded the demo tenant');
 const { url } = await server.listen(port, host);

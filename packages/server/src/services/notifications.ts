@@ -1,4 +1,6 @@
 import { createHmac } from 'node:crypto';
+import { request as httpRequest } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import { stageById, type ProcessDefinition } from '@sales-process/core';
 import { and, asc, desc, eq, isNull, lt, or, sql, type SQL } from 'drizzle-orm';
 import type { ServerContext } from '../context.js';
@@ -9,6 +11,7 @@ import { purgeIdempotencyKeys } from '../http/idempotency.js';
 import { ApiError, notFound } from '../http/errors.js';
 import type { OpportunityEvents } from './opportunities.js';
 import type { ProcessService } from './processes.js';
+import { checkWebhookUrl, resolveTarget, TargetRefused, type TargetPolicy } from './webhook-target.js';
 
 type Q = Db | Tx;
 const DAY = 86_400_000;
@@ -148,6 +151,13 @@ export interface WebhookOptions {
   timeoutMs?: number;
   /** Poll for due deliveries this often (0: only when kicked or called). */
   pollMs?: number;
+  /**
+   * Deliver to loopback, private, link-local and other non-public addresses (default false;
+   * `WEBHOOK_ALLOW_PRIVATE=true`): tests and local setups with a receiver on this machine.
+   */
+  allowPrivate?: boolean;
+  /** Accept `http:` URLs besides `https:` (default: as `allowPrivate`; `WEBHOOK_ALLOW_HTTP=true`). */
+  allowHttp?: boolean;
 }
 
 /**
@@ -158,6 +168,7 @@ export interface WebhookOptions {
  */
 export class WebhookService {
   private readonly opts: Required<WebhookOptions>;
+  private readonly policy: TargetPolicy;
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<void> | null = null;
   private again = false;
@@ -167,7 +178,9 @@ export class WebhookService {
     private readonly ctx: ServerContext,
     options: WebhookOptions = {},
   ) {
-    this.opts = { baseDelayMs: 1000, maxDelayMs: 3_600_000, maxAttempts: 15, leaseMs: 30_000, timeoutMs: 10_000, pollMs: 5000, ...options };
+    const allowPrivate = options.allowPrivate ?? false;
+    this.opts = { baseDelayMs: 1000, maxDelayMs: 3_600_000, maxAttempts: 15, leaseMs: 30_000, timeoutMs: 10_000, pollMs: 5000, ...options, allowPrivate, allowHttp: options.allowHttp ?? allowPrivate };
+    this.policy = { allowPrivate: this.opts.allowPrivate, allowHttp: this.opts.allowHttp };
   }
 
   start() {
@@ -183,6 +196,7 @@ export class WebhookService {
   }
 
   async configure(p: Principal, input: { url: string; secret: string } | null) {
+    if (input) checkWebhookUrl(input.url, this.policy);
     await this.ctx.database.db.update(tenants).set({ webhookUrl: input?.url ?? null, webhookSecret: input?.secret ?? null }).where(eq(tenants.id, p.tenantId));
     return { url: input?.url ?? null, configured: !!input };
   }
@@ -248,34 +262,34 @@ export class WebhookService {
     const at = this.ctx.clock.now();
     let status: number | null = null;
     let error: string | null = null;
+    let refused = false;
     if (!d.url || !d.secret) error = 'no webhook configured';
     else {
       const body = JSON.stringify(d.event);
       const timestamp = String(Math.floor(at.getTime() / 1000));
       try {
-        const res = await fetch(d.url, {
-          method: 'POST',
-          headers: {
-            'content-type': 'application/json',
-            'x-sp-delivery': d.id,
-            'x-sp-event': String(d.event.type),
-            'x-sp-timestamp': timestamp,
-            'x-sp-signature': `sha256=${sign(d.secret, timestamp, body)}`,
-          },
-          body,
-          signal: AbortSignal.timeout(this.opts.timeoutMs),
-          redirect: 'manual',
-        });
-        status = res.status;
-        await res.body?.cancel().catch(() => {});
-        if (status < 200 || status >= 300) error = `HTTP ${status}`;
+        // The host is resolved now and every address vetted; the request connects to the
+        // vetted address (a lookup that answers it), so DNS cannot swap it in between.
+        const url = checkWebhookUrl(d.url, this.policy);
+        const target = await resolveTarget(url, this.policy);
+        status = await postTo(url, target, {
+          'content-type': 'application/json',
+          'x-sp-delivery': d.id,
+          'x-sp-event': String(d.event.type),
+          'x-sp-timestamp': timestamp,
+          'x-sp-signature': `sha256=${sign(d.secret, timestamp, body)}`,
+        }, body, this.opts.timeoutMs);
+        if (status < 200 || status >= 300) error = 'the receiver did not answer 2xx';
       } catch (e) {
-        error = (e as Error).message || 'request failed';
+        refused = e instanceof TargetRefused || e instanceof ApiError;
+        this.ctx.logger.warn({ err: e, delivery: d.id }, 'webhook delivery failed');
+        error = refused ? (e instanceof ApiError ? `refused: ${String(e.details[0]?.message.en ?? e.message)}` : (e as Error).message) : (e as Error).name === 'TimeoutError' ? 'timed out' : 'could not connect';
       }
     }
     const attempts = d.attempts + 1;
     const delivered = !error;
-    const giveUp = !delivered && attempts >= this.opts.maxAttempts;
+    // A refused target is not retried: it would be refused again.
+    const giveUp = !delivered && (refused || attempts >= this.opts.maxAttempts);
     const delay = Math.min(this.opts.baseDelayMs * 2 ** (attempts - 1), this.opts.maxDelayMs);
     await this.ctx.database.db.transaction(async (tx) => {
       await tx.insert(webhookAttempts).values({ deliveryId: d.id, at, status, error });
@@ -302,10 +316,33 @@ export class WebhookService {
     const items = [];
     for (const r of rows) {
       const attempts = await this.ctx.database.db.select().from(webhookAttempts).where(eq(webhookAttempts.deliveryId, r.id)).orderBy(asc(webhookAttempts.id));
-      items.push({ id: r.id, state: r.state, event: r.event, attempts: attempts.map((a) => ({ at: a.at.toISOString(), status: a.status, error: a.error })), lastError: r.lastError, deliveredAt: r.deliveredAt?.toISOString() ?? null });
+      // A status code shows only for a delivered attempt: what else answered says nothing the
+      // host needs and would map what answers where.
+      items.push({ id: r.id, state: r.state, event: r.event, attempts: attempts.map((a) => ({ at: a.at.toISOString(), status: a.error ? null : a.status, error: a.error })), lastError: r.lastError, deliveredAt: r.deliveredAt?.toISOString() ?? null });
     }
     return { items };
   }
+}
+
+/** POSTs to the vetted address; resolves with the status code. */
+function postTo(url: URL, target: { address: string; family: 4 | 6 }, headers: Record<string, string>, body: string, timeoutMs: number): Promise<number> {
+  const pinned = ((_host: string, options: { all?: boolean }, done: (...args: unknown[]) => void) => {
+    if (options?.all) done(null, [{ address: target.address, family: target.family }]);
+    else done(null, target.address, target.family);
+  }) as unknown as typeof import('node:dns').lookup;
+  return new Promise((resolveStatus, reject) => {
+    const req = (url.protocol === 'https:' ? httpsRequest : httpRequest)(
+      url,
+      { method: 'POST', headers: { ...headers, 'content-length': String(Buffer.byteLength(body)) }, lookup: pinned, signal: AbortSignal.timeout(timeoutMs), agent: false },
+      (res) => {
+        res.resume();
+        res.on('end', () => resolveStatus(res.statusCode ?? 0));
+        res.on('error', reject);
+      },
+    );
+    req.on('error', reject);
+    req.end(body);
+  });
 }
 
 export function sign(secret: string, timestamp: string, body: string): string {
