@@ -110,11 +110,17 @@ export class ConnectedElement extends LitElement {
   override connectedCallback(): void {
     super.connectedCallback();
     this.own?.setActive(true);
+    // Back in the page: hear of token changes again.
+    if (this.hasUpdated) this.watch(this.conn.client);
   }
 
   override disconnectedCallback(): void {
     super.disconnectedCallback();
     this.own?.setActive(false);
+    // A removed element must not stay reachable from a provider that lives on.
+    this.unwatch?.();
+    this.unwatch = null;
+    this.watched = null;
   }
 
   /**

@@ -186,4 +186,19 @@ describe('connection: what hosts see when things go wrong', () => {
       host.remove();
     }
   });
+
+  it('an element removed from the page no longer acts on the provider\'s token changes', async () => {
+    answer = () => json(403, { error: { code: 'FORBIDDEN', message: 'no' } });
+    const provider = await fixture<SalesProcessProvider>(html`<sales-process-provider base-url="http://x"><sales-funnel-chart process-id="p1"></sales-funnel-chart></sales-process-provider>`);
+    const chart = provider.querySelector('sales-funnel-chart')!;
+    await until(() => errorBox(chart), 5000, 'the no-token box');
+    chart.remove();
+    provider.token = 't';
+    await new Promise((r) => setTimeout(r, 200));
+    expect(requests.filter((r) => r.url.includes('/analytics/funnel'))).to.deep.equal([]);
+    // Back in the page, it hears of the next token again.
+    provider.append(chart);
+    provider.token = 't2';
+    await until(() => requests.some((r) => r.url.includes('/analytics/funnel')), 2000, 'a load after the next token');
+  });
 });
