@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { processDefinitionSchema, stageIdSchema } from './definition.js';
-import { fieldDefinitionSchema, isCalendarDate, MAX, RESERVED_KEYS, STORABLE_TEXT, storableText } from './fields.js';
+import { fieldDefinitionSchema, isCalendarDate, MAX, noRepeats, RESERVED_KEYS, STORABLE_TEXT, storableText } from './fields.js';
 
 /** Request bodies of API.md, shared by the server (validation, OpenAPI) and the client. */
 const id = storableText(128).min(1);
@@ -17,7 +17,11 @@ const values = z.record(
 );
 
 export const directorySyncSchema = z.object({
-  departments: z.array(z.object({ id, name, parentId: id.nullable().optional() })).max(10_000).default([]),
+  departments: z
+    .array(z.object({ id, name, parentId: id.nullable().optional() }))
+    .max(10_000)
+    .superRefine(noRepeats((d) => d.id, 'id', 'id'))
+    .default([]),
   users: z
     .array(
       z.object({
@@ -29,6 +33,7 @@ export const directorySyncSchema = z.object({
       }),
     )
     .max(10_000)
+    .superRefine(noRepeats((u) => u.id, 'id', 'id'))
     .default([]),
 });
 
@@ -44,7 +49,7 @@ export const createContactSchema = z.object({
 
 export const createProcessSchema = z.object({
   name: z.string().trim().min(1).max(MAX.name).regex(STORABLE_TEXT, 'must not contain NUL or an unpaired surrogate'),
-  departments: z.array(id).max(MAX.departments).default([]),
+  departments: z.array(id).max(MAX.departments).superRefine(noRepeats((d) => d, null, 'department')).default([]),
   definition: processDefinitionSchema.default(processDefinitionSchema.parse({})),
   /** Create it unpublished (disabled, no version) to design it in the designer first. */
   asDraft: z.boolean().default(false),
@@ -81,7 +86,7 @@ export const loseSchema = z.object({ reason: storableText(MAX.key).nullable().op
 export const plainCommandSchema = z.object({ ...expected }).default({});
 export const changeProcessSchema = z.object({ processId: id, ...expected });
 export const createOrderSchema = z.object({ amount: z.number().finite().min(0).max(MAX.money), ...expected });
-export const postSaleStaffSchema = z.object({ userIds: z.array(id).max(50), ...expected });
+export const postSaleStaffSchema = z.object({ userIds: z.array(id).max(50).superRefine(noRepeats((u) => u, null, 'user')), ...expected });
 export const decisionSchema = z.object({ comment: storableText(2000).default('') }).default({ comment: '' });
 export const webhookSchema = z.object({ url: z.string().url().max(2000), secret: storableText(200).min(8) });
 export const listOpportunitiesQuery = z.object({

@@ -95,8 +95,24 @@ export function isCalendarDate(value: string): boolean {
 }
 
 /** Neither NUL (PostgreSQL cannot store it) nor an unpaired UTF-16 surrogate (not Unicode text). */
-export const STORABLE_TEXT = /^[^\u0000\uD800-\uDFFF]*$/u;
+// Without the u flag (OpenAPI patterns have no flags): every surrogate must come in a pair.
+export const STORABLE_TEXT = /^(?:[^\u0000\uD800-\uDFFF]|[\uD800-\uDBFF][\uDC00-\uDFFF])*$/;
 export const isStorableText = (s: string): boolean => STORABLE_TEXT.test(s);
+
+/**
+ * The indexes of items whose key an earlier item already has (a list of ids or options
+ * that must not repeat; an upsert of one id twice in one statement is a database error).
+ */
+export function repeatedAt<T>(items: readonly T[], key: (item: T) => unknown): number[] {
+  const seen = new Set<unknown>();
+  const out: number[] = [];
+  items.forEach((item, i) => {
+    const k = key(item);
+    if (seen.has(k)) out.push(i);
+    seen.add(k);
+  });
+  return out;
+}
 
 /** Keys no free-form map, field key or id may use: they name or shadow prototypes. */
 export const RESERVED_KEYS: readonly string[] = ['__proto__', 'constructor', 'prototype'];

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { FIELD_TYPES, MAX, RESERVED_KEYS, STORABLE_TEXT } from './field-values.js';
+import { FIELD_TYPES, MAX, repeatedAt, RESERVED_KEYS, STORABLE_TEXT } from './field-values.js';
 export * from './field-values.js';
 
 /** A string of at most `max` characters that PostgreSQL can store (no NUL, no unpaired surrogate). */
@@ -22,6 +22,13 @@ export const localizedTextSchema = z.object({
   en: storableText(MAX.label),
 });
 
+/** A list whose items may not repeat `key` (reported at each repeat, under `field`). */
+export const noRepeats =
+  <T>(key: (item: T) => unknown, field: string | null, what: string) =>
+  (items: T[], ctx: { addIssue(issue: { code: 'custom'; message: string; path: (string | number)[] }): void }) => {
+    for (const i of repeatedAt(items, key)) ctx.addIssue({ code: 'custom', message: `repeats the ${what} of an earlier item`, path: field === null ? [i] : [i, field] });
+  };
+
 export const fieldOptionSchema = z.object({
   value: storableText(MAX.key).min(1),
   label: localizedTextSchema,
@@ -31,7 +38,7 @@ export const fieldDefinitionSchema = z.object({
   key: fieldKeySchema,
   label: localizedTextSchema,
   type: z.enum(FIELD_TYPES),
-  options: z.array(fieldOptionSchema).max(MAX.options).optional(),
+  options: z.array(fieldOptionSchema).max(MAX.options).superRefine(noRepeats((o) => o.value, 'value', 'value')).optional(),
   /** Required whenever the object is saved (e.g. the lost reason when losing). */
   required: z.boolean().optional(),
 });

@@ -200,6 +200,30 @@ for (const kind of testDatabases()) {
       expect(biggest.body).toMatchObject({ amount: 9_999_999_999_999, expectedCloseDate: '2024-02-29' });
     });
 
+    it('refuses repeated ids and options in one body (an upsert cannot write one row twice)', async () => {
+      const admin = t.as('adm', ['admin', 'sales']);
+      const sync = await admin.post('/directory/sync', { departments: [{ id: 'd7', name: 'A' }, { id: 'd7', name: 'B' }], users: [{ id: 'u7', name: 'A' }, { id: 'u7', name: 'B' }] });
+      expect(sync.status).toBe(400);
+      expect(sync.body.error.details.map((d: { path: string }) => d.path)).toEqual(['body.departments.1.id', 'body.users.1.id']);
+      expect((await admin.get('/directory')).body.departments.map((d: { id: string }) => d.id)).not.toContain('d7');
+      const field = await admin.post('/fields/customer', { key: 'tier', label: { zh: '级别', en: 'Tier' }, type: 'select', options: [{ value: 'a', label: { zh: 'A', en: 'A' } }, { value: 'a', label: { zh: 'B', en: 'B' } }] });
+      expect(field.status).toBe(400);
+      expect(field.body.error.details[0].path).toBe('body.options.1.value');
+      const process = await admin.post('/processes', { name: '重复', departments: ['d1', 'd1'] });
+      expect(process.status).toBe(400);
+      expect(process.body.error.details[0].path).toBe('body.departments.1');
+    });
+
+    it('documents text patterns the OpenAPI way (no regex flags), meaning what the server checks', async () => {
+      const doc = await (await t.server.fetch(new Request('http://test/api/v1/openapi.json'))).json();
+      const pattern: string = doc.paths['/customers'].post.requestBody.content['application/json'].schema.properties.name.pattern;
+      const re = new RegExp(pattern);
+      expect(re.test('甲公司 😀')).toBe(true);
+      expect(re.test('a\u0000b')).toBe(false);
+      expect(re.test('a\ud800b')).toBe(false);
+      expect(doc.paths['/customers'].post.requestBody.content['application/json'].schema.additionalProperties).toBe(false);
+    });
+
     it('refuses prototype keys in free-form maps instead of dropping them', async () => {
       const admin = t.as('adm', ['admin', 'sales']);
       for (const body of ['{"name":"P","fields":{"__proto__":{"industry":"it"}}}', '{"name":"P","fields":{"constructor":"x"}}']) {
