@@ -12,7 +12,7 @@ type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 type Ids = Record<'customer' | 'contact' | 'process' | 'process2' | 'opportunity' | 'file', string>;
 
 /** A valid body for each write endpoint (undefined: it takes none). */
-const SAMPLES: Record<string, (ids: Ids) => Json | undefined> = {
+const SAMPLES: Record<string, (ids: Ids) => object | undefined> = {
   'POST /directory/sync': () => ({
     departments: [{ id: 'd9', name: '研发部', parentId: 'd1' }],
     users: [{ id: 'u9', name: '张三', departmentId: 'd9', managerId: 'adm', roles: ['sales'] }],
@@ -242,7 +242,7 @@ for (const kind of testDatabases()) {
       expect(missing, 'write endpoints without a sample body in bad-input.test.ts').toEqual([]);
       const cases = endpoints.flatMap((e) => {
         const template = e.slice(e.indexOf(' ') + 1);
-        return RAW.has(e) ? rawCases(e, fill(template)) : casesFor(e, fill(template), template.includes('{') ? fill(template, true) : null, SAMPLES[e]!(ids));
+        return RAW.has(e) ? rawCases(e, fill(template)) : casesFor(e, fill(template), template.includes('{') ? fill(template, true) : null, SAMPLES[e]!(ids) as Json | undefined);
       });
 
       const failures: string[] = [];
