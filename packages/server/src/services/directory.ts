@@ -24,6 +24,39 @@ type Q = Db | Tx;
 /** Salespeople, their supervisors and admins create and write records; analysts only read. */
 export const canSell = (p: Principal) => p.roles.has('admin') || p.roles.has('sales') || p.roles.has('supervisor');
 
+/**
+ * The department tree after a sync: every parent exists (in the batch or already), and
+ * following parents from any department never comes back to it. 400 at the offending rows.
+ */
+function checkTree(known: { id: string; parentId: string | null }[], batch: readonly { id: string; parentId?: string | null }[]) {
+  const parent = new Map(known.map((d) => [d.id, d.parentId]));
+  for (const d of batch) parent.set(d.id, d.parentId ?? null);
+  const details = [];
+  for (const [i, d] of batch.entries())
+    if (d.parentId && !parent.has(d.parentId))
+      details.push({ path: `body.departments.${i}.parentId`, message: { zh: `上级部门 ${d.parentId} 不存在`, en: `No department ${d.parentId}` } });
+  if (details.length) throw new ApiError('VALIDATION_FAILED', details);
+  // Walk up from each department; a department seen on the current walk is a cycle. Ones
+  // already proven to reach a root are not walked again (linear overall).
+  const rooted = new Set<string>();
+  for (const [i, d] of batch.entries()) {
+    const walk = new Set<string>();
+    let at: string | null | undefined = d.id;
+    let cycle = false;
+    while (at && !rooted.has(at)) {
+      if (walk.has(at)) {
+        cycle = true;
+        break;
+      }
+      walk.add(at);
+      at = parent.get(at);
+    }
+    if (cycle) details.push({ path: `body.departments.${i}.parentId`, message: { zh: `部门 ${d.id} 的上级关系成环`, en: `The parents of department ${d.id} form a cycle` } });
+    else for (const w of walk) rooted.add(w);
+  }
+  if (details.length) throw new ApiError('VALIDATION_FAILED', details.slice(0, 50));
+}
+
 /** Tenants come into being with their first token: the row and default field definitions. */
 export class TenantService {
   private readonly known = new Set<string>();
@@ -58,21 +91,35 @@ export class TenantService {
 export class DirectoryService {
   constructor(private readonly ctx: ServerContext) {}
 
+  /**
+   * Upserts departments and users, set-based: one statement per table (and one more for
+   * users whose roles the host leaves alone), however many rows. Refused with 400, before
+   * anything is written, when a department names a parent that is neither in the batch
+   * nor already synced, or when the tree would have a cycle. A row named twice: the last wins.
+   */
   async sync(p: Principal, input: z.infer<typeof directorySyncSchema>) {
     const { db } = this.ctx.database;
+    const departmentsIn = [...new Map(input.departments.map((d) => [d.id, { id: d.id, name: d.name, parent_id: d.parentId ?? null }])).values()];
+    const usersIn = [...new Map(input.users.map((u) => [u.id, u])).values()];
     await db.transaction(async (tx) => {
-      for (const d of input.departments) {
-        await tx
-          .insert(departments)
-          .values({ tenantId: p.tenantId, id: d.id, name: d.name, parentId: d.parentId ?? null })
-          .onConflictDoUpdate({ target: [departments.tenantId, departments.id], set: { name: d.name, parentId: d.parentId ?? null } });
+      if (departmentsIn.length) {
+        const known = await tx.select({ id: departments.id, parentId: departments.parentId }).from(departments).where(eq(departments.tenantId, p.tenantId));
+        checkTree(known, input.departments);
+        await tx.execute(sql`insert into departments (tenant_id, id, name, parent_id)
+          select ${p.tenantId}, d.id, d.name, d.parent_id from jsonb_to_recordset(${JSON.stringify(departmentsIn)}::jsonb) as d(id text, name text, parent_id text)
+          on conflict (tenant_id, id) do update set name = excluded.name, parent_id = excluded.parent_id`);
       }
-      for (const u of input.users) {
-        const set = { name: u.name, departmentId: u.departmentId ?? null, managerId: u.managerId ?? null, ...(u.roles ? { roles: u.roles } : {}) };
-        await tx
-          .insert(users)
-          .values({ tenantId: p.tenantId, id: u.id, roles: u.roles ?? [], ...set })
-          .onConflictDoUpdate({ target: [users.tenantId, users.id], set });
+      // Users with roles given set them; the others keep theirs (new ones start with none).
+      for (const withRoles of [true, false]) {
+        const rows = usersIn
+          .filter((u) => !!u.roles === withRoles)
+          .map((u) => ({ id: u.id, name: u.name, department_id: u.departmentId ?? null, manager_id: u.managerId ?? null, roles: u.roles ?? [] }));
+        if (!rows.length) continue;
+        await tx.execute(sql`insert into users (tenant_id, id, name, department_id, manager_id, roles)
+          select ${p.tenantId}, u.id, u.name, u.department_id, u.manager_id, u.roles
+          from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) as u(id text, name text, department_id text, manager_id text, roles jsonb)
+          on conflict (tenant_id, id) do update set name = excluded.name, department_id = excluded.department_id, manager_id = excluded.manager_id
+          ${withRoles ? sql`, roles = excluded.roles` : sql``}`);
       }
     });
     return { departments: input.departments.length, users: input.users.length };
