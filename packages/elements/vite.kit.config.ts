@@ -144,11 +144,13 @@ export default defineConfig({
         chunkFileNames: 'chunks/[name]-[hash].js',
         codeSplitting: {
           // A group takes only the modules it names (not their imports): the API client stays
-          // in `lit`, so elements without live docs never load Yjs.
+          // in `lit`, so elements without live docs never load Yjs. The server-sent event
+          // client is in neither: a connection imports it when a stream is first opened
+          // (the bell, the inbox, the funnel), so other pages never load it.
           includeDependenciesRecursively: false,
           groups: [
             { name: 'yjs', test: YJS, priority: 2 },
-            { name: 'lit', test: /[\\/]node_modules[\\/]|[\\/]src[\\/](shared[\\/]|client[\\/]|version\.ts$)|[\\/]core[\\/]src[\\/]field-values|@oxc-project\+runtime/, priority: 1 },
+            { name: 'lit', test: /[\\/]node_modules[\\/]|[\\/]src[\\/](shared[\\/]|client[\\/](?!event-stream\.)|version\.ts$)|[\\/]core[\\/]src[\\/]field-values|@oxc-project\+runtime/, priority: 1 },
           ],
         },
       },

@@ -1,6 +1,6 @@
 import { createContext } from '@lit/context';
 import { ApiClient, type TokenProvider } from '../client/api-client.js';
-import { SharedEventStream, type StreamListener } from '../client/event-stream.js';
+import type { SharedEventStream, StreamListener } from '../client/event-stream.js';
 
 /**
  * What a `<sales-process-provider>` hands down to the elements inside it (a standalone
@@ -12,6 +12,7 @@ export class SalesProcessConnection {
   readonly client: ApiClient;
   private readonly streams = new Map<string, SharedEventStream>();
   private readonly offToken: () => void;
+  private disposed = false;
 
   constructor(
     readonly baseUrl: string,
@@ -34,18 +35,28 @@ export class SalesProcessConnection {
   /**
    * Listens to a server-sent event stream at `path` (under `/api/v1`): one stream per
    * connection and path, however many elements listen; closed when the last one leaves.
+   * The stream client is imported on first use, so pages without streams never load it.
    */
   listen(path: string, listener: StreamListener): () => void {
     const url = `${this.client.root}${path}`;
-    let stream = this.streams.get(url);
-    if (!stream) {
-      const created = new SharedEventStream(this.client, url, () => {
-        if (this.streams.get(url) === created) this.streams.delete(url);
-      });
-      this.streams.set(url, created);
-      stream = created;
-    }
-    return stream.add(listener);
+    let off: (() => void) | undefined;
+    let stopped = false;
+    void import('../client/event-stream.js').then(({ SharedEventStream }) => {
+      if (stopped || this.disposed) return;
+      let stream = this.streams.get(url);
+      if (!stream) {
+        const created = new SharedEventStream(this.client, url, () => {
+          if (this.streams.get(url) === created) this.streams.delete(url);
+        });
+        this.streams.set(url, created);
+        stream = created;
+      }
+      off = stream.add(listener);
+    });
+    return () => {
+      stopped = true;
+      off?.();
+    };
   }
 
   /** Reconnects at once the streams that failed and wait to try again (a retry from the user, a new token). */
@@ -59,6 +70,7 @@ export class SalesProcessConnection {
   }
 
   dispose(): void {
+    this.disposed = true;
     this.offToken();
     this.streams.forEach((s) => s.close());
     this.streams.clear();
