@@ -2,7 +2,8 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
-import { serve, upgradeWebSocket, type HttpBindings, type ServerType } from '@hono/node-server';
+import { createServer as createHttpServer, type IncomingMessage, type Server as HttpServer, type ServerOptions as HttpServerOptions } from 'node:http';
+import { getRequestListener, RequestError, serve, upgradeWebSocket, type HttpBindings, type ServerType } from '@hono/node-server';
 import { serveStatic } from '@hono/node-server/serve-static';
 import { OpenAPIHono } from '@hono/zod-openapi';
 import { devTokenSchema } from '@sales-process/core';
@@ -18,7 +19,7 @@ import { bearerToken, createVerifier, DEFAULT_MAX_TOKEN_TTL_SECONDS, signToken, 
 import { apiCors, normalizeOrigins, websocketOriginAllowed } from './http/cors.js';
 import { ApiError, codeForStatus, DATABASE_RETRY_AFTER_SECONDS, errorResponse, isConnectionLost, notFound, validationError } from './http/errors.js';
 import { kitAssets } from './http/kit.js';
-import { answerClientErrors, answerOtherUpgrades, errorResponseOutsideHono, writeResponse } from './http/node.js';
+import { answerClientErrors, answerUnhandledUpgrades, errorResponseOutsideHono, writeResponse } from './http/node.js';
 import { LinkSigner } from './http/signed-links.js';
 import { DEFAULT_AUTH_FAILURE_LIMIT, FailureThrottle, type FailureLimit } from './http/throttle.js';
 import { apiRoutes } from './routes/api.js';
@@ -344,7 +345,9 @@ export async function createServer(options: CreateServerOptions): Promise<SalesP
   // Plain requests go straight to app.fetch (a synchronous answer keeps its fast path).
   const nodeFetch = (req: Request, env: HttpBindings & Record<symbol, unknown>) =>
     env.outgoing === undefined && env.incoming !== undefined ? upgradeFetch(req, env) : app.fetch(req, env);
+  const reachedUpgrades = new WeakSet<IncomingMessage>();
   const upgradeFetch = async (req: Request, env: HttpBindings & Record<symbol, unknown>) => {
+    reachedUpgrades.add(env.incoming);
     let res: Response;
     try {
       res = await app.fetch(req, env);
@@ -365,13 +368,20 @@ export async function createServer(options: CreateServerOptions): Promise<SalesP
     fetch: (req) => app.fetch(req),
     listen(port = 8787, host = '0.0.0.0') {
       return new Promise((resolveListen, reject) => {
-        server = serve({ fetch: nodeFetch as never, port, hostname: host, websocket: { server: wss } }, (info: AddressInfo) => {
+        // Node's server with @hono/node-server's listener, plus an error handler: requests it
+        // cannot turn into a Request (a malformed Host, a `*` target) get the envelope too.
+        const requestListener = getRequestListener(nodeFetch as never, {
+          hostname: host,
+          errorHandler: (e) => errorResponseOutsideHono(e instanceof RequestError ? new ApiError('VALIDATION_FAILED', [{ path: 'request', message: { zh: '请求目标或 Host 不合法', en: 'The request target or Host is malformed' } }], { zh: '请求格式不正确', en: 'The request is malformed' }) : new ApiError('INTERNAL')),
+        });
+        const createNodeServer = (opts: HttpServerOptions) => createHttpServer(opts, requestListener);
+        server = serve({ fetch: nodeFetch as never, port, hostname: host, websocket: { server: wss }, createServer: createNodeServer as never }, (info: AddressInfo) => {
           const shown = host === '0.0.0.0' ? 'localhost' : host;
           resolveListen({ port: info.port, url: `http://${shown}:${info.port}` });
         });
         server.once('error', reject);
-        answerClientErrors(server as import('node:http').Server);
-        answerOtherUpgrades(server as import('node:http').Server);
+        answerClientErrors(server as HttpServer);
+        answerUnhandledUpgrades(server as HttpServer, (req) => reachedUpgrades.has(req));
       });
     },
     async close() {

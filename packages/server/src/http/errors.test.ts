@@ -5,6 +5,7 @@
  * safety headers.
  */
 import { request as httpRequest } from 'node:http';
+import { connect } from 'node:net';
 import { Writable } from 'node:stream';
 import { HTTPException } from 'hono/http-exception';
 import pino from 'pino';
@@ -89,6 +90,35 @@ describe('the envelope for every failure', () => {
     }
     // The server still serves normal requests afterwards.
     expect((await send('/healthz')).status).toBe(200);
+  });
+
+  /** Bytes straight onto a socket; the status and the body of the answer (the socket is closed after it). */
+  const exchange = (head: string) =>
+    new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const socket = connect(port, '127.0.0.1', () => socket.write(head));
+      const chunks: Buffer[] = [];
+      socket.on('data', (c) => chunks.push(c));
+      socket.on('error', reject);
+      socket.setTimeout(5000, () => (socket.destroy(), reject(new Error('no answer'))));
+      socket.on('end', () => {
+        const text = Buffer.concat(chunks).toString('utf8');
+        resolve({ status: Number(/^HTTP\/1\.1 (\d{3})/.exec(text)?.[1] ?? 0), body: text.slice(text.indexOf('\r\n\r\n') + 4) });
+        socket.destroy();
+      });
+    });
+  const ws = 'Connection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n';
+
+  it('answers requests that cannot become a Request, and upgrades nobody serves, with the envelope instead of an empty answer or a hang', async () => {
+    for (const head of [
+      'GET /api/v1/processes HTTP/1.1\r\nHost: a b\r\nConnection: close\r\n\r\n',
+      'OPTIONS * HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n',
+      `GET /sync/process-draft:p1 HTTP/1.1\r\nHost: a b\r\n${ws}\r\n`,
+      'GET /api/v1/processes HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n\r\n',
+    ]) {
+      const res = await exchange(head);
+      expect(res.status, head).toBe(400);
+      expect(JSON.parse(res.body).error.code, head).toBe('VALIDATION_FAILED');
+    }
   });
 
   it('classifies lost database connections', () => {

@@ -3,7 +3,7 @@
  * upgrades (@hono/node-server would send them with an empty body) and requests Node's own
  * parser refuses (it would send an empty 431 or 400). Both carry API.md's envelope.
  */
-import { STATUS_CODES, type Server } from 'node:http';
+import { STATUS_CODES, type IncomingMessage, type Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { ApiError, envelopeBody } from './errors.js';
 
@@ -66,14 +66,21 @@ export function answerClientErrors(server: Server): void {
 }
 
 /**
- * Upgrade requests for anything but websockets: @hono/node-server ignores them (the socket
- * would hang); answer 400. Being a second `upgrade` listener also tells @hono/node-server
- * not to answer refused upgrades itself (it does only when it is the sole listener), so
- * `writeResponse` sends them, envelope and all.
+ * Upgrades nobody else answers: anything but a websocket (@hono/node-server ignores those and
+ * the socket would hang), and a websocket upgrade @hono/node-server could not turn into a
+ * Request (a malformed Host or target; `reached(req)` says whether the app saw it). Runs
+ * after @hono/node-server's own listener, which has either called the app or given up by
+ * then (both happen before its first await). Being a second `upgrade` listener also tells
+ * @hono/node-server not to answer refused upgrades itself (it does only as the sole
+ * listener), so `writeResponse` sends them, envelope and all.
  */
-export function answerOtherUpgrades(server: Server): void {
-  server.on('upgrade', (req, socket: Duplex) => {
-    if (req.headers.upgrade?.toLowerCase() === 'websocket') return;
-    writeRaw(socket, 400, envelopeHeaders(), envelopeBody(new ApiError('VALIDATION_FAILED', [{ path: 'headers.upgrade', message: { zh: '只支持 WebSocket 升级', en: 'Only websocket upgrades are served' } }])));
+export function answerUnhandledUpgrades(server: Server, reached: (req: IncomingMessage) => boolean): void {
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex) => {
+    const websocket = req.headers.upgrade?.toLowerCase() === 'websocket';
+    if (websocket && reached(req)) return;
+    const detail = websocket
+      ? { path: 'request', message: { zh: '请求目标或 Host 不合法', en: 'The request target or Host is malformed' } }
+      : { path: 'headers.upgrade', message: { zh: '只支持 WebSocket 升级', en: 'Only websocket upgrades are served' } };
+    writeRaw(socket, 400, envelopeHeaders(), envelopeBody(new ApiError('VALIDATION_FAILED', [detail])));
   });
 }
