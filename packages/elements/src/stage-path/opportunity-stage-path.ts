@@ -1,6 +1,5 @@
 import { css, html, nothing, type PropertyValues } from 'lit';
 import { property, state } from 'lit/decorators.js';
-import { classMap } from 'lit/directives/class-map.js';
 import type { ApiClientError } from '../client/api-client.js';
 import { ConnectedElement } from '../shared/connected-element.js';
 import { defineElement } from '../shared/define.js';
@@ -450,7 +449,7 @@ export class OpportunityStagePath extends ConnectedElement {
     const label = this.i18n.t(`state_${st}` as 'state_done');
     return html`<li
       part="step ${st}"
-      class=${classMap({ [st]: true, overdue })}
+      class="${st}${overdue ? ' overdue' : ''}"
       aria-current=${st === 'current' ? 'step' : nothing}
       title="${name} · ${label}"
     >
