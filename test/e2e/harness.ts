@@ -7,11 +7,15 @@ import { launchChromium } from './browser.js';
 
 export const DIST = resolve(import.meta.dirname, '../../apps/demo/dist');
 
-/** The demo app on a real server (PGlite in memory, dev mode, seeded) and a browser. */
+/**
+ * The demo app on a real server (PGlite in memory, dev mode, seeded) and a browser. The
+ * server keeps its default timings (form flush, doc unload): a test on shorter ones would
+ * hide a value lost between typing and the next command.
+ */
 export async function startDemo(): Promise<{ server: SalesProcessServer; url: string; browser: Browser; close(): Promise<void> }> {
   if (!existsSync(resolve(DIST, 'index.html'))) throw new Error('build the demo first: pnpm build');
   const database = await openDatabase({ dataDir: 'memory://' });
-  const server = await createServer({ database, dev: true, logger: pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }), staticDir: DIST, sync: { formFlushMs: 50, unloadAfterMs: 2000 } });
+  const server = await createServer({ database, dev: true, logger: pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }), staticDir: DIST });
   await seedDemo(server.services);
   const { url } = await server.listen(0, '127.0.0.1');
   const browser = await launchChromium();

@@ -636,8 +636,10 @@ export class SyncServer implements DraftDocs {
     if (!view) return;
     doc.tenantId = view.tenantId;
     doc.formFields = (view.form ?? []).map((f) => ({ source: f.source, key: f.key, type: f.type, options: f.options }));
-    const form: Record<string, unknown> = Object.fromEntries((view.form ?? []).map((f) => [`${f.source}.${f.key}`, f.value ?? null]));
-    // Keep what someone is typing and has not reached the database yet.
+    const stored: Record<string, unknown> = Object.fromEntries((view.form ?? []).map((f) => [`${f.source}.${f.key}`, f.value ?? null]));
+    const form = { ...stored };
+    // Keep what someone is typing and has not reached the database yet: it stays unflushed
+    // (flushedForm below is what the database holds), so the pending flush still saves it.
     if (doc.formTimer) for (const [k, v] of Object.entries(readForm(doc.ydoc))) if (k in form) form[k] = v;
     const { form: fullForm, ...rest } = view;
     // The form's shape (labels, types, options) is server state; its values are co-edited.
@@ -646,7 +648,7 @@ export class SyncServer implements DraftDocs {
       writeMap(d, SERVER_ROOT, JSON.parse(JSON.stringify(server)), SERVER);
       writeMap(d, FORM_ROOT, form, SERVER);
     }, null);
-    doc.flushedForm = { ...form };
+    doc.flushedForm = stored;
   }
 
   private async refreshOpportunity(_tenantId: string, id: string) {

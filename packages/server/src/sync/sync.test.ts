@@ -346,6 +346,36 @@ for (const kind of testDatabases()) {
   });
 }
 
+// At the server's default timings (a 300 ms form flush): shorter ones would hide a value
+// lost between a keystroke and whatever happens next.
+for (const kind of testDatabases()) {
+  describe(`form values at default timings on ${kind.name}`, () => {
+    let t: TestServer;
+    let ids: Awaited<ReturnType<typeof company>>;
+    let provider: WebsocketProvider | undefined;
+    let port = 0;
+    beforeAll(async () => {
+      t = await startTestServer(await kind.open());
+      port = (await t.server.listen(0, '127.0.0.1')).port;
+      ids = await company(t);
+    });
+    afterAll(async () => {
+      provider?.destroy();
+      await t.close();
+    });
+
+    it('saves a value typed just before a contact is added (the refresh must not count it as saved)', async () => {
+      const doc = new Y.Doc();
+      provider = new WebsocketProvider(`ws://127.0.0.1:${port}/sync`, `opportunity:${ids.opportunityId}`, doc, { WebSocketPolyfill: WebSocket as never, disableBc: true, params: { token: await t.token('rep', ['sales']) } });
+      await waitFor(() => doc.getMap('server').get('stageId') === 'visit', 5000, 'server state in the doc');
+      doc.getMap('form').set('stage.visitNotes', '见了林总');
+      await new Promise((r) => setTimeout(r, 30)); // on the server, inside its flush delay
+      expect((await t.as('rep').post(`/customers/${ids.customerId}/contacts`, { name: '林总' })).status).toBe(201);
+      await waitFor(async () => (await t.as('rep').get(`/opportunities/${ids.opportunityId}`)).body.stageValues.visit?.visitNotes === '见了林总', 3000, 'the value in the database');
+    });
+  });
+}
+
 function encodeVarUint(n: number): number[] {
   const out: number[] = [];
   for (; n > 0x7f; n >>>= 7) out.push((n & 0x7f) | 0x80);
