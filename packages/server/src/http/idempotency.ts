@@ -18,8 +18,12 @@ export interface IdempotencyOptions {
 }
 
 const KEY = /^[\x21-\x7e]{1,255}$/;
-/** Answers that say "try again" are not kept: a retry with the same key acts again. */
-const kept = (status: number) => status < 500 && status !== 409 && status !== 429;
+/**
+ * Answers that say "try again" are not kept: a retry with the same key acts again. Neither
+ * are refusals of the request's shape (400, 413, 415): nothing acted, and the client may
+ * correct the request and send it again under the same key.
+ */
+const kept = (status: number) => status < 500 && status !== 409 && status !== 429 && status !== 400 && status !== 413 && status !== 415;
 const REPLAYED_HEADERS = ['content-type', 'etag', 'location'];
 
 /**
@@ -28,7 +32,7 @@ const REPLAYED_HEADERS = ['content-type', 'etag', 'location'];
  * inserted before the request acts, so of two concurrent twins exactly one acts; the other
  * waits for its answer (409 CONFLICT `idempotency-key-in-progress` with `Retry-After` if
  * it takes too long). The same key with another body is 409 CONFLICT
- * `idempotency-key-reused`. Answers 409, 429 and 5xx are not kept.
+ * `idempotency-key-reused`. Answers 400, 409, 413, 415, 429 and 5xx are not kept.
  * Expired rows are deleted by `purgeIdempotencyKeys` (the scheduler).
  */
 export function idempotency(ctx: ServerContext, options: IdempotencyOptions = {}): MiddlewareHandler<{ Variables: { principal: Principal } }> {

@@ -224,6 +224,19 @@ for (const kind of testDatabases()) {
       expect(doc.paths['/customers'].post.requestBody.content['application/json'].schema.additionalProperties).toBe(false);
     });
 
+    it('keeps no Idempotency-Key answer for a refused body: the corrected request under the same key acts', async () => {
+      const key = { 'content-type': 'application/json', 'idempotency-key': 'fix-and-retry' };
+      const bad = await send('POST', '/customers', { body: '{"name":"Fixed","extra":1}', headers: key });
+      expect(bad.status).toBe(400);
+      const wrongType = await send('POST', '/customers', { body: '{"name":"Fixed"}', headers: { ...key, 'content-type': 'text/plain' } });
+      expect(wrongType.status).toBe(415);
+      const fixed = await send('POST', '/customers', { body: '{"name":"Fixed"}', headers: key });
+      expect(fixed.status).toBe(201);
+      const replay = await send('POST', '/customers', { body: '{"name":"Fixed"}', headers: key });
+      expect(replay.status).toBe(201);
+      expect(replay.body.id).toBe(fixed.body.id);
+    });
+
     it('refuses prototype keys in free-form maps instead of dropping them', async () => {
       const admin = t.as('adm', ['admin', 'sales']);
       for (const body of ['{"name":"P","fields":{"__proto__":{"industry":"it"}}}', '{"name":"P","fields":{"constructor":"x"}}']) {

@@ -139,6 +139,11 @@ function casesFor(endpoint: string, path: string, nulPath: string | null, sample
   add('a number out of range', withKey(base, [], 'n', '1e400'), 'body.n');
   if (nulPath) add('NUL in a path id', text, 'path', json, 400, nulPath);
   add('NUL in the query', text, 'query.x', json, 400, `${path}?x=%00`);
+  if (method === 'POST') {
+    // A refused retry-safe request keeps no Idempotency-Key row either.
+    add('wrong content type with an Idempotency-Key', text, 'header.content-type', { 'content-type': 'text/plain', 'idempotency-key': `bad${endpoint.replace(/\W/g, '_')}` }, 415);
+    add('NUL with an Idempotency-Key', withKey(base, [], 'x', '"\\u0000"'), 'body.x', { ...json, 'idempotency-key': `nul${endpoint.replace(/\W/g, '_')}` });
+  }
   for (const node of nodes(base)) {
     const where = ['body', ...node.path].join('.');
     if (typeof node.value === 'string') {
@@ -238,11 +243,12 @@ for (const kind of testDatabases()) {
       const endpoints = Object.entries(doc.paths).flatMap(([path, ops]) =>
         Object.keys(ops).filter((m) => ['post', 'put', 'patch', 'delete'].includes(m)).map((m) => `${m.toUpperCase()} ${path}`),
       );
+      // An endpoint without a sample still gets every case on an empty body, then fails below.
       const missing = endpoints.filter((e) => !RAW.has(e) && !(e in SAMPLES));
-      expect(missing, 'write endpoints without a sample body in bad-input.test.ts').toEqual([]);
+      const sampleOf = (e: string) => (SAMPLES[e]?.(ids) ?? undefined) as Json | undefined;
       const cases = endpoints.flatMap((e) => {
         const template = e.slice(e.indexOf(' ') + 1);
-        return RAW.has(e) ? rawCases(e, fill(template)) : casesFor(e, fill(template), template.includes('{') ? fill(template, true) : null, SAMPLES[e]!(ids) as Json | undefined);
+        return RAW.has(e) ? rawCases(e, fill(template)) : casesFor(e, fill(template), template.includes('{') ? fill(template, true) : null, sampleOf(e));
       });
 
       const failures: string[] = [];
@@ -259,12 +265,13 @@ for (const kind of testDatabases()) {
       }
       console.log(`bad-input on ${kind.name}: ${cases.length} cases over ${endpoints.length} write endpoints, ${failures.length} failed`);
       expect(failures).toEqual([]);
+      expect(missing, 'write endpoints without a sample body in SAMPLES of bad-input.test.ts').toEqual([]);
       expect(cases.length).toBeGreaterThan(endpoints.length * 10);
 
       // The samples themselves pass validation: each refusal above came from its mutation.
       const refusedSamples: string[] = [];
       for (const e of endpoints.filter((x) => !RAW.has(x))) {
-        const sample = SAMPLES[e]!(ids);
+        const sample = sampleOf(e);
         const [method, path] = e.split(' ') as [string, string];
         const res = await send({ method, path: fill(path), headers: sample === undefined ? {} : { 'content-type': 'application/json' }, body: sample === undefined ? undefined : JSON.stringify(sample) });
         // A rule may still refuse it (404, 409, 422, or 400 with no path: e.g. no history to plan from), not its shape.
