@@ -2,7 +2,9 @@
  * Tokens: REST reads them from Authorization only, they must end (`exp`) and live at most
  * AUTH_MAX_TOKEN_TTL, and addresses that keep failing are throttled.
  */
-import { SignJWT } from 'jose';
+import { createServer as createHttpServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { openDatabase } from '../db/open.js';
@@ -128,5 +130,44 @@ describe('failed authentications per client address', () => {
     expect(throttle.retryAfter('192.0.2.1')).toBe(1);
     now += 1000;
     expect(throttle.retryAfter('192.0.2.1')).toBe(0);
+  });
+});
+
+describe('tokens verified with a JWKS', () => {
+  it('answers 503 UNAVAILABLE (not 401, and not throttled) while the key set cannot be fetched, and verifies once it can', async () => {
+    const { privateKey, publicKey } = await generateKeyPair('RS256');
+    const jwk = { ...(await exportJWK(publicKey)), kid: 'k1', alg: 'RS256', use: 'sig' };
+    let up = false;
+    const jwksServer = createHttpServer((_req, res) => {
+      if (!up) return void res.writeHead(502).end();
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ keys: [jwk] }));
+    });
+    await new Promise<void>((done) => jwksServer.listen(0, '127.0.0.1', done));
+    const jwksUrl = `http://127.0.0.1:${(jwksServer.address() as AddressInfo).port}/jwks`;
+    const t = await startTestServer(await openDatabase({ dataDir: 'memory://' }), { authSecret: undefined, jwksUrl });
+    try {
+      const { port } = await t.server.listen(0, '127.0.0.1');
+      const iat = Math.floor(t.clock.now().getTime() / 1000);
+      const token = await new SignJWT({ tenant: 't1', roles: ['admin'] }).setProtectedHeader({ alg: 'RS256', kid: 'k1' }).setSubject('u1').setIssuedAt(iat).setExpirationTime(iat + 600).sign(privateKey);
+      const get = () => fetch(`http://127.0.0.1:${port}/api/v1/processes`, { headers: { authorization: `Bearer ${token}` } });
+      for (let i = 0; i < 35; i++) {
+        const res = await get();
+        expect(res.status).toBe(503);
+        expect((await res.json()).error.code).toBe('UNAVAILABLE');
+        expect(Number(res.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+      }
+      up = true;
+      // jose waits a little before fetching a key set again after a failure.
+      await new Promise((r) => setTimeout(r, 100));
+      let res = await get();
+      for (let i = 0; i < 40 && res.status === 503; i++) {
+        await new Promise((r) => setTimeout(r, 250));
+        res = await get();
+      }
+      expect(res.status).toBe(200);
+    } finally {
+      await t.close();
+      jwksServer.close();
+    }
   });
 });

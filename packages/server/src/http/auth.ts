@@ -61,6 +61,10 @@ export function createVerifier(config: AuthConfig, now: () => Date): TokenVerifi
       const options = { currentDate: now(), algorithms: key ? ['HS256'] : undefined };
       payload = key ? (await jwtVerify(token, key, options)).payload : (await jwtVerify(token, jwks!, { currentDate: now() })).payload;
     } catch (e) {
+      // The key set could not be had (JWKS endpoint down, slow or broken): the server's
+      // trouble, not the token's. 503, so clients retry and the failure throttle counts nothing.
+      if (jwks && !key && keySetUnavailable(e))
+        throw new ApiError('UNAVAILABLE', [{ message: { zh: '暂时无法获取验证令牌的公钥（AUTH_JWKS_URL）', en: 'The keys that verify tokens (AUTH_JWKS_URL) cannot be fetched right now' } }]).withRetryAfter(5);
       const expired = (e as { code?: string }).code === 'ERR_JWT_EXPIRED';
       throw new ApiError('UNAUTHENTICATED', [], expired ? { zh: '令牌已过期', en: 'The token has expired' } : { zh: '令牌无效', en: 'The token is not valid' });
     }
@@ -81,6 +85,14 @@ export function createVerifier(config: AuthConfig, now: () => Date): TokenVerifi
     const name = typeof payload.name === 'string' ? payload.name : undefined;
     return { principal: { tenantId: tenant, userId: sub, roles: new Set(list), name }, exp: payload.exp };
   }
+}
+
+/** jose errors that are about fetching the key set rather than about the token. */
+function keySetUnavailable(e: unknown): boolean {
+  const code = (e as { code?: unknown })?.code;
+  if (code === 'ERR_JWKS_TIMEOUT' || code === 'ERR_JWKS_INVALID' || code === 'ERR_JOSE_GENERIC') return true;
+  // fetch() itself failing (refused, reset, DNS) is no JOSEError at all.
+  return !(typeof code === 'string' && code.startsWith('ERR_J'));
 }
 
 export async function signToken(
