@@ -8,7 +8,7 @@
  * any URL and origin. scripts/build.mjs writes a .br and a .gz beside each file.
  */
 import { fileURLToPath } from 'node:url';
-import { defineConfig, type Plugin } from 'vite';
+import { defineConfig, parseSync, type Plugin } from 'vite';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 
@@ -101,6 +101,63 @@ function lib0ForBrowsers(): Plugin {
   };
 }
 
+/**
+ * The minifier leaves template literals alone, so the elements' Lit templates and styles ship
+ * with their source indentation. In our own modules, inside `html`, `svg` and `css` tagged
+ * templates only: each line's indentation goes (HTML collapses that whitespace anyway; none
+ * of our templates has whitespace-sensitive content); `css` becomes one line without comments
+ * or the spaces after `:`, `;`, `,` and around `{`, `}`. Every line break stays in its
+ * template (in css, gathered where whitespace already was), so line numbers and the source
+ * maps still match.
+ */
+function compactTemplates(): Plugin {
+  const walk = (node: unknown, visit: (n: Record<string, any>) => void): void => {
+    if (!node || typeof node !== 'object') return;
+    if (Array.isArray(node)) return node.forEach((child) => walk(child, visit));
+    const n = node as Record<string, any>;
+    if (typeof n.type === 'string') visit(n);
+    for (const key in n) if (key !== 'parent') walk(n[key], visit);
+  };
+  const compactHtml = (raw: string) => raw.replace(/\n[ \t]+/g, '\n');
+  const compactCss = (raw: string) => {
+    const out = raw
+      .replace(/\/\*[\s\S]*?\*\//g, '')
+      .replace(/\s+/g, ' ')
+      .replace(/([:;,{}]) /g, '$1')
+      .replace(/ ?([{}]) ?/g, '$1')
+      .replace(/;}/g, '}');
+    // The line breaks it took out go where whitespace was already (the end or the start).
+    const breaks = '\n'.repeat(raw.split('\n').length - out.split('\n').length);
+    if (/\n\s*$/.test(raw)) return out.trimEnd() + breaks;
+    if (/^\s*\n/.test(raw)) return breaks + out.trimStart();
+    return compactHtml(raw);
+  };
+  return {
+    name: 'sales-process-compact-templates',
+    transform: {
+      filter: { id: /[\\/]packages[\\/]elements[\\/]src[\\/].*\.ts$/ },
+      handler(code, id) {
+        const edits: [number, number, string][] = [];
+        walk(parseSync(id, code).program, (n) => {
+          if (n.type !== 'TaggedTemplateExpression' || n.tag.type !== 'Identifier') return;
+          const compact = n.tag.name === 'css' ? compactCss : n.tag.name === 'html' || n.tag.name === 'svg' ? compactHtml : null;
+          if (!compact) return;
+          for (const q of n.quasi.quasis) {
+            const start = q.start + 1; // after the backtick or the `}` of `${…}`
+            const raw = q.value.raw as string;
+            const out = compact(raw);
+            if (out !== raw) edits.push([start, start + raw.length, out]);
+          }
+        });
+        if (!edits.length) return null;
+        let out = code;
+        for (const [start, end, text] of edits.sort((a, b) => b[0] - a[0])) out = out.slice(0, start) + text + out.slice(end);
+        return { code: out, map: null };
+      },
+    },
+  };
+}
+
 /** KIT_REPORT=1: each chunk's modules by rendered size (to see what a chunk costs). */
 function report(): Plugin {
   return {
@@ -123,7 +180,7 @@ export default defineConfig({
   base: './',
   logLevel: 'warn',
   publicDir: false,
-  plugins: [pureLib0Schemas(), lib0ForBrowsers(), ...(process.env.KIT_REPORT ? [report()] : [])],
+  plugins: [pureLib0Schemas(), lib0ForBrowsers(), compactTemplates(), ...(process.env.KIT_REPORT ? [report()] : [])],
   build: {
     outDir: 'dist/kit',
     emptyOutDir: true,
