@@ -49,6 +49,51 @@ export interface SyncOptions {
   maxQueuedBytes?: number;
   /** An update waits this long to be stored with others (the doc store's group commit; read by the app, which builds the store). */
   commitDelayMs?: number;
+  /**
+   * Each connection's budget: messages and bytes per second, with bursts of `burstSeconds`
+   * of them (bytes: at least one largest frame). Past it the connection is closed with
+   * 4429 instead of the server spending its event loop on it (defaults 200 messages/s,
+   * 1 MiB/s, 3 s bursts).
+   */
+  messagesPerSecond?: number;
+  bytesPerSecond?: number;
+  burstSeconds?: number;
+  /**
+   * Milliseconds of the event loop a connection's updates may take per second, with bursts
+   * of `cpuBurstMs` (defaults 100 and 250): updates that are costly to check (refused ones
+   * are rolled back) close the connection with 4429 long before they stall the server.
+   */
+  cpuMsPerSecond?: number;
+  cpuBurstMs?: number;
+  /** Largest awareness update a client may send (default 8 KiB; larger: closed with 4413). */
+  maxAwarenessBytes?: number;
+  /** The largest frame a client may send (the websocket server's limit; default 16 MiB). */
+  maxFrameBytes?: number;
+}
+
+/** Close codes of live documents (4000–4999 are the application's). */
+export const CLOSE_MALFORMED = 4400;
+export const CLOSE_TOO_LARGE = 4413;
+export const CLOSE_RATE_LIMITED = 4429;
+
+/** A token bucket: `rate` per second, holding at most `capacity`. */
+class Bucket {
+  private level: number;
+  private at = performance.now();
+  constructor(
+    private readonly rate: number,
+    private readonly capacity: number,
+  ) {
+    this.level = capacity;
+  }
+  take(n: number): boolean {
+    const now = performance.now();
+    this.level = Math.min(this.capacity, this.level + ((now - this.at) / 1000) * this.rate);
+    this.at = now;
+    if (this.level < n) return false;
+    this.level -= n;
+    return true;
+  }
 }
 
 const SERVER = Symbol('server');
@@ -62,6 +107,10 @@ interface Conn {
   canWrite: boolean;
   doc: LiveDoc | null;
   awarenessIds: Set<number>;
+  /** What it may still send (SyncOptions' budget). */
+  messages: Bucket;
+  bytes: Bucket;
+  cpu: Bucket;
   /** Messages waiting for the doc to be attached, in order. */
   queue: Promise<void>;
   waiting: number;
@@ -141,7 +190,10 @@ export class SyncServer implements DraftDocs {
     private readonly opportunities: OpportunityService,
     options: SyncOptions = {},
   ) {
-    this.opts = { compactEvery: 300, awarenessFlushMs: 50, unloadAfterMs: 10_000, formFlushMs: 300, maxQueuedBytes: 40 * 1024 * 1024, ...options };
+    this.opts = {
+      compactEvery: 300, awarenessFlushMs: 50, unloadAfterMs: 10_000, formFlushMs: 300, maxQueuedBytes: 40 * 1024 * 1024,
+      messagesPerSecond: 200, bytesPerSecond: 1024 * 1024, burstSeconds: 3, cpuMsPerSecond: 100, cpuBurstMs: 250, maxAwarenessBytes: 8 * 1024, maxFrameBytes: 16 * 1024 * 1024, ...options,
+    };
     processes.docs = this;
     opportunities.events.push({ changed: (tenantId, id) => void this.refreshOpportunity(tenantId, id) });
     opportunities.beforeCommand = (id) => this.flushForm(`opportunity:${id}`);
@@ -172,7 +224,13 @@ export class SyncServer implements DraftDocs {
 
   /** Hono websocket events for one authorized connection. */
   events(principal: Principal, name: string, canWrite: boolean) {
-    const conn: Conn = { id: randomUUID(), ws: null as unknown as WSContext, principal, canWrite, doc: null, awarenessIds: new Set(), queue: Promise.resolve(), waiting: 0, queuedBytes: 0, closed: false };
+    const o = this.opts;
+    const conn: Conn = {
+      id: randomUUID(), ws: null as unknown as WSContext, principal, canWrite, doc: null, awarenessIds: new Set(), queue: Promise.resolve(), waiting: 0, queuedBytes: 0, closed: false,
+      messages: new Bucket(o.messagesPerSecond, o.messagesPerSecond * o.burstSeconds),
+      bytes: new Bucket(o.bytesPerSecond, Math.max(o.bytesPerSecond * o.burstSeconds, o.maxFrameBytes)),
+      cpu: new Bucket(o.cpuMsPerSecond, o.cpuBurstMs),
+    };
     return {
       onOpen: (_: Event, ws: WSContext) => {
         conn.ws = ws;
@@ -181,8 +239,14 @@ export class SyncServer implements DraftDocs {
       onMessage: (event: MessageEvent, ws: WSContext) => {
         conn.ws = ws;
         const data = event.data;
+        if (conn.closed) return;
         if (typeof data === 'string') return this.malformed(conn, 'text frames are not part of the protocol');
         const bytes = new Uint8Array(data as ArrayBuffer);
+        // Over budget: closed before any work is spent on it.
+        if (!conn.messages.take(1) || !conn.bytes.take(bytes.length)) {
+          this.ctx.logger.warn({ conn: conn.id, user: conn.principal.userId }, 'websocket over its budget');
+          return this.closeConn(conn, CLOSE_RATE_LIMITED, 'rate limited: too many messages or bytes');
+        }
         // Attached and nothing waiting: handled now (at once, or queued on its doc in order).
         if (conn.doc && !conn.waiting) return this.handle(conn, bytes);
         if (!this.account(conn, bytes.length)) return;
@@ -265,7 +329,7 @@ export class SyncServer implements DraftDocs {
 
   private malformed(conn: Conn, why: string) {
     this.ctx.logger.warn({ conn: conn.id, why }, 'malformed websocket message');
-    this.closeConn(conn, 4400, `malformed message: ${why}`);
+    this.closeConn(conn, CLOSE_MALFORMED, `malformed message: ${why}`);
   }
 
   private fail(conn: Conn, error: unknown) {
@@ -307,6 +371,11 @@ export class SyncServer implements DraftDocs {
       }
       case MESSAGE_AWARENESS: {
         const update = decoding.readVarUint8Array(decoder);
+        if (update.length > this.opts.maxAwarenessBytes) return this.closeConn(conn, CLOSE_TOO_LARGE, `awareness updates are at most ${this.opts.maxAwarenessBytes} bytes`);
+        // A client speaks for its own awareness states only: not for another connection's.
+        for (const id of awarenessClients(update))
+          for (const other of doc.conns)
+            if (other !== conn && other.awarenessIds.has(id)) return this.notice(conn, { code: 'FORBIDDEN', message: { zh: '不能修改他人的在线状态', en: "You cannot change another client's presence" }, details: [{ clientId: id }] });
         awarenessProtocol.applyAwarenessUpdate(doc.awareness, update, conn);
         return;
       }
@@ -331,6 +400,22 @@ export class SyncServer implements DraftDocs {
    */
   private applyClientUpdate(doc: LiveDoc, conn: Conn, update: Uint8Array): void | Promise<void> {
     return doc.now(() => {
+      if (conn.closed) return;
+      const started = performance.now();
+      try {
+        this.integrate(doc, conn, update);
+      } finally {
+        // Charged to the connection: past its budget it is closed, not served.
+        if (!conn.cpu.take(performance.now() - started)) {
+          this.ctx.logger.warn({ conn: conn.id, user: conn.principal.userId }, 'websocket over its time budget');
+          this.closeConn(conn, CLOSE_RATE_LIMITED, 'rate limited: updates take too long');
+        }
+      }
+    });
+  }
+
+  private integrate(doc: LiveDoc, conn: Conn, update: Uint8Array): void {
+    {
       const captured: Uint8Array[] = [];
       const capture = (u: Uint8Array) => captured.push(u);
       doc.ydoc.on('update', capture);
@@ -364,7 +449,7 @@ export class SyncServer implements DraftDocs {
       this.broadcast(doc, accepted, conn);
       void this.persist(doc, accepted, conn.principal.userId);
       if (doc.kind.kind === 'opportunity') this.scheduleFormFlush(doc, conn.principal);
-    });
+    }
   }
 
   /** The draft the last validation produced, so an accepted update is parsed once. */
@@ -694,6 +779,19 @@ export class SyncServer implements DraftDocs {
     const doc = await pending.catch(() => null);
     if (doc) await doc.serial(() => this.flushFormNow(doc));
   }
+}
+
+/** The client ids an awareness update speaks for (throws on a malformed one: closed as such). */
+function awarenessClients(update: Uint8Array): number[] {
+  const decoder = decoding.createDecoder(update);
+  const n = decoding.readVarUint(decoder);
+  const ids: number[] = [];
+  for (let i = 0; i < n; i++) {
+    ids.push(decoding.readVarUint(decoder));
+    decoding.readVarUint(decoder); // clock
+    decoding.readVarString(decoder); // state (JSON)
+  }
+  return ids;
 }
 
 function awarenessMessage(awareness: awarenessProtocol.Awareness, ids: number[]): Uint8Array {
