@@ -47,6 +47,7 @@ export function idempotency(ctx: ServerContext, options: IdempotencyOptions = {}
     if (!KEY.test(key))
       throw new ApiError('VALIDATION_FAILED', [{ path: 'header.Idempotency-Key', message: { zh: 'Idempotency-Key 须为 1–255 个可见 ASCII 字符', en: 'Idempotency-Key must be 1–255 visible ASCII characters' } }]);
     const p = c.get('principal');
+    if (!p) return next(); // a route without a user (signed links) has no one to scope a key to
     // Read the body once, bounded, and hand the route a request that carries it.
     const raw = c.req.raw;
     const body = await readBounded(raw, maxBodyBytes);
