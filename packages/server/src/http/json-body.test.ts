@@ -65,7 +65,7 @@ for (const kind of testDatabases()) {
     };
 
     it('refuses a body without a JSON content type with 415, and accepts JSON with parameters and +json types', async () => {
-      for (const type of ['text/plain', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x', 'application/jsonp', 'json']) {
+      for (const type of ['text/plain', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x', 'application/jsonp', 'json', 'application/json; charset=utf-16', 'application/json; charset=latin1']) {
         const res = await send('POST', '/customers', { body: '{"name":"X"}', headers: { 'content-type': type } });
         expect(res.status, type).toBe(415);
         expect(res.body.error.code).toBe('UNSUPPORTED_MEDIA_TYPE');
@@ -73,10 +73,22 @@ for (const kind of testDatabases()) {
       const missing = await send('POST', '/customers', { body: '{"name":"X"}' });
       expect(missing.status).toBe(415);
       expect(missing.body.error.details[0].path).toBe('header.content-type');
-      for (const type of ['application/json; charset=utf-8', 'application/json;charset=UTF-8', 'application/merge-patch+json', 'Application/JSON']) {
+      for (const type of ['application/json; charset=utf-8', 'application/json;charset=UTF-8', 'application/json; charset="utf-8"', 'application/merge-patch+json', 'Application/JSON']) {
         const res = await send('POST', '/customers', { body: '{"name":"Y"}', headers: { 'content-type': type } });
         expect(res.status, type).toBe(201);
       }
+    });
+
+    it('refuses a body that is not valid UTF-8 instead of storing U+FFFD in its place', async () => {
+      const bytes = new Uint8Array([...new TextEncoder().encode('{"name":"a'), 0xff, 0xfe, ...new TextEncoder().encode('b"}')]);
+      const res = await t.server.fetch(new Request('http://test/api/v1/customers', { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: bytes }));
+      expect(res.status).toBe(400);
+      expect((await res.json()).error.details[0]).toMatchObject({ path: 'body', code: 'invalid_utf8' });
+      // A byte order mark is not content.
+      const bom = new Uint8Array([0xef, 0xbb, 0xbf, ...new TextEncoder().encode('{"name":"带 BOM"}')]);
+      const ok = await t.server.fetch(new Request('http://test/api/v1/customers', { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: bom }));
+      expect(ok.status).toBe(201);
+      expect((await ok.json()).name).toBe('带 BOM');
     });
 
     it('runs a bodiless command sent with no body and no content type, with or without Content-Length: 0', async () => {

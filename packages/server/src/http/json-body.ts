@@ -4,7 +4,8 @@ import { ApiError } from './errors.js';
 /**
  * What every JSON request must be before a route's schema sees it. Bodies:
  * - with `Content-Type: application/json` (parameters and `+json` types too; the same
- *   media types the route validators accept): the body must be JSON (an empty body is not);
+ *   media types the route validators accept; a charset, if given, is UTF-8): the body must
+ *   be JSON in valid UTF-8 (an empty body is not JSON);
  * - with no `Content-Type`: the body must be empty (a bodiless command, e.g. `enable`);
  * - anything else is 415 `UNSUPPORTED_MEDIA_TYPE`.
  * A JSON body nested deeper than `MAX_JSON_DEPTH` is refused before it is parsed, so no
@@ -22,6 +23,9 @@ const MAX_PROBLEMS = 20;
 /** hono's and @hono/zod-openapi's test for a JSON request body, so both agree on what is JSON. */
 export const JSON_CONTENT_TYPE = /^application\/([a-z-.]+\+)?json(;\s*[a-zA-Z0-9-]+=([^;]+))*$/i;
 const WRITES = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+/** JSON is UTF-8 (RFC 8259): a charset parameter, if any, must say so. */
+const UTF8_CHARSET = /^(?!.*;\s*charset\s*=)|;\s*charset\s*=\s*"?utf-8"?\s*(;|$)/i;
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
 export const PROTOTYPE_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
 /** A NUL or an unpaired surrogate (in `u` mode a surrogate range only matches unpaired ones). */
 const UNSTORABLE = /[\u0000\uD800-\uDFFF]/u;
@@ -40,9 +44,18 @@ export function jsonRequests(options: JsonRequestOptions = {}): MiddlewareHandle
       if (await hasBody(c.req)) throw unsupported(null);
       return next();
     }
-    if (!JSON_CONTENT_TYPE.test(type)) throw unsupported(type);
-    // Read once; the route's validator parses the same cached text again.
-    const problems = checkJsonText(await c.req.text());
+    if (!JSON_CONTENT_TYPE.test(type) || !UTF8_CHARSET.test(type)) throw unsupported(type);
+    // Decoded strictly (invalid UTF-8 would otherwise become U+FFFD without a word), once:
+    // the route's validator parses the same text again from hono's body cache.
+    let text: string;
+    try {
+      text = UTF8.decode(await c.req.arrayBuffer());
+    } catch {
+      throw new ApiError('VALIDATION_FAILED', [{ path: 'body', code: 'invalid_utf8', message: { zh: '请求体不是合法的 UTF-8', en: 'The body is not valid UTF-8' } }]);
+    }
+    // hono caches body reads as promises (its BodyCache type names the resolved values).
+    (c.req.bodyCache as { text?: Promise<string> }).text = Promise.resolve(text);
+    const problems = checkJsonText(text);
     if (problems.length) throw new ApiError('VALIDATION_FAILED', problems);
     return next();
   };

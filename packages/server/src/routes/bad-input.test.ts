@@ -77,7 +77,7 @@ interface Case {
   method: string;
   path: string;
   headers: Record<string, string>;
-  body?: string;
+  body?: string | Uint8Array<ArrayBuffer>;
   status: 400 | 415;
   /** Where the refusal must point: a detail's path is this, inside it, or encloses it. */
   at: string;
@@ -127,11 +127,14 @@ function casesFor(endpoint: string, path: string, nulPath: string | null, sample
   const base = sample === undefined ? {} : sample;
   const text = JSON.stringify(base);
   const out: Case[] = [];
-  const add = (kind: string, body: string | undefined, at = 'body', headers: Record<string, string> = json, status: 400 | 415 = 400, url = path) => out.push({ endpoint, kind, method, path: url, headers, body, status, at });
+  const add = (kind: string, body: string | Uint8Array<ArrayBuffer> | undefined, at = 'body', headers: Record<string, string> = json, status: 400 | 415 = 400, url = path) => out.push({ endpoint, kind, method, path: url, headers, body, status, at });
   add('wrong content type (text/plain)', text, 'header.content-type', { 'content-type': 'text/plain' }, 415);
   add('wrong content type (form)', 'a=1', 'header.content-type', { 'content-type': 'application/x-www-form-urlencoded' }, 415);
   add('wrong content type (jsonp)', text, 'header.content-type', { 'content-type': 'application/jsonp' }, 415);
   add('missing content type', text, 'header.content-type', {}, 415);
+  add('a charset other than UTF-8', text, 'header.content-type', { 'content-type': 'application/json; charset=utf-16' }, 415);
+  const [before, after] = withKey(base, [], 'x', '"INVALID_UTF8_7f3a"').split('INVALID_UTF8_7f3a') as [string, string];
+  add('invalid UTF-8 in a string', new Uint8Array([...new TextEncoder().encode(before), 0xc3, 0x28, ...new TextEncoder().encode(after)]));
   add('not JSON', text.slice(0, -1));
   add('empty body with a JSON type', '');
   add('an array for the body', '[]');
@@ -226,7 +229,7 @@ for (const kind of testDatabases()) {
         .join('/');
     };
 
-    const send = async (c: { method: string; path: string; headers: Record<string, string>; body?: string }) => {
+    const send = async (c: { method: string; path: string; headers: Record<string, string>; body?: string | Uint8Array<ArrayBuffer> }) => {
       const res = await t.server.fetch(new Request(`http://test/api/v1${c.path}`, { method: c.method, headers: { authorization: `Bearer ${token}`, ...c.headers }, body: c.body }));
       const text = await res.text();
       let body: any = null;
