@@ -2,13 +2,12 @@ import * as decoding from 'lib0/decoding';
 import * as encoding from 'lib0/encoding';
 import { IndexeddbPersistence } from 'y-indexeddb';
 import * as syncProtocol from 'y-protocols/sync';
-import { WebsocketProvider } from 'y-websocket';
 import * as Y from 'yjs';
 import { SupersededError, type ApiClient, type ApiClientError } from './api-client.js';
+import { LiveSocket, MESSAGE_SYNC } from './live-socket.js';
 
 /** The server's notice message type (see the server's sync layer). */
 export const MESSAGE_NOTICE = 100;
-const MESSAGE_SYNC = 0;
 /** The subprotocol the kit's live client speaks; the token goes as a second one, `bearer.<jwt>`. */
 export const LIVE_SUBPROTOCOL = 'sales-process';
 /** How long a flush waits for the server's answer before giving up (it never blocks a command for longer). */
@@ -25,7 +24,8 @@ export interface LiveNotice {
 export interface LiveDoc {
   readonly name: string;
   readonly doc: Y.Doc;
-  readonly provider: WebsocketProvider;
+  /** The socket (y-websocket's protocol; see live-socket.ts) and its `awareness`. */
+  readonly provider: LiveSocket;
   /** Resolves once the doc has the server's state (or the local copy, offline). */
   readonly ready: Promise<void>;
   connected(): boolean;
@@ -78,7 +78,7 @@ export function acquireLiveDoc(client: ApiClient, name: string, options: { offli
   const doc = new Y.Doc();
   const wsUrl = `${baseUrl.replace(/^http/, 'ws').replace(/\/$/, '')}/sync`;
   const persistence = options.offline === false ? null : new IndexeddbPersistence(`sales-process:${key}`, doc);
-  const provider = new WebsocketProvider(wsUrl, name, doc, { disableBc: true, connect: false, protocols: [] });
+  const provider = new LiveSocket(wsUrl, name, doc);
   let destroyed = false;
   let opened = false;
   let everOpened = false;
@@ -149,7 +149,8 @@ export function acquireLiveDoc(client: ApiClient, name: string, options: { offli
 
   const noticeFns = new Set<(n: LiveNotice) => void>();
   const statusFns = new Set<(connected: boolean) => void>();
-  provider.messageHandlers[MESSAGE_NOTICE] = (_encoder, decoder) => {
+  provider.onMessage = (type, decoder) => {
+    if (type !== MESSAGE_NOTICE) return console.error('Unable to compute message');
     try {
       const notice = JSON.parse(decoding.readVarString(decoder)) as LiveNotice;
       noticeFns.forEach((fn) => fn(notice));
@@ -159,10 +160,7 @@ export function acquireLiveDoc(client: ApiClient, name: string, options: { offli
   };
   // Sync step 2 answers our step 1: everything we sent before it has reached the server.
   let flushWaiters: (() => void)[] = [];
-  const syncHandler = provider.messageHandlers[MESSAGE_SYNC]!;
-  provider.messageHandlers[MESSAGE_SYNC] = (encoder, decoder, p, emitSynced, type) => {
-    const sub = decoding.readVarUint(decoding.clone(decoder));
-    syncHandler(encoder, decoder, p, emitSynced, type);
+  provider.onSync = (sub) => {
     if (sub === syncProtocol.messageYjsSyncStep2 && flushWaiters.length) {
       const waiters = flushWaiters;
       flushWaiters = [];
