@@ -97,13 +97,16 @@ export const listOpportunitiesQuery = z.object({
   cursor: z.string().max(200).optional(),
   limit: z.coerce.number().int().min(1).max(200).default(50),
 });
-export const devTokenSchema = z.object({
-  sub: id,
-  tenant: id,
-  roles: z.array(z.enum(['admin', 'sales', 'supervisor', 'postsale', 'analyst'])).default([]),
-  name: z.string().max(200).optional(),
-  expiresIn: z.number().int().min(1).max(30 * 86400).optional(),
-});
+/** Dev mode's token request; strict like every body (it is parsed outside the API routes). */
+export const devTokenSchema = strictBody(
+  z.object({
+    sub: id,
+    tenant: id,
+    roles: z.array(z.enum(['admin', 'sales', 'supervisor', 'postsale', 'analyst'])).default([]),
+    name: storableText(200).optional(),
+    expiresIn: z.number().int().min(1).max(30 * 86400).optional(),
+  }),
+);
 export const targetPlanSchema = z.object({
   processId: id,
   target: z.union([z.number().positive().max(1e13), z.array(z.number().min(0).max(1e13)).min(1).max(36)]),
