@@ -17,6 +17,12 @@ describe('request body schemas', () => {
     expect(paths(draft.safeParse({ definition: { presale: [{ id: 's', winRate: 101 }] } }))).toEqual(['definition.presale.0.winRate:too_big']);
     expect(strictBody(createCustomerSchema).parse({ name: 'A', fields: { anything: { nested: [1] } } }).fields).toEqual({ anything: { nested: [1] } });
     expect(strictBody(decisionSchema).parse(undefined)).toEqual({ comment: '' });
+    // Each parse gets its own default definition, however deep it is changed afterwards.
+    const first = draft.parse({});
+    first.definition.presale.push({} as never);
+    first.definition.terminal.won.name = 'changed';
+    expect(draft.parse({}).definition.presale).toEqual([]);
+    expect(processDraftSchema.parse({}).definition.terminal.won.name).toBe('赢单');
     // The schema it came from is unchanged: live drafts and stored versions still parse leniently.
     expect(processDraftSchema.safeParse({ presale: [] }).success).toBe(true);
   });

@@ -50,7 +50,7 @@ export const createContactSchema = z.object({
 export const createProcessSchema = z.object({
   name: z.string().trim().min(1).max(MAX.name).regex(STORABLE_TEXT, 'must not contain NUL or an unpaired surrogate'),
   departments: z.array(id).max(MAX.departments).superRefine(noRepeats((d) => d, null, 'department')).default([]),
-  definition: processDefinitionSchema.default(processDefinitionSchema.parse({})),
+  definition: processDefinitionSchema.default(() => processDefinitionSchema.parse({})),
   /** Create it unpublished (disabled, no version) to design it in the designer first. */
   asDraft: z.boolean().default(false),
 });

@@ -79,7 +79,8 @@ export const processDefinitionSchema = z.object({
       lost: terminalStateSchema('输单', 0),
       invalid: terminalStateSchema('无效', 0),
     })
-    .default({ won: { name: '赢单', winRate: 100 }, lost: { name: '输单', winRate: 0 }, invalid: { name: '无效', winRate: 0 } }),
+    // Defaults are made afresh for each parse (zod copies a default object only one level deep).
+    .default(() => ({ won: { name: '赢单', winRate: 100 }, lost: { name: '输单', winRate: 0 }, invalid: { name: '无效', winRate: 0 } })),
   rules: processRulesSchema.default({
     orderRequiredToWin: false,
     orderAllowedAfterStage: null,
@@ -94,7 +95,7 @@ export type ProcessDefinitionInput = z.input<typeof processDefinitionSchema>;
 export const processDraftSchema = z.object({
   name: storableText(MAX.name).default(''),
   departments: z.array(storableText(MAX.key * 2).min(1)).max(MAX.departments).default([]),
-  definition: processDefinitionSchema.default(processDefinitionSchema.parse({})),
+  definition: processDefinitionSchema.default(() => processDefinitionSchema.parse({})),
 });
 export type ProcessDraft = z.infer<typeof processDraftSchema>;
 
@@ -109,7 +110,7 @@ const draftSettingsSchema = z.object({
   departments: processDraftSchema.shape.departments,
   definition: z
     .object({ terminal: processDefinitionSchema.shape.terminal, rules: processDefinitionSchema.shape.rules })
-    .default({ terminal: processDefinitionSchema.parse({}).terminal, rules: processDefinitionSchema.parse({}).rules }),
+    .default(() => ({ terminal: processDefinitionSchema.parse({}).terminal, rules: processDefinitionSchema.parse({}).rules })),
 });
 const stageListSchema = z.array(z.unknown()).max(MAX.stages);
 
