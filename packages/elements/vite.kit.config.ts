@@ -7,10 +7,16 @@
  * only the live elements pull in. Imports between them are relative, so the kit works from
  * any URL and origin. scripts/build.mjs writes a .br and a .gz beside each file.
  */
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { minify, type MinifyOptions } from 'terser';
 import { defineConfig, parseSync, type Plugin } from 'vite';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
+const terserVersion = (createRequire(import.meta.url)('terser/package.json') as { version: string }).version;
 
 /**
  * lib0/dom.js builds three schemas at load time (`$.$custom(…)`), which keeps all of
@@ -158,6 +164,31 @@ function compactTemplates(): Plugin {
   };
 }
 
+/**
+ * Terser (compress passes: 2) over each chunk before Rolldown's own minifier (Oxc) runs: the
+ * two together find what either alone leaves (0.6 KB gzip less on the path + form page, 1.4 KB
+ * on the whole kit). In renderChunk, so chunk hashes and source maps cover the final code.
+ * Terser takes seconds for the Yjs chunk, so results are cached by chunk content in
+ * node_modules/.cache/sales-process-kit: a rebuild pays only for the chunks that changed.
+ */
+function terserFirst(): Plugin {
+  const TERSER: MinifyOptions = { module: true, ecma: 2020, compress: { passes: 2 }, mangle: true, format: { comments: false } };
+  const cacheDir = join(here, 'node_modules/.cache/sales-process-kit');
+  return {
+    name: 'sales-process-terser-first',
+    async renderChunk(code, chunk) {
+      const key = createHash('sha256').update(JSON.stringify([terserVersion, TERSER, chunk.fileName, code])).digest('hex').slice(0, 32);
+      const file = join(cacheDir, `${key}.json`);
+      if (existsSync(file)) return JSON.parse(readFileSync(file, 'utf8')) as { code: string; map: string };
+      const out = await minify(code, { ...TERSER, sourceMap: { asObject: false } });
+      const result = { code: out.code!, map: out.map as string };
+      mkdirSync(cacheDir, { recursive: true });
+      writeFileSync(file, JSON.stringify(result));
+      return result;
+    },
+  };
+}
+
 /** KIT_REPORT=1: each chunk's modules by rendered size (to see what a chunk costs). */
 function report(): Plugin {
   return {
@@ -180,7 +211,7 @@ export default defineConfig({
   base: './',
   logLevel: 'warn',
   publicDir: false,
-  plugins: [pureLib0Schemas(), lib0ForBrowsers(), compactTemplates(), ...(process.env.KIT_REPORT ? [report()] : [])],
+  plugins: [pureLib0Schemas(), lib0ForBrowsers(), compactTemplates(), terserFirst(), ...(process.env.KIT_REPORT ? [report()] : [])],
   build: {
     outDir: 'dist/kit',
     emptyOutDir: true,
