@@ -45,6 +45,15 @@ const json = <T extends z.ZodType>(schema: T, required = true) => ({ content: { 
 const noBody = json(z.object({}), false);
 const WRITE_METHODS = new Set(['post', 'put', 'patch', 'delete']);
 
+const IDEMPOTENCY_KEY = {
+  name: 'Idempotency-Key', in: 'header', required: false, schema: { type: 'string', maxLength: 255 },
+  description: 'The same key from the same user on the same method and path within 24 h answers the first answer again (Idempotent-Replayed: true) without acting.',
+} as const;
+const IF_MATCH = {
+  name: 'If-Match', in: 'header', required: false, schema: { type: 'string' },
+  description: 'The ETag of GET /opportunities/{id}: if the opportunity changed since, 409 STALE_STATE.',
+} as const;
+
 /** A route with the standard error responses documented. */
 function route<R extends Omit<RouteConfig, 'responses'> & { responses?: RouteConfig['responses'] }>(config: R) {
   return createRoute({
@@ -52,9 +61,16 @@ function route<R extends Omit<RouteConfig, 'responses'> & { responses?: RouteCon
     // A write without a body schema still refuses a body it would ignore.
     ...(WRITE_METHODS.has(config.method) && !config.request?.body ? { request: { ...config.request, body: noBody } } : {}),
     security: [{ bearer: [] }],
+    // Documented, not validated here: http/idempotency.ts and the commands read them.
+    ...(config.method === 'post' || WRITE_METHODS.has(config.method) && config.path.startsWith('/opportunities/{id}/')
+      ? { parameters: [...(config.method === 'post' ? [IDEMPOTENCY_KEY] : []), ...(config.path.startsWith('/opportunities/{id}/') ? [IF_MATCH] : [])] }
+      : {}),
     responses: {
       ...ok,
       ...config.responses,
+      ...(WRITE_METHODS.has(config.method)
+        ? { 409: { description: 'CONFLICT (among others: an Idempotency-Key reused with another body, or still in progress) · STALE_STATE (expectedStageId or If-Match no longer true)' } }
+        : {}),
       400: { description: 'VALIDATION_FAILED' },
       401: { description: 'UNAUTHENTICATED' },
       403: { description: 'FORBIDDEN' },
