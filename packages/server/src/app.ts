@@ -88,6 +88,23 @@ export function redactQuery(url: string): string {
 
 const ACCEPTED_UPGRADE = Symbol('accepted websocket upgrade');
 
+/**
+ * The Content-Security-Policy of the demo's pages (the static app). Styles allow inline
+ * attributes (elements set `style=` for widths and colours); everything else is this origin.
+ */
+export const DEMO_CSP = [
+  "default-src 'self'",
+  "script-src 'self'",
+  "style-src 'self' 'unsafe-inline'",
+  "img-src 'self' data: blob:",
+  "font-src 'self' data:",
+  "connect-src 'self'",
+  "object-src 'none'",
+  "base-uri 'none'",
+  "form-action 'self'",
+  "frame-ancestors 'self'",
+].join('; ');
+
 export interface Services {
   ctx: ServerContext;
   tenants: TenantService;
@@ -328,6 +345,15 @@ export async function createServer(options: CreateServerOptions): Promise<SalesP
   if (options.staticDir && existsSync(join(options.staticDir, 'index.html'))) {
     const root = resolve(options.staticDir);
     const index = readFileSync(join(root, 'index.html'), 'utf8');
+    // The demo's pages run only their own code: scripts, styles, data and sockets from this origin.
+    app.use('/*', async (c, next) => {
+      await next();
+      if (c.res.headers.get('content-type')?.startsWith('text/html')) {
+        c.res.headers.set('content-security-policy', DEMO_CSP);
+        c.res.headers.set('x-content-type-options', 'nosniff');
+        c.res.headers.set('referrer-policy', 'no-referrer');
+      }
+    });
     app.use('/*', serveStatic({ root }));
     app.get('*', (c) => (c.req.path.startsWith('/api/') ? c.notFound() : c.html(index)));
   }

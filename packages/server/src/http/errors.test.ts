@@ -4,12 +4,16 @@
  * Node's own parser refuses (a 60 KiB query string or header). API responses carry the
  * safety headers.
  */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { HTTPException } from 'hono/http-exception';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEMO_CSP } from '../app.js';
 import { openDatabase } from '../db/open.js';
 import { startTestServer, testDatabases, type TestServer } from '../testing/harness.js';
 import { isConnectionLost } from './errors.js';
@@ -155,3 +159,27 @@ for (const kind of testDatabases()) {
     });
   });
 }
+
+describe('the demo pages', () => {
+  it('carry a Content-Security-Policy that allows only their own origin', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sp-demo-'));
+    writeFileSync(join(dir, 'index.html'), '<!doctype html><title>demo</title>');
+    writeFileSync(join(dir, 'app.js'), 'console.log(1)');
+    const t = await startTestServer(await openDatabase({ dataDir: 'memory://' }), { staticDir: dir });
+    try {
+      for (const path of ['/', '/index.html', '/some/app/route']) {
+        const res = await t.server.fetch(new Request(`http://test${path}`));
+        expect(res.status, path).toBe(200);
+        expect(res.headers.get('content-security-policy'), path).toBe(DEMO_CSP);
+        expect(res.headers.get('x-content-type-options')).toBe('nosniff');
+      }
+      expect(DEMO_CSP).toContain("script-src 'self'");
+      expect(DEMO_CSP).not.toContain('unsafe-eval');
+      const script = await t.server.fetch(new Request('http://test/app.js'));
+      expect(script.headers.get('content-security-policy')).toBeNull();
+    } finally {
+      await t.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
