@@ -1,8 +1,8 @@
-import { provide } from '@lit/context';
 import { html, LitElement, type PropertyValues } from 'lit';
 import { property, state } from 'lit/decorators.js';
 import type { TokenProvider } from '../client/api-client.js';
 import { connectionContext, SalesProcessConnection } from '../shared/connection.js';
+import { ContextProvider } from '../shared/context.js';
 import { defineElement } from '../shared/define.js';
 
 /**
@@ -23,9 +23,10 @@ export class SalesProcessProvider extends LitElement {
    */
   @property({ attribute: false }) tokenProvider?: TokenProvider;
 
-  @provide({ context: connectionContext })
   @state()
   protected connection: SalesProcessConnection | undefined;
+
+  readonly #context = new ContextProvider<SalesProcessConnection | undefined>(this, connectionContext, undefined);
 
   /** The connection the elements inside share. */
   get sharedConnection(): SalesProcessConnection | undefined {
@@ -44,6 +45,7 @@ export class SalesProcessProvider extends LitElement {
     if (this.connection && this.connection.baseUrl === baseUrl) return false;
     this.connection?.dispose();
     this.connection = new SalesProcessConnection(baseUrl, { token: this.token, tokenProvider: this.tokenProvider, lang: this.lang || undefined });
+    this.#context.value = this.connection;
     return true;
   }
 

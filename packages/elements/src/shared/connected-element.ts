@@ -1,8 +1,8 @@
-import { consume } from '@lit/context';
 import { html, LitElement, nothing, type TemplateResult } from 'lit';
 import { property, state } from 'lit/decorators.js';
 import { SupersededError, type ApiClient, type TokenProvider } from '../client/api-client.js';
 import { connectionContext, SalesProcessConnection } from './connection.js';
+import { requestContext } from './context.js';
 import { SpErrorEvent } from './events.js';
 import { failureMessages, retryable, toFailure, type KitFailure } from './failure.js';
 import { LocalizeController } from './i18n.js';
@@ -44,9 +44,16 @@ export class ConnectedElement extends LitElement {
    */
   @property({ attribute: false }) tokenProvider?: TokenProvider;
 
-  @consume({ context: connectionContext, subscribe: true })
+  /** The connection of the nearest `<sales-process-provider>` (the context protocol). */
   @state()
   protected connection?: SalesProcessConnection;
+  #unsubscribe: (() => void) | undefined;
+  readonly #provided = (connection: SalesProcessConnection | undefined, unsubscribe?: () => void) => {
+    // Another provider answered (one appeared nearer): leave the old one.
+    if (this.#unsubscribe !== unsubscribe) this.#unsubscribe?.();
+    this.#unsubscribe = unsubscribe;
+    this.connection = connection;
+  };
 
   /** Why the element cannot show its content, shown in its error box. */
   @state() protected failure: KitFailure | null = null;
@@ -109,6 +116,7 @@ export class ConnectedElement extends LitElement {
 
   override connectedCallback(): void {
     super.connectedCallback();
+    requestContext(this, connectionContext, this.#provided);
     this.own?.setActive(true);
     // Back in the page: hear of token changes again.
     if (this.hasUpdated) this.watch(this.conn.client);
@@ -116,6 +124,8 @@ export class ConnectedElement extends LitElement {
 
   override disconnectedCallback(): void {
     super.disconnectedCallback();
+    this.#unsubscribe?.();
+    this.#unsubscribe = undefined;
     this.own?.setActive(false);
     // A removed element must not stay reachable from a provider that lives on.
     this.unwatch?.();
