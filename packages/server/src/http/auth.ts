@@ -1,5 +1,5 @@
 import { createSecretKey } from 'node:crypto';
-import { ROLES, type Role } from '@sales-process/core';
+import { isStorableText, ROLES, type Role } from '@sales-process/core';
 import { createRemoteJWKSet, jwtVerify, SignJWT, type JWTPayload } from 'jose';
 import { ApiError } from './errors.js';
 
@@ -81,8 +81,11 @@ export function createVerifier(config: AuthConfig, now: () => Date): TokenVerifi
     const { sub, tenant, roles } = payload as JWTPayload & { tenant?: unknown; roles?: unknown };
     if (typeof sub !== 'string' || !sub || typeof tenant !== 'string' || !tenant)
       throw new ApiError('UNAUTHENTICATED', [], { zh: '令牌缺少 sub 或 tenant', en: 'The token lacks sub or tenant' });
+    // They become keys of stored rows: a NUL (or unpaired surrogate) cannot be stored.
+    if (!isStorableText(sub) || !isStorableText(tenant))
+      throw new ApiError('UNAUTHENTICATED', [], { zh: '令牌的 sub 或 tenant 含有不允许的字符', en: 'The token\'s sub or tenant contains a character that is not allowed' });
     const list = Array.isArray(roles) ? roles.filter((r): r is Role => (ROLES as readonly string[]).includes(r as string)) : [];
-    const name = typeof payload.name === 'string' ? payload.name : undefined;
+    const name = typeof payload.name === 'string' && isStorableText(payload.name) ? payload.name : undefined;
     return { principal: { tenantId: tenant, userId: sub, roles: new Set(list), name }, exp: payload.exp };
   }
 }

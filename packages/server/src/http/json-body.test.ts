@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestServer, testDatabases, type TestServer } from '../testing/harness.js';
+import { startTestServer, TEST_SECRET, testDatabases, type TestServer } from '../testing/harness.js';
 import { checkJsonText, depthOf, MAX_JSON_DEPTH } from './json-body.js';
 
 describe('JSON body checks', () => {
@@ -115,6 +115,20 @@ for (const kind of testDatabases()) {
         const res = await send('GET', query);
         expect(res.status, query).toBe(400);
         expect(res.body.error.details[0].path).toMatch(/^query\./);
+      }
+    });
+
+    it('refuses a token whose sub or tenant has a NUL with 401 instead of a database error', async () => {
+      const { SignJWT } = await import('jose');
+      const now = Math.floor(t.clock.now().getTime() / 1000);
+      const sign = (sub: string, tenant: string) =>
+        new SignJWT({ tenant, roles: ['admin', 'sales'] }).setProtectedHeader({ alg: 'HS256' }).setSubject(sub).setIssuedAt(now).setExpirationTime(now + 600).sign(new TextEncoder().encode(TEST_SECRET));
+      for (const [sub, tenant] of [['a\u0000b', 't1'], ['u', 't\u0000'], ['u\ud800', 't1']] as const) {
+        for (const [method, path, body] of [['GET', '/processes', undefined], ['GET', '/me', undefined], ['POST', '/customers', '{"name":"X"}']] as const) {
+          const res = await t.server.fetch(new Request(`http://test/api/v1${path}`, { method, headers: { authorization: `Bearer ${await sign(sub, tenant)}`, 'content-type': 'application/json' }, body }));
+          expect(res.status, `${JSON.stringify(sub)} ${JSON.stringify(tenant)} ${method} ${path}`).toBe(401);
+          expect((await res.json()).error.code).toBe('UNAUTHENTICATED');
+        }
       }
     });
 
