@@ -6,7 +6,7 @@ import WebSocket from 'ws';
 import * as awarenessProtocol from 'y-protocols/awareness';
 import * as Y from 'yjs';
 import { startTestServer, testDatabases, waitFor, type TestServer } from '../testing/harness.js';
-import { CLOSE_RATE_LIMITED, CLOSE_TOO_LARGE, MESSAGE_AWARENESS, MESSAGE_QUERY_AWARENESS, MESSAGE_SYNC } from './sync-server.js';
+import { CLOSE_FORBIDDEN, CLOSE_RATE_LIMITED, CLOSE_TOO_LARGE, MESSAGE_AWARENESS, MESSAGE_QUERY_AWARENESS, MESSAGE_SYNC } from './sync-server.js';
 
 /** A raw websocket client of the y-websocket protocol: what an abuser would write. */
 interface Raw {
@@ -51,8 +51,8 @@ for (const kind of testDatabases()) {
     });
     afterAll(() => t.close());
 
-    async function open(): Promise<Raw> {
-      const ws = new WebSocket(`${base}/process-draft:${processId}?token=${await t.token('admin', ['admin'])}`);
+    async function open(doc = `process-draft:${processId}`, user = 'admin', roles = ['admin']): Promise<Raw> {
+      const ws = new WebSocket(`${base}/${doc}?token=${await t.token(user, roles)}`);
       ws.binaryType = 'arraybuffer';
       const messages: Uint8Array[] = [];
       ws.on('message', (data) => messages.push(new Uint8Array(data as ArrayBuffer)));
@@ -125,6 +125,24 @@ for (const kind of testDatabases()) {
       awarenessProtocol.applyAwarenessUpdate(seen, decoding.readVarUint8Array(decoder), null);
       expect(seen.getStates().get(777)).toEqual({ user: { name: 'A' } });
       for (const r of [a, b, c]) r.ws.close();
+    });
+
+    it('closes the connection of someone who may no longer open the doc (4403)', async () => {
+      const admin = t.as('admin', ['admin']);
+      await admin.post('/directory/sync', {
+        departments: [{ id: 'hq', name: 'HQ' }],
+        users: [{ id: 'admin', name: 'A', departmentId: 'hq' }, { id: 'rep', name: 'R', departmentId: 'hq', managerId: 'admin' }, { id: 'post', name: 'P', departmentId: 'hq' }],
+      });
+      const customerId = (await t.as('rep').post('/customers', { name: 'C', fields: {} })).body.id;
+      const id = (await t.as('rep').post('/opportunities', { name: 'O', customerId, amount: 1, processId })).body.id;
+      expect((await admin.put(`/opportunities/${id}/post-sale-staff`, { userIds: ['post'] })).status).toBe(200);
+      const staff = await open(`opportunity:${id}`, 'post', ['postsale']);
+      const owner = await open(`opportunity:${id}`, 'rep', ['sales']);
+      expect((await admin.put(`/opportunities/${id}/post-sale-staff`, { userIds: [] })).status).toBe(200);
+      expect((await staff.closed).code).toBe(CLOSE_FORBIDDEN);
+      await new Promise((r) => setTimeout(r, 100));
+      expect(owner.ws.readyState).toBe(WebSocket.OPEN);
+      owner.ws.close();
     });
   });
 }

@@ -73,6 +73,7 @@ export interface SyncOptions {
 
 /** Close codes of live documents (4000–4999 are the application's). */
 export const CLOSE_MALFORMED = 4400;
+export const CLOSE_FORBIDDEN = 4403;
 export const CLOSE_TOO_LARGE = 4413;
 export const CLOSE_RATE_LIMITED = 4429;
 
@@ -720,6 +721,12 @@ export class SyncServer implements DraftDocs {
     const view = await this.opportunities.systemView(doc.kind.id).catch(() => null);
     if (!view) return;
     doc.tenantId = view.tenantId;
+    // Only those who may still open it stay (a reassignment, post-sale staff changed).
+    for (const conn of [...doc.conns]) {
+      const p = conn.principal;
+      const reads = p.roles.has('admin') || p.roles.has('analyst') || view.ownerId === p.userId || view.supervisorId === p.userId || view.postsaleStaff.includes(p.userId);
+      if (!reads) this.closeConn(conn, CLOSE_FORBIDDEN, 'you may no longer open this document');
+    }
     doc.formFields = (view.form ?? []).map((f) => ({ source: f.source, key: f.key, type: f.type, options: f.options }));
     const stored: Record<string, unknown> = Object.fromEntries((view.form ?? []).map((f) => [`${f.source}.${f.key}`, f.value ?? null]));
     const form = { ...stored };
