@@ -2,7 +2,9 @@
  * The one-script embed, built with Vite (Rolldown): `vite build -c packages/elements/vite.kit.config.ts`
  * (scripts/build.mjs runs it). dist/kit/sales-process-kit.js is the loader (src/kit); each
  * element is a content-hashed chunk it imports on first sight of its tag
- * (chunks/<element>-<hash>.js); code shared by several elements sits in two shared chunks:
+ * (chunks/<element>-<hash>.js; the stage path and the stage form share one,
+ * chunks/stage-path-form-<hash>.js, see src/kit/stage-path-form.ts); code shared by several
+ * elements sits in two shared chunks:
  * `lit` (Lit, the client, shared element code, the provider) and `yjs` (Yjs and the live-doc client), which
  * only the live elements pull in. Imports between them are relative, so the kit works from
  * any URL and origin. scripts/build.mjs writes a .br and a .gz beside each file.

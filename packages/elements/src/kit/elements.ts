@@ -11,8 +11,9 @@ export const PROVIDER_TAG = 'sales-process-provider';
 
 export const KIT_ELEMENTS: Readonly<Record<string, () => Promise<ElementModule>>> = {
   'sales-process-provider': () => import('../provider/sales-process-provider.js'),
-  'opportunity-stage-path': () => import('../stage-path/opportunity-stage-path.js'),
-  'stage-feedback-form': () => import('../form/stage-feedback-form.js'),
+  // One chunk for both (stage-path-form.ts says why).
+  'opportunity-stage-path': () => import('./stage-path-form.js').then((m) => ({ define: m.defineStagePath })),
+  'stage-feedback-form': () => import('./stage-path-form.js').then((m) => ({ define: m.defineStageForm })),
   'stage-approval-inbox': () => import('../approvals/stage-approval-inbox.js'),
   'sales-process-designer': () => import('../designer/sales-process-designer.js'),
   'sales-funnel-chart': () => import('../funnel/sales-funnel-chart.js'),
