@@ -60,7 +60,8 @@ export interface SyncOptions {
   burstSeconds?: number;
   /**
    * Milliseconds of the event loop a connection's updates may take per second, with bursts
-   * of `cpuBurstMs` (defaults 100 and 250): updates that are costly to check (refused ones
+   * of `cpuBurstMs` (defaults 100 and 150; in debt up to half a burst, and a lone update is
+   * always served from a full budget): updates that are costly to check (refused ones
    * are rolled back) close the connection with 4429 long before they stall the server.
    */
   cpuMsPerSecond?: number;
@@ -87,13 +88,27 @@ class Bucket {
   ) {
     this.level = capacity;
   }
-  take(n: number): boolean {
+  private refill() {
     const now = performance.now();
     this.level = Math.min(this.capacity, this.level + ((now - this.at) / 1000) * this.rate);
     this.at = now;
+  }
+  /** Takes `n` if there is that much. */
+  take(n: number): boolean {
+    this.refill();
     if (this.level < n) return false;
     this.level -= n;
     return true;
+  }
+  /**
+   * Charges `n` already spent: the level may go into debt of half the capacity. A single
+   * charge from a full bucket always passes (one large, legitimate update on reconnect).
+   */
+  charge(n: number): boolean {
+    this.refill();
+    const full = this.level >= this.capacity;
+    this.level -= n;
+    return full || this.level >= -this.capacity / 2;
   }
 }
 
@@ -193,7 +208,7 @@ export class SyncServer implements DraftDocs {
   ) {
     this.opts = {
       compactEvery: 300, awarenessFlushMs: 50, unloadAfterMs: 10_000, formFlushMs: 300, maxQueuedBytes: 40 * 1024 * 1024,
-      messagesPerSecond: 200, bytesPerSecond: 1024 * 1024, burstSeconds: 3, cpuMsPerSecond: 100, cpuBurstMs: 250, maxAwarenessBytes: 8 * 1024, maxFrameBytes: 16 * 1024 * 1024, ...options,
+      messagesPerSecond: 200, bytesPerSecond: 1024 * 1024, burstSeconds: 3, cpuMsPerSecond: 100, cpuBurstMs: 150, maxAwarenessBytes: 8 * 1024, maxFrameBytes: 16 * 1024 * 1024, ...options,
     };
     processes.docs = this;
     opportunities.events.push({ changed: (tenantId, id) => void this.refreshOpportunity(tenantId, id) });
@@ -407,7 +422,7 @@ export class SyncServer implements DraftDocs {
         this.integrate(doc, conn, update);
       } finally {
         // Charged to the connection: past its budget it is closed, not served.
-        if (!conn.cpu.take(performance.now() - started)) {
+        if (!conn.cpu.charge(performance.now() - started)) {
           this.ctx.logger.warn({ conn: conn.id, user: conn.principal.userId }, 'websocket over its time budget');
           this.closeConn(conn, CLOSE_RATE_LIMITED, 'rate limited: updates take too long');
         }
