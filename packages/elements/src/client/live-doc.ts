@@ -1,9 +1,9 @@
 import * as decoding from 'lib0/decoding';
 import * as encoding from 'lib0/encoding';
-import { IndexeddbPersistence } from 'y-indexeddb';
 import * as syncProtocol from 'y-protocols/sync';
 import * as Y from 'yjs';
 import { SupersededError, type ApiClient, type ApiClientError } from './api-client.js';
+import { DocStore } from './doc-store.js';
 import { LiveSocket, MESSAGE_SYNC } from './live-socket.js';
 
 /** The server's notice message type (see the server's sync layer). */
@@ -77,7 +77,7 @@ export function acquireLiveDoc(client: ApiClient, name: string, options: { offli
   }
   const doc = new Y.Doc();
   const wsUrl = `${baseUrl.replace(/^http/, 'ws').replace(/\/$/, '')}/sync`;
-  const persistence = options.offline === false ? null : new IndexeddbPersistence(`sales-process:${key}`, doc);
+  const persistence = options.offline === false ? null : new DocStore(`sales-process:${key}`, doc);
   const provider = new LiveSocket(wsUrl, name, doc);
   let destroyed = false;
   let opened = false;
