@@ -230,6 +230,9 @@ export default defineConfig({
       output: {
         format: 'es',
         minify: true,
+        // The minified code keeps no /* @__PURE__ */ marks (0.2 KB gzip on the path + form page):
+        // nothing bundles it again. Legal comments stay.
+        comments: { legal: true, annotation: false, jsdoc: false },
         entryFileNames: '[name].js',
         chunkFileNames: 'chunks/[name]-[hash].js',
         codeSplitting: {

@@ -1,7 +1,7 @@
 /**
  * A live doc's copy in IndexedDB, so edits made offline survive a reload and sync on
  * reconnect: y-indexeddb's `IndexeddbPersistence`, in its storage format, without lib0's
- * IndexedDB wrapper and the `get`/`set` of custom values the kit never used (0.6 KB gzip less
+ * IndexedDB wrapper and the `get`/`set` of custom values the kit never used (0.4 KB gzip less
  * on every live page). Same database (the name given), same stores (`updates`, auto-numbered
  * Yjs updates; `custom`, kept empty), same steps, so copies written by either read in the other
  * (doc-store.test.ts checks both ways):
