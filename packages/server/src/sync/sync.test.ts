@@ -371,7 +371,7 @@ for (const kind of testDatabases()) {
       doc.getMap('form').set('stage.visitNotes', '见了林总');
       await new Promise((r) => setTimeout(r, 30)); // on the server, inside its flush delay
       expect((await t.as('rep').post(`/customers/${ids.customerId}/contacts`, { name: '林总' })).status).toBe(201);
-      await waitFor(async () => (await t.as('rep').get(`/opportunities/${ids.opportunityId}`)).body.stageValues.visit?.visitNotes === '见了林总', 3000, 'the value in the database');
+      await waitFor(async () => (await t.as('rep').get(`/opportunities/${ids.opportunityId}`)).body.stageValues.visit?.visitNotes === '见了林总', 10_000, 'the value in the database');
     });
   });
 }
