@@ -7,6 +7,7 @@
  * typed offline after expiry reaches the server through a token from `tokenProvider`.
  * A page on an origin the server does not trust gets no data.
  */
+import type { AdjustableClock } from '@sales-process/server';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium } from '../e2e/browser.js';
@@ -94,7 +95,7 @@ describe('the kit embedded in hosts on other origins', () => {
       expect(accent).toBe('rgb(1, 2, 3)');
 
       // Every token issued so far expires (the server's clock moves on), and the network drops.
-      kit.server.clock.advance(2 * 3600_000);
+      (kit.server.clock as AdjustableClock).advance(2 * 3600_000);
       await context.setOffline(true);
       const notes = `离线且令牌过期后写的（${name}）`;
       const input = page.locator('stage-feedback-form').locator('[data-key="stage.visitNotes"]');
