@@ -1,5 +1,5 @@
 import { css, html, nothing } from 'lit';
-import { state } from 'lit/decorators.js';
+import { state } from '../shared/decorators.js';
 import { tokenSubject, type ApiClientError } from '../client/api-client.js';
 import { ConnectedElement } from '../shared/connected-element.js';
 import { defineElement } from '../shared/define.js';

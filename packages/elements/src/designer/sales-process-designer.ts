@@ -18,7 +18,7 @@ import {
 import type { FieldDefinition, StageField } from '@sales-process/core';
 import { FIELD_TYPES } from '@sales-process/core/field-values';
 import { css, html, nothing, type PropertyValues, type TemplateResult } from 'lit';
-import { property, state } from 'lit/decorators.js';
+import { property, state } from '../shared/decorators.js';
 import type * as Y from 'yjs';
 import type { ApiClientError } from '../client/api-client.js';
 import type { LiveNotice } from '../client/live-doc.js';

@@ -1,6 +1,6 @@
 import { checkFieldValue, isEmptyValue, type FieldType } from '@sales-process/core/field-values';
 import { css, html, nothing, type PropertyValues, type TemplateResult } from 'lit';
-import { property, state } from 'lit/decorators.js';
+import { property, state } from '../shared/decorators.js';
 import { tokenSubject, type ApiClientError } from '../client/api-client.js';
 import type { LiveNotice } from '../client/live-doc.js';
 import { ConnectedElement } from '../shared/connected-element.js';

@@ -1,6 +1,6 @@
 import type { FunnelFigures, FunnelStageFigures } from '@sales-process/core';
 import { css, html, nothing, svg } from 'lit';
-import { property, state } from 'lit/decorators.js';
+import { property, state } from '../shared/decorators.js';
 import type { ApiClientError } from '../client/api-client.js';
 import { ConnectedElement } from '../shared/connected-element.js';
 import { defineElement } from '../shared/define.js';

@@ -1,5 +1,5 @@
 import { html, LitElement, type PropertyValues } from 'lit';
-import { property, state } from 'lit/decorators.js';
+import { property, state } from '../shared/decorators.js';
 import type { TokenProvider } from '../client/api-client.js';
 import { connectionContext, SalesProcessConnection } from '../shared/connection.js';
 import { ContextProvider } from '../shared/context.js';

@@ -1,5 +1,5 @@
 import { html, LitElement, nothing, type TemplateResult } from 'lit';
-import { property, state } from 'lit/decorators.js';
+import { property, state } from './decorators.js';
 import { SupersededError, type ApiClient, type TokenProvider } from '../client/api-client.js';
 import { connectionContext, SalesProcessConnection } from './connection.js';
 import { requestContext } from './context.js';
