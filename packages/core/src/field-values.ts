@@ -176,24 +176,7 @@ export function checkFieldValue(
   }
 }
 
-/** A built-in field (a column, not a custom value). */
-export interface SystemField {
-  key: string;
-  label: { zh: string; en: string };
-  type: FieldType;
-  system: true;
-}
-
-/**
- * Built-in opportunity and customer fields: they are columns, not custom values,
- * but stage forms may reference them like any other field.
- */
-export const SYSTEM_FIELDS: Record<'customer' | 'opportunity', SystemField[]> = {
-  customer: [{ key: 'name', label: { zh: '客户名称', en: 'Customer name' }, type: 'text', system: true }],
-  opportunity: [
-    { key: 'name', label: { zh: '商机名称', en: 'Opportunity name' }, type: 'text', system: true },
-    { key: 'amount', label: { zh: '金额', en: 'Amount' }, type: 'currency', system: true },
-    { key: 'expectedCloseDate', label: { zh: '预计成交日期', en: 'Expected close date' }, type: 'date', system: true },
-  ],
-};
+// The built-in fields live in their own module, so code that only checks values (the stage
+// form in the one-script kit) does not carry them.
+export { SYSTEM_FIELDS, type SystemField } from './system-fields.js';
 
