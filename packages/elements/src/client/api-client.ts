@@ -38,28 +38,26 @@ export const REFRESH_BEFORE_EXP_S = 60;
 /** How long a request waits for a token that is not there yet before failing `NO_TOKEN`. */
 export const TOKEN_WAIT_MS = 2000;
 
-/** The `exp` claim (seconds) of a JWT, read without verifying it; null for anything unreadable. */
-export function tokenExpiry(token: string): number | null {
+/** The claims of a JWT, read without verifying it; null for anything unreadable. */
+function claims(token: string): { exp?: unknown; sub?: unknown } | null {
   try {
-    const part = token.split('.')[1];
-    if (!part) return null;
-    const b64 = part.replace(/-/g, '+').replace(/_/g, '/');
-    const json = JSON.parse(atob(b64 + '='.repeat((4 - (b64.length % 4)) % 4))) as { exp?: unknown };
-    return typeof json.exp === 'number' && Number.isFinite(json.exp) ? json.exp : null;
+    const b64 = token.split('.')[1]!.replace(/-/g, '+').replace(/_/g, '/');
+    return JSON.parse(atob(b64 + '='.repeat((4 - (b64.length % 4)) % 4))) as { exp?: unknown; sub?: unknown };
   } catch {
     return null;
   }
 }
 
+/** The `exp` claim (seconds) of a JWT, read without verifying it; null for anything unreadable. */
+export function tokenExpiry(token: string): number | null {
+  const exp = claims(token)?.exp;
+  return typeof exp === 'number' && Number.isFinite(exp) ? exp : null;
+}
+
 /** The `sub` claim of a JWT, read without verifying it. */
 export function tokenSubject(token: string): string | null {
-  try {
-    const b64 = token.split('.')[1]!.replace(/-/g, '+').replace(/_/g, '/');
-    const sub = (JSON.parse(atob(b64 + '='.repeat((4 - (b64.length % 4)) % 4))) as { sub?: unknown }).sub;
-    return typeof sub === 'string' ? sub : null;
-  } catch {
-    return null;
-  }
+  const sub = claims(token)?.sub;
+  return typeof sub === 'string' ? sub : null;
 }
 
 /**

@@ -1,7 +1,6 @@
 export const messages = {
   'zh-CN': {
     loading: '加载中…',
-    loadFailed: '加载失败',
     winRate: '赢率',
     daysInStage: '本阶段已停留 {days} 天',
     presale: '售前阶段',
@@ -32,7 +31,6 @@ export const messages = {
     choose: '请选择',
     pending: '等待直属上级确认',
     rejected: '直属上级已驳回，请修改后重新提交',
-    approved: '直属上级已确认',
     refused: '未能执行：',
     stale: '商机已被他人更新，已重新加载',
     offline: '离线时不能执行此操作，请联网后重试',
@@ -46,7 +44,6 @@ export const messages = {
   },
   en: {
     loading: 'Loading…',
-    loadFailed: 'Could not load',
     winRate: 'Win rate',
     daysInStage: '{days} days in this stage',
     presale: 'Pre-sale stages',
@@ -77,7 +74,6 @@ export const messages = {
     choose: 'Choose…',
     pending: "Waiting for the supervisor's approval",
     rejected: 'The supervisor rejected it: revise and ask again',
-    approved: 'Approved by the supervisor',
     refused: 'Not done: ',
     stale: 'The opportunity changed; reloaded',
     offline: 'You are offline: this needs the server, try again when connected',
