@@ -2,24 +2,10 @@
  * Field types and value checks, with no dependency: elements import this module alone
  * (it keeps zod out of their bundles).
  */
-/** The field types of SPEC §2. */
-export const FIELD_TYPES = [
-  'text',
-  'textarea',
-  'number',
-  'currency',
-  'date',
-  'datetime',
-  'boolean',
-  'select',
-  'multiselect',
-  'email',
-  'phone',
-  'url',
-  'user',
-  'file',
-] as const;
-export type FieldType = (typeof FIELD_TYPES)[number];
+// The list of types lives in its own module, so code that only checks values (the stage form
+// in the one-script kit) does not carry it.
+import type { FieldType } from './field-types.js';
+export { FIELD_TYPES, type FieldType } from './field-types.js';
 
 export const MAX = {
   stages: 50,

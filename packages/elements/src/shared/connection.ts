@@ -1,4 +1,4 @@
-import { createContext } from '@lit/context';
+import type { Context } from '@lit/context';
 import { ApiClient, type TokenProvider } from '../client/api-client.js';
 import type { SharedEventStream, StreamListener } from '../client/event-stream.js';
 
@@ -81,4 +81,5 @@ export class SalesProcessConnection {
 /** @deprecated The shape of the first version's context value; `SalesProcessConnection` has these fields. */
 export type Connection = Pick<SalesProcessConnection, 'baseUrl' | 'token' | 'lang'>;
 
-export const connectionContext = createContext<SalesProcessConnection | undefined>(Symbol.for('sales-process/connection'));
+/** The connection's context key (the context protocol's; what @lit/context's `createContext` returns). */
+export const connectionContext = Symbol.for('sales-process/connection') as Context<symbol, SalesProcessConnection | undefined>;
