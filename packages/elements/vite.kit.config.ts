@@ -240,12 +240,13 @@ export default defineConfig({
           // in `lit`, so elements without live docs never load Yjs. The server-sent event
           // client is in neither: a connection imports it when a stream is first opened
           // (the bell, the inbox, the funnel), so other pages never load it.
+          // Core's value checks (field-values) go with their only user in the kit, the stage form.
           // The provider (0.6 KB) sits in `lit` too: nearly every page has one, and in the
           // shared chunk it costs 0.3 KB less than as a chunk of its own.
           includeDependenciesRecursively: false,
           groups: [
             { name: 'yjs', test: YJS, priority: 2 },
-            { name: 'lit', test: /[\\/]node_modules[\\/]|[\\/]src[\\/](provider[\\/]|shared[\\/]|client[\\/](?!event-stream\.)|version\.ts$)|[\\/]core[\\/]src[\\/]field-values|@oxc-project\+runtime/, priority: 1 },
+            { name: 'lit', test: /[\\/]node_modules[\\/]|[\\/]src[\\/](provider[\\/]|shared[\\/]|client[\\/](?!event-stream\.)|version\.ts$)|@oxc-project\+runtime/, priority: 1 },
           ],
         },
       },
