@@ -132,7 +132,7 @@ function compactTemplates(): Plugin {
       .replace(/\/\*[\s\S]*?\*\//g, '')
       .replace(/\s+/g, ' ')
       .replace(/([:;,{}]) /g, '$1')
-      .replace(/ ?([{}]) ?/g, '$1')
+      .replace(/ ?([{}]) ?| (?=!important)/g, '$1')
       .replace(/;}/g, '}');
     // The line breaks it took out go where whitespace was already (the end or the start).
     const breaks = '\n'.repeat(raw.split('\n').length - out.split('\n').length);

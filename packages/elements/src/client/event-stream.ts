@@ -164,3 +164,19 @@ export class SharedEventStream {
     }, backoff);
   }
 }
+
+/**
+ * Adds `listener` to the stream of `url` in `streams` (a connection's), opening it when it is
+ * the first: one stream per connection and URL, removed from `streams` when its last listener leaves.
+ */
+export function listen(streams: Map<string, SharedEventStream>, client: ApiClient, url: string, listener: StreamListener): () => void {
+  let stream = streams.get(url);
+  if (!stream) {
+    const created = new SharedEventStream(client, url, () => {
+      if (streams.get(url) === created) streams.delete(url);
+    });
+    streams.set(url, created);
+    stream = created;
+  }
+  return stream.add(listener);
+}

@@ -1,10 +1,9 @@
 import * as decoding from 'lib0/decoding';
-import * as encoding from 'lib0/encoding';
 import * as syncProtocol from 'y-protocols/sync';
 import * as Y from 'yjs';
 import { SupersededError, type ApiClient, type ApiClientError } from './api-client.js';
 import { DocStore } from './doc-store.js';
-import { LiveSocket, MESSAGE_SYNC } from './live-socket.js';
+import { LiveSocket, MESSAGE_SYNC, message } from './live-socket.js';
 
 /** The server's notice message type (see the server's sync layer). */
 export const MESSAGE_NOTICE = 100;
@@ -29,8 +28,6 @@ export interface LiveDoc {
   /** Resolves once the doc has the server's state (or the local copy, offline). */
   readonly ready: Promise<void>;
   connected(): boolean;
-  /** Whether the socket ever opened since the doc was acquired. */
-  everConnected(): boolean;
   /** Why it cannot connect, when the kit knows (no token, a failed refresh). */
   authError(): ApiClientError | null;
   /**
@@ -81,7 +78,6 @@ export function acquireLiveDoc(client: ApiClient, name: string, options: { offli
   const provider = new LiveSocket(wsUrl, name, doc);
   let destroyed = false;
   let opened = false;
-  let everOpened = false;
   let authError: ApiClientError | null = null;
   let lastRefusalRefresh = 0;
   const clients = new Map<ApiClient, () => void>();
@@ -118,7 +114,6 @@ export function acquireLiveDoc(client: ApiClient, name: string, options: { offli
     }
     if (status === 'connected') {
       opened = true;
-      everOpened = true;
       authError = null;
     } else if (status === 'connecting') opened = false;
   });
@@ -182,36 +177,31 @@ export function acquireLiveDoc(client: ApiClient, name: string, options: { offli
     ready,
     adopt,
     connected: () => provider.wsconnected,
-    everConnected: () => everOpened,
     authError: () => authError,
     async flush() {
-      // Our step 1 must not be taken as answered by the step 2 of the socket's own first
-      // step 1: wait for that one first.
-      if (provider.wsconnected && !provider.synced)
-        await new Promise<void>((resolve) => {
+      // Resolves when `start`'s `done` is called, or after FLUSH_TIMEOUT_MS at the latest.
+      const wait = (start: (done: () => void) => void, stop?: (done: () => void) => void) =>
+        new Promise<void>((resolve) => {
           const timer = setTimeout(done, FLUSH_TIMEOUT_MS);
           function done() {
             clearTimeout(timer);
-            provider.off('sync', done);
-            provider.off('status', done);
+            stop?.(done);
             resolve();
           }
-          provider.on('sync', done);
-          provider.on('status', done);
+          start(done);
         });
+      // Our step 1 must not be taken as answered by the step 2 of the socket's own first
+      // step 1: wait for that one first.
+      if (provider.wsconnected && !provider.synced)
+        await wait(
+          (done) => (provider.on('sync', done), provider.on('status', done)),
+          (done) => (provider.off('sync', done), provider.off('status', done)),
+        );
       const ws = provider.ws;
       if (!provider.wsconnected || !provider.synced || !ws || ws.readyState !== ws.OPEN) return;
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(done, FLUSH_TIMEOUT_MS);
-        function done() {
-          clearTimeout(timer);
-          resolve();
-        }
+      await wait((done) => {
         flushWaiters.push(done);
-        const encoder = encoding.createEncoder();
-        encoding.writeVarUint(encoder, MESSAGE_SYNC);
-        syncProtocol.writeSyncStep1(encoder, doc);
-        ws.send(encoding.toUint8Array(encoder));
+        ws.send(message(MESSAGE_SYNC, (e) => syncProtocol.writeSyncStep1(e, doc)));
       });
     },
     onNotice(fn) {

@@ -49,12 +49,17 @@ export interface LiveSocketEvents {
   'connection-close'(event: CloseEvent | null): void;
 }
 
-const message = (type: number, write?: (e: encoding.Encoder) => void): Uint8Array<ArrayBuffer> => {
+/** A message of `type`, its body written by `write`. */
+export const message = (type: number, write?: (e: encoding.Encoder) => void): Uint8Array<ArrayBuffer> => {
   const e = encoding.createEncoder();
   encoding.writeVarUint(e, type);
   write?.(e);
   return encoding.toUint8Array(e) as Uint8Array<ArrayBuffer>;
 };
+
+/** An awareness message with the states of `clients` (`states`: to send others than the current ones). */
+const awarenessMessage = (awareness: awarenessProtocol.Awareness, clients: number[], states?: Map<number, unknown>) =>
+  message(MESSAGE_AWARENESS, (e) => encoding.writeVarUint8Array(e, awarenessProtocol.encodeAwarenessUpdate(awareness, clients, states as never)));
 
 export class LiveSocket extends ObservableV2<LiveSocketEvents> {
   readonly awareness: awarenessProtocol.Awareness;
@@ -75,29 +80,27 @@ export class LiveSocket extends ObservableV2<LiveSocketEvents> {
   readonly #onUpdate: (update: Uint8Array, origin: unknown) => void;
   readonly #onAwareness: (changes: { added: number[]; updated: number[]; removed: number[] }) => void;
 
+  /** The socket's URL: the server's websocket URL, then `/` and the room (as y-websocket). */
+  readonly url: string;
+
   constructor(
-    /** The server's websocket URL; the room goes after a `/` (as y-websocket). */
-    readonly serverUrl: string,
-    readonly room: string,
+    serverUrl: string,
+    room: string,
     readonly doc: Y.Doc,
     readonly WS: typeof WebSocket = WebSocket,
   ) {
     super();
+    this.url = `${serverUrl.replace(/\/+$/, '')}/${room}`;
     this.awareness = new awarenessProtocol.Awareness(doc);
     this.#onUpdate = (update, origin) => {
       if (origin !== this) this.#send(message(MESSAGE_SYNC, (e) => syncProtocol.writeUpdate(e, update)));
     };
-    this.#onAwareness = ({ added, updated, removed }) =>
-      this.#send(message(MESSAGE_AWARENESS, (e) => encoding.writeVarUint8Array(e, awarenessProtocol.encodeAwarenessUpdate(this.awareness, added.concat(updated, removed)))));
+    this.#onAwareness = ({ added, updated, removed }) => this.#send(awarenessMessage(this.awareness, added.concat(updated, removed)));
     doc.on('update', this.#onUpdate);
     this.awareness.on('update', this.#onAwareness);
     this.#watchdog = setInterval(() => {
       if (this.wsconnected && Date.now() - this.#lastMessage > SILENCE_MS) this.#close(this.ws!, null);
     }, SILENCE_MS / 10);
-  }
-
-  get url(): string {
-    return `${this.serverUrl.replace(/\/+$/, '')}/${this.room}`;
   }
 
   get synced(): boolean {
@@ -120,7 +123,7 @@ export class LiveSocket extends ObservableV2<LiveSocketEvents> {
   disconnect(): void {
     this.shouldConnect = false;
     // Tell the others this client is gone (its awareness state set to null).
-    this.#send(message(MESSAGE_AWARENESS, (e) => encoding.writeVarUint8Array(e, awarenessProtocol.encodeAwarenessUpdate(this.awareness, [this.doc.clientID], new Map()))));
+    this.#send(awarenessMessage(this.awareness, [this.doc.clientID], new Map()));
     if (this.ws) this.#close(this.ws, null);
   }
 
@@ -160,8 +163,7 @@ export class LiveSocket extends ObservableV2<LiveSocketEvents> {
       this.wsconnected = true;
       this.emit('status', [{ status: 'connected' }]);
       ws.send(message(MESSAGE_SYNC, (e) => syncProtocol.writeSyncStep1(e, this.doc)));
-      if (this.awareness.getLocalState() !== null)
-        ws.send(message(MESSAGE_AWARENESS, (e) => encoding.writeVarUint8Array(e, awarenessProtocol.encodeAwarenessUpdate(this.awareness, [this.doc.clientID]))));
+      if (this.awareness.getLocalState() !== null) ws.send(awarenessMessage(this.awareness, [this.doc.clientID]));
     };
     this.emit('status', [{ status: 'connecting' }]);
   }
@@ -177,8 +179,7 @@ export class LiveSocket extends ObservableV2<LiveSocketEvents> {
       if (sub === syncProtocol.messageYjsSyncStep2) this.synced = true;
       this.onSync?.(sub);
     } else if (type === MESSAGE_QUERY_AWARENESS) {
-      encoding.writeVarUint(reply, MESSAGE_AWARENESS);
-      encoding.writeVarUint8Array(reply, awarenessProtocol.encodeAwarenessUpdate(this.awareness, [...this.awareness.getStates().keys()]));
+      encoding.writeUint8Array(reply, awarenessMessage(this.awareness, [...this.awareness.getStates().keys()]));
     } else if (type === MESSAGE_AWARENESS) {
       awarenessProtocol.applyAwarenessUpdate(this.awareness, decoding.readVarUint8Array(decoder), this);
     } else if (type === MESSAGE_AUTH) {

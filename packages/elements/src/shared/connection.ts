@@ -18,7 +18,7 @@ export class SalesProcessConnection {
     readonly baseUrl: string,
     init: { token?: string; tokenProvider?: TokenProvider; lang?: string } = {},
   ) {
-    this.client = new ApiClient({ baseUrl, token: init.token, tokenProvider: init.tokenProvider, lang: init.lang });
+    this.client = new ApiClient({ baseUrl, ...init });
     // A stream that was refused or dropped tries again at once with a new token.
     this.offToken = this.client.onToken(() => this.reconnectStreams());
   }
@@ -41,17 +41,8 @@ export class SalesProcessConnection {
     const url = `${this.client.root}${path}`;
     let off: (() => void) | undefined;
     let stopped = false;
-    void import('../client/event-stream.js').then(({ SharedEventStream }) => {
-      if (stopped || this.disposed) return;
-      let stream = this.streams.get(url);
-      if (!stream) {
-        const created = new SharedEventStream(this.client, url, () => {
-          if (this.streams.get(url) === created) this.streams.delete(url);
-        });
-        this.streams.set(url, created);
-        stream = created;
-      }
-      off = stream.add(listener);
+    void import('../client/event-stream.js').then((m) => {
+      if (!stopped && !this.disposed) off = m.listen(this.streams, this.client, url, listener);
     });
     return () => {
       stopped = true;

@@ -56,10 +56,6 @@ export class ContextProvider<V> implements ReactiveController {
     host.addController(this);
   }
 
-  get value(): V {
-    return this.#value;
-  }
-
   /** Sets the value; subscribers hear of a change. */
   set value(value: V) {
     if (value === this.#value) return;

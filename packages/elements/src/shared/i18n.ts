@@ -55,8 +55,4 @@ export class LocalizeController<M extends Messages> implements ReactiveControlle
   number(n: number): string {
     return new Intl.NumberFormat(this.locale).format(n);
   }
-
-  date(iso: string): string {
-    return new Intl.DateTimeFormat(this.locale, { dateStyle: 'medium' }).format(new Date(iso));
-  }
 }

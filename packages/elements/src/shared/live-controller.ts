@@ -10,10 +10,8 @@ const LIVE_FAILURE: KitFailure = { code: 'NETWORK', status: 0, message: 'live co
 /** The REST record behind a live doc, read to learn why its socket was refused. */
 function recordPath(name: string): string | null {
   const [kind, id] = name.split(':');
-  if (!id) return null;
-  if (kind === 'opportunity') return `/opportunities/${encodeURIComponent(id)}`;
-  if (kind === 'process-draft') return `/processes/${encodeURIComponent(id)}`;
-  return null;
+  const base = kind === 'opportunity' ? '/opportunities/' : kind === 'process-draft' ? '/processes/' : null;
+  return id && base ? base + encodeURIComponent(id) : null;
 }
 
 /** How long a live doc may take to connect before an element with nothing to show says so. */
@@ -28,7 +26,6 @@ export const LIVE_CONNECT_TIMEOUT_MS = 5000;
 export class LiveDocController implements ReactiveController {
   live: LiveDoc | null = null;
   connected = false;
-  lastNotice: LiveNotice | null = null;
   /** Why the doc could not be shown (set only while there is nothing to show). */
   failure: KitFailure | null = null;
   private key = '';
@@ -77,7 +74,6 @@ export class LiveDocController implements ReactiveController {
     );
     this.cleanup.push(
       live.onNotice((n) => {
-        this.lastNotice = n;
         this.onNotice?.(n);
         this.host.requestUpdate();
       }),
