@@ -160,7 +160,7 @@ describe('LiveSocket message for message', () => {
     const mine = ours(server.url, 'opportunity:o1');
     mine.socket.protocols = ['sales-process', 'bearer.abc'];
     const notices: string[] = [];
-    mine.socket.onMessage = (type, decoder) => notices.push(`${type}:${new TextDecoder().decode(decoder.arr.subarray(decoder.pos + 1))}`);
+    mine.socket.handlers[100] = (decoder) => notices.push(`100:${new TextDecoder().decode(decoder.arr.subarray(decoder.pos + 1))}`);
     mine.socket.connect();
     await waitFor(() => server.conns[1]?.got.length, 5000, 'our greeting');
     const [theirConn, myConn] = server.conns as [(typeof server.conns)[0], (typeof server.conns)[0]];
@@ -189,7 +189,7 @@ describe('LiveSocket message for message', () => {
     await waitFor(() => myConn.got.length > n, 5000, 'step 2');
     expect([...myConn.got.at(-1)!.subarray(0, 2)]).toEqual([0, 1]);
 
-    // The server's own message type goes to onMessage; auth (2) "permission denied" is logged.
+    // The server's own message type goes to its handler; auth (2) "permission denied" is logged.
     myConn.ws.send(new Uint8Array([100, ...varString('{"code":"X"}')]));
     await waitFor(() => notices.length === 1, 5000, 'the notice');
     expect(notices[0]).toBe('100:{"code":"X"}');

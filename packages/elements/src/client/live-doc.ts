@@ -144,8 +144,7 @@ export function acquireLiveDoc(client: ApiClient, name: string, options: { offli
 
   const noticeFns = new Set<(n: LiveNotice) => void>();
   const statusFns = new Set<(connected: boolean) => void>();
-  provider.onMessage = (type, decoder) => {
-    if (type !== MESSAGE_NOTICE) return console.error('Unable to compute message');
+  provider.handlers[MESSAGE_NOTICE] = (decoder) => {
     try {
       const notice = JSON.parse(decoding.readVarString(decoder)) as LiveNotice;
       noticeFns.forEach((fn) => fn(notice));

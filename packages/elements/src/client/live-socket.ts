@@ -18,7 +18,7 @@
  * - awareness (1) is applied; query-awareness (3) is answered with every known state; local
  *   awareness changes go out; on close, other clients' states are removed;
  * - auth (2): a permission-denied message is logged, as y-websocket does;
- * - any other type goes to `onMessage` (the server's notice, 100);
+ * - other types go to their handler in `handlers` (the server's notice, 100), or are logged;
  * - reconnects after a close with exponential backoff (100 ms · 2^n, at most 2.5 s; reset
  *   once synced), except after a close code 4400–4499 (the server's "do not retry"); a socket
  *   that heard nothing for 30 s is closed and reopened; every reconnect resyncs (step 1).
@@ -69,8 +69,8 @@ export class LiveSocket extends ObservableV2<LiveSocketEvents> {
   wsconnected = false;
   /** Whether the client wants to be connected (it reconnects while true). */
   shouldConnect = false;
-  /** Message types y-websocket does not know (the server's notice); `decoder` is past the type. */
-  onMessage: ((type: number, decoder: decoding.Decoder) => void) | null = null;
+  /** Handlers of message types y-websocket does not know (the server's notice); `decoder` is past the type. */
+  readonly handlers: Record<number, (decoder: decoding.Decoder) => void> = {};
   /** Hears every sync message type that arrives (sync step 2 answers a step 1). */
   onSync: ((subType: number) => void) | null = null;
   #synced = false;
@@ -185,7 +185,7 @@ export class LiveSocket extends ObservableV2<LiveSocketEvents> {
     } else if (type === MESSAGE_AUTH) {
       // y-protocols/auth: 0 is "permission denied", with the reason.
       if (decoding.readVarUint(decoder) === 0) console.warn(`Permission denied to access ${this.url}.\n${decoding.readVarString(decoder)}`);
-    } else if (this.onMessage) this.onMessage(type, decoder);
+    } else if (this.handlers[type]) this.handlers[type](decoder);
     else console.error('Unable to compute message');
     return reply;
   }
