@@ -206,7 +206,7 @@ function report(): Plugin {
   };
 }
 
-const YJS = /[\\/]node_modules[\\/](yjs|lib0|y-protocols|y-websocket|y-indexeddb)[\\/]|[\\/]src[\\/](client[\\/](live-doc|live-socket|doc-store)|shared[\\/]live-controller)\.ts$/;
+const YJS = /[\\/]node_modules[\\/](yjs|lib0|y-protocols)[\\/]|[\\/]src[\\/](client[\\/](live-doc|live-socket|doc-store)|shared[\\/]live-controller)\.ts$/;
 
 export default defineConfig({
   root: here,
