@@ -122,6 +122,16 @@ describe('<opportunity-stage-path> actions', () => {
     expect(calls).to.deep.equal([]);
   });
 
+  it('sends the stage the user saw with every command, orders and post-sale staff too', async () => {
+    const postsale = opportunityFixture({ stageId: 'install', phase: 'postsale' });
+    reply = () => json(200, postsale);
+    const el = await fixture<OpportunityStagePath>(html`<opportunity-stage-path token="t" base-url="http://x" .live=${false} .opportunity=${postsale}></opportunity-stage-path>`);
+    await el.act('assignStaff', '/post-sale-staff', { userIds: ['chen'] }, 'PUT');
+    await el.act('createOrder', '/orders', { amount: 100 });
+    expect(calls.find((c) => c.url.endsWith('/post-sale-staff'))!.body).to.deep.equal({ userIds: ['chen'], expectedStageId: 'install' });
+    expect(calls.find((c) => c.url.endsWith('/orders'))!.body).to.deep.equal({ amount: 100, expectedStageId: 'install' });
+  });
+
   it('sends the stage the user saw; a stale one says the opportunity changed and reloads', async () => {
     const moved = opportunityFixture({ stageId: 'solution', stageName: '方案设计', winRate: 50 });
     reply = (url) =>

@@ -246,8 +246,9 @@ export class OpportunityStagePath extends ConnectedElement {
     const client = this.client;
     const o = this.opportunity;
     if (!o) return false;
-    // Moves carry the stage the user saw: a double click or a retry cannot move twice.
-    if (STAGE_COMMANDS.has(action)) body = { ...body, expectedStageId: o.stageId };
+    // Every command carries the stage the user saw: a double click or a retry cannot move
+    // twice, and nothing is decided on a stage the user did not see.
+    body = { ...body, expectedStageId: o.stageId };
     if (!this.dispatchEvent(new SpBeforeActionEvent({ opportunityId: o.id, action, body }))) return false;
     if (globalThis.navigator && navigator.onLine === false) {
       this.refusal = { title: this.i18n.t('offline'), lines: [] };
@@ -458,9 +459,6 @@ export class OpportunityStagePath extends ConnectedElement {
     </li>`;
   }
 }
-
-/** The moves that carry `expectedStageId`. */
-const STAGE_COMMANDS = new Set(['completeStage', 'moveBack', 'win', 'lose', 'invalidate']);
 
 function stageIndex(o: OpportunityView): number {
   const list = o.phase === 'postsale' ? o.path.postsale : o.path.presale;
