@@ -16,14 +16,32 @@ export class TargetRefused extends Error {}
 /**
  * Whether an address is an ordinary public unicast one. Everything ipaddr.js classes as
  * anything else is refused: unspecified, loopback, private, link-local, carrier-grade NAT,
- * multicast, broadcast, benchmarking, reserved, unique-local, and the IPv6 forms that embed
- * an IPv4 address (mapped, NAT64, 6to4, Teredo), whose IPv4 part could be any of those.
+ * multicast, broadcast, benchmarking, reserved, unique-local. The IPv6 forms that embed an
+ * IPv4 address are judged by that address (a host's stack or a router may deliver them to
+ * it): mapped (::ffff:0:0/96) and translated (::ffff:0:0:0/96), NAT64 (64:ff9b::/96, the
+ * form DNS64 gives public names on IPv6-only networks), 6to4 (2002::/16) and Teredo
+ * (2001::/32: its server and its client). The deprecated IPv4-compatible range ::/96
+ * (`::127.0.0.1`, which ipaddr.js classes as unicast) and local-use NAT64 (64:ff9b:1::/48)
+ * are refused outright.
  */
 export function isPublicAddress(address: string): boolean {
   if (!ipaddr.isValid(address)) return false;
-  let parsed = ipaddr.parse(address);
-  if (parsed.kind() === 'ipv6' && (parsed as ipaddr.IPv6).isIPv4MappedAddress()) parsed = (parsed as ipaddr.IPv6).toIPv4Address();
-  return parsed.range() === 'unicast';
+  const parsed = ipaddr.parse(address);
+  if (parsed.kind() === 'ipv4') return parsed.range() === 'unicast';
+  // ipaddr.js reads `::a.b.c.d` as mapped (::ffff:a.b.c.d): take the 16 bits as WHATWG URL
+  // (and so the delivery's connection) reads them.
+  const v6 = address.includes('.') ? ipaddr.IPv6.parse(new URL(`http://[${address.replace(/%.*$/, '')}]/`).hostname.slice(1, -1)) : (parsed as ipaddr.IPv6);
+  const p = v6.parts;
+  const v4 = (hi: number, lo: number) => ipaddr.IPv4.parse(`${hi >> 8}.${hi & 255}.${lo >> 8}.${lo & 255}`);
+  const zero = (from: number, to: number) => p.slice(from, to).every((x) => x === 0);
+  const publicV4 = (a: ipaddr.IPv4) => a.range() === 'unicast';
+  if (zero(0, 6)) return false; // ::/96: unspecified, loopback, IPv4-compatible
+  if (zero(0, 5) && p[5] === 0xffff) return publicV4(v4(p[6]!, p[7]!)); // mapped
+  if (zero(0, 4) && p[4] === 0xffff && p[5] === 0) return publicV4(v4(p[6]!, p[7]!)); // translated (RFC 6145)
+  if (p[0] === 0x64 && p[1] === 0xff9b) return zero(2, 6) && publicV4(v4(p[6]!, p[7]!)); // NAT64; 64:ff9b:1::/48 is local
+  if (p[0] === 0x2002) return publicV4(v4(p[1]!, p[2]!)); // 6to4
+  if (p[0] === 0x2001 && p[1] === 0) return publicV4(v4(p[2]!, p[3]!)) && publicV4(v4(~p[6]! & 0xffff, ~p[7]! & 0xffff)); // Teredo: server, client (inverted)
+  return v6.range() === 'unicast';
 }
 
 /** A host name as URL gives it, without the brackets of an IPv6 literal. */
