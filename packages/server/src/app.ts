@@ -15,7 +15,7 @@ import { WebSocketServer } from 'ws';
 import { z } from 'zod';
 import { AdjustableClock, defaultIds, type Clock, type IdGenerator, type ServerContext } from './context.js';
 import type { Database } from './db/open.js';
-import { bearerToken, createVerifier, DEFAULT_MAX_TOKEN_TTL_SECONDS, signToken, SYNC_SUBPROTOCOL, websocketToken, type Principal } from './http/auth.js';
+import { bearerToken, createVerifier, DEFAULT_MAX_TOKEN_TTL_SECONDS, isFailedVerification, signToken, SYNC_SUBPROTOCOL, websocketToken, type Principal } from './http/auth.js';
 import { apiCors, normalizeOrigins, websocketOriginAllowed } from './http/cors.js';
 import { ApiError, codeForStatus, DATABASE_RETRY_AFTER_SECONDS, errorResponse, isConnectionLost, notFound, validationError } from './http/errors.js';
 import { kitAssets } from './http/kit.js';
@@ -178,23 +178,9 @@ export async function createServer(options: CreateServerOptions): Promise<SalesP
   const throttle = failureLimit ? new FailureThrottle(failureLimit, () => clock.now().getTime()) : null;
   const app = new OpenAPIHono<AppEnv>();
 
-  /** Verifies a token, throttling addresses that keep failing (429 with Retry-After). */
-  const authenticate = async (c: Context<AppEnv>, token: string): Promise<Principal> => {
-    const address = throttle ? clientAddress(c) : undefined;
-    if (address !== undefined) {
-      const wait = throttle!.retryAfter(address);
-      // A blocked address still gets in with a token this server already verified: a
-      // guesser behind a shared address does not lock out the people signed in there.
-      if (wait > 0 && !verify.known(token))
-        throw new ApiError('RATE_LIMITED', [{ retryAfterSeconds: wait, message: { zh: '身份验证失败次数过多，请稍后重试', en: 'Too many failed authentications; try again later' } }]).withRetryAfter(wait);
-    }
-    try {
-      return await verify(token);
-    } catch (e) {
-      if (address !== undefined && e instanceof ApiError && e.code === 'UNAUTHENTICATED') throttle!.fail(address);
-      throw e;
-    }
-  };
+  /** Verifies a token; addresses that keep sending tokens that fail get 429 for them (http/throttle.ts). */
+  const authenticate = (c: Context<AppEnv>, token: string): Promise<Principal> =>
+    throttle ? throttle.guard(clientAddress(c), () => verify(token), isFailedVerification) : verify(token);
 
   const badJson = () => new ApiError('VALIDATION_FAILED', [{ path: 'body', message: { zh: '请求体不是合法的 JSON', en: 'The body is not valid JSON' } }]);
   app.onError((error, c) => {

@@ -20,11 +20,24 @@ export interface AuthConfig {
 }
 
 export const DEFAULT_MAX_TOKEN_TTL_SECONDS = 86_400;
+/** How far the host's clock may run ahead of ours: `iat` this far in the future, and `exp − now` this far past the limit for a token without `iat`. */
+export const TOKEN_CLOCK_LEEWAY_SECONDS = 60;
 
-export interface TokenVerifier {
-  (token: string): Promise<Principal>;
-  /** Whether the token was verified before and has not expired (no signature check). */
-  known(token: string): boolean;
+export type TokenVerifier = (token: string) => Promise<Principal>;
+
+/**
+ * Refusals of tokens whose signature verified (expired, living too long, lacking claims):
+ * the host minted them, so they are no guess, and the failure throttle does not count them.
+ */
+const signedRefusals = new WeakSet<object>();
+const signed = (e: ApiError) => (signedRefusals.add(e), e);
+
+/**
+ * Whether an error is a token that failed verification (forged, malformed, wrongly signed):
+ * what the per-address failure throttle counts and, over its limit, answers 429.
+ */
+export function isFailedVerification(e: unknown): boolean {
+  return e instanceof ApiError && e.code === 'UNAUTHENTICATED' && !signedRefusals.has(e);
 }
 
 export function createVerifier(config: AuthConfig, now: () => Date): TokenVerifier {
@@ -53,7 +66,7 @@ export function createVerifier(config: AuthConfig, now: () => Date): TokenVerifi
     verified.set(token, principal);
     return principal.principal;
   };
-  return Object.assign(verifier, { known: (token: string) => live(token) !== undefined });
+  return verifier;
 
   async function verifyOnce(token: string): Promise<{ principal: Principal; exp: number }> {
     let payload: JWTPayload;
@@ -65,28 +78,40 @@ export function createVerifier(config: AuthConfig, now: () => Date): TokenVerifi
       // trouble, not the token's. 503, so clients retry and the failure throttle counts nothing.
       if (jwks && !key && keySetUnavailable(e))
         throw new ApiError('UNAVAILABLE', [{ message: { zh: '暂时无法获取验证令牌的公钥（AUTH_JWKS_URL）', en: 'The keys that verify tokens (AUTH_JWKS_URL) cannot be fetched right now' } }]).withRetryAfter(5);
-      const expired = (e as { code?: string }).code === 'ERR_JWT_EXPIRED';
-      throw new ApiError('UNAUTHENTICATED', [], expired ? { zh: '令牌已过期', en: 'The token has expired' } : { zh: '令牌无效', en: 'The token is not valid' });
+      const code = (e as { code?: string }).code;
+      const expired = code === 'ERR_JWT_EXPIRED';
+      const error = new ApiError('UNAUTHENTICATED', [], expired ? { zh: '令牌已过期', en: 'The token has expired' } : { zh: '令牌无效', en: 'The token is not valid' });
+      // jose checks the claims only once the signature holds.
+      throw expired || code === 'ERR_JWT_CLAIM_VALIDATION_FAILED' ? signed(error) : error;
     }
     // A token without an end, or one minted to live for days, is a stolen-token risk the
     // host cannot take back: refuse both (API.md: AUTH_MAX_TOKEN_TTL).
-    if (typeof payload.exp !== 'number')
-      throw new ApiError('UNAUTHENTICATED', [], { zh: '令牌缺少过期时间（exp）', en: 'The token has no expiry time (exp)' });
-    const issued = typeof payload.iat === 'number' ? payload.iat : Math.floor(now().getTime() / 1000);
-    if (payload.exp - issued > maxTtl)
-      throw new ApiError('UNAUTHENTICATED', [{ maxTtlSeconds: maxTtl, message: { zh: `令牌有效期不得超过 ${maxTtl} 秒`, en: `A token may live at most ${maxTtl} s` } }], {
+    const { exp, iat } = payload;
+    if (typeof exp !== 'number' || !Number.isFinite(exp))
+      throw signed(new ApiError('UNAUTHENTICATED', [], { zh: '令牌缺少过期时间（exp）', en: 'The token has no expiry time (exp)' }));
+    // The life is `exp − iat`, and `iat` is the client's word: it may not lie in the future
+    // (beyond clock skew) nor at or after `exp`, so the life is never longer than it says.
+    // Without `iat` the life is counted from now.
+    const nowS = now().getTime() / 1000;
+    if (iat !== undefined && (typeof iat !== 'number' || !Number.isFinite(iat) || iat > nowS + TOKEN_CLOCK_LEEWAY_SECONDS || exp <= iat))
+      throw signed(new ApiError('UNAUTHENTICATED', [{ path: 'iat', message: { zh: '签发时间（iat）不能晚于现在或过期时间', en: 'The issue time (iat) may not be in the future or at or after exp' } }], {
+        zh: '令牌的签发时间（iat）无效',
+        en: 'The token\'s issue time (iat) is not valid',
+      }));
+    if (iat !== undefined ? exp - iat > maxTtl : exp - nowS > maxTtl + TOKEN_CLOCK_LEEWAY_SECONDS)
+      throw signed(new ApiError('UNAUTHENTICATED', [{ maxTtlSeconds: maxTtl, message: { zh: `令牌有效期不得超过 ${maxTtl} 秒`, en: `A token may live at most ${maxTtl} s` } }], {
         zh: `令牌有效期过长（上限 ${maxTtl} 秒，AUTH_MAX_TOKEN_TTL）`,
         en: `The token lives too long (at most ${maxTtl} s, AUTH_MAX_TOKEN_TTL)`,
-      });
+      }));
     const { sub, tenant, roles } = payload as JWTPayload & { tenant?: unknown; roles?: unknown };
     if (typeof sub !== 'string' || !sub || typeof tenant !== 'string' || !tenant)
-      throw new ApiError('UNAUTHENTICATED', [], { zh: '令牌缺少 sub 或 tenant', en: 'The token lacks sub or tenant' });
+      throw signed(new ApiError('UNAUTHENTICATED', [], { zh: '令牌缺少 sub 或 tenant', en: 'The token lacks sub or tenant' }));
     // They become keys of stored rows: a NUL (or unpaired surrogate) cannot be stored.
     if (!isStorableText(sub) || !isStorableText(tenant))
-      throw new ApiError('UNAUTHENTICATED', [], { zh: '令牌的 sub 或 tenant 含有不允许的字符', en: 'The token\'s sub or tenant contains a character that is not allowed' });
+      throw signed(new ApiError('UNAUTHENTICATED', [], { zh: '令牌的 sub 或 tenant 含有不允许的字符', en: 'The token\'s sub or tenant contains a character that is not allowed' }));
     const list = Array.isArray(roles) ? roles.filter((r): r is Role => (ROLES as readonly string[]).includes(r as string)) : [];
     const name = typeof payload.name === 'string' && isStorableText(payload.name) ? payload.name : undefined;
-    return { principal: { tenantId: tenant, userId: sub, roles: new Set(list), name }, exp: payload.exp };
+    return { principal: { tenantId: tenant, userId: sub, roles: new Set(list), name }, exp };
   }
 }
 
