@@ -31,7 +31,8 @@ const REPLAYED_HEADERS = ['content-type', 'etag', 'location'];
  * within the TTL answers the first answer (status and body) again without acting. The row is
  * inserted before the request acts, so of two concurrent twins exactly one acts; the other
  * waits for its answer (409 CONFLICT `idempotency-key-in-progress` with `Retry-After` if
- * it takes too long). The same key with another body is 409 CONFLICT
+ * it takes too long). The same key on another request (`requestFingerprint`: another query
+ * string, If-Match or body, or the user now holding other roles) is 409 CONFLICT
  * `idempotency-key-reused`. Answers 400, 409, 413, 415, 429 and 5xx are not kept.
  * Expired rows are deleted by `purgeIdempotencyKeys` (the scheduler).
  */
@@ -55,7 +56,7 @@ export function idempotency(ctx: ServerContext, options: IdempotencyOptions = {}
     headers.delete('transfer-encoding');
     headers.set('content-length', String(body.byteLength));
     c.req.raw = new Request(raw.url, { method: raw.method, headers, body: body.byteLength ? (body as Uint8Array<ArrayBuffer>) : undefined, signal: raw.signal });
-    const fingerprint = createHash('sha256').update(c.req.header('content-type') ?? '').update('\n').update(body).digest('hex');
+    const fingerprint = requestFingerprint(c.req.raw, p, body);
     const id = { tenantId: p.tenantId, userId: p.userId, method: 'POST', path: c.req.path, key };
     const where = and(
       eq(idempotencyKeys.tenantId, id.tenantId), eq(idempotencyKeys.userId, id.userId), eq(idempotencyKeys.method, id.method),
@@ -117,6 +118,26 @@ export function idempotency(ctx: ServerContext, options: IdempotencyOptions = {}
       await new Promise((r) => setTimeout(r, 20));
     }
   };
+}
+
+/**
+ * What a replay must match besides its scope (tenant, user, method, path, key): everything
+ * else the answer depends on. The query string (`POST /files?name=…`), If-Match (the state
+ * the command expects), the content type and the body (hashed), and the user's roles, so a
+ * user whose token lost the role that allowed the first request gets no replay of its answer.
+ */
+export function requestFingerprint(req: Request, principal: Principal, body: Uint8Array): string {
+  const url = new URL(req.url);
+  const parts = [
+    req.method,
+    url.pathname,
+    url.search,
+    req.headers.get('if-match') ?? '',
+    req.headers.get('content-type') ?? '',
+    [...principal.roles].sort().join(','),
+  ];
+  // JSON keeps the parts apart (no value can pass for two); the body follows a separator.
+  return createHash('sha256').update(JSON.stringify(parts)).update('\n').update(body).digest('hex');
 }
 
 /** Deletes expired answers; returns how many. */
