@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { processDefinitionSchema, stageIdSchema } from './definition.js';
+import { processDefinitionSchema, processDraftSchema, stageIdSchema } from './definition.js';
 import { fieldDefinitionSchema, isCalendarDate, MAX, noRepeats, RESERVED_KEYS, STORABLE_TEXT, storableText } from './fields.js';
 
 /** Request bodies of API.md, shared by the server (validation, OpenAPI) and the client. */
@@ -126,14 +126,18 @@ export function strictBody<T extends z.ZodType>(schema: T): T {
   return strict(schema) as T;
 }
 
+/** The schema with some parts of its def replaced; the rest (checks, metadata) kept. */
+function rebuild(schema: z.ZodType, changes: Record<string, unknown>): z.ZodType {
+  const def = schema._zod.def as unknown as Record<string, unknown>;
+  // Keep the def's getters (a default's value is computed afresh on each parse).
+  const next = Object.defineProperties({}, Object.getOwnPropertyDescriptors(def));
+  for (const [k, v] of Object.entries(changes)) Object.defineProperty(next, k, { value: v, enumerable: true, configurable: true, writable: true });
+  return schema.clone(next as never);
+}
+
 function strict(schema: z.ZodType): z.ZodType {
   const def = schema._zod.def as unknown as Record<string, unknown> & { type: string };
-  const rebuilt = (changes: Record<string, unknown>) => {
-    // Keep the def's getters (a default's value is computed afresh on each parse).
-    const next = Object.defineProperties({}, Object.getOwnPropertyDescriptors(def));
-    for (const [k, v] of Object.entries(changes)) Object.defineProperty(next, k, { value: v, enumerable: true, configurable: true, writable: true });
-    return schema.clone(next as never);
-  };
+  const rebuilt = (changes: Record<string, unknown>) => rebuild(schema, changes);
   switch (def.type) {
     case 'object': {
       const shape = Object.fromEntries(Object.entries(def.shape as Record<string, z.ZodType>).map(([k, v]) => [k, strict(v)]));
@@ -158,3 +162,46 @@ function strict(schema: z.ZodType): z.ZodType {
       return schema;
   }
 }
+
+/**
+ * The same schema with no defaults, however deep: every key that has one is required. A
+ * request that replaces a whole thing sends all of it, so nothing it leaves out is
+ * silently reset (optional keys stay optional: their absence is a value).
+ */
+export function wholeBody<T extends z.ZodType>(schema: T): z.ZodType<z.output<T>, z.output<T>> {
+  return whole(schema) as never;
+}
+
+function whole(schema: z.ZodType): z.ZodType {
+  const def = schema._zod.def as unknown as Record<string, unknown> & { type: string };
+  switch (def.type) {
+    case 'default':
+    case 'prefault':
+      return whole(def.innerType as z.ZodType);
+    case 'object':
+      return rebuild(schema, { shape: Object.fromEntries(Object.entries(def.shape as Record<string, z.ZodType>).map(([k, v]) => [k, whole(v)])) });
+    case 'array':
+      return rebuild(schema, { element: whole(def.element as z.ZodType) });
+    case 'record':
+      return rebuild(schema, { valueType: whole(def.valueType as z.ZodType) });
+    case 'union':
+      return rebuild(schema, { options: (def.options as z.ZodType[]).map(whole) });
+    case 'optional':
+    case 'nullable':
+    case 'readonly':
+    case 'nonoptional':
+      return rebuild(schema, { innerType: whole(def.innerType as z.ZodType) });
+    case 'pipe':
+      return rebuild(schema, { in: whole(def.in as z.ZodType), out: whole(def.out as z.ZodType) });
+    default:
+      return schema;
+  }
+}
+
+/**
+ * `PUT /processes/{id}/draft`: the whole draft as `GET` answers it (name, departments, and
+ * the definition with its stages, terminal states and rules, each with all its keys), since
+ * it replaces the draft; a key left out is 400 at its path, never reset to empty. Repeated
+ * stage ids, field keys in a stage or departments are 400 too (the draft holds each once).
+ */
+export const wholeDraftSchema = wholeBody(processDraftSchema);

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { FIELD_TYPES, MAX, RESERVED_KEYS, fieldKeySchema, fieldOptionSchema, localizedTextSchema, storableText } from './fields.js';
+import { FIELD_TYPES, MAX, RESERVED_KEYS, fieldKeySchema, fieldOptionSchema, localizedTextSchema, noRepeats, storableText } from './fields.js';
 import type { DefinitionProblem } from './publishable.js';
 export * from './publishable.js';
 
@@ -31,7 +31,12 @@ const stageBase = {
   /** Remind after this many days in the stage; null or 0 = no reminder. */
   remindAfterDays: days.default(null),
   requiresApproval: z.boolean().default(false),
-  fields: z.array(stageFieldSchema).max(MAX.fieldsPerStage).default([]),
+  /** A stage holds a field once (the draft keys them by source and key: a repeat would be lost). */
+  fields: z
+    .array(stageFieldSchema)
+    .max(MAX.fieldsPerStage)
+    .superRefine(noRepeats((f) => `${f.source}.${f.key}`, 'key', 'field'))
+    .default([]),
 };
 
 export const presaleStageSchema = z.object({
@@ -71,8 +76,9 @@ export type ProcessRules = z.infer<typeof processRulesSchema>;
  * anything that fails this.
  */
 export const processDefinitionSchema = z.object({
-  presale: z.array(presaleStageSchema).max(MAX.stages).default([]),
-  postsale: z.array(postsaleStageSchema).max(MAX.stages).default([]),
+  // A phase holds a stage id once (the draft keys its stages by id: a repeat would be lost).
+  presale: z.array(presaleStageSchema).max(MAX.stages).superRefine(noRepeats((s) => s.id, 'id', 'stage id')).default([]),
+  postsale: z.array(postsaleStageSchema).max(MAX.stages).superRefine(noRepeats((s) => s.id, 'id', 'stage id')).default([]),
   terminal: z
     .object({
       won: terminalStateSchema('赢单', 100),
@@ -94,7 +100,7 @@ export type ProcessDefinitionInput = z.input<typeof processDefinitionSchema>;
 /** What admins co-edit: the definition plus the process' name and scope. */
 export const processDraftSchema = z.object({
   name: storableText(MAX.name).default(''),
-  departments: z.array(storableText(MAX.key * 2).min(1)).max(MAX.departments).default([]),
+  departments: z.array(storableText(MAX.key * 2).min(1)).max(MAX.departments).superRefine(noRepeats((d) => d, null, 'department')).default([]),
   definition: processDefinitionSchema.default(() => processDefinitionSchema.parse({})),
 });
 export type ProcessDraft = z.infer<typeof processDraftSchema>;

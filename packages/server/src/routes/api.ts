@@ -17,7 +17,7 @@ import {
   moveBackSchema,
   plainCommandSchema,
   postSaleStaffSchema,
-  processDraftSchema,
+  wholeDraftSchema,
   publishSchema,
   stageFormSchema,
   strictBody,
@@ -185,7 +185,7 @@ export function apiRoutes(s: Services) {
     await adminOnProcess(c, c.req.valid('param').id);
     return c.json(await s.processes.getDraft(P(c).tenantId, c.req.valid('param').id), 200);
   });
-  api.openapi(route({ method: 'put', path: '/processes/{id}/draft', tags: ['processes'], request: { params: idParam, body: json(processDraftSchema) } }), async (c) => {
+  api.openapi(route({ method: 'put', path: '/processes/{id}/draft', tags: ['processes'], request: { params: idParam, body: json(wholeDraftSchema) }, description: 'Replaces the draft with the body, which is the whole draft as `GET` answers it: every key of the definition, its stages, fields, terminal states and rules is required (400 at each missing path, never reset to empty), and a stage id repeated in a phase, a field repeated in a stage or a repeated department is 400. There is no partial update.' }), async (c) => {
     await adminOnProcess(c, c.req.valid('param').id);
     return c.json(await s.processes.putDraft(P(c), c.req.valid('param').id, c.req.valid('json')), 200);
   });

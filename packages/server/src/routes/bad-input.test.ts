@@ -34,15 +34,18 @@ const SAMPLES: Record<string, (ids: Ids) => object | undefined> = {
     asDraft: false,
   }),
   'DELETE /processes/{id}': () => undefined,
+  // The whole draft: a PUT replaces it, so every key is there.
   'PUT /processes/{id}/draft': () => ({
     name: '销售流程',
     departments: ['d1'],
     definition: {
       presale: [
-        { id: 'visit', name: '拜访', winRate: 10, fields: [{ source: 'stage', key: 'notes', required: false, label: { zh: '记录', en: 'Notes' }, type: 'textarea' }, { source: 'stage', key: 'doc', label: { zh: '附件', en: 'File' }, type: 'file' }] },
-        { id: 'offer', name: '报价', winRate: 50 },
+        { id: 'visit', name: '拜访', requirements: '', remindAfterDays: 3, requiresApproval: false, winRate: 10, minContacts: 0, fields: [{ source: 'stage', key: 'notes', required: false, label: { zh: '记录', en: 'Notes' }, type: 'textarea' }, { source: 'stage', key: 'doc', required: false, label: { zh: '附件', en: 'File' }, type: 'file' }] },
+        { id: 'offer', name: '报价', requirements: '', remindAfterDays: 7, requiresApproval: false, winRate: 50, minContacts: 0, fields: [] },
       ],
       postsale: [],
+      terminal: { won: { name: '赢单', winRate: 100 }, lost: { name: '输单', winRate: 0 }, invalid: { name: '无效', winRate: 0 } },
+      rules: { orderRequiredToWin: false, orderAllowedAfterStage: null, allowSkipStages: false, allowMoveBack: true },
     },
   }),
   'POST /processes/{id}/publish/preview': () => ({ mode: 'update-existing', stageMapping: { visit: 'offer' }, disableOld: false }),

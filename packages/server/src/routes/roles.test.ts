@@ -150,7 +150,8 @@ for (const kind of testDatabases()) {
       expect((await admin.put(`/opportunities/${opportunityId}/post-sale-staff`, { userIds: ['u-postsale'] })).status).toBe(200);
       if (!full) return { processId, customerId, contactId, opportunityId, fileId: '', approvalId: '', draft: (await admin.get(`/processes/${processId}/draft`)).body.draft, link: '' };
       const upload = await t.server.fetch(
-        new Request('http://test/api/v1/files', { method: 'POST', headers: { authorization: `Bearer ${await t.token('u-admin', ['admin'])}`, 'content-type': 'text/plain', 'x-file-name': 'a.txt' }, body: 'attached' }),
+        // The owner attaches a file of their own (one they may not read is refused: files.test.ts).
+        new Request('http://test/api/v1/files', { method: 'POST', headers: { authorization: `Bearer ${await t.token('u-sales', ['sales'])}`, 'content-type': 'text/plain', 'x-file-name': 'a.txt' }, body: 'attached' }),
       );
       const file = (await upload.json()) as { id: string; name: string; size: number };
       expect((await sales.put(`/opportunities/${opportunityId}/stage-form`, { values: { doc: { id: file.id, name: file.name, size: file.size } } })).status).toBe(200);

@@ -1,4 +1,4 @@
-import { seedProcessDefinition } from '@sales-process/core';
+import { processDraftSchema, seedProcessDefinition } from '@sales-process/core';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, testDatabases, type Requester, type TestServer } from '../testing/harness.js';
@@ -433,7 +433,7 @@ for (const kind of testDatabases()) {
           ['DELETE', `/customers/${c.customerId}/contacts/${contactId}`],
           ['GET', `/processes/${c.processId}`],
           ['GET', `/processes/${c.processId}/draft`],
-          ['PUT', `/processes/${c.processId}/draft`, { name: 'x', departments: [], definition: {} }],
+          ['PUT', `/processes/${c.processId}/draft`, processDraftSchema.parse({ name: 'x' })],
           ['POST', `/processes/${c.processId}/publish/preview`, { mode: 'update-existing' }],
           ['POST', `/processes/${c.processId}/publish`, { mode: 'update-existing' }],
           ['POST', `/processes/${c.processId}/enable`],

@@ -2,6 +2,7 @@ import {
   DEFAULT_CUSTOM_FIELDS,
   SYSTEM_FIELDS,
   checkFieldValue,
+  isEmptyValue,
   isFileRef,
   createContactSchema,
   createCustomerSchema,
@@ -10,7 +11,7 @@ import {
   type FieldDefinition,
   type FieldObject,
 } from '@sales-process/core';
-import { and, asc, eq, sql } from 'drizzle-orm';
+import { and, asc, eq, inArray, sql } from 'drizzle-orm';
 import type { z } from 'zod';
 import type { ServerContext } from '../context.js';
 import type { Db, Tx } from '../db/open.js';
@@ -20,6 +21,37 @@ import { ApiError, notFound } from '../http/errors.js';
 import { checkFileRefs } from './files.js';
 
 type Q = Db | Tx;
+
+/** A `user` or `file` field value that names another record: where it was sent, and the field's value now. */
+export interface ValueRef {
+  path: string;
+  type: 'user' | 'file';
+  value: unknown;
+  current?: unknown;
+}
+
+/**
+ * Field values that name other records, checked against them: a `user` value is a user of
+ * the tenant, a `file` value a file of the tenant the author may read (`checkFileRefs`);
+ * otherwise 400 (403 for a file they may not read) at its path. A value equal to the
+ * field's current one passes (what is stored stays storable). Answers what to store for
+ * each, in order: files as the files table knows them, never the name or size the client
+ * sent.
+ */
+export async function checkValueRefs(q: Q, p: Principal, refs: readonly ValueRef[]): Promise<unknown[]> {
+  const unchanged = (r: ValueRef) => JSON.stringify(r.value) === JSON.stringify(r.current);
+  const userRefs = refs.filter((r) => r.type === 'user' && !isEmptyValue(r.value) && !unchanged(r));
+  if (userRefs.length) {
+    const ids = [...new Set(userRefs.map((r) => String(r.value)))];
+    const found = new Set((await q.select({ id: users.id }).from(users).where(and(eq(users.tenantId, p.tenantId), inArray(users.id, ids)))).map((u) => u.id));
+    const unknown = userRefs.filter((r) => !found.has(String(r.value)));
+    if (unknown.length)
+      throw new ApiError('VALIDATION_FAILED', unknown.map((r) => ({ path: r.path, message: { zh: `${r.path}：通讯录中没有这个用户`, en: `${r.path}: no such user in the directory` } })));
+  }
+  const fileRefs = refs.flatMap((r) => (r.type === 'file' && isFileRef(r.value) ? [{ path: r.path, id: r.value.id, current: r.current }] : []));
+  const stored = await checkFileRefs(q, p, fileRefs);
+  return refs.map((r) => (r.type === 'file' && isFileRef(r.value) ? stored.get(r.value.id) : r.value));
+}
 
 /** Salespeople, their supervisors and admins create and write records; analysts only read. */
 export const canSell = (p: Principal) => p.roles.has('admin') || p.roles.has('sales') || p.roles.has('supervisor');
@@ -221,32 +253,38 @@ export class CustomerService {
     private readonly fields: FieldService,
   ) {}
 
-  /** Checks custom field values against their definitions; unknown keys are refused. */
-  async checkValues(q: Q, tenantId: string, object: FieldObject, values: Record<string, unknown>, pathPrefix: string) {
-    const defs = await this.fields.list(q, tenantId, object);
+  /**
+   * Checks custom field values against their definitions (unknown keys are refused) and
+   * the records they name (`checkValueRefs`); answers the values to store.
+   */
+  async checkValues(q: Q, p: Principal, object: FieldObject, values: Record<string, unknown>, pathPrefix: string): Promise<Record<string, unknown>> {
+    const defs = await this.fields.list(q, p.tenantId, object);
     const details = [];
-    const fileRefs = [];
+    const refs: (ValueRef & { key: string })[] = [];
     for (const [key, value] of Object.entries(values)) {
       const def = defs.find((d) => d.key === key && !d.system);
       if (!def) details.push({ path: `${pathPrefix}.${key}`, message: { zh: `未知字段 ${key}`, en: `Unknown field ${key}` } });
       else {
         const problem = checkFieldValue(def.type, value, def.options);
         if (problem) details.push({ path: `${pathPrefix}.${key}`, message: { zh: `${key}：${problem.message.zh}`, en: `${key}: ${problem.message.en}` } });
-        else if (def.type === 'file' && isFileRef(value)) fileRefs.push({ path: `${pathPrefix}.${key}`, id: value.id });
+        else if (def.type === 'file' || def.type === 'user') refs.push({ path: `${pathPrefix}.${key}`, type: def.type, value, key });
       }
     }
     if (details.length) throw new ApiError('VALIDATION_FAILED', details);
-    await checkFileRefs(q, tenantId, fileRefs);
+    const stored = await checkValueRefs(q, p, refs);
+    const out = { ...values };
+    refs.forEach((r, i) => (out[r.key] = stored[i]));
+    return out;
   }
 
   async create(p: Principal, input: z.infer<typeof createCustomerSchema>) {
     const { db } = this.ctx.database;
     if (!canSell(p)) throw new ApiError('FORBIDDEN', [{ message: { zh: '只有销售人员和管理员可以新建客户', en: 'Only salespeople and admins create customers' } }]);
-    await this.checkValues(db, p.tenantId, 'customer', input.fields, 'body.fields');
+    const fields = await this.checkValues(db, p, 'customer', input.fields, 'body.fields');
     const now = this.ctx.clock.now();
     const [row] = await db
       .insert(customers)
-      .values({ id: this.ctx.ids('cus'), tenantId: p.tenantId, name: input.name, fields: input.fields, ownerId: p.userId, createdAt: now, updatedAt: now })
+      .values({ id: this.ctx.ids('cus'), tenantId: p.tenantId, name: input.name, fields, ownerId: p.userId, createdAt: now, updatedAt: now })
       .returning();
     return { ...this.view(row!), contacts: [] };
   }

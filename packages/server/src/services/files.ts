@@ -1,4 +1,5 @@
 import { and, eq, inArray, sql, type SQL } from 'drizzle-orm';
+import { isFileRef, type FileRef } from '@sales-process/core';
 import type { ServerContext } from '../context.js';
 import { rowsOf, type Db, type Tx } from '../db/open.js';
 import { files } from '../db/schema.js';
@@ -44,30 +45,8 @@ export class FileService {
     return row;
   }
 
-  /**
-   * A file is readable by whoever can read what it is attached to (SPEC §9): its uploader,
-   * admins, anyone in the tenant for a customer's value (customers are readable by all), and
-   * for an opportunity's values (fields, stage forms, their history) those who may read the
-   * opportunity: owner, the owner's supervisor, its post-sale staff, analysts.
-   */
-  private async mayRead(p: Principal, id: string): Promise<boolean> {
-    if (p.roles.has('admin')) return true;
-    const ref = sql`jsonb_build_object('id', ${id}::text)`;
-    const holds = (column: SQL) => sql`jsonb_path_exists(${column}, '$.** ? (@.id == $id)', ${ref})`;
-    const reader = p.roles.has('analyst')
-      ? sql`true`
-      : sql`(o.owner_id = ${p.userId} or o.postsale_staff @> ${JSON.stringify([p.userId])}::jsonb
-          or o.owner_id in (select u.id from users u where u.tenant_id = ${p.tenantId} and u.manager_id = ${p.userId}))`;
-    const rows = rowsOf<{ ok: boolean }>(
-      await this.ctx.database.db.execute(sql`select (
-        exists (select 1 from files f where f.tenant_id = ${p.tenantId} and f.id = ${id} and f.created_by = ${p.userId})
-        or exists (select 1 from customers c where c.tenant_id = ${p.tenantId} and ${holds(sql.raw('c.fields'))})
-        or exists (select 1 from opportunities o where o.tenant_id = ${p.tenantId} and ${reader}
-          and (${holds(sql.raw('o.fields'))} or ${holds(sql.raw('o.stage_values'))}
-            or exists (select 1 from stage_history h where h.tenant_id = ${p.tenantId} and h.opportunity_id = o.id and ${holds(sql.raw('h.values'))})))
-      ) as ok`),
-    );
-    return rows[0]?.ok === true;
+  private mayRead(p: Principal, id: string): Promise<boolean> {
+    return mayReadFile(this.ctx.database.db, p, id);
   }
 
   async get(p: Principal, id: string) {
@@ -101,14 +80,69 @@ export class FileService {
 }
 
 /**
- * `file` field values must name files of the tenant (uploaded with `POST /files`): a
- * reference to another tenant's file, or to none, is 400 at its path.
+ * A file is readable by whoever can read what it is attached to (SPEC §9): its uploader,
+ * admins, anyone in the tenant for a customer's value (customers are readable by all), and
+ * for an opportunity's values (fields, stage forms, their history) those who may read the
+ * opportunity: owner, the owner's supervisor, its post-sale staff, analysts.
  */
-export async function checkFileRefs(q: Db | Tx, tenantId: string, refs: readonly { path: string; id: string }[]): Promise<void> {
-  if (!refs.length) return;
+export async function mayReadFile(q: Db | Tx, p: Principal, id: string): Promise<boolean> {
+  if (p.roles.has('admin')) return true;
+  const ref = sql`jsonb_build_object('id', ${id}::text)`;
+  const holds = (column: SQL) => sql`jsonb_path_exists(${column}, '$.** ? (@.id == $id)', ${ref})`;
+  const reader = p.roles.has('analyst')
+    ? sql`true`
+    : sql`(o.owner_id = ${p.userId} or o.postsale_staff @> ${JSON.stringify([p.userId])}::jsonb
+        or o.owner_id in (select u.id from users u where u.tenant_id = ${p.tenantId} and u.manager_id = ${p.userId}))`;
+  const rows = rowsOf<{ ok: boolean }>(
+    await q.execute(sql`select (
+      exists (select 1 from files f where f.tenant_id = ${p.tenantId} and f.id = ${id} and f.created_by = ${p.userId})
+      or exists (select 1 from customers c where c.tenant_id = ${p.tenantId} and ${holds(sql.raw('c.fields'))})
+      or exists (select 1 from opportunities o where o.tenant_id = ${p.tenantId} and ${reader}
+        and (${holds(sql.raw('o.fields'))} or ${holds(sql.raw('o.stage_values'))}
+          or exists (select 1 from stage_history h where h.tenant_id = ${p.tenantId} and h.opportunity_id = o.id and ${holds(sql.raw('h.values'))})))
+    ) as ok`),
+  );
+  return rows[0]?.ok === true;
+}
+
+/** A `file` value to check: where it was sent, the file it names, and the field's value now. */
+export interface FileRefCheck {
+  path: string;
+  id: string;
+  current?: unknown;
+}
+
+/**
+ * `file` field values must name files of the tenant (uploaded with `POST /files`): a
+ * reference to another tenant's file, or to none, is 400 at its path. A file is newly
+ * attached only by someone who may read it now (attaching it would let them read it:
+ * 403 at its path otherwise); the field's current file passes as it is. Answers each file
+ * as the files table knows it (its real name, size and type), which is what is stored:
+ * never the name or size the client sent.
+ */
+export async function checkFileRefs(q: Db | Tx, p: Principal, refs: readonly FileRefCheck[]): Promise<Map<string, FileRef>> {
+  if (!refs.length) return new Map();
   const ids = [...new Set(refs.map((r) => r.id))];
-  const found = new Set((await q.select({ id: files.id }).from(files).where(and(eq(files.tenantId, tenantId), inArray(files.id, ids)))).map((r) => r.id));
+  const rows = await q
+    .select({ id: files.id, name: files.name, size: files.size, mime: files.mime })
+    .from(files)
+    .where(and(eq(files.tenantId, p.tenantId), inArray(files.id, ids)));
+  const found = new Map<string, FileRef>(rows.map((r) => [r.id, { id: r.id, name: r.name, size: r.size, type: r.mime }]));
   const missing = refs.filter((r) => !found.has(r.id));
   if (missing.length)
     throw new ApiError('VALIDATION_FAILED', missing.map((r) => ({ path: r.path, message: { zh: `${r.path}：没有这个已上传的文件`, en: `${r.path}: no such uploaded file` } })));
+  const readable = new Map<string, boolean>();
+  const refused = [];
+  for (const r of refs) {
+    if (isFileRef(r.current) && r.current.id === r.id) continue;
+    if (!readable.has(r.id)) readable.set(r.id, await mayReadFile(q, p, r.id));
+    if (!readable.get(r.id)) refused.push(r);
+  }
+  if (refused.length)
+    throw new ApiError(
+      'FORBIDDEN',
+      refused.map((r) => ({ path: r.path, message: { zh: `${r.path}：无权使用此文件`, en: `${r.path}: you may not attach this file` } })),
+      { zh: '无权使用此文件', en: 'You may not attach this file' },
+    );
+  return found;
 }

@@ -2,7 +2,6 @@ import {
   availableActions,
   checkFieldValue,
   decide,
-  isFileRef,
   evaluateGates,
   gateDetail,
   initialState,
@@ -25,9 +24,8 @@ import { rowsOf, type Db, type Tx } from '../db/open.js';
 import { approvals, customers, opportunities, orders, stageHistory, users } from '../db/schema.js';
 import type { Principal } from '../http/auth.js';
 import { ApiError, notFound } from '../http/errors.js';
-import { canSell, type CustomerService, type DirectoryService, type FieldService } from './directory.js';
+import { canSell, checkValueRefs, type CustomerService, type DirectoryService, type FieldService, type ValueRef } from './directory.js';
 import { Batcher } from './batcher.js';
-import { checkFileRefs } from './files.js';
 import type { ProcessService } from './processes.js';
 
 type Q = Db | Tx;
@@ -434,7 +432,7 @@ export class OpportunityService {
         throw new ApiError('VALIDATION_FAILED', [{ path: 'body.processId', message: { zh: '销售流程不存在', en: 'No such process' } }]);
       });
       await this.checkUsable(tx, p.tenantId, process, owner.departmentId);
-      await this.customerService.checkValues(tx, p.tenantId, 'opportunity', input.fields, 'body.fields');
+      const fields = await this.customerService.checkValues(tx, p, 'opportunity', input.fields, 'body.fields');
       const def = await this.processes.definition(tx, process.id, process.currentVersion);
       const start = initialState(def);
       const now = this.ctx.clock.now();
@@ -442,7 +440,7 @@ export class OpportunityService {
         id, tenantId: p.tenantId, name: input.name, customerId: input.customerId, ownerId, departmentId: owner.departmentId,
         amount: input.amount, currency: input.currency, expectedCloseDate: input.expectedCloseDate ?? null,
         processId: process.id, processVersion: process.currentVersion, ...start, stageEnteredAt: now, maxStageIndex: 0,
-        fields: input.fields, createdAt: now, updatedAt: now,
+        fields, createdAt: now, updatedAt: now,
       });
       await tx.insert(stageHistory).values({ tenantId: p.tenantId, opportunityId: id, processId: process.id, processVersion: process.currentVersion, fromStageId: null, toStageId: start.stageId, fromStatus: null, toStatus: 'open', action: 'create', actorId: p.userId, at: now });
     });
@@ -468,7 +466,13 @@ export class OpportunityService {
       const stage = stageById(def, row.stageId)!.stage;
       const catalog = await this.fields.catalog(tx, p.tenantId);
       const writes = resolveFormValues(stage.fields, catalog, values);
-      await checkFileRefs(tx, p.tenantId, writes.files);
+      if (writes.refs.length) {
+        // Each value that names a user or file, against the field's value now, and stored as checked.
+        const [customer] = await tx.select({ fields: customers.fields }).from(customers).where(eq(customers.id, row.customerId));
+        const current = { customer: customer?.fields ?? {}, opportunity: row.fields, stage: row.stageValues[row.stageId] ?? {} } as Record<StageField['source'], Record<string, unknown>>;
+        const stored = await checkValueRefs(tx, p, writes.refs.map((r) => ({ ...r, current: current[r.source][r.key] })));
+        writes.refs.forEach((r, i) => (writes[r.source][r.key] = stored[i]));
+      }
       const now = this.ctx.clock.now();
       if (Object.keys(writes.customer).length) {
         const { name, ...custom } = writes.customer;
@@ -850,7 +854,13 @@ function formOf(fields: readonly StageField[], catalog: FieldCatalog, state: Opp
 
 /** Maps submitted values onto the stage's fields, checking each by type. */
 export function resolveFormValues(fields: readonly StageField[], catalog: FieldCatalog, values: Record<string, unknown>) {
-  const out = { customer: {} as Record<string, unknown>, opportunity: {} as Record<string, unknown>, stage: {} as Record<string, unknown>, files: [] as { path: string; id: string }[] };
+  const out = {
+    customer: {} as Record<string, unknown>,
+    opportunity: {} as Record<string, unknown>,
+    stage: {} as Record<string, unknown>,
+    /** Values naming a user or a file, for `checkValueRefs`. */
+    refs: [] as (ValueRef & { source: StageField['source']; key: string })[],
+  };
   const details = [];
   for (const [name, value] of Object.entries(values)) {
     const dot = name.indexOf('.');
@@ -872,7 +882,7 @@ export function resolveFormValues(fields: readonly StageField[], catalog: FieldC
       details.push({ path: `body.values.${name}`, message: { zh: '金额不能为负', en: 'The amount cannot be negative' } });
     else {
       out[f.source][f.key] = value;
-      if (type === 'file' && isFileRef(value)) out.files.push({ path: `body.values.${name}`, id: value.id });
+      if (type === 'file' || type === 'user') out.refs.push({ path: `body.values.${name}`, type, value, source: f.source, key: f.key });
     }
   }
   if (details.length) throw new ApiError('VALIDATION_FAILED', details);
