@@ -290,6 +290,7 @@ export async function createServer(options: CreateServerOptions): Promise<SalesP
       await tenants.ensure(principal.tenantId);
       const { canWrite } = await sync.authorize(principal, c.req.param('doc'));
       if (c.req.header('upgrade')?.toLowerCase() !== 'websocket') throw new ApiError('VALIDATION_FAILED', [{ message: { zh: '需要 WebSocket 升级', en: 'Expected a websocket upgrade' } }]);
+      sync.admit(principal); // at most maxConnectionsPerUser of one user's sockets: 429 past it
       c.set('principal', principal);
       c.set('canWrite', canWrite);
       await next();

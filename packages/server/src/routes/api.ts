@@ -32,6 +32,7 @@ import { z } from 'zod';
 import { requireRole } from '../http/auth.js';
 import { idempotency } from '../http/idempotency.js';
 import { jsonRequests } from '../http/json-body.js';
+import { holding, UserSlots } from '../http/user-slots.js';
 import { parseIfMatch, type Expected } from '../services/opportunities.js';
 import { validationError } from '../http/errors.js';
 import type { AppEnv, Services } from '../app.js';
@@ -100,6 +101,8 @@ export function apiRoutes(s: Services) {
     },
   });
   const P = (c: { get(key: 'principal'): AppEnv['Variables']['principal'] }) => c.get('principal');
+  /** Event streams one user may hold open at once (each is a socket and a subscription): 429 past it. */
+  const streamSlots = new UserSlots(10, { zh: '事件流', en: 'event streams' });
   /** What a command's caller saw: `expectedStageId` in its body, `If-Match` with the ETag of GET /opportunities/{id}. */
   const expectedOf = (c: { req: { header(name: string): string | undefined } }, body: unknown): Expected => ({
     stageId: (body as { expectedStageId?: string | null } | undefined)?.expectedStageId,
@@ -284,7 +287,9 @@ export function apiRoutes(s: Services) {
     const processId = c.req.query('processId') ?? '';
     await s.processes.row(s.ctx.database.db, p.tenantId, processId);
     s.analytics.mayRead(p);
-    return streamSSE(c, async (stream) => {
+    const release = streamSlots.take(p);
+    return streamSSE(c, holding(release, async (stream) => {
+      stream.onAbort(release);
       let wake: (() => void) | null = null;
       let changed = false;
       const off = s.analyticsBus.subscribe(p.tenantId, processId, () => {
@@ -304,7 +309,7 @@ export function apiRoutes(s: Services) {
         changed = false;
       }
       off();
-    });
+    }));
   });
 
   // ---- files (stage form attachments) ------------------------------------------------------
@@ -354,7 +359,9 @@ export function apiRoutes(s: Services) {
   );
   api.get('/notifications/stream', (c) => {
     const p = P(c);
-    return streamSSE(c, async (stream) => {
+    const release = streamSlots.take(p);
+    return streamSSE(c, holding(release, async (stream) => {
+      stream.onAbort(release);
       const queue: Record<string, unknown>[] = [];
       let wake: (() => void) | null = null;
       const off = s.notifications.subscribe(p.tenantId, p.userId, (n) => {
@@ -376,7 +383,7 @@ export function apiRoutes(s: Services) {
         if (!queue.length && !stream.aborted) await stream.writeSSE({ event: 'ping', data: '{}' });
       }
       off();
-    });
+    }));
   });
   api.openapi(route({ method: 'get', path: '/webhook', tags: ['notifications'] }), async (c) => {
     requireRole(P(c), 'admin');

@@ -144,5 +144,149 @@ for (const kind of testDatabases()) {
       expect(owner.ws.readyState).toBe(WebSocket.OPEN);
       owner.ws.close();
     });
+
+    /** Opens a socket and resolves with the HTTP refusal (status and envelope), or null if it was accepted. */
+    async function refusal(doc: string, user: string, roles: string[]): Promise<{ status: number; body: { error?: { code: string } } } | null> {
+      const ws = new WebSocket(`${base}/${doc}?token=${await t.token(user, roles)}`);
+      return new Promise((resolve, reject) => {
+        ws.once('open', () => {
+          ws.close();
+          resolve(null);
+        });
+        ws.once('unexpected-response', (_req, res) => {
+          let text = '';
+          res.on('data', (chunk: Buffer) => (text += chunk.toString()));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text ? JSON.parse(text) : {} }));
+        });
+        ws.once('error', reject);
+      });
+    }
+
+    it("refuses a user's 21st socket and 11th event stream with 429 RATE_LIMITED, and no one else's", { timeout: 30_000 }, async () => {
+      const doc = `process-draft:${processId}`;
+      const mine = await Promise.all(Array.from({ length: 20 }, () => open(doc, 'tabs', ['admin'])));
+      const refused = await refusal(doc, 'tabs', ['admin']);
+      expect(refused?.status).toBe(429);
+      expect(refused?.body.error?.code).toBe('RATE_LIMITED');
+      // Another user (and the same user id in another tenant's token would be another key) is not counted with them.
+      const other = await open(doc, 'admin', ['admin']);
+      // A socket that closes gives its place back: a reconnect gets in.
+      mine[0]!.ws.close();
+      await mine[0]!.closed;
+      await waitFor(async () => (await refusal(doc, 'tabs', ['admin'])) === null, 3000, 'a place after a close');
+      for (const r of [...mine, other]) r.ws.close();
+
+      // Event streams: ten of one user at once, the eleventh refused; the next user streams.
+      const streams: AbortController[] = [];
+      const stream = async (user: string) => {
+        const abort = new AbortController();
+        streams.push(abort);
+        const res = await fetch(`${http}/api/v1/notifications/stream`, { headers: { authorization: `Bearer ${await t.token(user)}` }, signal: abort.signal });
+        return { status: res.status, body: res.status === 200 ? null : await res.json() };
+      };
+      for (let i = 0; i < 10; i++) expect((await stream('tabs')).status).toBe(200);
+      const eleventh = await stream('tabs');
+      expect(eleventh.status).toBe(429);
+      expect(eleventh.body.error.code).toBe('RATE_LIMITED');
+      expect((await stream('someone-else')).status).toBe(200);
+      streams.forEach((a) => a.abort());
+      // Closed streams give their places back.
+      await waitFor(async () => {
+        const again = await stream('tabs');
+        return again.status === 200;
+      }, 3000, 'a stream place after the others closed');
+      streams.forEach((a) => a.abort());
+    });
+  });
+
+  describe(`one user's many sockets on ${kind.name}`, () => {
+    let t: TestServer;
+    let http: string;
+    let base: string;
+    let opportunityId: string;
+    beforeAll(async () => {
+      // No cap on sockets here: what is tested is the budget all of a user's sockets share.
+      t = await startTestServer(await kind.open(), { sync: { maxConnectionsPerUser: 1000 } });
+      const { port } = await t.server.listen(0, '127.0.0.1');
+      http = `http://127.0.0.1:${port}`;
+      base = `ws://127.0.0.1:${port}/sync`;
+      const admin = t.as('admin', ['admin']);
+      await admin.post('/directory/sync', {
+        departments: [{ id: 'hq', name: 'HQ' }],
+        users: [{ id: 'admin', name: 'A', departmentId: 'hq' }, { id: 'rep', name: 'R', departmentId: 'hq', managerId: 'admin' }],
+      });
+      const processId = (await admin.post('/processes', { name: 'P', departments: [], definition: seedProcessDefinition })).body.id;
+      const customerId = (await t.as('rep').post('/customers', { name: 'C', fields: {} })).body.id;
+      opportunityId = (await t.as('rep').post('/opportunities', { name: 'O', customerId, amount: 1, processId })).body.id;
+    });
+    afterAll(() => t.close());
+
+    async function open(user: string, roles: string[]): Promise<Raw> {
+      const ws = new WebSocket(`${base}/opportunity:${opportunityId}?token=${await t.token(user, roles)}`);
+      ws.binaryType = 'arraybuffer';
+      const messages: Uint8Array[] = [];
+      ws.on('message', (data) => messages.push(new Uint8Array(data as ArrayBuffer)));
+      const closed = new Promise<{ code: number; reason: string }>((r) => ws.once('close', (code, reason) => r({ code, reason: reason.toString() })));
+      await new Promise<void>((resolve, reject) => {
+        ws.once('open', () => resolve());
+        ws.once('error', reject);
+      });
+      await waitFor(() => messages.length > 0, 5000, 'the first sync message');
+      return { ws, messages, closed };
+    }
+
+    it('closes the most active of 50 sockets of one user flooding valid form updates with 4429 and keeps /healthz answering', { timeout: 60_000 }, async () => {
+      const quiet = await open('rep', ['sales']); // another tab of the same user: sends nothing
+      const other = await open('admin', ['admin']); // another user on the same doc
+      const flooders = await Promise.all(Array.from({ length: 50 }, () => open('rep', ['sales'])));
+      // Valid updates (a text field of the current stage): each one is applied, checked, broadcast to every socket and stored.
+      const locals = flooders.map(() => new Y.Doc());
+      const pending = locals.map((d) => {
+        const out: Uint8Array[] = [];
+        d.on('update', (u: Uint8Array) => out.push(u));
+        return out;
+      });
+      const codes: number[] = [];
+      for (const f of flooders) void f.closed.then((c) => codes.push(c.code));
+      let worst = 0;
+      let probing = true;
+      let sent = 0;
+      const probe = (async () => {
+        while (probing) {
+          const started = performance.now();
+          await fetch(`${http}/healthz`).then((r) => r.arrayBuffer());
+          worst = Math.max(worst, performance.now() - started);
+          await new Promise((r) => setTimeout(r, 20));
+        }
+      })();
+      // Each socket: 5 updates every 50 ms (100/s, half its own limit), for 4 s: 20,000 in all if none is closed.
+      for (let tick = 0; tick < 80; tick++) {
+        flooders.forEach((f, i) => {
+          if (f.ws.readyState !== WebSocket.OPEN) return;
+          for (let k = 0; k < 5; k++) {
+            locals[i]!.getMap('form').set('stage.visitNotes', `notes ${i}.${tick}.${k}`);
+            f.ws.send(syncUpdate(pending[i]!.shift()!));
+            sent++;
+          }
+        });
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      probing = false;
+      await probe;
+      const limited = codes.filter((c) => c === CLOSE_RATE_LIMITED).length;
+      console.log(`one user's 50 sockets flooding on ${kind.name}: ${sent} updates sent, ${limited} of 50 sockets closed with 4429 (${codes.length} closed in all); slowest /healthz ${Math.round(worst)} ms`);
+      expect(worst).toBeLessThan(1000);
+      // The flooders are closed (what is left sends within the user's budget), with 4429 and nothing else.
+      expect(limited).toBeGreaterThanOrEqual(45);
+      expect(codes.every((c) => c === CLOSE_RATE_LIMITED)).toBe(true);
+      // The quiet tab of the same user and the other user are still there, and served.
+      expect(quiet.ws.readyState).toBe(WebSocket.OPEN);
+      expect(other.ws.readyState).toBe(WebSocket.OPEN);
+      other.messages.length = 0;
+      other.ws.send(frame(MESSAGE_QUERY_AWARENESS, () => {}));
+      await waitFor(() => other.messages.some((m) => m[0] === MESSAGE_AWARENESS), 3000, "the other user's answer");
+      expect((await fetch(`${http}/healthz`)).status).toBe(200);
+      for (const r of [quiet, other, ...flooders]) r.ws.close();
+    });
   });
 }

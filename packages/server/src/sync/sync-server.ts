@@ -9,6 +9,7 @@ import * as Y from 'yjs';
 import type { ServerContext } from '../context.js';
 import type { Principal } from '../http/auth.js';
 import { ApiError, notFound } from '../http/errors.js';
+import { tooManyConnections, userKey } from '../http/user-slots.js';
 import type { DocStore } from '../services/doc-store.js';
 import type { OpportunityService } from '../services/opportunities.js';
 import type { DraftDocs, ProcessService } from '../services/processes.js';
@@ -66,6 +67,17 @@ export interface SyncOptions {
    */
   cpuMsPerSecond?: number;
   cpuBurstMs?: number;
+  /**
+   * One user's budget (tenant and user id), drawn on by all their connections at once:
+   * messages and milliseconds of the event loop per second (defaults 400 and 200, twice a
+   * connection's; bursts of a quarter of a second of messages and of `cpuBurstMs`). Fifty sockets of one user get no more than two
+   * would: past it the user's most active connections are closed with 4429 until what is
+   * left sends at most half the user's rate; the quiet ones (another tab) stay open.
+   */
+  userMessagesPerSecond?: number;
+  userCpuMsPerSecond?: number;
+  /** Websocket connections one user may have open at once (default 20); one more is refused before the upgrade with 429 RATE_LIMITED. */
+  maxConnectionsPerUser?: number;
   /** Largest awareness update a client may send (default 8 KiB; larger: closed with 4413). */
   maxAwarenessBytes?: number;
   /** The largest frame a client may send (the websocket server's limit; default 16 MiB). */
@@ -112,6 +124,35 @@ class Bucket {
   }
 }
 
+/** What was added recently: decays with a one-second time constant, so it reads as a rate per second. */
+class Meter {
+  private value = 0;
+  private at = performance.now();
+  add(n: number) {
+    this.value = this.read() + n;
+  }
+  read(): number {
+    const now = performance.now();
+    this.value *= Math.exp(-(now - this.at) / 1000);
+    this.at = now;
+    return this.value;
+  }
+}
+
+/** One user's live connections (tenant and user id) and the budget they share. */
+interface UserLive {
+  key: string;
+  conns: Set<Conn>;
+  /** Places taken before the upgrade (when each lapses), for connections not opened yet. */
+  pending: number[];
+  messages: Bucket;
+  cpu: Bucket;
+  idleTimer: NodeJS.Timeout | null;
+}
+
+/** How long a place taken before the upgrade is held for the connection to open. */
+const PENDING_MS = 10_000;
+
 const SERVER = Symbol('server');
 const REMOTE = Symbol('remote');
 const REVERT = Symbol('revert');
@@ -127,6 +168,10 @@ interface Conn {
   messages: Bucket;
   bytes: Bucket;
   cpu: Bucket;
+  /** Its user's connections and shared budget; what it used lately (to find the most active). */
+  user: UserLive;
+  recentMessages: Meter;
+  recentCpu: Meter;
   /** Messages waiting for the doc to be attached, in order. */
   queue: Promise<void>;
   waiting: number;
@@ -208,7 +253,7 @@ export class SyncServer implements DraftDocs {
   ) {
     this.opts = {
       compactEvery: 300, awarenessFlushMs: 50, unloadAfterMs: 10_000, formFlushMs: 300, maxQueuedBytes: 40 * 1024 * 1024,
-      messagesPerSecond: 200, bytesPerSecond: 1024 * 1024, burstSeconds: 3, cpuMsPerSecond: 100, cpuBurstMs: 150, maxAwarenessBytes: 8 * 1024, maxFrameBytes: 16 * 1024 * 1024, ...options,
+      messagesPerSecond: 200, bytesPerSecond: 1024 * 1024, burstSeconds: 3, cpuMsPerSecond: 100, cpuBurstMs: 150, userMessagesPerSecond: 400, userCpuMsPerSecond: 200, maxConnectionsPerUser: 20, maxAwarenessBytes: 8 * 1024, maxFrameBytes: 16 * 1024 * 1024, ...options,
     };
     processes.docs = this;
     opportunities.events.push({ changed: (tenantId, id) => void this.refreshOpportunity(tenantId, id) });
@@ -236,6 +281,74 @@ export class SyncServer implements DraftDocs {
     return { canWrite: access.write };
   }
 
+  // ---- users: their connections and shared budget ---------------------------------------
+
+  private readonly users = new Map<string, UserLive>();
+
+  private userOf(p: Principal): UserLive {
+    const key = userKey(p);
+    let u = this.users.get(key);
+    if (!u) {
+      const o = this.opts;
+      u = {
+        key, conns: new Set(), pending: [], idleTimer: null,
+        // Short bursts (a quarter of a second of messages, one connection's burst of time): what
+        // 50 sockets pile up before the first of them is closed stays well under a second. Ten
+        // tabs reconnecting at once send about 40.
+        messages: new Bucket(o.userMessagesPerSecond, o.userMessagesPerSecond / 4),
+        cpu: new Bucket(o.userCpuMsPerSecond, o.cpuBurstMs),
+      };
+      this.users.set(key, u);
+    }
+    if (u.idleTimer) clearTimeout(u.idleTimer);
+    u.idleTimer = null;
+    return u;
+  }
+
+  /** Forgets an idle user once their budget would be full again (reconnecting does not refill it). */
+  private maybeForget(u: UserLive) {
+    if (u.conns.size || u.pending.length || u.idleTimer) return;
+    u.idleTimer = setTimeout(() => {
+      u.idleTimer = null;
+      if (!u.conns.size && !u.pending.length && this.users.get(u.key) === u) this.users.delete(u.key);
+    }, (this.opts.burstSeconds + 2) * 1000);
+    u.idleTimer.unref?.();
+  }
+
+  /**
+   * Before the upgrade: holds a place for one more of the user's connections, or refuses
+   * it with 429 RATE_LIMITED past `maxConnectionsPerUser` (open ones and ones on their way).
+   */
+  admit(p: Principal): void {
+    const u = this.userOf(p);
+    const now = performance.now();
+    while (u.pending.length && u.pending[0]! <= now) u.pending.shift();
+    if (u.conns.size + u.pending.length >= this.opts.maxConnectionsPerUser) {
+      this.ctx.logger.warn({ user: p.userId, open: u.conns.size }, 'websocket refused: too many connections of one user');
+      this.maybeForget(u);
+      throw tooManyConnections(this.opts.maxConnectionsPerUser, { zh: '实时文档连接', en: 'live document connections' });
+    }
+    u.pending.push(now + PENDING_MS);
+  }
+
+  /**
+   * The user's shared budget ran out: closes their most active connections (by `meter`)
+   * with 4429: every one that used at least half what the busiest did lately, then more
+   * until the rest used at most half the user's rate. A quiet tab stays open; fifty equal
+   * flooders are all closed at once (at the start of a flood none has used much yet).
+   */
+  private shed(u: UserLive, meter: 'recentMessages' | 'recentCpu', rate: number, why: string) {
+    const ranked = [...u.conns].map((c) => ({ c, used: c[meter].read() })).sort((a, b) => b.used - a.used);
+    let total = ranked.reduce((sum, r) => sum + r.used, 0);
+    const busiest = ranked[0]?.used ?? 0;
+    for (const { c, used } of ranked) {
+      if (used < busiest / 2 && total <= rate / 2) break;
+      total -= used;
+      this.ctx.logger.warn({ conn: c.id, user: c.principal.userId, used: Math.round(used) }, `user over their shared budget: ${why}`);
+      this.closeConn(c, CLOSE_RATE_LIMITED, `rate limited: your connections together send too much (${why})`);
+    }
+  }
+
   // ---- connections ---------------------------------------------------------------------
 
   /** Hono websocket events for one authorized connection. */
@@ -246,10 +359,15 @@ export class SyncServer implements DraftDocs {
       messages: new Bucket(o.messagesPerSecond, o.messagesPerSecond * o.burstSeconds),
       bytes: new Bucket(o.bytesPerSecond, Math.max(o.bytesPerSecond * o.burstSeconds, o.maxFrameBytes)),
       cpu: new Bucket(o.cpuMsPerSecond, o.cpuBurstMs),
+      user: null as unknown as UserLive, recentMessages: new Meter(), recentCpu: new Meter(),
     };
     return {
       onOpen: (_: Event, ws: WSContext) => {
         conn.ws = ws;
+        // The place `admit` held becomes this connection.
+        conn.user = this.userOf(principal);
+        conn.user.pending.shift();
+        conn.user.conns.add(conn);
         conn.queue = this.attach(conn, name).catch((e) => this.fail(conn, e));
       },
       onMessage: (event: MessageEvent, ws: WSContext) => {
@@ -262,6 +380,12 @@ export class SyncServer implements DraftDocs {
         if (!conn.messages.take(1) || !conn.bytes.take(bytes.length)) {
           this.ctx.logger.warn({ conn: conn.id, user: conn.principal.userId }, 'websocket over its budget');
           return this.closeConn(conn, CLOSE_RATE_LIMITED, 'rate limited: too many messages or bytes');
+        }
+        // The user's budget, shared by all their connections.
+        conn.recentMessages.add(1);
+        if (!conn.user.messages.take(1)) {
+          this.shed(conn.user, 'recentMessages', o.userMessagesPerSecond, 'too many messages');
+          if (conn.closed) return;
         }
         // Attached and nothing waiting: handled now (at once, or queued on its doc in order).
         if (conn.doc && !conn.waiting) return this.handle(conn, bytes);
@@ -320,6 +444,10 @@ export class SyncServer implements DraftDocs {
   private detach(conn: Conn) {
     if (conn.closed) return;
     conn.closed = true;
+    if (conn.user) {
+      conn.user.conns.delete(conn);
+      this.maybeForget(conn.user);
+    }
     const doc = conn.doc;
     if (!doc) return;
     doc.conns.delete(conn);
@@ -421,11 +549,14 @@ export class SyncServer implements DraftDocs {
       try {
         this.integrate(doc, conn, update);
       } finally {
-        // Charged to the connection: past its budget it is closed, not served.
-        if (!conn.cpu.charge(performance.now() - started)) {
+        // Charged to the connection: past its budget it is closed, not served; and to its
+        // user: past theirs, their most active connections are.
+        const spent = performance.now() - started;
+        conn.recentCpu.add(spent);
+        if (!conn.cpu.charge(spent)) {
           this.ctx.logger.warn({ conn: conn.id, user: conn.principal.userId }, 'websocket over its time budget');
           this.closeConn(conn, CLOSE_RATE_LIMITED, 'rate limited: updates take too long');
-        }
+        } else if (!conn.user.cpu.charge(spent)) this.shed(conn.user, 'recentCpu', this.opts.userCpuMsPerSecond, 'updates take too long');
       }
     });
   }

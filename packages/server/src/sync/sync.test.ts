@@ -38,7 +38,8 @@ for (const kind of testDatabases()) {
     let ids: Awaited<ReturnType<typeof company>>;
     const clients: Client[] = [];
     beforeAll(async () => {
-      t = await startTestServer(await kind.open(), { sync: { unloadAfterMs: 200, formFlushMs: 20 } });
+      // Rooms here hold up to 26 sockets of one test user: above the default per-user cap (budget.test.ts tests that).
+      t = await startTestServer(await kind.open(), { sync: { unloadAfterMs: 200, formFlushMs: 20, maxConnectionsPerUser: 100 } });
       const { port } = await t.server.listen(0, '127.0.0.1');
       base = `ws://127.0.0.1:${port}/sync`;
       ids = await company(t);
@@ -255,7 +256,8 @@ for (const kind of testDatabases()) {
     });
 
     it('coalesces awareness: a room of 25 moving cursors does not flood each client', async () => {
-      const people = await Promise.all(Array.from({ length: 25 }, () => connect(room())));
+      // 25 people (one user's connections share a budget: 25 tabs of one user moving at once would be shed).
+      const people = await Promise.all(Array.from({ length: 25 }, (_, i) => connect(room(), `admin${i}`, ['admin'])));
       // A raw observer counts the awareness frames it is sent.
       const token = await t.token('admin', ['admin']);
       const raw = new WebSocket(`${base}/${room()}?token=${token}`);
