@@ -48,7 +48,7 @@ const WRITE_METHODS = new Set(['post', 'put', 'patch', 'delete']);
 
 const IDEMPOTENCY_KEY = {
   name: 'Idempotency-Key', in: 'header', required: false, schema: { type: 'string', maxLength: 255 },
-  description: 'The same key from the same user on the same method and path within 24 h answers the first answer again (Idempotent-Replayed: true) without acting.',
+  description: 'The same key from the same user on the same method and path within 24 h answers the first answer again (Idempotent-Replayed: true) without acting; the same key with another body, query, If-Match or roles is 409 CONFLICT (idempotency-key-reused).',
 } as const;
 const IF_MATCH = {
   name: 'If-Match', in: 'header', required: false, schema: { type: 'string' },
