@@ -294,11 +294,7 @@ describe.skipIf(!PG)('opportunity moves under faults (PostgreSQL)', () => {
     await new Promise((r) => server.once('exit', r));
   });
 
-  // Skipped, not passing: postgres.js 3.4.9 leaves some queries pending for good after
-  // pg_terminate_backend under load (no kit code needed: postgres-js-stall.repro.ts), so the
-  // commands waiting on them never answer. Unskip when the driver (or a deadline around it)
-  // is fixed; the test fails today on exactly that hang.
-  it.skip('answers 2xx, 409 STALE_STATE or 503 with Retry-After while its database connections are dropped, and loses no acknowledged move', async () => {
+  it('answers 2xx, 409 STALE_STATE or 503 with Retry-After while its database connections are dropped, and loses no acknowledged move', async () => {
     const database = await openScratchPostgres(PG!);
     cleanups.push(() => database.close());
     const name = new URL(database.url!).pathname.slice(1);

@@ -7,6 +7,11 @@
  * reconnect backoff (BACKOFF=0.05) nor fetch_types off (NO_TYPES=1) changes it; 30 s of waiting
  * does not settle them either (longer than the 20 s backoff cap and the 30 s connect timeout).
  * Run: node --import tsx test/faults/postgres-js-stall.repro.ts [postgres://…/postgres]
+ * Fixed in the kit by patches/postgres@3.4.9.patch (pnpm patchedDependencies): on a socket close, connection.js
+ * rejected what was left only when the close came without an error, so queries handed to the connection between its
+ * socket's 'error' and 'close' stayed in `sent` for good; it also kept the old in-flight query/errorResponse and a
+ * cleared-but-non-null write timer, which mismatched or never flushed the next startup. Kept as a regression check:
+ * it exits 0 with the patch.
  */
 import postgres from 'postgres';
 
