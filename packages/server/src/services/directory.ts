@@ -313,7 +313,8 @@ export class CustomerService {
   /**
    * Who may write a customer and its contacts (SPEC §9): admins; salespeople and supervisors
    * on customers they own or on which they own, or supervise the owner of, an opportunity.
-   * 404 outside the tenant comes first.
+   * 404 outside the tenant comes first. "Own or supervise the owner of an opportunity" is the
+   * pre-sale writer side of `opportunityAccess` (services/opportunities.ts) in SQL: keep them alike.
    */
   async mayWrite(q: Q, p: Principal, customerId: string): Promise<void> {
     const [row] = await q

@@ -28,6 +28,41 @@ import { canSell, checkValueRefs, type CustomerService, type DirectoryService, t
 import { Batcher } from './batcher.js';
 import type { ProcessService } from './processes.js';
 
+/** What `opportunityAccess` reads of an opportunity. */
+export interface AccessRow {
+  ownerId: string;
+  /** The owner's supervisor. */
+  managerId: string | null;
+  postsaleStaff: readonly string[];
+  status: string;
+  phase: string;
+}
+
+/**
+ * Who may read and who may write an opportunity: the one rule, for REST commands and the
+ * live doc alike (the SQL in files.ts `mayReadFile`, directory.ts `mayWrite` and `list` below
+ * restate its read side; change them with it). Readers: its owner, the owner's supervisor,
+ * its post-sale staff, admins and analysts. Writers: pre-sale the owner, supervisor and admins,
+ * post-sale the owner, post-sale staff and admins; `write` is false once it is closed (neither
+ * open nor in its post-sale phase). `presale`/`postsale` are who may act in each phase.
+ */
+export function opportunityAccess(p: Principal, row: AccessRow) {
+  const isOwner = row.ownerId === p.userId;
+  const isManager = row.managerId !== null && row.managerId === p.userId;
+  const isAdmin = p.roles.has('admin');
+  const isStaff = row.postsaleStaff.includes(p.userId);
+  const presale = isOwner || isManager || isAdmin;
+  const postsale = isOwner || isStaff || isAdmin;
+  const live = row.status === 'open' || row.phase === 'postsale';
+  return {
+    manager: row.managerId,
+    read: isOwner || isManager || isAdmin || isStaff || p.roles.has('analyst'),
+    write: live && (row.phase === 'postsale' ? postsale : presale),
+    presale,
+    postsale,
+  };
+}
+
 type Q = Db | Tx;
 type Row = typeof opportunities.$inferSelect;
 type Loaded = Row & {
@@ -222,18 +257,9 @@ export class OpportunityService {
     return this.load(tx, tenantId, id, true);
   }
 
-  /** Who may do what with one opportunity. */
+  /** Who may do what with one opportunity (`opportunityAccess`). */
   private access(p: Principal, row: Loaded) {
-    const isOwner = row.ownerId === p.userId;
-    const isManager = row.managerId === p.userId;
-    const isAdmin = p.roles.has('admin');
-    const isStaff = row.postsaleStaff.includes(p.userId);
-    return {
-      manager: row.managerId,
-      read: isOwner || isManager || isAdmin || isStaff || p.roles.has('analyst'),
-      presale: isOwner || isManager || isAdmin,
-      postsale: isOwner || isStaff || isAdmin,
-    };
+    return opportunityAccess(p, row);
   }
 
   private mayAct(p: Principal, row: Loaded) {
@@ -365,8 +391,8 @@ export class OpportunityService {
   /** What a user may do with the live doc of an opportunity (throws 404 outside the tenant). */
   async accessFor(p: Principal, id: string): Promise<{ read: boolean; write: boolean }> {
     const row = await this.loadFast(p.tenantId, id);
-    const a = this.access(p, row);
-    return { read: a.read, write: row.status === 'open' || row.phase === 'postsale' ? (row.phase === 'postsale' ? a.postsale : a.presale) : false };
+    const { read, write } = this.access(p, row);
+    return { read, write };
   }
 
   /** The view without a user (the live layer mirrors it into the opportunity's doc). */
@@ -385,7 +411,7 @@ export class OpportunityService {
     if (query.ownerId) where.push(eq(opportunities.ownerId, query.ownerId));
     if (query.stageId) where.push(eq(opportunities.stageId, query.stageId));
     if (!p.roles.has('admin') && !p.roles.has('analyst')) {
-      // Own, direct reports', and those one works post-sale.
+      // Own, direct reports', and those one works post-sale (the read side of `opportunityAccess`).
       where.push(
         or(
           eq(opportunities.ownerId, p.userId),
@@ -468,7 +494,7 @@ export class OpportunityService {
       const writes = resolveFormValues(stage.fields, catalog, values);
       if (writes.refs.length) {
         // Each value that names a user or file, against the field's value now, and stored as checked.
-        const [customer] = await tx.select({ fields: customers.fields }).from(customers).where(eq(customers.id, row.customerId));
+        const [customer] = await tx.select({ fields: customers.fields }).from(customers).where(and(eq(customers.tenantId, row.tenantId), eq(customers.id, row.customerId)));
         const current = { customer: customer?.fields ?? {}, opportunity: row.fields, stage: row.stageValues[row.stageId] ?? {} } as Record<StageField['source'], Record<string, unknown>>;
         const stored = await checkValueRefs(tx, p, writes.refs.map((r) => ({ ...r, current: current[r.source][r.key] })));
         writes.refs.forEach((r, i) => (writes[r.source][r.key] = stored[i]));
@@ -479,7 +505,7 @@ export class OpportunityService {
         await tx
           .update(customers)
           .set({ fields: sql`${customers.fields} || ${JSON.stringify(custom)}::jsonb`, ...(name !== undefined ? { name: String(name) } : {}), updatedAt: now })
-          .where(eq(customers.id, row.customerId));
+          .where(and(eq(customers.tenantId, row.tenantId), eq(customers.id, row.customerId)));
       }
       const { name, amount, expectedCloseDate, ...custom } = writes.opportunity;
       const stageValues = { ...row.stageValues, [row.stageId]: { ...(row.stageValues[row.stageId] ?? {}), ...writes.stage } };

@@ -1,7 +1,7 @@
 import { seedProcessDefinition } from '@sales-process/core';
 import * as decoding from 'lib0/decoding';
 import * as encoding from 'lib0/encoding';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import WebSocket from 'ws';
 import * as awarenessProtocol from 'y-protocols/awareness';
 import * as Y from 'yjs';
@@ -196,6 +196,24 @@ for (const kind of testDatabases()) {
         return again.status === 200;
       }, 3000, 'a stream place after the others closed');
       streams.forEach((a) => a.abort());
+    });
+
+    it('forgets a user whose admitted upgrade never opened', async () => {
+      const own = await startTestServer(await kind.open());
+      vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'performance'] });
+      try {
+        const sync = own.server.services.sync;
+        const ghost = { tenantId: 't1', userId: 'ghost', roles: new Set(['admin'] as const) };
+        sync.admit(ghost); // the place is held; the upgrade never comes
+        expect(sync.trackedUsers).toBe(1);
+        vi.advanceTimersByTime(5_000);
+        expect(sync.trackedUsers).toBe(1); // its place is still held
+        vi.advanceTimersByTime(60_000);
+        expect(sync.trackedUsers).toBe(0);
+      } finally {
+        vi.useRealTimers();
+        await own.close();
+      }
     });
   });
 

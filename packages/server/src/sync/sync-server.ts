@@ -11,7 +11,7 @@ import type { Principal } from '../http/auth.js';
 import { ApiError, notFound } from '../http/errors.js';
 import { tooManyConnections, userKey } from '../http/user-slots.js';
 import type { DocStore } from '../services/doc-store.js';
-import type { OpportunityService } from '../services/opportunities.js';
+import { opportunityAccess, type OpportunityService } from '../services/opportunities.js';
 import type { DraftDocs, ProcessService } from '../services/processes.js';
 import {
   DraftChecker,
@@ -305,14 +305,28 @@ export class SyncServer implements DraftDocs {
     return u;
   }
 
-  /** Forgets an idle user once their budget would be full again (reconnecting does not refill it). */
+  /**
+   * Forgets an idle user once their budget would be full again (reconnecting does not refill
+   * it) and the places held for their upgrades have lapsed: an upgrade admitted but never
+   * opened leaves a place that nothing else would clear. Any later admit or open cancels it.
+   */
   private maybeForget(u: UserLive) {
-    if (u.conns.size || u.pending.length || u.idleTimer) return;
+    if (u.conns.size || u.idleTimer) return;
+    const lapse = Math.max(0, (u.pending.at(-1) ?? 0) - performance.now());
     u.idleTimer = setTimeout(() => {
       u.idleTimer = null;
-      if (!u.conns.size && !u.pending.length && this.users.get(u.key) === u) this.users.delete(u.key);
-    }, (this.opts.burstSeconds + 2) * 1000);
+      const now = performance.now();
+      while (u.pending.length && u.pending[0]! <= now) u.pending.shift();
+      if (u.conns.size || this.users.get(u.key) !== u) return;
+      if (u.pending.length) this.maybeForget(u);
+      else this.users.delete(u.key);
+    }, lapse + (this.opts.burstSeconds + 2) * 1000);
     u.idleTimer.unref?.();
+  }
+
+  /** How many users the server holds a budget for (tests: that idle ones are forgotten). */
+  get trackedUsers(): number {
+    return this.users.size;
   }
 
   /**
@@ -329,6 +343,8 @@ export class SyncServer implements DraftDocs {
       throw tooManyConnections(this.opts.maxConnectionsPerUser, { zh: '实时文档连接', en: 'live document connections' });
     }
     u.pending.push(now + PENDING_MS);
+    // If the upgrade never opens, nothing else would forget the user (userOf cancelled it).
+    this.maybeForget(u);
   }
 
   /**
@@ -867,11 +883,14 @@ export class SyncServer implements DraftDocs {
     const view = await this.opportunities.systemView(doc.kind.id).catch(() => null);
     if (!view) return;
     doc.tenantId = view.tenantId;
-    // Only those who may still open it stay (a reassignment, post-sale staff changed).
+    // Each connection's rights again, by the same rule as REST (a reassignment, post-sale staff
+    // changed, the opportunity won or closed): who may no longer read is closed, who may still
+    // read but no longer write becomes read-only (and the other way round).
+    const row = { ownerId: view.ownerId, managerId: view.supervisorId, postsaleStaff: view.postsaleStaff, status: view.status, phase: view.phase };
     for (const conn of [...doc.conns]) {
-      const p = conn.principal;
-      const reads = p.roles.has('admin') || p.roles.has('analyst') || view.ownerId === p.userId || view.supervisorId === p.userId || view.postsaleStaff.includes(p.userId);
-      if (!reads) this.closeConn(conn, CLOSE_FORBIDDEN, 'you may no longer open this document');
+      const access = opportunityAccess(conn.principal, row);
+      if (!access.read) this.closeConn(conn, CLOSE_FORBIDDEN, 'you may no longer open this document');
+      else conn.canWrite = access.write;
     }
     doc.formFields = (view.form ?? []).map((f) => ({ source: f.source, key: f.key, type: f.type, options: f.options }));
     const stored: Record<string, unknown> = Object.fromEntries((view.form ?? []).map((f) => [`${f.source}.${f.key}`, f.value ?? null]));

@@ -255,6 +255,39 @@ for (const kind of testDatabases()) {
       await waitFor(() => [...writer.provider.awareness.getStates().values()].some((s) => s.user?.name === '周分析'), 2000, 'awareness from the reader');
     });
 
+    it('makes a connection read-only when its user may still read but no longer write (post-sale staff removed)', async () => {
+      const admin = t.as('admin', ['admin']);
+      // One pre-sale stage with no gates, won at once: the opportunity is in its post-sale phase.
+      const definition = {
+        ...seedProcessDefinition,
+        presale: [{ id: 'visit', name: '初次拜访', winRate: 10 }],
+        postsale: [{ id: 'install', name: '上门安装', fields: [{ source: 'stage', key: 'installNotes', required: false, label: { zh: '安装记录', en: 'Install notes' }, type: 'textarea' }] }],
+        rules: { orderRequiredToWin: false, orderAllowedAfterStage: null, allowSkipStages: false, allowMoveBack: true },
+      };
+      const processId = (await admin.post('/processes', { name: '快速流程', departments: [], definition })).body.id;
+      const id = (await t.as('rep').post('/opportunities', { name: 'Q', customerId: ids.customerId, amount: 1, processId })).body.id;
+      expect((await t.as('rep').post(`/opportunities/${id}/win`)).status).toBe(200);
+      expect((await t.as('rep').put(`/opportunities/${id}/post-sale-staff`, { userIds: ['ana'] })).status).toBe(200);
+      const oroom = `opportunity:${id}`;
+      const owner = await connect(oroom, 'rep', ['sales']);
+      // Post-sale staff who is an analyst too: after the removal they still read.
+      const staff = await connect(oroom, 'ana', ['postsale', 'analyst']);
+      const form = (c: Client) => c.doc.getMap('form');
+      const stored = async () => (await t.as('rep').get(`/opportunities/${id}`)).body.stageValues.install?.installNotes;
+      form(staff).set('stage.installNotes', '已安装');
+      await waitFor(async () => (await stored()) === '已安装', 2000, "the staff member's write to be stored");
+      expect(form(owner).get('stage.installNotes')).toBe('已安装');
+
+      expect((await t.as('rep').put(`/opportunities/${id}/post-sale-staff`, { userIds: [] })).status).toBe(200);
+      await waitFor(() => JSON.stringify(staff.doc.getMap('server').get('postsaleStaff')) === '[]', 2000, 'the refresh');
+      form(staff).set('stage.installNotes', '偷改');
+      await waitFor(() => staff.notices.some((n) => n.code === 'FORBIDDEN'), 2000, 'the read-only notice');
+      await new Promise((r) => setTimeout(r, 200));
+      expect(form(owner).get('stage.installNotes')).toBe('已安装');
+      expect(await stored()).toBe('已安装');
+      expect(staff.provider.wsconnected).toBe(true); // read-only, not closed: an analyst still reads
+    });
+
     it('coalesces awareness: a room of 25 moving cursors does not flood each client', async () => {
       // 25 people (one user's connections share a budget: 25 tabs of one user moving at once would be shed).
       const people = await Promise.all(Array.from({ length: 25 }, (_, i) => connect(room(), `admin${i}`, ['admin'])));
