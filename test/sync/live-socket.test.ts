@@ -200,7 +200,7 @@ describe('LiveSocket message for message', () => {
     warn.mockRestore();
   });
 
-  it('reconnects after a close, but not after a 44xx close (the server said retrying cannot help)', async () => {
+  it('reconnects after a close, but not after a 4403 close (the server said retrying cannot help)', async () => {
     const server = await scriptedServer();
     const mine = ours(server.url, 'r');
     mine.socket.connect();
@@ -216,4 +216,44 @@ describe('LiveSocket message for message', () => {
     mine.socket.connect(); // a deliberate connect still works
     await waitFor(() => server.conns.length === 3 && mine.socket.wsconnected, 5000, 'connect again');
   });
+
+  it('stays closed after 4400, 4404 and 4413 too', async () => {
+    const server = await scriptedServer();
+    const mine = ours(server.url, 'r');
+    for (const [i, code] of [4400, 4404, 4413].entries()) {
+      mine.socket.connect();
+      await waitFor(() => server.conns.length === i + 1 && mine.socket.wsconnected, 5000, 'open');
+      server.conns[i]!.ws.close(code, 'final');
+      await waitFor(() => !mine.socket.wsconnected, 5000, 'the close');
+      await sleep(800);
+      expect(server.conns).toHaveLength(i + 1);
+      expect(mine.socket.shouldConnect).toBe(false);
+    }
+  });
+
+  it('reconnects after a 4429 (over the server\'s budget), but only after 5 s, and waits longer while 4429s keep coming', async () => {
+    const server = await scriptedServer();
+    const mine = ours(server.url, 'r');
+    mine.socket.connect();
+    await waitFor(() => mine.socket.wsconnected, 5000, 'open');
+    const waits = vi.spyOn(globalThis, 'setTimeout');
+    cleanups.push(() => waits.mockRestore());
+    const closed = Date.now();
+    server.conns[0]!.ws.close(4429, 'over budget');
+    await waitFor(() => !mine.socket.wsconnected, 5000, 'the close');
+    expect(mine.socket.shouldConnect).toBe(true);
+    await waitFor(() => server.conns.length === 2 && mine.socket.wsconnected, 8000, 'the reconnect');
+    expect(Date.now() - closed).toBeGreaterThanOrEqual(4900);
+    expect(waits.mock.calls.map((c) => c[1])).toContain(5000);
+    // Synced in between (which resets the ordinary backoff): the next 4429 still waits longer.
+    server.conns[1]!.ws.send(new Uint8Array([0, 1, 2, 0, 0]));
+    await waitFor(() => mine.socket.synced, 5000, 'synced');
+    waits.mockClear();
+    server.conns[1]!.ws.close(4429, 'over budget');
+    await waitFor(() => !mine.socket.wsconnected, 5000, 'the close');
+    expect(waits.mock.calls.map((c) => c[1])).toContain(10_000);
+    await sleep(1000);
+    expect(server.conns).toHaveLength(2);
+    expect(mine.socket.shouldConnect).toBe(true);
+  }, 30_000);
 });

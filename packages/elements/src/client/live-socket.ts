@@ -20,8 +20,9 @@
  * - auth (2): a permission-denied message is logged, as y-websocket does;
  * - other types go to their handler in `handlers` (the server's notice, 100), or are logged;
  * - reconnects after a close with exponential backoff (100 ms · 2^n, at most 2.5 s; reset
- *   once synced), except after a close code 4400–4499 (the server's "do not retry"); a socket
- *   that heard nothing for 30 s is closed and reopened; every reconnect resyncs (step 1).
+ *   once synced), except after a close code 4400–4499 (the server's "do not retry"), but 4429
+ *   (over the server's budget) reconnects after 5 s, doubling to 80 s while 4429s keep coming;
+ *   a socket that heard nothing for 30 s is closed and reopened; every reconnect resyncs (step 1).
  */
 import * as decoding from 'lib0/decoding';
 import * as encoding from 'lib0/encoding';
@@ -75,6 +76,9 @@ export class LiveSocket extends ObservableV2<LiveSocketEvents> {
   onSync: ((subType: number) => void) | null = null;
   #synced = false;
   #attempts = 0;
+  /** The wait after the last 4429 close, and when that close came. */
+  #limit = 0;
+  #limitAt = 0;
   #lastMessage = 0;
   readonly #watchdog: ReturnType<typeof setInterval>;
   readonly #onUpdate: (update: Uint8Array, origin: unknown) => void;
@@ -206,9 +210,16 @@ export class LiveSocket extends ObservableV2<LiveSocketEvents> {
       awarenessProtocol.removeAwarenessStates(this.awareness, others, this);
       this.emit('status', [{ status: 'disconnected' }]);
     }
-    this.#attempts++;
-    // 4400–4499: the server decided that trying again cannot help (as y-websocket).
-    if (event && event.code >= 4400 && event.code < 4500) this.shouldConnect = false;
-    setTimeout(() => this.#open(), Math.min(2 ** this.#attempts * 100, MAX_BACKOFF_MS));
+    let wait = Math.min(2 ** ++this.#attempts * 100, MAX_BACKOFF_MS);
+    const code = event?.code ?? 0;
+    // 4429: over the server's budget (docs/live-sync.md): wait 5 s, twice as long (to 80 s)
+    // while 4429s keep coming within a minute of the last wait; other 4400–4499: the server
+    // decided that trying again cannot help (as y-websocket).
+    if (code == 4429) {
+      const now = Date.now();
+      wait = this.#limit = now - this.#limitAt < this.#limit + 60_000 ? Math.min(this.#limit * 2, 80_000) : 5000;
+      this.#limitAt = now;
+    } else if (code > 4399 && code < 4500) this.shouldConnect = false;
+    setTimeout(() => this.#open(), wait);
   }
 }
