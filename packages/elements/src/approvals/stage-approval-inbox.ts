@@ -1,6 +1,6 @@
 import { css, html, nothing } from 'lit';
 import { state } from '../shared/decorators.js';
-import { tokenSubject, type ApiClientError } from '../client/api-client.js';
+import type { ApiClientError } from '../client/api-client.js';
 import { ConnectedElement } from '../shared/connected-element.js';
 import { defineElement } from '../shared/define.js';
 import { SpApprovalDecidedEvent } from '../shared/events.js';
@@ -171,7 +171,7 @@ export class StageApprovalInbox extends ConnectedElement {
     const client = this.client;
     try {
       const all = (await client.get<{ items: ApprovalView[] }>('/approvals?state=pending')).items;
-      const me = tokenSubject(client.token);
+      const me = client.subject;
       this.items = all.filter((a) => !me || a.approverId === me);
       this.loaded = true;
       this.failure = null;

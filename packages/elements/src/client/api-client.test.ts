@@ -19,6 +19,16 @@ describe('ApiClient tokens', () => {
     for (const bad of ['', 'garbage', 'a.b.c', 'a.%%%.c', fakeJwt({ exp: 'soon' }), `x.${btoa('null')}.y`]) expect(tokenExpiry(bad)).to.be.null;
   });
 
+  it('knows the subject of its current token, from the start and after every change', () => {
+    const client = new ApiClient({ baseUrl: 'http://x', token: fakeJwt({ sub: 'u_zhang' }) });
+    expect(client.subject).to.equal('u_zhang');
+    client.setToken(fakeJwt({ sub: 'u_li' }));
+    expect(client.subject).to.equal('u_li');
+    client.setToken('garbage');
+    expect(client.subject).to.be.null;
+    expect(new ApiClient({ baseUrl: 'http://x' }).subject).to.be.null;
+  });
+
   it('refreshes about 60 s before exp on its own, without a request', async () => {
     let calls = 0;
     const fresh = fakeJwt({ exp: Math.floor(Date.now() / 1000) + 3600 });

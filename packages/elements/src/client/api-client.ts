@@ -72,6 +72,8 @@ export class ApiClient {
   lang: string | undefined;
   tokenProvider: TokenProvider | undefined;
   private current: string;
+  /** The current token's `sub` claim, read once per token (null when unreadable). */
+  subject: string | null;
   private refreshing: Promise<string> | null = null;
   private timer: ReturnType<typeof setTimeout> | undefined;
   private active = true;
@@ -82,7 +84,7 @@ export class ApiClient {
   constructor(config: ClientConfig) {
     this.baseUrl = config.baseUrl;
     this.lang = config.lang;
-    this.current = config.token ?? '';
+    this.subject = tokenSubject((this.current = config.token ?? ''));
     this.tokenProvider = config.tokenProvider;
     this.schedule();
   }
@@ -104,7 +106,7 @@ export class ApiClient {
   /** Sets the token (from the host or a refresh); listeners hear of a change. */
   setToken(token: string): void {
     if (token === this.current) return;
-    this.current = token;
+    this.subject = tokenSubject((this.current = token));
     this.schedule();
     this.listeners.forEach((fn) => fn(token));
   }

@@ -2,7 +2,7 @@ import { expect, fixture, html, oneEvent } from '@open-wc/testing';
 import * as Y from 'yjs';
 import '../index.js';
 import { opportunityFixture } from '../testing/fixtures.js';
-import { FakeSocket, fakeSyncServer, headersOf, json, until } from '../testing/network.js';
+import { FakeSocket, fakeJwt, fakeSyncServer, headersOf, json, until } from '../testing/network.js';
 import type { StageFeedbackForm } from './stage-feedback-form.js';
 
 const L = (zh: string, en = zh) => ({ zh, en });
@@ -198,6 +198,34 @@ describe('<stage-feedback-form>', () => {
       await until(() => notesAtPost !== 'no post', 3000, 'the contact post');
       expect(notesAtPost).to.equal('见了林总');
     } finally {
+      window.fetch = realFetch;
+      restore();
+    }
+  });
+
+  it('shows its user to the others by the token\'s subject, read once per token, not on every keystroke', async () => {
+    const serverDoc = new Y.Doc();
+    for (const [k, v] of Object.entries({ ...opportunityFixture(), formFields: FIELDS })) serverDoc.getMap('server').set(k, v);
+    const restore = FakeSocket.install();
+    fakeSyncServer(serverDoc, 0);
+    const realFetch = window.fetch;
+    window.fetch = (async () => json(200, { users: [] })) as typeof fetch;
+    const realAtob = window.atob;
+    let decoded = 0;
+    window.atob = (s: string) => (decoded++, realAtob(s));
+    try {
+      const el = await fixture<StageFeedbackForm>(html`<stage-feedback-form base-url="http://x" .token=${fakeJwt({ sub: 'u_zhang' })} opportunity-id="opp_presence" no-offline></stage-feedback-form>`);
+      await until(() => el.shadowRoot!.querySelector('[data-key="stage.notes"]'), 3000, 'the form from the server');
+      const me = () => (el as unknown as { live: { live: { provider: { awareness: { getLocalState(): { user?: { name: string } } | null } } } } }).live.live.provider.awareness.getLocalState()?.user?.name;
+      expect(me()).to.equal('u_zhang');
+      const before = decoded;
+      for (const text of ['见', '见了', '见了林', '见了林总']) await type(el, 'stage.notes', text);
+      expect(decoded - before).to.equal(0);
+      el.token = fakeJwt({ sub: 'u_li' });
+      await el.updateComplete;
+      expect(me()).to.equal('u_li');
+    } finally {
+      window.atob = realAtob;
       window.fetch = realFetch;
       restore();
     }

@@ -1,7 +1,7 @@
 import { checkFieldValue, isEmptyValue, type FieldType } from '@sales-process/core/field-values';
 import { css, html, nothing, type PropertyValues, type TemplateResult } from 'lit';
 import { property, state } from '../shared/decorators.js';
-import { tokenSubject, type ApiClientError } from '../client/api-client.js';
+import type { ApiClientError } from '../client/api-client.js';
 import type { LiveNotice } from '../client/live-doc.js';
 import { ConnectedElement } from '../shared/connected-element.js';
 import { defineElement } from '../shared/define.js';
@@ -328,7 +328,7 @@ export class StageFeedbackForm extends ConnectedElement {
   private updatePresence() {
     const awareness = this.live.live?.provider.awareness;
     if (!awareness) return;
-    const name = this.userName || tokenSubject(this.conn.token) || '?';
+    const name = this.userName || this.client.subject || '?';
     const current = awareness.getLocalState() as { user?: { name: string } } | null;
     if (current?.user?.name !== name)
       awareness.setLocalStateField('user', { name, color: COLORS[Math.abs(hash(name)) % COLORS.length] });
