@@ -92,3 +92,38 @@ describe('DocStore (a live doc in IndexedDB)', () => {
     expect(await count(name)).to.equal(before);
   });
 });
+
+/** Makes `indexedDB.open` fail (as a private window or a full disk may) until the returned function is called. */
+function failingIndexedDB(): () => void {
+  const real = indexedDB.open;
+  indexedDB.open = () => {
+    const request = { error: new DOMException('no IndexedDB here', 'UnknownError') } as unknown as IDBOpenDBRequest;
+    setTimeout(() => request.onerror?.(new Event('error')));
+    return request;
+  };
+  return () => (indexedDB.open = real);
+}
+
+describe('DocStore without IndexedDB (it fails to open)', () => {
+  it('rejects whenSynced, destroys quietly and leaves no unhandled rejection', async () => {
+    const restore = failingIndexedDB();
+    const unhandled: unknown[] = [];
+    const hear = (e: PromiseRejectionEvent) => (unhandled.push(e.reason), e.preventDefault());
+    window.addEventListener('unhandledrejection', hear);
+    try {
+      const doc = new Y.Doc();
+      const store = new DocStore(fresh(), doc);
+      doc.getMap('m').set('k', 1);
+      let failed: unknown = null;
+      await store.whenSynced.catch((e) => (failed = e));
+      expect(failed).to.be.instanceOf(DOMException);
+      await store.destroy();
+      doc.destroy();
+      await new Promise((r) => setTimeout(r, 50));
+      expect(unhandled).to.deep.equal([]);
+    } finally {
+      window.removeEventListener('unhandledrejection', hear);
+      restore();
+    }
+  });
+});

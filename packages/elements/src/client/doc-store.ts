@@ -91,6 +91,7 @@ export class DocStore {
     this.doc.off('update', this.#onUpdate);
     this.doc.off('destroy', this.destroy);
     this.#destroyed = true;
-    (await this.#db).close();
+    // A database that never opened has nothing to close (and its failure was whenSynced's).
+    await this.#db.then((db) => db.close(), () => {});
   }
 }

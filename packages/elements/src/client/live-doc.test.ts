@@ -21,6 +21,30 @@ describe('live docs', () => {
     }
   });
 
+  it('without IndexedDB (it fails to open) still connects, and releasing it leaves no unhandled rejection', async () => {
+    const realOpen = indexedDB.open;
+    indexedDB.open = () => {
+      const request = { error: new DOMException('no IndexedDB here', 'UnknownError') } as unknown as IDBOpenDBRequest;
+      setTimeout(() => request.onerror?.(new Event('error')));
+      return request;
+    };
+    const unhandled: unknown[] = [];
+    const hear = (e: PromiseRejectionEvent) => (unhandled.push(e.reason), e.preventDefault());
+    window.addEventListener('unhandledrejection', hear);
+    try {
+      fakeSyncServer(new Y.Doc(), 0);
+      const live = acquireLiveDoc(new ApiClient({ baseUrl: 'http://x', token: 't' }), 'opportunity:no-idb');
+      await live.ready;
+      expect(live.connected()).to.equal(true);
+      live.release();
+      await new Promise((r) => setTimeout(r, 50));
+      expect(unhandled).to.deep.equal([]);
+    } finally {
+      window.removeEventListener('unhandledrejection', hear);
+      indexedDB.open = realOpen;
+    }
+  });
+
   it('a flush right after connecting waits for what was typed, not for the first sync', async () => {
     const serverDoc = new Y.Doc();
     serverDoc.getMap('server').set('name', 'O1');

@@ -162,12 +162,14 @@ export function acquireLiveDoc(client: ApiClient, name: string, options: { offli
     }
   };
 
+  // Without IndexedDB (it failed to open: whenSynced rejects) only the server makes it ready.
   const ready = new Promise<void>((resolve) => {
     if (provider.synced) return resolve();
     provider.once('sync', () => resolve());
-    void persistence?.whenSynced.then(() => {
-      if (!provider.wsconnected) resolve();
-    });
+    void persistence?.whenSynced.then(
+      () => !provider.wsconnected && resolve(),
+      () => {},
+    );
   });
   const live: LiveDoc & { adopt(c: ApiClient): void } = {
     name,
