@@ -47,10 +47,14 @@ export function preferredLang(c: Context): 'zh' | 'en' {
   return /^\s*en/i.test(accept) ? 'en' : 'zh';
 }
 
+/** API.md's envelope of a refusal, in one language; the one builder of it. */
+function envelope(error: ApiError, lang: 'zh' | 'en') {
+  return { error: { code: error.code, message: error.text[lang], messages: error.text, details: error.details } };
+}
+
 export function errorResponse(c: Context, error: ApiError): Response {
-  const lang = preferredLang(c);
   return c.json(
-    { error: { code: error.code, message: error.text[lang], messages: error.text, details: error.details } },
+    envelope(error, preferredLang(c)),
     error.status as ContentfulStatusCode,
     error.retryAfter === undefined ? undefined : { 'retry-after': String(error.retryAfter) },
   );
@@ -58,7 +62,7 @@ export function errorResponse(c: Context, error: ApiError): Response {
 
 /** The envelope as bytes, for answers written outside Hono (refused upgrades, Node's parser errors). */
 export function envelopeBody(error: ApiError, lang: 'zh' | 'en' = 'zh'): string {
-  return JSON.stringify({ error: { code: error.code, message: error.text[lang], messages: error.text, details: error.details } });
+  return JSON.stringify(envelope(error, lang));
 }
 
 // postgres.js connection errors, Node socket errors, and SQLSTATEs of a server going away
