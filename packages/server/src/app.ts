@@ -19,6 +19,7 @@ import { bearerToken, createVerifier, DEFAULT_MAX_TOKEN_TTL_SECONDS, isFailedVer
 import { apiCors, normalizeOrigins, websocketOriginAllowed } from './http/cors.js';
 import { ApiError, codeForStatus, DATABASE_RETRY_AFTER_SECONDS, errorResponse, isConnectionLost, notFound, validationError } from './http/errors.js';
 import { kitAssets } from './http/kit.js';
+import { SECURITY_HEADERS } from './http/security-headers.js';
 import { answerClientErrors, answerUnhandledUpgrades, errorResponseOutsideHono, writeResponse } from './http/node.js';
 import { LinkSigner } from './http/signed-links.js';
 import { DEFAULT_AUTH_FAILURE_LIMIT, FailureThrottle, type FailureLimit } from './http/throttle.js';
@@ -220,8 +221,7 @@ export async function createServer(options: CreateServerOptions): Promise<SalesP
       const h = c.res.headers;
       h.set('x-request-id', requestId);
       if (api) {
-        h.set('x-content-type-options', 'nosniff');
-        h.set('referrer-policy', 'no-referrer');
+        for (const [name, value] of Object.entries(SECURITY_HEADERS)) h.set(name, value);
         if (!h.has('cache-control')) h.set('cache-control', 'no-store');
       }
     } catch {
@@ -337,8 +337,7 @@ export async function createServer(options: CreateServerOptions): Promise<SalesP
       await next();
       if (c.res.headers.get('content-type')?.startsWith('text/html')) {
         c.res.headers.set('content-security-policy', DEMO_CSP);
-        c.res.headers.set('x-content-type-options', 'nosniff');
-        c.res.headers.set('referrer-policy', 'no-referrer');
+        for (const [name, value] of Object.entries(SECURITY_HEADERS)) c.res.headers.set(name, value);
       }
     });
     app.use('/*', serveStatic({ root }));

@@ -98,7 +98,7 @@ describe('the envelope for every failure', () => {
 
   /** Bytes straight onto a socket; the status and the body of the answer (the socket is closed after it). */
   const exchange = (head: string) =>
-    new Promise<{ status: number; body: string }>((resolve, reject) => {
+    new Promise<{ status: number; head: string; body: string }>((resolve, reject) => {
       const socket = connect(port, '127.0.0.1', () => socket.write(head));
       const chunks: Buffer[] = [];
       socket.on('data', (c) => chunks.push(c));
@@ -106,7 +106,7 @@ describe('the envelope for every failure', () => {
       socket.setTimeout(5000, () => (socket.destroy(), reject(new Error('no answer'))));
       socket.on('end', () => {
         const text = Buffer.concat(chunks).toString('utf8');
-        resolve({ status: Number(/^HTTP\/1\.1 (\d{3})/.exec(text)?.[1] ?? 0), body: text.slice(text.indexOf('\r\n\r\n') + 4) });
+        resolve({ status: Number(/^HTTP\/1\.1 (\d{3})/.exec(text)?.[1] ?? 0), head: text.slice(0, text.indexOf('\r\n\r\n')), body: text.slice(text.indexOf('\r\n\r\n') + 4) });
         socket.destroy();
       });
     });
@@ -122,6 +122,8 @@ describe('the envelope for every failure', () => {
       const res = await exchange(head);
       expect(res.status, head).toBe(400);
       expect(JSON.parse(res.body).error.code, head).toBe('VALIDATION_FAILED');
+      expect(res.head.toLowerCase(), head).toContain('x-content-type-options: nosniff');
+      expect(res.head.toLowerCase(), head).toContain('referrer-policy: no-referrer');
     }
   });
 

@@ -3,6 +3,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { extname, resolve, sep } from 'node:path';
 import type { Context, Handler } from 'hono';
 import { notFound } from './errors.js';
+import { NOSNIFF } from './security-headers.js';
 
 /** The kit's one-script entry: short cache (a new release must reach pages within minutes). */
 export const KIT_ENTRY = 'sales-process-kit.js';
@@ -76,7 +77,7 @@ export function kitAssets(dir: string | undefined): Handler {
       'content-type': TYPES[extname(file)] ?? 'application/octet-stream',
       'access-control-allow-origin': '*',
       'cross-origin-resource-policy': 'cross-origin',
-      'x-content-type-options': 'nosniff',
+      ...NOSNIFF,
       'cache-control': base !== KIT_ENTRY && (HASHED.test(base) || CHUNK.test(name)) ? IMMUTABLE : SHORT,
       // One ETag per representation: a cache must not answer a gzip client with brotli bytes.
       etag: chosen.encoding ? chosen.loaded.etag.replace(/"$/, `-${chosen.encoding}"`) : chosen.loaded.etag,

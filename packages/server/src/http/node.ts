@@ -6,6 +6,7 @@
 import { STATUS_CODES, type IncomingMessage, type Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { ApiError, envelopeBody } from './errors.js';
+import { SECURITY_HEADERS } from './security-headers.js';
 
 /** Node's default header limit (`--max-http-header-size`), which the server keeps. */
 const HEADER_LIMIT = 16 * 1024;
@@ -34,7 +35,7 @@ export function errorResponseOutsideHono(error: ApiError): Response {
 function envelopeHeaders(): [string, string][] {
   return [
     ['content-type', 'application/json'],
-    ['x-content-type-options', 'nosniff'],
+    ...Object.entries(SECURITY_HEADERS),
     ['cache-control', 'no-store'],
   ];
 }

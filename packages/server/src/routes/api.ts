@@ -32,6 +32,7 @@ import { z } from 'zod';
 import { requireRole } from '../http/auth.js';
 import { idempotency } from '../http/idempotency.js';
 import { jsonRequests } from '../http/json-body.js';
+import { NOSNIFF } from '../http/security-headers.js';
 import { holding, UserSlots } from '../http/user-slots.js';
 import { parseIfMatch, type Expected } from '../services/opportunities.js';
 import { validationError } from '../http/errors.js';
@@ -88,7 +89,7 @@ function downloadHeaders(f: { mime: string; name: string }): Record<string, stri
   return {
     'content-type': f.mime,
     'content-disposition': `attachment; filename="${ascii}"; filename*=UTF-8''${encoded}`,
-    'x-content-type-options': 'nosniff',
+    ...NOSNIFF,
     'content-security-policy': "default-src 'none'; sandbox",
     'cache-control': 'private, no-store',
   };
