@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { checkFieldValue, isCalendarDate, isFileRef, isStorableText, repeatedAt, STORABLE_TEXT } from './field-values.js';
+import { checkFieldValue, isCalendarDate, isFileRef, isStorableText, repeatedAt, STORABLE_TEXT, UNSTORABLE_CHAR } from './field-values.js';
 
 describe('field values', () => {
   it('stores text without NUL or unpaired surrogates, with a pattern that needs no flags', () => {
@@ -7,6 +7,17 @@ describe('field values', () => {
     for (const bad of ['a\u0000b', 'a\ud800', '\udc00x', '😀'.slice(0, 1), 'x'.repeat(10) + '\u0000']) expect(isStorableText(bad), JSON.stringify(bad)).toBe(false);
     expect(STORABLE_TEXT.flags).toBe('');
     expect(isStorableText('😀'.repeat(300_000))).toBe(true);
+  });
+
+  it('UNSTORABLE_CHAR is the same rule: it finds a character exactly when STORABLE_TEXT refuses the text', () => {
+    // Every string of up to 4 units over NUL, plain text, both surrogate halves and a BMP letter.
+    const units = ['\u0000', 'a', '\ud83d', '\ude00', '中'];
+    let strings = [''];
+    for (let n = 0; n < 4; n++) {
+      strings = [...strings, ...strings.flatMap((s) => units.map((u) => s + u))];
+      strings = [...new Set(strings)];
+    }
+    for (const s of strings) expect(!UNSTORABLE_CHAR.test(s), JSON.stringify(s)).toBe(STORABLE_TEXT.test(s));
   });
 
   it('knows calendar days', () => {

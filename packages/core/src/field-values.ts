@@ -84,6 +84,12 @@ export function isCalendarDate(value: string): boolean {
 // Without the u flag (OpenAPI patterns have no flags): every surrogate must come in a pair.
 export const STORABLE_TEXT = /^(?:[^\u0000\uD800-\uDFFF]|[\uD800-\uDBFF][\uDC00-\uDFFF])*$/;
 export const isStorableText = (s: string): boolean => STORABLE_TEXT.test(s);
+/**
+ * The same rule from the other side: one character no storable text has, a NUL or an
+ * unpaired surrogate (in `u` mode a surrogate range only matches unpaired ones). For
+ * finding or replacing the offending character; `!UNSTORABLE_CHAR.test(s)` is `isStorableText(s)`.
+ */
+export const UNSTORABLE_CHAR = /[\u0000\uD800-\uDFFF]/u;
 
 /**
  * The indexes of items whose key an earlier item already has (a list of ids or options

@@ -1,3 +1,4 @@
+import { RESERVED_KEYS, UNSTORABLE_CHAR as UNSTORABLE } from '@sales-process/core';
 import type { MiddlewareHandler } from 'hono';
 import { ApiError } from './errors.js';
 
@@ -26,9 +27,6 @@ const WRITES = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 /** JSON is UTF-8 (RFC 8259): a charset parameter, if any, must say so. */
 const UTF8_CHARSET = /^(?!.*;\s*charset\s*=)|;\s*charset\s*=\s*"?utf-8"?\s*(;|$)/i;
 const UTF8 = new TextDecoder('utf-8', { fatal: true });
-export const PROTOTYPE_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
-/** A NUL or an unpaired surrogate (in `u` mode a surrogate range only matches unpaired ones). */
-const UNSTORABLE = /[\u0000\uD800-\uDFFF]/u;
 
 export interface JsonRequestOptions {
   /** Requests whose body is not JSON (raw uploads): only their path and query are checked. */
@@ -106,7 +104,7 @@ export function checkJsonValue(root: unknown, rootPath: string): Problem[] {
   while (stack.length && problems.length < MAX_PROBLEMS) {
     const [value, path, key] = stack.pop()!;
     if (key !== undefined) {
-      if (PROTOTYPE_KEYS.has(key)) {
+      if (RESERVED_KEYS.includes(key)) {
         problems.push({ path, code: 'reserved_key', message: { zh: `${path}：不允许使用键名 ${key}`, en: `${path}: the key ${key} is not allowed` } });
         continue;
       }
