@@ -64,7 +64,7 @@ function route<R extends Omit<RouteConfig, 'responses'> & { responses?: RouteCon
     ...(WRITE_METHODS.has(config.method) && !config.request?.body ? { request: { ...config.request, body: noBody } } : {}),
     security: [{ bearer: [] }],
     // Documented, not validated here: http/idempotency.ts and the commands read them.
-    ...(config.method === 'post' || WRITE_METHODS.has(config.method) && config.path.startsWith('/opportunities/{id}/')
+    ...(config.method === 'post' || (WRITE_METHODS.has(config.method) && config.path.startsWith('/opportunities/{id}/'))
       ? { parameters: [...(config.method === 'post' ? [IDEMPOTENCY_KEY] : []), ...(config.path.startsWith('/opportunities/{id}/') ? [IF_MATCH] : [])] }
       : {}),
     responses: {
