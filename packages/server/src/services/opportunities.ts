@@ -132,7 +132,7 @@ function selectLoaded(q: Q) {
           and approvals.state <> 'cancelled' order by approvals.requested_at desc limit 1)`,
     })
     .from(opportunities)
-    .innerJoin(customers, eq(customers.id, opportunities.customerId))
+    .innerJoin(customers, and(eq(customers.tenantId, opportunities.tenantId), eq(customers.id, opportunities.customerId)))
     .leftJoin(users, and(eq(users.tenantId, opportunities.tenantId), eq(users.id, opportunities.ownerId)));
 }
 
