@@ -36,6 +36,21 @@ const awarenessUpdate = (clientId: number, clock: number, state: unknown) =>
     encoding.writeVarUint8Array(e, encoding.toUint8Array(inner));
   });
 
+/** Opens a raw client on a document's socket as a user, once the server's first sync message is in. */
+async function openRaw(t: TestServer, url: string, user: string, roles: string[]): Promise<Raw> {
+  const ws = new WebSocket(`${url}?token=${await t.token(user, roles)}`);
+  ws.binaryType = 'arraybuffer';
+  const messages: Uint8Array[] = [];
+  ws.on('message', (data) => messages.push(new Uint8Array(data as ArrayBuffer)));
+  const closed = new Promise<{ code: number; reason: string }>((r) => ws.once('close', (code, reason) => r({ code, reason: reason.toString() })));
+  await new Promise<void>((resolve, reject) => {
+    ws.once('open', () => resolve());
+    ws.once('error', reject);
+  });
+  await waitFor(() => messages.length > 0, 5000, 'the first sync message');
+  return { ws, messages, closed };
+}
+
 for (const kind of testDatabases()) {
   describe(`websocket budget on ${kind.name}`, () => {
     let t: TestServer;
@@ -51,19 +66,7 @@ for (const kind of testDatabases()) {
     });
     afterAll(() => t.close());
 
-    async function open(doc = `process-draft:${processId}`, user = 'admin', roles = ['admin']): Promise<Raw> {
-      const ws = new WebSocket(`${base}/${doc}?token=${await t.token(user, roles)}`);
-      ws.binaryType = 'arraybuffer';
-      const messages: Uint8Array[] = [];
-      ws.on('message', (data) => messages.push(new Uint8Array(data as ArrayBuffer)));
-      const closed = new Promise<{ code: number; reason: string }>((r) => ws.once('close', (code, reason) => r({ code, reason: reason.toString() })));
-      await new Promise<void>((resolve, reject) => {
-        ws.once('open', () => resolve());
-        ws.once('error', reject);
-      });
-      await waitFor(() => messages.length > 0, 5000, 'the first sync message');
-      return { ws, messages, closed };
-    }
+    const open = (doc = `process-draft:${processId}`, user = 'admin', roles = ['admin']) => openRaw(t, `${base}/${doc}`, user, roles);
 
     it('closes a flood of 10,000 small updates with 4429 and keeps /healthz answering', { timeout: 60_000 }, async () => {
       const raw = await open();
@@ -239,19 +242,7 @@ for (const kind of testDatabases()) {
     });
     afterAll(() => t.close());
 
-    async function open(user: string, roles: string[]): Promise<Raw> {
-      const ws = new WebSocket(`${base}/opportunity:${opportunityId}?token=${await t.token(user, roles)}`);
-      ws.binaryType = 'arraybuffer';
-      const messages: Uint8Array[] = [];
-      ws.on('message', (data) => messages.push(new Uint8Array(data as ArrayBuffer)));
-      const closed = new Promise<{ code: number; reason: string }>((r) => ws.once('close', (code, reason) => r({ code, reason: reason.toString() })));
-      await new Promise<void>((resolve, reject) => {
-        ws.once('open', () => resolve());
-        ws.once('error', reject);
-      });
-      await waitFor(() => messages.length > 0, 5000, 'the first sync message');
-      return { ws, messages, closed };
-    }
+    const open = (user: string, roles: string[]) => openRaw(t, `${base}/opportunity:${opportunityId}`, user, roles);
 
     it('closes the most active of 50 sockets of one user flooding valid form updates with 4429 and keeps /healthz answering', { timeout: 60_000 }, async () => {
       const quiet = await open('rep', ['sales']); // another tab of the same user: sends nothing
