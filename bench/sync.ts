@@ -16,12 +16,11 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { createServer as netServer } from 'node:net';
 import { resolve } from 'node:path';
 import { HocuspocusProvider } from '@hocuspocus/provider';
 import { readDraft, seedProcessDefinition, setStageValue, writeDraft, type ProcessDraft } from '@sales-process/core';
 import { signToken } from '@sales-process/server';
-import { openScratchPostgres } from '@sales-process/server/testing';
+import { freePort, openScratchPostgres } from '@sales-process/server/testing';
 import postgres from 'postgres';
 import WebSocket from 'ws';
 import { WebsocketProvider } from 'y-websocket';
@@ -46,13 +45,6 @@ process.setMaxListeners(0);
 const pin = spawnSync('sh', ['-c', 'command -v taskset']).status === 0;
 if (pin) spawnSync('taskset', ['-cp', '1', String(process.pid)], { stdio: 'ignore' });
 
-const freePort = () =>
-  new Promise<number>((done) => {
-    const s = netServer().listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => done(port));
-    });
-  });
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const pct = (xs: number[], p: number) => (xs.length ? [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))]! : NaN);
 const median = (xs: number[]) => pct(xs, 50);

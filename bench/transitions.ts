@@ -19,11 +19,11 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
-import { connect, createServer as netServer, type Socket } from 'node:net';
+import { connect, type Socket } from 'node:net';
 import { resolve } from 'node:path';
 import { seedProcessDefinition } from '@sales-process/core';
 import { pgClient, signToken } from '@sales-process/server';
-import { openScratchPostgres } from '@sales-process/server/testing';
+import { freePort, openScratchPostgres } from '@sales-process/server/testing';
 
 const url = process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 // Concurrency levels, each measured on both sides alike (as pgbench -c N): at 8 clients
@@ -35,13 +35,6 @@ const ROUNDS = Number(process.env.ROUNDS ?? 3);
 const SECRET = 'bench-secret-0123456789abcdef0123456789';
 const root = resolve(import.meta.dirname, '..');
 
-const freePort = () =>
-  new Promise<number>((done) => {
-    const s = netServer().listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => done(port));
-    });
-  });
 const serverCpuSeconds = () => {
   const stat = readFileSync(`/proc/${server.pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
   return (Number(stat[11]) + Number(stat[12])) / 100;

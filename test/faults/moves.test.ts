@@ -6,11 +6,10 @@
  * acknowledged move that is not stored.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer as netServer } from 'node:net';
 import { resolve } from 'node:path';
 import { processDefinitionSchema } from '@sales-process/core';
 import { createServer, openDatabase, signToken, type Database, type SalesProcessServer } from '@sales-process/server';
-import { openScratchPostgres, waitFor } from '@sales-process/server/testing';
+import { freePort, openScratchPostgres, waitFor } from '@sales-process/server/testing';
 import pino from 'pino';
 import postgres from 'postgres';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -25,14 +24,6 @@ const REQUEST_TIMEOUT_MS = 10_000;
 const STAGES = Array.from({ length: 30 }, (_, i) => `s${String(i).padStart(2, '0')}`);
 const indexOf = (stageId: string | null) => (stageId === null ? -1 : STAGES.indexOf(stageId));
 const gateless = processDefinitionSchema.parse({ presale: STAGES.map((id, i) => ({ id, name: id.toUpperCase(), winRate: Math.min(90, 10 + i * 2) })) });
-
-const freePort = () =>
-  new Promise<number>((done) => {
-    const s = netServer().listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => done(port));
-    });
-  });
 
 const tokens = new Map<string, Promise<string>>();
 const token = (sub: string, roles: string[]) => {

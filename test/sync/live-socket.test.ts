@@ -4,9 +4,8 @@
  * `WebsocketProvider`, and message for message with a server that checks the bytes.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer as netServer } from 'node:net';
 import { resolve } from 'node:path';
-import { waitFor } from '@sales-process/server/testing';
+import { freePort, waitFor } from '@sales-process/server/testing';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import WebSocket, { WebSocketServer } from 'ws';
 import { WebsocketProvider } from 'y-websocket';
@@ -14,13 +13,6 @@ import * as Y from 'yjs';
 import { LiveSocket } from '../../packages/elements/src/client/live-socket.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
-const freePort = () =>
-  new Promise<number>((done) => {
-    const s = netServer().listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => done(port));
-    });
-  });
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** A stock y-websocket server (in memory), as `npx y-websocket` runs it. */

@@ -4,12 +4,11 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer as netServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { readDraft, seedProcessDefinition, setStageValue, type ProcessDraft } from '@sales-process/core';
 import { createServer, signToken } from '@sales-process/server';
-import { openScratchPostgres, waitFor } from '@sales-process/server/testing';
+import { freePort, openScratchPostgres, waitFor } from '@sales-process/server/testing';
 import pino from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
@@ -19,13 +18,6 @@ import * as Y from 'yjs';
 const ROOT = resolve(import.meta.dirname, '../..');
 const SECRET = 'sync-test-secret-0123456789abcdef0123';
 const PG = process.env.TEST_DATABASE_URL;
-const freePort = () =>
-  new Promise<number>((done) => {
-    const s = netServer().listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => done(port));
-    });
-  });
 const token = (sub: string, roles: string[]) => signToken(SECRET, { sub, tenant: 't1', roles }, new Date(), 3600);
 
 async function api(base: string, method: string, path: string, body?: unknown) {

@@ -3,6 +3,7 @@
  * one scratch database per call) and a real server driven through `app.fetch`.
  */
 import { randomBytes } from 'node:crypto';
+import { createServer as createNetServer } from 'node:net';
 import pino from 'pino';
 import { createServer, type CreateServerOptions, type SalesProcessServer } from '../app.js';
 import { AdjustableClock } from '../context.js';
@@ -103,3 +104,12 @@ export async function waitFor<T>(check: () => T | Promise<T>, ms = 5000, what = 
   }
   throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
 }
+
+/** A TCP port on 127.0.0.1 that was free a moment ago, for a server started in another process. */
+export const freePort = () =>
+  new Promise<number>((done) => {
+    const s = createNetServer().listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => done(port));
+    });
+  });
