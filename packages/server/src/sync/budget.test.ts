@@ -75,16 +75,7 @@ for (const kind of testDatabases()) {
       const updates: Uint8Array[] = [];
       local.on('update', (u: Uint8Array) => updates.push(u));
       for (let i = 0; i < 10_000; i++) local.getMap('junk').set(`k${i % 50}`, i);
-      let worst = 0;
-      let probing = true;
-      const probe = (async () => {
-        while (probing) {
-          const started = performance.now();
-          await fetch(`${http}/healthz`).then((r) => r.arrayBuffer());
-          worst = Math.max(worst, performance.now() - started);
-          await new Promise((r) => setTimeout(r, 20));
-        }
-      })();
+      const probe = probeHealthz(http);
       let sent = 0;
       for (const u of updates) {
         if (raw.ws.readyState !== WebSocket.OPEN) break;
@@ -93,8 +84,7 @@ for (const kind of testDatabases()) {
         if (sent % 500 === 0) await new Promise((r) => setTimeout(r, 100)); // 10,000 in about 2 s
       }
       const closed = await raw.closed;
-      probing = false;
-      await probe;
+      const worst = await probe.stop();
       console.log(`websocket flood on ${kind.name}: closed with ${closed.code} after ${sent} of 10,000 updates sent; slowest /healthz ${Math.round(worst)} ms`);
       expect(closed.code).toBe(CLOSE_RATE_LIMITED);
       expect(worst).toBeLessThan(1000);
@@ -257,17 +247,8 @@ for (const kind of testDatabases()) {
       });
       const codes: number[] = [];
       for (const f of flooders) void f.closed.then((c) => codes.push(c.code));
-      let worst = 0;
-      let probing = true;
       let sent = 0;
-      const probe = (async () => {
-        while (probing) {
-          const started = performance.now();
-          await fetch(`${http}/healthz`).then((r) => r.arrayBuffer());
-          worst = Math.max(worst, performance.now() - started);
-          await new Promise((r) => setTimeout(r, 20));
-        }
-      })();
+      const probe = probeHealthz(http);
       // Each socket: 5 updates every 50 ms (100/s, half its own limit), for 4 s: 20,000 in all if none is closed.
       for (let tick = 0; tick < 80; tick++) {
         flooders.forEach((f, i) => {
@@ -280,8 +261,7 @@ for (const kind of testDatabases()) {
         });
         await new Promise((r) => setTimeout(r, 50));
       }
-      probing = false;
-      await probe;
+      const worst = await probe.stop();
       const limited = codes.filter((c) => c === CLOSE_RATE_LIMITED).length;
       console.log(`one user's 50 sockets flooding on ${kind.name}: ${sent} updates sent, ${limited} of 50 sockets closed with 4429 (${codes.length} closed in all); slowest /healthz ${Math.round(worst)} ms`);
       expect(worst).toBeLessThan(1000);
@@ -298,4 +278,25 @@ for (const kind of testDatabases()) {
       for (const r of [quiet, other, ...flooders]) r.ws.close();
     });
   });
+}
+
+/** Polls /healthz every 20 ms until stopped; `stop()` gives the slowest answer, in ms. */
+function probeHealthz(http: string): { stop(): Promise<number> } {
+  let worst = 0;
+  let probing = true;
+  const loop = (async () => {
+    while (probing) {
+      const started = performance.now();
+      await fetch(`${http}/healthz`).then((r) => r.arrayBuffer());
+      worst = Math.max(worst, performance.now() - started);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  })();
+  return {
+    async stop() {
+      probing = false;
+      await loop;
+      return worst;
+    },
+  };
 }
