@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * `pnpm test`: typecheck, build the demo, then every runner (vitest unit, element tests
+ * `pnpm test`: typecheck, lint (Biome: format and rules), build the demo, then every runner (vitest unit, element tests
  * in Chromium, end-to-end), each closing with a plain "name: N passed, N failed" line.
  * Exits non-zero if anything failed. Runs against PostgreSQL too when TEST_DATABASE_URL is set.
  */
@@ -56,6 +56,12 @@ if (wanted('typecheck')) {
     console.log('\ntypecheck: 0 passed, 1 failed');
     failedRunners++;
   } else console.log('typecheck: clean');
+}
+if (wanted('lint')) {
+  if (run('pnpm', ['run', '--silent', 'lint']) !== 0) {
+    console.log('\nlint: 0 passed, 1 failed (pnpm format fixes formatting)');
+    failedRunners++;
+  } else console.log('lint: clean');
 }
 if (wanted('size')) {
   if (run('node', ['scripts/size.mjs']) !== 0) failedRunners++;

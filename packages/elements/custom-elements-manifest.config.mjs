@@ -73,7 +73,10 @@ function eventTypesPlugin() {
               ...(typeText ? { type: { text: typeText } } : {}),
             });
           }
-          d.events = [...byName.values()].map((e) => (e.description === undefined ? (delete e.description, e) : e));
+          d.events = [...byName.values()].map((e) => {
+            if (e.description === undefined) delete e.description;
+            return e;
+          });
         }
     },
   };

@@ -121,7 +121,10 @@ function lib0ForBrowsers(): Plugin {
 function compactTemplates(): Plugin {
   const walk = (node: unknown, visit: (n: Record<string, any>) => void): void => {
     if (!node || typeof node !== 'object') return;
-    if (Array.isArray(node)) return node.forEach((child) => walk(child, visit));
+    if (Array.isArray(node)) {
+      for (const child of node) walk(child, visit);
+      return;
+    }
     const n = node as Record<string, any>;
     if (typeof n.type === 'string') visit(n);
     for (const key in n) if (key !== 'parent') walk(n[key], visit);

@@ -31,7 +31,7 @@ async function api(base: string, method: string, path: string, body?: unknown) {
 
 async function provider(base: string, room: string) {
   const doc = new Y.Doc();
-  const p = new WebsocketProvider(base.replace('http', 'ws') + '/sync', room, doc, { WebSocketPolyfill: WebSocket as never, disableBc: true, params: { token: await token('admin', ['admin']) } });
+  const p = new WebsocketProvider(`${base.replace('http', 'ws')}/sync`, room, doc, { WebSocketPolyfill: WebSocket as never, disableBc: true, params: { token: await token('admin', ['admin']) } });
   await waitFor(() => p.synced, 10_000, 'sync');
   return { doc, p, draft: () => readDraft(doc) as ProcessDraft };
 }

@@ -196,7 +196,7 @@ export function parseDraft(input: unknown):
 export function zodProblems(error: z.ZodError, prefix: (string | number)[] = []): DefinitionProblem[] {
   return error.issues.map((issue) => ({
     path: [...prefix, ...issue.path.map((p) => (typeof p === 'symbol' ? String(p) : p))],
-    code: 'INVALID_' + issue.code.toUpperCase(),
+    code: `INVALID_${issue.code.toUpperCase()}`,
     severity: 'error' as const,
     message: { zh: `格式不正确：${issue.message}`, en: issue.message },
   }));

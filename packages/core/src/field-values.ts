@@ -82,6 +82,7 @@ export function isCalendarDate(value: string): boolean {
 
 /** Neither NUL (PostgreSQL cannot store it) nor an unpaired UTF-16 surrogate (not Unicode text). */
 // Without the u flag (OpenAPI patterns have no flags): every surrogate must come in a pair.
+// biome-ignore lint/suspicious/noControlCharactersInRegex: NUL is exactly what this rule refuses.
 export const STORABLE_TEXT = /^(?:[^\u0000\uD800-\uDFFF]|[\uD800-\uDBFF][\uDC00-\uDFFF])*$/;
 export const isStorableText = (s: string): boolean => STORABLE_TEXT.test(s);
 /**
@@ -89,6 +90,7 @@ export const isStorableText = (s: string): boolean => STORABLE_TEXT.test(s);
  * unpaired surrogate (in `u` mode a surrogate range only matches unpaired ones). For
  * finding or replacing the offending character; `!UNSTORABLE_CHAR.test(s)` is `isStorableText(s)`.
  */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: NUL is exactly what this finds.
 export const UNSTORABLE_CHAR = /[\u0000\uD800-\uDFFF]/u;
 
 /**

@@ -63,6 +63,7 @@ describe('DocStore (a live doc in IndexedDB)', () => {
     const back = new Y.Doc();
     const stockAgain = new IndexeddbPersistence(name, back);
     await stockAgain.whenSynced;
+    // biome-ignore lint/suspicious/noThenProperty: a plain map key in a Yjs doc, never awaited.
     expect(back.getMap('m').toJSON()).to.deep.equal({ by: 'y-indexeddb', then: 'DocStore' });
     await stockAgain.destroy();
   });

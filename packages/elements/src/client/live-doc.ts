@@ -195,8 +195,14 @@ export function acquireLiveDoc(client: ApiClient, name: string, options: { offli
       // step 1: wait for that one first.
       if (provider.wsconnected && !provider.synced)
         await wait(
-          (done) => (provider.on('sync', done), provider.on('status', done)),
-          (done) => (provider.off('sync', done), provider.off('status', done)),
+          (done) => {
+            provider.on('sync', done);
+            provider.on('status', done);
+          },
+          (done) => {
+            provider.off('sync', done);
+            provider.off('status', done);
+          },
         );
       const ws = provider.ws;
       if (!provider.wsconnected || !provider.synced || !ws || ws.readyState !== ws.OPEN) return;

@@ -215,7 +215,7 @@ export class LiveSocket extends ObservableV2<LiveSocketEvents> {
     // 4429: over the server's budget (docs/live-sync.md): wait 5 s, twice as long (to 80 s)
     // while 4429s keep coming within a minute of the last wait; other 4400–4499: the server
     // decided that trying again cannot help (as y-websocket).
-    if (code == 4429) {
+    if (code === 4429) {
       const now = Date.now();
       wait = this.#limit = now - this.#limitAt < this.#limit + 60_000 ? Math.min(this.#limit * 2, 80_000) : 5000;
       this.#limitAt = now;

@@ -202,7 +202,7 @@ export class StageFeedbackForm extends ConnectedElement {
   /** The server-owned state of the opportunity (from its live doc). */
   get opportunity(): OpportunityView | null {
     const server = this.live.doc?.getMap('server');
-    return server && server.size ? (server.toJSON() as OpportunityView) : null;
+    return server?.size ? (server.toJSON() as OpportunityView) : null;
   }
 
   /** The current stage's fields (labels, types, options, required), from the server. */

@@ -77,7 +77,7 @@ describe('connection: what hosts see when things go wrong', () => {
 
   it('calls tokenProvider on a 401 and retries the request with the new token', async () => {
     let calls = 0;
-    answer = (url, headers) => (headers.authorization === 'Bearer new' ? json(200, opportunityFixture()) : json(401, { error: { code: 'UNAUTHENTICATED', message: 'expired' } }));
+    answer = (_url, headers) => (headers.authorization === 'Bearer new' ? json(200, opportunityFixture()) : json(401, { error: { code: 'UNAUTHENTICATED', message: 'expired' } }));
     const provider = await fixture<SalesProcessProvider>(html`<sales-process-provider base-url="http://x" token="old" .tokenProvider=${async () => (calls++, 'new')}>
       <opportunity-stage-path opportunity-id="opp_1" .live=${false}></opportunity-stage-path>
     </sales-process-provider>`);

@@ -10,7 +10,7 @@ export const property =
   // `any`: TypeScript wants a field decorator to return void or any.
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   (proto: object, name: PropertyKey): any => {
-    const own = Object.prototype.hasOwnProperty.call(proto, name);
+    const own = Object.hasOwn(proto, name);
     (proto.constructor as typeof ReactiveElement).createProperty(name, options);
     // An accessor keeps its own descriptor (as lit's legacy decorator returns it).
     return own ? Object.getOwnPropertyDescriptor(proto, name) : undefined;

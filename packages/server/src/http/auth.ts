@@ -30,7 +30,10 @@ export type TokenVerifier = (token: string) => Promise<Principal>;
  * the host minted them, so they are no guess, and the failure throttle does not count them.
  */
 const signedRefusals = new WeakSet<object>();
-const signed = (e: ApiError) => (signedRefusals.add(e), e);
+const signed = (e: ApiError) => {
+  signedRefusals.add(e);
+  return e;
+};
 
 /**
  * Whether an error is a token that failed verification (forged, malformed, wrongly signed):

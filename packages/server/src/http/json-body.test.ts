@@ -221,6 +221,7 @@ for (const kind of testDatabases()) {
       const created = await admin.post('/opportunities', { name: 'X', customerId: customer.id, amount: 1, processId, expectedCloseDate: '2024-02-30' });
       expect(created.status).toBe(400);
       expect(created.body.error.details[0].path).toBe('body.expectedCloseDate');
+      // biome-ignore lint/correctness/noPrecisionLoss: the imprecise literal is the input under test.
       for (const amount of [1e13, 9_999_999_999_999.999]) {
         const res = await admin.post('/opportunities', { name: 'X', customerId: customer.id, amount, processId });
         expect(res.status, String(amount)).toBe(400);

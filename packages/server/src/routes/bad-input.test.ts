@@ -113,7 +113,7 @@ function withKey(root: Json, path: (string | number)[], key: string, raw: string
   const text = replaced(root, path, '"EXTENDED_OBJECT_7f3a"');
   const target = nodes(root).find((n) => n.path.join('\u0000') === path.join('\u0000'))!.value as Record<string, Json>;
   const inner = JSON.stringify(target).slice(1, -1);
-  return text.replace('"EXTENDED_OBJECT_7f3a"', () => `{${JSON.stringify(key)}:${raw}${inner ? ',' + inner : ''}}`);
+  return text.replace('"EXTENDED_OBJECT_7f3a"', () => `{${JSON.stringify(key)}:${raw}${inner ? `,${inner}` : ''}}`);
 }
 
 function wrongType(value: Json): string {
@@ -154,7 +154,7 @@ function casesFor(endpoint: string, path: string, nulPath: string | null, sample
     const where = ['body', ...node.path].join('.');
     if (typeof node.value === 'string') {
       add(`NUL in ${where}`, replaced(base, node.path, JSON.stringify(`${node.value}\u0000`)), where);
-      add(`unpaired surrogate in ${where}`, replaced(base, node.path, JSON.stringify(node.value).slice(0, -1) + '\\ud800"'), where);
+      add(`unpaired surrogate in ${where}`, replaced(base, node.path, `${JSON.stringify(node.value).slice(0, -1)}\\ud800"`), where);
       add(`huge string in ${where}`, replaced(base, node.path, JSON.stringify(HUGE)), where);
     }
     if (node.path.length) {

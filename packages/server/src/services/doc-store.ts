@@ -171,7 +171,7 @@ export class DocStore {
    */
   async compact(doc: string): Promise<void> {
     await this.db.transaction(async (tx) => {
-      await tx.execute(sql`select pg_advisory_xact_lock(hashtext(${'doc:' + doc}))`);
+      await tx.execute(sql`select pg_advisory_xact_lock(hashtext(${`doc:${doc}`}))`);
       const [snap] = await tx.select().from(docSnapshots).where(eq(docSnapshots.doc, doc));
       const rows = await tx
         .select({ seq: docUpdates.seq, update: docUpdates.update })

@@ -10,7 +10,6 @@ for (const kind of testDatabases()) {
     let customerId: string;
     const admin = () => t.as('adm', ['admin']);
     const s1 = () => t.as('s1', ['sales']);
-    const s2 = () => t.as('s2', ['sales']);
     const upload = async (user: string, name: string, body: string, tenant = 't1') => {
       const token = await t.token(user, ['sales'], tenant);
       const res = await t.server.fetch(new Request('http://test/api/v1/files', { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'text/plain', 'x-file-name': name }, body }));

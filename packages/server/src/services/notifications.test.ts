@@ -1,6 +1,6 @@
 import { createServer as httpServer, type Server } from 'node:http';
 import { seedProcessDefinition } from '@sales-process/core';
-import { eq, sql } from 'drizzle-orm';
+import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { webhookDeliveries } from '../db/schema.js';
 import { startTestServer, testDatabases, waitFor, type TestServer } from '../testing/harness.js';

@@ -137,7 +137,7 @@ export class ProcessService {
 
   async list(tenantId: string, filter: { status?: 'enabled' | 'disabled'; usableBy?: string }) {
     const { db } = this.ctx.database;
-    let rows;
+    let rows: (typeof processes.$inferSelect)[];
     if (filter.usableBy) {
       const user = await this.directory.user(db, tenantId, filter.usableBy);
       if (!user) throw notFound('user');
