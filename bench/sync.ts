@@ -46,7 +46,8 @@ const pin = spawnSync('sh', ['-c', 'command -v taskset']).status === 0;
 if (pin) spawnSync('taskset', ['-cp', '1', String(process.pid)], { stdio: 'ignore' });
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const pct = (xs: number[], p: number) => (xs.length ? [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))]! : NaN);
+const pct = (xs: number[], p: number) =>
+  xs.length ? [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))]! : NaN;
 const median = (xs: number[]) => pct(xs, 50);
 function cpuSeconds(pid: number): number {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
@@ -67,7 +68,11 @@ interface Kind {
 // SERVER_NODE_FLAGS (e.g. --cpu-prof --cpu-prof-dir=…, --trace-gc with SERVER_STDOUT=1) go to every server.
 const nodeFlags = process.env.SERVER_NODE_FLAGS?.split(' ').filter(Boolean) ?? [];
 const node = (serverArgs: string[], env: Record<string, string>, args = [...nodeFlags, ...serverArgs]) =>
-  spawn(pin ? 'taskset' : process.execPath, pin ? ['-c', '0', process.execPath, ...args] : args, { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', process.env.SERVER_STDOUT ? 'inherit' : 'ignore', 'inherit'] });
+  spawn(pin ? 'taskset' : process.execPath, pin ? ['-c', '0', process.execPath, ...args] : args, {
+    cwd: ROOT,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', process.env.SERVER_STDOUT ? 'inherit' : 'ignore', 'inherit'],
+  });
 
 async function waitSynced(check: () => boolean, what: string, ms = 30_000) {
   const started = Date.now();
@@ -80,40 +85,66 @@ async function waitSynced(check: () => boolean, what: string, ms = 30_000) {
 const KINDS: Kind[] = [
   {
     name: 'ours',
-    start: (port, db) => node(['--import', 'tsx', 'packages/server/src/main.ts'], { DATABASE_URL: db, AUTH_SECRET: SECRET, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn' }),
+    start: (port, db) =>
+      node(['--import', 'tsx', 'packages/server/src/main.ts'], {
+        DATABASE_URL: db,
+        AUTH_SECRET: SECRET,
+        PORT: String(port),
+        HOST: '127.0.0.1',
+        LOG_LEVEL: 'warn',
+      }),
     async rooms(n, base) {
       const token = await signToken(SECRET, { sub: 'admin', tenant: 'bench', roles: ['admin'] }, new Date(), 3600);
       const ids: string[] = [];
       for (let i = 0; i < n; i++) {
-        const res = await fetch(`${base}/api/v1/processes`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify({ name: `P${i}`, departments: [], definition: seedProcessDefinition }) });
+        const res = await fetch(`${base}/api/v1/processes`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+          body: JSON.stringify({ name: `P${i}`, departments: [], definition: seedProcessDefinition }),
+        });
         ids.push(`process-draft:${((await res.json()) as { id: string }).id}`);
       }
       return ids;
     },
     async connect(base, room, doc) {
       const token = await signToken(SECRET, { sub: 'admin', tenant: 'bench', roles: ['admin'] }, new Date(), 3600);
-      const p = new WebsocketProvider(`${base.replace('http', 'ws')}/sync`, room, doc, { WebSocketPolyfill: WebSocket as never, disableBc: true, params: { token } });
+      const p = new WebsocketProvider(`${base.replace('http', 'ws')}/sync`, room, doc, {
+        WebSocketPolyfill: WebSocket as never,
+        disableBc: true,
+        params: { token },
+      });
       await waitSynced(() => p.synced, room);
       return p;
     },
   },
   {
     name: 'y-websocket-server',
-    start: (port) => node(['node_modules/@y/websocket-server/src/server.js'], { HOST: '127.0.0.1', PORT: String(port) }),
+    start: (port) =>
+      node(['node_modules/@y/websocket-server/src/server.js'], { HOST: '127.0.0.1', PORT: String(port) }),
     rooms: async (n) => Array.from({ length: n }, (_, i) => `room-${i}-${Date.now()}`),
     async connect(base, room, doc) {
-      const p = new WebsocketProvider(base.replace('http', 'ws'), room, doc, { WebSocketPolyfill: WebSocket as never, disableBc: true });
+      const p = new WebsocketProvider(base.replace('http', 'ws'), room, doc, {
+        WebSocketPolyfill: WebSocket as never,
+        disableBc: true,
+      });
       await waitSynced(() => p.synced, room);
       return p;
     },
   },
   {
     name: 'hocuspocus',
-    start: (port, db) => node(['--import', 'tsx', 'bench/servers/hocuspocus.ts'], { DATABASE_URL: db, PORT: String(port) }),
+    start: (port, db) =>
+      node(['--import', 'tsx', 'bench/servers/hocuspocus.ts'], { DATABASE_URL: db, PORT: String(port) }),
     rooms: async (n) => Array.from({ length: n }, (_, i) => `room-${i}-${Date.now()}`),
     async connect(base, room, doc) {
       let synced = false;
-      const p = new HocuspocusProvider({ url: base.replace('http', 'ws'), name: room, document: doc, WebSocketPolyfill: WebSocket, onSynced: () => (synced = true) } as never);
+      const p = new HocuspocusProvider({
+        url: base.replace('http', 'ws'),
+        name: room,
+        document: doc,
+        WebSocketPolyfill: WebSocket,
+        onSynced: () => (synced = true),
+      } as never);
       await waitSynced(() => synced, room);
       return p;
     },
@@ -147,14 +178,20 @@ async function scenario(kind: Kind, rooms: number, clients: number) {
       for (const doc of docs) providers.push(await kind.connect(base, room, doc));
       const writer = docs[0]!;
       // Same content everywhere: ours starts from the process' version, the others get it written now.
-      if (!(readDraft(writer) as ProcessDraft).definition.presale.length) writeDraft(writer, { name: 'P', departments: [], definition: seedProcessDefinition });
-      await waitSynced(() => docs.every((d) => (readDraft(d) as ProcessDraft).definition.presale.length === 4), `${room} initial state`);
+      if (!(readDraft(writer) as ProcessDraft).definition.presale.length)
+        writeDraft(writer, { name: 'P', departments: [], definition: seedProcessDefinition });
+      await waitSynced(
+        () => docs.every((d) => (readDraft(d) as ProcessDraft).definition.presale.length === 4),
+        `${room} initial state`,
+      );
       writers.push(writer);
       for (const reader of docs.slice(1)) {
         const seen = new Set<number>();
         // Only the edited text is read: reading the whole draft per update would make the
         // load generator's own work most of what is measured.
-        const requirements = ((reader.getMap('draft').get('presale') as Y.Map<Y.Map<unknown>>).get('visit')!.get('requirements') as Y.Text);
+        const requirements = (reader.getMap('draft').get('presale') as Y.Map<Y.Map<unknown>>)
+          .get('visit')!
+          .get('requirements') as Y.Text;
         reader.on('update', () => {
           const text = requirements.toString();
           const m = /^(\d+):(\d+(?:\.\d+)?)$/.exec(text);
@@ -187,7 +224,14 @@ async function scenario(kind: Kind, rooms: number, clients: number) {
     const cpu = cpuSeconds(server.pid!) - cpu0;
     const rss = peakRssMb(server.pid!);
     providers.forEach((p) => p.destroy());
-    return { p50: pct(latencies, 50), p99: pct(latencies, 99), missed: expected - received, cpu, rss, updates: (seq - warmupTicks) * rooms };
+    return {
+      p50: pct(latencies, 50),
+      p99: pct(latencies, 99),
+      missed: expected - received,
+      cpu,
+      rss,
+      updates: (seq - warmupTicks) * rooms,
+    };
   } finally {
     // A graceful stop first (so SERVER_NODE_FLAGS=--cpu-prof can write its profile).
     const exited = new Promise((r) => server.once('exit', r));
@@ -199,7 +243,9 @@ async function scenario(kind: Kind, rooms: number, clients: number) {
   }
 }
 
-console.log(`live-document propagation: ${SECONDS}s per run after ${WARMUP_SECONDS}s of warm-up, a write per room every ${RATE_MS} ms, median of ${REPEAT} runs${pin ? ', server on CPU 0, load on CPU 1' : ''}\n`);
+console.log(
+  `live-document propagation: ${SECONDS}s per run after ${WARMUP_SECONDS}s of warm-up, a write per room every ${RATE_MS} ms, median of ${REPEAT} runs${pin ? ', server on CPU 0, load on CPU 1' : ''}\n`,
+);
 for (const sc of SCENARIOS) {
   console.log(`${sc.rooms} rooms × ${sc.clients} clients`);
   console.log('server                  p50 ms   p99 ms   missed   cpu s   peak RSS MB');
@@ -207,19 +253,32 @@ for (const sc of SCENARIOS) {
   const kinds = KINDS.filter((k) => !ONLY || ONLY.includes(k.name));
   // Runs take turns (ours, relay, hocuspocus, ours, …) so that a slower stretch of the machine falls on every server alike.
   const all = new Map(kinds.map((k) => [k.name, [] as Awaited<ReturnType<typeof scenario>>[]]));
-  for (let r = 0; r < REPEAT; r++) for (const kind of kinds) all.get(kind.name)!.push(await scenario(kind, sc.rooms, sc.clients));
+  for (let r = 0; r < REPEAT; r++)
+    for (const kind of kinds) all.get(kind.name)!.push(await scenario(kind, sc.rooms, sc.clients));
   for (const kind of kinds) {
     const runs = all.get(kind.name)!;
-    const m = { p50: median(runs.map((x) => x.p50)), p99: median(runs.map((x) => x.p99)), missed: median(runs.map((x) => x.missed)), cpu: median(runs.map((x) => x.cpu)), rss: median(runs.map((x) => x.rss)) };
+    const m = {
+      p50: median(runs.map((x) => x.p50)),
+      p99: median(runs.map((x) => x.p99)),
+      missed: median(runs.map((x) => x.missed)),
+      cpu: median(runs.map((x) => x.cpu)),
+      rss: median(runs.map((x) => x.rss)),
+    };
     results.set(kind.name, m);
-    console.log(`${kind.name.padEnd(22)} ${m.p50.toFixed(1).padStart(7)} ${m.p99.toFixed(1).padStart(8)} ${String(m.missed).padStart(8)} ${m.cpu.toFixed(1).padStart(7)} ${m.rss.toFixed(0).padStart(13)}`);
-    console.log(`${''.padEnd(22)} runs p50/p99: ${runs.map((x) => `${x.p50.toFixed(1)}/${x.p99.toFixed(1)}`).join('  ')}`);
+    console.log(
+      `${kind.name.padEnd(22)} ${m.p50.toFixed(1).padStart(7)} ${m.p99.toFixed(1).padStart(8)} ${String(m.missed).padStart(8)} ${m.cpu.toFixed(1).padStart(7)} ${m.rss.toFixed(0).padStart(13)}`,
+    );
+    console.log(
+      `${''.padEnd(22)} runs p50/p99: ${runs.map((x) => `${x.p50.toFixed(1)}/${x.p99.toFixed(1)}`).join('  ')}`,
+    );
   }
   const ours = results.get('ours');
   for (const other of ['y-websocket-server', 'hocuspocus']) {
     const o = results.get(other);
     if (!o || !ours) continue;
-    console.log(`  ours / ${other}: p50 ${(ours.p50 / o.p50).toFixed(2)}, p99 ${(ours.p99 / o.p99).toFixed(2)}, cpu ${(ours.cpu / o.cpu).toFixed(2)}, rss ${(ours.rss / o.rss).toFixed(2)}`);
+    console.log(
+      `  ours / ${other}: p50 ${(ours.p50 / o.p50).toFixed(2)}, p99 ${(ours.p99 / o.p99).toFixed(2)}, cpu ${(ours.cpu / o.cpu).toFixed(2)}, rss ${(ours.rss / o.rss).toFixed(2)}`,
+    );
   }
   console.log('');
 }

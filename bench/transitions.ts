@@ -25,7 +25,8 @@ import { seedProcessDefinition } from '@sales-process/core';
 import { pgClient, signToken } from '@sales-process/server';
 import { freePort, openScratchPostgres } from '@sales-process/server/testing';
 
-const url = process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const url =
+  process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 // Concurrency levels, each measured on both sides alike (as pgbench -c N): at 8 clients
 // neither side saturates this machine, at 32 both do (their peak rates).
 const LEVELS = (process.env.WORKERS ?? '8,32').split(',').map(Number);
@@ -41,12 +42,22 @@ const serverCpuSeconds = () => {
 };
 /** Whole-machine CPU ticks (user, system, idle+iowait) from /proc/stat. */
 const machineTicks = () => {
-  const [user, nice, system, idle, iowait, irq, softirq] = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+  const [user, nice, system, idle, iowait, irq, softirq] = readFileSync('/proc/stat', 'utf8')
+    .split('\n')[0]!
+    .trim()
+    .split(/\s+/)
+    .slice(1)
+    .map(Number);
   return { user: user! + nice!, system: system! + irq! + softirq!, idle: idle! + iowait! };
 };
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
 
-async function timed(label: string, worker: (i: number) => Promise<void>, workers: number, duration = SECONDS): Promise<number> {
+async function timed(
+  label: string,
+  worker: (i: number) => Promise<void>,
+  workers: number,
+  duration = SECONDS,
+): Promise<number> {
   let count = 0;
   let stop = false;
   const cpu0 = process.cpuUsage();
@@ -82,10 +93,22 @@ async function timed(label: string, worker: (i: number) => Promise<void>, worker
 const scratch = await openScratchPostgres(url);
 const port = await freePort();
 const pin = process.env.PIN === '1' && spawnSync('sh', ['-c', 'command -v taskset']).status === 0;
-const args = [...(process.env.SERVER_NODE_FLAGS?.split(' ').filter(Boolean) ?? []), '--import', 'tsx', 'packages/server/src/main.ts'];
+const args = [
+  ...(process.env.SERVER_NODE_FLAGS?.split(' ').filter(Boolean) ?? []),
+  '--import',
+  'tsx',
+  'packages/server/src/main.ts',
+];
 const server = spawn(pin ? 'taskset' : process.execPath, pin ? ['-c', '0', process.execPath, ...args] : args, {
   cwd: root,
-  env: { ...process.env, DATABASE_URL: scratch.url, AUTH_SECRET: SECRET, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn' },
+  env: {
+    ...process.env,
+    DATABASE_URL: scratch.url,
+    AUTH_SECRET: SECRET,
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    LOG_LEVEL: 'warn',
+  },
   stdio: ['ignore', 'ignore', 'inherit'],
   detached: true,
 });
@@ -111,16 +134,28 @@ const tokens = new Map<string, string>();
 const agent = new Agent({ keepAlive: true, maxSockets: WORKERS + 2 });
 async function call(user: string, roles: string[], method: string, path: string, body?: unknown) {
   const key = `${user}:${roles}`;
-  if (!tokens.has(key)) tokens.set(key, await signToken(SECRET, { sub: user, tenant: 'bench', roles }, new Date(), 3600));
+  if (!tokens.has(key))
+    tokens.set(key, await signToken(SECRET, { sub: user, tenant: 'bench', roles }, new Date(), 3600));
   const payload = body === undefined ? undefined : JSON.stringify(body);
   return new Promise<{ status: number; body: any }>((done, fail) => {
     const req = request(
       `${base}${path}`,
-      { method, agent, headers: { authorization: `Bearer ${tokens.get(key)}`, ...(payload === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) }) } },
+      {
+        method,
+        agent,
+        headers: {
+          authorization: `Bearer ${tokens.get(key)}`,
+          ...(payload === undefined
+            ? {}
+            : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) }),
+        },
+      },
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => done({ status: res.statusCode!, body: JSON.parse(Buffer.concat(chunks).toString('utf8')) }));
+        res.on('end', () =>
+          done({ status: res.statusCode!, body: JSON.parse(Buffer.concat(chunks).toString('utf8')) }),
+        );
         res.on('error', fail);
       },
     );
@@ -194,34 +229,58 @@ class Connection {
 
 await admin('POST', '/directory/sync', {
   departments: [{ id: 'sales', name: '销售部' }],
-  users: [{ id: 'admin', name: 'A', departmentId: 'sales' }, ...Array.from({ length: WORKERS }, (_, i) => ({ id: `rep${i}`, name: `R${i}`, departmentId: 'sales', managerId: 'admin' }))],
+  users: [
+    { id: 'admin', name: 'A', departmentId: 'sales' },
+    ...Array.from({ length: WORKERS }, (_, i) => ({
+      id: `rep${i}`,
+      name: `R${i}`,
+      departmentId: 'sales',
+      managerId: 'admin',
+    })),
+  ],
 });
-const processId = (await admin('POST', '/processes', { name: 'P', departments: [], definition: seedProcessDefinition })).body.id;
+const processId = (await admin('POST', '/processes', { name: 'P', departments: [], definition: seedProcessDefinition }))
+  .body.id;
 const opps: string[] = [];
 for (let i = 0; i < WORKERS; i++) {
   const customerId = (await admin('POST', '/customers', { name: `C${i}`, fields: { industry: 'it' } })).body.id;
   await admin('POST', `/customers/${customerId}/contacts`, { name: 'a' });
   await admin('POST', `/customers/${customerId}/contacts`, { name: 'b' });
-  const id = (await call(`rep${i}`, ['sales'], 'POST', '/opportunities', { name: `O${i}`, customerId, amount: 1000, processId })).body.id;
+  const id = (
+    await call(`rep${i}`, ['sales'], 'POST', '/opportunities', { name: `O${i}`, customerId, amount: 1000, processId })
+  ).body.id;
   await call(`rep${i}`, ['sales'], 'PUT', `/opportunities/${id}/stage-form`, { values: { visitNotes: 'x' } });
   opps.push(id);
 }
 const forward = new Array<boolean>(WORKERS).fill(true);
 const connections = opps.map(() => new Connection(port));
-const repTokens = await Promise.all(opps.map((_, i) => signToken(SECRET, { sub: `rep${i}`, tenant: 'bench', roles: ['sales'] }, new Date(), 3600)));
+const repTokens = await Promise.all(
+  opps.map((_, i) => signToken(SECRET, { sub: `rep${i}`, tenant: 'bench', roles: ['sales'] }, new Date(), 3600)),
+);
 
 // As pgbench -c N: one connection per worker, a client of its own for each level.
 const plainClients = new Map(LEVELS.map((n) => [n, pgClient(scratch.url!, { max: n, onnotice: () => {} })]));
 const plain = plainClients.get(WORKERS)!;
-const plainTx = (n: number) => (i: number) => plainClients.get(n)!.begin((tx) => tx`update bench_rows set n = n + 1 where id = ${i}`).then(() => {});
+const plainTx = (n: number) => (i: number) =>
+  plainClients
+    .get(n)!
+    .begin((tx) => tx`update bench_rows set n = n + 1 where id = ${i}`)
+    .then(() => {});
 await plain`create table if not exists bench_rows (id int primary key, n bigint not null default 0)`;
 await plain`insert into bench_rows (id) select generate_series(0, ${WORKERS - 1}) on conflict do nothing`;
 
-console.log(`PostgreSQL transitions benchmark: ${LEVELS.join(' and ')} workers, ${SECONDS}s per measurement, ${ROUNDS} rounds${pin ? ', server pinned to CPU 0, load on CPU 1' : ''}`);
+console.log(
+  `PostgreSQL transitions benchmark: ${LEVELS.join(' and ')} workers, ${SECONDS}s per measurement, ${ROUNDS} rounds${pin ? ', server pinned to CPU 0, load on CPU 1' : ''}`,
+);
 const transition = async (i: number) => {
   const r = forward[i]
     ? await connections[i]!.request('POST', `/opportunities/${opps[i]}/complete-stage`, repTokens[i]!, '{}')
-    : await connections[i]!.request('POST', `/opportunities/${opps[i]}/move-back`, repTokens[i]!, '{"stageId":"visit"}');
+    : await connections[i]!.request(
+        'POST',
+        `/opportunities/${opps[i]}/move-back`,
+        repTokens[i]!,
+        '{"stageId":"visit"}',
+      );
   if (r.status !== 200) throw new Error(`transition refused: ${JSON.stringify(r.body)}`);
   forward[i] = !forward[i];
 };
@@ -238,7 +297,9 @@ for (let round = 1; round <= ROUNDS; round++) {
 }
 console.log('');
 for (const [n, r] of results)
-  console.log(`${String(n).padStart(3)} workers: median validated transitions/s ${median(r.ours).toFixed(0).padStart(6)}, plain update tx/s ${median(r.plain).toFixed(0).padStart(6)}, ratio ${(median(r.ours) / median(r.plain)).toFixed(2)}`);
+  console.log(
+    `${String(n).padStart(3)} workers: median validated transitions/s ${median(r.ours).toFixed(0).padStart(6)}, plain update tx/s ${median(r.plain).toFixed(0).padStart(6)}, ratio ${(median(r.ours) / median(r.plain)).toFixed(2)}`,
+  );
 const peakOurs = Math.max(...[...results.values()].map((r) => median(r.ours)));
 const peakPlain = Math.max(...[...results.values()].map((r) => median(r.plain)));
 console.log(`peak rates: validated transitions/s ${peakOurs.toFixed(0)}, plain update tx/s ${peakPlain.toFixed(0)}`);

@@ -50,7 +50,12 @@ function precompress(dir) {
     else if (name.endsWith('.js')) {
       const data = readFileSync(file);
       writeFileSync(`${file}.gz`, gzipSync(data, { level: 9 }));
-      writeFileSync(`${file}.br`, brotliCompressSync(data, { params: { [constants.BROTLI_PARAM_QUALITY]: 11, [constants.BROTLI_PARAM_SIZE_HINT]: data.length } }));
+      writeFileSync(
+        `${file}.br`,
+        brotliCompressSync(data, {
+          params: { [constants.BROTLI_PARAM_QUALITY]: 11, [constants.BROTLI_PARAM_SIZE_HINT]: data.length },
+        }),
+      );
     }
   }
 }
@@ -66,7 +71,12 @@ const steps = {
       if (name !== 'kit') rmSync(join(elements, 'dist', name), { recursive: true, force: true });
     return run(bin(root, 'tsc'), ['-p', join(elements, 'tsconfig.build.json')]);
   },
-  manifest: () => run(bin(elements, 'cem'), ['analyze', '--litelement', '--config', 'custom-elements-manifest.config.mjs', '--quiet'], elements),
+  manifest: () =>
+    run(
+      bin(elements, 'cem'),
+      ['analyze', '--litelement', '--config', 'custom-elements-manifest.config.mjs', '--quiet'],
+      elements,
+    ),
   types: () => frameworkTypes(),
   kit: async () => {
     await run(bin(root, 'vite'), ['build', '-c', join(elements, 'vite.kit.config.ts')]);

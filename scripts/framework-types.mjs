@@ -19,7 +19,9 @@ const outDir = join(pkg, 'dist/types');
 export function frameworkTypes() {
   const manifest = JSON.parse(readFileSync(join(pkg, 'custom-elements.json'), 'utf8'));
   const index = readFileSync(join(pkg, 'dist/index.d.ts'), 'utf8');
-  const exported = (name) => new RegExp(`\\b${name}\\b`).test(index) || /export \* from '\.\/shared\/events\.js'/.test(index) && /^Sp\w+Event$/.test(name) && sharedEvent(name);
+  const exported = (name) =>
+    new RegExp(`\\b${name}\\b`).test(index) ||
+    (/export \* from '\.\/shared\/events\.js'/.test(index) && /^Sp\w+Event$/.test(name) && sharedEvent(name));
   const sharedEvents = readFileSync(join(pkg, 'dist/shared/events.d.ts'), 'utf8');
   const sharedEvent = (name) => new RegExp(`export declare class ${name}\\b`).test(sharedEvents);
 
@@ -28,30 +30,45 @@ export function frameworkTypes() {
     for (const d of mod.declarations ?? []) {
       if (!d.tagName) continue;
       if (!exported(d.name)) throw new Error(`${d.name} (<${d.tagName}>) is not exported from the package's index`);
-      const fields = (d.members ?? []).filter((m) => m.kind === 'field' && !m.static && !m.privacy && !m.readonly && !m.name.startsWith('_'));
+      const fields = (d.members ?? []).filter(
+        (m) => m.kind === 'field' && !m.static && !m.privacy && !m.readonly && !m.name.startsWith('_'),
+      );
       elements.push({
         tag: d.tagName,
         className: d.name,
         description: (d.summary ?? d.description ?? '').replace(/\s+/g, ' ').trim(),
-        attributes: (d.attributes ?? []).filter((a) => a.name).map((a) => ({ name: a.name, type: attrType(a.type?.text), description: a.description })),
+        attributes: (d.attributes ?? [])
+          .filter((a) => a.name)
+          .map((a) => ({ name: a.name, type: attrType(a.type?.text), description: a.description })),
         properties: fields.map((f) => f.name),
-        events: (d.events ?? []).filter((e) => e.name).map((e) => ({ name: e.name, type: e.type?.text && exported(e.type.text) ? e.type.text : 'Event', description: e.description })),
+        events: (d.events ?? [])
+          .filter((e) => e.name)
+          .map((e) => ({
+            name: e.name,
+            type: e.type?.text && exported(e.type.text) ? e.type.text : 'Event',
+            description: e.description,
+          })),
       });
     }
   elements.sort((a, b) => a.tag.localeCompare(b.tag));
-  const imports = [...new Set(elements.flatMap((e) => [e.className, ...e.events.map((ev) => ev.type)]).filter((n) => n !== 'Event'))].sort();
+  const imports = [
+    ...new Set(elements.flatMap((e) => [e.className, ...e.events.map((ev) => ev.type)]).filter((n) => n !== 'Event')),
+  ].sort();
   const header = (what) =>
     `// Generated from custom-elements.json by scripts/framework-types.mjs: ${what}.\nimport type { ${imports.join(', ')} } from '../index.js';\n`;
   const doc = (text, indent) => (text ? `${indent}/** ${text.replace(/\*\//g, '*\\/')} */\n` : '');
-  const attrs = (e, indent) => e.attributes.map((a) => `${doc(a.description, indent)}${indent}${q(a.name)}?: ${a.type};\n`).join('');
-  const propsOf = (e) => (e.properties.length ? `Partial<Pick<${e.className}, ${e.properties.map((p) => `'${p}'`).join(' | ')}>>` : '{}');
+  const attrs = (e, indent) =>
+    e.attributes.map((a) => `${doc(a.description, indent)}${indent}${q(a.name)}?: ${a.type};\n`).join('');
+  const propsOf = (e) =>
+    e.properties.length ? `Partial<Pick<${e.className}, ${e.properties.map((p) => `'${p}'`).join(' | ')}>>` : '{}';
 
   let jsx = header("React 19 JSX (`import type {} from '@sales-process/elements/jsx'`)");
   jsx += `import type { DetailedHTMLProps, HTMLAttributes } from 'react';\n\n`;
   for (const e of elements) {
     jsx += `/** Props of \`<${e.tag}>\` in React 19 JSX. */\nexport type ${e.className}JSXProps = DetailedHTMLProps<HTMLAttributes<${e.className}>, ${e.className}> &\n  ${propsOf(e)} & {\n`;
     jsx += attrs(e, '    ');
-    for (const ev of e.events) jsx += `${doc(ev.description, '    ')}    ${q(`on${ev.name}`)}?: (event: ${ev.type}) => void;\n`;
+    for (const ev of e.events)
+      jsx += `${doc(ev.description, '    ')}    ${q(`on${ev.name}`)}?: (event: ${ev.type}) => void;\n`;
     jsx += `  };\n\n`;
   }
   jsx += `declare module 'react' {\n  namespace JSX {\n    interface IntrinsicElements {\n`;
@@ -82,7 +99,8 @@ export type DefineCustomElement<Element extends HTMLElement, Props, Events exten
     vue += `};\n\n`;
   }
   vue += `declare module 'vue' {\n  interface GlobalComponents {\n`;
-  for (const e of elements) vue += `${doc(e.description, '    ')}    '${e.tag}': DefineCustomElement<${e.className}, ${e.className}VueProps, ${e.className}VueEvents>;\n`;
+  for (const e of elements)
+    vue += `${doc(e.description, '    ')}    '${e.tag}': DefineCustomElement<${e.className}, ${e.className}VueProps, ${e.className}VueEvents>;\n`;
   vue += `  }\n}\n`;
 
   let svelte = header("Svelte (`import type {} from '@sales-process/elements/svelte'`)");
@@ -90,7 +108,8 @@ export type DefineCustomElement<Element extends HTMLElement, Props, Events exten
   for (const e of elements) {
     svelte += `/** Attributes of \`<${e.tag}>\` in Svelte. */\nexport type ${e.className}SvelteProps = HTMLAttributes<${e.className}> & ${propsOf(e)} & {\n`;
     svelte += attrs(e, '  ');
-    for (const ev of e.events) svelte += `${doc(ev.description, '  ')}  ${q(`on${ev.name}`)}?: (event: ${ev.type}) => void;\n  ${q(`on:${ev.name}`)}?: (event: ${ev.type}) => void;\n`;
+    for (const ev of e.events)
+      svelte += `${doc(ev.description, '  ')}  ${q(`on${ev.name}`)}?: (event: ${ev.type}) => void;\n  ${q(`on:${ev.name}`)}?: (event: ${ev.type}) => void;\n`;
     svelte += `};\n\n`;
   }
   svelte += `declare module 'svelte/elements' {\n  interface SvelteHTMLElements {\n`;
@@ -108,8 +127,12 @@ export type DefineCustomElement<Element extends HTMLElement, Props, Events exten
 /** A manifest type as an attribute's type: simple unions of primitives and literals as they are, else string. */
 function attrType(text) {
   if (!text) return 'string';
-  const parts = text.split('|').map((s) => s.trim()).filter((s) => s !== 'undefined' && s !== 'null');
-  const simple = parts.length > 0 && parts.every((p) => /^(string|number|boolean|'[^']*'|"[^"]*"|-?\d+(\.\d+)?)$/.test(p));
+  const parts = text
+    .split('|')
+    .map((s) => s.trim())
+    .filter((s) => s !== 'undefined' && s !== 'null');
+  const simple =
+    parts.length > 0 && parts.every((p) => /^(string|number|boolean|'[^']*'|"[^"]*"|-?\d+(\.\d+)?)$/.test(p));
   return simple ? parts.join(' | ') : 'string';
 }
 
@@ -117,4 +140,5 @@ function q(name) {
   return /^[A-Za-z_$][\w$]*$/.test(name) ? name : `'${name}'`;
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) console.log(`framework types for ${frameworkTypes().length} elements`);
+if (import.meta.url === `file://${process.argv[1]}`)
+  console.log(`framework types for ${frameworkTypes().length} elements`);

@@ -12,13 +12,17 @@ export const KIT_DIR = new URL('../packages/elements/dist/kit', import.meta.url)
 export const KIT_ENTRY = 'sales-process-kit.js';
 
 const gz = (file) => gzipSync(readFileSync(file), { level: 9 }).length;
-const br = (file) => brotliCompressSync(readFileSync(file), { params: { [constants.BROTLI_PARAM_QUALITY]: 11 } }).length;
+const br = (file) =>
+  brotliCompressSync(readFileSync(file), { params: { [constants.BROTLI_PARAM_QUALITY]: 11 } }).length;
 
 /** Static imports of one built module (relative specifiers only), as absolute paths. */
 function staticImports(file) {
   const code = readFileSync(file, 'utf8');
   const out = [];
-  for (const m of code.matchAll(/(?:^|[^\w$.])(?:import|export)\s*(?:[\w$*{}\s,]*?\s*from\s*)?["'`](\.\.?\/[^"'`]+)["'`]/g)) out.push(resolve(dirname(file), m[1]));
+  for (const m of code.matchAll(
+    /(?:^|[^\w$.])(?:import|export)\s*(?:[\w$*{}\s,]*?\s*from\s*)?["'`](\.\.?\/[^"'`]+)["'`]/g,
+  ))
+    out.push(resolve(dirname(file), m[1]));
   return out;
 }
 
@@ -26,7 +30,10 @@ function staticImports(file) {
 export function tagChunks(dir = KIT_DIR) {
   const code = readFileSync(join(dir, KIT_ENTRY), 'utf8');
   const map = {};
-  for (const m of code.matchAll(/["'`]?([a-z][a-z0-9]*-[a-z0-9-]+)["'`]?\s*:\s*\(\)\s*=>\s*import\(\s*["'`](\.\/[^"'`]+)["'`]\s*\)/g)) map[m[1]] = resolve(dir, m[2]);
+  for (const m of code.matchAll(
+    /["'`]?([a-z][a-z0-9]*-[a-z0-9-]+)["'`]?\s*:\s*\(\)\s*=>\s*import\(\s*["'`](\.\/[^"'`]+)["'`]\s*\)/g,
+  ))
+    map[m[1]] = resolve(dir, m[2]);
   return map;
 }
 
@@ -65,7 +72,11 @@ export function kitFigures(dir = KIT_DIR) {
   return {
     tags: Object.keys(tagChunks(dir)),
     loader: { bytes: sum(loaderFiles), brotli: sumBr(loaderFiles), files: loaderFiles.map((f) => relative(dir, f)) },
-    pathForm: { bytes: sum(pathFormFiles), brotli: sumBr(pathFormFiles), files: pathFormFiles.map((f) => relative(dir, f)) },
+    pathForm: {
+      bytes: sum(pathFormFiles),
+      brotli: sumBr(pathFormFiles),
+      files: pathFormFiles.map((f) => relative(dir, f)),
+    },
     whole: { bytes: sum(all), brotli: sumBr(all), files: all.map((f) => relative(dir, f)) },
   };
 }

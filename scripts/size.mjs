@@ -21,7 +21,18 @@ const ENTRIES = {
   'sales-notifications': ['packages/elements/src/notifications/sales-notifications.ts', 20],
   'sales-funnel-chart': ['packages/elements/src/funnel/sales-funnel-chart.ts', 30],
 };
-const EXTERNAL = ['lit', 'lit/*', '@lit/*', 'yjs', 'y-protocols', 'y-protocols/*', 'y-websocket', 'y-indexeddb', 'lib0', 'lib0/*'];
+const EXTERNAL = [
+  'lit',
+  'lit/*',
+  '@lit/*',
+  'yjs',
+  'y-protocols',
+  'y-protocols/*',
+  'y-websocket',
+  'y-indexeddb',
+  'lib0',
+  'lib0/*',
+];
 
 let passed = 0;
 let failed = 0;
@@ -42,12 +53,16 @@ for (const [name, [entry, budgetKb]] of Object.entries(ENTRIES)) {
   const gz = gzipSync(code, { level: 9 }).length / 1024;
   const ok = gz <= budgetKb;
   ok ? passed++ : failed++;
-  console.log(`${name.padEnd(28)} ${(code.length / 1024).toFixed(1).padStart(7)} ${gz.toFixed(1).padStart(9)} ${String(budgetKb).padStart(11)}  ${ok ? 'ok' : 'OVER BUDGET'}`);
+  console.log(
+    `${name.padEnd(28)} ${(code.length / 1024).toFixed(1).padStart(7)} ${gz.toFixed(1).padStart(9)} ${String(budgetKb).padStart(11)}  ${ok ? 'ok' : 'OVER BUDGET'}`,
+  );
 }
 
 if (!existsSync(join(KIT_DIR, KIT_ENTRY))) {
   console.log('\nbuilding the kit (node scripts/build.mjs version kit)…');
-  const r = spawnSync(process.execPath, [new URL('build.mjs', import.meta.url).pathname, 'version', 'kit'], { stdio: 'inherit' });
+  const r = spawnSync(process.execPath, [new URL('build.mjs', import.meta.url).pathname, 'version', 'kit'], {
+    stdio: 'inherit',
+  });
   if (r.status !== 0) process.exit(r.status ?? 1);
 }
 const kit = kitFigures();
@@ -61,7 +76,9 @@ for (const [name, figure, budgetKb] of KIT_BUDGETS) {
   const kb = figure.bytes / 1024;
   const ok = kb <= budgetKb;
   ok ? passed++ : failed++;
-  console.log(`${name.padEnd(28)} ${String(figure.files.length).padStart(6)} ${kb.toFixed(1).padStart(9)} ${String(budgetKb).padStart(11)}  ${ok ? 'ok' : 'OVER BUDGET'}${' '.repeat(ok ? 10 : 1)}(${(figure.brotli / 1024).toFixed(1)})`);
+  console.log(
+    `${name.padEnd(28)} ${String(figure.files.length).padStart(6)} ${kb.toFixed(1).padStart(9)} ${String(budgetKb).padStart(11)}  ${ok ? 'ok' : 'OVER BUDGET'}${' '.repeat(ok ? 10 : 1)}(${(figure.brotli / 1024).toFixed(1)})`,
+  );
 }
 console.log(`\nsize: ${passed} passed, ${failed} failed`);
 process.exit(failed ? 1 : 0);

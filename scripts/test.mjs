@@ -25,8 +25,11 @@ function ensureChromium() {
   const path = process.env.CHROME_PATH ?? '/usr/bin/chromium';
   if (existsSync(path)) return;
   if (process.getuid?.() === 0 && existsSync('/usr/bin/apt-get')) {
-    console.log('Chromium is missing: installing Debian\'s chromium (once)…');
-    run('sh', ['-c', 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null']);
+    console.log("Chromium is missing: installing Debian's chromium (once)…");
+    run('sh', [
+      '-c',
+      'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null',
+    ]);
   }
   if (!existsSync(path)) {
     console.error(`No Chromium at ${path}: install it (apt-get install -y chromium) or set CHROME_PATH.`);
@@ -36,7 +39,16 @@ function ensureChromium() {
 
 function vitest(project) {
   const file = join(out, `${project}.json`);
-  const code = run('pnpm', ['exec', 'vitest', 'run', '--project', project, '--reporter=default', '--reporter=json', `--outputFile.json=${file}`]);
+  const code = run('pnpm', [
+    'exec',
+    'vitest',
+    'run',
+    '--project',
+    project,
+    '--reporter=default',
+    '--reporter=json',
+    `--outputFile.json=${file}`,
+  ]);
   let passed = 0;
   let failed = code === 0 ? 0 : 1;
   let skipped = 0;

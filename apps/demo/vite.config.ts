@@ -8,7 +8,12 @@ export default defineConfig({
     emptyOutDir: true,
     target: 'es2022',
     chunkSizeWarningLimit: 1500,
-    rollupOptions: { input: { main: resolve(import.meta.dirname, 'index.html'), reference: resolve(import.meta.dirname, 'reference.html') } },
+    rollupOptions: {
+      input: {
+        main: resolve(import.meta.dirname, 'index.html'),
+        reference: resolve(import.meta.dirname, 'reference.html'),
+      },
+    },
   },
   server: { proxy: { '/api': { target: 'http://localhost:8787', ws: true } } },
 });

@@ -11,7 +11,8 @@ const server = new Server({
   quiet: true,
   extensions: [
     new Database({
-      fetch: async ({ documentName }) => (await sql`select data from hocuspocus_documents where name = ${documentName}`)[0]?.data ?? null,
+      fetch: async ({ documentName }) =>
+        (await sql`select data from hocuspocus_documents where name = ${documentName}`)[0]?.data ?? null,
       store: async ({ documentName, state }) => {
         await sql`insert into hocuspocus_documents (name, data) values (${documentName}, ${state}) on conflict (name) do update set data = excluded.data`;
       },

@@ -29,7 +29,11 @@ function defineTagPlugin() {
         decl.customElement = true;
         moduleDoc.exports ??= [];
         if (!moduleDoc.exports.some((e) => e.kind === 'custom-element-definition' && e.name === tag))
-          moduleDoc.exports.push({ kind: 'custom-element-definition', name: tag, declaration: { name: className, module: moduleDoc.path } });
+          moduleDoc.exports.push({
+            kind: 'custom-element-definition',
+            name: tag,
+            declaration: { name: className, module: moduleDoc.path },
+          });
       }
     },
   };

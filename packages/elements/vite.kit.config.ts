@@ -151,7 +151,8 @@ function compactTemplates(): Plugin {
         const edits: [number, number, string][] = [];
         walk(parseSync(id, code).program, (n) => {
           if (n.type !== 'TaggedTemplateExpression' || n.tag.type !== 'Identifier') return;
-          const compact = n.tag.name === 'css' ? compactCss : n.tag.name === 'html' || n.tag.name === 'svg' ? compactHtml : null;
+          const compact =
+            n.tag.name === 'css' ? compactCss : n.tag.name === 'html' || n.tag.name === 'svg' ? compactHtml : null;
           if (!compact) return;
           for (const q of n.quasi.quasis) {
             const start = q.start + 1; // after the backtick or the `}` of `${…}`
@@ -162,7 +163,8 @@ function compactTemplates(): Plugin {
         });
         if (!edits.length) return null;
         let out = code;
-        for (const [start, end, text] of edits.sort((a, b) => b[0] - a[0])) out = out.slice(0, start) + text + out.slice(end);
+        for (const [start, end, text] of edits.sort((a, b) => b[0] - a[0]))
+          out = out.slice(0, start) + text + out.slice(end);
         return { code: out, map: null };
       },
     },
@@ -177,12 +179,21 @@ function compactTemplates(): Plugin {
  * node_modules/.cache/sales-process-kit: a rebuild pays only for the chunks that changed.
  */
 function terserFirst(): Plugin {
-  const TERSER: MinifyOptions = { module: true, ecma: 2020, compress: { passes: 2 }, mangle: true, format: { comments: false } };
+  const TERSER: MinifyOptions = {
+    module: true,
+    ecma: 2020,
+    compress: { passes: 2 },
+    mangle: true,
+    format: { comments: false },
+  };
   const cacheDir = join(here, 'node_modules/.cache/sales-process-kit');
   return {
     name: 'sales-process-terser-first',
     async renderChunk(code, chunk) {
-      const key = createHash('sha256').update(JSON.stringify([terserVersion, TERSER, chunk.fileName, code])).digest('hex').slice(0, 32);
+      const key = createHash('sha256')
+        .update(JSON.stringify([terserVersion, TERSER, chunk.fileName, code]))
+        .digest('hex')
+        .slice(0, 32);
       const file = join(cacheDir, `${key}.json`);
       if (existsSync(file)) return JSON.parse(readFileSync(file, 'utf8')) as { code: string; map: string };
       const out = await minify(code, { ...TERSER, sourceMap: { asObject: false } });
@@ -201,22 +212,32 @@ function report(): Plugin {
     generateBundle(_, bundle) {
       for (const chunk of Object.values(bundle)) {
         if (chunk.type !== 'chunk') continue;
-        const rows = Object.entries(chunk.modules).map(([id, m]) => [id.replace(/.*node_modules\//, '').replace(here, ''), m.renderedLength] as const);
+        const rows = Object.entries(chunk.modules).map(
+          ([id, m]) => [id.replace(/.*node_modules\//, '').replace(here, ''), m.renderedLength] as const,
+        );
         console.log(`\n${chunk.fileName}`);
-        for (const [id, n] of rows.sort((a, b) => b[1] - a[1])) if (n > 0) console.log(`  ${String(n).padStart(7)} ${id}`);
+        for (const [id, n] of rows.sort((a, b) => b[1] - a[1]))
+          if (n > 0) console.log(`  ${String(n).padStart(7)} ${id}`);
       }
     },
   };
 }
 
-const YJS = /[\\/]node_modules[\\/](yjs|lib0|y-protocols)[\\/]|[\\/]src[\\/](client[\\/](live-doc|live-socket|doc-store)|shared[\\/]live-controller)\.ts$/;
+const YJS =
+  /[\\/]node_modules[\\/](yjs|lib0|y-protocols)[\\/]|[\\/]src[\\/](client[\\/](live-doc|live-socket|doc-store)|shared[\\/]live-controller)\.ts$/;
 
 export default defineConfig({
   root: here,
   base: './',
   logLevel: 'warn',
   publicDir: false,
-  plugins: [pureLib0Schemas(), lib0ForBrowsers(), compactTemplates(), terserFirst(), ...(process.env.KIT_REPORT ? [report()] : [])],
+  plugins: [
+    pureLib0Schemas(),
+    lib0ForBrowsers(),
+    compactTemplates(),
+    terserFirst(),
+    ...(process.env.KIT_REPORT ? [report()] : []),
+  ],
   build: {
     outDir: 'dist/kit',
     emptyOutDir: true,
@@ -249,7 +270,11 @@ export default defineConfig({
           includeDependenciesRecursively: false,
           groups: [
             { name: 'yjs', test: YJS, priority: 2 },
-            { name: 'lit', test: /[\\/]node_modules[\\/]|[\\/]src[\\/](provider[\\/]|shared[\\/]|client[\\/](?!event-stream\.)|version\.ts$)|@oxc-project\+runtime/, priority: 1 },
+            {
+              name: 'lit',
+              test: /[\\/]node_modules[\\/]|[\\/]src[\\/](provider[\\/]|shared[\\/]|client[\\/](?!event-stream\.)|version\.ts$)|@oxc-project\+runtime/,
+              priority: 1,
+            },
           ],
         },
       },

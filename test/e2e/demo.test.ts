@@ -40,7 +40,8 @@ describe('the demo app', () => {
     const processes = page.locator('[data-process]');
     await expect.poll(() => processes.count()).toBe(1);
     const text = await processes.first().innerText();
-    for (const stage of ['初次拜访', '需求分析匹配', '方案设计', '报价竞标', '上门安装', '实施培训', '验收']) expect(text).toContain(stage);
+    for (const stage of ['初次拜访', '需求分析匹配', '方案设计', '报价竞标', '上门安装', '实施培训', '验收'])
+      expect(text).toContain(stage);
     // The element's shadow DOM: the seeded opportunity of 孙七 sits in 需求分析匹配.
     const current = page.locator('opportunity-stage-path li[aria-current="step"]');
     await expect.poll(() => current.count(), { timeout: 10_000 }).toBe(1);

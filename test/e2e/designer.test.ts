@@ -8,8 +8,18 @@ const designer = (page: Page) => page.locator('sales-process-designer');
 const stageItem = (page: Page, name: string) => designer(page).locator('ol.stages li', { hasText: name });
 
 async function apiAs(demo: Demo, user: string, roles: string[], method: string, path: string, body?: unknown) {
-  const { token } = await (await fetch(`${demo.url}/api/v1/dev/token`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ sub: user, tenant: 'demo', roles }) })).json();
-  const res = await fetch(`${demo.url}/api/v1${path}`, { method, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
+  const { token } = await (
+    await fetch(`${demo.url}/api/v1/dev/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ sub: user, tenant: 'demo', roles }),
+    })
+  ).json();
+  const res = await fetch(`${demo.url}/api/v1${path}`, {
+    method,
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
   return { status: res.status, body: await res.json() };
 }
 
@@ -47,7 +57,9 @@ async function publish(page: Page) {
   const confirm = dialog.getByRole('button', { name: '确认发布' });
   await expect.poll(() => confirm.isEnabled(), { timeout: 5000 }).toBe(true);
   await confirm.click();
-  await expect.poll(() => dialog.locator('[role="status"] strong').innerText(), { timeout: 5000 }).toMatch(/已发布：版本 v\d+/);
+  await expect
+    .poll(() => dialog.locator('[role="status"] strong').innerText(), { timeout: 5000 })
+    .toMatch(/已发布：版本 v\d+/);
   const text = await dialog.locator('[role="status"] strong').innerText();
   await dialog.getByRole('button', { name: '关闭' }).click();
   return text;
@@ -76,7 +88,9 @@ describe('the process designer, in the demo', () => {
     await stageItem(b.page, '资格审查').click();
     await designer(b.page).locator('#stage-requirements').fill('确认预算与决策人');
     started = Date.now();
-    await expect.poll(() => designer(a.page).locator('#stage-requirements').inputValue(), { timeout: 1000 }).toBe('确认预算与决策人');
+    await expect
+      .poll(() => designer(a.page).locator('#stage-requirements').inputValue(), { timeout: 1000 })
+      .toBe('确认预算与决策人');
     expect(Date.now() - started).toBeLessThan(1000);
     // Presence: A sees B on that stage.
     await expect.poll(() => stageItem(a.page, '资格审查').locator('.dot').count()).toBeGreaterThan(0);
@@ -86,17 +100,30 @@ describe('the process designer, in the demo', () => {
     for (let i = 0; i < 4; i++) await a.page.keyboard.press('ArrowUp');
     await a.page.keyboard.press('Enter');
     await expect.poll(() => designer(a.page).locator('ol.stages li').first().innerText()).toContain('资格审查');
-    await expect.poll(() => designer(b.page).locator('ol.stages li').first().innerText(), { timeout: 1000 }).toContain('资格审查');
+    await expect
+      .poll(() => designer(b.page).locator('ol.stages li').first().innerText(), { timeout: 1000 })
+      .toContain('资格审查');
     expect(await publish(a.page)).toBe('已发布：版本 v2');
     // An opportunity created afterwards starts in the new stage.
     const processes = (await apiAs(demo, 'zhang', ['sales'], 'GET', '/processes?usableBy=zhang')).body.items;
     const customers = (await apiAs(demo, 'zhang', ['sales'], 'GET', '/customers')).body.items;
-    const created = await apiAs(demo, 'zhang', ['sales'], 'POST', '/opportunities', { name: '新商机', customerId: customers[0].id, amount: 1000, processId: processes[0].id });
+    const created = await apiAs(demo, 'zhang', ['sales'], 'POST', '/opportunities', {
+      name: '新商机',
+      customerId: customers[0].id,
+      amount: 1000,
+      processId: processes[0].id,
+    });
     expect(created.body).toMatchObject({ processVersion: 2, stageName: '资格审查', winRate: 5 });
     expect(created.body.stageRequirements).toBe('确认预算与决策人');
     // Existing ones moved to v2 and kept their stages.
-    const existing = (await apiAs(demo, 'zhang', ['sales'], 'GET', '/opportunities?limit=50')).body.items.filter((o: { name: string }) => o.name !== '新商机');
-    expect(existing.every((o: { processVersion: number; stageName: string }) => o.processVersion === 2 && o.stageName === '初次拜访')).toBe(true);
+    const existing = (await apiAs(demo, 'zhang', ['sales'], 'GET', '/opportunities?limit=50')).body.items.filter(
+      (o: { name: string }) => o.name !== '新商机',
+    );
+    expect(
+      existing.every(
+        (o: { processVersion: number; stageName: string }) => o.processVersion === 2 && o.stageName === '初次拜访',
+      ),
+    ).toBe(true);
     expect([...a.errors, ...b.errors]).toEqual([]);
     await Promise.all([a.context.close(), b.context.close()]);
   });
@@ -138,7 +165,11 @@ describe('the process designer, in the demo', () => {
 
     // Post-sale stages with reminders and timeouts.
     await designer(page).getByRole('tab', { name: '售后阶段' }).click();
-    for (const [name, remind, overdue] of [['上门安装', 2, 5], ['实施培训', 5, 10], ['验收', 3, 7]] as const) {
+    for (const [name, remind, overdue] of [
+      ['上门安装', 2, 5],
+      ['实施培训', 5, 10],
+      ['验收', 3, 7],
+    ] as const) {
       await addStage(page, name);
       await setNumber(page, '#stage-remind', remind);
       await setNumber(page, '#stage-overdue', overdue);
@@ -156,14 +187,37 @@ describe('the process designer, in the demo', () => {
 
     expect(await publish(page)).toBe('已发布：版本 v1');
     const processes = (await apiAs(demo, 'admin', ['admin'], 'GET', '/processes')).body.items;
-    const rebuilt = (await apiAs(demo, 'admin', ['admin'], 'GET', `/processes/${processes.find((p: { name: string }) => p.name === '重要客户销售流程（重建）').id}`)).body;
+    const rebuilt = (
+      await apiAs(
+        demo,
+        'admin',
+        ['admin'],
+        'GET',
+        `/processes/${processes.find((p: { name: string }) => p.name === '重要客户销售流程（重建）').id}`,
+      )
+    ).body;
     expect(rebuilt).toMatchObject({ status: 'enabled', version: 1, departments: ['sales'] });
     // Everything but the generated stage ids and the requirement texts we did not retype matches the seed.
     const shape = (def: typeof seedProcessDefinition) => ({
-      presale: def.presale.map((s) => ({ name: s.name, winRate: s.winRate, remind: s.remindAfterDays, approval: s.requiresApproval, minContacts: s.minContacts, fields: s.fields.map((f) => `${f.source}.${f.key}${f.required ? '*' : ''}`) })),
-      postsale: def.postsale.map((s) => ({ name: s.name, remind: s.remindAfterDays, overdue: s.overdueAfterDays, fields: s.fields.map((f) => `${f.source}.${f.key}${f.required ? '*' : ''}`) })),
+      presale: def.presale.map((s) => ({
+        name: s.name,
+        winRate: s.winRate,
+        remind: s.remindAfterDays,
+        approval: s.requiresApproval,
+        minContacts: s.minContacts,
+        fields: s.fields.map((f) => `${f.source}.${f.key}${f.required ? '*' : ''}`),
+      })),
+      postsale: def.postsale.map((s) => ({
+        name: s.name,
+        remind: s.remindAfterDays,
+        overdue: s.overdueAfterDays,
+        fields: s.fields.map((f) => `${f.source}.${f.key}${f.required ? '*' : ''}`),
+      })),
       terminal: def.terminal,
-      rules: { ...def.rules, orderAllowedAfterStage: def.presale.find((s) => s.id === def.rules.orderAllowedAfterStage)?.name },
+      rules: {
+        ...def.rules,
+        orderAllowedAfterStage: def.presale.find((s) => s.id === def.rules.orderAllowedAfterStage)?.name,
+      },
     });
     expect(shape(rebuilt.definition)).toEqual(shape(seedProcessDefinition));
     expect(rebuilt.definition.presale[0].requirements).toBe('确认项目的直接联系人和关键决策人');
@@ -174,7 +228,9 @@ describe('the process designer, in the demo', () => {
   it('works inside a React host too', async () => {
     const { page, errors, context } = await openAs(demo.browser, demo.url, 'admin', '&react=1');
     await page.locator('[data-edit]').first().click();
-    await expect.poll(() => page.locator('.react-host sales-process-designer ol.stages li').count(), { timeout: 10_000 }).toBeGreaterThan(3);
+    await expect
+      .poll(() => page.locator('.react-host sales-process-designer ol.stages li').count(), { timeout: 10_000 })
+      .toBeGreaterThan(3);
     await page.locator('.react-host sales-process-designer').getByRole('tab', { name: '终结态' }).click();
     await page.locator('.react-host sales-process-designer #terminal-invalid-name').fill('无效商机');
     await page.locator('.react-host sales-process-designer #terminal-invalid-name').blur();

@@ -12,10 +12,20 @@ export const DIST = resolve(import.meta.dirname, '../../apps/demo/dist');
  * server keeps its default timings (form flush, doc unload): a test on shorter ones would
  * hide a value lost between typing and the next command.
  */
-export async function startDemo(): Promise<{ server: SalesProcessServer; url: string; browser: Browser; close(): Promise<void> }> {
+export async function startDemo(): Promise<{
+  server: SalesProcessServer;
+  url: string;
+  browser: Browser;
+  close(): Promise<void>;
+}> {
   if (!existsSync(resolve(DIST, 'index.html'))) throw new Error('build the demo first: pnpm build');
   const database = await openDatabase({ dataDir: 'memory://' });
-  const server = await createServer({ database, dev: true, logger: pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }), staticDir: DIST });
+  const server = await createServer({
+    database,
+    dev: true,
+    logger: pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }),
+    staticDir: DIST,
+  });
   await seedDemo(server.services);
   const { url } = await server.listen(0, '127.0.0.1');
   const browser = await launchChromium();
@@ -32,7 +42,12 @@ export async function startDemo(): Promise<{ server: SalesProcessServer; url: st
 }
 
 /** A page of the demo as one user, with page errors collected. */
-export async function openAs(browser: Browser, url: string, user: string, extra = ''): Promise<{ context: BrowserContext; page: Page; errors: string[] }> {
+export async function openAs(
+  browser: Browser,
+  url: string,
+  user: string,
+  extra = '',
+): Promise<{ context: BrowserContext; page: Page; errors: string[] }> {
   const context = await browser.newContext({ viewport: { width: 1280, height: 1000 } });
   const page = await context.newPage();
   const errors: string[] = [];

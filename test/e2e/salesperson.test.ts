@@ -106,10 +106,14 @@ describe("the salesperson's side, in the demo", () => {
     await expect.poll(() => form(b.page).locator('[data-key="stage.visitNotes"]').count()).toBe(1);
     await form(a.page).locator('[data-key="stage.visitNotes"]').fill('张三写的');
     const started = Date.now();
-    await expect.poll(() => form(b.page).locator('[data-key="stage.visitNotes"]').inputValue(), { timeout: 1000 }).toBe('张三写的');
+    await expect
+      .poll(() => form(b.page).locator('[data-key="stage.visitNotes"]').inputValue(), { timeout: 1000 })
+      .toBe('张三写的');
     expect(Date.now() - started).toBeLessThan(1000);
     await form(b.page).locator('[data-key="customer.industry"]').selectOption('it');
-    await expect.poll(() => form(a.page).locator('[data-key="customer.industry"]').inputValue(), { timeout: 1000 }).toBe('it');
+    await expect
+      .poll(() => form(a.page).locator('[data-key="customer.industry"]').inputValue(), { timeout: 1000 })
+      .toBe('it');
     // Each sees the other present.
     await expect.poll(() => form(a.page).locator('[part="presence"]').innerText()).toContain('李经理');
     await Promise.all([a.context.close(), b.context.close()]);
@@ -124,7 +128,9 @@ describe("the salesperson's side, in the demo", () => {
     await expect.poll(() => form(b.page).locator('[data-key="stage.visitNotes"]').count()).toBe(1);
     // Drop the connection the way a network loss does, and edit.
     await a.context.setOffline(true);
-    await expect.poll(() => form(a.page).locator('[part="presence"]').innerText(), { timeout: 10_000 }).toContain('离线');
+    await expect
+      .poll(() => form(a.page).locator('[part="presence"]').innerText(), { timeout: 10_000 })
+      .toContain('离线');
     await form(a.page).locator('[data-key="stage.visitNotes"]').fill('离线时写的');
     await new Promise((r) => setTimeout(r, 500));
     expect(await form(b.page).locator('[data-key="stage.visitNotes"]').inputValue()).not.toBe('离线时写的');
@@ -132,7 +138,9 @@ describe("the salesperson's side, in the demo", () => {
     await path(a.page).getByRole('button', { name: '完成阶段' }).click();
     await expect.poll(() => path(a.page).locator('.refusal').innerText()).toContain('离线');
     await a.context.setOffline(false);
-    await expect.poll(() => form(b.page).locator('[data-key="stage.visitNotes"]').inputValue(), { timeout: 15_000 }).toBe('离线时写的');
+    await expect
+      .poll(() => form(b.page).locator('[data-key="stage.visitNotes"]').inputValue(), { timeout: 15_000 })
+      .toBe('离线时写的');
     await Promise.all([a.context.close(), b.context.close()]);
   });
 });

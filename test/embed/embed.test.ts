@@ -28,7 +28,10 @@ describe('the kit embedded in hosts on other origins', () => {
     const token = await minter(() => kit.server)(user);
     const res = await fetch(`${kit.url}/api/v1${path}`, {
       method,
-      headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      headers: {
+        authorization: `Bearer ${token}`,
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
     return { status: res.status, body: (await res.json()) as any };
@@ -58,12 +61,22 @@ describe('the kit embedded in hosts on other origins', () => {
   });
 
   async function newOpportunity(name: string): Promise<string> {
-    const res = await api('zhang', 'POST', '/opportunities', { name, customerId, amount: 300_000, currency: 'CNY', expectedCloseDate: '2027-06-30', processId });
+    const res = await api('zhang', 'POST', '/opportunities', {
+      name,
+      customerId,
+      amount: 300_000,
+      currency: 'CNY',
+      expectedCloseDate: '2027-06-30',
+      processId,
+    });
     expect(res.status).toBe(201);
     return res.body.id;
   }
 
-  async function open(host: Host, opportunityId: string): Promise<{ context: BrowserContext; page: Page; errors: string[] }> {
+  async function open(
+    host: Host,
+    opportunityId: string,
+  ): Promise<{ context: BrowserContext; page: Page; errors: string[] }> {
     const context = await browser.newContext({ viewport: { width: 1280, height: 1000 } });
     const page = await context.newPage();
     const errors: string[] = [];
@@ -86,12 +99,17 @@ describe('the kit embedded in hosts on other origins', () => {
       await expect.poll(() => path.locator('.name').innerText(), { timeout: 20_000 }).toBe(oppName);
       await expect.poll(() => current.innerText()).toBe('初次拜访');
       const designer = page.locator('sales-process-designer');
-      await expect.poll(() => designer.locator('ol.stages li', { hasText: '需求分析匹配' }).count(), { timeout: 20_000 }).toBeGreaterThan(0);
+      await expect
+        .poll(() => designer.locator('ol.stages li', { hasText: '需求分析匹配' }).count(), { timeout: 20_000 })
+        .toBeGreaterThan(0);
       const funnel = page.locator('sales-funnel-chart');
       await expect.poll(() => funnel.getByText('方案设计').count(), { timeout: 20_000 }).toBeGreaterThan(0);
 
       // The host's theme reaches inside.
-      const accent = await path.locator('button.primary').first().evaluate((b) => getComputedStyle(b).backgroundColor);
+      const accent = await path
+        .locator('button.primary')
+        .first()
+        .evaluate((b) => getComputedStyle(b).backgroundColor);
       expect(accent).toBe('rgb(1, 2, 3)');
 
       // Every token issued so far expires (the server's clock moves on), and the network drops.
@@ -102,19 +120,34 @@ describe('the kit embedded in hosts on other origins', () => {
       await input.fill(notes);
       await input.blur();
       // The stage form is a member of the host's <form>.
-      const value = await page.evaluate(() => new FormData(document.querySelector<HTMLFormElement>('#host-form')!).get('feedback'));
+      const value = await page.evaluate(() =>
+        new FormData(document.querySelector<HTMLFormElement>('#host-form')!).get('feedback'),
+      );
       expect(String(value)).toContain(notes);
 
       // Back online: the live connection is refused with the old token, asks the host for a
       // new one, reconnects, and the edit reaches the server.
       await context.setOffline(false);
       await expect
-        .poll(async () => (await api('zhang', 'GET', `/opportunities/${id}`)).body.gates.find((g: { key?: string }) => g.key === 'visitNotes')?.met, { timeout: 20_000 })
+        .poll(
+          async () =>
+            (await api('zhang', 'GET', `/opportunities/${id}`)).body.gates.find(
+              (g: { key?: string }) => g.key === 'visitNotes',
+            )?.met,
+          { timeout: 20_000 },
+        )
         .toBe(true);
       await path.getByRole('button', { name: '完成阶段' }).click();
       await expect.poll(() => current.innerText(), { timeout: 10_000 }).toBe('需求分析匹配');
 
-      const probe = await page.evaluate(() => (globalThis as unknown as { probe: { events: { type: string; detail: any }[]; tokenCalls: Record<string, number> } }).probe);
+      const probe = await page.evaluate(
+        () =>
+          (
+            globalThis as unknown as {
+              probe: { events: { type: string; detail: any }[]; tokenCalls: Record<string, number> };
+            }
+          ).probe,
+      );
       expect(probe.events.some((e) => e.type === 'sp-stage-changed' && e.detail.opportunityId === id)).toBe(true);
       expect(probe.tokenCalls.zhang).toBeGreaterThanOrEqual(2);
       if (name !== 'plain') await expect.poll(() => page.locator('#moves').innerText()).toBe('1');
@@ -130,19 +163,29 @@ describe('the kit embedded in hosts on other origins', () => {
     // The kit's code is public and loads; the element says it cannot reach its server.
     await expect.poll(() => path.locator('[part~="error"]').count(), { timeout: 10_000 }).toBe(1);
     expect(await path.locator('.name').count()).toBe(0);
-    const probe = await page.evaluate(() => (globalThis as unknown as { probe: { events: { type: string; detail: any }[] } }).probe);
+    const probe = await page.evaluate(
+      () => (globalThis as unknown as { probe: { events: { type: string; detail: any }[] } }).probe,
+    );
     expect(probe.events.some((e) => e.type === 'sp-error')).toBe(true);
 
     // The browser refuses the answer: the server named no such origin.
     const token = await minter(() => kit.server)('zhang');
     const read = await page.evaluate(
-      async ([url, t]) => fetch(`${url}/api/v1/opportunities`, { headers: { authorization: `Bearer ${t}` } }).then(() => 'read', (e: Error) => e.name),
+      async ([url, t]) =>
+        fetch(`${url}/api/v1/opportunities`, { headers: { authorization: `Bearer ${t}` } }).then(
+          () => 'read',
+          (e: Error) => e.name,
+        ),
       [kit.url, token] as const,
     );
     expect(read).toBe('TypeError');
     const preflight = await fetch(`${kit.url}/api/v1/opportunities`, {
       method: 'OPTIONS',
-      headers: { origin: hosts.refused.url, 'access-control-request-method': 'GET', 'access-control-request-headers': 'authorization' },
+      headers: {
+        origin: hosts.refused.url,
+        'access-control-request-method': 'GET',
+        'access-control-request-headers': 'authorization',
+      },
     });
     expect(preflight.headers.get('access-control-allow-origin')).toBeNull();
     // Nor may it open a live document.

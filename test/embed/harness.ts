@@ -21,9 +21,19 @@ export const KIT_DIR = resolve(ROOT, 'packages/elements/dist/kit');
 export const SECRET = 'embedding-test-secret-0123456789abcdef';
 
 /** The users the hosts sign in (the demo tenant's). */
-const USERS: Record<string, string[]> = { admin: ['admin', 'analyst'], zhang: ['sales'], li: ['supervisor', 'sales', 'analyst'] };
+const USERS: Record<string, string[]> = {
+  admin: ['admin', 'analyst'],
+  zhang: ['sales'],
+  li: ['supervisor', 'sales', 'analyst'],
+};
 
-const TYPES: Record<string, string> = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.css': 'text/css', '.map': 'application/json', '.svg': 'image/svg+xml' };
+const TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.css': 'text/css',
+  '.map': 'application/json',
+  '.svg': 'image/svg+xml',
+};
 
 export interface Host {
   url: string;
@@ -55,13 +65,22 @@ export async function startHost(root: string, mint: (user: string) => Promise<st
         .replaceAll('%PROCESS%', q.get('process') ?? '')
         .replaceAll('%OPPORTUNITY%', q.get('opportunity') ?? '');
     }
-    res.writeHead(200, { 'content-type': TYPES[extname(file)] ?? 'application/octet-stream', 'cache-control': 'no-store' }).end(body);
+    res
+      .writeHead(200, {
+        'content-type': TYPES[extname(file)] ?? 'application/octet-stream',
+        'cache-control': 'no-store',
+      })
+      .end(body);
   });
   await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
   const { port } = server.address() as AddressInfo;
   return {
     url: `http://127.0.0.1:${port}`,
-    close: () => new Promise<void>((done) => { server.closeAllConnections(); server.close(() => done()); }),
+    close: () =>
+      new Promise<void>((done) => {
+        server.closeAllConnections();
+        server.close(() => done());
+      }),
   };
 }
 
@@ -71,7 +90,9 @@ export function minter(kit: () => SalesProcessServer): (user: string) => Promise
 }
 
 /** The kit's server in production mode, trusting the given origins, serving the built kit. */
-export async function startKitServer(allowedOrigins: string[]): Promise<{ server: SalesProcessServer; url: string; close(): Promise<void> }> {
+export async function startKitServer(
+  allowedOrigins: string[],
+): Promise<{ server: SalesProcessServer; url: string; close(): Promise<void> }> {
   if (!existsSync(join(KIT_DIR, 'sales-process-kit.js'))) throw new Error('build the kit first: pnpm build');
   const database = await openDatabase({ dataDir: 'memory://' });
   const server = await createServer({
@@ -103,28 +124,41 @@ export async function buildHosts(): Promise<{ plain: string; react: string; vue:
   cpSync(join(HOSTS, 'plain'), join(scratch, 'plain'), { recursive: true });
   cpSync(join(HOSTS, 'probe.js'), join(scratch, 'plain', 'probe.js'));
   const { core, elements } = await packKit(join(scratch, 'tarballs'));
-  const rootPkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { devDependencies: Record<string, string> };
-  const demoPkg = JSON.parse(readFileSync(join(ROOT, 'apps/demo/package.json'), 'utf8')) as { dependencies: Record<string, string>; devDependencies: Record<string, string> };
+  const rootPkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
+    devDependencies: Record<string, string>;
+  };
+  const demoPkg = JSON.parse(readFileSync(join(ROOT, 'apps/demo/package.json'), 'utf8')) as {
+    dependencies: Record<string, string>;
+    devDependencies: Record<string, string>;
+  };
   writeFileSync(
     join(scratch, 'package.json'),
-    JSON.stringify({
-      name: 'embedding-hosts',
-      private: true,
-      type: 'module',
-      dependencies: {
-        '@sales-process/core': `file:${core}`,
-        '@sales-process/elements': `file:${elements}`,
-        '@lit/react': demoPkg.dependencies['@lit/react'],
-        react: demoPkg.dependencies.react,
-        'react-dom': demoPkg.dependencies['react-dom'],
-        '@types/react': demoPkg.devDependencies['@types/react'],
-        '@types/react-dom': demoPkg.devDependencies['@types/react-dom'],
-        vue: '3.5.45',
-        vite: rootPkg.devDependencies.vite,
+    JSON.stringify(
+      {
+        name: 'embedding-hosts',
+        private: true,
+        type: 'module',
+        dependencies: {
+          '@sales-process/core': `file:${core}`,
+          '@sales-process/elements': `file:${elements}`,
+          '@lit/react': demoPkg.dependencies['@lit/react'],
+          react: demoPkg.dependencies.react,
+          'react-dom': demoPkg.dependencies['react-dom'],
+          '@types/react': demoPkg.devDependencies['@types/react'],
+          '@types/react-dom': demoPkg.devDependencies['@types/react-dom'],
+          vue: '3.5.45',
+          vite: rootPkg.devDependencies.vite,
+        },
       },
-    }, null, 2),
+      null,
+      2,
+    ),
   );
-  execFileSync('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', '--loglevel=error'], { cwd: scratch, stdio: 'inherit', timeout: 240_000 });
+  execFileSync('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', '--loglevel=error'], {
+    cwd: scratch,
+    stdio: 'inherit',
+    timeout: 240_000,
+  });
   for (const app of ['react', 'vue']) {
     mkdirSync(join(scratch, app), { recursive: true });
     cpSync(join(HOSTS, app), join(scratch, app), { recursive: true });
@@ -143,14 +177,33 @@ export async function buildHosts(): Promise<{ plain: string; react: string; vue:
   writeFileSync(
     join(scratch, 'tsconfig.json'),
     JSON.stringify({
-      compilerOptions: { strict: true, target: 'ES2022', module: 'ESNext', moduleResolution: 'bundler', jsx: 'react-jsx', lib: ['ES2023', 'DOM', 'DOM.Iterable'], noEmit: true, allowJs: true, skipLibCheck: true },
+      compilerOptions: {
+        strict: true,
+        target: 'ES2022',
+        module: 'ESNext',
+        moduleResolution: 'bundler',
+        jsx: 'react-jsx',
+        lib: ['ES2023', 'DOM', 'DOM.Iterable'],
+        noEmit: true,
+        allowJs: true,
+        skipLibCheck: true,
+      },
       include: ['react/main.tsx'],
     }),
   );
-  execFileSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.json'], { cwd: scratch, stdio: 'inherit' });
+  execFileSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.json'], {
+    cwd: scratch,
+    stdio: 'inherit',
+  });
   const vite = join(scratch, 'node_modules/vite/bin/vite.js');
-  execFileSync(process.execPath, [vite, 'build', '--config', 'vite.react.config.mjs'], { cwd: scratch, stdio: 'inherit' });
-  execFileSync(process.execPath, [vite, 'build', '--config', 'vite.vue.config.mjs'], { cwd: scratch, stdio: 'inherit' });
+  execFileSync(process.execPath, [vite, 'build', '--config', 'vite.react.config.mjs'], {
+    cwd: scratch,
+    stdio: 'inherit',
+  });
+  execFileSync(process.execPath, [vite, 'build', '--config', 'vite.vue.config.mjs'], {
+    cwd: scratch,
+    stdio: 'inherit',
+  });
   return { plain: join(scratch, 'plain'), react: join(scratch, 'dist-react'), vue: join(scratch, 'dist-vue'), scratch };
 }
 

@@ -23,7 +23,9 @@ const REQUEST_TIMEOUT_MS = 10_000;
 /** Thirty pre-sale stages with no gates at all. */
 const STAGES = Array.from({ length: 30 }, (_, i) => `s${String(i).padStart(2, '0')}`);
 const indexOf = (stageId: string | null) => (stageId === null ? -1 : STAGES.indexOf(stageId));
-const gateless = processDefinitionSchema.parse({ presale: STAGES.map((id, i) => ({ id, name: id.toUpperCase(), winRate: Math.min(90, 10 + i * 2) })) });
+const gateless = processDefinitionSchema.parse({
+  presale: STAGES.map((id, i) => ({ id, name: id.toUpperCase(), winRate: Math.min(90, 10 + i * 2) })),
+});
 
 const tokens = new Map<string, Promise<string>>();
 const token = (sub: string, roles: string[]) => {
@@ -32,43 +34,66 @@ const token = (sub: string, roles: string[]) => {
   return tokens.get(key)!;
 };
 
-interface Answer { status: number; body: any; retryAfter: string | null; error?: string }
+interface Answer {
+  status: number;
+  body: any;
+  retryAfter: string | null;
+  error?: string;
+}
 
 /** One bounded request: a network failure (a killed server) is status 0, no answer in time is -1 (a hang). */
-async function call(base: string, method: string, path: string, body?: unknown, user = 'rep', roles = ['sales']): Promise<Answer> {
+async function call(
+  base: string,
+  method: string,
+  path: string,
+  body?: unknown,
+  user = 'rep',
+  roles = ['sales'],
+): Promise<Answer> {
   const signal = AbortSignal.timeout(REQUEST_TIMEOUT_MS);
   let res: Response;
   try {
     res = await fetch(`${base}${path}`, {
       method,
-      headers: { authorization: `Bearer ${await token(user, roles)}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      headers: {
+        authorization: `Bearer ${await token(user, roles)}`,
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      },
       body: body === undefined ? undefined : JSON.stringify(body),
       signal,
     });
   } catch (e) {
-    if (signal.aborted) return { status: -1, body: null, retryAfter: null, error: `no answer in ${REQUEST_TIMEOUT_MS} ms` };
+    if (signal.aborted)
+      return { status: -1, body: null, retryAfter: null, error: `no answer in ${REQUEST_TIMEOUT_MS} ms` };
     return { status: 0, body: null, retryAfter: null, error: String((e as Error).cause ?? e) };
   }
   let text: string;
   try {
     text = await res.text();
   } catch (e) {
-    if (signal.aborted) return { status: -1, body: null, retryAfter: null, error: `no whole answer in ${REQUEST_TIMEOUT_MS} ms` };
+    if (signal.aborted)
+      return { status: -1, body: null, retryAfter: null, error: `no whole answer in ${REQUEST_TIMEOUT_MS} ms` };
     return { status: 0, body: null, retryAfter: null, error: String((e as Error).cause ?? e) };
   }
   let parsed: unknown = text;
   try {
     parsed = text ? JSON.parse(text) : null;
-  } catch { /* keep the text */ }
+  } catch {
+    /* keep the text */
+  }
   return { status: res.status, body: parsed, retryAfter: res.headers.get('retry-after') };
 }
 
 /** Users, a gateless process, a customer and `n` opportunities in its first stage. */
 async function seed(base: string, n: number): Promise<string[]> {
-  const admin = (method: string, path: string, body?: unknown) => call(base, method, `/api/v1${path}`, body, 'admin', ['admin']);
+  const admin = (method: string, path: string, body?: unknown) =>
+    call(base, method, `/api/v1${path}`, body, 'admin', ['admin']);
   const dir = await admin('POST', '/directory/sync', {
     departments: [{ id: 'hq', name: 'HQ' }],
-    users: [{ id: 'admin', name: 'Admin', departmentId: 'hq' }, { id: 'rep', name: 'Rep', departmentId: 'hq', managerId: 'admin' }],
+    users: [
+      { id: 'admin', name: 'Admin', departmentId: 'hq' },
+      { id: 'rep', name: 'Rep', departmentId: 'hq', managerId: 'admin' },
+    ],
   });
   expect(dir.status, JSON.stringify(dir.body)).toBeLessThan(300);
   const proc = await admin('POST', '/processes', { name: 'No gates', departments: [], definition: gateless });
@@ -79,7 +104,12 @@ async function seed(base: string, n: number): Promise<string[]> {
   for (let i = 0; i < n; i += 10) {
     const made = await Promise.all(
       Array.from({ length: Math.min(10, n - i) }, (_, j) =>
-        call(base, 'POST', '/api/v1/opportunities', { name: `opp ${i + j}`, customerId: customer.body.id, amount: 1000, processId: proc.body.id }),
+        call(base, 'POST', '/api/v1/opportunities', {
+          name: `opp ${i + j}`,
+          customerId: customer.body.id,
+          amount: 1000,
+          processId: proc.body.id,
+        }),
       ),
     );
     for (const m of made) {
@@ -92,7 +122,15 @@ async function seed(base: string, n: number): Promise<string[]> {
 }
 
 /** A complete-stage command as the client saw it. */
-interface Sent { opp: string; expected: string; status: number; code?: string; to?: string; retryAfter?: string | null; error?: string }
+interface Sent {
+  opp: string;
+  expected: string;
+  status: number;
+  code?: string;
+  to?: string;
+  retryAfter?: string | null;
+  error?: string;
+}
 
 interface Load {
   sent: Sent[];
@@ -106,7 +144,12 @@ interface Load {
  * `workers` loops: read an opportunity (GET), then complete its stage twice at once with the
  * stage read as expectedStageId (a double click, each click possibly on another instance).
  */
-function moveLoad(bases: string[], opps: string[], workers: number, options: { allowed: (a: Answer) => boolean }): Load {
+function moveLoad(
+  bases: string[],
+  opps: string[],
+  workers: number,
+  options: { allowed: (a: Answer) => boolean },
+): Load {
   const sent: Sent[] = [];
   let stopping = false;
   const unexpected: string[] = [];
@@ -115,7 +158,8 @@ function moveLoad(bases: string[], opps: string[], workers: number, options: { a
       const opp = opps[Math.floor(Math.random() * opps.length)]!;
       const read = await call(bases[w % bases.length]!, 'GET', `/api/v1/opportunities/${opp}`);
       if (read.status !== 200) {
-        if (!options.allowed(read)) unexpected.push(`GET ${opp}: ${read.status} ${JSON.stringify(read.body)} ${read.error ?? ''}`);
+        if (!options.allowed(read))
+          unexpected.push(`GET ${opp}: ${read.status} ${JSON.stringify(read.body)} ${read.error ?? ''}`);
         if (read.status === 0 || read.status === 503) await new Promise((r) => setTimeout(r, 20));
         continue;
       }
@@ -125,10 +169,23 @@ function moveLoad(bases: string[], opps: string[], workers: number, options: { a
       await Promise.all(
         [0, 1].map(async (click) => {
           const base = bases[(w + click) % bases.length]!;
-          const a = await call(base, 'POST', `/api/v1/opportunities/${opp}/complete-stage`, { expectedStageId: expected });
-          const s: Sent = { opp, expected, status: a.status, code: a.body?.error?.code, to: a.body?.stageId, retryAfter: a.retryAfter, error: a.error };
+          const a = await call(base, 'POST', `/api/v1/opportunities/${opp}/complete-stage`, {
+            expectedStageId: expected,
+          });
+          const s: Sent = {
+            opp,
+            expected,
+            status: a.status,
+            code: a.body?.error?.code,
+            to: a.body?.stageId,
+            retryAfter: a.retryAfter,
+            error: a.error,
+          };
           sent.push(s);
-          if (!options.allowed(a)) unexpected.push(`complete-stage ${opp} from ${expected}: ${a.status} ${JSON.stringify(a.body)} ${a.error ?? ''}`);
+          if (!options.allowed(a))
+            unexpected.push(
+              `complete-stage ${opp} from ${expected}: ${a.status} ${JSON.stringify(a.body)} ${a.error ?? ''}`,
+            );
         }),
       );
     }
@@ -151,8 +208,12 @@ const staleOrOk = (a: Answer) => a.status === 200 || (a.status === 409 && a.body
 
 /** What the database holds, read on a connection of its own (not the server's). */
 async function stored(check: postgres.Sql, opps: string[]) {
-  const rows = await check<{ id: string; stage_id: string | null; rev: number }[]>`select id, stage_id, rev from opportunities where id = any(${opps})`;
-  const history = await check<{ id: string; opportunity_id: string; from_stage_id: string | null; to_stage_id: string | null; action: string }[]>`
+  const rows = await check<
+    { id: string; stage_id: string | null; rev: number }[]
+  >`select id, stage_id, rev from opportunities where id = any(${opps})`;
+  const history = await check<
+    { id: string; opportunity_id: string; from_stage_id: string | null; to_stage_id: string | null; action: string }[]
+  >`
     select id, opportunity_id, from_stage_id, to_stage_id, action from stage_history where opportunity_id = any(${opps}) order by id`;
   return { rows: new Map(rows.map((r) => [r.id, r])), history };
 }
@@ -163,7 +224,12 @@ async function stored(check: postgres.Sql, opps: string[]) {
  * opportunity's moves are bounded by its 200s plus the commands whose outcome is unknown;
  * its stage is its last history row's; rev moved exactly once per history row.
  */
-async function checkMoves(check: postgres.Sql, opps: string[], sent: Sent[], baseline: Map<string, { rev: number; history: number }>) {
+async function checkMoves(
+  check: postgres.Sql,
+  opps: string[],
+  sent: Sent[],
+  baseline: Map<string, { rev: number; history: number }>,
+) {
   const { rows, history } = await stored(check, opps);
   const byOpp = new Map<string, (typeof history)[number][]>();
   for (const h of history) byOpp.set(h.opportunity_id, [...(byOpp.get(h.opportunity_id) ?? []), h]);
@@ -173,12 +239,15 @@ async function checkMoves(check: postgres.Sql, opps: string[], sent: Sent[], bas
     const hs = byOpp.get(s.opp) ?? [];
     if (!hs.some((h) => h.action === 'complete' && h.from_stage_id === s.expected && h.to_stage_id === s.to))
       problems.push(`acknowledged ${s.opp} ${s.expected}→${s.to} has no history row`);
-    if (indexOf(rows.get(s.opp)!.stage_id) < indexOf(s.to!)) problems.push(`acknowledged ${s.opp} →${s.to} but it is in ${rows.get(s.opp)!.stage_id}`);
-    if (indexOf(s.to!) !== indexOf(s.expected) + 1) problems.push(`acknowledged ${s.opp} from ${s.expected} to ${s.to}: not the next stage`);
+    if (indexOf(rows.get(s.opp)!.stage_id) < indexOf(s.to!))
+      problems.push(`acknowledged ${s.opp} →${s.to} but it is in ${rows.get(s.opp)!.stage_id}`);
+    if (indexOf(s.to!) !== indexOf(s.expected) + 1)
+      problems.push(`acknowledged ${s.opp} from ${s.expected} to ${s.to}: not the next stage`);
   }
   // No (opportunity, expected stage) acknowledged twice.
   const acked = new Map<string, number>();
-  for (const s of sent.filter((s) => s.status === 200)) acked.set(`${s.opp}/${s.expected}`, (acked.get(`${s.opp}/${s.expected}`) ?? 0) + 1);
+  for (const s of sent.filter((s) => s.status === 200))
+    acked.set(`${s.opp}/${s.expected}`, (acked.get(`${s.opp}/${s.expected}`) ?? 0) + 1);
   for (const [k, n] of acked) if (n > 1) problems.push(`${k} acknowledged ${n} times (a double move)`);
   for (const opp of opps) {
     const hs = byOpp.get(opp) ?? [];
@@ -188,18 +257,25 @@ async function checkMoves(check: postgres.Sql, opps: string[], sent: Sent[], bas
     if (new Set(from).size !== from.length) problems.push(`${opp} completed a stage twice: ${from.join(',')}`);
     // The chain is continuous and ends where the opportunity is.
     for (let i = 1; i < hs.length; i++)
-      if (hs[i]!.from_stage_id !== hs[i - 1]!.to_stage_id) problems.push(`${opp} history breaks at row ${hs[i]!.id}: ${hs[i - 1]!.to_stage_id} then from ${hs[i]!.from_stage_id}`);
+      if (hs[i]!.from_stage_id !== hs[i - 1]!.to_stage_id)
+        problems.push(
+          `${opp} history breaks at row ${hs[i]!.id}: ${hs[i - 1]!.to_stage_id} then from ${hs[i]!.from_stage_id}`,
+        );
     const row = rows.get(opp)!;
-    if (hs.length && hs.at(-1)!.to_stage_id !== row.stage_id) problems.push(`${opp} is in ${row.stage_id}, its last history row says ${hs.at(-1)!.to_stage_id}`);
+    if (hs.length && hs.at(-1)!.to_stage_id !== row.stage_id)
+      problems.push(`${opp} is in ${row.stage_id}, its last history row says ${hs.at(-1)!.to_stage_id}`);
     // Moved no further than its acknowledged plus unknown-outcome commands allow.
     const mine = sent.filter((s) => s.opp === opp);
     const ok = mine.filter((s) => s.status === 200).length;
     const unknown = mine.filter((s) => s.status <= 0 || s.status >= 500).length;
-    if (completes.length < ok || completes.length > ok + unknown) problems.push(`${opp}: ${completes.length} completions stored, ${ok} acknowledged, ${unknown} unknown`);
-    if (indexOf(row.stage_id) !== completes.length) problems.push(`${opp} is in ${row.stage_id} after ${completes.length} completions`);
+    if (completes.length < ok || completes.length > ok + unknown)
+      problems.push(`${opp}: ${completes.length} completions stored, ${ok} acknowledged, ${unknown} unknown`);
+    if (indexOf(row.stage_id) !== completes.length)
+      problems.push(`${opp} is in ${row.stage_id} after ${completes.length} completions`);
     // rev and history agree: one rev per history row since seeding.
     const base = baseline.get(opp)!;
-    if (row.rev - base.rev !== hs.length - base.history) problems.push(`${opp}: rev ${base.rev}→${row.rev} but history ${base.history}→${hs.length}`);
+    if (row.rev - base.rev !== hs.length - base.history)
+      problems.push(`${opp}: rev ${base.rev}→${row.rev} but history ${base.history}→${hs.length}`);
   }
   expect(problems).toEqual([]);
   return { completions: history.filter((h) => h.action === 'complete').length };
@@ -207,7 +283,9 @@ async function checkMoves(check: postgres.Sql, opps: string[], sent: Sent[], bas
 
 async function baselineOf(check: postgres.Sql, opps: string[]) {
   const { rows, history } = await stored(check, opps);
-  return new Map(opps.map((o) => [o, { rev: rows.get(o)!.rev, history: history.filter((h) => h.opportunity_id === o).length }]));
+  return new Map(
+    opps.map((o) => [o, { rev: rows.get(o)!.rev, history: history.filter((h) => h.opportunity_id === o).length }]),
+  );
 }
 
 const counts = (sent: Sent[]) => ({
@@ -220,12 +298,20 @@ const counts = (sent: Sent[]) => ({
   other: sent.filter((s) => ![-1, 0, 200, 409, 503].includes(s.status)).length,
 });
 
-const checkClient = (url: string) => postgres(url, { max: 2, onnotice: () => {}, connection: { application_name: 'fault-check' } });
+const checkClient = (url: string) =>
+  postgres(url, { max: 2, onnotice: () => {}, connection: { application_name: 'fault-check' } });
 
 function startMain(databaseUrl: string, port: number): ChildProcess {
   return spawn(process.execPath, ['--import', 'tsx', 'packages/server/src/main.ts'], {
     cwd: ROOT,
-    env: { ...process.env, DATABASE_URL: databaseUrl, AUTH_SECRET: SECRET, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'error' },
+    env: {
+      ...process.env,
+      DATABASE_URL: databaseUrl,
+      AUTH_SECRET: SECRET,
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'error',
+    },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
 }
@@ -252,7 +338,9 @@ describe.skipIf(!PG)('opportunity moves under faults (PostgreSQL)', () => {
     const baseline = await baselineOf(check, opps);
 
     let killedAt = Infinity;
-    const load = moveLoad([base], opps, 8, { allowed: (a) => staleOrOk(a) || (a.status === 0 && Date.now() >= killedAt) });
+    const load = moveLoad([base], opps, 8, {
+      allowed: (a) => staleOrOk(a) || (a.status === 0 && Date.now() >= killedAt),
+    });
     await waitFor(() => load.sent.filter((s) => s.status === 200).length >= 20, 20_000, 'moves to flow');
     await new Promise((r) => setTimeout(r, 1000));
     load.halt(); // what is in flight now is in flight at the kill
@@ -276,7 +364,12 @@ describe.skipIf(!PG)('opportunity moves under faults (PostgreSQL)', () => {
     await new Promise((r) => setTimeout(r, 1000));
     const refusedAfter = await again.stop();
     const after = counts(again.sent);
-    console.log('kill -9 during moves, after the restart:', after, 'completions stored before the restart:', first.completions);
+    console.log(
+      'kill -9 during moves, after the restart:',
+      after,
+      'completions stored before the restart:',
+      first.completions,
+    );
     expect(refusedAfter).toEqual([]);
     expect(after.answered200).toBeGreaterThan(10);
     const all = await checkMoves(check, opps, [...load.sent, ...again.sent], baseline);
@@ -297,7 +390,8 @@ describe.skipIf(!PG)('opportunity moves under faults (PostgreSQL)', () => {
     const opps = await seed(base, 40);
     const baseline = await baselineOf(check, opps);
 
-    const unavailable = (a: Answer) => a.status === 503 && a.body?.error?.code === 'UNAVAILABLE' && Number(a.retryAfter) > 0;
+    const unavailable = (a: Answer) =>
+      a.status === 503 && a.body?.error?.code === 'UNAVAILABLE' && Number(a.retryAfter) > 0;
     const load = moveLoad([base], opps, 8, { allowed: (a) => staleOrOk(a) || unavailable(a) });
     await waitFor(() => load.sent.filter((s) => s.status === 200).length >= 20, 20_000, 'moves to flow');
     let terminated = 0;
@@ -317,7 +411,10 @@ describe.skipIf(!PG)('opportunity moves under faults (PostgreSQL)', () => {
     await checkMoves(check, opps, load.sent, baseline);
     const health = await call(base, 'GET', '/healthz');
     console.log('dropped connections: /healthz afterwards', health.status, health.error ?? '');
-    expect(refused, 'answers other than 2xx, 409 STALE_STATE or 503 UNAVAILABLE with Retry-After, or none in time').toEqual([]);
+    expect(
+      refused,
+      'answers other than 2xx, 409 STALE_STATE or 503 UNAVAILABLE with Retry-After, or none in time',
+    ).toEqual([]);
     expect(c.other).toBe(0);
 
     // Afterwards: healthy, and new moves go through.
@@ -337,9 +434,14 @@ describe.skipIf(!PG)('opportunity moves under faults (PostgreSQL)', () => {
     const check = checkClient(one.url!);
     cleanups.push(() => check.end({ timeout: 1 }));
     const logger = pino({ level: 'error' });
-    const servers: SalesProcessServer[] = [await createServer({ database: one, authSecret: SECRET, logger }), await createServer({ database: two, authSecret: SECRET, logger })];
+    const servers: SalesProcessServer[] = [
+      await createServer({ database: one, authSecret: SECRET, logger }),
+      await createServer({ database: two, authSecret: SECRET, logger }),
+    ];
     cleanups.push(() => Promise.all(servers.map((s) => s.close())));
-    const bases = await Promise.all(servers.map(async (s) => `http://127.0.0.1:${(await s.listen(0, '127.0.0.1')).port}`));
+    const bases = await Promise.all(
+      servers.map(async (s) => `http://127.0.0.1:${(await s.listen(0, '127.0.0.1')).port}`),
+    );
     const opps = await seed(bases[0]!, 20);
     const baseline = await baselineOf(check, opps);
     // Each double click sends one click to each instance.

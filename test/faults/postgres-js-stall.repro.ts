@@ -22,7 +22,13 @@ const name = `sp_stall_${Date.now().toString(36)}`;
 await admin.unsafe(`create database ${name}`);
 const u = new URL(url);
 u.pathname = `/${name}`;
-const sql = postgres(u.toString(), { max: 10, onnotice: () => {}, connection: { application_name: 'victim' }, ...(process.env.BACKOFF ? { backoff: () => Number(process.env.BACKOFF) } : {}), ...(process.env.NO_TYPES ? { fetch_types: false } : {}) });
+const sql = postgres(u.toString(), {
+  max: 10,
+  onnotice: () => {},
+  connection: { application_name: 'victim' },
+  ...(process.env.BACKOFF ? { backoff: () => Number(process.env.BACKOFF) } : {}),
+  ...(process.env.NO_TYPES ? { fetch_types: false } : {}),
+});
 const check = postgres(u.toString(), { max: 1, onnotice: () => {} });
 await sql`create table t (id int primary key, v int)`;
 await sql`insert into t select g, 0 from generate_series(1, 40) g`;

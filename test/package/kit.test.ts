@@ -18,7 +18,11 @@ const KIT = join(ROOT, 'packages/elements/dist/kit');
 
 function listen(handler: Parameters<typeof createServer>[1]): Promise<{ server: Server; origin: string }> {
   const server = createServer(handler);
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve({ server, origin: `http://127.0.0.1:${(server.address() as AddressInfo).port}` })));
+  return new Promise((resolve) =>
+    server.listen(0, '127.0.0.1', () =>
+      resolve({ server, origin: `http://127.0.0.1:${(server.address() as AddressInfo).port}` }),
+    ),
+  );
 }
 
 let browser: Browser;
@@ -36,7 +40,10 @@ beforeAll(async () => {
       res.writeHead(404).end();
       return;
     }
-    res.writeHead(200, { 'content-type': file.endsWith('.js') ? 'text/javascript' : 'application/json', 'access-control-allow-origin': '*' });
+    res.writeHead(200, {
+      'content-type': file.endsWith('.js') ? 'text/javascript' : 'application/json',
+      'access-control-allow-origin': '*',
+    });
     createReadStream(file).pipe(res);
   });
   // The host's origin: plain pages.
@@ -54,7 +61,8 @@ afterAll(async () => {
   host?.server.close();
 });
 
-const page = (body: string) => `<!doctype html><html lang="en"><head><script type="module" src="${kit.origin}/kit/sales-process-kit.js"></script></head><body>${body}</body></html>`;
+const page = (body: string) =>
+  `<!doctype html><html lang="en"><head><script type="module" src="${kit.origin}/kit/sales-process-kit.js"></script></head><body>${body}</body></html>`;
 
 async function open(path: string, body: string): Promise<{ page: Page; requests: string[] }> {
   pages[path] = page(body);
@@ -69,7 +77,12 @@ async function open(path: string, body: string): Promise<{ page: Page; requests:
 }
 
 const connectionOf = (p: Page, selector: string) =>
-  p.evaluate((s) => (document.querySelector(s) as unknown as { connection?: { baseUrl: string } } | null)?.connection?.baseUrl ?? null, selector);
+  p.evaluate(
+    (s) =>
+      (document.querySelector(s) as unknown as { connection?: { baseUrl: string } } | null)?.connection?.baseUrl ??
+      null,
+    selector,
+  );
 
 describe('the one-script kit from another origin', () => {
   it('upgrades the tags on the page, fetching only their chunks, from the kit origin', async () => {
@@ -80,8 +93,17 @@ describe('the one-script kit from another origin', () => {
          <form><stage-feedback-form opportunity-id="o1" name="feedback"></stage-feedback-form></form>
        </sales-process-provider>`,
     );
-    await p.waitForFunction(() => ['sales-process-provider', 'opportunity-stage-path', 'stage-feedback-form'].every((t) => customElements.get(t)), undefined, { timeout: 15_000 });
-    expect(await p.evaluate(() => ['opportunity-stage-path', 'stage-feedback-form'].map((t) => !!document.querySelector(t)?.shadowRoot))).toEqual([true, true]);
+    await p.waitForFunction(
+      () =>
+        ['sales-process-provider', 'opportunity-stage-path', 'stage-feedback-form'].every((t) => customElements.get(t)),
+      undefined,
+      { timeout: 15_000 },
+    );
+    expect(
+      await p.evaluate(() =>
+        ['opportunity-stage-path', 'stage-feedback-form'].map((t) => !!document.querySelector(t)?.shadowRoot),
+      ),
+    ).toEqual([true, true]);
     // The elements inside the provider got its connection.
     expect(await connectionOf(p, 'opportunity-stage-path')).toBe(kit.origin);
     expect(await connectionOf(p, 'stage-feedback-form')).toBe(kit.origin);
@@ -101,7 +123,10 @@ describe('the one-script kit from another origin', () => {
   });
 
   it('hands the provider to elements that registered before it', async () => {
-    const { page: p } = await open('/late-provider.html', `<opportunity-stage-path opportunity-id="o1"></opportunity-stage-path>`);
+    const { page: p } = await open(
+      '/late-provider.html',
+      `<opportunity-stage-path opportunity-id="o1"></opportunity-stage-path>`,
+    );
     await p.waitForFunction(() => !!customElements.get('opportunity-stage-path'), undefined, { timeout: 15_000 });
     expect(await p.evaluate(() => customElements.get('sales-process-provider'))).toBeUndefined();
     // The path inside upgrades at once (its tag is defined); the provider around it comes later.
@@ -113,7 +138,11 @@ describe('the one-script kit from another origin', () => {
       document.body.append(provider);
     }, kit.origin);
     await p.waitForFunction(() => !!customElements.get('sales-process-provider'), undefined, { timeout: 15_000 });
-    await p.waitForFunction(() => !!(document.querySelector('#late') as unknown as { connection?: unknown }).connection, undefined, { timeout: 5_000 });
+    await p.waitForFunction(
+      () => !!(document.querySelector('#late') as unknown as { connection?: unknown }).connection,
+      undefined,
+      { timeout: 5_000 },
+    );
     expect(await connectionOf(p, '#late')).toBe(kit.origin);
     await p.close();
   });

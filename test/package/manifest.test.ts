@@ -18,12 +18,25 @@ interface Declaration {
 const CONNECTED = ['base-url', 'token'];
 const EXPECTED: Record<string, { attributes: string[]; events: string[] }> = {
   'sales-process-provider': { attributes: ['base-url', 'token'], events: [] },
-  'sales-process-designer': { attributes: ['process-id', ...CONNECTED], events: ['sp-change', 'sp-publish', 'sp-error'] },
+  'sales-process-designer': {
+    attributes: ['process-id', ...CONNECTED],
+    events: ['sp-change', 'sp-publish', 'sp-error'],
+  },
   'opportunity-stage-path': {
     attributes: ['opportunity-id', 'read-only', ...CONNECTED],
-    events: ['sp-before-action', 'sp-stage-changed', 'sp-stage-completed', 'sp-approval-requested', 'sp-transition-refused', 'sp-error'],
+    events: [
+      'sp-before-action',
+      'sp-stage-changed',
+      'sp-stage-completed',
+      'sp-approval-requested',
+      'sp-transition-refused',
+      'sp-error',
+    ],
   },
-  'stage-feedback-form': { attributes: ['opportunity-id', 'name', ...CONNECTED], events: ['input', 'change', 'sp-error'] },
+  'stage-feedback-form': {
+    attributes: ['opportunity-id', 'name', ...CONNECTED],
+    events: ['input', 'change', 'sp-error'],
+  },
   'stage-approval-inbox': { attributes: [...CONNECTED], events: ['sp-approval-decided', 'sp-error'] },
   'sales-funnel-chart': { attributes: ['process-id', 'measure', ...CONNECTED], events: ['sp-error'] },
   'sales-notifications': { attributes: [...CONNECTED], events: ['sp-notification-open', 'sp-error'] },
@@ -32,8 +45,14 @@ const EXPECTED: Record<string, { attributes: string[]; events: string[] }> = {
 let elements: Map<string, Declaration>;
 beforeAll(async () => {
   await ensureBuilt();
-  const manifest = JSON.parse(readFileSync(join(ROOT, 'packages/elements/custom-elements.json'), 'utf8')) as { modules: { path: string; declarations?: Declaration[] }[] };
-  elements = new Map(manifest.modules.flatMap((m) => (m.declarations ?? []).filter((d) => d.tagName).map((d) => [d.tagName!, d] as const)));
+  const manifest = JSON.parse(readFileSync(join(ROOT, 'packages/elements/custom-elements.json'), 'utf8')) as {
+    modules: { path: string; declarations?: Declaration[] }[];
+  };
+  elements = new Map(
+    manifest.modules.flatMap((m) =>
+      (m.declarations ?? []).filter((d) => d.tagName).map((d) => [d.tagName!, d] as const),
+    ),
+  );
 }, 300_000);
 
 describe('custom-elements.json', () => {
@@ -49,7 +68,8 @@ describe('custom-elements.json', () => {
       const names = (d.events ?? []).map((e) => e.name);
       for (const e of events) expect(names, `${tag} event ${e}`).toContain(e);
       expect(names.filter((n) => !n)).toEqual([]);
-      for (const e of d.events ?? []) if (e.name?.startsWith('sp-')) expect(e.type?.text, `${tag} ${e.name}`).toMatch(/^Sp\w+Event$/);
+      for (const e of d.events ?? [])
+        if (e.name?.startsWith('sp-')) expect(e.type?.text, `${tag} ${e.name}`).toMatch(/^Sp\w+Event$/);
     });
 });
 
@@ -57,7 +77,9 @@ describe('the React wrappers', () => {
   it('have an on* prop for every sp-* event the manifest lists', () => {
     for (const [tag, d] of elements) {
       const wrapper = readFileSync(join(ROOT, `packages/elements/src/react/${tag}.ts`), 'utf8');
-      for (const e of d.events ?? []) if (e.name?.startsWith('sp-')) expect(wrapper, `${tag} ${e.name}`).toContain(`'${e.name}' as EventName<${e.type?.text}>`);
+      for (const e of d.events ?? [])
+        if (e.name?.startsWith('sp-'))
+          expect(wrapper, `${tag} ${e.name}`).toContain(`'${e.name}' as EventName<${e.type?.text}>`);
     }
   });
 });
@@ -66,6 +88,8 @@ describe('KIT_VERSION', () => {
   it("is the elements package's version (src/version.ts is generated from package.json by the build)", () => {
     const { version } = JSON.parse(readFileSync(join(ROOT, 'packages/elements/package.json'), 'utf8'));
     expect(KIT_VERSION).toBe(version);
-    expect(readFileSync(join(ROOT, 'packages/elements/src/shared/define.ts'), 'utf8')).toMatch(/from '\.\.\/version\.js'/);
+    expect(readFileSync(join(ROOT, 'packages/elements/src/shared/define.ts'), 'utf8')).toMatch(
+      /from '\.\.\/version\.js'/,
+    );
   });
 });

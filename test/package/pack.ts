@@ -26,12 +26,24 @@ const BUILT = [
 /** Builds core, elements, the manifest, the typings and the kit unless all are there. */
 export async function ensureBuilt(options: { force?: boolean } = {}): Promise<void> {
   if (!options.force && BUILT.every((f) => existsSync(join(ROOT, f)))) return;
-  await run(process.execPath, [join(ROOT, 'scripts/build.mjs'), 'version', 'core', 'elements', 'manifest', 'types', 'kit'], { cwd: ROOT, maxBuffer: 64 << 20 });
+  await run(
+    process.execPath,
+    [join(ROOT, 'scripts/build.mjs'), 'version', 'core', 'elements', 'manifest', 'types', 'kit'],
+    { cwd: ROOT, maxBuffer: 64 << 20 },
+  );
 }
 
 async function pack(pkgDir: string, outDir: string): Promise<string> {
-  const { stdout } = await run('pnpm', ['pack', '--pack-destination', outDir], { cwd: join(ROOT, pkgDir), maxBuffer: 64 << 20 });
-  const tarball = stdout.trim().split('\n').reverse().find((line) => line.trim().endsWith('.tgz'))?.trim();
+  const { stdout } = await run('pnpm', ['pack', '--pack-destination', outDir], {
+    cwd: join(ROOT, pkgDir),
+    maxBuffer: 64 << 20,
+  });
+  const tarball = stdout
+    .trim()
+    .split('\n')
+    .reverse()
+    .find((line) => line.trim().endsWith('.tgz'))
+    ?.trim();
   if (!tarball || !existsSync(tarball)) throw new Error(`pnpm pack in ${pkgDir} printed no tarball:\n${stdout}`);
   return tarball;
 }

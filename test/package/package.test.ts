@@ -24,8 +24,13 @@ const TAGS = [
 
 let dir: string;
 let tarballs: { core: string; elements: string };
-const list = async (tgz: string) => (await run('tar', ['tzf', tgz], { maxBuffer: 16 << 20 })).stdout.split('\n').filter(Boolean).map((p) => p.replace(/^package\//, ''));
-const packedJson = async (tgz: string) => JSON.parse((await run('tar', ['xzf', tgz, '-O', 'package/package.json'])).stdout) as Record<string, any>;
+const list = async (tgz: string) =>
+  (await run('tar', ['tzf', tgz], { maxBuffer: 16 << 20 })).stdout
+    .split('\n')
+    .filter(Boolean)
+    .map((p) => p.replace(/^package\//, ''));
+const packedJson = async (tgz: string) =>
+  JSON.parse((await run('tar', ['xzf', tgz, '-O', 'package/package.json'])).stdout) as Record<string, any>;
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'sp-pack-'));
@@ -38,7 +43,18 @@ describe('the tarballs', () => {
     const files = await list(tarballs.elements);
     expect(files).toContain('custom-elements.json');
     expect(files).toContain('package.json');
-    for (const m of ['index', 'react/index', 'react/opportunity-stage-path', 'provider/sales-process-provider', 'stage-path/opportunity-stage-path', 'form/stage-feedback-form', 'designer/sales-process-designer', 'funnel/sales-funnel-chart', 'approvals/stage-approval-inbox', 'notifications/sales-notifications']) {
+    for (const m of [
+      'index',
+      'react/index',
+      'react/opportunity-stage-path',
+      'provider/sales-process-provider',
+      'stage-path/opportunity-stage-path',
+      'form/stage-feedback-form',
+      'designer/sales-process-designer',
+      'funnel/sales-funnel-chart',
+      'approvals/stage-approval-inbox',
+      'notifications/sales-notifications',
+    ]) {
       expect(files).toContain(`dist/${m}.js`);
       expect(files).toContain(`dist/${m}.d.ts`);
       expect(files).toContain(`dist/${m}.js.map`);
@@ -88,11 +104,37 @@ describe('an outside project', () => {
     app = join(dir, 'app');
     await run('mkdir', ['-p', app]);
     writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'outside-host', private: true, type: 'module' }));
-    await run('npm', ['install', tarballs.core, tarballs.elements, 'react@19.3.1', '@types/react@19.3.0', '@lit/react@1.0.8', 'vue@3.5.45', 'vue-tsc@3.2.4', 'typescript@5.9.3', '--no-audit', '--no-fund', '--prefer-offline', '--loglevel=error'], { cwd: app, maxBuffer: 64 << 20, timeout: 280_000 });
+    await run(
+      'npm',
+      [
+        'install',
+        tarballs.core,
+        tarballs.elements,
+        'react@19.3.1',
+        '@types/react@19.3.0',
+        '@lit/react@1.0.8',
+        'vue@3.5.45',
+        'vue-tsc@3.2.4',
+        'typescript@5.9.3',
+        '--no-audit',
+        '--no-fund',
+        '--prefer-offline',
+        '--loglevel=error',
+      ],
+      { cwd: app, maxBuffer: 64 << 20, timeout: 280_000 },
+    );
   }, 300_000);
 
   it('imports @sales-process/core in Node', async () => {
-    const { stdout } = await run(process.execPath, ['--input-type=module', '-e', "import * as core from '@sales-process/core'; import { FIELD_TYPES } from '@sales-process/core/field-values'; console.log(typeof core.checkPublishable === 'function' || Object.keys(core).length > 10, FIELD_TYPES.includes('text'))"], { cwd: app });
+    const { stdout } = await run(
+      process.execPath,
+      [
+        '--input-type=module',
+        '-e',
+        "import * as core from '@sales-process/core'; import { FIELD_TYPES } from '@sales-process/core/field-values'; console.log(typeof core.checkPublishable === 'function' || Object.keys(core).length > 10, FIELD_TYPES.includes('text'))",
+      ],
+      { cwd: app },
+    );
     expect(stdout.trim()).toBe('true true');
   });
 
@@ -100,7 +142,16 @@ describe('an outside project', () => {
     writeFileSync(
       join(app, 'tsconfig.json'),
       JSON.stringify({
-        compilerOptions: { target: 'ES2022', module: 'ESNext', moduleResolution: 'bundler', lib: ['ES2022', 'DOM', 'DOM.Iterable'], strict: true, noEmit: true, jsx: 'react-jsx', types: [] },
+        compilerOptions: {
+          target: 'ES2022',
+          module: 'ESNext',
+          moduleResolution: 'bundler',
+          lib: ['ES2022', 'DOM', 'DOM.Iterable'],
+          strict: true,
+          noEmit: true,
+          jsx: 'react-jsx',
+          types: [],
+        },
         include: ['*.ts', '*.tsx'],
       }),
     );
@@ -186,7 +237,18 @@ import type {} from '@sales-process/elements/vue';
     );
     writeFileSync(
       join(app, 'tsconfig.vue.json'),
-      JSON.stringify({ compilerOptions: { target: 'ES2022', module: 'ESNext', moduleResolution: 'bundler', lib: ['ES2022', 'DOM', 'DOM.Iterable'], strict: true, noEmit: true, types: [] }, include: ['App.vue', 'Wrong.vue'] }),
+      JSON.stringify({
+        compilerOptions: {
+          target: 'ES2022',
+          module: 'ESNext',
+          moduleResolution: 'bundler',
+          lib: ['ES2022', 'DOM', 'DOM.Iterable'],
+          strict: true,
+          noEmit: true,
+          types: [],
+        },
+        include: ['App.vue', 'Wrong.vue'],
+      }),
     );
     const result = await run(join(app, 'node_modules/.bin/vue-tsc'), ['-p', 'tsconfig.vue.json'], { cwd: app }).then(
       () => '',
@@ -201,8 +263,13 @@ import type {} from '@sales-process/elements/vue';
 
 describe('custom-elements.json in the tarball', () => {
   it('lists all seven tags', async () => {
-    const manifest = JSON.parse((await run('tar', ['xzf', tarballs.elements, '-O', 'package/custom-elements.json'], { maxBuffer: 16 << 20 })).stdout);
-    const tags = manifest.modules.flatMap((m: { declarations?: { tagName?: string }[] }) => (m.declarations ?? []).map((d) => d.tagName).filter(Boolean));
+    const manifest = JSON.parse(
+      (await run('tar', ['xzf', tarballs.elements, '-O', 'package/custom-elements.json'], { maxBuffer: 16 << 20 }))
+        .stdout,
+    );
+    const tags = manifest.modules.flatMap((m: { declarations?: { tagName?: string }[] }) =>
+      (m.declarations ?? []).map((d) => d.tagName).filter(Boolean),
+    );
     expect(tags.sort()).toEqual([...TAGS].sort());
   });
 });

@@ -17,7 +17,11 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** A stock y-websocket server (in memory), as `npx y-websocket` runs it. */
 async function stockServer(port: number): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['node_modules/@y/websocket-server/src/server.js'], { cwd: ROOT, env: { ...process.env, HOST: '127.0.0.1', PORT: String(port) }, stdio: 'ignore' });
+  const child = spawn(process.execPath, ['node_modules/@y/websocket-server/src/server.js'], {
+    cwd: ROOT,
+    env: { ...process.env, HOST: '127.0.0.1', PORT: String(port) },
+    stdio: 'ignore',
+  });
   await waitFor(
     () =>
       new Promise<boolean>((done) => {
@@ -76,9 +80,17 @@ describe('LiveSocket against a stock y-websocket server', () => {
     await waitFor(() => mine.doc.getText('t').toString() === '你好', 5000, 'their live edit');
 
     mine.socket.awareness.setLocalStateField('field', 'amount');
-    await waitFor(() => theirs.provider.awareness.getStates().get(mine.doc.clientID)?.field === 'amount', 5000, 'our awareness');
+    await waitFor(
+      () => theirs.provider.awareness.getStates().get(mine.doc.clientID)?.field === 'amount',
+      5000,
+      'our awareness',
+    );
     theirs.provider.awareness.setLocalStateField('field', 'stage');
-    await waitFor(() => mine.socket.awareness.getStates().get(theirs.doc.clientID)?.field === 'stage', 5000, 'their awareness');
+    await waitFor(
+      () => mine.socket.awareness.getStates().get(theirs.doc.clientID)?.field === 'stage',
+      5000,
+      'their awareness',
+    );
   });
 
   it('reconnects with backoff and resyncs what was edited while the server was down', async () => {
@@ -110,7 +122,11 @@ describe('LiveSocket against a stock y-websocket server', () => {
     // (A state removed on close comes back with its next change, as with y-websocket.)
     await waitFor(() => theirs.provider.synced, 10_000, 'their reconnect');
     theirs.provider.awareness.setLocalStateField('field', 'y');
-    await waitFor(() => mine.socket.awareness.getStates().get(theirs.doc.clientID)?.field === 'y', 10_000, 'their awareness again');
+    await waitFor(
+      () => mine.socket.awareness.getStates().get(theirs.doc.clientID)?.field === 'y',
+      10_000,
+      'their awareness again',
+    );
     mine.socket.disconnect();
     await waitFor(() => !fresh.provider.awareness.getStates().has(mine.doc.clientID), 5000, 'our leaving');
   });
@@ -122,7 +138,12 @@ async function scriptedServer() {
   const wss = new WebSocketServer({ host: '127.0.0.1', port, handleProtocols: (p) => [...p][0] ?? false });
   const conns: { ws: WebSocket; url: string; protocols: string; got: Uint8Array[] }[] = [];
   wss.on('connection', (ws, req) => {
-    const conn = { ws, url: req.url ?? '', protocols: String(req.headers['sec-websocket-protocol'] ?? ''), got: [] as Uint8Array[] };
+    const conn = {
+      ws,
+      url: req.url ?? '',
+      protocols: String(req.headers['sec-websocket-protocol'] ?? ''),
+      got: [] as Uint8Array[],
+    };
     ws.on('message', (data) => conn.got.push(new Uint8Array(data as Buffer)));
     conns.push(conn);
   });
@@ -152,7 +173,8 @@ describe('LiveSocket message for message', () => {
     const mine = ours(server.url, 'opportunity:o1');
     mine.socket.protocols = ['sales-process', 'bearer.abc'];
     const notices: string[] = [];
-    mine.socket.handlers[100] = (decoder) => notices.push(`100:${new TextDecoder().decode(decoder.arr.subarray(decoder.pos + 1))}`);
+    mine.socket.handlers[100] = (decoder) =>
+      notices.push(`100:${new TextDecoder().decode(decoder.arr.subarray(decoder.pos + 1))}`);
     mine.socket.connect();
     await waitFor(() => server.conns[1]?.got.length, 5000, 'our greeting');
     const [theirConn, myConn] = server.conns as [(typeof server.conns)[0], (typeof server.conns)[0]];
@@ -223,7 +245,7 @@ describe('LiveSocket message for message', () => {
     }
   });
 
-  it('reconnects after a 4429 (over the server\'s budget), but only after 5 s, and waits longer while 4429s keep coming', async () => {
+  it("reconnects after a 4429 (over the server's budget), but only after 5 s, and waits longer while 4429s keep coming", async () => {
     const server = await scriptedServer();
     const mine = ours(server.url, 'r');
     mine.socket.connect();

@@ -31,14 +31,22 @@ async function api(base: string, method: string, path: string, body?: unknown) {
 
 async function provider(base: string, room: string) {
   const doc = new Y.Doc();
-  const p = new WebsocketProvider(`${base.replace('http', 'ws')}/sync`, room, doc, { WebSocketPolyfill: WebSocket as never, disableBc: true, params: { token: await token('admin', ['admin']) } });
+  const p = new WebsocketProvider(`${base.replace('http', 'ws')}/sync`, room, doc, {
+    WebSocketPolyfill: WebSocket as never,
+    disableBc: true,
+    params: { token: await token('admin', ['admin']) },
+  });
   await waitFor(() => p.synced, 10_000, 'sync');
   return { doc, p, draft: () => readDraft(doc) as ProcessDraft };
 }
 
 async function setup(base: string) {
-  await api(base, 'POST', '/directory/sync', { departments: [{ id: 's', name: 'S' }], users: [{ id: 'admin', name: 'A', departmentId: 's' }] });
-  return (await api(base, 'POST', '/processes', { name: 'P', departments: [], definition: seedProcessDefinition })).id as string;
+  await api(base, 'POST', '/directory/sync', {
+    departments: [{ id: 's', name: 'S' }],
+    users: [{ id: 'admin', name: 'A', departmentId: 's' }],
+  });
+  return (await api(base, 'POST', '/processes', { name: 'P', departments: [], definition: seedProcessDefinition }))
+    .id as string;
 }
 
 function startProcess(env: Record<string, string>, port: number): ChildProcess {
@@ -54,17 +62,22 @@ const kinds: { name: string; env: () => Promise<{ env: Record<string, string>; c
     name: 'pglite',
     env: async () => {
       const dir = mkdtempSync(join(tmpdir(), 'sp-kill-'));
-      return { env: { DATA_DIR: dir, DATABASE_URL: '' }, cleanup: async () => rmSync(dir, { recursive: true, force: true }) };
+      return {
+        env: { DATA_DIR: dir, DATABASE_URL: '' },
+        cleanup: async () => rmSync(dir, { recursive: true, force: true }),
+      };
     },
   },
   ...(PG
-    ? [{
-        name: 'postgres',
-        env: async () => {
-          const db = await openScratchPostgres(PG);
-          return { env: { DATABASE_URL: db.url! }, cleanup: () => db.close() };
+    ? [
+        {
+          name: 'postgres',
+          env: async () => {
+            const db = await openScratchPostgres(PG);
+            return { env: { DATABASE_URL: db.url! }, cleanup: () => db.close() };
+          },
         },
-      }]
+      ]
     : []),
 ];
 
@@ -88,8 +101,15 @@ describe('live documents across processes', () => {
         // The writer types. The server broadcasts before its group commit, so what it had not
         // stored when killed lives on in the clients that hold it, and comes back with them.
         let typed = 0;
-        const typing = setInterval(() => setStageValue(writer.doc, 'presale', 'visit', 'requirements', `第 ${++typed} 版`), 5);
-        await waitFor(() => observer.draft().definition.presale[0]!.requirements.startsWith('第'), 5000, 'edits to flow');
+        const typing = setInterval(
+          () => setStageValue(writer.doc, 'presale', 'visit', 'requirements', `第 ${++typed} 版`),
+          5,
+        );
+        await waitFor(
+          () => observer.draft().definition.presale[0]!.requirements.startsWith('第'),
+          5000,
+          'edits to flow',
+        );
         await new Promise((r) => setTimeout(r, 150));
         server.kill('SIGKILL');
         await new Promise((r) => server.once('exit', r));
@@ -106,8 +126,16 @@ describe('live documents across processes', () => {
         const fresh = await provider(base, room);
         const version = (s: string) => Number(/\d+/.exec(s)?.[0] ?? 0);
         expect(fresh.draft().definition.presale[0]!.requirements).toMatch(/^第 \d+ 版$|^$/);
-        await waitFor(() => version(fresh.draft().definition.presale[0]!.requirements) >= version(acceptedBeforeKill), 15_000, 'what the observer had seen');
-        await waitFor(() => fresh.draft().definition.presale[0]!.requirements === lastTyped, 15_000, 'the writer to resend after reconnecting');
+        await waitFor(
+          () => version(fresh.draft().definition.presale[0]!.requirements) >= version(acceptedBeforeKill),
+          15_000,
+          'what the observer had seen',
+        );
+        await waitFor(
+          () => fresh.draft().definition.presale[0]!.requirements === lastTyped,
+          15_000,
+          'the writer to resend after reconnecting',
+        );
         // … and is stored moments later (the group commit): with every client gone and the
         // server killed again, a new client still gets it.
         [writer, observer, fresh].forEach((c) => c.p.destroy());
@@ -118,7 +146,11 @@ describe('live documents across processes', () => {
         children.push(server);
         await waitFor(async () => (await fetch(`${base}/healthz`)).ok, 60_000, 'second restart');
         const late = await provider(base, room);
-        await waitFor(() => late.draft().definition.presale[0]!.requirements === lastTyped, 5000, 'the resent edit to be stored');
+        await waitFor(
+          () => late.draft().definition.presale[0]!.requirements === lastTyped,
+          5000,
+          'the resent edit to be stored',
+        );
         late.p.destroy();
         server.kill('SIGTERM');
         await new Promise((r) => server.once('exit', r));
@@ -147,14 +179,24 @@ describe('live documents across processes', () => {
         const started = performance.now();
         const [from, to] = i % 2 ? [onOne, onTwo] : [onTwo, onOne];
         setStageValue(from.doc, 'presale', 'needs', 'name', `需求 ${i}`);
-        await waitFor(() => to.draft().definition.presale[1]!.name === `需求 ${i}`, 1000, `edit ${i} to cross instances`);
+        await waitFor(
+          () => to.draft().definition.presale[1]!.name === `需求 ${i}`,
+          1000,
+          `edit ${i} to cross instances`,
+        );
         latencies.push(performance.now() - started);
       }
       expect(Math.max(...latencies)).toBeLessThan(1000);
       // Concurrent edits on both sides end equal.
       setStageValue(onOne.doc, 'presale', 'visit', 'name', 'A 改');
       setStageValue(onTwo.doc, 'presale', 'quote', 'name', 'B 改');
-      await waitFor(() => JSON.stringify(onOne.draft()) === JSON.stringify(onTwo.draft()) && onOne.draft().definition.presale[3]!.name === 'B 改', 1000, 'convergence');
+      await waitFor(
+        () =>
+          JSON.stringify(onOne.draft()) === JSON.stringify(onTwo.draft()) &&
+          onOne.draft().definition.presale[3]!.name === 'B 改',
+        1000,
+        'convergence',
+      );
       // And REST on either instance reads the same draft.
       const restTwo = await api(`http://127.0.0.1:${b}`, 'GET', `/processes/${id}/draft`);
       expect(restTwo.draft.definition.presale[0].name).toBe('A 改');

@@ -4,9 +4,28 @@
  */
 import '@sales-process/elements';
 
-interface User { id: string; name: string; roles: string[] }
-interface ProcessSummary { id: string; name: string; status: string; version: number; stages: { presale: { id: string; name: string; winRate: number }[]; postsale: { id: string; name: string }[] }; openOpportunities: number }
-interface OpportunityItem { id: string; name: string; stageName: string | null; status: string; phase: string; amount: number; customerName: string | null }
+interface User {
+  id: string;
+  name: string;
+  roles: string[];
+}
+interface ProcessSummary {
+  id: string;
+  name: string;
+  status: string;
+  version: number;
+  stages: { presale: { id: string; name: string; winRate: number }[]; postsale: { id: string; name: string }[] };
+  openOpportunities: number;
+}
+interface OpportunityItem {
+  id: string;
+  name: string;
+  stageName: string | null;
+  status: string;
+  phase: string;
+  amount: number;
+  customerName: string | null;
+}
 
 const TENANT = 'demo';
 const USERS: User[] = [
@@ -36,19 +55,27 @@ const me = () => USERS.find((u) => u.id === userSelect.value)!;
 
 async function login(): Promise<void> {
   const user = me();
-  const res = await fetch('/api/v1/dev/token', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ sub: user.id, tenant: TENANT, roles: user.roles, name: user.name.replace(/（.*）/, '') }) });
+  const res = await fetch('/api/v1/dev/token', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ sub: user.id, tenant: TENANT, roles: user.roles, name: user.name.replace(/（.*）/, '') }),
+  });
   token = ((await res.json()) as { token: string }).token;
 }
 
 async function api<T>(path: string, init: RequestInit = {}): Promise<T> {
-  const res = await fetch(`/api/v1${path}`, { ...init, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', ...(init.headers ?? {}) } });
+  const res = await fetch(`/api/v1${path}`, {
+    ...init,
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', ...(init.headers ?? {}) },
+  });
   const body = await res.json().catch(() => null);
   if (!res.ok) throw new Error(body?.error?.message ?? `${res.status}`);
   return body as T;
 }
 
 const esc = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-const money = (n: number) => new Intl.NumberFormat(langSelect.value, { style: 'currency', currency: 'CNY', maximumFractionDigits: 0 }).format(n);
+const money = (n: number) =>
+  new Intl.NumberFormat(langSelect.value, { style: 'currency', currency: 'CNY', maximumFractionDigits: 0 }).format(n);
 
 function processesCard(processes: ProcessSummary[]): string {
   return `<section class="card" aria-labelledby="processes-title">
@@ -70,7 +97,8 @@ async function newOpportunityForm(): Promise<string> {
     api<{ items: { id: string; name: string }[] }>('/customers'),
     api<{ items: ProcessSummary[] }>(`/processes?usableBy=${me().id}`),
   ]);
-  if (!usable.length) return `<p class="muted">${en() ? 'No sales process applies to your department.' : '没有适用于您所在部门的销售流程。'}</p>`;
+  if (!usable.length)
+    return `<p class="muted">${en() ? 'No sales process applies to your department.' : '没有适用于您所在部门的销售流程。'}</p>`;
   return `<details class="card"><summary>${en() ? 'New opportunity' : '新建商机'}</summary>
     <form id="new-opp" class="grid">
       <label>${en() ? 'Name' : '商机名称'} <input name="name" required maxlength="200" /></label>
@@ -86,10 +114,13 @@ async function newOpportunityForm(): Promise<string> {
 
 async function salesView(): Promise<string> {
   const { items } = await api<{ items: OpportunityItem[] }>('/opportunities?limit=100');
-  if (!selected || !items.some((o) => o.id === selected)) selected = items.find((o) => o.status === 'open' || o.phase === 'postsale')?.id ?? items[0]?.id ?? null;
+  if (!selected || !items.some((o) => o.id === selected))
+    selected = items.find((o) => o.status === 'open' || o.phase === 'postsale')?.id ?? items[0]?.id ?? null;
   const list = items
     .map(
-      (o) => `<li><button class="opp ${o.id === selected ? 'current' : ''}" data-select="${esc(o.id)}" aria-current="${o.id === selected}">
+      (
+        o,
+      ) => `<li><button class="opp ${o.id === selected ? 'current' : ''}" data-select="${esc(o.id)}" aria-current="${o.id === selected}">
         <strong>${esc(o.name)}</strong><span class="muted">${esc(o.customerName ?? '')} · ${money(o.amount)} · ${esc(o.stageName ?? o.status)}</span></button></li>`,
     )
     .join('');
@@ -97,11 +128,13 @@ async function salesView(): Promise<string> {
     <div class="split">
       <nav class="card list" aria-label="${en() ? 'Opportunities' : '商机列表'}"><h2>${en() ? 'Opportunities' : '商机'}</h2><ul>${list || `<li class="muted">${en() ? 'None' : '暂无商机'}</li>`}</ul></nav>
       <section class="card detail" aria-label="${en() ? 'Opportunity' : '商机详情'}">
-        ${selected
-          ? `<opportunity-stage-path opportunity-id="${esc(selected)}"></opportunity-stage-path>
+        ${
+          selected
+            ? `<opportunity-stage-path opportunity-id="${esc(selected)}"></opportunity-stage-path>
              <hr />
              <stage-feedback-form opportunity-id="${esc(selected)}" user-name="${esc(me().name.replace(/（.*）/, ''))}"></stage-feedback-form>`
-          : ''}
+            : ''
+        }
       </section>
     </div>`;
 }
@@ -113,7 +146,10 @@ async function adminView(): Promise<string> {
   const all = (await api<{ items: ProcessSummary[] }>('/processes')).items;
   if (editing && !all.some((p) => p.id === editing)) editing = null;
   const rows = all
-    .map((p) => `<li><button class="opp ${p.id === editing ? 'current' : ''}" data-edit="${esc(p.id)}"><strong>${esc(p.name)}</strong><span class="muted">v${p.version} · ${p.status === 'enabled' ? (en() ? 'enabled' : '启用中') : en() ? 'disabled' : '已停用'}</span></button></li>`)
+    .map(
+      (p) =>
+        `<li><button class="opp ${p.id === editing ? 'current' : ''}" data-edit="${esc(p.id)}"><strong>${esc(p.name)}</strong><span class="muted">v${p.version} · ${p.status === 'enabled' ? (en() ? 'enabled' : '启用中') : en() ? 'disabled' : '已停用'}</span></button></li>`,
+    )
     .join('');
   return `<div class="split">
     <nav class="card list" aria-label="${en() ? 'Sales processes' : '销售流程'}">
@@ -138,17 +174,23 @@ async function render(): Promise<void> {
   const roles = me().roles;
   let body = '';
   if (roles.includes('admin')) body += await adminView();
-  if (roles.includes('supervisor')) body += `<section class="card"><stage-approval-inbox></stage-approval-inbox></section>`;
+  if (roles.includes('supervisor'))
+    body += `<section class="card"><stage-approval-inbox></stage-approval-inbox></section>`;
   if (roles.some((r) => r === 'sales' || r === 'postsale' || r === 'supervisor')) body += await salesView();
   if (roles.includes('analyst')) {
     const chosen = params.get('funnel') ?? processes.find((p) => p.status === 'enabled')?.id ?? processes[0]?.id;
-    if (chosen) body += `<section class="card" aria-labelledby="funnel-title"><h2 id="funnel-title">${en() ? 'Sales funnel' : '销售漏斗'} · ${esc(processes.find((p) => p.id === chosen)?.name ?? '')}</h2><sales-funnel-chart process-id="${esc(chosen)}"></sales-funnel-chart></section>`;
+    if (chosen)
+      body += `<section class="card" aria-labelledby="funnel-title"><h2 id="funnel-title">${en() ? 'Sales funnel' : '销售漏斗'} · ${esc(processes.find((p) => p.id === chosen)?.name ?? '')}</h2><sales-funnel-chart process-id="${esc(chosen)}"></sales-funnel-chart></section>`;
   }
   if (!roles.includes('admin')) body += processesCard(processes);
   app.innerHTML = `<sales-process-provider token="${esc(token)}">${body}</sales-process-provider>`;
   if (editing && reactHost) {
     const { mountReactDesigner } = await import('./react-host.js');
-    mountReactDesigner(document.querySelector('#react-root')!, { token, processId: editing, userName: me().name.replace(/（.*）/, '') });
+    mountReactDesigner(document.querySelector('#react-root')!, {
+      token,
+      processId: editing,
+      userName: me().name.replace(/（.*）/, ''),
+    });
   }
   document.querySelector('#react-toggle')?.addEventListener('change', (e) => {
     reactHost = (e.target as HTMLInputElement).checked;
@@ -157,7 +199,10 @@ async function render(): Promise<void> {
   document.querySelector<HTMLFormElement>('#new-process')?.addEventListener('submit', async (e) => {
     e.preventDefault();
     const name = String(new FormData(e.target as HTMLFormElement).get('name') ?? '');
-    const created = await api<{ id: string }>('/processes', { method: 'POST', body: JSON.stringify({ name, departments: [], asDraft: true }) });
+    const created = await api<{ id: string }>('/processes', {
+      method: 'POST',
+      body: JSON.stringify({ name, departments: [], asDraft: true }),
+    });
     editing = created.id;
     void render();
   });
@@ -165,7 +210,14 @@ async function render(): Promise<void> {
     e.preventDefault();
     const data = Object.fromEntries(new FormData(e.target as HTMLFormElement)) as Record<string, string>;
     try {
-      const created = await api<{ id: string }>('/opportunities', { method: 'POST', body: JSON.stringify({ ...data, amount: Number(data.amount), expectedCloseDate: data.expectedCloseDate || null }) });
+      const created = await api<{ id: string }>('/opportunities', {
+        method: 'POST',
+        body: JSON.stringify({
+          ...data,
+          amount: Number(data.amount),
+          expectedCloseDate: data.expectedCloseDate || null,
+        }),
+      });
       selected = created.id;
       void render();
     } catch (err) {
@@ -193,15 +245,25 @@ async function refreshProcessList() {
   const nav = document.querySelector('nav.list ul');
   if (!nav) return;
   const all = (await api<{ items: ProcessSummary[] }>('/processes')).items;
-  nav.innerHTML = all.map((p) => `<li><button class="opp ${p.id === editing ? 'current' : ''}" data-edit="${esc(p.id)}"><strong>${esc(p.name)}</strong><span class="muted">v${p.version} · ${p.status === 'enabled' ? (en() ? 'enabled' : '启用中') : en() ? 'disabled' : '已停用'}</span></button></li>`).join('');
+  nav.innerHTML = all
+    .map(
+      (p) =>
+        `<li><button class="opp ${p.id === editing ? 'current' : ''}" data-edit="${esc(p.id)}"><strong>${esc(p.name)}</strong><span class="muted">v${p.version} · ${p.status === 'enabled' ? (en() ? 'enabled' : '启用中') : en() ? 'disabled' : '已停用'}</span></button></li>`,
+    )
+    .join('');
 }
-for (const type of ['sp-stage-changed', 'sp-approval-decided']) document.addEventListener(type, () => setTimeout(() => void render(), 50));
+for (const type of ['sp-stage-changed', 'sp-approval-decided'])
+  document.addEventListener(type, () => setTimeout(() => void render(), 50));
 document.addEventListener('sp-notification-open', (e) => {
   selected = e.detail.notification.opportunityId;
   void render();
 });
 document.querySelector('#clock')!.addEventListener('click', async () => {
-  await fetch('/api/v1/dev/clock', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ advanceDays: 7 }) });
+  await fetch('/api/v1/dev/clock', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ advanceDays: 7 }),
+  });
   void render();
 });
 userSelect.addEventListener('change', () => {

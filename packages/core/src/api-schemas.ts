@@ -1,18 +1,32 @@
 import { z } from 'zod';
 import { processDefinitionSchema, processDraftSchema, stageIdSchema } from './definition.js';
-import { fieldDefinitionSchema, isCalendarDate, MAX, noRepeats, RESERVED_KEYS, STORABLE_TEXT, storableText } from './fields.js';
+import {
+  fieldDefinitionSchema,
+  isCalendarDate,
+  MAX,
+  noRepeats,
+  RESERVED_KEYS,
+  STORABLE_TEXT,
+  storableText,
+} from './fields.js';
 
 /** Request bodies of API.md, shared by the server (validation, OpenAPI) and the client. */
 const id = storableText(128).min(1);
 /** YYYY-MM-DD of a day that exists (2024-02-30 would reach PostgreSQL's date cast and fail there). */
-export const isoDateSchema = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'YYYY-MM-DD').refine(isCalendarDate, 'not a calendar date');
+export const isoDateSchema = z
+  .string()
+  .regex(/^\d{4}-\d{2}-\d{2}$/, 'YYYY-MM-DD')
+  .refine(isCalendarDate, 'not a calendar date');
 const name = z.string().trim().min(1).max(200).regex(STORABLE_TEXT, 'must not contain NUL or an unpaired surrogate');
 /**
  * Free-form values by field key (`source.key` on stage forms): each value is checked against
  * its field's type by the server, and no key may name a prototype.
  */
 const values = z.record(
-  storableText(MAX.key * 2).refine((k) => !RESERVED_KEYS.includes(k), '__proto__, constructor and prototype are reserved'),
+  storableText(MAX.key * 2).refine(
+    (k) => !RESERVED_KEYS.includes(k),
+    '__proto__, constructor and prototype are reserved',
+  ),
   z.unknown(),
 );
 
@@ -49,7 +63,11 @@ export const createContactSchema = z.object({
 
 export const createProcessSchema = z.object({
   name: z.string().trim().min(1).max(MAX.name).regex(STORABLE_TEXT, 'must not contain NUL or an unpaired surrogate'),
-  departments: z.array(id).max(MAX.departments).superRefine(noRepeats((d) => d, null, 'department')).default([]),
+  departments: z
+    .array(id)
+    .max(MAX.departments)
+    .superRefine(noRepeats((d) => d, null, 'department'))
+    .default([]),
   definition: processDefinitionSchema.default(() => processDefinitionSchema.parse({})),
   /** Create it unpublished (disabled, no version) to design it in the designer first. */
   asDraft: z.boolean().default(false),
@@ -65,7 +83,10 @@ export const createOpportunitySchema = z.object({
   name,
   customerId: id,
   amount: z.number().finite().min(0).max(MAX.money),
-  currency: z.string().regex(/^[A-Z]{3}$/).default('CNY'),
+  currency: z
+    .string()
+    .regex(/^[A-Z]{3}$/)
+    .default('CNY'),
   expectedCloseDate: isoDateSchema.nullable().optional(),
   processId: id,
   ownerId: id.optional(),
@@ -81,12 +102,20 @@ const expected = { expectedStageId: stageIdSchema.nullable().optional() };
 export const stageFormSchema = z.object({ values, ...expected });
 export const completeStageSchema = z.object({ toStageId: stageIdSchema.optional(), ...expected }).default({});
 export const moveBackSchema = z.object({ stageId: stageIdSchema, ...expected });
-export const loseSchema = z.object({ reason: storableText(MAX.key).nullable().optional(), comment: storableText(2000).optional(), ...expected }).default({});
+export const loseSchema = z
+  .object({ reason: storableText(MAX.key).nullable().optional(), comment: storableText(2000).optional(), ...expected })
+  .default({});
 /** win and invalidate: nothing but the expected stage. */
 export const plainCommandSchema = z.object({ ...expected }).default({});
 export const changeProcessSchema = z.object({ processId: id, ...expected });
 export const createOrderSchema = z.object({ amount: z.number().finite().min(0).max(MAX.money), ...expected });
-export const postSaleStaffSchema = z.object({ userIds: z.array(id).max(50).superRefine(noRepeats((u) => u, null, 'user')), ...expected });
+export const postSaleStaffSchema = z.object({
+  userIds: z
+    .array(id)
+    .max(50)
+    .superRefine(noRepeats((u) => u, null, 'user')),
+  ...expected,
+});
 export const decisionSchema = z.object({ comment: storableText(2000).default('') }).default({ comment: '' });
 export const webhookSchema = z.object({ url: z.string().url().max(2000), secret: storableText(200).min(8) });
 export const listOpportunitiesQuery = z.object({
@@ -104,14 +133,22 @@ export const devTokenSchema = strictBody(
     tenant: id,
     roles: z.array(z.enum(['admin', 'sales', 'supervisor', 'postsale', 'analyst'])).default([]),
     name: storableText(200).optional(),
-    expiresIn: z.number().int().min(1).max(30 * 86400).optional(),
+    expiresIn: z
+      .number()
+      .int()
+      .min(1)
+      .max(30 * 86400)
+      .optional(),
   }),
 );
 export const targetPlanSchema = z.object({
   processId: id,
   target: z.union([z.number().positive().max(1e13), z.array(z.number().min(0).max(1e13)).min(1).max(36)]),
   period: z.enum(['month', 'quarter']),
-  start: z.string().regex(/^\d{4}-(\d{2}|Q[1-4])$/).optional(),
+  start: z
+    .string()
+    .regex(/^\d{4}-(\d{2}|Q[1-4])$/)
+    .optional(),
   periods: z.number().int().min(1).max(36).optional(),
 });
 export const ROLES = ['admin', 'sales', 'supervisor', 'postsale', 'analyst'] as const;
@@ -131,7 +168,8 @@ function rebuild(schema: z.ZodType, changes: Record<string, unknown>): z.ZodType
   const def = schema._zod.def as unknown as Record<string, unknown>;
   // Keep the def's getters (a default's value is computed afresh on each parse).
   const next = Object.defineProperties({}, Object.getOwnPropertyDescriptors(def));
-  for (const [k, v] of Object.entries(changes)) Object.defineProperty(next, k, { value: v, enumerable: true, configurable: true, writable: true });
+  for (const [k, v] of Object.entries(changes))
+    Object.defineProperty(next, k, { value: v, enumerable: true, configurable: true, writable: true });
   return schema.clone(next as never);
 }
 
@@ -140,7 +178,9 @@ function strict(schema: z.ZodType): z.ZodType {
   const rebuilt = (changes: Record<string, unknown>) => rebuild(schema, changes);
   switch (def.type) {
     case 'object': {
-      const shape = Object.fromEntries(Object.entries(def.shape as Record<string, z.ZodType>).map(([k, v]) => [k, strict(v)]));
+      const shape = Object.fromEntries(
+        Object.entries(def.shape as Record<string, z.ZodType>).map(([k, v]) => [k, strict(v)]),
+      );
       return rebuilt({ shape, catchall: def.catchall ?? z.never() });
     }
     case 'array':
@@ -179,7 +219,11 @@ function whole(schema: z.ZodType): z.ZodType {
     case 'prefault':
       return whole(def.innerType as z.ZodType);
     case 'object':
-      return rebuild(schema, { shape: Object.fromEntries(Object.entries(def.shape as Record<string, z.ZodType>).map(([k, v]) => [k, whole(v)])) });
+      return rebuild(schema, {
+        shape: Object.fromEntries(
+          Object.entries(def.shape as Record<string, z.ZodType>).map(([k, v]) => [k, whole(v)]),
+        ),
+      });
     case 'array':
       return rebuild(schema, { element: whole(def.element as z.ZodType) });
     case 'record':

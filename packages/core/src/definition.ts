@@ -1,5 +1,14 @@
 import { z } from 'zod';
-import { FIELD_TYPES, MAX, RESERVED_KEYS, fieldKeySchema, fieldOptionSchema, localizedTextSchema, noRepeats, storableText } from './fields.js';
+import {
+  FIELD_TYPES,
+  MAX,
+  RESERVED_KEYS,
+  fieldKeySchema,
+  fieldOptionSchema,
+  localizedTextSchema,
+  noRepeats,
+  storableText,
+} from './fields.js';
 import type { DefinitionProblem } from './publishable.js';
 export * from './publishable.js';
 
@@ -77,8 +86,16 @@ export type ProcessRules = z.infer<typeof processRulesSchema>;
  */
 export const processDefinitionSchema = z.object({
   // A phase holds a stage id once (the draft keys its stages by id: a repeat would be lost).
-  presale: z.array(presaleStageSchema).max(MAX.stages).superRefine(noRepeats((s) => s.id, 'id', 'stage id')).default([]),
-  postsale: z.array(postsaleStageSchema).max(MAX.stages).superRefine(noRepeats((s) => s.id, 'id', 'stage id')).default([]),
+  presale: z
+    .array(presaleStageSchema)
+    .max(MAX.stages)
+    .superRefine(noRepeats((s) => s.id, 'id', 'stage id'))
+    .default([]),
+  postsale: z
+    .array(postsaleStageSchema)
+    .max(MAX.stages)
+    .superRefine(noRepeats((s) => s.id, 'id', 'stage id'))
+    .default([]),
   terminal: z
     .object({
       won: terminalStateSchema('赢单', 100),
@@ -86,7 +103,11 @@ export const processDefinitionSchema = z.object({
       invalid: terminalStateSchema('无效', 0),
     })
     // Defaults are made afresh for each parse (zod copies a default object only one level deep).
-    .default(() => ({ won: { name: '赢单', winRate: 100 }, lost: { name: '输单', winRate: 0 }, invalid: { name: '无效', winRate: 0 } })),
+    .default(() => ({
+      won: { name: '赢单', winRate: 100 },
+      lost: { name: '输单', winRate: 0 },
+      invalid: { name: '无效', winRate: 0 },
+    })),
   rules: processRulesSchema.default({
     orderRequiredToWin: false,
     orderAllowedAfterStage: null,
@@ -100,7 +121,11 @@ export type ProcessDefinitionInput = z.input<typeof processDefinitionSchema>;
 /** What admins co-edit: the definition plus the process' name and scope. */
 export const processDraftSchema = z.object({
   name: storableText(MAX.name).default(''),
-  departments: z.array(storableText(MAX.key * 2).min(1)).max(MAX.departments).superRefine(noRepeats((d) => d, null, 'department')).default([]),
+  departments: z
+    .array(storableText(MAX.key * 2).min(1))
+    .max(MAX.departments)
+    .superRefine(noRepeats((d) => d, null, 'department'))
+    .default([]),
   definition: processDefinitionSchema.default(() => processDefinitionSchema.parse({})),
 });
 export type ProcessDraft = z.infer<typeof processDraftSchema>;
@@ -116,16 +141,28 @@ const draftSettingsSchema = z.object({
   departments: processDraftSchema.shape.departments,
   definition: z
     .object({ terminal: processDefinitionSchema.shape.terminal, rules: processDefinitionSchema.shape.rules })
-    .default(() => ({ terminal: processDefinitionSchema.parse({}).terminal, rules: processDefinitionSchema.parse({}).rules })),
+    .default(() => ({
+      terminal: processDefinitionSchema.parse({}).terminal,
+      rules: processDefinitionSchema.parse({}).rules,
+    })),
 });
 const stageListSchema = z.array(z.unknown()).max(MAX.stages);
 
 export type SettingsCheck =
-  | { ok: true; settings: Pick<ProcessDraft, 'name' | 'departments'> & { definition: Pick<ProcessDefinition, 'terminal' | 'rules'> } }
+  | {
+      ok: true;
+      settings: Pick<ProcessDraft, 'name' | 'departments'> & {
+        definition: Pick<ProcessDefinition, 'terminal' | 'rules'>;
+      };
+    }
   | { ok: false; problems: DefinitionProblem[] };
 
 /** The draft's settings (name, departments, terminal states, rules) checked apart from its stages. */
-export function parseDraftSettings(input: { name?: unknown; departments?: unknown; definition?: { terminal?: unknown; rules?: unknown } }): SettingsCheck {
+export function parseDraftSettings(input: {
+  name?: unknown;
+  departments?: unknown;
+  definition?: { terminal?: unknown; rules?: unknown };
+}): SettingsCheck {
   const result = draftSettingsSchema.safeParse(input);
   return result.success ? { ok: true, settings: result.data } : { ok: false, problems: zodProblems(result.error) };
 }
@@ -145,7 +182,11 @@ export function parseStage(phase: 'presale' | 'postsale', input: unknown): Stage
  * fails or the key is not one the phase's stages have: check the whole stage then, for its
  * problems and their paths.
  */
-export function reparseStageKeys(phase: 'presale' | 'postsale', stage: Stage, values: Record<string, unknown>): Stage | null {
+export function reparseStageKeys(
+  phase: 'presale' | 'postsale',
+  stage: Stage,
+  values: Record<string, unknown>,
+): Stage | null {
   const shape: Record<string, z.ZodType> = (phase === 'presale' ? presaleStageSchema : postsaleStageSchema).shape;
   const out: Record<string, unknown> = { ...stage };
   for (const [key, value] of Object.entries(values)) {
@@ -162,13 +203,20 @@ export function reparseStageKeys(phase: 'presale' | 'postsale', stage: Stage, va
  * settings were checked apart (`parseDraftSettings`, computed here unless given).
  */
 export function parseDraftByStage(
-  shell: { name?: unknown; departments?: unknown; definition?: { presale: StageCheck[]; postsale: StageCheck[]; terminal?: unknown; rules?: unknown } },
+  shell: {
+    name?: unknown;
+    departments?: unknown;
+    definition?: { presale: StageCheck[]; postsale: StageCheck[]; terminal?: unknown; rules?: unknown };
+  },
   settings: SettingsCheck = parseDraftSettings(shell),
 ): { ok: true; draft: ProcessDraft } | { ok: false; problems: DefinitionProblem[] } {
   const presale = shell.definition?.presale ?? [];
   const postsale = shell.definition?.postsale ?? [];
   const problems = settings.ok ? [] : [...settings.problems];
-  for (const [phase, checks] of [['presale', presale], ['postsale', postsale]] as const) {
+  for (const [phase, checks] of [
+    ['presale', presale],
+    ['postsale', postsale],
+  ] as const) {
     const count = stageListSchema.safeParse(checks);
     if (!count.success) problems.push(...zodProblems(count.error, ['definition', phase]));
     checks.forEach((c, i) => {
@@ -180,14 +228,21 @@ export function parseDraftByStage(
   const { definition, ...rest } = settings.settings;
   return {
     ok: true,
-    draft: { ...rest, definition: { presale: stages(presale) as PresaleStage[], postsale: stages(postsale) as PostsaleStage[], ...definition } },
+    draft: {
+      ...rest,
+      definition: {
+        presale: stages(presale) as PresaleStage[],
+        postsale: stages(postsale) as PostsaleStage[],
+        ...definition,
+      },
+    },
   };
 }
 
 /** The structural check; returns the parsed definition or its problems. */
-export function parseDraft(input: unknown):
-  | { ok: true; draft: ProcessDraft }
-  | { ok: false; problems: DefinitionProblem[] } {
+export function parseDraft(
+  input: unknown,
+): { ok: true; draft: ProcessDraft } | { ok: false; problems: DefinitionProblem[] } {
   const result = processDraftSchema.safeParse(input);
   if (result.success) return { ok: true, draft: result.data };
   return { ok: false, problems: zodProblems(result.error) };
@@ -201,4 +256,3 @@ export function zodProblems(error: z.ZodError, prefix: (string | number)[] = [])
     message: { zh: `格式不正确：${issue.message}`, en: issue.message },
   }));
 }
-

@@ -40,9 +40,15 @@ export const ERROR_MESSAGES: Record<ErrorCode, LocalizedText> = {
   NOT_FOUND: { zh: '记录不存在', en: 'Not found' },
   VALIDATION_FAILED: { zh: '输入不合法', en: 'The input is not valid' },
   CONFLICT: { zh: '与当前状态冲突', en: 'This conflicts with the current state' },
-  STALE_STATE: { zh: '商机已被他人更新，请刷新后重试', en: 'The opportunity has changed since you loaded it; reload and try again' },
+  STALE_STATE: {
+    zh: '商机已被他人更新，请刷新后重试',
+    en: 'The opportunity has changed since you loaded it; reload and try again',
+  },
   PAYLOAD_TOO_LARGE: { zh: '请求内容过大', en: 'The request body is too large' },
-  UNSUPPORTED_MEDIA_TYPE: { zh: '请求体应为 JSON（Content-Type: application/json）', en: 'The body must be JSON (Content-Type: application/json)' },
+  UNSUPPORTED_MEDIA_TYPE: {
+    zh: '请求体应为 JSON（Content-Type: application/json）',
+    en: 'The body must be JSON (Content-Type: application/json)',
+  },
   STAGE_GATES_UNMET: { zh: '阶段完成条件未满足', en: 'The stage cannot be completed yet' },
   ORDER_REQUIRED: { zh: '必须新建订单方可赢单', en: 'An order must be created before winning' },
   ORDER_STAGE_NOT_REACHED: {

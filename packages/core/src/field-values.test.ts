@@ -1,10 +1,19 @@
 import { describe, expect, it } from 'vitest';
-import { checkFieldValue, isCalendarDate, isFileRef, isStorableText, repeatedAt, STORABLE_TEXT, UNSTORABLE_CHAR } from './field-values.js';
+import {
+  checkFieldValue,
+  isCalendarDate,
+  isFileRef,
+  isStorableText,
+  repeatedAt,
+  STORABLE_TEXT,
+  UNSTORABLE_CHAR,
+} from './field-values.js';
 
 describe('field values', () => {
   it('stores text without NUL or unpaired surrogates, with a pattern that needs no flags', () => {
     for (const ok of ['', 'abc', '中文', '😀 and 😀', 'a\tb\nc']) expect(isStorableText(ok), ok).toBe(true);
-    for (const bad of ['a\u0000b', 'a\ud800', '\udc00x', '😀'.slice(0, 1), `${'x'.repeat(10)}\u0000`]) expect(isStorableText(bad), JSON.stringify(bad)).toBe(false);
+    for (const bad of ['a\u0000b', 'a\ud800', '\udc00x', '😀'.slice(0, 1), `${'x'.repeat(10)}\u0000`])
+      expect(isStorableText(bad), JSON.stringify(bad)).toBe(false);
     expect(STORABLE_TEXT.flags).toBe('');
     expect(isStorableText('😀'.repeat(300_000))).toBe(true);
   });
@@ -22,7 +31,17 @@ describe('field values', () => {
 
   it('knows calendar days', () => {
     for (const ok of ['2024-02-29', '0001-01-01', '9999-12-31']) expect(isCalendarDate(ok), ok).toBe(true);
-    for (const bad of ['2024-02-30', '2023-02-29', '2024-13-01', '2024-00-10', '0000-01-01', '2024-1-01', '20240101', '2024-02-29T00:00']) expect(isCalendarDate(bad), bad).toBe(false);
+    for (const bad of [
+      '2024-02-30',
+      '2023-02-29',
+      '2024-13-01',
+      '2024-00-10',
+      '0000-01-01',
+      '2024-1-01',
+      '20240101',
+      '2024-02-29T00:00',
+    ])
+      expect(isCalendarDate(bad), bad).toBe(false);
     expect(checkFieldValue('date', '2023-02-29')).not.toBeNull();
   });
 
@@ -50,7 +69,12 @@ describe('field values', () => {
     expect(checkFieldValue('currency', 1e13)).not.toBeNull();
     expect(checkFieldValue('number', 1e16)).not.toBeNull();
     expect(checkFieldValue('select', 'x'.repeat(65))).not.toBeNull();
-    expect(checkFieldValue('multiselect', Array.from({ length: 201 }, () => 'a'))).not.toBeNull();
+    expect(
+      checkFieldValue(
+        'multiselect',
+        Array.from({ length: 201 }, () => 'a'),
+      ),
+    ).not.toBeNull();
     expect(checkFieldValue('email', `${'a'.repeat(250)}@b.cn`)).not.toBeNull();
     expect(checkFieldValue('url', `https://a.cn/${'x'.repeat(2000)}`)).not.toBeNull();
     expect(checkFieldValue('datetime', `2024-01-01T00:00:00Z${' '.repeat(40)}`)).not.toBeNull();

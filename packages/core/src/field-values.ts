@@ -66,9 +66,17 @@ export function isFileRef(value: unknown): value is FileRef {
   const v = value as Record<string, unknown>;
   for (const key of Object.keys(v)) if (!FILE_REF_KEYS.has(key)) return false;
   return (
-    typeof v.id === 'string' && v.id.length >= 1 && v.id.length <= MAX.key * 2 && isStorableText(v.id) &&
-    typeof v.name === 'string' && v.name.length <= 200 && isStorableText(v.name) &&
-    typeof v.size === 'number' && Number.isInteger(v.size) && v.size >= 0 && v.size <= MAX.number &&
+    typeof v.id === 'string' &&
+    v.id.length >= 1 &&
+    v.id.length <= MAX.key * 2 &&
+    isStorableText(v.id) &&
+    typeof v.name === 'string' &&
+    v.name.length <= 200 &&
+    isStorableText(v.name) &&
+    typeof v.size === 'number' &&
+    Number.isInteger(v.size) &&
+    v.size >= 0 &&
+    v.size <= MAX.number &&
     (v.type === undefined || (typeof v.type === 'string' && v.type.length <= 100 && isStorableText(v.type)))
   );
 }
@@ -122,7 +130,8 @@ export function checkFieldValue(
 ): ValueProblem | null {
   if (isEmptyValue(value)) return null;
   const bad = (zh: string, en: string): ValueProblem => ({ message: { zh, en } });
-  if (typeof value === 'string' && !isStorableText(value)) return bad('含有不允许的字符', 'contains a character that is not allowed');
+  if (typeof value === 'string' && !isStorableText(value))
+    return bad('含有不允许的字符', 'contains a character that is not allowed');
   switch (type) {
     case 'text':
     case 'textarea':
@@ -132,14 +141,16 @@ export function checkFieldValue(
     case 'number':
     case 'currency':
       if (typeof value !== 'number' || !Number.isFinite(value)) return bad('应为数字', 'must be a number');
-      if (Math.abs(value) > (type === 'currency' ? MAX.money : MAX.number)) return bad('数值超出范围', 'is out of range');
+      if (Math.abs(value) > (type === 'currency' ? MAX.money : MAX.number))
+        return bad('数值超出范围', 'is out of range');
       return null;
     case 'date':
       if (typeof value !== 'string' || !isCalendarDate(value))
         return bad('应为日期 (YYYY-MM-DD)', 'must be a date (YYYY-MM-DD)');
       return null;
     case 'datetime':
-      if (typeof value !== 'string' || value.length > 40 || Number.isNaN(Date.parse(value))) return bad('应为日期时间', 'must be a date-time');
+      if (typeof value !== 'string' || value.length > 40 || Number.isNaN(Date.parse(value)))
+        return bad('应为日期时间', 'must be a date-time');
       return null;
     case 'boolean':
       if (typeof value !== 'boolean') return bad('应为是或否', 'must be true or false');
@@ -149,18 +160,25 @@ export function checkFieldValue(
       if (options && !options.some((o) => o.value === value)) return bad('不是可选项', 'is not one of the options');
       return null;
     case 'multiselect':
-      if (!Array.isArray(value) || value.length > MAX.options || !value.every((v) => typeof v === 'string' && v.length <= MAX.key && isStorableText(v)))
+      if (
+        !Array.isArray(value) ||
+        value.length > MAX.options ||
+        !value.every((v) => typeof v === 'string' && v.length <= MAX.key && isStorableText(v))
+      )
         return bad('应为选项列表', 'must be a list of options');
-      if (options && !value.every((v) => options.some((o) => o.value === v))) return bad('含有不可选的项', 'has a value that is not an option');
+      if (options && !value.every((v) => options.some((o) => o.value === v)))
+        return bad('含有不可选的项', 'has a value that is not an option');
       return null;
     case 'email':
-      if (typeof value !== 'string' || value.length > 254 || !EMAIL.test(value)) return bad('邮箱格式不正确', 'must be an e-mail address');
+      if (typeof value !== 'string' || value.length > 254 || !EMAIL.test(value))
+        return bad('邮箱格式不正确', 'must be an e-mail address');
       return null;
     case 'phone':
       if (typeof value !== 'string' || !PHONE.test(value)) return bad('电话格式不正确', 'must be a phone number');
       return null;
     case 'url':
-      if (typeof value !== 'string' || value.length > 2000 || !/^https?:\/\/\S+$/.test(value)) return bad('应为 http(s) 网址', 'must be an http(s) URL');
+      if (typeof value !== 'string' || value.length > 2000 || !/^https?:\/\/\S+$/.test(value))
+        return bad('应为 http(s) 网址', 'must be an http(s) URL');
       return null;
     case 'user':
       if (typeof value !== 'string' || value.length > MAX.key * 2) return bad('应为用户', 'must be a user id');
@@ -173,4 +191,3 @@ export function checkFieldValue(
 // The built-in fields live in their own module, so code that only checks values (the stage
 // form in the one-script kit) does not carry them.
 export { SYSTEM_FIELDS, type SystemField } from './system-fields.js';
-

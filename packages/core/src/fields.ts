@@ -9,7 +9,6 @@ export const storableText = (max: number) =>
 export const FIELD_OBJECTS = ['customer', 'opportunity'] as const;
 export type FieldObject = (typeof FIELD_OBJECTS)[number];
 
-
 export const fieldKeySchema = z
   .string()
   .min(1)
@@ -26,7 +25,12 @@ export const localizedTextSchema = z.object({
 export const noRepeats =
   <T>(key: (item: T) => unknown, field: string | null, what: string) =>
   (items: T[], ctx: { addIssue(issue: { code: 'custom'; message: string; path: (string | number)[] }): void }) => {
-    for (const i of repeatedAt(items, key)) ctx.addIssue({ code: 'custom', message: `repeats the ${what} of an earlier item`, path: field === null ? [i] : [i, field] });
+    for (const i of repeatedAt(items, key))
+      ctx.addIssue({
+        code: 'custom',
+        message: `repeats the ${what} of an earlier item`,
+        path: field === null ? [i] : [i, field],
+      });
   };
 
 export const fieldOptionSchema = z.object({
@@ -38,7 +42,11 @@ export const fieldDefinitionSchema = z.object({
   key: fieldKeySchema,
   label: localizedTextSchema,
   type: z.enum(FIELD_TYPES),
-  options: z.array(fieldOptionSchema).max(MAX.options).superRefine(noRepeats((o) => o.value, 'value', 'value')).optional(),
+  options: z
+    .array(fieldOptionSchema)
+    .max(MAX.options)
+    .superRefine(noRepeats((o) => o.value, 'value', 'value'))
+    .optional(),
   /** Required whenever the object is saved (e.g. the lost reason when losing). */
   required: z.boolean().optional(),
 });
@@ -73,4 +81,3 @@ export const DEFAULT_CUSTOM_FIELDS: Record<FieldObject, FieldDefinition[]> = {
   ],
   opportunity: [LOST_REASON],
 };
-

@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { computeFunnel, diagnoseShape, planHistoryOf, planTarget, shiftPeriod, type FunnelStageFigures } from './funnel.js';
+import {
+  computeFunnel,
+  diagnoseShape,
+  planHistoryOf,
+  planTarget,
+  shiftPeriod,
+  type FunnelStageFigures,
+} from './funnel.js';
 import { EXAMPLE, STAYS } from './testing/funnel-example.js';
 import { seedProcessDefinition as seed } from './seed-process.js';
 
@@ -33,7 +40,11 @@ describe('funnel figures of the hand-computed example', () => {
   });
 
   it('counts terminal states and the overall win rate = won ÷ (won + lost)', () => {
-    expect(f.terminal).toEqual({ won: { count: 3, amount: 1_000_000 }, lost: { count: 6, amount: 980_000 }, invalid: { count: 2, amount: 120_000 } });
+    expect(f.terminal).toEqual({
+      won: { count: 3, amount: 1_000_000 },
+      lost: { count: 6, amount: 980_000 },
+      invalid: { count: 2, amount: 120_000 },
+    });
     expect(f.overallWinRate).toBe(0.3333);
     expect(f.total).toBe(22);
   });
@@ -58,7 +69,14 @@ describe('target decomposition', () => {
     expect(history).toEqual({ won: 3, closed: 11, wonAmount: 1_000_000, wonCycleDays: 180 });
     const plan = planTarget(history, { target: 1_000_000, period: 'month', start: '2027-01', periods: 3 })!;
     // avg won 333,333.33; 3 deals; win rate 3/11 → 11 opportunities; 60-day cycle = 2 months earlier.
-    expect(plan.figures).toEqual({ winRate: 0.2727, avgWonAmount: 333_333.33, avgCycleDays: 60, leadPeriods: 2, won: 3, closed: 11 });
+    expect(plan.figures).toEqual({
+      winRate: 0.2727,
+      avgWonAmount: 333_333.33,
+      avgCycleDays: 60,
+      leadPeriods: 2,
+      won: 3,
+      closed: 11,
+    });
     expect(plan.periods).toEqual([
       { period: '2027-01', target: 1_000_000, dealsNeeded: 3, opportunitiesNeeded: 11, findIn: '2026-11' },
       { period: '2027-02', target: 1_000_000, dealsNeeded: 3, opportunitiesNeeded: 11, findIn: '2026-12' },
@@ -72,7 +90,10 @@ describe('target decomposition', () => {
   });
 
   it('plans quarters, with per-period targets', () => {
-    const plan = planTarget({ won: 2, closed: 4, wonAmount: 200_000, wonCycleDays: 200 }, { target: [250_000, 0], period: 'quarter', start: '2027-Q1' })!;
+    const plan = planTarget(
+      { won: 2, closed: 4, wonAmount: 200_000, wonCycleDays: 200 },
+      { target: [250_000, 0], period: 'quarter', start: '2027-Q1' },
+    )!;
     // 100k per deal → 3 deals → ÷ 0.5 → 6; 100-day cycle ≈ 1 quarter earlier.
     expect(plan.periods).toEqual([
       { period: '2027-Q1', target: 250_000, dealsNeeded: 3, opportunitiesNeeded: 6, findIn: '2026-Q4' },
@@ -81,7 +102,12 @@ describe('target decomposition', () => {
   });
 
   it('has no plan without won history', () => {
-    expect(planTarget({ won: 0, closed: 5, wonAmount: 0, wonCycleDays: 0 }, { target: 1, period: 'month', start: '2027-01' })).toBeNull();
+    expect(
+      planTarget(
+        { won: 0, closed: 5, wonAmount: 0, wonCycleDays: 0 },
+        { target: 1, period: 'month', start: '2027-01' },
+      ),
+    ).toBeNull();
   });
 
   it('shifts period labels across years', () => {
@@ -94,7 +120,18 @@ describe('target decomposition', () => {
 
 describe('shape diagnosis', () => {
   const stages = (counts: number[], conversions: (number | null)[] = counts.map(() => 0.6)): FunnelStageFigures[] =>
-    counts.map((open, i) => ({ stageId: `s${i}`, name: `S${i}`, winRate: 0, open, openAmount: 0, weightedAmount: 0, reached: 20, conversionToNext: conversions[i] ?? null, avgDays: null, medianDays: null }));
+    counts.map((open, i) => ({
+      stageId: `s${i}`,
+      name: `S${i}`,
+      winRate: 0,
+      open,
+      openAmount: 0,
+      weightedAmount: 0,
+      reached: 20,
+      conversionToNext: conversions[i] ?? null,
+      avgDays: null,
+      medianDays: null,
+    }));
 
   it('sees a cylinder when the top is barely wider than the stages below (too few new customers)', () => {
     const d = diagnoseShape(stages([11, 10, 9, 5]));
@@ -110,7 +147,11 @@ describe('shape diagnosis', () => {
   it('names a bottleneck stage whose conversion is under half the others', () => {
     const d = diagnoseShape(stages([20, 12, 8, 2], [0.6, 0.6, 0.2, 0.7]));
     expect(d.shape).toBe('bottleneck');
-    expect(d.findings[0]).toMatchObject({ code: 'bottleneck', stageId: 's2', figures: { conversion: 0.2, medianOfOthers: 0.6, threshold: 0.5 } });
+    expect(d.findings[0]).toMatchObject({
+      code: 'bottleneck',
+      stageId: 's2',
+      figures: { conversion: 0.2, medianOfOthers: 0.6, threshold: 0.5 },
+    });
   });
 
   it('does not judge a funnel with too few open opportunities', () => {

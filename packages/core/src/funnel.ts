@@ -136,7 +136,15 @@ export function addReached(reached: number[], top: number, count = 1): void {
 }
 
 /** Adds open opportunities in stage `k` to the open and forecast aggregates. */
-export function addOpen(def: ProcessDefinition, open: Map<string, { count: number; amount: number }>, forecast: Map<string, { count: number; amount: number; weighted: number }>, k: number, month: string | null, count: number, amount: number): void {
+export function addOpen(
+  def: ProcessDefinition,
+  open: Map<string, { count: number; amount: number }>,
+  forecast: Map<string, { count: number; amount: number; weighted: number }>,
+  k: number,
+  month: string | null,
+  count: number,
+  amount: number,
+): void {
   const stage = def.presale[k]!;
   const cell = open.get(stage.id) ?? { count: 0, amount: 0 };
   cell.count += count;
@@ -150,7 +158,11 @@ export function addOpen(def: ProcessDefinition, open: Map<string, { count: numbe
   forecast.set(key, f);
 }
 
-export function computeFunnel(def: ProcessDefinition, opportunities: readonly FunnelOpportunity[], stays: readonly StageStay[]): FunnelFigures {
+export function computeFunnel(
+  def: ProcessDefinition,
+  opportunities: readonly FunnelOpportunity[],
+  stays: readonly StageStay[],
+): FunnelFigures {
   const n = def.presale.length;
   const reached = new Array<number>(n + 1).fill(0);
   const terminal = { won: { count: 0, amount: 0 }, lost: { count: 0, amount: 0 }, invalid: { count: 0, amount: 0 } };
@@ -165,7 +177,8 @@ export function computeFunnel(def: ProcessDefinition, opportunities: readonly Fu
       continue;
     }
     const k = index.get(o.stageId ?? '');
-    if (k !== undefined) addOpen(def, open, forecast, k, o.expectedCloseDate ? o.expectedCloseDate.slice(0, 7) : null, 1, o.amount);
+    if (k !== undefined)
+      addOpen(def, open, forecast, k, o.expectedCloseDate ? o.expectedCloseDate.slice(0, 7) : null, 1, o.amount);
   }
   const staysBy = new Map<string, number[]>();
   for (const s of stays) staysBy.set(s.stageId, [...(staysBy.get(s.stageId) ?? []), s.days]);
@@ -267,7 +280,10 @@ export function diagnoseShape(stages: readonly FunnelStageFigures[], t = DIAGNOS
     findings.push({
       code: 'healthy',
       figures: { top, widestBelow, ratio: round4(top / widestBelow) },
-      message: { zh: '漏斗形状健康：逐级收窄，无明显瓶颈', en: 'A healthy funnel: it narrows stage by stage with no clear bottleneck' },
+      message: {
+        zh: '漏斗形状健康：逐级收窄，无明显瓶颈',
+        en: 'A healthy funnel: it narrows stage by stage with no clear bottleneck',
+      },
     });
   }
   return { shape: findings[0]!.code, findings, thresholds: t };
@@ -293,7 +309,14 @@ export interface TargetPlanInput {
 }
 
 export interface TargetPlan {
-  figures: { winRate: number; avgWonAmount: number; avgCycleDays: number; leadPeriods: number; won: number; closed: number };
+  figures: {
+    winRate: number;
+    avgWonAmount: number;
+    avgCycleDays: number;
+    leadPeriods: number;
+    won: number;
+    closed: number;
+  };
   periods: { period: string; target: number; dealsNeeded: number; opportunitiesNeeded: number; findIn: string }[];
   /** New opportunities to find in each period (summing what later targets need). */
   newOpportunitiesPerPeriod: { period: string; opportunities: number }[];
@@ -323,7 +346,9 @@ export function planTarget(history: PlanHistory, input: TargetPlanInput): Target
   const avgWonAmount = history.wonAmount / history.won;
   const avgCycleDays = history.wonCycleDays / history.won;
   const leadPeriods = Math.round(avgCycleDays / PERIOD_DAYS[input.period]);
-  const count = Array.isArray(input.target) ? input.target.length : (input.periods ?? (input.period === 'month' ? 12 : 4));
+  const count = Array.isArray(input.target)
+    ? input.target.length
+    : (input.periods ?? (input.period === 'month' ? 12 : 4));
   const periods: TargetPlan['periods'] = [];
   const byFind = new Map<string, number>();
   for (let i = 0; i < count; i++) {
@@ -337,9 +362,18 @@ export function planTarget(history: PlanHistory, input: TargetPlanInput): Target
     byFind.set(findIn, (byFind.get(findIn) ?? 0) + opportunitiesNeeded);
   }
   return {
-    figures: { winRate: round4(winRate), avgWonAmount: round2(avgWonAmount), avgCycleDays: round2(avgCycleDays), leadPeriods, won: history.won, closed: history.closed },
+    figures: {
+      winRate: round4(winRate),
+      avgWonAmount: round2(avgWonAmount),
+      avgCycleDays: round2(avgCycleDays),
+      leadPeriods,
+      won: history.won,
+      closed: history.closed,
+    },
     periods,
-    newOpportunitiesPerPeriod: [...byFind].map(([period, opportunities]) => ({ period, opportunities })).sort((a, b) => a.period.localeCompare(b.period)),
+    newOpportunitiesPerPeriod: [...byFind]
+      .map(([period, opportunities]) => ({ period, opportunities }))
+      .sort((a, b) => a.period.localeCompare(b.period)),
   };
 }
 

@@ -32,29 +32,40 @@ export function checkPublishable(def: ProcessDefinition, catalog?: FieldCatalog,
   const warn = (path: (string | number)[], code: string, zh: string, en: string) =>
     problems.push({ path, code, severity: 'warning', message: { zh, en } });
 
-  if (name !== undefined && name.trim() === '') err(['name'], 'NAME_REQUIRED', '请填写销售流程名称', 'The process needs a name');
-  if (def.presale.length === 0) err(['presale'], 'PRESALE_REQUIRED', '至少需要一个售前阶段', 'At least one pre-sale stage is needed');
+  if (name !== undefined && name.trim() === '')
+    err(['name'], 'NAME_REQUIRED', '请填写销售流程名称', 'The process needs a name');
+  if (def.presale.length === 0)
+    err(['presale'], 'PRESALE_REQUIRED', '至少需要一个售前阶段', 'At least one pre-sale stage is needed');
 
   const ids = new Map<string, string>();
   const names = new Map<string, string>();
   (['presale', 'postsale'] as const).forEach((phase) => {
     def[phase].forEach((stage, i) => {
       const at = [phase, i];
-      if (ids.has(stage.id)) err([...at, 'id'], 'DUPLICATE_STAGE_ID', `阶段标识 ${stage.id} 重复`, `Stage id ${stage.id} is used twice`);
+      if (ids.has(stage.id))
+        err([...at, 'id'], 'DUPLICATE_STAGE_ID', `阶段标识 ${stage.id} 重复`, `Stage id ${stage.id} is used twice`);
       ids.set(stage.id, phase);
       const trimmed = stage.name.trim();
       if (trimmed === '') err([...at, 'name'], 'STAGE_NAME_REQUIRED', '阶段名称不能为空', 'The stage needs a name');
-      else if (names.has(trimmed)) err([...at, 'name'], 'DUPLICATE_STAGE_NAME', `阶段名称“${trimmed}”重复`, `Stage name "${trimmed}" is used twice`);
+      else if (names.has(trimmed))
+        err(
+          [...at, 'name'],
+          'DUPLICATE_STAGE_NAME',
+          `阶段名称“${trimmed}”重复`,
+          `Stage name "${trimmed}" is used twice`,
+        );
       else names.set(trimmed, stage.id);
 
       const fieldKeys = new Set<string>();
       stage.fields.forEach((field, j) => {
         const fat = [...at, 'fields', j];
         const ref = `${field.source}.${field.key}`;
-        if (fieldKeys.has(ref)) err([...fat, 'key'], 'DUPLICATE_FIELD', `字段 ${ref} 重复`, `Field ${ref} is listed twice`);
+        if (fieldKeys.has(ref))
+          err([...fat, 'key'], 'DUPLICATE_FIELD', `字段 ${ref} 重复`, `Field ${ref} is listed twice`);
         fieldKeys.add(ref);
         if (field.source === 'stage') {
-          if (!field.type) err([...fat, 'type'], 'FIELD_TYPE_REQUIRED', '本阶段字段需要类型', 'A stage field needs a type');
+          if (!field.type)
+            err([...fat, 'type'], 'FIELD_TYPE_REQUIRED', '本阶段字段需要类型', 'A stage field needs a type');
           if (!field.label || (field.label.zh.trim() === '' && field.label.en.trim() === ''))
             err([...fat, 'label'], 'FIELD_LABEL_REQUIRED', '本阶段字段需要名称', 'A stage field needs a label');
           if ((field.type === 'select' || field.type === 'multiselect') && !field.options?.length)
@@ -62,7 +73,12 @@ export function checkPublishable(def: ProcessDefinition, catalog?: FieldCatalog,
         } else if (catalog) {
           const known = [...SYSTEM_FIELDS[field.source], ...catalog[field.source]].some((f) => f.key === field.key);
           if (!known)
-            err([...fat, 'key'], 'FIELD_UNKNOWN', `字段 ${ref} 不存在`, `Field ${ref} is not defined in field management`);
+            err(
+              [...fat, 'key'],
+              'FIELD_UNKNOWN',
+              `字段 ${ref} 不存在`,
+              `Field ${ref} is not defined in field management`,
+            );
         }
       });
     });
@@ -71,26 +87,49 @@ export function checkPublishable(def: ProcessDefinition, catalog?: FieldCatalog,
   def.presale.forEach((stage, i) => {
     const prev = def.presale[i - 1];
     if (prev && stage.winRate < prev.winRate)
-      warn(['presale', i, 'winRate'], 'WIN_RATE_DECREASES', `赢率低于上一阶段（${prev.winRate}%）`, `Win rate is lower than the previous stage's (${prev.winRate}%)`);
+      warn(
+        ['presale', i, 'winRate'],
+        'WIN_RATE_DECREASES',
+        `赢率低于上一阶段（${prev.winRate}%）`,
+        `Win rate is lower than the previous stage's (${prev.winRate}%)`,
+      );
   });
   def.postsale.forEach((stage, i) => {
     if (stage.overdueAfterDays && stage.remindAfterDays && stage.overdueAfterDays < stage.remindAfterDays)
-      warn(['postsale', i, 'overdueAfterDays'], 'OVERDUE_BEFORE_REMINDER', '超时天数早于提醒天数', 'Overdue comes before the reminder');
+      warn(
+        ['postsale', i, 'overdueAfterDays'],
+        'OVERDUE_BEFORE_REMINDER',
+        '超时天数早于提醒天数',
+        'Overdue comes before the reminder',
+      );
   });
 
   const after = def.rules.orderAllowedAfterStage;
   if (after !== null) {
     const idx = def.presale.findIndex((s) => s.id === after);
     if (idx < 0)
-      err(['rules', 'orderAllowedAfterStage'], 'STAGE_UNKNOWN', '指定的售前阶段不存在', 'The named pre-sale stage does not exist');
+      err(
+        ['rules', 'orderAllowedAfterStage'],
+        'STAGE_UNKNOWN',
+        '指定的售前阶段不存在',
+        'The named pre-sale stage does not exist',
+      );
     else if (def.rules.orderRequiredToWin && idx === def.presale.length - 1)
       // The last pre-sale stage is completed only by winning, and winning needs an order: a deadlock.
-      err(['rules', 'orderAllowedAfterStage'], 'ORDER_RULE_DEADLOCK', '赢单需要订单，而订单需在最后阶段完成后创建，无法赢单', 'Winning needs an order, but orders need the last stage completed: no deal could ever be won');
+      err(
+        ['rules', 'orderAllowedAfterStage'],
+        'ORDER_RULE_DEADLOCK',
+        '赢单需要订单，而订单需在最后阶段完成后创建，无法赢单',
+        'Winning needs an order, but orders need the last stage completed: no deal could ever be won',
+      );
   }
   return problems;
 }
 
-export function stageById(def: ProcessDefinition, id: string | null | undefined):
+export function stageById(
+  def: ProcessDefinition,
+  id: string | null | undefined,
+):
   | { phase: 'presale'; index: number; stage: PresaleStage }
   | { phase: 'postsale'; index: number; stage: PostsaleStage }
   | null {
@@ -102,8 +141,17 @@ export function stageById(def: ProcessDefinition, id: string | null | undefined)
   return null;
 }
 
-const DEFAULT_TERMINAL = { won: { name: '赢单', winRate: 100 }, lost: { name: '输单', winRate: 0 }, invalid: { name: '无效', winRate: 0 } };
-const DEFAULT_RULES = { orderRequiredToWin: false, orderAllowedAfterStage: null, allowSkipStages: false, allowMoveBack: true };
+const DEFAULT_TERMINAL = {
+  won: { name: '赢单', winRate: 100 },
+  lost: { name: '输单', winRate: 0 },
+  invalid: { name: '无效', winRate: 0 },
+};
+const DEFAULT_RULES = {
+  orderRequiredToWin: false,
+  orderAllowedAfterStage: null,
+  allowSkipStages: false,
+  allowMoveBack: true,
+};
 
 /**
  * A draft read from a Y.Doc with the schema's defaults filled in, without the schema:
@@ -124,22 +172,44 @@ export function normalizeDraft(raw: unknown): ProcessDraft {
       if (f.options !== undefined) out.options = f.options;
       return out;
     });
-  const base = (s: Record<string, any>) => ({ id: str(s.id), name: str(s.name), requirements: str(s.requirements), remindAfterDays: days(s.remindAfterDays), requiresApproval: s.requiresApproval === true, fields: fields(s.fields) });
+  const base = (s: Record<string, any>) => ({
+    id: str(s.id),
+    name: str(s.name),
+    requirements: str(s.requirements),
+    remindAfterDays: days(s.remindAfterDays),
+    requiresApproval: s.requiresApproval === true,
+    fields: fields(s.fields),
+  });
   const terminal = (d.terminal ?? {}) as Record<string, any>;
   const rules = (d.rules ?? {}) as Record<string, any>;
   return {
     name: str(r.name),
     departments: Array.isArray(r.departments) ? r.departments.filter((x: unknown) => typeof x === 'string') : [],
     definition: {
-      presale: (Array.isArray(d.presale) ? d.presale : []).map((s: Record<string, any>) => ({ ...base(s), winRate: num(s.winRate, 0), minContacts: num(s.minContacts, 0) })) as PresaleStage[],
-      postsale: (Array.isArray(d.postsale) ? d.postsale : []).map((s: Record<string, any>) => ({ ...base(s), overdueAfterDays: days(s.overdueAfterDays) })) as PostsaleStage[],
+      presale: (Array.isArray(d.presale) ? d.presale : []).map((s: Record<string, any>) => ({
+        ...base(s),
+        winRate: num(s.winRate, 0),
+        minContacts: num(s.minContacts, 0),
+      })) as PresaleStage[],
+      postsale: (Array.isArray(d.postsale) ? d.postsale : []).map((s: Record<string, any>) => ({
+        ...base(s),
+        overdueAfterDays: days(s.overdueAfterDays),
+      })) as PostsaleStage[],
       terminal: Object.fromEntries(
-        (['won', 'lost', 'invalid'] as const).map((k) => [k, { name: str(terminal[k]?.name, DEFAULT_TERMINAL[k].name), winRate: num(terminal[k]?.winRate, DEFAULT_TERMINAL[k].winRate) }]),
+        (['won', 'lost', 'invalid'] as const).map((k) => [
+          k,
+          {
+            name: str(terminal[k]?.name, DEFAULT_TERMINAL[k].name),
+            winRate: num(terminal[k]?.winRate, DEFAULT_TERMINAL[k].winRate),
+          },
+        ]),
       ) as ProcessDefinition['terminal'],
       rules: {
-        orderRequiredToWin: typeof rules.orderRequiredToWin === 'boolean' ? rules.orderRequiredToWin : DEFAULT_RULES.orderRequiredToWin,
+        orderRequiredToWin:
+          typeof rules.orderRequiredToWin === 'boolean' ? rules.orderRequiredToWin : DEFAULT_RULES.orderRequiredToWin,
         orderAllowedAfterStage: typeof rules.orderAllowedAfterStage === 'string' ? rules.orderAllowedAfterStage : null,
-        allowSkipStages: typeof rules.allowSkipStages === 'boolean' ? rules.allowSkipStages : DEFAULT_RULES.allowSkipStages,
+        allowSkipStages:
+          typeof rules.allowSkipStages === 'boolean' ? rules.allowSkipStages : DEFAULT_RULES.allowSkipStages,
         allowMoveBack: typeof rules.allowMoveBack === 'boolean' ? rules.allowMoveBack : DEFAULT_RULES.allowMoveBack,
       },
     },

@@ -9,7 +9,9 @@ const ALLOWED = new Set(['zod', 'yjs']);
 describe('packages/core', () => {
   it('imports nothing from Node or the DOM', () => {
     const dir = import.meta.dirname;
-    const sources = readdirSync(dir, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.ts') && !f.endsWith('.test.ts') && !f.startsWith('testing'));
+    const sources = readdirSync(dir, { recursive: true, encoding: 'utf8' }).filter(
+      (f) => f.endsWith('.ts') && !f.endsWith('.test.ts') && !f.startsWith('testing'),
+    );
     expect(sources.length).toBeGreaterThan(5);
     const offenders: string[] = [];
     for (const file of sources) {
@@ -19,7 +21,9 @@ describe('packages/core', () => {
         if (!spec.startsWith('.') && !ALLOWED.has(spec)) offenders.push(`${file}: ${spec}`);
       }
       for (const global of ['document', 'window', 'process', 'Buffer', 'require(']) {
-        const used = new RegExp(`(?<![\\w.-])${global.replace('(', '\\(')}${global.endsWith('(') ? '' : '\\.'}`).test(text);
+        const used = new RegExp(`(?<![\\w.-])${global.replace('(', '\\(')}${global.endsWith('(') ? '' : '\\.'}`).test(
+          text,
+        );
         if (used) offenders.push(`${file}: ${global}`);
       }
     }

@@ -1,6 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import { processDefinitionSchema, type ProcessDefinition } from './definition.js';
-import { afterWin, availableActions, decide, evaluateGates, initialState, orderStageReached, winRateOf, type OpportunityState } from './rules.js';
+import {
+  afterWin,
+  availableActions,
+  decide,
+  evaluateGates,
+  initialState,
+  orderStageReached,
+  winRateOf,
+  type OpportunityState,
+} from './rules.js';
 import { seedProcessDefinition as seed } from './seed-process.js';
 
 /** An opportunity of the seed process in a stage, with everything it needs unless overridden. */
@@ -17,11 +26,17 @@ function at(stageId: string, over: Partial<OpportunityState> = {}): OpportunityS
   };
 }
 
-const filled = (stage: Record<string, unknown>, over: Partial<OpportunityState> = {}) => ({ ...over, values: { customer: { industry: 'it' }, opportunity: { expectedCloseDate: '2027-01-31' }, stage } });
+const filled = (stage: Record<string, unknown>, over: Partial<OpportunityState> = {}) => ({
+  ...over,
+  values: { customer: { industry: 'it' }, opportunity: { expectedCloseDate: '2027-01-31' }, stage },
+});
 
 describe('gates', () => {
   it('lists every gate of 初次拜访 with whether it is met', () => {
-    const gates = evaluateGates(seed, at('visit', { contactCount: 1, values: { customer: {}, opportunity: {}, stage: { visitNotes: '  ' } } }));
+    const gates = evaluateGates(
+      seed,
+      at('visit', { contactCount: 1, values: { customer: {}, opportunity: {}, stage: { visitNotes: '  ' } } }),
+    );
     expect(gates).toEqual([
       { gate: 'requiredField', source: 'customer', key: 'industry', met: false },
       { gate: 'requiredField', source: 'stage', key: 'visitNotes', met: false },
@@ -36,14 +51,24 @@ describe('gates', () => {
   });
 
   it('has an approval gate on 方案设计 that reflects the approval state', () => {
-    expect(evaluateGates(seed, at('solution')).find((g) => g.gate === 'approval')).toEqual({ gate: 'approval', state: 'notRequested', met: false });
-    expect(evaluateGates(seed, at('solution', { approval: { state: 'approved', action: 'complete' } })).find((g) => g.gate === 'approval')?.met).toBe(true);
+    expect(evaluateGates(seed, at('solution')).find((g) => g.gate === 'approval')).toEqual({
+      gate: 'approval',
+      state: 'notRequested',
+      met: false,
+    });
+    expect(
+      evaluateGates(seed, at('solution', { approval: { state: 'approved', action: 'complete' } })).find(
+        (g) => g.gate === 'approval',
+      )?.met,
+    ).toBe(true);
   });
 });
 
 describe('complete stage', () => {
   it('refuses with every unmet gate listed (fields and contacts), in words', () => {
-    const o = decide(seed, at('visit', { contactCount: 0, values: { customer: {}, opportunity: {}, stage: {} } }), { type: 'completeStage' });
+    const o = decide(seed, at('visit', { contactCount: 0, values: { customer: {}, opportunity: {}, stage: {} } }), {
+      type: 'completeStage',
+    });
     expect(o.ok).toBe(false);
     if (o.ok) return;
     expect(o.code).toBe('STAGE_GATES_UNMET');
@@ -58,23 +83,48 @@ describe('complete stage', () => {
 
   it('refuses when only the contacts are short, with have/need', () => {
     const o = decide(seed, at('visit', filled({ visitNotes: 'x' }, { contactCount: 1 })), { type: 'completeStage' });
-    expect(o).toMatchObject({ ok: false, code: 'STAGE_GATES_UNMET', details: [{ gate: 'minContacts', have: 1, need: 2 }] });
+    expect(o).toMatchObject({
+      ok: false,
+      code: 'STAGE_GATES_UNMET',
+      details: [{ gate: 'minContacts', have: 1, need: 2 }],
+    });
   });
 
   it('moves to the next stage when the gates pass', () => {
     const o = decide(seed, at('visit', filled({ visitNotes: 'x' }, { contactCount: 2 })), { type: 'completeStage' });
-    expect(o).toEqual({ ok: true, kind: 'moved', action: 'complete', next: { status: 'open', phase: 'presale', stageId: 'needs' } });
+    expect(o).toEqual({
+      ok: true,
+      kind: 'moved',
+      action: 'complete',
+      next: { status: 'open', phase: 'presale', stageId: 'needs' },
+    });
   });
 
   it('requests approval where the stage needs it, once the other gates pass', () => {
     const ready = filled({ designDoc: 'd', customerFeedback: 'f' });
-    expect(decide(seed, at('solution', ready), { type: 'completeStage' })).toEqual({ ok: true, kind: 'approvalRequested', action: 'complete' });
+    expect(decide(seed, at('solution', ready), { type: 'completeStage' })).toEqual({
+      ok: true,
+      kind: 'approvalRequested',
+      action: 'complete',
+    });
     // A pending one is not requested twice.
-    expect(decide(seed, at('solution', { ...ready, approval: { state: 'pending', action: 'complete' } }), { type: 'completeStage' })).toMatchObject({ ok: false, code: 'APPROVAL_PENDING' });
+    expect(
+      decide(seed, at('solution', { ...ready, approval: { state: 'pending', action: 'complete' } }), {
+        type: 'completeStage',
+      }),
+    ).toMatchObject({ ok: false, code: 'APPROVAL_PENDING' });
     // Rejected: ask again.
-    expect(decide(seed, at('solution', { ...ready, approval: { state: 'rejected', action: 'complete' } }), { type: 'completeStage' })).toMatchObject({ ok: true, kind: 'approvalRequested' });
+    expect(
+      decide(seed, at('solution', { ...ready, approval: { state: 'rejected', action: 'complete' } }), {
+        type: 'completeStage',
+      }),
+    ).toMatchObject({ ok: true, kind: 'approvalRequested' });
     // Approved: moves.
-    expect(decide(seed, at('solution', { ...ready, approval: { state: 'approved', action: 'complete' } }), { type: 'completeStage' })).toMatchObject({ ok: true, kind: 'moved', next: { stageId: 'quote' } });
+    expect(
+      decide(seed, at('solution', { ...ready, approval: { state: 'approved', action: 'complete' } }), {
+        type: 'completeStage',
+      }),
+    ).toMatchObject({ ok: true, kind: 'moved', next: { stageId: 'quote' } });
   });
 
   it('lists the approval among the unmet gates when fields are missing too', () => {
@@ -84,45 +134,86 @@ describe('complete stage', () => {
   });
 
   it('does not complete the last pre-sale stage (win, lose or invalidate instead)', () => {
-    expect(decide(seed, at('quote'), { type: 'completeStage' })).toMatchObject({ ok: false, code: 'INVALID_TRANSITION' });
+    expect(decide(seed, at('quote'), { type: 'completeStage' })).toMatchObject({
+      ok: false,
+      code: 'INVALID_TRANSITION',
+    });
   });
 
   it('refuses skipping unless the process allows it, and then checks the current gates', () => {
     const ready = at('visit', filled({ visitNotes: 'x' }));
-    expect(decide(seed, ready, { type: 'completeStage', toStageId: 'solution' })).toMatchObject({ ok: false, code: 'INVALID_TRANSITION' });
+    expect(decide(seed, ready, { type: 'completeStage', toStageId: 'solution' })).toMatchObject({
+      ok: false,
+      code: 'INVALID_TRANSITION',
+    });
     const loose: ProcessDefinition = { ...seed, rules: { ...seed.rules, allowSkipStages: true } };
-    expect(decide(loose, ready, { type: 'completeStage', toStageId: 'solution' })).toMatchObject({ ok: true, action: 'skip', next: { stageId: 'solution' } });
-    expect(decide(loose, at('visit', { contactCount: 0 }), { type: 'completeStage', toStageId: 'solution' })).toMatchObject({ ok: false, code: 'STAGE_GATES_UNMET' });
+    expect(decide(loose, ready, { type: 'completeStage', toStageId: 'solution' })).toMatchObject({
+      ok: true,
+      action: 'skip',
+      next: { stageId: 'solution' },
+    });
+    expect(
+      decide(loose, at('visit', { contactCount: 0 }), { type: 'completeStage', toStageId: 'solution' }),
+    ).toMatchObject({ ok: false, code: 'STAGE_GATES_UNMET' });
     // Backwards or unknown targets are never a skip.
-    expect(decide(loose, at('needs'), { type: 'completeStage', toStageId: 'visit' })).toMatchObject({ ok: false, code: 'INVALID_TRANSITION' });
-    expect(decide(loose, at('needs'), { type: 'completeStage', toStageId: 'nope' })).toMatchObject({ ok: false, code: 'INVALID_TRANSITION' });
+    expect(decide(loose, at('needs'), { type: 'completeStage', toStageId: 'visit' })).toMatchObject({
+      ok: false,
+      code: 'INVALID_TRANSITION',
+    });
+    expect(decide(loose, at('needs'), { type: 'completeStage', toStageId: 'nope' })).toMatchObject({
+      ok: false,
+      code: 'INVALID_TRANSITION',
+    });
   });
 
   it('refuses on a closed opportunity', () => {
-    expect(decide(seed, at('needs', { status: 'lost', phase: 'done' }), { type: 'completeStage' })).toMatchObject({ ok: false, code: 'INVALID_TRANSITION' });
+    expect(decide(seed, at('needs', { status: 'lost', phase: 'done' }), { type: 'completeStage' })).toMatchObject({
+      ok: false,
+      code: 'INVALID_TRANSITION',
+    });
   });
 });
 
 describe('move back', () => {
   it('moves to an earlier stage when allowed', () => {
-    expect(decide(seed, at('solution'), { type: 'moveBack', stageId: 'visit' })).toEqual({ ok: true, kind: 'moved', action: 'move-back', next: { status: 'open', phase: 'presale', stageId: 'visit' } });
+    expect(decide(seed, at('solution'), { type: 'moveBack', stageId: 'visit' })).toEqual({
+      ok: true,
+      kind: 'moved',
+      action: 'move-back',
+      next: { status: 'open', phase: 'presale', stageId: 'visit' },
+    });
   });
   it('refuses forward, same, unknown and cross-phase targets', () => {
-    for (const stageId of ['quote', 'solution', 'nope', 'install']) expect(decide(seed, at('solution'), { type: 'moveBack', stageId })).toMatchObject({ ok: false, code: 'INVALID_TRANSITION' });
+    for (const stageId of ['quote', 'solution', 'nope', 'install'])
+      expect(decide(seed, at('solution'), { type: 'moveBack', stageId })).toMatchObject({
+        ok: false,
+        code: 'INVALID_TRANSITION',
+      });
   });
   it('refuses when the process forbids it', () => {
     const strict: ProcessDefinition = { ...seed, rules: { ...seed.rules, allowMoveBack: false } };
-    expect(decide(strict, at('solution'), { type: 'moveBack', stageId: 'visit' })).toMatchObject({ ok: false, code: 'INVALID_TRANSITION' });
+    expect(decide(strict, at('solution'), { type: 'moveBack', stageId: 'visit' })).toMatchObject({
+      ok: false,
+      code: 'INVALID_TRANSITION',
+    });
   });
   it('works among post-sale stages', () => {
-    expect(decide(seed, at('training', { status: 'won' }), { type: 'moveBack', stageId: 'install' })).toMatchObject({ ok: true, next: { phase: 'postsale', stageId: 'install', status: 'won' } });
+    expect(decide(seed, at('training', { status: 'won' }), { type: 'moveBack', stageId: 'install' })).toMatchObject({
+      ok: true,
+      next: { phase: 'postsale', stageId: 'install', status: 'won' },
+    });
   });
 });
 
 describe('win', () => {
   const ready = () => at('quote', { orderCount: 1 });
   it('wins from the last stage into the first post-sale stage', () => {
-    expect(decide(seed, ready(), { type: 'win' })).toEqual({ ok: true, kind: 'moved', action: 'win', next: { status: 'won', phase: 'postsale', stageId: 'install' } });
+    expect(decide(seed, ready(), { type: 'win' })).toEqual({
+      ok: true,
+      kind: 'moved',
+      action: 'win',
+      next: { status: 'won', phase: 'postsale', stageId: 'install' },
+    });
   });
   it('without post-sale stages, a won opportunity is done', () => {
     const noPost: ProcessDefinition = { ...seed, postsale: [] };
@@ -130,46 +221,89 @@ describe('win', () => {
   });
   it('refuses without an order when the rule says so', () => {
     const o = decide(seed, at('quote', { orderCount: 0 }), { type: 'win' });
-    expect(o).toMatchObject({ ok: false, code: 'ORDER_REQUIRED', details: [{ rule: 'orderRequiredToWin', orders: 0 }] });
+    expect(o).toMatchObject({
+      ok: false,
+      code: 'ORDER_REQUIRED',
+      details: [{ rule: 'orderRequiredToWin', orders: 0 }],
+    });
   });
   it("refuses while the last stage's gates are unmet", () => {
-    const o = decide(seed, at('quote', { orderCount: 1, values: { customer: {}, opportunity: {}, stage: {} } }), { type: 'win' });
-    expect(o).toMatchObject({ ok: false, code: 'STAGE_GATES_UNMET', details: [{ gate: 'requiredField', key: 'expectedCloseDate' }] });
+    const o = decide(seed, at('quote', { orderCount: 1, values: { customer: {}, opportunity: {}, stage: {} } }), {
+      type: 'win',
+    });
+    expect(o).toMatchObject({
+      ok: false,
+      code: 'STAGE_GATES_UNMET',
+      details: [{ gate: 'requiredField', key: 'expectedCloseDate' }],
+    });
   });
   it('refuses before the last stage unless skipping is allowed', () => {
-    expect(decide(seed, at('needs', { orderCount: 1 }), { type: 'win' })).toMatchObject({ ok: false, code: 'INVALID_TRANSITION' });
+    expect(decide(seed, at('needs', { orderCount: 1 }), { type: 'win' })).toMatchObject({
+      ok: false,
+      code: 'INVALID_TRANSITION',
+    });
   });
   it('asks for approval when the last stage needs it', () => {
-    const def = processDefinitionSchema.parse({ ...seed, presale: seed.presale.map((s) => (s.id === 'quote' ? { ...s, requiresApproval: true } : s)) });
+    const def = processDefinitionSchema.parse({
+      ...seed,
+      presale: seed.presale.map((s) => (s.id === 'quote' ? { ...s, requiresApproval: true } : s)),
+    });
     expect(decide(def, ready(), { type: 'win' })).toEqual({ ok: true, kind: 'approvalRequested', action: 'win' });
-    expect(decide(def, { ...ready(), approval: { state: 'approved', action: 'win' } }, { type: 'win' })).toMatchObject({ ok: true, kind: 'moved' });
+    expect(decide(def, { ...ready(), approval: { state: 'approved', action: 'win' } }, { type: 'win' })).toMatchObject({
+      ok: true,
+      kind: 'moved',
+    });
   });
   it('refuses on a won or lost one', () => {
-    expect(decide(seed, at('install', { status: 'won' }), { type: 'win' })).toMatchObject({ ok: false, code: 'INVALID_TRANSITION' });
+    expect(decide(seed, at('install', { status: 'won' }), { type: 'win' })).toMatchObject({
+      ok: false,
+      code: 'INVALID_TRANSITION',
+    });
   });
 });
 
 describe('lose and invalidate', () => {
   it('loses from any open pre-sale stage, keeping the stage it was lost at', () => {
-    expect(decide(seed, at('needs'), { type: 'lose', reason: 'price', reasonRequired: true })).toEqual({ ok: true, kind: 'moved', action: 'lose', next: { status: 'lost', phase: 'done', stageId: 'needs' } });
+    expect(decide(seed, at('needs'), { type: 'lose', reason: 'price', reasonRequired: true })).toEqual({
+      ok: true,
+      kind: 'moved',
+      action: 'lose',
+      next: { status: 'lost', phase: 'done', stageId: 'needs' },
+    });
   });
   it('asks for the reason when the field definition requires it', () => {
-    expect(decide(seed, at('needs'), { type: 'lose', reason: '', reasonRequired: true })).toMatchObject({ ok: false, code: 'VALIDATION_FAILED' });
+    expect(decide(seed, at('needs'), { type: 'lose', reason: '', reasonRequired: true })).toMatchObject({
+      ok: false,
+      code: 'VALIDATION_FAILED',
+    });
     expect(decide(seed, at('needs'), { type: 'lose', reasonRequired: false })).toMatchObject({ ok: true });
   });
   it('invalidates from any open pre-sale stage', () => {
-    expect(decide(seed, at('visit'), { type: 'invalidate' })).toMatchObject({ ok: true, next: { status: 'invalid', phase: 'done' } });
+    expect(decide(seed, at('visit'), { type: 'invalidate' })).toMatchObject({
+      ok: true,
+      next: { status: 'invalid', phase: 'done' },
+    });
   });
   it('refuses both in post-sale and when closed', () => {
-    expect(decide(seed, at('install', { status: 'won' }), { type: 'lose', reason: 'x' })).toMatchObject({ ok: false, code: 'INVALID_TRANSITION' });
-    expect(decide(seed, at('visit', { status: 'invalid', phase: 'done' }), { type: 'invalidate' })).toMatchObject({ ok: false, code: 'INVALID_TRANSITION' });
+    expect(decide(seed, at('install', { status: 'won' }), { type: 'lose', reason: 'x' })).toMatchObject({
+      ok: false,
+      code: 'INVALID_TRANSITION',
+    });
+    expect(decide(seed, at('visit', { status: 'invalid', phase: 'done' }), { type: 'invalidate' })).toMatchObject({
+      ok: false,
+      code: 'INVALID_TRANSITION',
+    });
   });
 });
 
 describe('orders', () => {
   it('are refused before the configured stage is completed', () => {
     for (const s of ['visit', 'needs', 'solution'])
-      expect(decide(seed, at(s), { type: 'createOrder' })).toMatchObject({ ok: false, code: 'ORDER_STAGE_NOT_REACHED', details: [{ stageId: 'solution' }] });
+      expect(decide(seed, at(s), { type: 'createOrder' })).toMatchObject({
+        ok: false,
+        code: 'ORDER_STAGE_NOT_REACHED',
+        details: [{ stageId: 'solution' }],
+      });
   });
   it('are allowed after it, and once won', () => {
     expect(decide(seed, at('quote'), { type: 'createOrder' })).toEqual({ ok: true, kind: 'allowed' });
@@ -180,25 +314,44 @@ describe('orders', () => {
     expect(decide(free, at('visit'), { type: 'createOrder' })).toMatchObject({ ok: true });
   });
   it('are refused on lost or invalid opportunities', () => {
-    expect(decide(seed, at('quote', { status: 'lost', phase: 'done' }), { type: 'createOrder' })).toMatchObject({ ok: false, code: 'INVALID_TRANSITION' });
+    expect(decide(seed, at('quote', { status: 'lost', phase: 'done' }), { type: 'createOrder' })).toMatchObject({
+      ok: false,
+      code: 'INVALID_TRANSITION',
+    });
   });
 });
 
 describe('post-sale', () => {
   it('completes in order and the last one makes it done', () => {
-    expect(decide(seed, at('install', { status: 'won' }), { type: 'completeStage' })).toMatchObject({ ok: true, next: { phase: 'postsale', stageId: 'training', status: 'won' } });
-    expect(decide(seed, at('acceptance', { status: 'won' }), { type: 'completeStage' })).toEqual({ ok: true, kind: 'moved', action: 'complete', next: { status: 'won', phase: 'done', stageId: null } });
+    expect(decide(seed, at('install', { status: 'won' }), { type: 'completeStage' })).toMatchObject({
+      ok: true,
+      next: { phase: 'postsale', stageId: 'training', status: 'won' },
+    });
+    expect(decide(seed, at('acceptance', { status: 'won' }), { type: 'completeStage' })).toEqual({
+      ok: true,
+      kind: 'moved',
+      action: 'complete',
+      next: { status: 'won', phase: 'done', stageId: null },
+    });
   });
   it('has no approval gate unless configured, and honours one when it is', () => {
     expect(evaluateGates(seed, at('install', { status: 'won' }))).toEqual([]);
-    const def = processDefinitionSchema.parse({ ...seed, postsale: seed.postsale.map((s) => (s.id === 'install' ? { ...s, requiresApproval: true } : s)) });
-    expect(decide(def, at('install', { status: 'won' }), { type: 'completeStage' })).toMatchObject({ ok: true, kind: 'approvalRequested' });
+    const def = processDefinitionSchema.parse({
+      ...seed,
+      postsale: seed.postsale.map((s) => (s.id === 'install' ? { ...s, requiresApproval: true } : s)),
+    });
+    expect(decide(def, at('install', { status: 'won' }), { type: 'completeStage' })).toMatchObject({
+      ok: true,
+      kind: 'approvalRequested',
+    });
   });
 });
 
 describe('approvals', () => {
   it('can be decided only while pending', () => {
-    expect(decide(seed, at('solution', { approval: { state: 'pending', action: 'complete' } }), { type: 'approve' })).toEqual({ ok: true, kind: 'allowed' });
+    expect(
+      decide(seed, at('solution', { approval: { state: 'pending', action: 'complete' } }), { type: 'approve' }),
+    ).toEqual({ ok: true, kind: 'allowed' });
     expect(decide(seed, at('solution'), { type: 'reject' })).toMatchObject({ ok: false, code: 'INVALID_TRANSITION' });
   });
 });
@@ -213,7 +366,13 @@ describe('win rates and offers', () => {
     expect(initialState(seed)).toEqual({ status: 'open', phase: 'presale', stageId: 'visit' });
   });
   it('offers the actions the UI should show', () => {
-    expect(availableActions(seed, at('quote', { orderCount: 0 }))).toEqual(['win', 'lose', 'invalidate', 'createOrder', 'moveBack']);
+    expect(availableActions(seed, at('quote', { orderCount: 0 }))).toEqual([
+      'win',
+      'lose',
+      'invalidate',
+      'createOrder',
+      'moveBack',
+    ]);
     expect(availableActions(seed, at('visit'))).toEqual(['completeStage', 'lose', 'invalidate']);
   });
 });

@@ -43,7 +43,18 @@ export type Action =
   | { type: 'approve' }
   | { type: 'reject' };
 
-export type HistoryAction = 'create' | 'complete' | 'skip' | 'move-back' | 'win' | 'lose' | 'invalidate' | 'approve' | 'reject' | 'change-process' | 'migrate';
+export type HistoryAction =
+  | 'create'
+  | 'complete'
+  | 'skip'
+  | 'move-back'
+  | 'win'
+  | 'lose'
+  | 'invalidate'
+  | 'approve'
+  | 'reject'
+  | 'change-process'
+  | 'migrate';
 
 export type Outcome =
   | { ok: true; kind: 'moved'; action: HistoryAction; next: Pick<OpportunityState, 'status' | 'phase' | 'stageId'> }
@@ -83,18 +94,31 @@ export function evaluateGates(def: ProcessDefinition, state: OpportunityState, s
   return gates;
 }
 
-export function gateDetail(g: Gate, def: ProcessDefinition, stageId: string | null, labelOf?: (source: string, key: string) => string): Detail {
+export function gateDetail(
+  g: Gate,
+  def: ProcessDefinition,
+  stageId: string | null,
+  labelOf?: (source: string, key: string) => string,
+): Detail {
   switch (g.gate) {
     case 'requiredField': {
       const label = labelOf?.(g.source, g.key) ?? stageFieldLabel(def, stageId, g.source, g.key) ?? g.key;
-      return { gate: g.gate, source: g.source, key: g.key, message: text(`必填字段“${label}”未填写`, `Required field "${label}" is empty`) };
+      return {
+        gate: g.gate,
+        source: g.source,
+        key: g.key,
+        message: text(`必填字段“${label}”未填写`, `Required field "${label}" is empty`),
+      };
     }
     case 'minContacts':
       return {
         gate: g.gate,
         have: g.have,
         need: g.need,
-        message: text(`客户至少需要 ${g.need} 个联系人（现有 ${g.have} 个）`, `The customer needs at least ${g.need} contacts (has ${g.have})`),
+        message: text(
+          `客户至少需要 ${g.need} 个联系人（现有 ${g.have} 个）`,
+          `The customer needs at least ${g.need} contacts (has ${g.have})`,
+        ),
       };
     case 'approval':
       return {
@@ -110,7 +134,12 @@ export function gateDetail(g: Gate, def: ProcessDefinition, stageId: string | nu
   }
 }
 
-function stageFieldLabel(def: ProcessDefinition, stageId: string | null, source: string, key: string): string | undefined {
+function stageFieldLabel(
+  def: ProcessDefinition,
+  stageId: string | null,
+  source: string,
+  key: string,
+): string | undefined {
   const f = stageById(def, stageId)?.stage.fields.find((x) => x.source === source && x.key === key);
   return f?.label?.zh || f?.label?.en || undefined;
 }
@@ -126,7 +155,10 @@ export function decide(def: ProcessDefinition, state: OpportunityState, action: 
   // Unmet gates other than approval: these refuse; approval alone is "requested".
   const hardUnmet = (gates: Gate[]) => gates.filter((g) => !g.met && g.gate !== 'approval');
   const gateRefusal = (gates: Gate[]) =>
-    refuse('STAGE_GATES_UNMET', gates.filter((g) => !g.met).map((g) => gateDetail(g, def, state.stageId)));
+    refuse(
+      'STAGE_GATES_UNMET',
+      gates.filter((g) => !g.met).map((g) => gateDetail(g, def, state.stageId)),
+    );
 
   switch (action.type) {
     case 'completeStage': {
@@ -136,15 +168,22 @@ export function decide(def: ProcessDefinition, state: OpportunityState, action: 
       const list = current.phase === 'presale' ? def.presale : def.postsale;
       const isLast = current.index === list.length - 1;
       if (current.phase === 'presale' && isLast && !action.toStageId)
-        return invalid('已是最后一个售前阶段：请赢单、输单或标记无效', 'This is the last pre-sale stage: win, lose or invalidate');
+        return invalid(
+          '已是最后一个售前阶段：请赢单、输单或标记无效',
+          'This is the last pre-sale stage: win, lose or invalidate',
+        );
       let target: string | null = isLast ? null : list[current.index + 1]!.id;
       let historyAction: HistoryAction = 'complete';
       if (action.toStageId && action.toStageId !== target) {
         const to = stageById(def, action.toStageId);
         if (!to || to.phase !== current.phase || to.index <= current.index)
-          return invalid('目标阶段不在当前阶段之后', 'The target stage is not ahead of the current one', { stageId: action.toStageId });
+          return invalid('目标阶段不在当前阶段之后', 'The target stage is not ahead of the current one', {
+            stageId: action.toStageId,
+          });
         if (!def.rules.allowSkipStages)
-          return invalid('不允许跳过阶段', 'Skipping stages is not allowed in this process', { stageId: action.toStageId });
+          return invalid('不允许跳过阶段', 'Skipping stages is not allowed in this process', {
+            stageId: action.toStageId,
+          });
         target = to.stage.id;
         historyAction = 'skip';
       }
@@ -157,18 +196,36 @@ export function decide(def: ProcessDefinition, state: OpportunityState, action: 
         return { ok: true, kind: 'approvalRequested', action: 'complete' };
       }
       if (current.phase === 'postsale' && target === null)
-        return { ok: true, kind: 'moved', action: historyAction, next: { status: state.status, phase: 'done', stageId: null } };
-      return { ok: true, kind: 'moved', action: historyAction, next: { status: state.status, phase: current.phase, stageId: target } };
+        return {
+          ok: true,
+          kind: 'moved',
+          action: historyAction,
+          next: { status: state.status, phase: 'done', stageId: null },
+        };
+      return {
+        ok: true,
+        kind: 'moved',
+        action: historyAction,
+        next: { status: state.status, phase: current.phase, stageId: target },
+      };
     }
 
     case 'moveBack': {
       if (!current || (state.status !== 'open' && state.phase !== 'postsale'))
         return invalid('商机已结束', 'The opportunity is closed');
-      if (!def.rules.allowMoveBack) return invalid('此流程不允许退回阶段', 'Moving back is not allowed in this process');
+      if (!def.rules.allowMoveBack)
+        return invalid('此流程不允许退回阶段', 'Moving back is not allowed in this process');
       const to = stageById(def, action.stageId);
       if (!to || to.phase !== current.phase || to.index >= current.index)
-        return invalid('只能退回到当前阶段之前的阶段', 'You can only move back to an earlier stage', { stageId: action.stageId });
-      return { ok: true, kind: 'moved', action: 'move-back', next: { status: state.status, phase: current.phase, stageId: to.stage.id } };
+        return invalid('只能退回到当前阶段之前的阶段', 'You can only move back to an earlier stage', {
+          stageId: action.stageId,
+        });
+      return {
+        ok: true,
+        kind: 'moved',
+        action: 'move-back',
+        next: { status: state.status, phase: current.phase, stageId: to.stage.id },
+      };
     }
 
     case 'win': {
@@ -176,12 +233,20 @@ export function decide(def: ProcessDefinition, state: OpportunityState, action: 
         return invalid('只有进行中的售前商机可以赢单', 'Only an open pre-sale opportunity can be won');
       const isLast = current.index === def.presale.length - 1;
       if (!isLast && !def.rules.allowSkipStages)
-        return invalid('需在最后一个售前阶段赢单', 'Win from the last pre-sale stage', { stageId: def.presale.at(-1)?.id });
+        return invalid('需在最后一个售前阶段赢单', 'Win from the last pre-sale stage', {
+          stageId: def.presale.at(-1)?.id,
+        });
       const gates = gatesOf();
       const hard = hardUnmet(gates);
       if (hard.length) return gateRefusal(gates);
       if (def.rules.orderRequiredToWin && state.orderCount < 1)
-        return refuse('ORDER_REQUIRED', [{ rule: 'orderRequiredToWin', orders: state.orderCount, message: text('必须新建订单方可赢单', 'Create an order before winning') }]);
+        return refuse('ORDER_REQUIRED', [
+          {
+            rule: 'orderRequiredToWin',
+            orders: state.orderCount,
+            message: text('必须新建订单方可赢单', 'Create an order before winning'),
+          },
+        ]);
       const approval = gates.find((g) => g.gate === 'approval');
       if (approval && !approval.met) {
         if (approval.state === 'pending') return refuse('APPROVAL_PENDING', [gateDetail(approval, def, state.stageId)]);
@@ -193,9 +258,14 @@ export function decide(def: ProcessDefinition, state: OpportunityState, action: 
     case 'lose':
     case 'invalidate': {
       if (state.status !== 'open' || current?.phase !== 'presale')
-        return invalid('只有进行中的售前商机可以输单或标记无效', 'Only an open pre-sale opportunity can be lost or invalidated');
+        return invalid(
+          '只有进行中的售前商机可以输单或标记无效',
+          'Only an open pre-sale opportunity can be lost or invalidated',
+        );
       if (action.type === 'lose' && action.reasonRequired && isEmptyValue(action.reason))
-        return refuse('VALIDATION_FAILED', [{ path: 'reason', message: text('请选择输单原因', 'Choose a lost reason') }]);
+        return refuse('VALIDATION_FAILED', [
+          { path: 'reason', message: text('请选择输单原因', 'Choose a lost reason') },
+        ]);
       const status: Terminal = action.type === 'lose' ? 'lost' : 'invalid';
       return { ok: true, kind: 'moved', action: action.type, next: { status, phase: 'done', stageId: state.stageId } };
     }
@@ -207,7 +277,11 @@ export function decide(def: ProcessDefinition, state: OpportunityState, action: 
         const after = def.rules.orderAllowedAfterStage!;
         const name = stageById(def, after)?.stage.name ?? after;
         return refuse('ORDER_STAGE_NOT_REACHED', [
-          { rule: 'orderAllowedAfterStage', stageId: after, message: text(`完成“${name}”阶段后方可新建订单`, `Orders can be created once "${name}" is completed`) },
+          {
+            rule: 'orderAllowedAfterStage',
+            stageId: after,
+            message: text(`完成“${name}”阶段后方可新建订单`, `Orders can be created once "${name}" is completed`),
+          },
         ]);
       }
       return { ok: true, kind: 'allowed' };
@@ -224,11 +298,16 @@ export function decide(def: ProcessDefinition, state: OpportunityState, action: 
 /** Where a won opportunity goes: the first post-sale stage, or done. */
 export function afterWin(def: ProcessDefinition): Pick<OpportunityState, 'status' | 'phase' | 'stageId'> {
   const first = def.postsale[0];
-  return first ? { status: 'won', phase: 'postsale', stageId: first.id } : { status: 'won', phase: 'done', stageId: null };
+  return first
+    ? { status: 'won', phase: 'postsale', stageId: first.id }
+    : { status: 'won', phase: 'done', stageId: null };
 }
 
 /** "Orders only after stage X is completed": X is behind the current stage, or the deal is won. */
-export function orderStageReached(def: ProcessDefinition, state: Pick<OpportunityState, 'status' | 'stageId'>): boolean {
+export function orderStageReached(
+  def: ProcessDefinition,
+  state: Pick<OpportunityState, 'status' | 'stageId'>,
+): boolean {
   const after = def.rules.orderAllowedAfterStage;
   if (!after) return true;
   if (state.status === 'won') return true;
@@ -252,7 +331,13 @@ export function initialState(def: ProcessDefinition): Pick<OpportunityState, 'st
 
 /** Which actions the UI should offer now (the server still decides). */
 export function availableActions(def: ProcessDefinition, state: OpportunityState): Action['type'][] {
-  const probes: Action[] = [{ type: 'completeStage' }, { type: 'win' }, { type: 'lose' }, { type: 'invalidate' }, { type: 'createOrder' }];
+  const probes: Action[] = [
+    { type: 'completeStage' },
+    { type: 'win' },
+    { type: 'lose' },
+    { type: 'invalidate' },
+    { type: 'createOrder' },
+  ];
   const out: Action['type'][] = probes
     .filter((a) => {
       const o = decide(def, state, a);
@@ -260,6 +345,7 @@ export function availableActions(def: ProcessDefinition, state: OpportunityState
     })
     .map((a) => a.type);
   const at = stageById(def, state.stageId);
-  if (def.rules.allowMoveBack && at && at.index > 0 && (state.status === 'open' || state.phase === 'postsale')) out.push('moveBack');
+  if (def.rules.allowMoveBack && at && at.index > 0 && (state.status === 'open' || state.phase === 'postsale'))
+    out.push('moveBack');
   return out;
 }

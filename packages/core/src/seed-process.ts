@@ -15,7 +15,13 @@ export const seedProcessDefinition: ProcessDefinition = processDefinitionSchema.
       fields: [
         { source: 'customer', key: 'industry', required: true },
         { source: 'opportunity', key: 'amount', required: false },
-        { source: 'stage', key: 'visitNotes', required: true, label: { zh: '拜访记录', en: 'Visit notes' }, type: 'textarea' },
+        {
+          source: 'stage',
+          key: 'visitNotes',
+          required: true,
+          label: { zh: '拜访记录', en: 'Visit notes' },
+          type: 'textarea',
+        },
       ],
     },
     {
@@ -24,7 +30,15 @@ export const seedProcessDefinition: ProcessDefinition = processDefinitionSchema.
       winRate: 30,
       requirements: '梳理客户需求，确认与产品的匹配程度',
       remindAfterDays: 14,
-      fields: [{ source: 'stage', key: 'needsSummary', required: true, label: { zh: '需求摘要', en: 'Needs summary' }, type: 'textarea' }],
+      fields: [
+        {
+          source: 'stage',
+          key: 'needsSummary',
+          required: true,
+          label: { zh: '需求摘要', en: 'Needs summary' },
+          type: 'textarea',
+        },
+      ],
     },
     {
       id: 'solution',
@@ -34,8 +48,20 @@ export const seedProcessDefinition: ProcessDefinition = processDefinitionSchema.
       remindAfterDays: 14,
       requiresApproval: true,
       fields: [
-        { source: 'stage', key: 'designDoc', required: true, label: { zh: '设计方案', en: 'Design' }, type: 'textarea' },
-        { source: 'stage', key: 'customerFeedback', required: true, label: { zh: '客户意见', en: 'Customer feedback' }, type: 'textarea' },
+        {
+          source: 'stage',
+          key: 'designDoc',
+          required: true,
+          label: { zh: '设计方案', en: 'Design' },
+          type: 'textarea',
+        },
+        {
+          source: 'stage',
+          key: 'customerFeedback',
+          required: true,
+          label: { zh: '客户意见', en: 'Customer feedback' },
+          type: 'textarea',
+        },
       ],
     },
     {
@@ -48,14 +74,28 @@ export const seedProcessDefinition: ProcessDefinition = processDefinitionSchema.
     },
   ],
   postsale: [
-    { id: 'install', name: '上门安装', requirements: '客户已下单，需尽快安装', remindAfterDays: 2, overdueAfterDays: 5 },
+    {
+      id: 'install',
+      name: '上门安装',
+      requirements: '客户已下单，需尽快安装',
+      remindAfterDays: 2,
+      overdueAfterDays: 5,
+    },
     {
       id: 'training',
       name: '实施培训',
       requirements: '完成实施与培训，记录客户反馈的问题',
       remindAfterDays: 5,
       overdueAfterDays: 10,
-      fields: [{ source: 'stage', key: 'issues', required: false, label: { zh: '客户反馈的问题', en: 'Issues raised' }, type: 'textarea' }],
+      fields: [
+        {
+          source: 'stage',
+          key: 'issues',
+          required: false,
+          label: { zh: '客户反馈的问题', en: 'Issues raised' },
+          type: 'textarea',
+        },
+      ],
     },
     { id: 'acceptance', name: '验收', requirements: '客户签署验收单', remindAfterDays: 3, overdueAfterDays: 7 },
   ],

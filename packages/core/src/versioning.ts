@@ -42,7 +42,12 @@ function gateDifferences(a: Stage, b: Stage): string[] {
   if (a.requiresApproval !== b.requiresApproval) what.push('requiresApproval');
   if ('minContacts' in a && 'minContacts' in b && a.minContacts !== b.minContacts) what.push('minContacts');
   if ('winRate' in a && 'winRate' in b && a.winRate !== b.winRate) what.push('winRate');
-  const req = (s: Stage) => s.fields.filter((f) => f.required).map((f) => `${f.source}.${f.key}`).sort().join(',');
+  const req = (s: Stage) =>
+    s.fields
+      .filter((f) => f.required)
+      .map((f) => `${f.source}.${f.key}`)
+      .sort()
+      .join(',');
   if (req(a) !== req(b)) what.push('requiredFields');
   if (a.remindAfterDays !== b.remindAfterDays) what.push('remindAfterDays');
   return what;
@@ -77,7 +82,9 @@ export function publishImpact(
 ): PublishImpact {
   const counts = new Map<string | null, number>();
   if (opportunities instanceof Map) for (const [k, v] of opportunities) counts.set(k, v);
-  else for (const o of opportunities as readonly OpportunityPosition[]) counts.set(o.stageId, (counts.get(o.stageId) ?? 0) + 1);
+  else
+    for (const o of opportunities as readonly OpportunityPosition[])
+      counts.set(o.stageId, (counts.get(o.stageId) ?? 0) + 1);
 
   const perStage: PublishImpact['perStage'] = [];
   const unmapped: PublishImpact['unmapped'] = [];
@@ -88,7 +95,8 @@ export function publishImpact(
     const stillThere = stageId === null || !!stageById(after, stageId);
     const target = stillThere ? stageId : (mapping[stageId!] ?? null);
     perStage.push({ stageId, name: old?.stage.name ?? null, count, removed: !stillThere, target });
-    if (!stillThere && !(mapping[stageId!] && stageById(after, mapping[stageId!]))) unmapped.push({ stageId: stageId!, name: old?.stage.name ?? stageId!, count });
+    if (!stillThere && !(mapping[stageId!] && stageById(after, mapping[stageId!])))
+      unmapped.push({ stageId: stageId!, name: old?.stage.name ?? stageId!, count });
   }
   const badTargets = Object.entries(mapping)
     .filter(([, to]) => !stageById(after, to))

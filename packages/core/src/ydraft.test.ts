@@ -4,7 +4,17 @@ import * as Y from 'yjs';
 import { parseDraft, type ProcessDraft } from './definition.js';
 import { seedProcessDefinition } from './seed-process.js';
 import { draftArb } from './testing/arbitraries.js';
-import { addStage, addStageField, moveStage, readDraft, removeStage, setDraftName, setRule, setStageValue, writeDraft } from './ydraft.js';
+import {
+  addStage,
+  addStageField,
+  moveStage,
+  readDraft,
+  removeStage,
+  setDraftName,
+  setRule,
+  setStageValue,
+  writeDraft,
+} from './ydraft.js';
 
 const docOf = (draft: ProcessDraft) => {
   const doc = new Y.Doc();
@@ -63,14 +73,47 @@ describe('Yjs ⇄ JSON mapping of a draft', () => {
     const stages = (parseDraft(readDraft(doc)) as { ok: true; draft: ProcessDraft }).draft.definition.presale;
     const pick = (i: number) => stages[i % Math.max(stages.length, 1)];
     switch (e.op) {
-      case 'rename': { const s = pick(e.stage); if (s) setStageValue(doc, 'presale', s.id, 'name', e.name); break; }
-      case 'rate': { const s = pick(e.stage); if (s) setStageValue(doc, 'presale', s.id, 'winRate', e.rate); break; }
-      case 'add': if (stages.length < 20) addStage(doc, 'presale', { id: e.id, name: e.id, winRate: 10 }, e.at); break;
-      case 'remove': { const s = pick(e.stage); if (s) removeStage(doc, 'presale', s.id); break; }
-      case 'move': { const s = pick(e.stage); if (s) moveStage(doc, 'presale', s.id, e.to); break; }
-      case 'field': { const s = pick(e.stage); if (s) addStageField(doc, 'presale', s.id, { source: 'stage', key: e.key, required: true, label: { zh: e.key, en: e.key }, type: 'text' }); break; }
-      case 'title': setDraftName(doc, e.name); break;
-      case 'rule': setRule(doc, 'allowMoveBack', e.value); break;
+      case 'rename': {
+        const s = pick(e.stage);
+        if (s) setStageValue(doc, 'presale', s.id, 'name', e.name);
+        break;
+      }
+      case 'rate': {
+        const s = pick(e.stage);
+        if (s) setStageValue(doc, 'presale', s.id, 'winRate', e.rate);
+        break;
+      }
+      case 'add':
+        if (stages.length < 20) addStage(doc, 'presale', { id: e.id, name: e.id, winRate: 10 }, e.at);
+        break;
+      case 'remove': {
+        const s = pick(e.stage);
+        if (s) removeStage(doc, 'presale', s.id);
+        break;
+      }
+      case 'move': {
+        const s = pick(e.stage);
+        if (s) moveStage(doc, 'presale', s.id, e.to);
+        break;
+      }
+      case 'field': {
+        const s = pick(e.stage);
+        if (s)
+          addStageField(doc, 'presale', s.id, {
+            source: 'stage',
+            key: e.key,
+            required: true,
+            label: { zh: e.key, en: e.key },
+            type: 'text',
+          });
+        break;
+      }
+      case 'title':
+        setDraftName(doc, e.name);
+        break;
+      case 'rule':
+        setRule(doc, 'allowMoveBack', e.value);
+        break;
     }
   }
 
@@ -112,7 +155,9 @@ describe('Yjs ⇄ JSON mapping of a draft', () => {
     setDraftName(a, '重要客户销售流程（华东）');
     setDraftName(b, '2027 重要客户销售流程');
     sync(a, b);
-    expect((parseDraft(readDraft(b)) as { ok: true; draft: ProcessDraft }).draft.name).toBe('2027 重要客户销售流程（华东）');
+    expect((parseDraft(readDraft(b)) as { ok: true; draft: ProcessDraft }).draft.name).toBe(
+      '2027 重要客户销售流程（华东）',
+    );
   });
 });
 
@@ -128,6 +173,8 @@ describe('normalizeDraft (the zod-free reading the designer uses)', () => {
     );
     // Missing keys get the schema's defaults.
     expect(normalizeDraft({})).toEqual(processDraftSchema.parse({}));
-    expect(normalizeDraft({ definition: { presale: [{ id: 'a' }] } })).toEqual(processDraftSchema.parse({ definition: { presale: [{ id: 'a' }] } }));
+    expect(normalizeDraft({ definition: { presale: [{ id: 'a' }] } })).toEqual(
+      processDraftSchema.parse({ definition: { presale: [{ id: 'a' }] } }),
+    );
   });
 });

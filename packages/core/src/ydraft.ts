@@ -63,7 +63,8 @@ function setScalar(map: Y.Map<unknown>, key: string, value: unknown): void {
   }
   const json = JSON.stringify(value);
   // Store plain JSON: Yjs refuses objects without Object's prototype (e.g. Object.create(null)).
-  if (JSON.stringify(map.get(key)) !== json) map.set(key, typeof value === 'object' && value !== null ? JSON.parse(json) : value);
+  if (JSON.stringify(map.get(key)) !== json)
+    map.set(key, typeof value === 'object' && value !== null ? JSON.parse(json) : value);
 }
 
 /** Entries of a keyed Y.Map sorted by their `order`, then by key (deterministic). */
@@ -124,7 +125,11 @@ function writeStages(root: Y.Map<unknown>, phase: PhaseKey, stages: readonly Rec
       (m as Y.Map<unknown>).set('order', i);
     }
     const sm = m as Y.Map<unknown>;
-    for (const key of STAGE_TEXTS) setText(ensure(sm, key, () => new Y.Text()), String(s[key] ?? ''));
+    for (const key of STAGE_TEXTS)
+      setText(
+        ensure(sm, key, () => new Y.Text()),
+        String(s[key] ?? ''),
+      );
     for (const key of STAGE_SCALARS) setScalar(sm, key, s[key]);
     writeFields(sm, s.fields ?? []);
   });
@@ -135,7 +140,10 @@ function writeStages(root: Y.Map<unknown>, phase: PhaseKey, stages: readonly Rec
 export function writeDraft(doc: Y.Doc, draft: ProcessDraft, origin?: unknown): void {
   doc.transact(() => {
     const root = draftRoot(doc);
-    setText(ensure(root, 'name', () => new Y.Text()), draft.name);
+    setText(
+      ensure(root, 'name', () => new Y.Text()),
+      draft.name,
+    );
     const depts = ensure(root, 'departments', () => new Y.Map());
     depts.forEach((_, k) => {
       if (!draft.departments.includes(k)) depts.delete(k);
@@ -193,7 +201,14 @@ export function readStage(id: string, m: Y.Map<unknown>): Record<string, unknown
  */
 export function readDraftShell<T>(doc: Y.Doc, stage: (phase: PhaseKey, id: string, m: Y.Map<unknown>) => T) {
   const settings = readDraftSettings(doc);
-  return { ...settings, definition: { presale: readStages(doc, 'presale', stage), postsale: readStages(doc, 'postsale', stage), ...settings.definition } };
+  return {
+    ...settings,
+    definition: {
+      presale: readStages(doc, 'presale', stage),
+      postsale: readStages(doc, 'postsale', stage),
+      ...settings.definition,
+    },
+  };
 }
 
 /** The draft's settings as plain JSON: name, departments, terminal states and rules. */
@@ -217,7 +232,11 @@ export function readDraftSettings(doc: Y.Doc) {
 export const DRAFT_SETTINGS_KEYS = ['name', 'departments', 'terminal', 'rules'] as const;
 
 /** A phase's stages in order, each given by `stage`. */
-export function readStages<T>(doc: Y.Doc, phase: PhaseKey, stage: (phase: PhaseKey, id: string, m: Y.Map<unknown>) => T): T[] {
+export function readStages<T>(
+  doc: Y.Doc,
+  phase: PhaseKey,
+  stage: (phase: PhaseKey, id: string, m: Y.Map<unknown>) => T,
+): T[] {
   const map = draftRoot(doc).get(phase);
   return map instanceof Y.Map ? orderedEntries(map as Y.Map<unknown>).map(([id, m]) => stage(phase, id, m)) : [];
 }
@@ -251,7 +270,12 @@ function orderAt(map: Y.Map<unknown>, id: string, toIndex: number): number {
   return orderBetween(i > 0 ? ord(i - 1) : undefined, ord(i));
 }
 
-export function addStage(doc: Y.Doc, phase: PhaseKey, stage: { id: string; name?: string } & Record<string, unknown>, atIndex?: number): void {
+export function addStage(
+  doc: Y.Doc,
+  phase: PhaseKey,
+  stage: { id: string; name?: string } & Record<string, unknown>,
+  atIndex?: number,
+): void {
   doc.transact(() => {
     const map = phaseMap(doc, phase);
     const m = new Y.Map<unknown>();
@@ -283,7 +307,11 @@ export function setStageValue(doc: Y.Doc, phase: PhaseKey, id: string, key: stri
   const m = stageMap(doc, phase, id);
   if (!m) return;
   doc.transact(() => {
-    if (key === 'name' || key === 'requirements') setText(ensure(m, key, () => new Y.Text()), String(value ?? ''));
+    if (key === 'name' || key === 'requirements')
+      setText(
+        ensure(m, key, () => new Y.Text()),
+        String(value ?? ''),
+      );
     else setScalar(m, key, value);
   });
 }
@@ -307,7 +335,14 @@ export function removeStageField(doc: Y.Doc, phase: PhaseKey, stageId: string, u
   if (fields instanceof Y.Map) fields.delete(uid);
 }
 
-export function setStageFieldValue(doc: Y.Doc, phase: PhaseKey, stageId: string, uid: string, key: string, value: unknown): void {
+export function setStageFieldValue(
+  doc: Y.Doc,
+  phase: PhaseKey,
+  stageId: string,
+  uid: string,
+  key: string,
+  value: unknown,
+): void {
   const fields = stageMap(doc, phase, stageId)?.get('fields');
   const f = fields instanceof Y.Map ? fields.get(uid) : null;
   if (f instanceof Y.Map) setScalar(f as Y.Map<unknown>, key, value);
@@ -321,12 +356,25 @@ export function moveStageField(doc: Y.Doc, phase: PhaseKey, stageId: string, uid
 }
 
 export function setRule(doc: Y.Doc, key: string, value: unknown): void {
-  setScalar(ensure(draftRoot(doc), 'rules', () => new Y.Map()), key, value);
+  setScalar(
+    ensure(draftRoot(doc), 'rules', () => new Y.Map()),
+    key,
+    value,
+  );
 }
 
-export function setTerminal(doc: Y.Doc, which: 'won' | 'lost' | 'invalid', key: 'name' | 'winRate', value: unknown): void {
+export function setTerminal(
+  doc: Y.Doc,
+  which: 'won' | 'lost' | 'invalid',
+  key: 'name' | 'winRate',
+  value: unknown,
+): void {
   const terminal = ensure(draftRoot(doc), 'terminal', () => new Y.Map());
-  setScalar(ensure(terminal, which, () => new Y.Map()), key, value);
+  setScalar(
+    ensure(terminal, which, () => new Y.Map()),
+    key,
+    value,
+  );
 }
 
 export function setDepartments(doc: Y.Doc, ids: readonly string[]): void {
@@ -340,5 +388,8 @@ export function setDepartments(doc: Y.Doc, ids: readonly string[]): void {
 }
 
 export function setDraftName(doc: Y.Doc, name: string): void {
-  setText(ensure(draftRoot(doc), 'name', () => new Y.Text()), name);
+  setText(
+    ensure(draftRoot(doc), 'name', () => new Y.Text()),
+    name,
+  );
 }

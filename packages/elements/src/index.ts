@@ -13,7 +13,11 @@ export { StageFeedbackForm } from './form/stage-feedback-form.js';
 export { StageApprovalInbox, type ApprovalView } from './approvals/stage-approval-inbox.js';
 export { SalesProcessDesigner, SpChangeEvent, SpPublishEvent } from './designer/sales-process-designer.js';
 export { SalesFunnelChart, type FunnelData } from './funnel/sales-funnel-chart.js';
-export { SalesNotifications, SpNotificationOpenEvent, type NotificationView } from './notifications/sales-notifications.js';
+export {
+  SalesNotifications,
+  SpNotificationOpenEvent,
+  type NotificationView,
+} from './notifications/sales-notifications.js';
 export { ApiClient, ApiClientError, type KitErrorCode, type TokenProvider } from './client/api-client.js';
 export { SalesProcessConnection } from './shared/connection.js';
 export type { KitFailure } from './shared/failure.js';

@@ -2,8 +2,20 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
-import { createServer as createHttpServer, type IncomingMessage, type Server as HttpServer, type ServerOptions as HttpServerOptions } from 'node:http';
-import { getRequestListener, RequestError, serve, upgradeWebSocket, type HttpBindings, type ServerType } from '@hono/node-server';
+import {
+  createServer as createHttpServer,
+  type IncomingMessage,
+  type Server as HttpServer,
+  type ServerOptions as HttpServerOptions,
+} from 'node:http';
+import {
+  getRequestListener,
+  RequestError,
+  serve,
+  upgradeWebSocket,
+  type HttpBindings,
+  type ServerType,
+} from '@hono/node-server';
 import { serveStatic } from '@hono/node-server/serve-static';
 import { OpenAPIHono } from '@hono/zod-openapi';
 import { devTokenSchema } from '@sales-process/core';
@@ -15,9 +27,26 @@ import { WebSocketServer } from 'ws';
 import { z } from 'zod';
 import { AdjustableClock, defaultIds, type Clock, type IdGenerator, type ServerContext } from './context.js';
 import type { Database } from './db/open.js';
-import { bearerToken, createVerifier, DEFAULT_MAX_TOKEN_TTL_SECONDS, isFailedVerification, signToken, SYNC_SUBPROTOCOL, websocketToken, type Principal } from './http/auth.js';
+import {
+  bearerToken,
+  createVerifier,
+  DEFAULT_MAX_TOKEN_TTL_SECONDS,
+  isFailedVerification,
+  signToken,
+  SYNC_SUBPROTOCOL,
+  websocketToken,
+  type Principal,
+} from './http/auth.js';
 import { apiCors, normalizeOrigins, websocketOriginAllowed } from './http/cors.js';
-import { ApiError, codeForStatus, DATABASE_RETRY_AFTER_SECONDS, errorResponse, isConnectionLost, notFound, validationError } from './http/errors.js';
+import {
+  ApiError,
+  codeForStatus,
+  DATABASE_RETRY_AFTER_SECONDS,
+  errorResponse,
+  isConnectionLost,
+  notFound,
+  validationError,
+} from './http/errors.js';
 import { kitAssets } from './http/kit.js';
 import { SECURITY_HEADERS } from './http/security-headers.js';
 import { answerClientErrors, answerUnhandledUpgrades, errorResponseOutsideHono, writeResponse } from './http/node.js';
@@ -73,7 +102,10 @@ export interface CreateServerOptions {
 }
 
 /** With @hono/node-server, `c.env` holds the Node request; `server.fetch` callers pass none. */
-export type AppEnv = { Bindings: Partial<HttpBindings>; Variables: { principal: Principal; requestId: string; canWrite: boolean } };
+export type AppEnv = {
+  Bindings: Partial<HttpBindings>;
+  Variables: { principal: Principal; requestId: string; canWrite: boolean };
+};
 
 /** The client's address from its socket (not from headers a client can write). */
 export function clientAddress(c: Context<AppEnv>): string | undefined {
@@ -161,21 +193,42 @@ export async function createServer(options: CreateServerOptions): Promise<SalesP
   const scheduler = new Scheduler(ctx, processes, notifications, options.schedulerIntervalMs ?? 60_000);
   const analyticsBus = new AnalyticsBus(ctx);
   const stopAnalytics = await analyticsBus.start();
-  opportunities.events.push(notifications.events(), { changed: (tenantId, id, processId) => void analyticsBus.touch(tenantId, id, processId).catch(() => {}), transition: (t) => t.webhook && webhooks.kick() });
+  opportunities.events.push(notifications.events(), {
+    changed: (tenantId, id, processId) => void analyticsBus.touch(tenantId, id, processId).catch(() => {}),
+    transition: (t) => t.webhook && webhooks.kick(),
+  });
   webhooks.start();
   scheduler.start();
-  if (!options.linkSecret && !authSecret) logger.warn('no AUTH_SECRET or LINK_SECRET: signed download links work only on this instance');
+  if (!options.linkSecret && !authSecret)
+    logger.warn('no AUTH_SECRET or LINK_SECRET: signed download links work only on this instance');
   const linkSigner = new LinkSigner(options.linkSecret ?? authSecret ?? randomBytes(32));
   const services: Services = {
-    ctx, tenants, directory, fields, customers, processes, opportunities, store, sync, notifications, webhooks, scheduler, files: new FileService(ctx, linkSigner), analytics: new AnalyticsService(ctx, processes, directory), analyticsBus,
+    ctx,
+    tenants,
+    directory,
+    fields,
+    customers,
+    processes,
+    opportunities,
+    store,
+    sync,
+    notifications,
+    webhooks,
+    scheduler,
+    files: new FileService(ctx, linkSigner),
+    analytics: new AnalyticsService(ctx, processes, directory),
+    analyticsBus,
     notifyCustomer: (tenantId, customerId) => void opportunities.customerChanged(tenantId, customerId),
   };
 
   const maxTokenTtl = options.maxTokenTtlSeconds ?? DEFAULT_MAX_TOKEN_TTL_SECONDS;
-  const verify = createVerifier({ secret: authSecret, jwksUrl: options.jwksUrl, maxTtlSeconds: maxTokenTtl }, () => clock.now());
+  const verify = createVerifier({ secret: authSecret, jwksUrl: options.jwksUrl, maxTtlSeconds: maxTokenTtl }, () =>
+    clock.now(),
+  );
   const allowedOrigins = normalizeOrigins(options.allowedOrigins ?? []);
   const allowedOriginSet = new Set(allowedOrigins);
-  const failureLimit = options.authFailureLimit === false ? null : (options.authFailureLimit ?? DEFAULT_AUTH_FAILURE_LIMIT);
+  const failureLimit =
+    options.authFailureLimit === false ? null : (options.authFailureLimit ?? DEFAULT_AUTH_FAILURE_LIMIT);
   const throttle = failureLimit ? new FailureThrottle(failureLimit, () => clock.now().getTime()) : null;
   const app = new OpenAPIHono<AppEnv>();
 
@@ -183,12 +236,21 @@ export async function createServer(options: CreateServerOptions): Promise<SalesP
   const authenticate = (c: Context<AppEnv>, token: string): Promise<Principal> =>
     throttle ? throttle.guard(clientAddress(c), () => verify(token), isFailedVerification) : verify(token);
 
-  const badJson = () => new ApiError('VALIDATION_FAILED', [{ path: 'body', message: { zh: '请求体不是合法的 JSON', en: 'The body is not valid JSON' } }]);
+  const badJson = () =>
+    new ApiError('VALIDATION_FAILED', [
+      { path: 'body', message: { zh: '请求体不是合法的 JSON', en: 'The body is not valid JSON' } },
+    ]);
   app.onError((error, c) => {
     if (error instanceof ApiError) return errorResponse(c, error);
     if (error instanceof z.ZodError) return errorResponse(c, validationError(error));
     if (error instanceof HTTPException) {
-      if (error.status === 413) return errorResponse(c, new ApiError('PAYLOAD_TOO_LARGE', [{ limit: MAX_BODY_BYTES, message: { zh: '请求体不能超过 1 MiB', en: 'The body may not exceed 1 MiB' } }]));
+      if (error.status === 413)
+        return errorResponse(
+          c,
+          new ApiError('PAYLOAD_TOO_LARGE', [
+            { limit: MAX_BODY_BYTES, message: { zh: '请求体不能超过 1 MiB', en: 'The body may not exceed 1 MiB' } },
+          ]),
+        );
       if (error.status === 400) return errorResponse(c, badJson());
       // Any other framework refusal: its status as the envelope's code.
       const code = codeForStatus(error.status);
@@ -196,12 +258,20 @@ export async function createServer(options: CreateServerOptions): Promise<SalesP
     }
     if (error instanceof SyntaxError) return errorResponse(c, badJson());
     if (error instanceof URIError)
-      return errorResponse(c, new ApiError('VALIDATION_FAILED', [{ path: 'request', message: { zh: '百分号编码不合法', en: 'Malformed percent-encoding' } }]));
+      return errorResponse(
+        c,
+        new ApiError('VALIDATION_FAILED', [
+          { path: 'request', message: { zh: '百分号编码不合法', en: 'Malformed percent-encoding' } },
+        ]),
+      );
     if (isConnectionLost(error)) {
       logger.warn({ err: error, requestId: c.get('requestId') }, 'database unavailable');
       return errorResponse(c, new ApiError('UNAVAILABLE').withRetryAfter(DATABASE_RETRY_AFTER_SECONDS));
     }
-    logger.error({ err: error, requestId: c.get('requestId'), method: c.req.method, path: c.req.path }, 'unhandled error');
+    logger.error(
+      { err: error, requestId: c.get('requestId'), method: c.req.method, path: c.req.path },
+      'unhandled error',
+    );
     return errorResponse(c, new ApiError('INTERNAL'));
   });
   app.notFound((c) => errorResponse(c, notFound('route')));
@@ -228,7 +298,17 @@ export async function createServer(options: CreateServerOptions): Promise<SalesP
       // a response with immutable headers (none of ours) goes out without them
     }
     if (logRequests && (path.startsWith('/api/') || path.startsWith('/sync/')))
-      logger.info({ requestId, method: c.req.method, path, query: redactQuery(c.req.url) || undefined, status: c.res.status, ms: Math.round(performance.now() - started) }, 'request');
+      logger.info(
+        {
+          requestId,
+          method: c.req.method,
+          path,
+          query: redactQuery(c.req.url) || undefined,
+          status: c.res.status,
+          ms: Math.round(performance.now() - started),
+        },
+        'request',
+      );
   });
   // Cross-origin hosts: preflights are answered here, before the body limit and auth.
   app.use('/api/*', apiCors(allowedOrigins));
@@ -238,7 +318,12 @@ export async function createServer(options: CreateServerOptions): Promise<SalesP
     return c.json({ ok: true, database: ctx.database.kind, dev });
   });
 
-  const streamedLimit = bodyLimit({ maxSize: MAX_BODY_BYTES, onError: () => { throw new HTTPException(413); } });
+  const streamedLimit = bodyLimit({
+    maxSize: MAX_BODY_BYTES,
+    onError: () => {
+      throw new HTTPException(413);
+    },
+  });
   // A declared length is checked from the header (Node's parser holds the body to it), so
   // the body is read once, directly, by the route; hono's bodyLimit would first turn every
   // request into a full fetch Request with a web stream. Only chunked bodies go through it.
@@ -250,20 +335,33 @@ export async function createServer(options: CreateServerOptions): Promise<SalesP
     return next();
   };
   // Uploads have their own, larger limit (routes/api.ts).
-  app.use('/api/*', (c, next) => (c.req.method === 'POST' && c.req.path === '/api/v1/files' ? next() : jsonLimit(c, next)));
+  app.use('/api/*', (c, next) =>
+    c.req.method === 'POST' && c.req.path === '/api/v1/files' ? next() : jsonLimit(c, next),
+  );
 
   // Dev mode: tokens and a movable clock. Absent (404) otherwise.
   if (dev && authSecret) {
     app.post('/api/v1/dev/token', async (c) => {
       const body = devTokenSchema.safeParse(await c.req.json().catch(() => null));
       if (!body.success) throw validationError(body.error);
-      const token = await signToken(authSecret, body.data, clock.now(), Math.min(body.data.expiresIn ?? 12 * 3600, maxTokenTtl));
+      const token = await signToken(
+        authSecret,
+        body.data,
+        clock.now(),
+        Math.min(body.data.expiresIn ?? 12 * 3600, maxTokenTtl),
+      );
       return c.json({ token });
     });
     app.post('/api/v1/dev/clock', async (c) => {
-      const body = z.object({ now: z.iso.datetime({ offset: true }).optional(), advanceDays: z.number().min(0).max(3650).optional() }).safeParse(await c.req.json().catch(() => null));
+      const body = z
+        .object({
+          now: z.iso.datetime({ offset: true }).optional(),
+          advanceDays: z.number().min(0).max(3650).optional(),
+        })
+        .safeParse(await c.req.json().catch(() => null));
       if (!body.success) throw validationError(body.error);
-      if (!(clock instanceof AdjustableClock)) throw new ApiError('CONFLICT', [{ message: { zh: '时钟不可调', en: 'This clock cannot be moved' } }]);
+      if (!(clock instanceof AdjustableClock))
+        throw new ApiError('CONFLICT', [{ message: { zh: '时钟不可调', en: 'This clock cannot be moved' } }]);
       if (body.data.now) clock.set(new Date(body.data.now));
       if (body.data.advanceDays) clock.advance(body.data.advanceDays * 86_400_000);
       // Show the effect at once: reminders that are now due go out.
@@ -283,13 +381,24 @@ export async function createServer(options: CreateServerOptions): Promise<SalesP
     async (c, next) => {
       const origin = c.req.header('origin');
       if (!websocketOriginAllowed(origin, c.req.header('host'), allowedOriginSet))
-        throw new ApiError('FORBIDDEN', [{ origin, message: { zh: '此来源不在 ALLOWED_ORIGINS 中', en: 'This origin is not in ALLOWED_ORIGINS' } }], { zh: '不允许此来源连接', en: 'This origin may not connect' });
-      const token = websocketToken(c.req.header('sec-websocket-protocol'), c.req.query('token'), c.req.header('authorization'));
+        throw new ApiError(
+          'FORBIDDEN',
+          [{ origin, message: { zh: '此来源不在 ALLOWED_ORIGINS 中', en: 'This origin is not in ALLOWED_ORIGINS' } }],
+          { zh: '不允许此来源连接', en: 'This origin may not connect' },
+        );
+      const token = websocketToken(
+        c.req.header('sec-websocket-protocol'),
+        c.req.query('token'),
+        c.req.header('authorization'),
+      );
       if (!token) throw new ApiError('UNAUTHENTICATED', [], { zh: '缺少令牌', en: 'No token' });
       const principal = await authenticate(c, token);
       await tenants.ensure(principal.tenantId);
       const { canWrite } = await sync.authorize(principal, c.req.param('doc'));
-      if (c.req.header('upgrade')?.toLowerCase() !== 'websocket') throw new ApiError('VALIDATION_FAILED', [{ message: { zh: '需要 WebSocket 升级', en: 'Expected a websocket upgrade' } }]);
+      if (c.req.header('upgrade')?.toLowerCase() !== 'websocket')
+        throw new ApiError('VALIDATION_FAILED', [
+          { message: { zh: '需要 WebSocket 升级', en: 'Expected a websocket upgrade' } },
+        ]);
       sync.admit(principal); // at most maxConnectionsPerUser of one user's sockets: 429 past it
       c.set('principal', principal);
       c.set('canWrite', canWrite);
@@ -305,7 +414,11 @@ export async function createServer(options: CreateServerOptions): Promise<SalesP
     c.json(
       api.getOpenAPI31Document({
         openapi: '3.1.0',
-        info: { title: 'Sales process kit', version: '1.0.0', description: 'The public contract of API.md. Errors: {"error": {"code", "message", "details"}}.' },
+        info: {
+          title: 'Sales process kit',
+          version: '1.0.0',
+          description: 'The public contract of API.md. Errors: {"error": {"code", "message", "details"}}.',
+        },
         servers: [{ url: '/api/v1' }],
       }),
     ),
@@ -318,9 +431,16 @@ export async function createServer(options: CreateServerOptions): Promise<SalesP
     const token = bearerToken(c.req.header('authorization'));
     if (!token) {
       const hint = c.req.query('token') !== undefined;
-      throw new ApiError('UNAUTHENTICATED', [], hint
-        ? { zh: '令牌须放在 Authorization 请求头中（?token= 只用于 WebSocket）', en: 'Send the token in the Authorization header (?token= is for websockets only)' }
-        : { zh: '缺少令牌', en: 'No bearer token' });
+      throw new ApiError(
+        'UNAUTHENTICATED',
+        [],
+        hint
+          ? {
+              zh: '令牌须放在 Authorization 请求头中（?token= 只用于 WebSocket）',
+              en: 'Send the token in the Authorization header (?token= is for websockets only)',
+            }
+          : { zh: '缺少令牌', en: 'No bearer token' },
+      );
     }
     const principal = await authenticate(c, token);
     await tenants.ensure(principal.tenantId);
@@ -367,7 +487,8 @@ export async function createServer(options: CreateServerOptions): Promise<SalesP
       logger.error({ err: error, path: new URL(req.url).pathname }, 'websocket upgrade failed');
       res = errorResponseOutsideHono(new ApiError('INTERNAL'));
     }
-    if (!env[ACCEPTED_UPGRADE]) await writeResponse(env.incoming.socket, res).catch(() => env.incoming.socket.destroy());
+    if (!env[ACCEPTED_UPGRADE])
+      await writeResponse(env.incoming.socket, res).catch(() => env.incoming.socket.destroy());
     return res;
   };
 
@@ -384,13 +505,36 @@ export async function createServer(options: CreateServerOptions): Promise<SalesP
         // cannot turn into a Request (a malformed Host, a `*` target) get the envelope too.
         const requestListener = getRequestListener(nodeFetch as never, {
           hostname: host,
-          errorHandler: (e) => errorResponseOutsideHono(e instanceof RequestError ? new ApiError('VALIDATION_FAILED', [{ path: 'request', message: { zh: '请求目标或 Host 不合法', en: 'The request target or Host is malformed' } }], { zh: '请求格式不正确', en: 'The request is malformed' }) : new ApiError('INTERNAL')),
+          errorHandler: (e) =>
+            errorResponseOutsideHono(
+              e instanceof RequestError
+                ? new ApiError(
+                    'VALIDATION_FAILED',
+                    [
+                      {
+                        path: 'request',
+                        message: { zh: '请求目标或 Host 不合法', en: 'The request target or Host is malformed' },
+                      },
+                    ],
+                    { zh: '请求格式不正确', en: 'The request is malformed' },
+                  )
+                : new ApiError('INTERNAL'),
+            ),
         });
         const createNodeServer = (opts: HttpServerOptions) => createHttpServer(opts, requestListener);
-        server = serve({ fetch: nodeFetch as never, port, hostname: host, websocket: { server: wss }, createServer: createNodeServer as never }, (info: AddressInfo) => {
-          const shown = host === '0.0.0.0' ? 'localhost' : host;
-          resolveListen({ port: info.port, url: `http://${shown}:${info.port}` });
-        });
+        server = serve(
+          {
+            fetch: nodeFetch as never,
+            port,
+            hostname: host,
+            websocket: { server: wss },
+            createServer: createNodeServer as never,
+          },
+          (info: AddressInfo) => {
+            const shown = host === '0.0.0.0' ? 'localhost' : host;
+            resolveListen({ port: info.port, url: `http://${shown}:${info.port}` });
+          },
+        );
         server.once('error', reject);
         answerClientErrors(server as HttpServer);
         answerUnhandledUpgrades(server as HttpServer, (req) => reachedUpgrades.has(req));

@@ -1,4 +1,10 @@
-export { createServer, MAX_BODY_BYTES, type CreateServerOptions, type SalesProcessServer, type Services } from './app.js';
+export {
+  createServer,
+  MAX_BODY_BYTES,
+  type CreateServerOptions,
+  type SalesProcessServer,
+  type Services,
+} from './app.js';
 export { openDatabase, migrateDatabase, pgClient, rowsOf, type Database, type Db } from './db/open.js';
 export { AdjustableClock, type Clock } from './context.js';
 export { signToken, type Principal } from './http/auth.js';

@@ -16,12 +16,16 @@ const root = resolve(fileURLToPath(import.meta.url), '../../../..');
 
 const pool = process.env.DATABASE_POOL ? Number(process.env.DATABASE_POOL) : undefined;
 if (pool !== undefined && !(Number.isInteger(pool) && pool >= 1 && pool <= 1000)) {
-  console.error(`DATABASE_POOL must be a whole number of connections from 1 to 1000, not "${process.env.DATABASE_POOL}"`);
+  console.error(
+    `DATABASE_POOL must be a whole number of connections from 1 to 1000, not "${process.env.DATABASE_POOL}"`,
+  );
   process.exit(2);
 }
 const ttl = process.env.AUTH_MAX_TOKEN_TTL ? Number(process.env.AUTH_MAX_TOKEN_TTL) : undefined;
 if (ttl !== undefined && !(Number.isInteger(ttl) && ttl >= 60)) {
-  console.error(`AUTH_MAX_TOKEN_TTL must be a whole number of seconds, at least 60, not "${process.env.AUTH_MAX_TOKEN_TTL}"`);
+  console.error(
+    `AUTH_MAX_TOKEN_TTL must be a whole number of seconds, at least 60, not "${process.env.AUTH_MAX_TOKEN_TTL}"`,
+  );
   process.exit(2);
 }
 const port = Number(process.env.PORT ?? 8787);
@@ -31,12 +35,22 @@ const host = process.env.HOST || (dev ? '127.0.0.1' : '0.0.0.0');
 // Pages on these origins may use the API and live documents. Dev mode: the server's own.
 let allowedOrigins: string[];
 try {
-  allowedOrigins = normalizeOrigins(process.env.ALLOWED_ORIGINS !== undefined ? process.env.ALLOWED_ORIGINS.split(',') : dev ? [`http://localhost:${port}`, `http://127.0.0.1:${port}`] : []);
+  allowedOrigins = normalizeOrigins(
+    process.env.ALLOWED_ORIGINS !== undefined
+      ? process.env.ALLOWED_ORIGINS.split(',')
+      : dev
+        ? [`http://localhost:${port}`, `http://127.0.0.1:${port}`]
+        : [],
+  );
 } catch (e) {
   console.error((e as Error).message);
   process.exit(2);
 }
-const database = await openDatabase({ url: process.env.DATABASE_URL || undefined, max: pool, dataDir: process.env.DATA_DIR ?? resolve(root, '.data') });
+const database = await openDatabase({
+  url: process.env.DATABASE_URL || undefined,
+  max: pool,
+  dataDir: process.env.DATA_DIR ?? resolve(root, '.data'),
+});
 const server = await createServer({
   database,
   authSecret: process.env.AUTH_SECRET || undefined,
@@ -55,7 +69,10 @@ const server = await createServer({
 });
 if (server.dev && (await seedDemo(server.services))) logger.info('seeded the demo tenant');
 const { url } = await server.listen(port, host);
-logger.info({ database: database.kind, dev: server.dev, host, allowedOrigins }, `sales process kit listening on ${url}`);
+logger.info(
+  { database: database.kind, dev: server.dev, host, allowedOrigins },
+  `sales process kit listening on ${url}`,
+);
 console.log(`\n  Sales process kit: ${url}  (database: ${database.kind}${server.dev ? ', dev mode' : ''})\n`);
 
 let stopping = false;

@@ -8,7 +8,9 @@ export const OPPORTUNITY = params.get('opportunity') ?? '';
 export const probe = { events: [], tokenCalls: {} };
 globalThis.probe = probe;
 for (const type of ['sp-stage-changed', 'sp-transition-refused', 'sp-error'])
-  document.addEventListener(type, (e) => probe.events.push({ type, detail: JSON.parse(JSON.stringify(e.detail ?? null)) }));
+  document.addEventListener(type, (e) =>
+    probe.events.push({ type, detail: JSON.parse(JSON.stringify(e.detail ?? null)) }),
+  );
 
 /** A host's token provider: its own backend mints a short-lived token for the signed-in user. */
 export function tokenProvider(user) {

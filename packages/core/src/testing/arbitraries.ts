@@ -8,8 +8,18 @@ const keyArb = fc.stringMatching(/^[a-z][A-Za-z0-9_]{0,10}$/);
 const text = (max: number) => fc.string({ maxLength: max });
 const days = fc.option(fc.integer({ min: 0, max: 365 }), { nil: null });
 const fieldArb = fc.oneof(
-  fc.record({ source: fc.constantFrom('customer' as const, 'opportunity' as const), key: keyArb, required: fc.boolean() }),
-  fc.record({ source: fc.constant('stage' as const), key: keyArb, required: fc.boolean(), label: fc.record({ zh: text(10), en: text(10) }), type: fc.constantFrom(...FIELD_TYPES) }),
+  fc.record({
+    source: fc.constantFrom('customer' as const, 'opportunity' as const),
+    key: keyArb,
+    required: fc.boolean(),
+  }),
+  fc.record({
+    source: fc.constant('stage' as const),
+    key: keyArb,
+    required: fc.boolean(),
+    label: fc.record({ zh: text(10), en: text(10) }),
+    type: fc.constantFrom(...FIELD_TYPES),
+  }),
 );
 const fieldsArb = fc.uniqueArray(fieldArb, { maxLength: 4, selector: (f) => `${f.source}:${f.key}` });
 const presaleArb = (id: string) =>
@@ -24,7 +34,15 @@ const presaleArb = (id: string) =>
     fields: fieldsArb,
   });
 const postsaleArb = (id: string) =>
-  fc.record({ id: fc.constant(id), name: text(12), requirements: text(30), remindAfterDays: days, overdueAfterDays: days, requiresApproval: fc.boolean(), fields: fieldsArb });
+  fc.record({
+    id: fc.constant(id),
+    name: text(12),
+    requirements: text(30),
+    remindAfterDays: days,
+    overdueAfterDays: days,
+    requiresApproval: fc.boolean(),
+    fields: fieldsArb,
+  });
 
 export const draftArb: fc.Arbitrary<ProcessDraft> = fc
   .uniqueArray(idArb, { minLength: 0, maxLength: 8 })

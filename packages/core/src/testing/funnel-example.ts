@@ -5,8 +5,24 @@ import type { FunnelOpportunity, StageStay } from '../funnel.js';
  * (初次拜访 10 %, 需求分析匹配 30 %, 方案设计 50 %, 报价竞标 80 %).
  * `max` is the furthest pre-sale stage index each ever reached (won = past the last).
  */
-const o = (id: string, status: FunnelOpportunity['status'], stageId: string | null, max: number, amountK: number, close: string | null, createdAt = '2026-06-01T00:00:00Z', closedAt: string | null = null): FunnelOpportunity => ({
-  id, status, stageId, maxStageIndex: max, amount: amountK * 1000, expectedCloseDate: close, createdAt, closedAt,
+const o = (
+  id: string,
+  status: FunnelOpportunity['status'],
+  stageId: string | null,
+  max: number,
+  amountK: number,
+  close: string | null,
+  createdAt = '2026-06-01T00:00:00Z',
+  closedAt: string | null = null,
+): FunnelOpportunity => ({
+  id,
+  status,
+  stageId,
+  maxStageIndex: max,
+  amount: amountK * 1000,
+  expectedCloseDate: close,
+  createdAt,
+  closedAt,
 });
 export const EXAMPLE: FunnelOpportunity[] = [
   o('o1', 'open', 'visit', 0, 100, '2027-01-15'),
@@ -37,4 +53,3 @@ export const STAYS: StageStay[] = [
   ...[10, 20, 30].map((days) => ({ stageId: 'needs', days })),
   ...[5, 15].map((days) => ({ stageId: 'solution', days })),
 ];
-

@@ -16,7 +16,24 @@ beforeEach(() => {
     }
     return new Response(
       JSON.stringify({
-        items: [{ id: 'apr_1', opportunityId: 'opp_1', opportunityName: '中信银行 网点改造', stageId: 'solution', stageName: '方案设计', action: 'complete', requestedBy: 'zhang', requestedByName: '张三', approverId: 'li', state: 'pending', amount: 1200000, values: { stage: { designDoc: '方案 v1' } }, requestedAt: '2026-11-26T00:00:00Z', comment: null }],
+        items: [
+          {
+            id: 'apr_1',
+            opportunityId: 'opp_1',
+            opportunityName: '中信银行 网点改造',
+            stageId: 'solution',
+            stageName: '方案设计',
+            action: 'complete',
+            requestedBy: 'zhang',
+            requestedByName: '张三',
+            approverId: 'li',
+            state: 'pending',
+            amount: 1200000,
+            values: { stage: { designDoc: '方案 v1' } },
+            requestedAt: '2026-11-26T00:00:00Z',
+            comment: null,
+          },
+        ],
       }),
       { status: 200, headers: { 'content-type': 'application/json' } },
     );
@@ -26,8 +43,11 @@ afterEach(() => (window.fetch = realFetch));
 
 describe('<stage-approval-inbox>', () => {
   it('lists what waits for the supervisor, with what was filled in, and approves with a comment', async () => {
-    const el = await fixture<StageApprovalInbox>(html`<stage-approval-inbox token=${token} base-url="http://x"></stage-approval-inbox>`);
-    for (let i = 0; i < 50 && !el.shadowRoot!.querySelector('article'); i++) await new Promise((r) => setTimeout(r, 10));
+    const el = await fixture<StageApprovalInbox>(
+      html`<stage-approval-inbox token=${token} base-url="http://x"></stage-approval-inbox>`,
+    );
+    for (let i = 0; i < 50 && !el.shadowRoot!.querySelector('article'); i++)
+      await new Promise((r) => setTimeout(r, 10));
     const article = el.shadowRoot!.querySelector('article')!;
     expect(article.textContent).to.contain('张三 申请完成「方案设计」');
     expect(article.textContent).to.contain('方案 v1');
@@ -42,8 +62,11 @@ describe('<stage-approval-inbox>', () => {
   });
 
   it('rejects with the other button', async () => {
-    const el = await fixture<StageApprovalInbox>(html`<stage-approval-inbox lang="en" token=${token} base-url="http://x"></stage-approval-inbox>`);
-    for (let i = 0; i < 50 && !el.shadowRoot!.querySelector('article'); i++) await new Promise((r) => setTimeout(r, 10));
+    const el = await fixture<StageApprovalInbox>(
+      html`<stage-approval-inbox lang="en" token=${token} base-url="http://x"></stage-approval-inbox>`,
+    );
+    for (let i = 0; i < 50 && !el.shadowRoot!.querySelector('article'); i++)
+      await new Promise((r) => setTimeout(r, 10));
     expect(el.shadowRoot!.textContent).to.contain('Waiting for my approval');
     setTimeout(() => el.shadowRoot!.querySelector<HTMLButtonElement>('button.reject')!.click());
     const decided = await oneEvent(el, 'sp-approval-decided');

@@ -19,7 +19,11 @@ export interface ApprovalView {
   approverId: string;
   state: 'pending' | 'approved' | 'rejected' | 'cancelled';
   amount: number;
-  values: { customer?: Record<string, unknown>; opportunity?: Record<string, unknown>; stage?: Record<string, unknown> } | null;
+  values: {
+    customer?: Record<string, unknown>;
+    opportunity?: Record<string, unknown>;
+    stage?: Record<string, unknown>;
+  } | null;
   requestedAt: string;
   comment: string | null;
 }
@@ -149,7 +153,8 @@ export class StageApprovalInbox extends ConnectedElement {
       // The notification stream is shared with <sales-notifications> on this connection.
       this.stop = conn.listen('/notifications/stream', {
         onEvent: (e) => {
-          if (e.event === 'notification' && (JSON.parse(e.data) as { kind?: string }).kind === 'approval-requested') void this.refresh();
+          if (e.event === 'notification' && (JSON.parse(e.data) as { kind?: string }).kind === 'approval-requested')
+            void this.refresh();
         },
       });
       void this.refresh();
@@ -191,7 +196,10 @@ export class StageApprovalInbox extends ConnectedElement {
     } catch (e) {
       const err = e as ApiClientError;
       const lines = (err.details ?? []).map((d) => (d.message ? this.i18n.pick(d.message) : '')).filter(Boolean);
-      this.errors = new Map(this.errors).set(a.id, [err.messages ? this.i18n.pick(err.messages) : err.message, ...lines].join('；'));
+      this.errors = new Map(this.errors).set(
+        a.id,
+        [err.messages ? this.i18n.pick(err.messages) : err.message, ...lines].join('；'),
+      );
     } finally {
       const next = new Set(this.busy);
       next.delete(a.id);
@@ -210,9 +218,11 @@ export class StageApprovalInbox extends ConnectedElement {
         return html`<article aria-label=${a.opportunityName}>
           <h4>${a.opportunityName}</h4>
           <p>${t.t(a.action === 'win' ? 'requestedWin' : 'requested', { who: a.requestedByName ?? a.requestedBy, stage: a.stageName })} · ${t.money(a.amount)}</p>
-          ${Object.keys(values).length
-            ? html`<details open><summary>${t.t('values')}</summary><dl>${Object.entries(values).map(([k, v]) => html`<dt>${k}</dt><dd>${typeof v === 'string' ? v : JSON.stringify(v)}</dd>`)}</dl></details>`
-            : nothing}
+          ${
+            Object.keys(values).length
+              ? html`<details open><summary>${t.t('values')}</summary><dl>${Object.entries(values).map(([k, v]) => html`<dt>${k}</dt><dd>${typeof v === 'string' ? v : JSON.stringify(v)}</dd>`)}</dl></details>`
+              : nothing
+          }
           <form @submit=${(e: SubmitEvent) => {
             e.preventDefault();
             const decision = (e.submitter as HTMLButtonElement | null)?.value === 'reject' ? 'reject' : 'approve';

@@ -16,7 +16,8 @@ afterEach(() => (window.fetch = realFetch));
 describe('ApiClient tokens', () => {
   it('reads exp without verifying, and shrugs at tokens it cannot read', () => {
     expect(tokenExpiry(fakeJwt({ exp: 1767225600 }))).to.equal(1767225600);
-    for (const bad of ['', 'garbage', 'a.b.c', 'a.%%%.c', fakeJwt({ exp: 'soon' }), `x.${btoa('null')}.y`]) expect(tokenExpiry(bad)).to.be.null;
+    for (const bad of ['', 'garbage', 'a.b.c', 'a.%%%.c', fakeJwt({ exp: 'soon' }), `x.${btoa('null')}.y`])
+      expect(tokenExpiry(bad)).to.be.null;
   });
 
   it('knows the subject of its current token, from the start and after every change', () => {
@@ -32,7 +33,11 @@ describe('ApiClient tokens', () => {
   it('refreshes about 60 s before exp on its own, without a request', async () => {
     let calls = 0;
     const fresh = fakeJwt({ exp: Math.floor(Date.now() / 1000) + 3600 });
-    const client = new ApiClient({ baseUrl: 'http://x', token: fakeJwt({ exp: Math.floor(Date.now() / 1000) + 61 }), tokenProvider: async () => (calls++, fresh) });
+    const client = new ApiClient({
+      baseUrl: 'http://x',
+      token: fakeJwt({ exp: Math.floor(Date.now() / 1000) + 61 }),
+      tokenProvider: async () => (calls++, fresh),
+    });
     const changed: string[] = [];
     client.onToken((t) => changed.push(t));
     try {
@@ -46,7 +51,10 @@ describe('ApiClient tokens', () => {
 
   it('asks tokenProvider when it has no token, once for concurrent requests', async () => {
     let calls = 0;
-    const client = new ApiClient({ baseUrl: 'http://x', tokenProvider: async () => (calls++, await new Promise((r) => setTimeout(r, 20)), 'fresh') });
+    const client = new ApiClient({
+      baseUrl: 'http://x',
+      tokenProvider: async () => (calls++, await new Promise((r) => setTimeout(r, 20)), 'fresh'),
+    });
     await Promise.all([client.get('/a'), client.get('/b'), client.get('/c')]);
     expect(calls).to.equal(1);
     expect(seen).to.deep.equal(['Bearer fresh', 'Bearer fresh', 'Bearer fresh']);
@@ -64,7 +72,10 @@ describe('ApiClient tokens', () => {
   });
 
   it('a failing tokenProvider is UNAUTHENTICATED, not a crash', async () => {
-    const client = new ApiClient({ baseUrl: 'http://x', tokenProvider: async () => Promise.reject(new Error('login expired')) });
+    const client = new ApiClient({
+      baseUrl: 'http://x',
+      tokenProvider: async () => Promise.reject(new Error('login expired')),
+    });
     const err = (await client.get('/a').catch((e) => e)) as ApiClientError;
     expect(err.code).to.equal('UNAUTHENTICATED');
     expect(err.status).to.equal(401);
@@ -73,11 +84,15 @@ describe('ApiClient tokens', () => {
 
   it('a read with no answer fails as NETWORK instead of loading forever', async () => {
     window.fetch = ((_input: RequestInfo, init?: RequestInit) =>
-      new Promise((_resolve, reject) => init?.signal?.addEventListener('abort', () => reject(init.signal!.reason)))) as typeof fetch;
+      new Promise((_resolve, reject) =>
+        init?.signal?.addEventListener('abort', () => reject(init.signal!.reason)),
+      )) as typeof fetch;
     const before = ApiClient.readTimeoutMs;
     ApiClient.readTimeoutMs = 200;
     try {
-      const err = (await new ApiClient({ baseUrl: 'http://x', token: 't' }).get('/a').catch((e) => e)) as ApiClientError;
+      const err = (await new ApiClient({ baseUrl: 'http://x', token: 't' })
+        .get('/a')
+        .catch((e) => e)) as ApiClientError;
       expect(err).to.be.instanceOf(ApiClientError);
       expect(err.code).to.equal('NETWORK');
     } finally {

@@ -166,23 +166,40 @@ export class ApiClient {
       this.waiters.add(gone);
     });
     if (arrived === '\0') throw new SupersededError();
-    if (!arrived) throw new ApiClientError(0, 'NO_TOKEN', [], 'no token', { zh: '未登录：缺少访问令牌', en: 'Not signed in: no access token' });
+    if (!arrived)
+      throw new ApiClientError(0, 'NO_TOKEN', [], 'no token', {
+        zh: '未登录：缺少访问令牌',
+        en: 'Not signed in: no access token',
+      });
     return arrived;
   }
 
   /** Asks `tokenProvider` for a fresh token (one call at a time); fails `UNAUTHENTICATED` without one. */
   refreshToken(): Promise<string> {
     const provider = this.tokenProvider;
-    if (!provider) return Promise.reject(new ApiClientError(401, 'UNAUTHENTICATED', [], 'no token provider', { zh: '登录已过期或令牌无效', en: 'Your session has expired or the token is invalid' }));
+    if (!provider)
+      return Promise.reject(
+        new ApiClientError(401, 'UNAUTHENTICATED', [], 'no token provider', {
+          zh: '登录已过期或令牌无效',
+          en: 'Your session has expired or the token is invalid',
+        }),
+      );
     if (this.refreshing) return this.refreshing;
     const run = (async () => {
       let token: unknown;
       try {
         token = await provider();
       } catch (e) {
-        throw new ApiClientError(401, 'UNAUTHENTICATED', [], `token provider failed: ${(e as Error)?.message ?? e}`, { zh: '无法获取新的访问令牌', en: 'Could not get a new access token' });
+        throw new ApiClientError(401, 'UNAUTHENTICATED', [], `token provider failed: ${(e as Error)?.message ?? e}`, {
+          zh: '无法获取新的访问令牌',
+          en: 'Could not get a new access token',
+        });
       }
-      if (typeof token !== 'string' || !token) throw new ApiClientError(401, 'UNAUTHENTICATED', [], 'token provider returned no token', { zh: '无法获取新的访问令牌', en: 'Could not get a new access token' });
+      if (typeof token !== 'string' || !token)
+        throw new ApiClientError(401, 'UNAUTHENTICATED', [], 'token provider returned no token', {
+          zh: '无法获取新的访问令牌',
+          en: 'Could not get a new access token',
+        });
       this.setToken(token);
       return token;
     })();
@@ -207,7 +224,11 @@ export class ApiClient {
 
   /** Headers every request carries (the token is added per request). */
   headers(token: string, extra: Record<string, string> = {}): Record<string, string> {
-    return { authorization: `Bearer ${token}`, 'accept-language': this.lang?.startsWith('en') ? 'en' : 'zh-CN', ...extra };
+    return {
+      authorization: `Bearer ${token}`,
+      'accept-language': this.lang?.startsWith('en') ? 'en' : 'zh-CN',
+      ...extra,
+    };
   }
 
   /**
@@ -221,7 +242,10 @@ export class ApiClient {
       } catch (e) {
         // Aborted by the caller (a stream closing): not a failure. A timeout is the network's.
         if ((e as Error)?.name === 'AbortError') throw e;
-        throw new ApiClientError(0, 'NETWORK', [], (e as Error)?.message || 'network error', { zh: '无法连接服务器', en: 'Cannot reach the server' });
+        throw new ApiClientError(0, 'NETWORK', [], (e as Error)?.message || 'network error', {
+          zh: '无法连接服务器',
+          en: 'Cannot reach the server',
+        });
       }
     };
     const token = await this.getToken();
@@ -232,7 +256,12 @@ export class ApiClient {
     return fresh ? send(fresh) : res;
   }
 
-  async request<T>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<{ status: number; data: T }> {
+  async request<T>(
+    method: string,
+    path: string,
+    body?: unknown,
+    headers: Record<string, string> = {},
+  ): Promise<{ status: number; data: T }> {
     const res = await this.fetch(`${this.root}${path}`, {
       method,
       // Reads may give up; commands wait for their answer (they may have acted).
@@ -243,8 +272,18 @@ export class ApiClient {
     if (res.status === 204) return { status: 204, data: undefined as T };
     const data = await res.json().catch(() => null);
     if (!res.ok) {
-      const err = (data as { error?: { code: ErrorCode; message: string; messages?: { zh: string; en: string }; details?: Detail[] } } | null)?.error;
-      throw new ApiClientError(res.status, err?.code ?? (res.status === 401 ? 'UNAUTHENTICATED' : res.status === 403 ? 'FORBIDDEN' : 'INTERNAL'), err?.details ?? [], err?.message ?? res.statusText, err?.messages);
+      const err = (
+        data as {
+          error?: { code: ErrorCode; message: string; messages?: { zh: string; en: string }; details?: Detail[] };
+        } | null
+      )?.error;
+      throw new ApiClientError(
+        res.status,
+        err?.code ?? (res.status === 401 ? 'UNAUTHENTICATED' : res.status === 403 ? 'FORBIDDEN' : 'INTERNAL'),
+        err?.details ?? [],
+        err?.message ?? res.statusText,
+        err?.messages,
+      );
     }
     return { status: res.status, data: data as T };
   }

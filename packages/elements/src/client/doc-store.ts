@@ -92,6 +92,9 @@ export class DocStore {
     this.doc.off('destroy', this.destroy);
     this.#destroyed = true;
     // A database that never opened has nothing to close (and its failure was whenSynced's).
-    await this.#db.then((db) => db.close(), () => {});
+    await this.#db.then(
+      (db) => db.close(),
+      () => {},
+    );
   }
 }

@@ -7,7 +7,8 @@ describe('server-sent events over fetch', () => {
   it('parses events, multi-line data, comments and CR/LF/CRLF split anywhere', () => {
     const got: StreamEvent[] = [];
     const parser = new EventStreamParser((e) => got.push(e));
-    const text = ': hi\r\nevent: notification\r\ndata: {"a":\r\ndata: 1}\r\n\r\ndata: plain\n\nevent: changed\rdata: x\r\rid: 7\ndata: y\n\n';
+    const text =
+      ': hi\r\nevent: notification\r\ndata: {"a":\r\ndata: 1}\r\n\r\ndata: plain\n\nevent: changed\rdata: x\r\rid: 7\ndata: y\n\n';
     for (const ch of text) parser.feed(ch);
     expect(got).to.deep.equal([
       { event: 'notification', data: '{"a":\n1}', id: undefined },
@@ -47,7 +48,9 @@ describe('server-sent events over fetch', () => {
         expect(streams[0]!.headers.authorization).to.equal('Bearer new');
         streams[0]!.send('notification', 1);
         // The server goes away: the reader sees an error and tries again about a second later.
-        (streams[0] as unknown as { controller: ReadableStreamDefaultController }).controller.error(new TypeError('network'));
+        (streams[0] as unknown as { controller: ReadableStreamDefaultController }).controller.error(
+          new TypeError('network'),
+        );
         await until(() => streams.length === 2, 3000, 'a second stream');
         streams[1]!.send('notification', 2);
         await until(() => events.length === 2, 1000, 'both events');

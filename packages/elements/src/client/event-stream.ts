@@ -128,11 +128,24 @@ export class SharedEventStream {
     this.abort = abort;
     let retryAfter: number | undefined;
     try {
-      const res = await this.client.fetch(this.url, { headers: { accept: 'text/event-stream', ...(this.lastEventId ? { 'last-event-id': this.lastEventId } : {}) }, signal: abort.signal, cache: 'no-store' });
+      const res = await this.client.fetch(this.url, {
+        headers: { accept: 'text/event-stream', ...(this.lastEventId ? { 'last-event-id': this.lastEventId } : {}) },
+        signal: abort.signal,
+        cache: 'no-store',
+      });
       if (!res.ok || !res.body) {
-        const body = (await res.json().catch(() => null)) as { error?: { code: string; message: string; messages?: { zh: string; en: string } } } | null;
+        const body = (await res.json().catch(() => null)) as {
+          error?: { code: string; message: string; messages?: { zh: string; en: string } };
+        } | null;
         retryAfter = Number(res.headers.get('retry-after')) * 1000 || undefined;
-        throw new ApiClientError(res.status, (body?.error?.code ?? (res.status === 401 ? 'UNAUTHENTICATED' : res.status === 403 ? 'FORBIDDEN' : 'INTERNAL')) as 'INTERNAL', [], body?.error?.message ?? res.statusText, body?.error?.messages);
+        throw new ApiClientError(
+          res.status,
+          (body?.error?.code ??
+            (res.status === 401 ? 'UNAUTHENTICATED' : res.status === 403 ? 'FORBIDDEN' : 'INTERNAL')) as 'INTERNAL',
+          [],
+          body?.error?.message ?? res.statusText,
+          body?.error?.messages,
+        );
       }
       this.attempts = 0;
       this.setStatus('open');
@@ -151,7 +164,13 @@ export class SharedEventStream {
       this.setStatus('connecting');
     } catch (e) {
       if (abort.signal.aborted || this.stopped) return;
-      const err = e instanceof ApiClientError ? e : new ApiClientError(0, 'NETWORK', [], (e as Error)?.message ?? 'stream failed', { zh: '无法连接服务器', en: 'Cannot reach the server' });
+      const err =
+        e instanceof ApiClientError
+          ? e
+          : new ApiClientError(0, 'NETWORK', [], (e as Error)?.message ?? 'stream failed', {
+              zh: '无法连接服务器',
+              en: 'Cannot reach the server',
+            });
       this.setStatus('error', err);
     }
     if (this.abort !== abort || this.stopped) return;
@@ -169,7 +188,12 @@ export class SharedEventStream {
  * Adds `listener` to the stream of `url` in `streams` (a connection's), opening it when it is
  * the first: one stream per connection and URL, removed from `streams` when its last listener leaves.
  */
-export function listen(streams: Map<string, SharedEventStream>, client: ApiClient, url: string, listener: StreamListener): () => void {
+export function listen(
+  streams: Map<string, SharedEventStream>,
+  client: ApiClient,
+  url: string,
+  listener: StreamListener,
+): () => void {
   let stream = streams.get(url);
   if (!stream) {
     const created = new SharedEventStream(client, url, () => {

@@ -11,7 +11,9 @@ describe('live docs', () => {
 
   it('authenticates with subprotocols, never with the token in the URL', async () => {
     FakeSocket.behaviour = () => 'open';
-    const live = acquireLiveDoc(new ApiClient({ baseUrl: 'https://kit.example', token: 'jwt' }), 'opportunity:o1', { offline: false });
+    const live = acquireLiveDoc(new ApiClient({ baseUrl: 'https://kit.example', token: 'jwt' }), 'opportunity:o1', {
+      offline: false,
+    });
     try {
       await until(() => FakeSocket.sockets.length, 1000, 'a socket');
       expect(FakeSocket.sockets[0]!.url).to.equal('wss://kit.example/sync/opportunity:o1');
@@ -49,7 +51,9 @@ describe('live docs', () => {
     const serverDoc = new Y.Doc();
     serverDoc.getMap('server').set('name', 'O1');
     fakeSyncServer(serverDoc, 150);
-    const live = acquireLiveDoc(new ApiClient({ baseUrl: 'http://x', token: 't' }), 'opportunity:o2', { offline: false });
+    const live = acquireLiveDoc(new ApiClient({ baseUrl: 'http://x', token: 't' }), 'opportunity:o2', {
+      offline: false,
+    });
     try {
       await until(() => live.connected(), 1000, 'the socket');
       live.doc.getMap('form').set('stage.notes', '见了林总');
@@ -69,7 +73,11 @@ describe('live docs', () => {
       await until(() => live.connected(), 1000, 'the socket');
       client.setToken('t2');
       live.doc.getMap('form').set('stage.notes', 'typed while reconnecting');
-      await until(() => serverDoc.getMap('form').get('stage.notes') === 'typed while reconnecting', 3000, 'the edit on the server');
+      await until(
+        () => serverDoc.getMap('form').get('stage.notes') === 'typed while reconnecting',
+        3000,
+        'the edit on the server',
+      );
       expect(FakeSocket.sockets.map((s) => s.protocols[1])).to.deep.equal(['bearer.t1', 'bearer.t2']);
       expect(FakeSocket.sockets[0]!.readyState).to.equal(3);
     } finally {

@@ -95,7 +95,10 @@ export function acquireLiveDoc(client: ApiClient, name: string, options: { offli
   };
   const adopt = (c: ApiClient) => {
     if (clients.has(c)) return;
-    clients.set(c, c.onToken((t) => useToken(t)));
+    clients.set(
+      c,
+      c.onToken((t) => useToken(t)),
+    );
     // The first token: from the host, or asked of its tokenProvider.
     if (!provider.protocols.length)
       c.getToken().then(useToken, (e: ApiClientError) => {

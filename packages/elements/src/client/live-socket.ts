@@ -60,7 +60,9 @@ export const message = (type: number, write?: (e: encoding.Encoder) => void): Ui
 
 /** An awareness message with the states of `clients` (`states`: to send others than the current ones). */
 const awarenessMessage = (awareness: awarenessProtocol.Awareness, clients: number[], states?: Map<number, unknown>) =>
-  message(MESSAGE_AWARENESS, (e) => encoding.writeVarUint8Array(e, awarenessProtocol.encodeAwarenessUpdate(awareness, clients, states as never)));
+  message(MESSAGE_AWARENESS, (e) =>
+    encoding.writeVarUint8Array(e, awarenessProtocol.encodeAwarenessUpdate(awareness, clients, states as never)),
+  );
 
 export class LiveSocket extends ObservableV2<LiveSocketEvents> {
   readonly awareness: awarenessProtocol.Awareness;
@@ -99,7 +101,8 @@ export class LiveSocket extends ObservableV2<LiveSocketEvents> {
     this.#onUpdate = (update, origin) => {
       if (origin !== this) this.#send(message(MESSAGE_SYNC, (e) => syncProtocol.writeUpdate(e, update)));
     };
-    this.#onAwareness = ({ added, updated, removed }) => this.#send(awarenessMessage(this.awareness, added.concat(updated, removed)));
+    this.#onAwareness = ({ added, updated, removed }) =>
+      this.#send(awarenessMessage(this.awareness, added.concat(updated, removed)));
     doc.on('update', this.#onUpdate);
     this.awareness.on('update', this.#onAwareness);
     this.#watchdog = setInterval(() => {
@@ -188,7 +191,8 @@ export class LiveSocket extends ObservableV2<LiveSocketEvents> {
       awarenessProtocol.applyAwarenessUpdate(this.awareness, decoding.readVarUint8Array(decoder), this);
     } else if (type === MESSAGE_AUTH) {
       // y-protocols/auth: 0 is "permission denied", with the reason.
-      if (decoding.readVarUint(decoder) === 0) console.warn(`Permission denied to access ${this.url}.\n${decoding.readVarString(decoder)}`);
+      if (decoding.readVarUint(decoder) === 0)
+        console.warn(`Permission denied to access ${this.url}.\n${decoding.readVarString(decoder)}`);
     } else if (this.handlers[type]) this.handlers[type](decoder);
     else console.error('Unable to compute message');
     return reply;

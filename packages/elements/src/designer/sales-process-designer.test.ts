@@ -6,7 +6,15 @@ import { FakeSocket, fakeSyncServer, json, until } from '../testing/network.js';
 import type { SalesProcessDesigner } from './sales-process-designer.js';
 
 const catalog = {
-  customer: [{ key: 'name', label: { zh: '客户名称', en: 'Customer name' }, type: 'text' as const }, { key: 'industry', label: { zh: '行业', en: 'Industry' }, type: 'select' as const, options: [{ value: 'it', label: { zh: 'IT', en: 'IT' } }] }],
+  customer: [
+    { key: 'name', label: { zh: '客户名称', en: 'Customer name' }, type: 'text' as const },
+    {
+      key: 'industry',
+      label: { zh: '行业', en: 'Industry' },
+      type: 'select' as const,
+      options: [{ value: 'it', label: { zh: 'IT', en: 'IT' } }],
+    },
+  ],
   opportunity: [{ key: 'amount', label: { zh: '金额', en: 'Amount' }, type: 'currency' as const }],
 };
 const departments = [
@@ -29,14 +37,21 @@ async function setInput(el: SalesProcessDesigner, sel: string, value: string, ev
   await el.updateComplete;
 }
 async function render(doc = seedDoc(), extra = {}) {
-  return fixture<SalesProcessDesigner>(html`<sales-process-designer process-id="p1" .doc=${doc} .catalog=${catalog} .departments=${departments} ...=${extra}></sales-process-designer>`);
+  return fixture<SalesProcessDesigner>(
+    html`<sales-process-designer process-id="p1" .doc=${doc} .catalog=${catalog} .departments=${departments} ...=${extra}></sales-process-designer>`,
+  );
 }
 
 describe('<sales-process-designer>', () => {
   it('shows the stages in order and edits a stage: name, win rate, requirements, reminder, approval, contacts', async () => {
     const doc = seedDoc();
     const el = await render(doc);
-    expect($$(el, 'ol.stages li').map((li) => li.textContent!.replace(/\s+/g, ' ').trim())).to.deep.equal(['1. 初次拜访 10%', '2. 需求分析匹配 30%', '3. 方案设计 50%', '4. 报价竞标 80%']);
+    expect($$(el, 'ol.stages li').map((li) => li.textContent!.replace(/\s+/g, ' ').trim())).to.deep.equal([
+      '1. 初次拜访 10%',
+      '2. 需求分析匹配 30%',
+      '3. 方案设计 50%',
+      '4. 报价竞标 80%',
+    ]);
     $<HTMLElement>(el, 'ol.stages li[data-id="needs"]').click();
     await el.updateComplete;
     await setInput(el, '#stage-name', '需求分析');
@@ -47,7 +62,14 @@ describe('<sales-process-designer>', () => {
     $<HTMLInputElement>(el, '#stage-approval').click();
     await el.updateComplete;
     const needs = draftOf(doc).definition.presale[1]!;
-    expect(needs).to.include({ name: '需求分析', winRate: 35, requirements: '确认预算', remindAfterDays: 5, minContacts: 1, requiresApproval: true });
+    expect(needs).to.include({
+      name: '需求分析',
+      winRate: 35,
+      requirements: '确认预算',
+      remindAfterDays: 5,
+      minContacts: 1,
+      requiresApproval: true,
+    });
   });
 
   it('adds, removes and edits fields of a stage (existing and stage-only)', async () => {
@@ -66,19 +88,28 @@ describe('<sales-process-designer>', () => {
     $<HTMLInputElement>(el, '#new-field-zh').closest('form')!.requestSubmit();
     await el.updateComplete;
     let fields = draftOf(doc).definition.presale[1]!.fields;
-    expect(fields.map((f) => `${f.source}.${f.key}`)).to.deep.equal(['stage.needsSummary', 'opportunity.amount', 'stage.budgetRange']);
+    expect(fields.map((f) => `${f.source}.${f.key}`)).to.deep.equal([
+      'stage.needsSummary',
+      'opportunity.amount',
+      'stage.budgetRange',
+    ]);
     expect(fields[2]).to.deep.include({ type: 'select', label: { zh: '预算', en: 'Budget range' } });
     $<HTMLInputElement>(el, 'tr[data-field="opportunity:amount"] input[type="checkbox"]').click();
     $<HTMLButtonElement>(el, 'tr[data-field="stage:needsSummary"] button.danger').click();
     await el.updateComplete;
     fields = draftOf(doc).definition.presale[1]!.fields;
-    expect(fields.map((f) => [f.key, f.required])).to.deep.equal([['amount', true], ['budgetRange', false]]);
+    expect(fields.map((f) => [f.key, f.required])).to.deep.equal([
+      ['amount', true],
+      ['budgetRange', false],
+    ]);
   });
 
   it('adds a stage, edits post-sale overdue days, terminal states, rules and departments', async () => {
     const doc = seedDoc();
     const el = await render(doc);
-    $$<HTMLButtonElement>(el, 'button').find((b) => b.textContent!.includes('添加阶段'))!.click();
+    $$<HTMLButtonElement>(el, 'button')
+      .find((b) => b.textContent!.includes('添加阶段'))!
+      .click();
     await el.updateComplete;
     await setInput(el, '#stage-name', '商务谈判');
     expect(draftOf(doc).definition.presale.at(-1)).to.include({ name: '商务谈判', winRate: 90 });
@@ -116,7 +147,8 @@ describe('<sales-process-designer>', () => {
     const el = await render(doc);
     const first = $<HTMLElement>(el, 'ol.stages li[data-id="visit"]');
     first.focus();
-    const key = (k: string) => el.shadowRoot!.activeElement!.dispatchEvent(new KeyboardEvent('keydown', { key: k, bubbles: true }));
+    const key = (k: string) =>
+      el.shadowRoot!.activeElement!.dispatchEvent(new KeyboardEvent('keydown', { key: k, bubbles: true }));
     key('Enter');
     await el.updateComplete;
     expect($(el, '[aria-live="assertive"]').textContent).to.equal('已拿起“初次拜访”，位置 1/4');
@@ -137,7 +169,7 @@ describe('<sales-process-designer>', () => {
     expect(draftOf(doc).definition.presale.map((s) => s.id)).to.deep.equal(['needs', 'solution', 'visit', 'quote']);
   });
 
-  it("places validation problems at their controls and in the summary, and fires sp-change", async () => {
+  it('places validation problems at their controls and in the summary, and fires sp-change', async () => {
     const doc = seedDoc();
     const el = await render(doc);
     $<HTMLElement>(el, 'ol.stages li[data-id="needs"]').click();
@@ -153,7 +185,9 @@ describe('<sales-process-designer>', () => {
   });
 
   it('speaks English', async () => {
-    const el = await fixture<SalesProcessDesigner>(html`<div lang="en"><sales-process-designer process-id="p1" .doc=${seedDoc()} .catalog=${catalog} .departments=${departments}></sales-process-designer></div>`);
+    const el = await fixture<SalesProcessDesigner>(
+      html`<div lang="en"><sales-process-designer process-id="p1" .doc=${seedDoc()} .catalog=${catalog} .departments=${departments}></sales-process-designer></div>`,
+    );
     const designer = el.querySelector('sales-process-designer')!;
     await designer.updateComplete;
     expect(designer.shadowRoot!.textContent).to.contain('Pre-sale stages');
@@ -191,10 +225,19 @@ describe('<sales-process-designer>', () => {
       window.fetch = (async (input: RequestInfo, init?: RequestInit) => {
         const url = String(input);
         if (init?.body) bodies.push(JSON.parse(String(init.body)));
-        const json = (b: unknown) => new Response(JSON.stringify(b), { status: 200, headers: { 'content-type': 'application/json' } });
+        const json = (b: unknown) =>
+          new Response(JSON.stringify(b), { status: 200, headers: { 'content-type': 'application/json' } });
         if (url.endsWith('/publish/preview')) {
-          const mapped = (JSON.parse(String(init!.body)) as { stageMapping: Record<string, string> }).stageMapping.quote;
-          return json({ affected: 3, perStage: [{ stageId: 'visit', name: '初次拜访', count: 2, removed: false, target: 'visit' }, { stageId: 'quote', name: '报价竞标', count: 1, removed: true, target: mapped ?? null }], unmapped: mapped ? [] : [{ stageId: 'quote', name: '报价竞标', count: 1 }] });
+          const mapped = (JSON.parse(String(init!.body)) as { stageMapping: Record<string, string> }).stageMapping
+            .quote;
+          return json({
+            affected: 3,
+            perStage: [
+              { stageId: 'visit', name: '初次拜访', count: 2, removed: false, target: 'visit' },
+              { stageId: 'quote', name: '报价竞标', count: 1, removed: true, target: mapped ?? null },
+            ],
+            unmapped: mapped ? [] : [{ stageId: 'quote', name: '报价竞标', count: 1 }],
+          });
         }
         if (url.endsWith('/publish')) return json({ processId: 'p1', version: 2, moved: 3 });
         return json({ id: 'p1', name: 'x', status: 'enabled', version: 1 });
@@ -207,7 +250,9 @@ describe('<sales-process-designer>', () => {
       el.token = 't';
       el.baseUrl = 'http://x';
       await el.updateComplete;
-      $$<HTMLButtonElement>(el, 'button').find((b) => b.textContent!.includes('发布'))!.click();
+      $$<HTMLButtonElement>(el, 'button')
+        .find((b) => b.textContent!.includes('发布'))!
+        .click();
       for (let i = 0; i < 50 && !$(el, 'dialog .preview'); i++) await new Promise((r) => setTimeout(r, 10));
       const dialog = $<HTMLDialogElement>(el, 'dialog');
       expect(dialog.open).to.be.true;
@@ -218,12 +263,17 @@ describe('<sales-process-designer>', () => {
       const target = dialog.querySelector<HTMLSelectElement>('select[data-unmapped="quote"]')!;
       target.value = 'solution';
       target.dispatchEvent(new Event('change'));
-      for (let i = 0; i < 50 && dialog.querySelector('select[data-unmapped]'); i++) await new Promise((r) => setTimeout(r, 10));
+      for (let i = 0; i < 50 && dialog.querySelector('select[data-unmapped]'); i++)
+        await new Promise((r) => setTimeout(r, 10));
       expect(confirm.disabled).to.be.false;
       setTimeout(() => confirm.click());
       const published = await oneEvent(el, 'sp-publish');
       expect(published.detail).to.deep.equal({ processId: 'p1', version: 2, mode: 'update-existing', moved: 3 });
-      expect(bodies.at(-1)).to.deep.equal({ mode: 'update-existing', stageMapping: { quote: 'solution' }, disableOld: false });
+      expect(bodies.at(-1)).to.deep.equal({
+        mode: 'update-existing',
+        stageMapping: { quote: 'solution' },
+        disableOld: false,
+      });
       await el.updateComplete;
       expect(dialog.textContent).to.contain('已发布：版本 v2');
       await expect(el).to.be.accessible();
@@ -234,7 +284,9 @@ describe('<sales-process-designer>', () => {
       el.token = 't';
       el.baseUrl = 'http://x';
       await el.updateComplete;
-      $$<HTMLButtonElement>(el, 'button').find((b) => b.textContent!.includes('发布'))!.click();
+      $$<HTMLButtonElement>(el, 'button')
+        .find((b) => b.textContent!.includes('发布'))!
+        .click();
       await el.updateComplete;
       $<HTMLInputElement>(el, 'input[value="new-process"]').click();
       await el.updateComplete;
@@ -264,8 +316,14 @@ describe('<sales-process-designer>', () => {
       return json(200, { id: 'p1', name: '重要客户销售流程', status: 'enabled', version: 1 });
     }) as typeof fetch;
     try {
-      const el = await fixture<SalesProcessDesigner>(html`<sales-process-designer base-url="http://x" token="t" process-id="p1" .catalog=${catalog} .departments=${departments}></sales-process-designer>`);
-      await until(() => el.shadowRoot!.querySelector<HTMLInputElement>('#process-name')?.value === '重要客户销售流程', 3000, 'the draft from the server');
+      const el = await fixture<SalesProcessDesigner>(
+        html`<sales-process-designer base-url="http://x" token="t" process-id="p1" .catalog=${catalog} .departments=${departments}></sales-process-designer>`,
+      );
+      await until(
+        () => el.shadowRoot!.querySelector<HTMLInputElement>('#process-name')?.value === '重要客户销售流程',
+        3000,
+        'the draft from the server',
+      );
       await setInput(el, '#process-name', '大客户流程');
       $<HTMLButtonElement>(el, '.toolbar button.primary').click();
       await until(() => nameAtPreview !== 'no preview', 3000, 'the preview');

@@ -1,5 +1,11 @@
 // Subpath imports keep zod (the server's validation) out of the element's bundle.
-import { checkPublishable, normalizeDraft, type DefinitionProblem, type FieldCatalog, type ProcessDraft } from '@sales-process/core/publishable';
+import {
+  checkPublishable,
+  normalizeDraft,
+  type DefinitionProblem,
+  type FieldCatalog,
+  type ProcessDraft,
+} from '@sales-process/core/publishable';
 import {
   addStage,
   addStageField,
@@ -60,7 +66,9 @@ export class SpChangeEvent extends Event {
 /** Fired after a publish succeeded. */
 export class SpPublishEvent extends Event {
   static readonly type = 'sp-publish';
-  constructor(readonly detail: { processId: string; version: number; mode: 'update-existing' | 'new-process'; moved: number }) {
+  constructor(
+    readonly detail: { processId: string; version: number; mode: 'update-existing' | 'new-process'; moved: number },
+  ) {
     super(SpPublishEvent.type, { bubbles: true, composed: true });
   }
 }
@@ -334,7 +342,15 @@ export class SalesProcessDesigner extends ConnectedElement {
   @state() protected notice: string | null = null;
   @state() protected actionError: string | null = null;
   @state() protected confirmingDelete = false;
-  @state() protected publishState: { mode: 'update-existing' | 'new-process'; disableOld: boolean; mapping: Record<string, string>; preview: Preview | null; error: string | null; result: string | null; busy: boolean } = {
+  @state() protected publishState: {
+    mode: 'update-existing' | 'new-process';
+    disableOld: boolean;
+    mapping: Record<string, string>;
+    preview: Preview | null;
+    error: string | null;
+    result: string | null;
+    busy: boolean;
+  } = {
     mode: 'update-existing',
     disableOld: false,
     mapping: {},
@@ -388,11 +404,16 @@ export class SalesProcessDesigner extends ConnectedElement {
 
   private fail(e: unknown) {
     const err = this.reportError(e);
-    this.actionError = (err.messages ? this.i18n.pick(err.messages) : err.message) + (err.details.length ? `：${err.details.map((d) => (d.message ? this.i18n.pick(d.message) : '')).join('；')}` : '');
+    this.actionError =
+      (err.messages ? this.i18n.pick(err.messages) : err.message) +
+      (err.details.length
+        ? `：${err.details.map((d) => (d.message ? this.i18n.pick(d.message) : '')).join('；')}`
+        : '');
   }
 
   private onNotice(n: LiveNotice) {
-    this.notice = this.i18n.t('refused') + n.details.map((d) => (d.message ? this.i18n.pick(d.message) : d.path)).join('；');
+    this.notice =
+      this.i18n.t('refused') + n.details.map((d) => (d.message ? this.i18n.pick(d.message) : d.path)).join('；');
   }
 
   /** The draft as JSON (valid structure), and its problems. */
@@ -422,7 +443,11 @@ export class SalesProcessDesigner extends ConnectedElement {
     if (!awareness) return;
     const name = this.userName || 'admin';
     const state = awareness.getLocalState() as { user?: { name: string }; stage?: string | null } | null;
-    if (state?.user?.name !== name) awareness.setLocalStateField('user', { name, color: COLORS[Math.abs([...name].reduce((h, c) => (h * 31 + c.charCodeAt(0)) | 0, 0)) % COLORS.length] });
+    if (state?.user?.name !== name)
+      awareness.setLocalStateField('user', {
+        name,
+        color: COLORS[Math.abs([...name].reduce((h, c) => (h * 31 + c.charCodeAt(0)) | 0, 0)) % COLORS.length],
+      });
     const stage = this.selected?.id ?? null;
     if ((state?.stage ?? null) !== stage) awareness.setLocalStateField('stage', stage);
   }
@@ -432,7 +457,8 @@ export class SalesProcessDesigner extends ConnectedElement {
     if (!awareness) return [];
     const out: { name: string; color: string; stage: string | null }[] = [];
     awareness.getStates().forEach((s, id) => {
-      if (id !== awareness.clientID && s.user) out.push({ name: s.user.name, color: s.user.color, stage: s.stage ?? null });
+      if (id !== awareness.clientID && s.user)
+        out.push({ name: s.user.name, color: s.user.color, stage: s.stage ?? null });
     });
     return out;
   }
@@ -440,7 +466,9 @@ export class SalesProcessDesigner extends ConnectedElement {
   // ---- problems placed at their controls -------------------------------------------------
 
   private problemsAt(phase: string, index: number | null, key?: string): DefinitionProblem[] {
-    return this.problems.filter((p) => p.path[0] === phase && (index === null || p.path[1] === index) && (key === undefined || p.path[2] === key));
+    return this.problems.filter(
+      (p) => p.path[0] === phase && (index === null || p.path[1] === index) && (key === undefined || p.path[2] === key),
+    );
   }
 
   private problemText(list: DefinitionProblem[]): TemplateResult | typeof nothing {
@@ -468,7 +496,8 @@ export class SalesProcessDesigner extends ConnectedElement {
 
   private onStageKey(e: KeyboardEvent, phase: Phase, stage: Stage, index: number, total: number) {
     const t = this.i18n;
-    const say = (key: 'pickedUp' | 'movedTo' | 'dropped' | 'cancelled', pos = index) => (this.announcement = t.t(key, { name: stage.name || t.t('newStage'), pos: pos + 1, total }));
+    const say = (key: 'pickedUp' | 'movedTo' | 'dropped' | 'cancelled', pos = index) =>
+      (this.announcement = t.t(key, { name: stage.name || t.t('newStage'), pos: pos + 1, total }));
     if (e.key === 'Enter' || e.key === ' ') {
       e.preventDefault();
       if (!this.picked) {
@@ -516,7 +545,20 @@ export class SalesProcessDesigner extends ConnectedElement {
     const draft = this.draft;
     const last = draft?.definition.presale.at(-1);
     this.edit((doc) =>
-      addStage(doc, phase, phase === 'presale' ? { id, name: '', winRate: Math.min(100, (last?.winRate ?? 0) + 10), minContacts: 0, requiresApproval: false, remindAfterDays: null } : { id, name: '', requiresApproval: false, remindAfterDays: null, overdueAfterDays: null }),
+      addStage(
+        doc,
+        phase,
+        phase === 'presale'
+          ? {
+              id,
+              name: '',
+              winRate: Math.min(100, (last?.winRate ?? 0) + 10),
+              minContacts: 0,
+              requiresApproval: false,
+              remindAfterDays: null,
+            }
+          : { id, name: '', requiresApproval: false, remindAfterDays: null, overdueAfterDays: null },
+      ),
     );
     this.select(phase, id);
     void this.updateComplete.then(() => this.shadowRoot!.querySelector<HTMLInputElement>('#stage-name')?.focus());
@@ -541,14 +583,18 @@ export class SalesProcessDesigner extends ConnectedElement {
             @input=${(e: Event) => this.edit((doc) => setDraftName(doc, (e.target as HTMLInputElement).value))} />
           ${this.problemText(problems.filter((p) => p.path[0] === 'name'))}
         </label>
-        ${this.process
-          ? html`<span class="badge ${this.process.status}">${t.t(`status_${this.process.status}`)}</span>
+        ${
+          this.process
+            ? html`<span class="badge ${this.process.status}">${t.t(`status_${this.process.status}`)}</span>
               <span class="muted">${t.t('version', { v: this.process.version })}</span>
               <button @click=${() => this.setStatus(this.process!.status === 'enabled' ? 'disable' : 'enable')}>${t.t(this.process.status === 'enabled' ? 'disable' : 'enable')}</button>
-              ${this.confirmingDelete
-                ? html`<span role="group" aria-label=${t.t('delete')}>${t.t('confirmDelete')} <button class="danger" @click=${this.deleteProcess}>${t.t('delete')}</button> <button @click=${() => (this.confirmingDelete = false)}>${t.t('cancel')}</button></span>`
-                : html`<button class="danger" @click=${() => (this.confirmingDelete = true)}>${t.t('delete')}</button>`}`
-          : nothing}
+              ${
+                this.confirmingDelete
+                  ? html`<span role="group" aria-label=${t.t('delete')}>${t.t('confirmDelete')} <button class="danger" @click=${this.deleteProcess}>${t.t('delete')}</button> <button @click=${() => (this.confirmingDelete = false)}>${t.t('cancel')}</button></span>`
+                  : html`<button class="danger" @click=${() => (this.confirmingDelete = true)}>${t.t('delete')}</button>`
+              }`
+            : nothing
+        }
         <button class="primary" @click=${this.openPublish}>${t.t('publish')}</button>
         <span class="muted" role="status">${this.live.connected || this.doc ? `● ${t.t('live')}` : t.t('offline')}</span>
         ${this.others().map((o) => html`<span class="who" title=${o.name}><span class="dot" .style=${`background:${o.color}`}></span>${o.name}</span>`)}
@@ -557,13 +603,19 @@ export class SalesProcessDesigner extends ConnectedElement {
       ${this.notice ? html`<p class="alert" role="alert">${this.notice}</p>` : nothing}
       <div class="summary ${errors.length ? 'bad' : ''}" role="status">
         ${errors.length ? t.t('problems', { n: errors.length }) : t.t('ok')}${warnings.length ? ` · ${t.t('warnings', { n: warnings.length })}` : ''}
-        ${problems.length
-          ? html`<ul>${problems.map((p) => html`<li class=${p.severity === 'error' ? 'err' : 'warn'}><button @click=${() => this.goTo(p)}>${this.i18n.pick(p.message)}</button></li>`)}</ul>`
-          : nothing}
+        ${
+          problems.length
+            ? html`<ul>${problems.map((p) => html`<li class=${p.severity === 'error' ? 'err' : 'warn'}><button @click=${() => this.goTo(p)}>${this.i18n.pick(p.message)}</button></li>`)}</ul>`
+            : nothing
+        }
       </div>
       <div role="tablist" aria-label=${t.t('stages')}>
-        ${tabs.map((tab) => html`<button role="tab" id="tab-${tab}" aria-controls="panel" aria-selected=${this.tab === tab} tabindex=${this.tab === tab ? 0 : -1}
-            @click=${() => (this.tab = tab)} @keydown=${(e: KeyboardEvent) => this.onTabKey(e, tabs)}>${t.t(tab)}</button>`)}
+        ${tabs.map(
+          (
+            tab,
+          ) => html`<button role="tab" id="tab-${tab}" aria-controls="panel" aria-selected=${this.tab === tab} tabindex=${this.tab === tab ? 0 : -1}
+            @click=${() => (this.tab = tab)} @keydown=${(e: KeyboardEvent) => this.onTabKey(e, tabs)}>${t.t(tab)}</button>`,
+        )}
       </div>
       <div id="panel" role="tabpanel" aria-labelledby="tab-${this.tab}">
         ${this.tab === 'presale' || this.tab === 'postsale' ? this.renderStages(draft, this.tab) : this.tab === 'terminal' ? this.renderTerminal(draft) : this.tab === 'rules' ? this.renderRules(draft) : this.renderDepartments(draft)}
@@ -594,7 +646,8 @@ export class SalesProcessDesigner extends ConnectedElement {
     const t = this.i18n;
     const stages = this.stagesOf(draft, phase);
     const others = this.others();
-    const selected = this.selected?.phase === phase ? draft.definition[phase].find((s) => s.id === this.selected!.id) : undefined;
+    const selected =
+      this.selected?.phase === phase ? draft.definition[phase].find((s) => s.id === this.selected!.id) : undefined;
     const realIndex = (id: string) => draft.definition[phase].findIndex((s) => s.id === id);
     return html`<div class="columns">
       <div>
@@ -633,13 +686,15 @@ export class SalesProcessDesigner extends ConnectedElement {
           <input id="stage-name" .value=${s.name} maxlength="80" @input=${(e: Event) => set('name', (e.target as HTMLInputElement).value)} />
           ${this.problemText(this.problemsAt(phase, index, 'name'))}
         </label>
-        ${'winRate' in s
-          ? html`<label class="stack">${t.t('winRate')}
+        ${
+          'winRate' in s
+            ? html`<label class="stack">${t.t('winRate')}
               <input id="stage-win-rate" type="number" min="0" max="100" step="1" .value=${String(s.winRate)}
                 @change=${(e: Event) => set('winRate', Math.max(0, Math.min(100, Number((e.target as HTMLInputElement).value) || 0)))} />
               ${this.problemText(this.problemsAt(phase, index, 'winRate'))}
             </label>`
-          : nothing}
+            : nothing
+        }
       </div>
       <label class="stack">${t.t('requirements')}
         <textarea id="stage-requirements" .value=${s.requirements} maxlength="10000" @input=${(e: Event) => set('requirements', (e.target as HTMLTextAreaElement).value)}></textarea>
@@ -648,17 +703,21 @@ export class SalesProcessDesigner extends ConnectedElement {
         <label class="stack">${t.t(phase === 'presale' ? 'remindAfterDays' : 'remindPostsale')}
           <input id="stage-remind" type="number" min="0" max="3650" .value=${String(s.remindAfterDays ?? 0)} @change=${(e: Event) => set('remindAfterDays', days((e.target as HTMLInputElement).value))} />
         </label>
-        ${'overdueAfterDays' in s
-          ? html`<label class="stack">${t.t('overdueAfterDays')}
+        ${
+          'overdueAfterDays' in s
+            ? html`<label class="stack">${t.t('overdueAfterDays')}
               <input id="stage-overdue" type="number" min="0" max="3650" .value=${String(s.overdueAfterDays ?? 0)} @change=${(e: Event) => set('overdueAfterDays', days((e.target as HTMLInputElement).value))} />
               ${this.problemText(this.problemsAt(phase, index, 'overdueAfterDays'))}
             </label>`
-          : nothing}
-        ${'minContacts' in s
-          ? html`<label class="stack">${t.t('minContacts')}
+            : nothing
+        }
+        ${
+          'minContacts' in s
+            ? html`<label class="stack">${t.t('minContacts')}
               <input id="stage-min-contacts" type="number" min="0" max="100" .value=${String(s.minContacts)} @change=${(e: Event) => set('minContacts', Math.max(0, Math.min(100, Math.round(Number((e.target as HTMLInputElement).value) || 0))))} />
             </label>`
-          : nothing}
+            : nothing
+        }
       </div>
       <label class="check"><input id="stage-approval" type="checkbox" .checked=${s.requiresApproval} @change=${(e: Event) => set('requiresApproval', (e.target as HTMLInputElement).checked)} /> ${t.t('requiresApproval')}</label>
       ${this.renderFields(phase, s, index)}
@@ -683,11 +742,15 @@ export class SalesProcessDesigner extends ConnectedElement {
     const t = this.i18n;
     const uid = (f: StageField) => `${f.source}:${f.key}`;
     const taken = new Set(s.fields.map(uid));
-    const pickable = (['customer', 'opportunity'] as const).map((source) => ({ source, items: (this.catalog?.[source] ?? []).filter((d) => !taken.has(`${source}:${d.key}`)) }));
+    const pickable = (['customer', 'opportunity'] as const).map((source) => ({
+      source,
+      items: (this.catalog?.[source] ?? []).filter((d) => !taken.has(`${source}:${d.key}`)),
+    }));
     return html`<fieldset>
       <legend>${t.t('fields')}</legend>
-      ${s.fields.length
-        ? html`<table class="fields">
+      ${
+        s.fields.length
+          ? html`<table class="fields">
             <tbody>
               ${s.fields.map(
                 (f, i) => html`<tr data-field=${uid(f)}>
@@ -703,7 +766,8 @@ export class SalesProcessDesigner extends ConnectedElement {
               )}
             </tbody>
           </table>`
-        : html`<p class="muted">${t.t('noFields')}</p>`}
+          : html`<p class="muted">${t.t('noFields')}</p>`
+      }
       <div class="row">
         <form @submit=${(e: SubmitEvent) => {
           e.preventDefault();
@@ -726,11 +790,26 @@ export class SalesProcessDesigner extends ConnectedElement {
           const zh = String(data.get('zh') ?? '').trim();
           const en = String(data.get('en') ?? '').trim();
           const type = String(data.get('type') ?? 'text') as StageField['type'];
-          const options = String(data.get('options') ?? '').split('\n').map((x) => x.trim()).filter(Boolean).map((label, i) => ({ value: `o${i + 1}`, label: { zh: label, en: label } }));
+          const options = String(data.get('options') ?? '')
+            .split('\n')
+            .map((x) => x.trim())
+            .filter(Boolean)
+            .map((label, i) => ({ value: `o${i + 1}`, label: { zh: label, en: label } }));
           // "Budget range" → budgetRange; no usable English label → a generated key.
-          const camel = en.replace(/[^A-Za-z0-9]+(.)?/g, (_m, c: string | undefined) => (c ? c.toUpperCase() : '')).replace(/^[^A-Za-z]+/, '');
+          const camel = en
+            .replace(/[^A-Za-z0-9]+(.)?/g, (_m, c: string | undefined) => (c ? c.toUpperCase() : ''))
+            .replace(/^[^A-Za-z]+/, '');
           const key = (camel ? camel[0]!.toLowerCase() + camel.slice(1) : newId('f')).slice(0, 40);
-          this.edit((doc) => addStageField(doc, phase, s.id, { source: 'stage', key: taken.has(`stage:${key}`) ? newId('f') : key, required: false, label: { zh, en }, type, ...(options.length ? { options } : {}) }));
+          this.edit((doc) =>
+            addStageField(doc, phase, s.id, {
+              source: 'stage',
+              key: taken.has(`stage:${key}`) ? newId('f') : key,
+              required: false,
+              label: { zh, en },
+              type,
+              ...(options.length ? { options } : {}),
+            }),
+          );
           (e.target as HTMLFormElement).reset();
         }}>
           <label class="stack">${t.t('addStageField')}
@@ -789,7 +868,10 @@ export class SalesProcessDesigner extends ConnectedElement {
         setDepartments(doc, [...now]);
       });
     const tree = (parent: string | null): TemplateResult | typeof nothing => {
-      const children = all.filter((d) => (d.parentId ?? null) === parent || (parent === null && d.parentId && !all.some((p) => p.id === d.parentId)));
+      const children = all.filter(
+        (d) =>
+          (d.parentId ?? null) === parent || (parent === null && d.parentId && !all.some((p) => p.id === d.parentId)),
+      );
       if (!children.length) return nothing;
       return html`<ul class="tree">${children.map((d) => html`<li><label class="check"><input type="checkbox" data-department=${d.id} .checked=${chosen.has(d.id)} @change=${(e: Event) => toggle(d.id, (e.target as HTMLInputElement).checked)} /> ${d.name}</label>${tree(d.id)}</li>`)}</ul>`;
     };
@@ -837,11 +919,25 @@ export class SalesProcessDesigner extends ConnectedElement {
     try {
       // The last edits reach the server before it reads the draft.
       await this.live.flush();
-      const { data } = await client.post<Preview>(`/processes/${encodeURIComponent(this.processId)}/publish/preview`, { mode, stageMapping: mapping });
+      const { data } = await client.post<Preview>(`/processes/${encodeURIComponent(this.processId)}/publish/preview`, {
+        mode,
+        stageMapping: mapping,
+      });
       this.publishState = { ...this.publishState, preview: data, error: null };
     } catch (e) {
       const err = e as ApiClientError;
-      this.publishState = { ...this.publishState, preview: null, error: this.i18n.t('previewFailed') + [err.messages ? this.i18n.pick(err.messages) : err.message, ...(err.details ?? []).map((d) => (d.message ? this.i18n.pick(d.message) : ''))].filter(Boolean).join('；') };
+      this.publishState = {
+        ...this.publishState,
+        preview: null,
+        error:
+          this.i18n.t('previewFailed') +
+          [
+            err.messages ? this.i18n.pick(err.messages) : err.message,
+            ...(err.details ?? []).map((d) => (d.message ? this.i18n.pick(d.message) : '')),
+          ]
+            .filter(Boolean)
+            .join('；'),
+      };
     }
   }
 
@@ -852,13 +948,34 @@ export class SalesProcessDesigner extends ConnectedElement {
     this.publishState = { ...this.publishState, busy: true };
     try {
       await this.live.flush();
-      const { data } = await client.post<{ processId: string; version: number; moved: number }>(`/processes/${encodeURIComponent(this.processId)}/publish`, { mode, stageMapping: mapping, disableOld });
-      this.publishState = { ...this.publishState, busy: false, result: mode === 'new-process' ? this.i18n.t('publishedNew') : this.i18n.t('published', { v: data.version }), error: null };
-      this.dispatchEvent(new SpPublishEvent({ processId: data.processId, version: data.version, mode, moved: data.moved }));
+      const { data } = await client.post<{ processId: string; version: number; moved: number }>(
+        `/processes/${encodeURIComponent(this.processId)}/publish`,
+        { mode, stageMapping: mapping, disableOld },
+      );
+      this.publishState = {
+        ...this.publishState,
+        busy: false,
+        result: mode === 'new-process' ? this.i18n.t('publishedNew') : this.i18n.t('published', { v: data.version }),
+        error: null,
+      };
+      this.dispatchEvent(
+        new SpPublishEvent({ processId: data.processId, version: data.version, mode, moved: data.moved }),
+      );
       await this.load();
     } catch (e) {
       const err = e as ApiClientError;
-      this.publishState = { ...this.publishState, busy: false, error: this.i18n.t('publishFailed') + [err.messages ? this.i18n.pick(err.messages) : err.message, ...(err.details ?? []).map((d) => (d.message ? this.i18n.pick(d.message) : ''))].filter(Boolean).join('；') };
+      this.publishState = {
+        ...this.publishState,
+        busy: false,
+        error:
+          this.i18n.t('publishFailed') +
+          [
+            err.messages ? this.i18n.pick(err.messages) : err.message,
+            ...(err.details ?? []).map((d) => (d.message ? this.i18n.pick(d.message) : '')),
+          ]
+            .filter(Boolean)
+            .join('；'),
+      };
     }
   }
 
@@ -872,7 +989,11 @@ export class SalesProcessDesigner extends ConnectedElement {
       void this.loadPreview();
     };
     const unmapped = st.preview?.unmapped ?? [];
-    const blocked = st.busy || !!st.result || (st.mode === 'update-existing' && unmapped.some((u) => !st.mapping[u.stageId])) || this.problems.some((p) => p.severity === 'error');
+    const blocked =
+      st.busy ||
+      !!st.result ||
+      (st.mode === 'update-existing' && unmapped.some((u) => !st.mapping[u.stageId])) ||
+      this.problems.some((p) => p.severity === 'error');
     return html`<dialog aria-labelledby="publish-title">
       <h3 id="publish-title">${t.t('publishTitle')}</h3>
       <fieldset>
@@ -880,12 +1001,15 @@ export class SalesProcessDesigner extends ConnectedElement {
         <p class="muted">${t.t('modeUpdateHint')}</p>
         <label class="check"><input type="radio" name="mode" value="new-process" .checked=${st.mode === 'new-process'} @change=${() => change({ mode: 'new-process' })} /> ${t.t('modeNew')}</label>
         <p class="muted">${t.t('modeNewHint')}</p>
-        ${st.mode === 'new-process'
-          ? html`<label class="check"><input type="checkbox" id="disable-old" .checked=${st.disableOld} @change=${(e: Event) => (this.publishState = { ...st, disableOld: (e.target as HTMLInputElement).checked })} /> ${t.t('disableOld')}</label>`
-          : nothing}
+        ${
+          st.mode === 'new-process'
+            ? html`<label class="check"><input type="checkbox" id="disable-old" .checked=${st.disableOld} @change=${(e: Event) => (this.publishState = { ...st, disableOld: (e.target as HTMLInputElement).checked })} /> ${t.t('disableOld')}</label>`
+            : nothing
+        }
       </fieldset>
-      ${st.mode === 'update-existing' && st.preview
-        ? html`<div class="preview" role="status">
+      ${
+        st.mode === 'update-existing' && st.preview
+          ? html`<div class="preview" role="status">
             <p>${t.t('affected', { n: st.preview.affected })}</p>
             <ul>${st.preview.perStage.filter((p) => !p.removed).map((p) => html`<li>${t.t('perStage', { name: p.name ?? '—', n: p.count })}</li>`)}</ul>
             ${unmapped.map(
@@ -897,7 +1021,8 @@ export class SalesProcessDesigner extends ConnectedElement {
               </label>`,
             )}
           </div>`
-        : nothing}
+          : nothing
+      }
       ${st.error ? html`<p class="alert" role="alert">${st.error}</p>` : nothing}
       ${st.result ? html`<p role="status"><strong>${st.result}</strong></p>` : nothing}
       <div class="buttons">

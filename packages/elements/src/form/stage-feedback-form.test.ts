@@ -6,13 +6,30 @@ import { FakeSocket, fakeJwt, fakeSyncServer, headersOf, json, until } from '../
 import type { StageFeedbackForm } from './stage-feedback-form.js';
 
 const L = (zh: string, en = zh) => ({ zh, en });
-const OPTIONS = [{ value: 'a', label: L('甲', 'A') }, { value: 'b', label: L('乙', 'B') }];
+const OPTIONS = [
+  { value: 'a', label: L('甲', 'A') },
+  { value: 'b', label: L('乙', 'B') },
+];
 const FIELDS = [
-  { source: 'stage', key: 'notes', type: 'textarea', required: true, label: L('拜访记录', 'Visit notes'), options: null },
+  {
+    source: 'stage',
+    key: 'notes',
+    type: 'textarea',
+    required: true,
+    label: L('拜访记录', 'Visit notes'),
+    options: null,
+  },
   { source: 'stage', key: 'title', type: 'text', required: false, label: L('标题'), options: null },
   { source: 'opportunity', key: 'amount', type: 'currency', required: false, label: L('金额'), options: null },
   { source: 'stage', key: 'count', type: 'number', required: false, label: L('人数'), options: null },
-  { source: 'opportunity', key: 'expectedCloseDate', type: 'date', required: false, label: L('预计成交日期'), options: null },
+  {
+    source: 'opportunity',
+    key: 'expectedCloseDate',
+    type: 'date',
+    required: false,
+    label: L('预计成交日期'),
+    options: null,
+  },
   { source: 'stage', key: 'meetAt', type: 'datetime', required: false, label: L('会面时间'), options: null },
   { source: 'stage', key: 'signed', type: 'boolean', required: false, label: L('已签约'), options: null },
   { source: 'customer', key: 'industry', type: 'select', required: false, label: L('行业'), options: OPTIONS },
@@ -27,7 +44,8 @@ const FIELDS = [
 function docWith(values: Record<string, unknown> = {}, gates: unknown[] = []) {
   const doc = new Y.Doc();
   const server = doc.getMap('server');
-  for (const [k, v] of Object.entries({ ...opportunityFixture({ gates: gates as never }), formFields: FIELDS })) server.set(k, v);
+  for (const [k, v] of Object.entries({ ...opportunityFixture({ gates: gates as never }), formFields: FIELDS }))
+    server.set(k, v);
   const form = doc.getMap('form');
   for (const [k, v] of Object.entries(values)) form.set(k, v);
   return doc;
@@ -45,20 +63,39 @@ async function type(el: StageFeedbackForm, key: string, value: string) {
 
 describe('<stage-feedback-form>', () => {
   it('shows the stage, its requirements and one labelled control per field type', async () => {
-    const el = await fixture<StageFeedbackForm>(html`<stage-feedback-form opportunity-id="opp_1" .doc=${docWith()}></stage-feedback-form>`);
+    const el = await fixture<StageFeedbackForm>(
+      html`<stage-feedback-form opportunity-id="opp_1" .doc=${docWith()}></stage-feedback-form>`,
+    );
     expect(q(el, 'h3').textContent).to.equal('需求分析匹配');
     expect(q(el, '.requirements').textContent).to.contain('梳理客户需求');
     const kinds = FIELDS.map((f) => {
       const c = field<HTMLElement>(el, `${f.source}.${f.key}`);
       return c.tagName === 'INPUT' ? (c as HTMLInputElement).type : c.tagName.toLowerCase();
     });
-    expect(kinds).to.deep.equal(['textarea', 'text', 'number', 'number', 'date', 'datetime-local', 'checkbox', 'select', 'fieldset', 'email', 'tel', 'url', 'text', 'file']);
+    expect(kinds).to.deep.equal([
+      'textarea',
+      'text',
+      'number',
+      'number',
+      'date',
+      'datetime-local',
+      'checkbox',
+      'select',
+      'fieldset',
+      'email',
+      'tel',
+      'url',
+      'text',
+      'file',
+    ]);
     expect(q(el, 'label[for="f-stage_notes"]').textContent).to.contain('拜访记录');
   });
 
   it('writes typed values into the live doc, by type', async () => {
     const doc = docWith();
-    const el = await fixture<StageFeedbackForm>(html`<stage-feedback-form opportunity-id="opp_1" .doc=${doc}></stage-feedback-form>`);
+    const el = await fixture<StageFeedbackForm>(
+      html`<stage-feedback-form opportunity-id="opp_1" .doc=${doc}></stage-feedback-form>`,
+    );
     await type(el, 'stage.notes', '见了林总');
     await type(el, 'opportunity.amount', '1200.5');
     await type(el, 'stage.count', '');
@@ -72,12 +109,22 @@ describe('<stage-feedback-form>', () => {
     boxes[0]!.click();
     boxes[1]!.click();
     await el.updateComplete;
-    expect(doc.getMap('form').toJSON()).to.deep.equal({ 'stage.notes': '见了林总', 'opportunity.amount': 1200.5, 'stage.count': null, 'opportunity.expectedCloseDate': '2027-03-31', 'stage.signed': true, 'customer.industry': 'b', 'stage.tags': ['a', 'b'] });
+    expect(doc.getMap('form').toJSON()).to.deep.equal({
+      'stage.notes': '见了林总',
+      'opportunity.amount': 1200.5,
+      'stage.count': null,
+      'opportunity.expectedCloseDate': '2027-03-31',
+      'stage.signed': true,
+      'customer.industry': 'b',
+      'stage.tags': ['a', 'b'],
+    });
   });
 
   it('shows values others typed, as they arrive', async () => {
     const doc = docWith({ 'stage.notes': '第一版' });
-    const el = await fixture<StageFeedbackForm>(html`<stage-feedback-form opportunity-id="opp_1" .doc=${doc}></stage-feedback-form>`);
+    const el = await fixture<StageFeedbackForm>(
+      html`<stage-feedback-form opportunity-id="opp_1" .doc=${doc}></stage-feedback-form>`,
+    );
     expect(field<HTMLTextAreaElement>(el, 'stage.notes').value).to.equal('第一版');
     doc.getMap('form').set('stage.notes', '第二版');
     await el.updateComplete;
@@ -85,7 +132,9 @@ describe('<stage-feedback-form>', () => {
   });
 
   it('marks bad values and missing required ones, in words', async () => {
-    const el = await fixture<StageFeedbackForm>(html`<stage-feedback-form opportunity-id="opp_1" .doc=${docWith({ 'stage.mail': 'nope' })}></stage-feedback-form>`);
+    const el = await fixture<StageFeedbackForm>(
+      html`<stage-feedback-form opportunity-id="opp_1" .doc=${docWith({ 'stage.mail': 'nope' })}></stage-feedback-form>`,
+    );
     expect(field(el, 'stage.mail').getAttribute('aria-invalid')).to.equal('true');
     expect(el.shadowRoot!.textContent).to.contain('邮箱格式不正确');
     expect(el.checkValidity()).to.be.false;
@@ -98,7 +147,9 @@ describe('<stage-feedback-form>', () => {
 
   it('takes part in a host <form>: value, validity and native events', async () => {
     const doc = docWith();
-    const form = await fixture<HTMLFormElement>(html`<form><stage-feedback-form name="stageForm" opportunity-id="opp_1" .doc=${doc}></stage-feedback-form></form>`);
+    const form = await fixture<HTMLFormElement>(
+      html`<form><stage-feedback-form name="stageForm" opportunity-id="opp_1" .doc=${doc}></stage-feedback-form></form>`,
+    );
     const el = form.querySelector('stage-feedback-form')!;
     await el.updateComplete;
     expect(el.form).to.equal(form);
@@ -115,24 +166,32 @@ describe('<stage-feedback-form>', () => {
   });
 
   it('asks for contacts when the stage needs more, with an inline form', async () => {
-    const el = await fixture<StageFeedbackForm>(html`<stage-feedback-form opportunity-id="opp_1" .doc=${docWith({}, [{ gate: 'minContacts', have: 1, need: 2, met: false, message: L('x') }])}></stage-feedback-form>`);
+    const el = await fixture<StageFeedbackForm>(
+      html`<stage-feedback-form opportunity-id="opp_1" .doc=${docWith({}, [{ gate: 'minContacts', have: 1, need: 2, met: false, message: L('x') }])}></stage-feedback-form>`,
+    );
     expect(q(el, '.contacts').textContent).to.contain('客户联系人：1/2');
     expect(q(el, '.contacts form input[name="name"]')).to.exist;
   });
 
   it('speaks English', async () => {
-    const el = await fixture<StageFeedbackForm>(html`<stage-feedback-form lang="en" opportunity-id="opp_1" .doc=${docWith()}></stage-feedback-form>`);
+    const el = await fixture<StageFeedbackForm>(
+      html`<stage-feedback-form lang="en" opportunity-id="opp_1" .doc=${docWith()}></stage-feedback-form>`,
+    );
     expect(q(el, 'label[for="f-stage_notes"]').textContent).to.contain('Visit notes');
     expect(el.shadowRoot!.textContent).to.contain('Stage requirements');
   });
 
   it('is accessible', async () => {
-    const el = await fixture<StageFeedbackForm>(html`<stage-feedback-form opportunity-id="opp_1" .doc=${docWith({}, [{ gate: 'minContacts', have: 1, need: 2, met: false, message: L('x') }])}></stage-feedback-form>`);
+    const el = await fixture<StageFeedbackForm>(
+      html`<stage-feedback-form opportunity-id="opp_1" .doc=${docWith({}, [{ gate: 'minContacts', have: 1, need: 2, met: false, message: L('x') }])}></stage-feedback-form>`,
+    );
     await expect(el).to.be.accessible();
   });
 
   it('follows a surrounding <fieldset>: disabled then enabled, it is in FormData again', async () => {
-    const form = await fixture<HTMLFormElement>(html`<form><fieldset><stage-feedback-form name="stageForm" opportunity-id="opp_1" .doc=${docWith({ 'stage.notes': '记录' })}></stage-feedback-form></fieldset></form>`);
+    const form = await fixture<HTMLFormElement>(
+      html`<form><fieldset><stage-feedback-form name="stageForm" opportunity-id="opp_1" .doc=${docWith({ 'stage.notes': '记录' })}></stage-feedback-form></fieldset></form>`,
+    );
     const fieldset = form.querySelector('fieldset')!;
     const el = form.querySelector('stage-feedback-form')!;
     await el.updateComplete;
@@ -162,7 +221,9 @@ describe('<stage-feedback-form>', () => {
       navigated.push({ href: this.href, download: this.download });
     };
     try {
-      const el = await fixture<StageFeedbackForm>(html`<stage-feedback-form base-url="http://x" token="secret-token" opportunity-id="opp_1" .doc=${docWith({ 'stage.doc': { id: 'f1', name: '方案.pdf', size: 2048, type: 'application/pdf' } })}></stage-feedback-form>`);
+      const el = await fixture<StageFeedbackForm>(
+        html`<stage-feedback-form base-url="http://x" token="secret-token" opportunity-id="opp_1" .doc=${docWith({ 'stage.doc': { id: 'f1', name: '方案.pdf', size: 2048, type: 'application/pdf' } })}></stage-feedback-form>`,
+      );
       expect(el.shadowRoot!.innerHTML).not.to.contain('secret-token');
       q<HTMLButtonElement>(el, '[part="file-link"]').click();
       await until(() => navigated.length, 2000, 'the navigation');
@@ -179,7 +240,13 @@ describe('<stage-feedback-form>', () => {
     // A fake live server that handles each message 150 ms after it arrives, in order.
     const serverDoc = new Y.Doc();
     const server = serverDoc.getMap('server');
-    for (const [k, v] of Object.entries({ ...opportunityFixture({ gates: [{ gate: 'minContacts', have: 1, need: 2, met: false, message: L('x') }] as never }), formFields: FIELDS })) server.set(k, v);
+    for (const [k, v] of Object.entries({
+      ...opportunityFixture({
+        gates: [{ gate: 'minContacts', have: 1, need: 2, met: false, message: L('x') }] as never,
+      }),
+      formFields: FIELDS,
+    }))
+      server.set(k, v);
     const restore = FakeSocket.install();
     fakeSyncServer(serverDoc, 150);
     const realFetch = window.fetch;
@@ -189,7 +256,9 @@ describe('<stage-feedback-form>', () => {
       return String(input).includes('/directory') ? json(200, { users: [] }) : json(201, {});
     }) as typeof fetch;
     try {
-      const el = await fixture<StageFeedbackForm>(html`<stage-feedback-form base-url="http://x" token="t" opportunity-id="opp_flush" no-offline></stage-feedback-form>`);
+      const el = await fixture<StageFeedbackForm>(
+        html`<stage-feedback-form base-url="http://x" token="t" opportunity-id="opp_flush" no-offline></stage-feedback-form>`,
+      );
       await until(() => el.shadowRoot!.querySelector('.contacts form'), 3000, 'the form from the server');
       await until(() => (el as unknown as { live: { connected: boolean } }).live.connected, 1000, 'the socket');
       await type(el, 'stage.notes', '见了林总');
@@ -203,9 +272,10 @@ describe('<stage-feedback-form>', () => {
     }
   });
 
-  it('shows its user to the others by the token\'s subject, read once per token, not on every keystroke', async () => {
+  it("shows its user to the others by the token's subject, read once per token, not on every keystroke", async () => {
     const serverDoc = new Y.Doc();
-    for (const [k, v] of Object.entries({ ...opportunityFixture(), formFields: FIELDS })) serverDoc.getMap('server').set(k, v);
+    for (const [k, v] of Object.entries({ ...opportunityFixture(), formFields: FIELDS }))
+      serverDoc.getMap('server').set(k, v);
     const restore = FakeSocket.install();
     fakeSyncServer(serverDoc, 0);
     const realFetch = window.fetch;
@@ -214,9 +284,16 @@ describe('<stage-feedback-form>', () => {
     let decoded = 0;
     window.atob = (s: string) => (decoded++, realAtob(s));
     try {
-      const el = await fixture<StageFeedbackForm>(html`<stage-feedback-form base-url="http://x" .token=${fakeJwt({ sub: 'u_zhang' })} opportunity-id="opp_presence" no-offline></stage-feedback-form>`);
+      const el = await fixture<StageFeedbackForm>(
+        html`<stage-feedback-form base-url="http://x" .token=${fakeJwt({ sub: 'u_zhang' })} opportunity-id="opp_presence" no-offline></stage-feedback-form>`,
+      );
       await until(() => el.shadowRoot!.querySelector('[data-key="stage.notes"]'), 3000, 'the form from the server');
-      const me = () => (el as unknown as { live: { live: { provider: { awareness: { getLocalState(): { user?: { name: string } } | null } } } } }).live.live.provider.awareness.getLocalState()?.user?.name;
+      const me = () =>
+        (
+          el as unknown as {
+            live: { live: { provider: { awareness: { getLocalState(): { user?: { name: string } } | null } } } };
+          }
+        ).live.live.provider.awareness.getLocalState()?.user?.name;
       expect(me()).to.equal('u_zhang');
       const before = decoded;
       for (const text of ['见', '见了', '见了林', '见了林总']) await type(el, 'stage.notes', text);
@@ -239,7 +316,9 @@ describe('<stage-feedback-form>', () => {
     window.fetch = (async () => json(200, opportunityFixture())) as typeof fetch;
     try {
       const started = Date.now();
-      const el = await fixture<StageFeedbackForm>(html`<stage-feedback-form lang="en" base-url="http://x" token="t" opportunity-id="opp_unreachable" no-offline></stage-feedback-form>`);
+      const el = await fixture<StageFeedbackForm>(
+        html`<stage-feedback-form lang="en" base-url="http://x" token="t" opportunity-id="opp_unreachable" no-offline></stage-feedback-form>`,
+      );
       const event = await oneEvent(el, 'sp-error');
       expect(event.detail).to.include({ code: 'NETWORK', status: 0 });
       expect(Date.now() - started).to.be.lessThan(6000);
@@ -259,7 +338,9 @@ describe('<stage-feedback-form>', () => {
     const realFetch = window.fetch;
     window.fetch = (async () => json(403, { error: { code: 'FORBIDDEN', message: 'not yours' } })) as typeof fetch;
     try {
-      const el = await fixture<StageFeedbackForm>(html`<stage-feedback-form base-url="http://x" token="t" opportunity-id="opp_other" no-offline></stage-feedback-form>`);
+      const el = await fixture<StageFeedbackForm>(
+        html`<stage-feedback-form base-url="http://x" token="t" opportunity-id="opp_other" no-offline></stage-feedback-form>`,
+      );
       const event = await oneEvent(el, 'sp-error');
       expect(event.detail).to.include({ code: 'FORBIDDEN', status: 403 });
       await el.updateComplete;

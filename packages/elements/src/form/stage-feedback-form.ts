@@ -189,7 +189,10 @@ export class StageFeedbackForm extends ConnectedElement {
   @state() protected uploading = new Set<string>();
 
   protected readonly i18n = new LocalizeController(this, messages);
-  protected readonly live = new LiveDocController(this, { onNotice: (n) => this.onNotice(n), hasContent: () => !!this.opportunity });
+  protected readonly live = new LiveDocController(this, {
+    onNotice: (n) => this.onNotice(n),
+    hasContent: () => !!this.opportunity,
+  });
   /** Disabled by a surrounding disabled `<fieldset>` (kept apart from `disabled`, which is the host's). */
   @state() protected formDisabled = false;
   private readonly internals: ElementInternals;
@@ -241,8 +244,13 @@ export class StageFeedbackForm extends ConnectedElement {
 
   protected override willUpdate(changed: PropertyValues<this>): void {
     if (changed.has('doc')) this.live.useDoc(this.doc);
-    this.live.bind(this.opportunityId && !this.doc ? this.client : null, this.opportunityId ? `opportunity:${this.opportunityId}` : null, { offline: !this.noOffline });
-    if ((changed.has('token') || changed.has('connection' as never)) && this.fields.some((f) => f.type === 'user')) void this.loadUsers();
+    this.live.bind(
+      this.opportunityId && !this.doc ? this.client : null,
+      this.opportunityId ? `opportunity:${this.opportunityId}` : null,
+      { offline: !this.noOffline },
+    );
+    if ((changed.has('token') || changed.has('connection' as never)) && this.fields.some((f) => f.type === 'user'))
+      void this.loadUsers();
     this.updatePresence();
   }
 
@@ -269,8 +277,18 @@ export class StageFeedbackForm extends ConnectedElement {
     this.internals.setFormValue(this.name ? JSON.stringify(values) : null);
     const missing = this.fields.find((f) => f.required && isEmptyValue(values[keyOf(f)]));
     const invalid = this.fields.find((f) => this.problem(f, values[keyOf(f)]));
-    if (missing) this.internals.setValidity({ valueMissing: true }, this.i18n.t('required', { label: this.label(f2(missing)) }), this.anchor(missing));
-    else if (invalid) this.internals.setValidity({ customError: true }, this.problem(invalid, values[keyOf(invalid)])!, this.anchor(invalid));
+    if (missing)
+      this.internals.setValidity(
+        { valueMissing: true },
+        this.i18n.t('required', { label: this.label(f2(missing)) }),
+        this.anchor(missing),
+      );
+    else if (invalid)
+      this.internals.setValidity(
+        { customError: true },
+        this.problem(invalid, values[keyOf(invalid)])!,
+        this.anchor(invalid),
+      );
     else this.internals.setValidity({});
     if (this.fields.some((f) => f.type === 'user') && !this.users.length) void this.loadUsers();
   }
@@ -308,7 +326,11 @@ export class StageFeedbackForm extends ConnectedElement {
   }
 
   private onNotice(n: LiveNotice) {
-    this.notice = this.i18n.pick(n.message) + (n.details.length ? `：${n.details.map((d) => (d.message ? this.i18n.pick(d.message) : d.path)).join('；')}` : '');
+    this.notice =
+      this.i18n.pick(n.message) +
+      (n.details.length
+        ? `：${n.details.map((d) => (d.message ? this.i18n.pick(d.message) : d.path)).join('；')}`
+        : '');
   }
 
   /** Writes one value into the live doc (everyone sees it; the server checks and saves it). */
@@ -316,7 +338,8 @@ export class StageFeedbackForm extends ConnectedElement {
     const doc = this.live.doc;
     if (!doc || this.editingOff) return;
     const map = doc.getMap('form');
-    if (JSON.stringify(map.get(keyOf(f))) !== JSON.stringify(value)) map.set(keyOf(f), value === undefined ? null : value);
+    if (JSON.stringify(map.get(keyOf(f))) !== JSON.stringify(value))
+      map.set(keyOf(f), value === undefined ? null : value);
     this.notice = null;
     this.dispatchEvent(new Event('input', { bubbles: true, composed: true }));
     if (commit) {
@@ -356,7 +379,10 @@ export class StageFeedbackForm extends ConnectedElement {
     try {
       const res = await client.fetch(`${client.root}/files`, {
         method: 'POST',
-        headers: { 'content-type': file.type || 'application/octet-stream', 'x-file-name': encodeURIComponent(file.name) },
+        headers: {
+          'content-type': file.type || 'application/octet-stream',
+          'x-file-name': encodeURIComponent(file.name),
+        },
         body: file,
       });
       const body = await res.json().catch(() => null);
@@ -379,7 +405,9 @@ export class StageFeedbackForm extends ConnectedElement {
   async download(file: { id: string; name: string }): Promise<void> {
     const client = this.client;
     try {
-      const { data } = await client.post<{ url: string; expiresAt: string }>(`/files/${encodeURIComponent(file.id)}/link`);
+      const { data } = await client.post<{ url: string; expiresAt: string }>(
+        `/files/${encodeURIComponent(file.id)}/link`,
+      );
       const a = document.createElement('a');
       a.href = new URL(data.url, client.baseUrl || globalThis.location.origin).href;
       a.download = file.name;
@@ -402,7 +430,11 @@ export class StageFeedbackForm extends ConnectedElement {
     try {
       // What was typed just before must reach the server before the contact does.
       await this.flush();
-      await client.post(`/customers/${encodeURIComponent(o.customerId)}/contacts`, { name: String(data.get('name') ?? ''), title: String(data.get('title') ?? '') || undefined, phone: String(data.get('phone') ?? '') || undefined });
+      await client.post(`/customers/${encodeURIComponent(o.customerId)}/contacts`, {
+        name: String(data.get('name') ?? ''),
+        title: String(data.get('title') ?? '') || undefined,
+        phone: String(data.get('phone') ?? '') || undefined,
+      });
       form.reset();
       this.contactError = null;
     } catch (err) {
@@ -416,10 +448,15 @@ export class StageFeedbackForm extends ConnectedElement {
     const t = this.i18n;
     const o = this.opportunity;
     if (!this.opportunityId) return nothing;
-    if (!o) return this.live.failure ? this.renderFailure(this.live.failure) : html`<p aria-busy="true">${t.t('loading')}</p>`;
+    if (!o)
+      return this.live.failure
+        ? this.renderFailure(this.live.failure)
+        : html`<p aria-busy="true">${t.t('loading')}</p>`;
     const closed = !(o.status === 'open' || o.phase === 'postsale') || !o.stageId;
     const values = this.values;
-    const contacts = o.gates.find((g) => g.gate === 'minContacts') as { have: number; need: number; met: boolean } | undefined;
+    const contacts = o.gates.find((g) => g.gate === 'minContacts') as
+      | { have: number; need: number; met: boolean }
+      | undefined;
     const others = this.others();
     return html`
       <div class="bar" part="presence">
@@ -427,31 +464,41 @@ export class StageFeedbackForm extends ConnectedElement {
         ${others.map((w) => html`<span class="who"><span class="dot" .style=${`background:${w.color}`}></span>${w.name}</span>`)}
       </div>
       ${this.notice ? html`<p class="notice" role="alert">${this.notice}</p>` : nothing}
-      ${closed
-        ? html`<p>${t.t('closed')}</p>`
-        : html`
+      ${
+        closed
+          ? html`<p>${t.t('closed')}</p>`
+          : html`
             <h3>${o.stageName}</h3>
             ${o.stageRequirements ? html`<p class="requirements" part="requirements"><strong>${t.t('requirements')}：</strong>${o.stageRequirements}</p>` : nothing}
-            ${contacts
-              ? html`<div class="contacts">
+            ${
+              contacts
+                ? html`<div class="contacts">
                   <span class=${contacts.met ? 'met' : ''}>${t.t('contacts', { have: contacts.have, need: contacts.need })}</span>
-                  ${contacts.met
-                    ? nothing
-                    : html`<form @submit=${this.addContact} aria-label=${t.t('addContact')}>
+                  ${
+                    contacts.met
+                      ? nothing
+                      : html`<form @submit=${this.addContact} aria-label=${t.t('addContact')}>
                         <input name="name" required placeholder=${t.t('contactName')} aria-label=${t.t('contactName')} />
                         <input name="title" placeholder=${t.t('contactTitle')} aria-label=${t.t('contactTitle')} />
                         <input name="phone" type="tel" placeholder=${t.t('contactPhone')} aria-label=${t.t('contactPhone')} />
                         <button type="submit">${t.t('addContact')}</button>
                       </form>
-                      ${this.contactError ? html`<p class="error" role="alert">${this.contactError}</p>` : nothing}`}
+                      ${this.contactError ? html`<p class="error" role="alert">${this.contactError}</p>` : nothing}`
+                  }
                 </div>`
-              : nothing}
+                : nothing
+            }
             ${this.fields.length ? this.fields.map((f) => this.renderField(f, values[keyOf(f)], others)) : html`<p>${t.t('noFields')}</p>`}
-          `}
+          `
+      }
     `;
   }
 
-  protected renderField(f: Field, value: unknown, others: { name: string; color: string; field: string | null }[]): TemplateResult {
+  protected renderField(
+    f: Field,
+    value: unknown,
+    others: { name: string; color: string; field: string | null }[],
+  ): TemplateResult {
     const key = keyOf(f);
     const id = `f-${key.replace(/[^A-Za-z0-9_-]/g, '_')}`;
     const touched = this.touched.has(key);
@@ -474,7 +521,12 @@ export class StageFeedbackForm extends ConnectedElement {
     </div>`;
   }
 
-  protected control(f: Field, value: unknown, c: { id: string; key: string; invalid: boolean; describedby: string }, label: TemplateResult): TemplateResult {
+  protected control(
+    f: Field,
+    value: unknown,
+    c: { id: string; key: string; invalid: boolean; describedby: string },
+    label: TemplateResult,
+  ): TemplateResult {
     const disabled = this.editingOff;
     const focus = () => this.markFocus(c.key);
     const blur = () => {
@@ -532,7 +584,9 @@ export class StageFeedbackForm extends ConnectedElement {
           <legend>${label}</legend>
           <div class="options">
             ${(f.options ?? []).map(
-              (o) => html`<label><input type="checkbox" .checked=${chosen.includes(o.value)} ?disabled=${disabled} @focus=${focus} @blur=${blur}
+              (
+                o,
+              ) => html`<label><input type="checkbox" .checked=${chosen.includes(o.value)} ?disabled=${disabled} @focus=${focus} @blur=${blur}
                   @change=${(e: Event) => {
                     const on = (e.target as HTMLInputElement).checked;
                     // The value now, not at render time: quick clicks must not lose a choice.
@@ -561,9 +615,11 @@ export class StageFeedbackForm extends ConnectedElement {
       case 'file': {
         const file = value as { id: string; name: string; size: number } | null;
         return html`<div>
-          ${file?.id
-            ? html`<button type="button" class="file-link" part="file-link" @click=${() => this.download(file)}>${file.name}</button> (${Math.ceil(file.size / 1024)} KB) `
-            : nothing}
+          ${
+            file?.id
+              ? html`<button type="button" class="file-link" part="file-link" @click=${() => this.download(file)}>${file.name}</button> (${Math.ceil(file.size / 1024)} KB) `
+              : nothing
+          }
           <input id=${c.id} data-key=${c.key} type="file" ?disabled=${disabled || this.uploading.has(c.key)} aria-invalid=${c.invalid ? 'true' : 'false'}
             @change=${(e: Event) => {
               const chosen = (e.target as HTMLInputElement).files?.[0];

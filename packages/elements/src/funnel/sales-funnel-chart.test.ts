@@ -4,11 +4,18 @@ import { expect, fixture, html } from '@open-wc/testing';
 import '../index.js';
 import type { FunnelData, SalesFunnelChart } from './sales-funnel-chart.js';
 
-const data: FunnelData = { process: { id: 'p1', name: '重要客户销售流程', version: 1 }, ...computeFunnel(seedProcessDefinition, EXAMPLE, STAYS) };
+const data: FunnelData = {
+  process: { id: 'p1', name: '重要客户销售流程', version: 1 },
+  ...computeFunnel(seedProcessDefinition, EXAMPLE, STAYS),
+};
 const $ = <T extends Element>(el: SalesFunnelChart, sel: string) => el.shadowRoot!.querySelector<T>(sel)!;
 const $$ = <T extends Element>(el: SalesFunnelChart, sel: string) => [...el.shadowRoot!.querySelectorAll<T>(sel)];
 const widthOf = (g: Element) => {
-  const pts = g.querySelector('polygon')!.getAttribute('points')!.split(' ').map((p) => Number(p.split(',')[0]));
+  const pts = g
+    .querySelector('polygon')!
+    .getAttribute('points')!
+    .split(' ')
+    .map((p) => Number(p.split(',')[0]));
   return pts[1]! - pts[0]!;
 };
 

@@ -285,7 +285,9 @@ export class SalesFunnelChart extends ConnectedElement {
   async refresh(): Promise<void> {
     if (!this.processId) return;
     try {
-      this.data = await this.client.get<FunnelData>(`/analytics/funnel?processId=${encodeURIComponent(this.processId)}`);
+      this.data = await this.client.get<FunnelData>(
+        `/analytics/funnel?processId=${encodeURIComponent(this.processId)}`,
+      );
       this.failure = null;
     } catch (e) {
       if (this.data) this.reportError(e);
@@ -298,13 +300,22 @@ export class SalesFunnelChart extends ConnectedElement {
     const data = new FormData(e.target as HTMLFormElement);
     const client = this.client;
     try {
-      const { data: plan } = await client.post<Plan>('/analytics/target-plan', { processId: this.processId, target: Number(data.get('target')), period: String(data.get('period')) });
+      const { data: plan } = await client.post<Plan>('/analytics/target-plan', {
+        processId: this.processId,
+        target: Number(data.get('target')),
+        period: String(data.get('period')),
+      });
       this.plan = plan;
       this.planError = null;
     } catch (err) {
       const error = err as ApiClientError;
       this.plan = null;
-      this.planError = [error.messages ? this.i18n.pick(error.messages) : error.message, ...(error.details ?? []).map((d) => (d.message ? this.i18n.pick(d.message) : ''))].filter(Boolean).join('：');
+      this.planError = [
+        error.messages ? this.i18n.pick(error.messages) : error.message,
+        ...(error.details ?? []).map((d) => (d.message ? this.i18n.pick(d.message) : '')),
+      ]
+        .filter(Boolean)
+        .join('：');
     }
   }
 
@@ -385,7 +396,9 @@ export class SalesFunnelChart extends ConnectedElement {
           <thead><tr><th scope="col">${t.t('stage')}</th><th scope="col">${t.t('winRate')}</th><th scope="col">${t.t('open')}</th><th scope="col">${t.t('amount')}</th><th scope="col">${t.t('weighted')}</th><th scope="col">${t.t('conversion')}</th><th scope="col">${t.t('avgDays')}</th><th scope="col">${t.t('medianDays')}</th></tr></thead>
           <tbody>
             ${d.stages.map(
-              (s) => html`<tr><th scope="row">${s.name}</th><td>${t.percent(s.winRate)}</td><td>${s.open}</td><td>${t.money(s.openAmount)}</td><td>${t.money(s.weightedAmount)}</td>
+              (
+                s,
+              ) => html`<tr><th scope="row">${s.name}</th><td>${t.percent(s.winRate)}</td><td>${s.open}</td><td>${t.money(s.openAmount)}</td><td>${t.money(s.weightedAmount)}</td>
                 <td>${s.conversionToNext === null ? t.t('none') : t.percent(s.conversionToNext * 100)}</td><td>${s.avgDays ?? t.t('none')}</td><td>${s.medianDays ?? t.t('none')}</td></tr>`,
             )}
           </tbody>
@@ -398,13 +411,15 @@ export class SalesFunnelChart extends ConnectedElement {
         <button type="submit">${t.t('compute')}</button>
       </form>
       ${this.planError ? html`<p class="error" role="alert">${this.planError}</p>` : nothing}
-      ${this.plan
-        ? html`<p class="muted">${t.t('planFigures', { rate: t.percent(this.plan.figures.winRate * 100), avg: t.money(this.plan.figures.avgWonAmount), days: this.plan.figures.avgCycleDays, lead: this.plan.figures.leadPeriods })}</p>
+      ${
+        this.plan
+          ? html`<p class="muted">${t.t('planFigures', { rate: t.percent(this.plan.figures.winRate * 100), avg: t.money(this.plan.figures.avgWonAmount), days: this.plan.figures.avgCycleDays, lead: this.plan.figures.leadPeriods })}</p>
             <table class="plan">
               <thead><tr><th scope="col">${t.t('periodCol')}</th><th scope="col">${t.t('target')}</th><th scope="col">${t.t('deals')}</th><th scope="col">${t.t('opps')}</th><th scope="col">${t.t('findIn')}</th></tr></thead>
               <tbody>${this.plan.periods.map((p) => html`<tr><td>${p.period}</td><td>${t.money(p.target)}</td><td>${p.dealsNeeded}</td><td>${p.opportunitiesNeeded}</td><td>${p.findIn}</td></tr>`)}</tbody>
             </table>`
-        : nothing}
+          : nothing
+      }
     `;
   }
 }

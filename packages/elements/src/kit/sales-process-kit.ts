@@ -43,8 +43,7 @@ export function discover(root: Element | ShadowRoot | Document): void {
 }
 
 const observer = new MutationObserver((records) => {
-  for (const record of records)
-    for (const node of record.addedNodes) if (node instanceof Element) discover(node);
+  for (const record of records) for (const node of record.addedNodes) if (node instanceof Element) discover(node);
 });
 
 /** Once a kit element has rendered, its shadow root is watched like the document. */
@@ -94,7 +93,12 @@ function contextRoot(root: Element): void {
       const target = p.target.deref();
       const callback = p.callback.deref();
       if (!target || !callback) continue;
-      const request = Object.assign(new Event('context-request', { bubbles: true, composed: true }), { context, contextTarget: target, callback, subscribe: true });
+      const request = Object.assign(new Event('context-request', { bubbles: true, composed: true }), {
+        context,
+        contextTarget: target,
+        callback,
+        subscribe: true,
+      });
       target.dispatchEvent(request);
     }
   });

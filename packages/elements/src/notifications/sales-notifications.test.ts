@@ -20,7 +20,23 @@ before(() => {
       reads.push(url);
       return new Response('{}', { status: 200 });
     }
-    return new Response(JSON.stringify({ unread: 1, items: [{ id: 'n1', kind: 'reminder', opportunityId: 'o1', stageId: 'visit', payload: { opportunityName: '宝钢 数据中台', stageName: '初次拜访', days: 7 }, createdAt: '2026-11-20T08:00:00Z', readAt: null }] }), { status: 200, headers: { 'content-type': 'application/json' } });
+    return new Response(
+      JSON.stringify({
+        unread: 1,
+        items: [
+          {
+            id: 'n1',
+            kind: 'reminder',
+            opportunityId: 'o1',
+            stageId: 'visit',
+            payload: { opportunityName: '宝钢 数据中台', stageName: '初次拜访', days: 7 },
+            createdAt: '2026-11-20T08:00:00Z',
+            readAt: null,
+          },
+        ],
+      }),
+      { status: 200, headers: { 'content-type': 'application/json' } },
+    );
   }) as typeof fetch;
 });
 after(() => (window.fetch = realFetch));
@@ -31,7 +47,9 @@ const ready = async (el: SalesNotifications) => {
 
 describe('<sales-notifications>', () => {
   it('shows the unread count and the reminder in words', async () => {
-    const el = await fixture<SalesNotifications>(html`<sales-notifications token="t" base-url="http://x"></sales-notifications>`);
+    const el = await fixture<SalesNotifications>(
+      html`<sales-notifications token="t" base-url="http://x"></sales-notifications>`,
+    );
     await ready(el);
     const bell = el.shadowRoot!.querySelector<HTMLButtonElement>('button.bell')!;
     expect(bell.getAttribute('aria-label')).to.equal('通知，1 条未读');
@@ -45,11 +63,23 @@ describe('<sales-notifications>', () => {
   });
 
   it('adds a pushed notification live and marks one read when opened', async () => {
-    const el = await fixture<SalesNotifications>(html`<sales-notifications token="t" base-url="http://x" lang="en"></sales-notifications>`);
+    const el = await fixture<SalesNotifications>(
+      html`<sales-notifications token="t" base-url="http://x" lang="en"></sales-notifications>`,
+    );
     await ready(el);
     await until(() => streams.length && !streams.at(-1)!.closed);
-    streams.at(-1)!.send('notification', { id: 'n2', kind: 'overdue', opportunityId: 'o2', stageId: 'install', payload: { opportunityName: 'Haier', stageName: 'Install', days: 5 }, createdAt: '2026-11-21T08:00:00Z', readAt: null });
-    await until(() => el.shadowRoot!.querySelector('button.bell')!.getAttribute('aria-label') === 'Notifications, 2 unread');
+    streams.at(-1)!.send('notification', {
+      id: 'n2',
+      kind: 'overdue',
+      opportunityId: 'o2',
+      stageId: 'install',
+      payload: { opportunityName: 'Haier', stageName: 'Install', days: 5 },
+      createdAt: '2026-11-21T08:00:00Z',
+      readAt: null,
+    });
+    await until(
+      () => el.shadowRoot!.querySelector('button.bell')!.getAttribute('aria-label') === 'Notifications, 2 unread',
+    );
     const bell = el.shadowRoot!.querySelector<HTMLButtonElement>('button.bell')!;
     expect(bell.getAttribute('aria-label')).to.equal('Notifications, 2 unread');
     bell.click();
@@ -65,7 +95,9 @@ describe('<sales-notifications>', () => {
   });
 
   it('is accessible, open and closed', async () => {
-    const el = await fixture<SalesNotifications>(html`<sales-notifications token="t" base-url="http://x"></sales-notifications>`);
+    const el = await fixture<SalesNotifications>(
+      html`<sales-notifications token="t" base-url="http://x"></sales-notifications>`,
+    );
     await ready(el);
     await expect(el).to.be.accessible();
     el.shadowRoot!.querySelector<HTMLButtonElement>('button.bell')!.click();

@@ -246,7 +246,8 @@ export class SalesNotifications extends ConnectedElement {
 
   protected text(n: NotificationView): string {
     const vars = { opp: n.payload.opportunityName ?? '', stage: n.payload.stageName ?? '', days: n.payload.days ?? '' };
-    if (n.kind === 'approval-decided') return this.i18n.t(n.payload.state === 'approved' ? 'approved' : 'rejected', vars);
+    if (n.kind === 'approval-decided')
+      return this.i18n.t(n.payload.state === 'approved' ? 'approved' : 'rejected', vars);
     return this.i18n.t(n.kind, vars);
   }
 
@@ -278,15 +279,17 @@ export class SalesNotifications extends ConnectedElement {
         ${this.unread ? html`<span class="badge" aria-hidden="true">${this.unread}</span>` : nothing}
       </button>
       ${this.failure ? html`<div class="failure">${this.renderFailure()}</div>` : nothing}
-      ${this.open
-        ? html`<section class="panel" id="panel" part="panel" aria-label=${t.t('title')} @keydown=${(e: KeyboardEvent) => e.key === 'Escape' && (this.open = false)}>
+      ${
+        this.open
+          ? html`<section class="panel" id="panel" part="panel" aria-label=${t.t('title')} @keydown=${(e: KeyboardEvent) => e.key === 'Escape' && ((this.open = false))}>
             <header>
               <strong>${t.t('title')}</strong>
               ${this.live ? html`<span class="muted">● ${t.t('live')}</span>` : nothing}
               ${this.unread ? html`<button class="link" @click=${this.markAll}>${t.t('markAll')}</button>` : nothing}
             </header>
-            ${this.items.length
-              ? html`<ul>
+            ${
+              this.items.length
+                ? html`<ul>
                   ${this.items.map(
                     (n) => html`<li class=${n.readAt ? '' : 'unread'}>
                       <button @click=${() => this.openItem(n)}>
@@ -296,9 +299,11 @@ export class SalesNotifications extends ConnectedElement {
                     </li>`,
                   )}
                 </ul>`
-              : html`<p class="muted empty">${t.t('empty')}</p>`}
+                : html`<p class="muted empty">${t.t('empty')}</p>`
+            }
           </section>`
-        : nothing}
+          : nothing
+      }
     `;
   }
 }

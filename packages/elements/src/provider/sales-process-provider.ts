@@ -44,7 +44,11 @@ export class SalesProcessProvider extends LitElement {
     const baseUrl = this.baseUrl || globalThis.location?.origin || '';
     if (this.connection && this.connection.baseUrl === baseUrl) return false;
     this.connection?.dispose();
-    this.connection = new SalesProcessConnection(baseUrl, { token: this.token, tokenProvider: this.tokenProvider, lang: this.lang || undefined });
+    this.connection = new SalesProcessConnection(baseUrl, {
+      token: this.token,
+      tokenProvider: this.tokenProvider,
+      lang: this.lang || undefined,
+    });
     this.#context.value = this.connection;
     return true;
   }

@@ -2,7 +2,14 @@
 import { createComponent, type EventName } from '@lit/react';
 import * as React from 'react';
 import { define, OpportunityStagePath as OpportunityStagePathElement } from '../stage-path/opportunity-stage-path.js';
-import type { SpApprovalRequestedEvent, SpBeforeActionEvent, SpErrorEvent, SpStageChangedEvent, SpStageCompletedEvent, SpTransitionRefusedEvent } from '../shared/events.js';
+import type {
+  SpApprovalRequestedEvent,
+  SpBeforeActionEvent,
+  SpErrorEvent,
+  SpStageChangedEvent,
+  SpStageCompletedEvent,
+  SpTransitionRefusedEvent,
+} from '../shared/events.js';
 
 define();
 

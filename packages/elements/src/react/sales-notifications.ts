@@ -1,7 +1,11 @@
 /** React wrapper (@lit/react) of `<sales-notifications>`; importing it registers the tag. */
 import { createComponent, type EventName } from '@lit/react';
 import * as React from 'react';
-import { define, SalesNotifications as SalesNotificationsElement, type SpNotificationOpenEvent } from '../notifications/sales-notifications.js';
+import {
+  define,
+  SalesNotifications as SalesNotificationsElement,
+  type SpNotificationOpenEvent,
+} from '../notifications/sales-notifications.js';
 import type { SpErrorEvent } from '../shared/events.js';
 
 define();

@@ -1,7 +1,12 @@
 /** React wrapper (@lit/react) of `<sales-process-designer>`; importing it registers the tag. */
 import { createComponent, type EventName } from '@lit/react';
 import * as React from 'react';
-import { define, SalesProcessDesigner as SalesProcessDesignerElement, type SpChangeEvent, type SpPublishEvent } from '../designer/sales-process-designer.js';
+import {
+  define,
+  SalesProcessDesigner as SalesProcessDesignerElement,
+  type SpChangeEvent,
+  type SpPublishEvent,
+} from '../designer/sales-process-designer.js';
 import type { SpErrorEvent } from '../shared/events.js';
 
 define();

@@ -81,7 +81,9 @@ export class ConnectedElement extends LitElement {
       const baseUrl = this.baseUrl ?? provided?.baseUrl ?? globalThis.location?.origin ?? '';
       if (!this.own || this.own.baseUrl !== baseUrl) {
         this.own?.dispose();
-        this.own = new SalesProcessConnection(baseUrl, { lang: this.closest('[lang]')?.getAttribute('lang') ?? undefined });
+        this.own = new SalesProcessConnection(baseUrl, {
+          lang: this.closest('[lang]')?.getAttribute('lang') ?? undefined,
+        });
         this.pushedToken = undefined;
       }
       // Only a change of the element's own token replaces what a refresh fetched.
@@ -111,7 +113,11 @@ export class ConnectedElement extends LitElement {
 
   /** A new token arrived: an element that failed for want of one tries again. */
   protected tokenChanged(): void {
-    if (this.failure && (this.failure.code === 'NO_TOKEN' || this.failure.code === 'UNAUTHENTICATED' || this.failure.code === 'NETWORK')) this.retry();
+    if (
+      this.failure &&
+      (this.failure.code === 'NO_TOKEN' || this.failure.code === 'UNAUTHENTICATED' || this.failure.code === 'NETWORK')
+    )
+      this.retry();
   }
 
   override connectedCallback(): void {

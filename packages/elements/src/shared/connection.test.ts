@@ -10,7 +10,8 @@ import { FakeSocket, FakeStream, fakeJwt, headersOf, json, until } from '../test
 const realFetch = window.fetch;
 let requests: { url: string; method: string; headers: Record<string, string> }[] = [];
 let streams: FakeStream[] = [];
-let answer: (url: string, headers: Record<string, string>) => Response = () => json(404, { error: { code: 'NOT_FOUND', message: 'no' } });
+let answer: (url: string, headers: Record<string, string>) => Response = () =>
+  json(404, { error: { code: 'NOT_FOUND', message: 'no' } });
 let restoreSocket: () => void = () => {};
 
 /** The server is the outer edge: fetch (and WebSocket) are faked in this page only. */
@@ -51,8 +52,11 @@ describe('connection: what hosts see when things go wrong', () => {
   });
 
   it('says so in English, and recovers when the token arrives', async () => {
-    answer = (url) => (url.includes('/analytics/funnel') ? json(403, { error: { code: 'FORBIDDEN', message: 'no' } }) : json(404, {}));
-    const el = await fixture<SalesFunnelChart>(html`<sales-funnel-chart lang="en" process-id="p1"></sales-funnel-chart>`);
+    answer = (url) =>
+      url.includes('/analytics/funnel') ? json(403, { error: { code: 'FORBIDDEN', message: 'no' } }) : json(404, {});
+    const el = await fixture<SalesFunnelChart>(
+      html`<sales-funnel-chart lang="en" process-id="p1"></sales-funnel-chart>`,
+    );
     await until(() => errorBox(el), 5000, 'the error box');
     expect(errorBox(el)!.textContent).to.contain('no access token');
     el.token = 't';
@@ -64,7 +68,9 @@ describe('connection: what hosts see when things go wrong', () => {
   it('a base-url on a closed port shows the network state within 5 s, with a retry', async () => {
     window.fetch = realFetch;
     const started = Date.now();
-    const el = await fixture<OpportunityStagePath>(html`<opportunity-stage-path base-url="http://127.0.0.1:9" token="t" opportunity-id="opp_1"></opportunity-stage-path>`);
+    const el = await fixture<OpportunityStagePath>(
+      html`<opportunity-stage-path base-url="http://127.0.0.1:9" token="t" opportunity-id="opp_1"></opportunity-stage-path>`,
+    );
     const event = await oneEvent(el, 'sp-error');
     expect(event.detail).to.include({ code: 'NETWORK', status: 0 });
     await until(() => errorBox(el), 5000, 'the error box');
@@ -77,8 +83,12 @@ describe('connection: what hosts see when things go wrong', () => {
 
   it('calls tokenProvider on a 401 and retries the request with the new token', async () => {
     let calls = 0;
-    answer = (_url, headers) => (headers.authorization === 'Bearer new' ? json(200, opportunityFixture()) : json(401, { error: { code: 'UNAUTHENTICATED', message: 'expired' } }));
-    const provider = await fixture<SalesProcessProvider>(html`<sales-process-provider base-url="http://x" token="old" .tokenProvider=${async () => (calls++, 'new')}>
+    answer = (_url, headers) =>
+      headers.authorization === 'Bearer new'
+        ? json(200, opportunityFixture())
+        : json(401, { error: { code: 'UNAUTHENTICATED', message: 'expired' } });
+    const provider =
+      await fixture<SalesProcessProvider>(html`<sales-process-provider base-url="http://x" token="old" .tokenProvider=${async () => (calls++, 'new')}>
       <opportunity-stage-path opportunity-id="opp_1" .live=${false}></opportunity-stage-path>
     </sales-process-provider>`);
     const path = provider.querySelector('opportunity-stage-path')!;
@@ -91,7 +101,9 @@ describe('connection: what hosts see when things go wrong', () => {
 
   it('shows UNAUTHENTICATED when the token is refused and there is no tokenProvider', async () => {
     answer = () => json(401, { error: { code: 'UNAUTHENTICATED', message: 'expired' } });
-    const el = await fixture<OpportunityStagePath>(html`<opportunity-stage-path base-url="http://x" token="old" opportunity-id="opp_1" .live=${false}></opportunity-stage-path>`);
+    const el = await fixture<OpportunityStagePath>(
+      html`<opportunity-stage-path base-url="http://x" token="old" opportunity-id="opp_1" .live=${false}></opportunity-stage-path>`,
+    );
     const event = await oneEvent(el, 'sp-error');
     expect(event.detail).to.include({ code: 'UNAUTHENTICATED', status: 401 });
     await until(() => errorBox(el), 3000, 'the error box');
@@ -103,7 +115,9 @@ describe('connection: what hosts see when things go wrong', () => {
     const later = fakeJwt({ sub: 'u', exp: Math.floor(Date.now() / 1000) + 3600 });
     let calls = 0;
     answer = () => json(200, opportunityFixture());
-    const el = await fixture<OpportunityStagePath>(html`<opportunity-stage-path base-url="http://x" token=${soon} .tokenProvider=${async () => (calls++, later)} opportunity-id="opp_1" .live=${false}></opportunity-stage-path>`);
+    const el = await fixture<OpportunityStagePath>(
+      html`<opportunity-stage-path base-url="http://x" token=${soon} .tokenProvider=${async () => (calls++, later)} opportunity-id="opp_1" .live=${false}></opportunity-stage-path>`,
+    );
     await until(() => el.opportunity, 3000, 'the opportunity');
     expect(calls).to.equal(1);
     expect(requests.at(-1)!.headers.authorization).to.equal(`Bearer ${later}`);
@@ -138,7 +152,8 @@ describe('connection: what hosts see when things go wrong', () => {
     FakeSocket.behaviour = (s) => (s.protocols.includes('bearer.good') ? 'open' : 'refuse');
     answer = () => json(200, opportunityFixture());
     let calls = 0;
-    const provider = await fixture<SalesProcessProvider>(html`<sales-process-provider base-url="http://x" token="stale" .tokenProvider=${async () => (calls++, 'good')}>
+    const provider =
+      await fixture<SalesProcessProvider>(html`<sales-process-provider base-url="http://x" token="stale" .tokenProvider=${async () => (calls++, 'good')}>
       <opportunity-stage-path opportunity-id="opp_1"></opportunity-stage-path>
     </sales-process-provider>`);
     await until(() => FakeSocket.sockets.some((s) => s.readyState === 1), 3000, 'an open socket');
@@ -154,7 +169,11 @@ describe('connection: what hosts see when things go wrong', () => {
       <sales-notifications></sales-notifications>
       <stage-approval-inbox></stage-approval-inbox>
     </sales-process-provider>`);
-    await until(() => requests.some((r) => r.url.includes('/approvals')) && streams.length, 2000, 'both elements loaded');
+    await until(
+      () => requests.some((r) => r.url.includes('/approvals')) && streams.length,
+      2000,
+      'both elements loaded',
+    );
     await new Promise((r) => setTimeout(r, 100));
     expect(streams.map((s) => s.url)).to.deep.equal(['http://x/api/v1/notifications/stream']);
     expect(streams[0]!.headers.authorization).to.equal('Bearer t');
@@ -165,7 +184,7 @@ describe('connection: what hosts see when things go wrong', () => {
     await until(() => streams[0]!.closed, 1000, 'the stream to close');
   });
 
-  it('an element that upgrades before its provider uses the provider\'s token, with no error', async () => {
+  it("an element that upgrades before its provider uses the provider's token, with no error", async () => {
     answer = () => json(200, opportunityFixture());
     const host = document.createElement('div');
     new ContextRoot().attach(host);
@@ -173,7 +192,8 @@ describe('connection: what hosts see when things go wrong', () => {
     const errors: unknown[] = [];
     host.addEventListener('sp-error', (e) => errors.push((e as CustomEvent).detail));
     try {
-      host.innerHTML = '<late-provider base-url="http://x" token="t"><opportunity-stage-path opportunity-id="opp_1"></opportunity-stage-path></late-provider>';
+      host.innerHTML =
+        '<late-provider base-url="http://x" token="t"><opportunity-stage-path opportunity-id="opp_1"></opportunity-stage-path></late-provider>';
       const path = host.querySelector('opportunity-stage-path')!;
       await new Promise((r) => setTimeout(r, 50));
       customElements.define('late-provider', class extends SalesProcessProvider {});
@@ -187,9 +207,11 @@ describe('connection: what hosts see when things go wrong', () => {
     }
   });
 
-  it('an element removed from the page no longer acts on the provider\'s token changes', async () => {
+  it("an element removed from the page no longer acts on the provider's token changes", async () => {
     answer = () => json(403, { error: { code: 'FORBIDDEN', message: 'no' } });
-    const provider = await fixture<SalesProcessProvider>(html`<sales-process-provider base-url="http://x"><sales-funnel-chart process-id="p1"></sales-funnel-chart></sales-process-provider>`);
+    const provider = await fixture<SalesProcessProvider>(
+      html`<sales-process-provider base-url="http://x"><sales-funnel-chart process-id="p1"></sales-funnel-chart></sales-process-provider>`,
+    );
     const chart = provider.querySelector('sales-funnel-chart')!;
     await until(() => errorBox(chart), 5000, 'the no-token box');
     chart.remove();

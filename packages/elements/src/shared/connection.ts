@@ -73,4 +73,7 @@ export class SalesProcessConnection {
 export type Connection = Pick<SalesProcessConnection, 'baseUrl' | 'token' | 'lang'>;
 
 /** The connection's context key (the context protocol's; what @lit/context's `createContext` returns). */
-export const connectionContext = Symbol.for('sales-process/connection') as Context<symbol, SalesProcessConnection | undefined>;
+export const connectionContext = Symbol.for('sales-process/connection') as Context<
+  symbol,
+  SalesProcessConnection | undefined
+>;

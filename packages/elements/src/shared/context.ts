@@ -18,11 +18,16 @@ interface ContextRequest<V> extends Event {
   readonly subscribe?: boolean;
 }
 
-const event = (type: string, fields: object): Event => Object.assign(new Event(type, { bubbles: true, composed: true }), fields);
+const event = (type: string, fields: object): Event =>
+  Object.assign(new Event(type, { bubbles: true, composed: true }), fields);
 
 /** Asks the nearest provider of `context` for its value (and its changes, with `subscribe`). */
-export const requestContext = <V>(target: Element, context: unknown, callback: Callback<V>, subscribe = true): boolean =>
-  target.dispatchEvent(event('context-request', { context, contextTarget: target, callback, subscribe }));
+export const requestContext = <V>(
+  target: Element,
+  context: unknown,
+  callback: Callback<V>,
+  subscribe = true,
+): boolean => target.dispatchEvent(event('context-request', { context, contextTarget: target, callback, subscribe }));
 
 /** Provides `value` to the consumers inside `host` (as @lit/context's `ContextProvider`). */
 export class ContextProvider<V> implements ReactiveController {
@@ -43,7 +48,11 @@ export class ContextProvider<V> implements ReactiveController {
       request.stopPropagation();
       if (!request.subscribe) return request.callback(this.#value);
       let sub = this.#subscribers.get(request.callback);
-      if (!sub) this.#subscribers.set(request.callback, (sub = { target, unsubscribe: () => this.#subscribers.delete(request.callback) }));
+      if (!sub)
+        this.#subscribers.set(
+          request.callback,
+          (sub = { target, unsubscribe: () => this.#subscribers.delete(request.callback) }),
+        );
       request.callback(this.#value, sub.unsubscribe);
     });
     // A provider of the same context appeared inside: its consumers ask again, and find it.

@@ -12,7 +12,9 @@ import { opportunityFixture } from '../testing/fixtures.js';
  */
 const violations: string[] = [];
 before(() => {
-  document.addEventListener('securitypolicyviolation', (e) => violations.push(`${e.violatedDirective}: ${e.sample || e.blockedURI}`));
+  document.addEventListener('securitypolicyviolation', (e) =>
+    violations.push(`${e.violatedDirective}: ${e.sample || e.blockedURI}`),
+  );
   const meta = document.createElement('meta');
   meta.httpEquiv = 'Content-Security-Policy';
   meta.content = "style-src 'self'";
@@ -25,8 +27,24 @@ describe('under a strict style-src', () => {
     writeDraft(draft, { name: '流程', departments: [], definition: seedProcessDefinition });
     const form = new Y.Doc();
     const server = form.getMap('server');
-    for (const [k, v] of Object.entries({ ...opportunityFixture(), formFields: [{ source: 'stage', key: 'notes', type: 'textarea', required: true, label: { zh: '拜访记录', en: 'Notes' }, options: null }] })) server.set(k, v);
-    const funnel = { process: { id: 'p1', name: '流程', version: 1 }, ...computeFunnel(seedProcessDefinition, EXAMPLE, STAYS) };
+    for (const [k, v] of Object.entries({
+      ...opportunityFixture(),
+      formFields: [
+        {
+          source: 'stage',
+          key: 'notes',
+          type: 'textarea',
+          required: true,
+          label: { zh: '拜访记录', en: 'Notes' },
+          options: null,
+        },
+      ],
+    }))
+      server.set(k, v);
+    const funnel = {
+      process: { id: 'p1', name: '流程', version: 1 },
+      ...computeFunnel(seedProcessDefinition, EXAMPLE, STAYS),
+    };
     const el = await fixture(html`<div>
       <opportunity-stage-path .opportunity=${opportunityFixture()}></opportunity-stage-path>
       <stage-feedback-form opportunity-id="opp_1" .doc=${form}></stage-feedback-form>
@@ -35,7 +53,9 @@ describe('under a strict style-src', () => {
       <sales-process-designer process-id="p1" .doc=${draft} .catalog=${{ customer: [], opportunity: [] }} .departments=${[]}></sales-process-designer>
     </div>`);
     await new Promise((r) => setTimeout(r, 100));
-    expect(el.querySelector('sales-funnel-chart')!.shadowRoot!.querySelector<HTMLElement>('.bar')!.style.width).to.match(/%$/);
+    expect(
+      el.querySelector('sales-funnel-chart')!.shadowRoot!.querySelector<HTMLElement>('.bar')!.style.width,
+    ).to.match(/%$/);
     expect(violations).to.deep.equal([]);
   });
 });

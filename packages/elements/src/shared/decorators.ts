@@ -17,4 +17,5 @@ export const property =
   };
 
 /** A reactive property that is not an attribute (internal state). */
-export const state = (options?: { hasChanged?: (value: unknown, old: unknown) => boolean }) => property({ ...options, state: true, attribute: false });
+export const state = (options?: { hasChanged?: (value: unknown, old: unknown) => boolean }) =>
+  property({ ...options, state: true, attribute: false });

@@ -13,7 +13,9 @@ export function defineElement(tag: string, ctor: CustomElementConstructor): void
   const existing = customElements.get(tag) as (CustomElementConstructor & { [VERSION_KEY]?: string }) | undefined;
   if (existing) {
     if (existing !== ctor && existing[VERSION_KEY] !== KIT_VERSION)
-      console.warn(`[sales-process] <${tag}> is already defined by version ${existing[VERSION_KEY] ?? 'unknown'}; keeping it (this is ${KIT_VERSION}).`);
+      console.warn(
+        `[sales-process] <${tag}> is already defined by version ${existing[VERSION_KEY] ?? 'unknown'}; keeping it (this is ${KIT_VERSION}).`,
+      );
     return;
   }
   (ctor as { [VERSION_KEY]?: string })[VERSION_KEY] = KIT_VERSION;

@@ -44,9 +44,16 @@ export const failureMessages = {
 export function toFailure(e: unknown): KitFailure {
   const err = e as Partial<ApiClientError> | null;
   if (err && typeof err === 'object' && typeof err.code === 'string')
-    return { code: err.code, status: err.status ?? 0, message: err.message ?? String(err.code), details: err.details ?? [], ...(err.messages ? { messages: err.messages } : {}) };
+    return {
+      code: err.code,
+      status: err.status ?? 0,
+      message: err.message ?? String(err.code),
+      details: err.details ?? [],
+      ...(err.messages ? { messages: err.messages } : {}),
+    };
   return { code: 'NETWORK', status: 0, message: (e as Error)?.message ?? String(e), details: [] };
 }
 
 /** Failures worth a retry button: the network, the server's transient troubles, auth a new token may fix. */
-export const retryable = (f: KitFailure): boolean => f.code === 'NETWORK' || f.code === 'UNAUTHENTICATED' || f.status === 0 || f.status >= 500 || f.status === 429;
+export const retryable = (f: KitFailure): boolean =>
+  f.code === 'NETWORK' || f.code === 'UNAUTHENTICATED' || f.status === 0 || f.status >= 500 || f.status === 429;

@@ -5,7 +5,13 @@ import { acquireLiveDoc, type LiveDoc, type LiveNotice } from '../client/live-do
 import { SpErrorEvent } from './events.js';
 import { toFailure, type KitFailure } from './failure.js';
 
-const LIVE_FAILURE: KitFailure = { code: 'NETWORK', status: 0, message: 'live connection failed', details: [], source: 'live' };
+const LIVE_FAILURE: KitFailure = {
+  code: 'NETWORK',
+  status: 0,
+  message: 'live connection failed',
+  details: [],
+  source: 'live',
+};
 
 /** The REST record behind a live doc, read to learn why its socket was refused. */
 function recordPath(name: string): string | null {
@@ -94,7 +100,14 @@ export class LiveDocController implements ReactiveController {
     const live = this.live;
     if (!live || live.connected() || this.hasContent()) return;
     const auth = live.authError();
-    if (auth) return this.fail({ code: auth.code, status: auth.status, message: auth.message, details: [], ...(auth.messages ? { messages: auth.messages } : {}) });
+    if (auth)
+      return this.fail({
+        code: auth.code,
+        status: auth.status,
+        message: auth.message,
+        details: [],
+        ...(auth.messages ? { messages: auth.messages } : {}),
+      });
     const record = recordPath(live.name);
     const client = this.client;
     if (!record || !client) return this.fail(LIVE_FAILURE);

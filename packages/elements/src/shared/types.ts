@@ -41,7 +41,12 @@ export interface OpportunityView {
     postsale: { id: string; name: string; overdueAfterDays: number | null }[];
     terminal: Record<'won' | 'lost' | 'invalid', { name: string; winRate: number }>;
     maxStageIndex: number;
-    rules: { orderRequiredToWin: boolean; orderAllowedAfterStage: string | null; allowSkipStages: boolean; allowMoveBack: boolean };
+    rules: {
+      orderRequiredToWin: boolean;
+      orderAllowedAfterStage: string | null;
+      allowSkipStages: boolean;
+      allowMoveBack: boolean;
+    };
   };
 }
 

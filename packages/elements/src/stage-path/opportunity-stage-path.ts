@@ -4,7 +4,13 @@ import type { ApiClientError } from '../client/api-client.js';
 import { ConnectedElement } from '../shared/connected-element.js';
 import { defineElement } from '../shared/define.js';
 import { findLiveDoc } from '../client/live-doc.js';
-import { SpApprovalRequestedEvent, SpBeforeActionEvent, SpStageChangedEvent, SpStageCompletedEvent, SpTransitionRefusedEvent } from '../shared/events.js';
+import {
+  SpApprovalRequestedEvent,
+  SpBeforeActionEvent,
+  SpStageChangedEvent,
+  SpStageCompletedEvent,
+  SpTransitionRefusedEvent,
+} from '../shared/events.js';
 import { LiveDocController } from '../shared/live-controller.js';
 import { LocalizeController } from '../shared/i18n.js';
 import { controlStyles, hostTokens } from '../shared/tokens.js';
@@ -210,12 +216,20 @@ export class OpportunityStagePath extends ConnectedElement {
   protected readonly liveDoc = new LiveDocController(this, { hasContent: () => !!this.opportunity });
 
   protected override willUpdate(changed: PropertyValues<this>): void {
-    if ((changed.has('opportunityId') || changed.has('baseUrl') || changed.has('connection' as never) || (changed.has('token') && !this.opportunity)) && this.opportunityId) void this.refresh();
+    if (
+      (changed.has('opportunityId') ||
+        changed.has('baseUrl') ||
+        changed.has('connection' as never) ||
+        (changed.has('token') && !this.opportunity)) &&
+      this.opportunityId
+    )
+      void this.refresh();
     if (this.live && !this.readOnly && this.opportunityId) {
       this.liveDoc.bind(this.client, `opportunity:${this.opportunityId}`);
       // The server writes the opportunity's state into its doc after every command.
       const server = this.liveDoc.doc?.getMap('server');
-      if (server?.size && server.get('updatedAt') !== this.opportunity?.updatedAt) this.opportunity = server.toJSON() as OpportunityView;
+      if (server?.size && server.get('updatedAt') !== this.opportunity?.updatedAt)
+        this.opportunity = server.toJSON() as OpportunityView;
     }
   }
 
@@ -242,7 +256,12 @@ export class OpportunityStagePath extends ConnectedElement {
   }
 
   /** Sends one action; refusals are shown as the list of unmet gates, in words. */
-  async act(action: string, path: string, body: Record<string, unknown> = {}, method: 'POST' | 'PUT' = 'POST'): Promise<boolean> {
+  async act(
+    action: string,
+    path: string,
+    body: Record<string, unknown> = {},
+    method: 'POST' | 'PUT' = 'POST',
+  ): Promise<boolean> {
     const client = this.client;
     const o = this.opportunity;
     if (!o) return false;
@@ -259,15 +278,25 @@ export class OpportunityStagePath extends ConnectedElement {
     try {
       // Values typed in this opportunity's form just before reach the server first.
       await findLiveDoc(client.baseUrl, `opportunity:${o.id}`)?.flush();
-      const res = await client.request<OpportunityView>(method, `/opportunities/${encodeURIComponent(o.id)}${path}`, body);
+      const res = await client.request<OpportunityView>(
+        method,
+        `/opportunities/${encodeURIComponent(o.id)}${path}`,
+        body,
+      );
       const from = o.stageId;
       if (res.data && 'stageId' in res.data) this.opportunity = res.data;
       this.panel = null;
-      if (res.status === 202) this.dispatchEvent(new SpApprovalRequestedEvent({ opportunityId: o.id, stageId: o.stageId }));
+      if (res.status === 202)
+        this.dispatchEvent(new SpApprovalRequestedEvent({ opportunityId: o.id, stageId: o.stageId }));
       else if (path !== '/orders' && path !== '/post-sale-staff') {
         const now = this.opportunity!;
-        this.dispatchEvent(new SpStageChangedEvent({ opportunityId: o.id, action, stageId: now.stageId, status: now.status }));
-        if (action === 'completeStage') this.dispatchEvent(new SpStageCompletedEvent({ opportunityId: o.id, fromStageId: from, toStageId: now.stageId }));
+        this.dispatchEvent(
+          new SpStageChangedEvent({ opportunityId: o.id, action, stageId: now.stageId, status: now.status }),
+        );
+        if (action === 'completeStage')
+          this.dispatchEvent(
+            new SpStageCompletedEvent({ opportunityId: o.id, fromStageId: from, toStageId: now.stageId }),
+          );
       }
       if (path === '/orders') await this.refresh();
       return true;
@@ -277,13 +306,23 @@ export class OpportunityStagePath extends ConnectedElement {
         // Someone else moved it since: show it as it is now, and say so.
         this.refusal = { title: this.i18n.t('stale'), lines: [] };
         this.panel = null;
-        this.dispatchEvent(new SpTransitionRefusedEvent({ opportunityId: o.id, action, code: err.code, details: err.details ?? [] }));
+        this.dispatchEvent(
+          new SpTransitionRefusedEvent({ opportunityId: o.id, action, code: err.code, details: err.details ?? [] }),
+        );
         await this.refresh();
         return false;
       }
-      const title = err.code === 'NETWORK' ? this.i18n.t('offline') : this.i18n.t('refused') + (err.messages ? this.i18n.pick(err.messages) : err.message);
-      this.refusal = { title, lines: (err.details ?? []).map((d) => (d.message ? this.i18n.pick(d.message) : JSON.stringify(d))) };
-      this.dispatchEvent(new SpTransitionRefusedEvent({ opportunityId: o.id, action, code: err.code, details: err.details ?? [] }));
+      const title =
+        err.code === 'NETWORK'
+          ? this.i18n.t('offline')
+          : this.i18n.t('refused') + (err.messages ? this.i18n.pick(err.messages) : err.message);
+      this.refusal = {
+        title,
+        lines: (err.details ?? []).map((d) => (d.message ? this.i18n.pick(d.message) : JSON.stringify(d))),
+      };
+      this.dispatchEvent(
+        new SpTransitionRefusedEvent({ opportunityId: o.id, action, code: err.code, details: err.details ?? [] }),
+      );
       if (err.status === 0 || err.status === 401 || err.status === 403) this.reportError(err);
       return false;
     } finally {
@@ -295,7 +334,9 @@ export class OpportunityStagePath extends ConnectedElement {
     this.panel = this.panel === panel ? null : panel;
     const client = this.client;
     if (panel === 'lose' && !this.lostReasons.length) {
-      const fields = await client.get<{ items: { key: string; options?: Option[] }[] }>('/fields/opportunity').catch(() => ({ items: [] }));
+      const fields = await client
+        .get<{ items: { key: string; options?: Option[] }[] }>('/fields/opportunity')
+        .catch(() => ({ items: [] }));
       this.lostReasons = fields.items.find((f) => f.key === 'lostReason')?.options ?? [];
     }
     await this.updateComplete;
@@ -305,7 +346,11 @@ export class OpportunityStagePath extends ConnectedElement {
   private async loadUsers() {
     const client = this.client;
     if (this.users.length) return;
-    this.users = (await client.get<{ users: { id: string; name: string; roles: string[] }[] }>('/directory').catch(() => ({ users: [] }))).users;
+    this.users = (
+      await client
+        .get<{ users: { id: string; name: string; roles: string[] }[] }>('/directory')
+        .catch(() => ({ users: [] }))
+    ).users;
   }
 
   private form(e: Event): Record<string, string> {
@@ -326,11 +371,13 @@ export class OpportunityStagePath extends ConnectedElement {
       ${o.approval?.state === 'pending' ? html`<p class="status pending" role="status">${t.t('pending')}</p>` : nothing}
       ${o.approval?.state === 'rejected' ? html`<p class="status error" role="status">${t.t('rejected')}</p>` : nothing}
       <div class="actions" part="actions" role="group" aria-label=${t.t('actions')}>
-        ${has('completeStage')
-          ? html`<button class="primary" ?disabled=${disabled || o.approval?.state === 'pending'} @click=${() => this.act('completeStage', '/complete-stage')}>
+        ${
+          has('completeStage')
+            ? html`<button class="primary" ?disabled=${disabled || o.approval?.state === 'pending'} @click=${() => this.act('completeStage', '/complete-stage')}>
               ${o.phase === 'postsale' ? t.t('completePostsale') : approval && !approval.met ? t.t('requestApproval') : t.t('complete')}
             </button>`
-          : nothing}
+            : nothing
+        }
         ${has('win') ? html`<button class="won" ?disabled=${disabled} @click=${() => this.act('win', '/win')}>${approval && !approval.met ? t.t('requestApproval') : t.t('win')}</button>` : nothing}
         ${has('createOrder') ? html`<button ?disabled=${disabled} aria-expanded=${this.panel === 'order'} @click=${() => this.openPanel('order')}>${t.t('createOrder')}</button>` : nothing}
         ${has('moveBack') && earlier.length ? html`<button ?disabled=${disabled} aria-expanded=${this.panel === 'moveBack'} @click=${() => this.openPanel('moveBack')}>${t.t('moveBackGo')}</button>` : nothing}
@@ -338,27 +385,32 @@ export class OpportunityStagePath extends ConnectedElement {
         ${has('invalidate') ? html`<button class="danger" ?disabled=${disabled} aria-expanded=${this.panel === 'invalidate'} @click=${() => this.openPanel('invalidate')}>${t.t('invalidate')}</button>` : nothing}
         ${o.orderCount ? html`<span class="status">${t.t('orders', { n: o.orderCount })}</span>` : nothing}
       </div>
-      ${this.panel === 'order'
-        ? html`<form class="panel" @submit=${(e: Event) => this.act('createOrder', '/orders', { amount: Number(this.form(e).amount) })}>
+      ${
+        this.panel === 'order'
+          ? html`<form class="panel" @submit=${(e: Event) => this.act('createOrder', '/orders', { amount: Number(this.form(e).amount) })}>
             <label>${t.t('orderAmount')} <input name="amount" type="number" min="0" step="0.01" required .value=${String(o.amount)} /></label>
             <button class="primary" type="submit" ?disabled=${disabled}>${t.t('create')}</button>
             <button type="button" @click=${() => (this.panel = null)}>${t.t('cancel')}</button>
           </form>`
-        : nothing}
-      ${this.panel === 'moveBack'
-        ? html`<form class="panel" @submit=${(e: Event) => this.act('moveBack', '/move-back', { stageId: this.form(e).stageId })}>
+          : nothing
+      }
+      ${
+        this.panel === 'moveBack'
+          ? html`<form class="panel" @submit=${(e: Event) => this.act('moveBack', '/move-back', { stageId: this.form(e).stageId })}>
             <label>${t.t('moveBack')}
               <select name="stageId" required>${earlier.map((st) => html`<option value=${st.id}>${st.name}</option>`)}</select>
             </label>
             <button class="primary" type="submit" ?disabled=${disabled}>${t.t('moveBackGo')}</button>
             <button type="button" @click=${() => (this.panel = null)}>${t.t('cancel')}</button>
           </form>`
-        : nothing}
-      ${this.panel === 'lose'
-        ? html`<form class="panel" @submit=${(e: Event) => {
-            const f = this.form(e);
-            void this.act('lose', '/lose', { reason: f.reason || null, comment: f.comment || undefined });
-          }}>
+          : nothing
+      }
+      ${
+        this.panel === 'lose'
+          ? html`<form class="panel" @submit=${(e: Event) => {
+              const f = this.form(e);
+              void this.act('lose', '/lose', { reason: f.reason || null, comment: f.comment || undefined });
+            }}>
             <label>${t.t('lostReason')}
               <select name="reason" ?required=${this.lostReasons.length > 0}>
                 <option value="">${t.t('choose')}</option>
@@ -369,21 +421,26 @@ export class OpportunityStagePath extends ConnectedElement {
             <button class="primary" type="submit" ?disabled=${disabled}>${t.t('confirm')}</button>
             <button type="button" @click=${() => (this.panel = null)}>${t.t('cancel')}</button>
           </form>`
-        : nothing}
-      ${this.panel === 'invalidate'
-        ? html`<div class="panel" role="group" aria-label=${t.t('invalidate')}>
+          : nothing
+      }
+      ${
+        this.panel === 'invalidate'
+          ? html`<div class="panel" role="group" aria-label=${t.t('invalidate')}>
             <span>${t.t('confirmInvalidate')}</span>
             <button class="primary" ?disabled=${disabled} @click=${() => this.act('invalidate', '/invalidate')}>${t.t('confirm')}</button>
             <button @click=${() => (this.panel = null)}>${t.t('cancel')}</button>
           </div>`
-        : nothing}
+          : nothing
+      }
       ${o.status === 'won' && o.phase === 'postsale' ? this.renderStaff(o) : nothing}
-      ${this.refusal
-        ? html`<div class="refusal" role="alert">
+      ${
+        this.refusal
+          ? html`<div class="refusal" role="alert">
             <strong>${this.refusal.title}</strong>
             ${this.refusal.lines.length ? html`<ul>${this.refusal.lines.map((l) => html`<li>${l}</li>`)}</ul>` : nothing}
           </div>`
-        : nothing}
+          : nothing
+      }
     `;
   }
 
@@ -394,27 +451,34 @@ export class OpportunityStagePath extends ConnectedElement {
     const candidates = this.users.filter((u) => u.roles.includes('postsale') && !o.postsaleStaff.includes(u.id));
     return html`<form class="panel" @submit=${(e: Event) => {
       const f = this.form(e);
-      if (f.userId) void this.act('assignStaff', '/post-sale-staff', { userIds: [...o.postsaleStaff, f.userId] }, 'PUT');
+      if (f.userId)
+        void this.act('assignStaff', '/post-sale-staff', { userIds: [...o.postsaleStaff, f.userId] }, 'PUT');
     }}>
       <span>${t.t('staff')}：${names.length ? names.join('、') : t.t('noStaff')}</span>
-      ${candidates.length
-        ? html`<select name="userId" aria-label=${t.t('staff')}>${candidates.map((u) => html`<option value=${u.id}>${u.name}</option>`)}</select>
+      ${
+        candidates.length
+          ? html`<select name="userId" aria-label=${t.t('staff')}>${candidates.map((u) => html`<option value=${u.id}>${u.name}</option>`)}</select>
             <button type="submit">${t.t('assign')}</button>`
-        : nothing}
+          : nothing
+      }
     </form>`;
   }
 
   protected presaleState(o: OpportunityView, index: number): StepState {
     const current = o.path.presale.findIndex((s) => s.id === o.stageId);
     if (o.status === 'won') return 'done';
-    if (o.status === 'open' && o.phase === 'presale') return index < current ? 'done' : index === current ? 'current' : 'todo';
+    if (o.status === 'open' && o.phase === 'presale')
+      return index < current ? 'done' : index === current ? 'current' : 'todo';
     // lost or invalid: stages before the one it closed from were done.
     return index < current ? 'done' : 'todo';
   }
 
   protected override render() {
     const o = this.opportunity;
-    if (!o) return this.failure || this.liveDoc.failure ? this.renderFailure(this.failure ?? this.liveDoc.failure) : html`<p class="muted" aria-busy="true">${this.i18n.t('loading')}</p>`;
+    if (!o)
+      return this.failure || this.liveDoc.failure
+        ? this.renderFailure(this.failure ?? this.liveDoc.failure)
+        : html`<p class="muted" aria-busy="true">${this.i18n.t('loading')}</p>`;
     const t = this.i18n;
     const closed = o.status === 'lost' || o.status === 'invalid';
     return html`
@@ -422,9 +486,11 @@ export class OpportunityStagePath extends ConnectedElement {
         <span class="name">${o.name}</span>
         <span>${t.money(o.amount, o.currency)}</span>
         <span>${t.t('winRate')}: <strong>${t.percent(o.winRate)}</strong></span>
-        ${o.status === 'open' || o.phase === 'postsale'
-          ? html`<span class="muted">${t.t('daysInStage', { days: o.daysInStage })}</span>`
-          : html`<span class="muted">${o.terminalName}</span>`}
+        ${
+          o.status === 'open' || o.phase === 'postsale'
+            ? html`<span class="muted">${t.t('daysInStage', { days: o.daysInStage })}</span>`
+            : html`<span class="muted">${o.terminalName}</span>`
+        }
       </div>
       <div class="phase" id="presale-label">${t.t('presale')}</div>
       <ol part="path" aria-labelledby="presale-label">
@@ -432,16 +498,24 @@ export class OpportunityStagePath extends ConnectedElement {
         ${o.status === 'won' ? this.step(o.path.terminal.won.name, 'won', t.percent(o.path.terminal.won.winRate)) : nothing}
         ${closed ? this.step(o.path.terminal[o.status as 'lost' | 'invalid'].name, o.status as StepState, t.percent(o.winRate)) : nothing}
       </ol>
-      ${o.status === 'won' && o.path.postsale.length
-        ? html`<div class="phase" id="postsale-label">${t.t('postsale')}</div>
+      ${
+        o.status === 'won' && o.path.postsale.length
+          ? html`<div class="phase" id="postsale-label">${t.t('postsale')}</div>
             <ol part="path" aria-labelledby="postsale-label">
               ${o.path.postsale.map((s, i) => {
                 const current = o.path.postsale.findIndex((x) => x.id === o.stageId);
-                const st: StepState = o.phase === 'done' ? 'done' : i < current ? 'done' : i === current ? 'current' : 'todo';
-                return this.step(s.name, st, st === 'current' && o.overdue ? t.t('overdue') : '', st === 'current' && o.overdue);
+                const st: StepState =
+                  o.phase === 'done' ? 'done' : i < current ? 'done' : i === current ? 'current' : 'todo';
+                return this.step(
+                  s.name,
+                  st,
+                  st === 'current' && o.overdue ? t.t('overdue') : '',
+                  st === 'current' && o.overdue,
+                );
               })}
             </ol>`
-        : nothing}
+          : nothing
+      }
       ${this.renderActions(o)}
     `;
   }

@@ -46,9 +46,18 @@ export function opportunityFixture(overrides: Partial<OpportunityView> = {}): Op
         { id: 'training', name: '实施培训', overdueAfterDays: 10 },
         { id: 'acceptance', name: '验收', overdueAfterDays: 7 },
       ],
-      terminal: { won: { name: '赢单', winRate: 100 }, lost: { name: '输单', winRate: 0 }, invalid: { name: '无效', winRate: 0 } },
+      terminal: {
+        won: { name: '赢单', winRate: 100 },
+        lost: { name: '输单', winRate: 0 },
+        invalid: { name: '无效', winRate: 0 },
+      },
       maxStageIndex: 1,
-      rules: { orderRequiredToWin: true, orderAllowedAfterStage: 'solution', allowSkipStages: false, allowMoveBack: true },
+      rules: {
+        orderRequiredToWin: true,
+        orderAllowedAfterStage: 'solution',
+        allowSkipStages: false,
+        allowMoveBack: true,
+      },
     },
     ...overrides,
   };

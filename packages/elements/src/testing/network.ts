@@ -13,7 +13,11 @@ export class FakeStream {
   readonly response: Response;
   closed = false;
 
-  constructor(readonly url: string, readonly headers: Record<string, string>, signal?: AbortSignal | null) {
+  constructor(
+    readonly url: string,
+    readonly headers: Record<string, string>,
+    signal?: AbortSignal | null,
+  ) {
     const body = new ReadableStream<Uint8Array>({ start: (c) => (this.controller = c) });
     this.response = new Response(body, { status: 200, headers: { 'content-type': 'text/event-stream' } });
     signal?.addEventListener('abort', () => {
@@ -31,9 +35,11 @@ export class FakeStream {
   }
 }
 
-export const json = (status: number, body: unknown): Response => new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json' } });
+export const json = (status: number, body: unknown): Response =>
+  new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json' } });
 
-export const headersOf = (init?: RequestInit): Record<string, string> => Object.fromEntries(new Headers(init?.headers).entries());
+export const headersOf = (init?: RequestInit): Record<string, string> =>
+  Object.fromEntries(new Headers(init?.headers).entries());
 
 /** Waits until `cond` holds (polling), failing after `ms`. */
 export async function until(cond: () => unknown, ms = 2000, what = 'condition'): Promise<void> {
@@ -72,7 +78,10 @@ export class FakeSocket {
   onerror: ((e: Event) => void) | null = null;
   onmessage: ((e: MessageEvent) => void) | null = null;
 
-  constructor(readonly url: string, protocols?: string | string[]) {
+  constructor(
+    readonly url: string,
+    protocols?: string | string[],
+  ) {
     this.protocols = protocols === undefined ? [] : typeof protocols === 'string' ? [protocols] : protocols;
     FakeSocket.sockets.push(this);
     const what = FakeSocket.behaviour(this);
@@ -97,7 +106,9 @@ export class FakeSocket {
 
   /** Delivers a message from the "server". */
   receive(data: Uint8Array): void {
-    this.onmessage?.(new MessageEvent('message', { data: data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength) }));
+    this.onmessage?.(
+      new MessageEvent('message', { data: data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength) }),
+    );
   }
 
   close(): void {

@@ -61,7 +61,9 @@ export function rowsOf<T>(result: unknown): T[] {
  * data folder otherwise. Same schema, same migrations.
  */
 export async function openDatabase(options: OpenDatabaseOptions = {}): Promise<Database> {
-  const database = options.url ? openPostgres(options.url, options.max, options.debug) : await openPglite(options.dataDir ?? './.data');
+  const database = options.url
+    ? openPostgres(options.url, options.max, options.debug)
+    : await openPglite(options.dataDir ?? './.data');
   if (options.migrate !== false) await migrateDatabase(database);
   return database;
 }
@@ -80,7 +82,12 @@ export function pgClient(url: string, options: postgres.Options<Record<string, p
 }
 
 function openPostgres(url: string, max = 10, debug?: (query: string) => void): Database {
-  const client = pgClient(url, { max, onnotice: () => {}, connection: { application_name: 'sales-process' }, ...(debug ? { debug: (_c: number, q: string) => debug(q) } : {}) });
+  const client = pgClient(url, {
+    max,
+    onnotice: () => {},
+    connection: { application_name: 'sales-process' },
+    ...(debug ? { debug: (_c: number, q: string) => debug(q) } : {}),
+  });
   const db = drizzlePostgres(client, { schema }) as unknown as Db;
   const dialect = new PgDialect();
   return {

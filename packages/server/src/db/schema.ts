@@ -46,7 +46,9 @@ export const tenants = pgTable('tenants', {
 export const departments = pgTable(
   'departments',
   {
-    tenantId: text('tenant_id').notNull().references(() => tenants.id, { onDelete: 'cascade' }),
+    tenantId: text('tenant_id')
+      .notNull()
+      .references(() => tenants.id, { onDelete: 'cascade' }),
     id: text('id').notNull(),
     name: text('name').notNull(),
     parentId: text('parent_id'),
@@ -57,7 +59,9 @@ export const departments = pgTable(
 export const users = pgTable(
   'users',
   {
-    tenantId: text('tenant_id').notNull().references(() => tenants.id, { onDelete: 'cascade' }),
+    tenantId: text('tenant_id')
+      .notNull()
+      .references(() => tenants.id, { onDelete: 'cascade' }),
     id: text('id').notNull(),
     name: text('name').notNull(),
     departmentId: text('department_id'),
@@ -70,7 +74,9 @@ export const users = pgTable(
 export const fieldDefinitions = pgTable(
   'field_definitions',
   {
-    tenantId: text('tenant_id').notNull().references(() => tenants.id, { onDelete: 'cascade' }),
+    tenantId: text('tenant_id')
+      .notNull()
+      .references(() => tenants.id, { onDelete: 'cascade' }),
     object: text('object').$type<'customer' | 'opportunity'>().notNull(),
     key: text('key').notNull(),
     label: jsonb('label').$type<{ zh: string; en: string }>().notNull(),
@@ -86,7 +92,9 @@ export const customers = pgTable(
   'customers',
   {
     id: text('id').primaryKey(),
-    tenantId: text('tenant_id').notNull().references(() => tenants.id, { onDelete: 'cascade' }),
+    tenantId: text('tenant_id')
+      .notNull()
+      .references(() => tenants.id, { onDelete: 'cascade' }),
     name: text('name').notNull(),
     fields: jsonb('fields').$type<Record<string, unknown>>().notNull().default({}),
     /** Who created it (a salesperson writes customers they own); null for older rows. */
@@ -102,7 +110,9 @@ export const contacts = pgTable(
   {
     id: text('id').primaryKey(),
     tenantId: text('tenant_id').notNull(),
-    customerId: text('customer_id').notNull().references(() => customers.id, { onDelete: 'cascade' }),
+    customerId: text('customer_id')
+      .notNull()
+      .references(() => customers.id, { onDelete: 'cascade' }),
     name: text('name').notNull(),
     title: text('title'),
     phone: text('phone'),
@@ -116,7 +126,9 @@ export const processes = pgTable(
   'processes',
   {
     id: text('id').primaryKey(),
-    tenantId: text('tenant_id').notNull().references(() => tenants.id, { onDelete: 'cascade' }),
+    tenantId: text('tenant_id')
+      .notNull()
+      .references(() => tenants.id, { onDelete: 'cascade' }),
     name: text('name').notNull(),
     status: text('status').$type<'enabled' | 'disabled'>().notNull().default('enabled'),
     departments: jsonb('departments').$type<string[]>().notNull().default([]),
@@ -132,7 +144,9 @@ export const processes = pgTable(
 export const processVersions = pgTable(
   'process_versions',
   {
-    processId: text('process_id').notNull().references(() => processes.id, { onDelete: 'cascade' }),
+    processId: text('process_id')
+      .notNull()
+      .references(() => processes.id, { onDelete: 'cascade' }),
     version: integer('version').notNull(),
     tenantId: text('tenant_id').notNull(),
     name: text('name').notNull(),
@@ -147,15 +161,21 @@ export const opportunities = pgTable(
   'opportunities',
   {
     id: text('id').primaryKey(),
-    tenantId: text('tenant_id').notNull().references(() => tenants.id, { onDelete: 'cascade' }),
+    tenantId: text('tenant_id')
+      .notNull()
+      .references(() => tenants.id, { onDelete: 'cascade' }),
     name: text('name').notNull(),
-    customerId: text('customer_id').notNull().references(() => customers.id),
+    customerId: text('customer_id')
+      .notNull()
+      .references(() => customers.id),
     ownerId: text('owner_id').notNull(),
     departmentId: text('department_id'),
     amount: money('amount').notNull().default(0),
     currency: text('currency').notNull().default('CNY'),
     expectedCloseDate: date('expected_close_date', { mode: 'string' }),
-    processId: text('process_id').notNull().references(() => processes.id),
+    processId: text('process_id')
+      .notNull()
+      .references(() => processes.id),
     processVersion: integer('process_version').notNull(),
     stageId: text('stage_id'),
     status: text('status').$type<'open' | 'won' | 'lost' | 'invalid'>().notNull().default('open'),
@@ -193,7 +213,9 @@ export const stageHistory = pgTable(
   {
     id: bigserial('id', { mode: 'number' }).primaryKey(),
     tenantId: text('tenant_id').notNull(),
-    opportunityId: text('opportunity_id').notNull().references(() => opportunities.id, { onDelete: 'cascade' }),
+    opportunityId: text('opportunity_id')
+      .notNull()
+      .references(() => opportunities.id, { onDelete: 'cascade' }),
     processId: text('process_id').notNull(),
     processVersion: integer('process_version').notNull(),
     fromStageId: text('from_stage_id'),
@@ -208,7 +230,10 @@ export const stageHistory = pgTable(
     values: jsonb('values').$type<Record<string, unknown>>(),
     comment: text('comment'),
   },
-  (t) => [index('stage_history_opportunity').on(t.opportunityId, t.id), index('stage_history_tenant_process').on(t.tenantId, t.processId, t.fromStageId)],
+  (t) => [
+    index('stage_history_opportunity').on(t.opportunityId, t.id),
+    index('stage_history_tenant_process').on(t.tenantId, t.processId, t.fromStageId),
+  ],
 );
 
 /**
@@ -239,7 +264,19 @@ export const funnelCells = pgTable(
   (t) => [
     primaryKey({
       name: 'funnel_cells_pk',
-      columns: [t.tenantId, t.processId, t.processVersion, t.status, t.phase, t.stageId, t.maxStageIndex, t.closeMonth, t.createdMonth, t.departmentId, t.ownerId],
+      columns: [
+        t.tenantId,
+        t.processId,
+        t.processVersion,
+        t.status,
+        t.phase,
+        t.stageId,
+        t.maxStageIndex,
+        t.closeMonth,
+        t.createdMonth,
+        t.departmentId,
+        t.ownerId,
+      ],
     }),
   ],
 );
@@ -264,7 +301,9 @@ export const approvals = pgTable(
   {
     id: text('id').primaryKey(),
     tenantId: text('tenant_id').notNull(),
-    opportunityId: text('opportunity_id').notNull().references(() => opportunities.id, { onDelete: 'cascade' }),
+    opportunityId: text('opportunity_id')
+      .notNull()
+      .references(() => opportunities.id, { onDelete: 'cascade' }),
     stageId: text('stage_id').notNull(),
     stageEntry: integer('stage_entry').notNull(),
     action: text('action').$type<'complete' | 'win'>().notNull(),
@@ -289,7 +328,9 @@ export const orders = pgTable(
   {
     id: text('id').primaryKey(),
     tenantId: text('tenant_id').notNull(),
-    opportunityId: text('opportunity_id').notNull().references(() => opportunities.id, { onDelete: 'cascade' }),
+    opportunityId: text('opportunity_id')
+      .notNull()
+      .references(() => opportunities.id, { onDelete: 'cascade' }),
     amount: money('amount').notNull(),
     createdBy: text('created_by').notNull(),
     createdAt: ts('created_at').notNull(),
@@ -311,7 +352,10 @@ export const notifications = pgTable(
     createdAt: ts('created_at').notNull(),
     readAt: ts('read_at'),
   },
-  (t) => [uniqueIndex('notifications_dedupe').on(t.tenantId, t.dedupeKey, t.userId), index('notifications_user').on(t.tenantId, t.userId, t.createdAt)],
+  (t) => [
+    uniqueIndex('notifications_dedupe').on(t.tenantId, t.dedupeKey, t.userId),
+    index('notifications_user').on(t.tenantId, t.userId, t.createdAt),
+  ],
 );
 
 export const webhookDeliveries = pgTable(
@@ -334,7 +378,9 @@ export const webhookDeliveries = pgTable(
 
 export const webhookAttempts = pgTable('webhook_attempts', {
   id: bigserial('id', { mode: 'number' }).primaryKey(),
-  deliveryId: text('delivery_id').notNull().references(() => webhookDeliveries.id, { onDelete: 'cascade' }),
+  deliveryId: text('delivery_id')
+    .notNull()
+    .references(() => webhookDeliveries.id, { onDelete: 'cascade' }),
   at: ts('at').notNull(),
   status: integer('status'),
   error: text('error'),
@@ -371,7 +417,6 @@ export const docSnapshots = pgTable('doc_snapshots', {
   at: ts('at').notNull().defaultNow(),
 });
 
-
 /**
  * POST answers kept for `Idempotency-Key` retries (http/idempotency.ts): one row per key of
  * a user on one method and path, inserted before the request acts (so a concurrent twin
@@ -394,5 +439,8 @@ export const idempotencyKeys = pgTable(
     createdAt: ts('created_at').notNull(),
     expiresAt: ts('expires_at').notNull(),
   },
-  (t) => [primaryKey({ columns: [t.tenantId, t.userId, t.method, t.path, t.key] }), index('idempotency_keys_expiry').on(t.expiresAt)],
+  (t) => [
+    primaryKey({ columns: [t.tenantId, t.userId, t.method, t.path, t.key] }),
+    index('idempotency_keys_expiry').on(t.expiresAt),
+  ],
 );

@@ -34,13 +34,34 @@ describe('tokens', () => {
 
   const raw = (path: string, init: RequestInit = {}) => t.server.fetch(new Request(`http://test${path}`, init));
   const nowS = () => Math.floor(t.clock.now().getTime() / 1000);
-  const status = async (token: string) => (await raw('/api/v1/processes', { headers: { authorization: `Bearer ${token}` } })).status;
+  const status = async (token: string) =>
+    (await raw('/api/v1/processes', { headers: { authorization: `Bearer ${token}` } })).status;
 
   it('refuses ?token= on REST, the SSE streams included', async () => {
     const token = await t.token('u1', ['admin']);
-    const processId = (await t.as('u1', ['admin']).post('/processes', { name: 'P', departments: [], definition: { presale: [{ id: 'a', name: 'A', winRate: 10, fields: [] }], postsale: [], terminal: { won: { name: '赢单', winRate: 100 }, lost: { name: '输单', winRate: 0 }, invalid: { name: '无效', winRate: 0 } }, rules: { orderRequiredToWin: false, allowSkipStages: false, allowMoveBack: true } } })).body.id;
+    const processId = (
+      await t.as('u1', ['admin']).post('/processes', {
+        name: 'P',
+        departments: [],
+        definition: {
+          presale: [{ id: 'a', name: 'A', winRate: 10, fields: [] }],
+          postsale: [],
+          terminal: {
+            won: { name: '赢单', winRate: 100 },
+            lost: { name: '输单', winRate: 0 },
+            invalid: { name: '无效', winRate: 0 },
+          },
+          rules: { orderRequiredToWin: false, allowSkipStages: false, allowMoveBack: true },
+        },
+      })
+    ).body.id;
     expect(processId).toBeTruthy();
-    for (const path of ['/api/v1/processes', '/api/v1/notifications/stream', `/api/v1/analytics/stream?processId=${processId}`, '/api/v1/me']) {
+    for (const path of [
+      '/api/v1/processes',
+      '/api/v1/notifications/stream',
+      `/api/v1/analytics/stream?processId=${processId}`,
+      '/api/v1/me',
+    ]) {
       const res = await raw(`${path}${path.includes('?') ? '&' : '?'}token=${token}`);
       expect(res.status, path).toBe(401);
       const body = await res.json();
@@ -51,7 +72,9 @@ describe('tokens', () => {
   });
 
   it('refuses a token without exp', async () => {
-    const res = await raw('/api/v1/processes', { headers: { authorization: `Bearer ${await sign({ iat: nowS() })}`, 'accept-language': 'en' } });
+    const res = await raw('/api/v1/processes', {
+      headers: { authorization: `Bearer ${await sign({ iat: nowS() })}`, 'accept-language': 'en' },
+    });
     expect(res.status).toBe(401);
     const body = await res.json();
     expect(body.error.code).toBe('UNAUTHENTICATED');
@@ -62,7 +85,9 @@ describe('tokens', () => {
   it('refuses a token that lives longer than AUTH_MAX_TOKEN_TTL (24 h by default), with or without iat', async () => {
     const iat = nowS();
     expect(await status(await sign({ iat, exp: iat + 86_400 }))).toBe(200);
-    const long = await raw('/api/v1/processes', { headers: { authorization: `Bearer ${await sign({ iat, exp: iat + 86_401 })}` } });
+    const long = await raw('/api/v1/processes', {
+      headers: { authorization: `Bearer ${await sign({ iat, exp: iat + 86_401 })}` },
+    });
     expect(long.status).toBe(401);
     expect((await long.json()).error.messages.en).toContain('AUTH_MAX_TOKEN_TTL');
     expect(await status(await sign({ exp: iat + 2 * 86_400 }))).toBe(401);
@@ -75,7 +100,8 @@ describe('tokens', () => {
       const res = await raw('/api/v1/processes', { headers: { authorization: `Bearer ${token}` } });
       return res.status === 401 && (await res.json()).error.code === 'UNAUTHENTICATED';
     };
-    const claims = (iat: number | string | null, exp: number | string) => signRaw(`{"sub":"u1","tenant":"t1","roles":["admin"],${iat === null ? '' : `"iat":${iat},`}"exp":${exp}}`);
+    const claims = (iat: number | string | null, exp: number | string) =>
+      signRaw(`{"sub":"u1","tenant":"t1","roles":["admin"],${iat === null ? '' : `"iat":${iat},`}"exp":${exp}}`);
     const cases: [string, string][] = [
       // iat in the future: exp − iat looks short, the token lives for a year.
       ['iat a year ahead', await sign({ iat: now + 365 * 86_400, exp: now + 365 * 86_400 + 3600 })],
@@ -102,17 +128,38 @@ describe('tokens', () => {
   });
 
   it('takes its limit from maxTokenTtlSeconds, and the dev token endpoint never issues longer', async () => {
-    const dev = await startTestServer(await openDatabase({ dataDir: 'memory://' }), { dev: true, maxTokenTtlSeconds: 3600 });
+    const dev = await startTestServer(await openDatabase({ dataDir: 'memory://' }), {
+      dev: true,
+      maxTokenTtlSeconds: 3600,
+    });
     try {
       const iat = Math.floor(dev.clock.now().getTime() / 1000);
       const hours2 = await sign({ iat, exp: iat + 7200 });
-      expect((await dev.server.fetch(new Request('http://test/api/v1/processes', { headers: { authorization: `Bearer ${hours2}` } }))).status).toBe(401);
-      const minted = await dev.server.fetch(new Request('http://test/api/v1/dev/token', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ sub: 'u1', tenant: 't1', roles: ['admin'], expiresIn: 30 * 86_400 }) }));
+      expect(
+        (
+          await dev.server.fetch(
+            new Request('http://test/api/v1/processes', { headers: { authorization: `Bearer ${hours2}` } }),
+          )
+        ).status,
+      ).toBe(401);
+      const minted = await dev.server.fetch(
+        new Request('http://test/api/v1/dev/token', {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ sub: 'u1', tenant: 't1', roles: ['admin'], expiresIn: 30 * 86_400 }),
+        }),
+      );
       expect(minted.status).toBe(200);
       const { token } = await minted.json();
       const claims = JSON.parse(Buffer.from(token.split('.')[1], 'base64url').toString());
       expect(claims.exp - claims.iat).toBe(3600);
-      expect((await dev.server.fetch(new Request('http://test/api/v1/processes', { headers: { authorization: `Bearer ${token}` } }))).status).toBe(200);
+      expect(
+        (
+          await dev.server.fetch(
+            new Request('http://test/api/v1/processes', { headers: { authorization: `Bearer ${token}` } }),
+          )
+        ).status,
+      ).toBe(200);
     } finally {
       await dev.close();
     }
@@ -153,7 +200,13 @@ describe('failed authentications per client address', () => {
     expect(await upgradeStatus('forged')).toBe(429);
     expect((await get(known)).status).toBe(200);
     // In-process callers (no socket address) are not throttled.
-    expect((await t.server.fetch(new Request('http://test/api/v1/processes', { headers: { authorization: 'Bearer forged' } }))).status).toBe(401);
+    expect(
+      (
+        await t.server.fetch(
+          new Request('http://test/api/v1/processes', { headers: { authorization: 'Bearer forged' } }),
+        )
+      ).status,
+    ).toBe(401);
     t.clock.advance(10_000);
     expect((await get('forged.again')).status).toBe(401);
   });
@@ -227,8 +280,14 @@ describe('tokens verified with a JWKS', () => {
     try {
       const { port } = await t.server.listen(0, '127.0.0.1');
       const iat = Math.floor(t.clock.now().getTime() / 1000);
-      const token = await new SignJWT({ tenant: 't1', roles: ['admin'] }).setProtectedHeader({ alg: 'RS256', kid: 'k1' }).setSubject('u1').setIssuedAt(iat).setExpirationTime(iat + 600).sign(privateKey);
-      const get = () => fetch(`http://127.0.0.1:${port}/api/v1/processes`, { headers: { authorization: `Bearer ${token}` } });
+      const token = await new SignJWT({ tenant: 't1', roles: ['admin'] })
+        .setProtectedHeader({ alg: 'RS256', kid: 'k1' })
+        .setSubject('u1')
+        .setIssuedAt(iat)
+        .setExpirationTime(iat + 600)
+        .sign(privateKey);
+      const get = () =>
+        fetch(`http://127.0.0.1:${port}/api/v1/processes`, { headers: { authorization: `Bearer ${token}` } });
       for (let i = 0; i < 35; i++) {
         const res = await get();
         expect(res.status).toBe(503);

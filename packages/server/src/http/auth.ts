@@ -75,15 +75,28 @@ export function createVerifier(config: AuthConfig, now: () => Date): TokenVerifi
     let payload: JWTPayload;
     try {
       const options = { currentDate: now(), algorithms: key ? ['HS256'] : undefined };
-      payload = key ? (await jwtVerify(token, key, options)).payload : (await jwtVerify(token, jwks!, { currentDate: now() })).payload;
+      payload = key
+        ? (await jwtVerify(token, key, options)).payload
+        : (await jwtVerify(token, jwks!, { currentDate: now() })).payload;
     } catch (e) {
       // The key set could not be had (JWKS endpoint down, slow or broken): the server's
       // trouble, not the token's. 503, so clients retry and the failure throttle counts nothing.
       if (jwks && !key && keySetUnavailable(e))
-        throw new ApiError('UNAVAILABLE', [{ message: { zh: '暂时无法获取验证令牌的公钥（AUTH_JWKS_URL）', en: 'The keys that verify tokens (AUTH_JWKS_URL) cannot be fetched right now' } }]).withRetryAfter(5);
+        throw new ApiError('UNAVAILABLE', [
+          {
+            message: {
+              zh: '暂时无法获取验证令牌的公钥（AUTH_JWKS_URL）',
+              en: 'The keys that verify tokens (AUTH_JWKS_URL) cannot be fetched right now',
+            },
+          },
+        ]).withRetryAfter(5);
       const code = (e as { code?: string }).code;
       const expired = code === 'ERR_JWT_EXPIRED';
-      const error = new ApiError('UNAUTHENTICATED', [], expired ? { zh: '令牌已过期', en: 'The token has expired' } : { zh: '令牌无效', en: 'The token is not valid' });
+      const error = new ApiError(
+        'UNAUTHENTICATED',
+        [],
+        expired ? { zh: '令牌已过期', en: 'The token has expired' } : { zh: '令牌无效', en: 'The token is not valid' },
+      );
       // jose checks the claims only once the signature holds.
       throw expired || code === 'ERR_JWT_CLAIM_VALIDATION_FAILED' ? signed(error) : error;
     }
@@ -91,28 +104,70 @@ export function createVerifier(config: AuthConfig, now: () => Date): TokenVerifi
     // host cannot take back: refuse both (API.md: AUTH_MAX_TOKEN_TTL).
     const { exp, iat } = payload;
     if (typeof exp !== 'number' || !Number.isFinite(exp))
-      throw signed(new ApiError('UNAUTHENTICATED', [], { zh: '令牌缺少过期时间（exp）', en: 'The token has no expiry time (exp)' }));
+      throw signed(
+        new ApiError('UNAUTHENTICATED', [], {
+          zh: '令牌缺少过期时间（exp）',
+          en: 'The token has no expiry time (exp)',
+        }),
+      );
     // The life is `exp − iat`, and `iat` is the client's word: it may not lie in the future
     // (beyond clock skew) nor at or after `exp`, so the life is never longer than it says.
     // Without `iat` the life is counted from now.
     const nowS = now().getTime() / 1000;
-    if (iat !== undefined && (typeof iat !== 'number' || !Number.isFinite(iat) || iat > nowS + TOKEN_CLOCK_LEEWAY_SECONDS || exp <= iat))
-      throw signed(new ApiError('UNAUTHENTICATED', [{ path: 'iat', message: { zh: '签发时间（iat）不能晚于现在或过期时间', en: 'The issue time (iat) may not be in the future or at or after exp' } }], {
-        zh: '令牌的签发时间（iat）无效',
-        en: 'The token\'s issue time (iat) is not valid',
-      }));
+    if (
+      iat !== undefined &&
+      (typeof iat !== 'number' || !Number.isFinite(iat) || iat > nowS + TOKEN_CLOCK_LEEWAY_SECONDS || exp <= iat)
+    )
+      throw signed(
+        new ApiError(
+          'UNAUTHENTICATED',
+          [
+            {
+              path: 'iat',
+              message: {
+                zh: '签发时间（iat）不能晚于现在或过期时间',
+                en: 'The issue time (iat) may not be in the future or at or after exp',
+              },
+            },
+          ],
+          {
+            zh: '令牌的签发时间（iat）无效',
+            en: "The token's issue time (iat) is not valid",
+          },
+        ),
+      );
     if (iat !== undefined ? exp - iat > maxTtl : exp - nowS > maxTtl + TOKEN_CLOCK_LEEWAY_SECONDS)
-      throw signed(new ApiError('UNAUTHENTICATED', [{ maxTtlSeconds: maxTtl, message: { zh: `令牌有效期不得超过 ${maxTtl} 秒`, en: `A token may live at most ${maxTtl} s` } }], {
-        zh: `令牌有效期过长（上限 ${maxTtl} 秒，AUTH_MAX_TOKEN_TTL）`,
-        en: `The token lives too long (at most ${maxTtl} s, AUTH_MAX_TOKEN_TTL)`,
-      }));
+      throw signed(
+        new ApiError(
+          'UNAUTHENTICATED',
+          [
+            {
+              maxTtlSeconds: maxTtl,
+              message: { zh: `令牌有效期不得超过 ${maxTtl} 秒`, en: `A token may live at most ${maxTtl} s` },
+            },
+          ],
+          {
+            zh: `令牌有效期过长（上限 ${maxTtl} 秒，AUTH_MAX_TOKEN_TTL）`,
+            en: `The token lives too long (at most ${maxTtl} s, AUTH_MAX_TOKEN_TTL)`,
+          },
+        ),
+      );
     const { sub, tenant, roles } = payload as JWTPayload & { tenant?: unknown; roles?: unknown };
     if (typeof sub !== 'string' || !sub || typeof tenant !== 'string' || !tenant)
-      throw signed(new ApiError('UNAUTHENTICATED', [], { zh: '令牌缺少 sub 或 tenant', en: 'The token lacks sub or tenant' }));
+      throw signed(
+        new ApiError('UNAUTHENTICATED', [], { zh: '令牌缺少 sub 或 tenant', en: 'The token lacks sub or tenant' }),
+      );
     // They become keys of stored rows: a NUL (or unpaired surrogate) cannot be stored.
     if (!isStorableText(sub) || !isStorableText(tenant))
-      throw signed(new ApiError('UNAUTHENTICATED', [], { zh: '令牌的 sub 或 tenant 含有不允许的字符', en: 'The token\'s sub or tenant contains a character that is not allowed' }));
-    const list = Array.isArray(roles) ? roles.filter((r): r is Role => (ROLES as readonly string[]).includes(r as string)) : [];
+      throw signed(
+        new ApiError('UNAUTHENTICATED', [], {
+          zh: '令牌的 sub 或 tenant 含有不允许的字符',
+          en: "The token's sub or tenant contains a character that is not allowed",
+        }),
+      );
+    const list = Array.isArray(roles)
+      ? roles.filter((r): r is Role => (ROLES as readonly string[]).includes(r as string))
+      : [];
     const name = typeof payload.name === 'string' && isStorableText(payload.name) ? payload.name : undefined;
     return { principal: { tenantId: tenant, userId: sub, roles: new Set(list), name }, exp };
   }
@@ -158,10 +213,15 @@ export const BEARER_SUBPROTOCOL_PREFIX = 'bearer.';
  * kit's client; keeps tokens out of URLs), else `?token=` (stock y-websocket clients),
  * else the Authorization header (Node clients).
  */
-export function websocketToken(protocols: string | undefined, query: string | undefined, authorization: string | undefined): string | null {
+export function websocketToken(
+  protocols: string | undefined,
+  query: string | undefined,
+  authorization: string | undefined,
+): string | null {
   for (const entry of protocols?.split(',') ?? []) {
     const p = entry.trim();
-    if (p.startsWith(BEARER_SUBPROTOCOL_PREFIX) && p.length > BEARER_SUBPROTOCOL_PREFIX.length) return p.slice(BEARER_SUBPROTOCOL_PREFIX.length);
+    if (p.startsWith(BEARER_SUBPROTOCOL_PREFIX) && p.length > BEARER_SUBPROTOCOL_PREFIX.length)
+      return p.slice(BEARER_SUBPROTOCOL_PREFIX.length);
   }
   if (query) return query;
   return bearerToken(authorization);
@@ -169,5 +229,7 @@ export function websocketToken(protocols: string | undefined, query: string | un
 
 export function requireRole(p: Principal, ...roles: Role[]): void {
   if (!roles.some((r) => p.roles.has(r)))
-    throw new ApiError('FORBIDDEN', [{ need: roles, message: { zh: `需要角色：${roles.join('/')}`, en: `Needs role: ${roles.join(' or ')}` } }]);
+    throw new ApiError('FORBIDDEN', [
+      { need: roles, message: { zh: `需要角色：${roles.join('/')}`, en: `Needs role: ${roles.join(' or ')}` } },
+    ]);
 }

@@ -2,7 +2,15 @@ import type { MiddlewareHandler } from 'hono';
 import { cors } from 'hono/cors';
 
 /** Request headers a host page may send to the API from another origin. */
-export const CORS_ALLOW_HEADERS = ['Authorization', 'Content-Type', 'Idempotency-Key', 'If-Match', 'Accept-Language', 'X-Request-Id', 'X-File-Name'];
+export const CORS_ALLOW_HEADERS = [
+  'Authorization',
+  'Content-Type',
+  'Idempotency-Key',
+  'If-Match',
+  'Accept-Language',
+  'X-Request-Id',
+  'X-File-Name',
+];
 /** Response headers its script may read. */
 export const CORS_EXPOSE_HEADERS = ['ETag', 'X-Request-Id', 'Retry-After', 'Location', 'Content-Disposition'];
 const ALLOW_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'];
@@ -16,14 +24,16 @@ export function normalizeOrigins(list: readonly string[]): string[] {
   for (const raw of list) {
     const entry = raw.trim();
     if (!entry) continue;
-    if (entry === '*' || entry === 'null') throw new Error(`ALLOWED_ORIGINS: "${entry}" is not allowed; name each origin, e.g. https://crm.example.com`);
+    if (entry === '*' || entry === 'null')
+      throw new Error(`ALLOWED_ORIGINS: "${entry}" is not allowed; name each origin, e.g. https://crm.example.com`);
     let url: URL;
     try {
       url = new URL(entry);
     } catch {
       throw new Error(`ALLOWED_ORIGINS: "${entry}" is not an origin like https://crm.example.com`);
     }
-    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error(`ALLOWED_ORIGINS: "${entry}" must be http: or https:`);
+    if (url.protocol !== 'http:' && url.protocol !== 'https:')
+      throw new Error(`ALLOWED_ORIGINS: "${entry}" must be http: or https:`);
     out.add(url.origin);
   }
   return [...out];
@@ -52,7 +62,8 @@ export function apiCors(allowedOrigins: readonly string[]): MiddlewareHandler {
     if (allowed.has(origin)) return handler(c, next);
     // Another origin: nothing that grants or advertises anything. A preflight still ends
     // here (never reaches auth), so the browser sees a plain refusal, not a 401.
-    if (c.req.method === 'OPTIONS' && c.req.header('access-control-request-method') !== undefined) return c.body(null, 204, { vary: 'Origin' });
+    if (c.req.method === 'OPTIONS' && c.req.header('access-control-request-method') !== undefined)
+      return c.body(null, 204, { vary: 'Origin' });
     return next();
   };
 }
@@ -62,7 +73,11 @@ export function apiCors(allowedOrigins: readonly string[]): MiddlewareHandler {
  * equals `Host`), or an allowed origin. Browsers always send it, and do not apply CORS to
  * websockets, so this check is what keeps other sites' pages off live documents.
  */
-export function websocketOriginAllowed(origin: string | undefined, host: string | undefined, allowedOrigins: ReadonlySet<string>): boolean {
+export function websocketOriginAllowed(
+  origin: string | undefined,
+  host: string | undefined,
+  allowedOrigins: ReadonlySet<string>,
+): boolean {
   if (origin === undefined) return true;
   if (allowedOrigins.has(origin)) return true;
   try {

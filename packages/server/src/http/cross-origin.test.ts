@@ -39,9 +39,17 @@ describe('cross-origin hosts', () => {
     writeFileSync(join(kitDir, 'stage-form.js'), CHUNK);
     writeFileSync(join(tmpdir(), 'sp-kit-outside.js'), 'secret');
     const sink = new Writable({ write: (chunk, _enc, done) => (logLines.push(String(chunk)), done()) });
-    t = await startTestServer(await openDatabase({ dataDir: 'memory://' }), { allowedOrigins: [HOST_ORIGIN, 'http://localhost:5173/'], kitDir, logger: pino({ level: 'info' }, sink) });
+    t = await startTestServer(await openDatabase({ dataDir: 'memory://' }), {
+      allowedOrigins: [HOST_ORIGIN, 'http://localhost:5173/'],
+      kitDir,
+      logger: pino({ level: 'info' }, sink),
+    });
     ({ port } = await t.server.listen(0, '127.0.0.1'));
-    processId = (await t.as('admin', ['admin']).post('/processes', { name: '流程', departments: [], definition: seedProcessDefinition })).body.id;
+    processId = (
+      await t
+        .as('admin', ['admin'])
+        .post('/processes', { name: '流程', departments: [], definition: seedProcessDefinition })
+    ).body.id;
   });
   afterAll(async () => {
     await t.close();
@@ -55,23 +63,41 @@ describe('cross-origin hosts', () => {
     it('answers a preflight from an allowed origin with 204, before auth, naming the allowed headers and no credentials', async () => {
       const res = await raw('/api/v1/opportunities/o1/complete-stage', {
         method: 'OPTIONS',
-        headers: { origin: HOST_ORIGIN, 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization, content-type, idempotency-key, if-match' },
+        headers: {
+          origin: HOST_ORIGIN,
+          'access-control-request-method': 'POST',
+          'access-control-request-headers': 'authorization, content-type, idempotency-key, if-match',
+        },
       });
       expect(res.status).toBe(204);
       expect(res.headers.get('access-control-allow-origin')).toBe(HOST_ORIGIN);
-      expect(list(res.headers.get('access-control-allow-headers'))).toEqual(CORS_ALLOW_HEADERS.map((h) => h.toLowerCase()));
-      expect(list(res.headers.get('access-control-allow-methods'))).toEqual(expect.arrayContaining(['get', 'post', 'put', 'patch', 'delete']));
+      expect(list(res.headers.get('access-control-allow-headers'))).toEqual(
+        CORS_ALLOW_HEADERS.map((h) => h.toLowerCase()),
+      );
+      expect(list(res.headers.get('access-control-allow-methods'))).toEqual(
+        expect.arrayContaining(['get', 'post', 'put', 'patch', 'delete']),
+      );
       expect(res.headers.get('access-control-allow-credentials')).toBeNull();
       expect(list(res.headers.get('vary'))).toContain('origin');
       // A configured origin with a trailing slash matches what browsers send.
-      const dev = await raw('/api/v1/processes', { method: 'OPTIONS', headers: { origin: 'http://localhost:5173', 'access-control-request-method': 'GET' } });
+      const dev = await raw('/api/v1/processes', {
+        method: 'OPTIONS',
+        headers: { origin: 'http://localhost:5173', 'access-control-request-method': 'GET' },
+      });
       expect(dev.status).toBe(204);
       expect(dev.headers.get('access-control-allow-origin')).toBe('http://localhost:5173');
     });
 
     it('gives a preflight from any other origin no Access-Control-Allow-Origin (the browser refuses), and never 401', async () => {
       for (const origin of [FOREIGN_ORIGIN, 'null', 'https://crm.example.com.evil.net', 'http://crm.example.com']) {
-        const res = await raw('/api/v1/processes', { method: 'OPTIONS', headers: { origin, 'access-control-request-method': 'GET', 'access-control-request-headers': 'authorization' } });
+        const res = await raw('/api/v1/processes', {
+          method: 'OPTIONS',
+          headers: {
+            origin,
+            'access-control-request-method': 'GET',
+            'access-control-request-headers': 'authorization',
+          },
+        });
         expect(res.status).not.toBe(401);
         expect(res.headers.get('access-control-allow-origin')).toBeNull();
       }
@@ -82,14 +108,18 @@ describe('cross-origin hosts', () => {
       const ok = await raw('/api/v1/processes', { headers: { origin: HOST_ORIGIN, authorization: `Bearer ${token}` } });
       expect(ok.status).toBe(200);
       expect(ok.headers.get('access-control-allow-origin')).toBe(HOST_ORIGIN);
-      expect(list(ok.headers.get('access-control-expose-headers'))).toEqual(CORS_EXPOSE_HEADERS.map((h) => h.toLowerCase()));
+      expect(list(ok.headers.get('access-control-expose-headers'))).toEqual(
+        CORS_EXPOSE_HEADERS.map((h) => h.toLowerCase()),
+      );
       expect(ok.headers.get('access-control-allow-origin')).not.toBe('*');
       const refused = await raw('/api/v1/processes', { headers: { origin: HOST_ORIGIN } });
       expect(refused.status).toBe(401);
       expect(refused.headers.get('access-control-allow-origin')).toBe(HOST_ORIGIN);
       expect((await refused.json()).error.code).toBe('UNAUTHENTICATED');
 
-      const foreign = await raw('/api/v1/processes', { headers: { origin: FOREIGN_ORIGIN, authorization: `Bearer ${token}` } });
+      const foreign = await raw('/api/v1/processes', {
+        headers: { origin: FOREIGN_ORIGIN, authorization: `Bearer ${token}` },
+      });
       expect(foreign.headers.get('access-control-allow-origin')).toBeNull();
       expect(foreign.headers.get('access-control-expose-headers')).toBeNull();
     });
@@ -97,7 +127,10 @@ describe('cross-origin hosts', () => {
     it('covers the SSE streams', async () => {
       const token = await t.token('admin', ['admin']);
       const controller = new AbortController();
-      const res = await raw('/api/v1/notifications/stream', { headers: { origin: HOST_ORIGIN, authorization: `Bearer ${token}` }, signal: controller.signal });
+      const res = await raw('/api/v1/notifications/stream', {
+        headers: { origin: HOST_ORIGIN, authorization: `Bearer ${token}` },
+        signal: controller.signal,
+      });
       expect(res.status).toBe(200);
       expect(res.headers.get('content-type')).toContain('text/event-stream');
       expect(res.headers.get('access-control-allow-origin')).toBe(HOST_ORIGIN);
@@ -109,9 +142,20 @@ describe('cross-origin hosts', () => {
   describe('websocket Origin check and subprotocol token', () => {
     const doc = () => `process-draft:${processId}`;
     /** The status and body an upgrade is answered with, and the subprotocol of an accepted one. */
-    const upgrade = (path: string, opts: { origin?: string; protocols?: string[]; headers?: Record<string, string> } = {}) =>
-      new Promise<{ status: number; body: any; protocol?: string; headers?: Record<string, string | string[] | undefined> }>((resolve, reject) => {
-        const ws = new WebSocket(`ws://127.0.0.1:${port}${path}`, opts.protocols ?? [], { origin: opts.origin, headers: opts.headers });
+    const upgrade = (
+      path: string,
+      opts: { origin?: string; protocols?: string[]; headers?: Record<string, string> } = {},
+    ) =>
+      new Promise<{
+        status: number;
+        body: any;
+        protocol?: string;
+        headers?: Record<string, string | string[] | undefined>;
+      }>((resolve, reject) => {
+        const ws = new WebSocket(`ws://127.0.0.1:${port}${path}`, opts.protocols ?? [], {
+          origin: opts.origin,
+          headers: opts.headers,
+        });
         let headers: Record<string, string | string[] | undefined> | undefined;
         ws.once('upgrade', (res) => (headers = res.headers));
         ws.once('unexpected-response', (_req, res) => {
@@ -134,7 +178,10 @@ describe('cross-origin hosts', () => {
       const token = await t.token('admin', ['admin']);
       const res = await upgrade(`/sync/${doc()}?token=${token}`, { origin: FOREIGN_ORIGIN });
       expect(res.status).toBe(403);
-      expect(res.body.error).toMatchObject({ code: 'FORBIDDEN', details: [expect.objectContaining({ origin: FOREIGN_ORIGIN })] });
+      expect(res.body.error).toMatchObject({
+        code: 'FORBIDDEN',
+        details: [expect.objectContaining({ origin: FOREIGN_ORIGIN })],
+      });
       expect(res.headers?.['content-type']).toContain('application/json');
       const anonymous = await upgrade(`/sync/${doc()}`, { origin: FOREIGN_ORIGIN });
       expect(anonymous.status).toBe(403);
@@ -149,7 +196,10 @@ describe('cross-origin hosts', () => {
 
     it('takes the token from a `bearer.<jwt>` subprotocol, answers `sales-process` and never echoes the token', async () => {
       const token = await t.token('admin', ['admin']);
-      const res = await upgrade(`/sync/${doc()}`, { origin: HOST_ORIGIN, protocols: ['sales-process', `bearer.${token}`] });
+      const res = await upgrade(`/sync/${doc()}`, {
+        origin: HOST_ORIGIN,
+        protocols: ['sales-process', `bearer.${token}`],
+      });
       expect(res.status).toBe(101);
       expect(res.protocol).toBe('sales-process');
       expect(res.headers?.['sec-websocket-protocol']).toBe('sales-process');
@@ -160,7 +210,10 @@ describe('cross-origin hosts', () => {
       expect(tokenFirst.protocol).toBe('sales-process');
       expect(JSON.stringify(tokenFirst.headers)).not.toContain(token);
       // The subprotocol token wins over a bad ?token= and a bad header.
-      const first = await upgrade(`/sync/${doc()}?token=garbage`, { protocols: ['sales-process', `bearer.${token}`], headers: { authorization: 'Bearer garbage' } });
+      const first = await upgrade(`/sync/${doc()}?token=garbage`, {
+        protocols: ['sales-process', `bearer.${token}`],
+        headers: { authorization: 'Bearer garbage' },
+      });
       expect(first.status).toBe(101);
       // A refused one is refused with the envelope.
       const bad = await upgrade(`/sync/${doc()}`, { protocols: ['sales-process', 'bearer.garbage'] });
@@ -221,7 +274,9 @@ describe('cross-origin hosts', () => {
       expect(map.headers.get('content-type')).toContain('application/json');
       expect(map.headers.get('cache-control')).toBe('public, max-age=31536000, immutable');
       // A chunk whose hash drew only small letters is still a chunk; a plain name is not hashed.
-      expect((await raw('/kit/chunks/bar-abcdefgh.js')).headers.get('cache-control')).toBe('public, max-age=31536000, immutable');
+      expect((await raw('/kit/chunks/bar-abcdefgh.js')).headers.get('cache-control')).toBe(
+        'public, max-age=31536000, immutable',
+      );
       const plain = await raw('/kit/stage-form.js');
       expect(plain.headers.get('cache-control')).toBe('public, max-age=300');
       expect(plain.headers.get('etag')).toBeTruthy();
@@ -243,11 +298,25 @@ describe('cross-origin hosts', () => {
       expect(identity.headers.get('vary')).toBe('Accept-Encoding');
       expect(await identity.text()).toBe(ENTRY);
       // A file with no compressed sibling varies on nothing.
-      expect((await raw('/kit/chunks/foo-AbC123xy.js', { headers: { 'accept-encoding': 'br' } })).headers.get('content-encoding')).toBeNull();
+      expect(
+        (await raw('/kit/chunks/foo-AbC123xy.js', { headers: { 'accept-encoding': 'br' } })).headers.get(
+          'content-encoding',
+        ),
+      ).toBeNull();
     });
 
     it('answers a missing file and any path out of the folder with the 404 envelope', async () => {
-      for (const path of ['/kit/nope.js', '/kit/', '/kit/chunks', '/kit/%2e%2e/sp-kit-outside.js', '/kit/chunks/..%2f..%2fsp-kit-outside.js', '/kit/..%5csp-kit-outside.js', '/kit/%252e%252e/sp-kit-outside.js', '/kit/.hidden', '/kit/a%00.js']) {
+      for (const path of [
+        '/kit/nope.js',
+        '/kit/',
+        '/kit/chunks',
+        '/kit/%2e%2e/sp-kit-outside.js',
+        '/kit/chunks/..%2f..%2fsp-kit-outside.js',
+        '/kit/..%5csp-kit-outside.js',
+        '/kit/%252e%252e/sp-kit-outside.js',
+        '/kit/.hidden',
+        '/kit/a%00.js',
+      ]) {
         const res = await raw(path);
         expect(res.status, path).toBe(404);
         expect((await res.json()).error.code, path).toBe('NOT_FOUND');

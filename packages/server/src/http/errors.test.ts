@@ -51,7 +51,14 @@ describe('the envelope for every failure', () => {
   });
 
   it('maps framework exceptions and bad percent-encoding to the envelope', async () => {
-    for (const [status, code] of [[401, 'UNAUTHENTICATED'], [403, 'FORBIDDEN'], [404, 'NOT_FOUND'], [429, 'RATE_LIMITED'], [503, 'UNAVAILABLE'], [418, 'VALIDATION_FAILED']] as const) {
+    for (const [status, code] of [
+      [401, 'UNAUTHENTICATED'],
+      [403, 'FORBIDDEN'],
+      [404, 'NOT_FOUND'],
+      [429, 'RATE_LIMITED'],
+      [503, 'UNAVAILABLE'],
+      [418, 'VALIDATION_FAILED'],
+    ] as const) {
       const res = await raw(`/test/framework/${status}`);
       expect((await res.json()).error.code, String(status)).toBe(code);
       expect(res.status).toBeGreaterThanOrEqual(400);
@@ -63,7 +70,12 @@ describe('the envelope for every failure', () => {
 
   it('puts nosniff, no-store and no-referrer on API answers, keeping a cache policy a route set', async () => {
     const token = await t.token('u1', ['admin']);
-    for (const res of [await raw('/api/v1/processes', { headers: { authorization: `Bearer ${token}` } }), await raw('/api/v1/processes'), await raw('/api/v1/nothing'), await raw('/healthz')]) {
+    for (const res of [
+      await raw('/api/v1/processes', { headers: { authorization: `Bearer ${token}` } }),
+      await raw('/api/v1/processes'),
+      await raw('/api/v1/nothing'),
+      await raw('/healthz'),
+    ]) {
       expect(res.headers.get('x-content-type-options')).toBe('nosniff');
       expect(res.headers.get('cache-control')).toBe('no-store');
       expect(res.headers.get('referrer-policy')).toBe('no-referrer');
@@ -80,17 +92,29 @@ describe('the envelope for every failure', () => {
       const req = httpRequest({ host: '127.0.0.1', port, path, headers }, (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => resolve({ status: res.statusCode!, type: res.headers['content-type'], text: Buffer.concat(chunks).toString('utf8') }));
+        res.on('end', () =>
+          resolve({
+            status: res.statusCode!,
+            type: res.headers['content-type'],
+            text: Buffer.concat(chunks).toString('utf8'),
+          }),
+        );
       });
       req.on('error', reject);
       req.end();
     });
 
   it('answers a 60 KiB query string or header with 431 and the envelope, not an empty answer', async () => {
-    for (const res of [await send(`/api/v1/processes?q=${'x'.repeat(60 * 1024)}`), await send('/api/v1/processes', { 'x-big': 'y'.repeat(60 * 1024) })]) {
+    for (const res of [
+      await send(`/api/v1/processes?q=${'x'.repeat(60 * 1024)}`),
+      await send('/api/v1/processes', { 'x-big': 'y'.repeat(60 * 1024) }),
+    ]) {
       expect(res.status).toBe(431);
       expect(res.type).toBe('application/json');
-      expect(JSON.parse(res.text).error).toMatchObject({ code: 'PAYLOAD_TOO_LARGE', details: [expect.objectContaining({ path: 'headers' })] });
+      expect(JSON.parse(res.text).error).toMatchObject({
+        code: 'PAYLOAD_TOO_LARGE',
+        details: [expect.objectContaining({ path: 'headers' })],
+      });
     }
     // The server still serves normal requests afterwards.
     expect((await send('/healthz')).status).toBe(200);
@@ -106,11 +130,16 @@ describe('the envelope for every failure', () => {
       socket.setTimeout(5000, () => (socket.destroy(), reject(new Error('no answer'))));
       socket.on('end', () => {
         const text = Buffer.concat(chunks).toString('utf8');
-        resolve({ status: Number(/^HTTP\/1\.1 (\d{3})/.exec(text)?.[1] ?? 0), head: text.slice(0, text.indexOf('\r\n\r\n')), body: text.slice(text.indexOf('\r\n\r\n') + 4) });
+        resolve({
+          status: Number(/^HTTP\/1\.1 (\d{3})/.exec(text)?.[1] ?? 0),
+          head: text.slice(0, text.indexOf('\r\n\r\n')),
+          body: text.slice(text.indexOf('\r\n\r\n') + 4),
+        });
         socket.destroy();
       });
     });
-  const ws = 'Connection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n';
+  const ws =
+    'Connection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n';
 
   it('answers requests that cannot become a Request, and upgrades nobody serves, with the envelope instead of an empty answer or a hang', async () => {
     for (const head of [
@@ -128,10 +157,26 @@ describe('the envelope for every failure', () => {
   });
 
   it('classifies lost database connections', () => {
-    for (const code of ['ECONNREFUSED', 'ECONNRESET', 'CONNECTION_CLOSED', 'CONNECTION_ENDED', 'CONNECTION_DESTROYED', 'CONNECT_TIMEOUT', '57P01', '57P03', '08006'])
+    for (const code of [
+      'ECONNREFUSED',
+      'ECONNRESET',
+      'CONNECTION_CLOSED',
+      'CONNECTION_ENDED',
+      'CONNECTION_DESTROYED',
+      'CONNECT_TIMEOUT',
+      '57P01',
+      '57P03',
+      '08006',
+    ])
       expect(isConnectionLost(Object.assign(new Error('x'), { code })), code).toBe(true);
     // Drizzle wraps the driver's error as its cause; a dual-stack connect fails as an AggregateError.
-    expect(isConnectionLost(Object.assign(new Error('Failed query: select 1'), { cause: Object.assign(new Error('terminating connection'), { code: '57P01' }) }))).toBe(true);
+    expect(
+      isConnectionLost(
+        Object.assign(new Error('Failed query: select 1'), {
+          cause: Object.assign(new Error('terminating connection'), { code: '57P01' }),
+        }),
+      ),
+    ).toBe(true);
     expect(isConnectionLost(new AggregateError([Object.assign(new Error('a'), { code: 'ECONNREFUSED' })]))).toBe(true);
     expect(isConnectionLost(new Error('PGlite is closed'))).toBe(true);
     for (const other of [new Error('boom'), Object.assign(new Error('dup'), { code: '23505' }), null, 'ECONNREFUSED'])
@@ -151,7 +196,9 @@ for (const kind of testDatabases()) {
       await (kind.name === 'postgres' ? close.call(database) : database.close());
       database.close = async () => {};
       try {
-        const res = await t.server.fetch(new Request('http://test/api/v1/customers', { headers: { authorization: `Bearer ${token}` } }));
+        const res = await t.server.fetch(
+          new Request('http://test/api/v1/customers', { headers: { authorization: `Bearer ${token}` } }),
+        );
         expect(res.status).toBe(503);
         expect(Number(res.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
         expect((await res.json()).error.code).toBe('UNAVAILABLE');

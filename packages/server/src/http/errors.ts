@@ -68,14 +68,36 @@ export function envelopeBody(error: ApiError, lang: 'zh' | 'en' = 'zh'): string 
 // postgres.js connection errors, Node socket errors, and SQLSTATEs of a server going away
 // (class 08 connection exceptions, 57P01–57P03 shutdown / not accepting, 53300 no slots).
 const CONNECTION_CODES = new Set([
-  'ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH',
-  'CONNECTION_CLOSED', 'CONNECTION_ENDED', 'CONNECTION_DESTROYED', 'CONNECT_TIMEOUT',
-  '57P01', '57P02', '57P03', '53300', '08000', '08001', '08003', '08004', '08006',
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EPIPE',
+  'ETIMEDOUT',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'CONNECTION_CLOSED',
+  'CONNECTION_ENDED',
+  'CONNECTION_DESTROYED',
+  'CONNECT_TIMEOUT',
+  '57P01',
+  '57P02',
+  '57P03',
+  '53300',
+  '08000',
+  '08001',
+  '08003',
+  '08004',
+  '08006',
 ]);
 
 /** Whether an error (or one of its causes, as Drizzle wraps them) is a lost or refused database connection. */
 export function isConnectionLost(error: unknown): boolean {
-  for (let e = error, depth = 0; e && typeof e === 'object' && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
+  for (
+    let e = error, depth = 0;
+    e && typeof e === 'object' && depth < 5;
+    e = (e as { cause?: unknown }).cause, depth++
+  ) {
     const code = (e as { code?: unknown }).code;
     if (typeof code === 'string' && CONNECTION_CODES.has(code)) return true;
     const errors = (e as { errors?: unknown }).errors; // AggregateError from a dual-stack connect
@@ -90,7 +112,17 @@ export const DATABASE_RETRY_AFTER_SECONDS = 5;
 
 /** A framework exception's status as the envelope code it stands for. */
 export function codeForStatus(status: number): ErrorCode {
-  const byStatus: Record<number, ErrorCode> = { 400: 'VALIDATION_FAILED', 401: 'UNAUTHENTICATED', 403: 'FORBIDDEN', 404: 'NOT_FOUND', 405: 'NOT_FOUND', 409: 'CONFLICT', 413: 'PAYLOAD_TOO_LARGE', 429: 'RATE_LIMITED', 503: 'UNAVAILABLE' };
+  const byStatus: Record<number, ErrorCode> = {
+    400: 'VALIDATION_FAILED',
+    401: 'UNAUTHENTICATED',
+    403: 'FORBIDDEN',
+    404: 'NOT_FOUND',
+    405: 'NOT_FOUND',
+    409: 'CONFLICT',
+    413: 'PAYLOAD_TOO_LARGE',
+    429: 'RATE_LIMITED',
+    503: 'UNAVAILABLE',
+  };
   const declared = (Object.keys(ERROR_STATUS) as ErrorCode[]).find((code) => ERROR_STATUS[code] === status);
   return byStatus[status] ?? declared ?? (status >= 400 && status < 500 ? 'VALIDATION_FAILED' : 'INTERNAL');
 }
@@ -102,7 +134,10 @@ export function validationError(error: ZodError, where: 'body' | 'query' | 'para
     error.issues.map((issue) => ({
       path: [where, ...issue.path.map(String)].join('.'),
       code: issue.code,
-      message: { zh: `${issue.path.join('.') || where}：${issue.message}`, en: `${issue.path.join('.') || where}: ${issue.message}` },
+      message: {
+        zh: `${issue.path.join('.') || where}：${issue.message}`,
+        en: `${issue.path.join('.') || where}: ${issue.message}`,
+      },
     })),
   );
 }

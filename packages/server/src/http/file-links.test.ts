@@ -12,7 +12,17 @@ for (const kind of testDatabases()) {
       t = await startTestServer(await kind.open());
       const upload = async (name: string, tenant = 't1') => {
         const token = await t.token('rep', ['sales'], tenant);
-        const res = await t.server.fetch(new Request('http://test/api/v1/files', { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/pdf', 'x-file-name': encodeURIComponent(name) }, body: bytes }));
+        const res = await t.server.fetch(
+          new Request('http://test/api/v1/files', {
+            method: 'POST',
+            headers: {
+              authorization: `Bearer ${token}`,
+              'content-type': 'application/pdf',
+              'x-file-name': encodeURIComponent(name),
+            },
+            body: bytes,
+          }),
+        );
         expect(res.status).toBe(201);
         return (await res.json()).id as string;
       };
@@ -36,7 +46,9 @@ for (const kind of testDatabases()) {
       expect(got.status).toBe(200);
       expect(new Uint8Array(await got.arrayBuffer())).toEqual(bytes);
       expect(got.headers.get('content-type')).toBe('application/pdf');
-      expect(got.headers.get('content-disposition')).toBe(`attachment; filename="___ _final_ (v2).pdf"; filename*=UTF-8''%E6%8A%A5%E4%BB%B7%E5%8D%95%20%22final%22%20%28v2%29.pdf`);
+      expect(got.headers.get('content-disposition')).toBe(
+        `attachment; filename="___ _final_ (v2).pdf"; filename*=UTF-8''%E6%8A%A5%E4%BB%B7%E5%8D%95%20%22final%22%20%28v2%29.pdf`,
+      );
       expect(got.headers.get('x-content-type-options')).toBe('nosniff');
     });
 

@@ -51,8 +51,15 @@ for (const kind of testDatabases()) {
     });
     afterAll(() => ctx.database.close());
     const post = (path: string, key: string, body = '{}', headers: Record<string, string> = {}) =>
-      app.fetch(new Request(`http://x${path}`, { method: 'POST', headers: { 'content-type': 'application/json', 'idempotency-key': key, ...headers }, body }));
-    const reason = async (res: Response) => ((await res.json()) as { error: { details: { reason?: string }[] } }).error.details[0]?.reason;
+      app.fetch(
+        new Request(`http://x${path}`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'idempotency-key': key, ...headers },
+          body,
+        }),
+      );
+    const reason = async (res: Response) =>
+      ((await res.json()) as { error: { details: { reason?: string }[] } }).error.details[0]?.reason;
 
     it('answers 409 idempotency-key-reused, not the first answer, for the same key with another query string', async () => {
       acted = 0;
@@ -61,7 +68,11 @@ for (const kind of testDatabases()) {
       const other = await post('/files?name=second.txt', 'k-query', '"same bytes"');
       expect([other.status, await reason(other)]).toEqual([409, 'idempotency-key-reused']);
       const again = await post('/files?name=first.txt', 'k-query', '"same bytes"');
-      expect([again.status, await again.json(), again.headers.get('idempotent-replayed')]).toEqual([201, { name: 'first.txt' }, 'true']);
+      expect([again.status, await again.json(), again.headers.get('idempotent-replayed')]).toEqual([
+        201,
+        { name: 'first.txt' },
+        'true',
+      ]);
       expect(acted).toBe(1);
     });
 
@@ -73,7 +84,11 @@ for (const kind of testDatabases()) {
       const none = await post('/move', 'k-if-match', '{}');
       expect([none.status, await reason(none)]).toEqual([409, 'idempotency-key-reused']);
       const again = await post('/move', 'k-if-match', '{}', { 'if-match': 'W/"0"' });
-      expect([again.status, await again.json(), again.headers.get('idempotent-replayed')]).toEqual([200, { ifMatch: 'W/"0"' }, 'true']);
+      expect([again.status, await again.json(), again.headers.get('idempotent-replayed')]).toEqual([
+        200,
+        { ifMatch: 'W/"0"' },
+        'true',
+      ]);
       expect(acted).toBe(1);
     });
 
@@ -87,17 +102,25 @@ for (const kind of testDatabases()) {
       const again = await post('/admin-only', 'k-roles', '{}', { 'x-roles': 'sales,admin' });
       expect([again.status, again.headers.get('idempotent-replayed')]).toEqual([201, 'true']);
       // Without a key the demoted user gets the route's own answer.
-      expect((await app.fetch(new Request('http://x/admin-only', { method: 'POST', headers: { 'x-roles': 'analyst' } }))).status).toBe(403);
+      expect(
+        (await app.fetch(new Request('http://x/admin-only', { method: 'POST', headers: { 'x-roles': 'analyst' } })))
+          .status,
+      ).toBe(403);
       expect(acted).toBe(1);
     });
 
     it('answers a twin that outlasts its wait 409 in progress, with Retry-After, and acts once', async () => {
       acted = 0;
-      const [a, b] = await Promise.all([post('/slow', 'k1'), new Promise((r) => setTimeout(r, 20)).then(() => post('/slow', 'k1'))]);
+      const [a, b] = await Promise.all([
+        post('/slow', 'k1'),
+        new Promise((r) => setTimeout(r, 20)).then(() => post('/slow', 'k1')),
+      ]);
       expect(a.status).toBe(201);
       expect(b.status).toBe(409);
       expect(b.headers.get('retry-after')).toBe('1');
-      expect(((await b.json()) as { error: { details: { reason: string }[] } }).error.details[0]!.reason).toBe('idempotency-key-in-progress');
+      expect(((await b.json()) as { error: { details: { reason: string }[] } }).error.details[0]!.reason).toBe(
+        'idempotency-key-in-progress',
+      );
       // Once done, the retry gets the answer.
       const c = await post('/slow', 'k1');
       expect([c.status, await c.json(), c.headers.get('idempotent-replayed')]).toEqual([201, { n: 1 }, 'true']);

@@ -23,7 +23,8 @@ const KEY = /^[\x21-\x7e]{1,255}$/;
  * are refusals of the request's shape (400, 413, 415): nothing acted, and the client may
  * correct the request and send it again under the same key.
  */
-const kept = (status: number) => status < 500 && status !== 409 && status !== 429 && status !== 400 && status !== 413 && status !== 415;
+const kept = (status: number) =>
+  status < 500 && status !== 409 && status !== 429 && status !== 400 && status !== 413 && status !== 415;
 const REPLAYED_HEADERS = ['content-type', 'etag', 'location'];
 
 /**
@@ -36,7 +37,10 @@ const REPLAYED_HEADERS = ['content-type', 'etag', 'location'];
  * `idempotency-key-reused`. Answers 400, 409, 413, 415, 429 and 5xx are not kept.
  * Expired rows are deleted by `purgeIdempotencyKeys` (the scheduler).
  */
-export function idempotency(ctx: ServerContext, options: IdempotencyOptions = {}): MiddlewareHandler<{ Variables: { principal: Principal } }> {
+export function idempotency(
+  ctx: ServerContext,
+  options: IdempotencyOptions = {},
+): MiddlewareHandler<{ Variables: { principal: Principal } }> {
   const ttlMs = options.ttlMs ?? 86_400_000;
   const waitMs = options.waitMs ?? 5000;
   const abandonedAfterMs = options.abandonedAfterMs ?? 120_000;
@@ -46,7 +50,15 @@ export function idempotency(ctx: ServerContext, options: IdempotencyOptions = {}
     const key = c.req.header('idempotency-key');
     if (key === undefined) return next();
     if (!KEY.test(key))
-      throw new ApiError('VALIDATION_FAILED', [{ path: 'header.Idempotency-Key', message: { zh: 'Idempotency-Key 须为 1–255 个可见 ASCII 字符', en: 'Idempotency-Key must be 1–255 visible ASCII characters' } }]);
+      throw new ApiError('VALIDATION_FAILED', [
+        {
+          path: 'header.Idempotency-Key',
+          message: {
+            zh: 'Idempotency-Key 须为 1–255 个可见 ASCII 字符',
+            en: 'Idempotency-Key must be 1–255 visible ASCII characters',
+          },
+        },
+      ]);
     const p = c.get('principal');
     if (!p) return next(); // a route without a user (signed links) has no one to scope a key to
     // Read the body once, bounded, and hand the route a request that carries it.
@@ -55,12 +67,20 @@ export function idempotency(ctx: ServerContext, options: IdempotencyOptions = {}
     const headers = new Headers(raw.headers);
     headers.delete('transfer-encoding');
     headers.set('content-length', String(body.byteLength));
-    c.req.raw = new Request(raw.url, { method: raw.method, headers, body: body.byteLength ? (body as Uint8Array<ArrayBuffer>) : undefined, signal: raw.signal });
+    c.req.raw = new Request(raw.url, {
+      method: raw.method,
+      headers,
+      body: body.byteLength ? (body as Uint8Array<ArrayBuffer>) : undefined,
+      signal: raw.signal,
+    });
     const fingerprint = requestFingerprint(c.req.raw, p, body);
     const id = { tenantId: p.tenantId, userId: p.userId, method: 'POST', path: c.req.path, key };
     const where = and(
-      eq(idempotencyKeys.tenantId, id.tenantId), eq(idempotencyKeys.userId, id.userId), eq(idempotencyKeys.method, id.method),
-      eq(idempotencyKeys.path, id.path), eq(idempotencyKeys.key, id.key),
+      eq(idempotencyKeys.tenantId, id.tenantId),
+      eq(idempotencyKeys.userId, id.userId),
+      eq(idempotencyKeys.method, id.method),
+      eq(idempotencyKeys.path, id.path),
+      eq(idempotencyKeys.key, id.key),
     );
     const { db } = ctx.database;
     const started = Date.now();
@@ -72,11 +92,27 @@ export function idempotency(ctx: ServerContext, options: IdempotencyOptions = {}
         .insert(idempotencyKeys)
         .values({ ...id, fingerprint, createdAt: now, expiresAt: new Date(now.getTime() + ttlMs) })
         .onConflictDoUpdate({
-          target: [idempotencyKeys.tenantId, idempotencyKeys.userId, idempotencyKeys.method, idempotencyKeys.path, idempotencyKeys.key],
-          set: { fingerprint, status: null, headers: null, body: null, createdAt: now, expiresAt: new Date(now.getTime() + ttlMs) },
+          target: [
+            idempotencyKeys.tenantId,
+            idempotencyKeys.userId,
+            idempotencyKeys.method,
+            idempotencyKeys.path,
+            idempotencyKeys.key,
+          ],
+          set: {
+            fingerprint,
+            status: null,
+            headers: null,
+            body: null,
+            createdAt: now,
+            expiresAt: new Date(now.getTime() + ttlMs),
+          },
           setWhere: or(
             lte(idempotencyKeys.expiresAt, now),
-            and(isNull(idempotencyKeys.status), lte(idempotencyKeys.createdAt, new Date(now.getTime() - abandonedAfterMs))),
+            and(
+              isNull(idempotencyKeys.status),
+              lte(idempotencyKeys.createdAt, new Date(now.getTime() - abandonedAfterMs)),
+            ),
           ),
         })
         .returning({ createdAt: idempotencyKeys.createdAt });
@@ -85,7 +121,10 @@ export function idempotency(ctx: ServerContext, options: IdempotencyOptions = {}
         try {
           await next();
         } catch (error) {
-          await db.delete(idempotencyKeys).where(mine).catch(() => {});
+          await db
+            .delete(idempotencyKeys)
+            .where(mine)
+            .catch(() => {});
           throw error;
         }
         const res = c.res;
@@ -105,15 +144,35 @@ export function idempotency(ctx: ServerContext, options: IdempotencyOptions = {}
       const [row] = await db.select().from(idempotencyKeys).where(where);
       if (!row) continue; // the first one's answer was not kept: act now
       if (row.fingerprint !== fingerprint)
-        throw new ApiError('CONFLICT', [{ reason: 'idempotency-key-reused', message: { zh: '同一 Idempotency-Key 已用于另一个请求', en: 'This Idempotency-Key was used for a different request' } }]);
+        throw new ApiError('CONFLICT', [
+          {
+            reason: 'idempotency-key-reused',
+            message: {
+              zh: '同一 Idempotency-Key 已用于另一个请求',
+              en: 'This Idempotency-Key was used for a different request',
+            },
+          },
+        ]);
       if (row.status !== null) {
         const out = new Headers(row.headers ?? {});
         out.set('idempotent-replayed', 'true');
-        return c.newResponse(row.status === 204 || row.body === '' ? null : row.body, row.status as 200, Object.fromEntries(out));
+        return c.newResponse(
+          row.status === 204 || row.body === '' ? null : row.body,
+          row.status as 200,
+          Object.fromEntries(out),
+        );
       }
       if (Date.now() - started >= waitMs) {
         c.header('retry-after', '1');
-        throw new ApiError('CONFLICT', [{ reason: 'idempotency-key-in-progress', message: { zh: '同一 Idempotency-Key 的请求仍在处理中', en: 'A request with this Idempotency-Key is still in progress' } }]);
+        throw new ApiError('CONFLICT', [
+          {
+            reason: 'idempotency-key-in-progress',
+            message: {
+              zh: '同一 Idempotency-Key 的请求仍在处理中',
+              en: 'A request with this Idempotency-Key is still in progress',
+            },
+          },
+        ]);
       }
       await new Promise((r) => setTimeout(r, 20));
     }
@@ -142,7 +201,10 @@ export function requestFingerprint(req: Request, principal: Principal, body: Uin
 
 /** Deletes expired answers; returns how many. */
 export async function purgeIdempotencyKeys(ctx: ServerContext): Promise<number> {
-  const deleted = await ctx.database.db.delete(idempotencyKeys).where(lte(idempotencyKeys.expiresAt, ctx.clock.now())).returning({ k: sql`1` });
+  const deleted = await ctx.database.db
+    .delete(idempotencyKeys)
+    .where(lte(idempotencyKeys.expiresAt, ctx.clock.now()))
+    .returning({ k: sql`1` });
   return deleted.length;
 }
 
@@ -172,4 +234,5 @@ async function readBounded(req: Request, max: number): Promise<Uint8Array<ArrayB
   return out;
 }
 
-const payloadTooLarge = (limit: number) => new ApiError('PAYLOAD_TOO_LARGE', [{ limit, message: { zh: '请求体过大', en: 'The body is too large' } }]);
+const payloadTooLarge = (limit: number) =>
+  new ApiError('PAYLOAD_TOO_LARGE', [{ limit, message: { zh: '请求体过大', en: 'The body is too large' } }]);

@@ -49,7 +49,13 @@ export function jsonRequests(options: JsonRequestOptions = {}): MiddlewareHandle
     try {
       text = UTF8.decode(await c.req.arrayBuffer());
     } catch {
-      throw new ApiError('VALIDATION_FAILED', [{ path: 'body', code: 'invalid_utf8', message: { zh: '请求体不是合法的 UTF-8', en: 'The body is not valid UTF-8' } }]);
+      throw new ApiError('VALIDATION_FAILED', [
+        {
+          path: 'body',
+          code: 'invalid_utf8',
+          message: { zh: '请求体不是合法的 UTF-8', en: 'The body is not valid UTF-8' },
+        },
+      ]);
     }
     // hono caches body reads as promises (its BodyCache type names the resolved values).
     (c.req.bodyCache as { text?: Promise<string> }).text = Promise.resolve(text);
@@ -65,12 +71,27 @@ type Problem = { path: string; code: string; message: { zh: string; en: string }
 export function checkJsonText(text: string): Problem[] {
   const depth = depthOf(text, MAX_JSON_DEPTH);
   if (depth > MAX_JSON_DEPTH)
-    return [{ path: 'body', code: 'too_deep', message: { zh: `JSON 嵌套超过 ${MAX_JSON_DEPTH} 层`, en: `The JSON is nested deeper than ${MAX_JSON_DEPTH} levels` } }];
+    return [
+      {
+        path: 'body',
+        code: 'too_deep',
+        message: {
+          zh: `JSON 嵌套超过 ${MAX_JSON_DEPTH} 层`,
+          en: `The JSON is nested deeper than ${MAX_JSON_DEPTH} levels`,
+        },
+      },
+    ];
   let value: unknown;
   try {
     value = JSON.parse(text);
   } catch {
-    return [{ path: 'body', code: 'invalid_json', message: { zh: '请求体不是合法的 JSON', en: 'The body is not valid JSON' } }];
+    return [
+      {
+        path: 'body',
+        code: 'invalid_json',
+        message: { zh: '请求体不是合法的 JSON', en: 'The body is not valid JSON' },
+      },
+    ];
   }
   return checkJsonValue(value, 'body');
 }
@@ -105,7 +126,11 @@ export function checkJsonValue(root: unknown, rootPath: string): Problem[] {
     const [value, path, key] = stack.pop()!;
     if (key !== undefined) {
       if (RESERVED_KEYS.includes(key)) {
-        problems.push({ path, code: 'reserved_key', message: { zh: `${path}：不允许使用键名 ${key}`, en: `${path}: the key ${key} is not allowed` } });
+        problems.push({
+          path,
+          code: 'reserved_key',
+          message: { zh: `${path}：不允许使用键名 ${key}`, en: `${path}: the key ${key} is not allowed` },
+        });
         continue;
       }
       if (UNSTORABLE.test(key)) {
@@ -116,12 +141,18 @@ export function checkJsonValue(root: unknown, rootPath: string): Problem[] {
     if (typeof value === 'string') {
       if (UNSTORABLE.test(value)) problems.push(badText(path));
     } else if (typeof value === 'number') {
-      if (!Number.isFinite(value)) problems.push({ path, code: 'not_finite', message: { zh: `${path}：数值超出范围`, en: `${path}: the number is out of range` } });
+      if (!Number.isFinite(value))
+        problems.push({
+          path,
+          code: 'not_finite',
+          message: { zh: `${path}：数值超出范围`, en: `${path}: the number is out of range` },
+        });
     } else if (Array.isArray(value)) {
       for (let i = value.length - 1; i >= 0; i--) stack.push([value[i], `${path}.${i}`]);
     } else if (value !== null && typeof value === 'object') {
       const keys = Object.keys(value);
-      for (let i = keys.length - 1; i >= 0; i--) stack.push([(value as Record<string, unknown>)[keys[i]!], `${path}.${keys[i]}`, keys[i]]);
+      for (let i = keys.length - 1; i >= 0; i--)
+        stack.push([(value as Record<string, unknown>)[keys[i]!], `${path}.${keys[i]}`, keys[i]]);
     }
   }
   return problems;
@@ -130,7 +161,10 @@ export function checkJsonValue(root: unknown, rootPath: string): Problem[] {
 const badText = (path: string): Problem => ({
   path,
   code: 'invalid_text',
-  message: { zh: `${path}：含有不允许的字符（NUL 或不成对的代理项）`, en: `${path}: contains a character that is not allowed (NUL or an unpaired surrogate)` },
+  message: {
+    zh: `${path}：含有不允许的字符（NUL 或不成对的代理项）`,
+    en: `${path}: contains a character that is not allowed (NUL or an unpaired surrogate)`,
+  },
 });
 
 /** NUL (or an unpaired surrogate) in the decoded path or in a query parameter: 400. */
@@ -148,11 +182,17 @@ function checkUrl(url: string) {
     }
     if (UNSTORABLE.test(decoded)) problems.push(badText('path'));
   }
-  if (q >= 0) for (const [key, value] of new URLSearchParams(url.slice(q + 1))) if (UNSTORABLE.test(key) || UNSTORABLE.test(value)) problems.push(badText(`query.${key.replace(UNSTORABLE, '?')}`));
+  if (q >= 0)
+    for (const [key, value] of new URLSearchParams(url.slice(q + 1)))
+      if (UNSTORABLE.test(key) || UNSTORABLE.test(value))
+        problems.push(badText(`query.${key.replace(UNSTORABLE, '?')}`));
   if (problems.length) throw new ApiError('VALIDATION_FAILED', problems.slice(0, MAX_PROBLEMS));
 }
 
-async function hasBody(req: { header(name: string): string | undefined; arrayBuffer(): Promise<ArrayBuffer> }): Promise<boolean> {
+async function hasBody(req: {
+  header(name: string): string | undefined;
+  arrayBuffer(): Promise<ArrayBuffer>;
+}): Promise<boolean> {
   const length = req.header('content-length');
   if (length !== undefined && req.header('transfer-encoding') === undefined) return Number(length) !== 0;
   return (await req.arrayBuffer()).byteLength > 0;
@@ -164,9 +204,13 @@ function unsupported(type: string | null) {
       path: 'header.content-type',
       received: type?.slice(0, 100) ?? null,
       expected: 'application/json',
-      message: type === null
-        ? { zh: '请求体需要 Content-Type: application/json', en: 'A body needs Content-Type: application/json' }
-        : { zh: `不支持的 Content-Type：${type.slice(0, 100)}，应为 application/json`, en: `Unsupported Content-Type ${type.slice(0, 100)}; send application/json` },
+      message:
+        type === null
+          ? { zh: '请求体需要 Content-Type: application/json', en: 'A body needs Content-Type: application/json' }
+          : {
+              zh: `不支持的 Content-Type：${type.slice(0, 100)}，应为 application/json`,
+              en: `Unsupported Content-Type ${type.slice(0, 100)}; send application/json`,
+            },
     },
   ]);
 }

@@ -13,10 +13,19 @@ const HEADER_LIMIT = 16 * 1024;
 const SKIPPED = new Set(['connection', 'content-length', 'transfer-encoding', 'keep-alive', 'upgrade']);
 
 /** Writes a complete HTTP/1.1 response, body included, and ends the socket. */
-export function writeRaw(socket: Duplex, status: number, headers: Iterable<[string, string]>, body: string | Uint8Array): void {
+export function writeRaw(
+  socket: Duplex,
+  status: number,
+  headers: Iterable<[string, string]>,
+  body: string | Uint8Array,
+): void {
   if (socket.destroyed || !socket.writable) return;
   const bytes = typeof body === 'string' ? Buffer.from(body, 'utf8') : Buffer.from(body);
-  const lines = [`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}`, 'Connection: close', `Content-Length: ${bytes.length}`];
+  const lines = [
+    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}`,
+    'Connection: close',
+    `Content-Length: ${bytes.length}`,
+  ];
   for (const [k, v] of headers) if (!SKIPPED.has(k.toLowerCase()) && !/[\r\n]/.test(k + v)) lines.push(`${k}: ${v}`);
   socket.end(Buffer.concat([Buffer.from(`${lines.join('\r\n')}\r\n\r\n`, 'latin1'), bytes]));
 }
@@ -33,11 +42,7 @@ export function errorResponseOutsideHono(error: ApiError): Response {
 }
 
 function envelopeHeaders(): [string, string][] {
-  return [
-    ['content-type', 'application/json'],
-    ...Object.entries(SECURITY_HEADERS),
-    ['cache-control', 'no-store'],
-  ];
+  return [['content-type', 'application/json'], ...Object.entries(SECURITY_HEADERS), ['cache-control', 'no-store']];
 }
 
 /**
@@ -55,13 +60,36 @@ export function answerClientErrors(server: Server): void {
     const send = (status: number, error: ApiError) => writeRaw(socket, status, envelopeHeaders(), envelopeBody(error));
     switch (err.code) {
       case 'HPE_HEADER_OVERFLOW':
-        return send(431, new ApiError('PAYLOAD_TOO_LARGE', [{ path: 'headers', limit: HEADER_LIMIT, message: { zh: '请求行与请求头合计不能超过 16 KiB', en: 'The request line and headers may not exceed 16 KiB' } }], { zh: '请求头过大', en: 'The request headers are too large' }));
+        return send(
+          431,
+          new ApiError(
+            'PAYLOAD_TOO_LARGE',
+            [
+              {
+                path: 'headers',
+                limit: HEADER_LIMIT,
+                message: {
+                  zh: '请求行与请求头合计不能超过 16 KiB',
+                  en: 'The request line and headers may not exceed 16 KiB',
+                },
+              },
+            ],
+            { zh: '请求头过大', en: 'The request headers are too large' },
+          ),
+        );
       case 'HPE_CHUNK_EXTENSIONS_OVERFLOW':
         return send(413, new ApiError('PAYLOAD_TOO_LARGE'));
       case 'ERR_HTTP_REQUEST_TIMEOUT':
         return send(408, new ApiError('VALIDATION_FAILED', [], { zh: '请求超时', en: 'The request timed out' }));
       default:
-        return send(400, new ApiError('VALIDATION_FAILED', [{ path: 'request', message: { zh: '请求格式不正确', en: 'The request is malformed' } }], { zh: '请求格式不正确', en: 'The request is malformed' }));
+        return send(
+          400,
+          new ApiError(
+            'VALIDATION_FAILED',
+            [{ path: 'request', message: { zh: '请求格式不正确', en: 'The request is malformed' } }],
+            { zh: '请求格式不正确', en: 'The request is malformed' },
+          ),
+        );
     }
   });
 }

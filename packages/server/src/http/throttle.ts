@@ -33,14 +33,23 @@ export class FailureThrottle {
    * the address is over its limit, answered 429 RATE_LIMITED with `Retry-After` instead.
    * Success is never refused.
    */
-  async guard<T>(address: string | undefined, attempt: () => Promise<T>, isFailure: (e: unknown) => boolean): Promise<T> {
+  async guard<T>(
+    address: string | undefined,
+    attempt: () => Promise<T>,
+    isFailure: (e: unknown) => boolean,
+  ): Promise<T> {
     try {
       return await attempt();
     } catch (e) {
       if (address === undefined || !isFailure(e)) throw e;
       const wait = this.retryAfter(address);
       if (wait > 0)
-        throw new ApiError('RATE_LIMITED', [{ retryAfterSeconds: wait, message: { zh: '身份验证失败次数过多，请稍后重试', en: 'Too many failed authentications; try again later' } }]).withRetryAfter(wait);
+        throw new ApiError('RATE_LIMITED', [
+          {
+            retryAfterSeconds: wait,
+            message: { zh: '身份验证失败次数过多，请稍后重试', en: 'Too many failed authentications; try again later' },
+          },
+        ]).withRetryAfter(wait);
       this.fail(address);
       throw e;
     }

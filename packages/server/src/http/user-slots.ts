@@ -36,10 +36,22 @@ export class UserSlots {
 
 /** 429 RATE_LIMITED: a user already holds `max` connections of this kind. */
 export const tooManyConnections = (max: number, what: LocalizedText) =>
-  new ApiError('RATE_LIMITED', [{ limit: max, message: { zh: `每个用户最多同时打开 ${max} 个${what.zh}`, en: `A user may have at most ${max} ${what.en} open at once` } }], {
-    zh: `${what.zh}过多`,
-    en: `Too many ${what.en}`,
-  }).withRetryAfter(5);
+  new ApiError(
+    'RATE_LIMITED',
+    [
+      {
+        limit: max,
+        message: {
+          zh: `每个用户最多同时打开 ${max} 个${what.zh}`,
+          en: `A user may have at most ${max} ${what.en} open at once`,
+        },
+      },
+    ],
+    {
+      zh: `${what.zh}过多`,
+      en: `Too many ${what.en}`,
+    },
+  ).withRetryAfter(5);
 
 /** A stream's body that gives back its place when it ends, however it ends. */
 export const holding =

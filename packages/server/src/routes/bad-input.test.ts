@@ -17,16 +17,38 @@ const SAMPLES: Record<string, (ids: Ids) => object | undefined> = {
     departments: [{ id: 'd9', name: '研发部', parentId: 'd1' }],
     users: [{ id: 'u9', name: '张三', departmentId: 'd9', managerId: 'adm', roles: ['sales'] }],
   }),
-  'POST /fields/{object}': () => ({ key: 'region', label: { zh: '区域', en: 'Region' }, type: 'select', options: [{ value: 'north', label: { zh: '北区', en: 'North' } }], required: false }),
+  'POST /fields/{object}': () => ({
+    key: 'region',
+    label: { zh: '区域', en: 'Region' },
+    type: 'select',
+    options: [{ value: 'north', label: { zh: '北区', en: 'North' } }],
+    required: false,
+  }),
   'PUT /settings': () => ({ deleteRequiresStatus: 'disabled' }),
   'POST /customers': () => ({ name: '乙公司', fields: { industry: 'it' } }),
-  'POST /customers/{id}/contacts': () => ({ name: '李四', title: '经理', phone: '+86 10 1234 5678', email: 'li@example.com' }),
+  'POST /customers/{id}/contacts': () => ({
+    name: '李四',
+    title: '经理',
+    phone: '+86 10 1234 5678',
+    email: 'li@example.com',
+  }),
   'DELETE /customers/{id}/contacts/{cid}': () => undefined,
   'POST /processes': () => ({
     name: '新流程',
     departments: ['d1'],
     definition: {
-      presale: [{ id: 'a', name: '接触', winRate: 10, requirements: '确认需求', remindAfterDays: 3, requiresApproval: false, minContacts: 1, fields: [{ source: 'stage', key: 'k', required: true, label: { zh: '记录', en: 'Notes' }, type: 'text' }] }],
+      presale: [
+        {
+          id: 'a',
+          name: '接触',
+          winRate: 10,
+          requirements: '确认需求',
+          remindAfterDays: 3,
+          requiresApproval: false,
+          minContacts: 1,
+          fields: [{ source: 'stage', key: 'k', required: true, label: { zh: '记录', en: 'Notes' }, type: 'text' }],
+        },
+      ],
       postsale: [{ id: 'p', name: '安装', overdueAfterDays: 5, fields: [] }],
       terminal: { won: { name: '赢单', winRate: 100 } },
       rules: { orderRequiredToWin: false, orderAllowedAfterStage: 'a', allowSkipStages: false, allowMoveBack: true },
@@ -40,20 +62,65 @@ const SAMPLES: Record<string, (ids: Ids) => object | undefined> = {
     departments: ['d1'],
     definition: {
       presale: [
-        { id: 'visit', name: '拜访', requirements: '', remindAfterDays: 3, requiresApproval: false, winRate: 10, minContacts: 0, fields: [{ source: 'stage', key: 'notes', required: false, label: { zh: '记录', en: 'Notes' }, type: 'textarea' }, { source: 'stage', key: 'doc', required: false, label: { zh: '附件', en: 'File' }, type: 'file' }] },
-        { id: 'offer', name: '报价', requirements: '', remindAfterDays: 7, requiresApproval: false, winRate: 50, minContacts: 0, fields: [] },
+        {
+          id: 'visit',
+          name: '拜访',
+          requirements: '',
+          remindAfterDays: 3,
+          requiresApproval: false,
+          winRate: 10,
+          minContacts: 0,
+          fields: [
+            { source: 'stage', key: 'notes', required: false, label: { zh: '记录', en: 'Notes' }, type: 'textarea' },
+            { source: 'stage', key: 'doc', required: false, label: { zh: '附件', en: 'File' }, type: 'file' },
+          ],
+        },
+        {
+          id: 'offer',
+          name: '报价',
+          requirements: '',
+          remindAfterDays: 7,
+          requiresApproval: false,
+          winRate: 50,
+          minContacts: 0,
+          fields: [],
+        },
       ],
       postsale: [],
-      terminal: { won: { name: '赢单', winRate: 100 }, lost: { name: '输单', winRate: 0 }, invalid: { name: '无效', winRate: 0 } },
+      terminal: {
+        won: { name: '赢单', winRate: 100 },
+        lost: { name: '输单', winRate: 0 },
+        invalid: { name: '无效', winRate: 0 },
+      },
       rules: { orderRequiredToWin: false, orderAllowedAfterStage: null, allowSkipStages: false, allowMoveBack: true },
     },
   }),
-  'POST /processes/{id}/publish/preview': () => ({ mode: 'update-existing', stageMapping: { visit: 'offer' }, disableOld: false }),
-  'POST /processes/{id}/publish': () => ({ mode: 'update-existing', stageMapping: { visit: 'offer' }, disableOld: false }),
+  'POST /processes/{id}/publish/preview': () => ({
+    mode: 'update-existing',
+    stageMapping: { visit: 'offer' },
+    disableOld: false,
+  }),
+  'POST /processes/{id}/publish': () => ({
+    mode: 'update-existing',
+    stageMapping: { visit: 'offer' },
+    disableOld: false,
+  }),
   'POST /processes/{id}/enable': () => undefined,
   'POST /processes/{id}/disable': () => undefined,
-  'POST /opportunities': (ids) => ({ name: '新商机', customerId: ids.customer, amount: 1000, currency: 'CNY', expectedCloseDate: '2027-01-31', processId: ids.process, ownerId: 'adm', fields: { lostReason: 'price' } }),
-  'PUT /opportunities/{id}/stage-form': (ids) => ({ values: { notes: '拜访顺利', doc: { id: ids.file, name: 'a.txt', size: 3 } }, expectedStageId: 'visit' }),
+  'POST /opportunities': (ids) => ({
+    name: '新商机',
+    customerId: ids.customer,
+    amount: 1000,
+    currency: 'CNY',
+    expectedCloseDate: '2027-01-31',
+    processId: ids.process,
+    ownerId: 'adm',
+    fields: { lostReason: 'price' },
+  }),
+  'PUT /opportunities/{id}/stage-form': (ids) => ({
+    values: { notes: '拜访顺利', doc: { id: ids.file, name: 'a.txt', size: 3 } },
+    expectedStageId: 'visit',
+  }),
   'POST /opportunities/{id}/complete-stage': () => ({ toStageId: 'offer', expectedStageId: 'visit' }),
   'POST /opportunities/{id}/move-back': () => ({ stageId: 'visit', expectedStageId: 'offer' }),
   'POST /opportunities/{id}/win': () => ({ expectedStageId: 'offer' }),
@@ -64,7 +131,13 @@ const SAMPLES: Record<string, (ids: Ids) => object | undefined> = {
   'PUT /opportunities/{id}/post-sale-staff': () => ({ userIds: ['adm'] }),
   'POST /approvals/{id}/approve': () => ({ comment: '同意' }),
   'POST /approvals/{id}/reject': () => ({ comment: '不同意' }),
-  'POST /analytics/target-plan': (ids) => ({ processId: ids.process, target: 100000, period: 'month', start: '2027-01', periods: 3 }),
+  'POST /analytics/target-plan': (ids) => ({
+    processId: ids.process,
+    target: 100000,
+    period: 'month',
+    start: '2027-01',
+    periods: 3,
+  }),
   'POST /files/{id}/link': () => undefined,
   'POST /notifications/{id}/read': () => undefined,
   'PUT /webhook': () => ({ url: 'https://example.com/hook', secret: 's3cret-s3cret' }),
@@ -93,7 +166,8 @@ const HUGE = 'x'.repeat(100_000);
 function nodes(value: Json, path: (string | number)[] = []): { path: (string | number)[]; value: Json }[] {
   const out = [{ path, value }];
   if (Array.isArray(value)) value.forEach((v, i) => out.push(...nodes(v, [...path, i])));
-  else if (value !== null && typeof value === 'object') for (const [k, v] of Object.entries(value)) out.push(...nodes(v, [...path, k]));
+  else if (value !== null && typeof value === 'object')
+    for (const [k, v] of Object.entries(value)) out.push(...nodes(v, [...path, k]));
   return out;
 }
 
@@ -130,14 +204,36 @@ function casesFor(endpoint: string, path: string, nulPath: string | null, sample
   const base = sample === undefined ? {} : sample;
   const text = JSON.stringify(base);
   const out: Case[] = [];
-  const add = (kind: string, body: string | Uint8Array<ArrayBuffer> | undefined, at = 'body', headers: Record<string, string> = json, status: 400 | 415 = 400, url = path) => out.push({ endpoint, kind, method, path: url, headers, body, status, at });
+  const add = (
+    kind: string,
+    body: string | Uint8Array<ArrayBuffer> | undefined,
+    at = 'body',
+    headers: Record<string, string> = json,
+    status: 400 | 415 = 400,
+    url = path,
+  ) => out.push({ endpoint, kind, method, path: url, headers, body, status, at });
   add('wrong content type (text/plain)', text, 'header.content-type', { 'content-type': 'text/plain' }, 415);
-  add('wrong content type (form)', 'a=1', 'header.content-type', { 'content-type': 'application/x-www-form-urlencoded' }, 415);
+  add(
+    'wrong content type (form)',
+    'a=1',
+    'header.content-type',
+    { 'content-type': 'application/x-www-form-urlencoded' },
+    415,
+  );
   add('wrong content type (jsonp)', text, 'header.content-type', { 'content-type': 'application/jsonp' }, 415);
   add('missing content type', text, 'header.content-type', {}, 415);
-  add('a charset other than UTF-8', text, 'header.content-type', { 'content-type': 'application/json; charset=utf-16' }, 415);
+  add(
+    'a charset other than UTF-8',
+    text,
+    'header.content-type',
+    { 'content-type': 'application/json; charset=utf-16' },
+    415,
+  );
   const [before, after] = withKey(base, [], 'x', '"INVALID_UTF8_7f3a"').split('INVALID_UTF8_7f3a') as [string, string];
-  add('invalid UTF-8 in a string', new Uint8Array([...new TextEncoder().encode(before), 0xc3, 0x28, ...new TextEncoder().encode(after)]));
+  add(
+    'invalid UTF-8 in a string',
+    new Uint8Array([...new TextEncoder().encode(before), 0xc3, 0x28, ...new TextEncoder().encode(after)]),
+  );
   add('not JSON', text.slice(0, -1));
   add('empty body with a JSON type', '');
   add('an array for the body', '[]');
@@ -147,14 +243,27 @@ function casesFor(endpoint: string, path: string, nulPath: string | null, sample
   add('NUL in the query', text, 'query.x', json, 400, `${path}?x=%00`);
   if (method === 'POST') {
     // A refused retry-safe request keeps no Idempotency-Key row either.
-    add('wrong content type with an Idempotency-Key', text, 'header.content-type', { 'content-type': 'text/plain', 'idempotency-key': `bad${endpoint.replace(/\W/g, '_')}` }, 415);
-    add('NUL with an Idempotency-Key', withKey(base, [], 'x', '"\\u0000"'), 'body.x', { ...json, 'idempotency-key': `nul${endpoint.replace(/\W/g, '_')}` });
+    add(
+      'wrong content type with an Idempotency-Key',
+      text,
+      'header.content-type',
+      { 'content-type': 'text/plain', 'idempotency-key': `bad${endpoint.replace(/\W/g, '_')}` },
+      415,
+    );
+    add('NUL with an Idempotency-Key', withKey(base, [], 'x', '"\\u0000"'), 'body.x', {
+      ...json,
+      'idempotency-key': `nul${endpoint.replace(/\W/g, '_')}`,
+    });
   }
   for (const node of nodes(base)) {
     const where = ['body', ...node.path].join('.');
     if (typeof node.value === 'string') {
       add(`NUL in ${where}`, replaced(base, node.path, JSON.stringify(`${node.value}\u0000`)), where);
-      add(`unpaired surrogate in ${where}`, replaced(base, node.path, `${JSON.stringify(node.value).slice(0, -1)}\\ud800"`), where);
+      add(
+        `unpaired surrogate in ${where}`,
+        replaced(base, node.path, `${JSON.stringify(node.value).slice(0, -1)}\\ud800"`),
+        where,
+      );
       add(`huge string in ${where}`, replaced(base, node.path, JSON.stringify(HUGE)), where);
     }
     if (node.path.length) {
@@ -163,7 +272,8 @@ function casesFor(endpoint: string, path: string, nulPath: string | null, sample
     } else add('deep nesting in the body', withKey(base, [], 'deep', DEEP));
     if (node.value !== null && typeof node.value === 'object' && !Array.isArray(node.value)) {
       add(`unknown key in ${where}`, withKey(base, node.path, 'unexpectedKey', '1'), where);
-      for (const key of ['__proto__', 'constructor', 'prototype']) add(`${key} key in ${where}`, withKey(base, node.path, key, '{"polluted":true}'), `${where}.${key}`);
+      for (const key of ['__proto__', 'constructor', 'prototype'])
+        add(`${key} key in ${where}`, withKey(base, node.path, key, '{"polluted":true}'), `${where}.${key}`);
       add(`NUL in a key in ${where}`, withKey(base, node.path, 'k\u0000', '1'), `${where}.k\u0000`);
     }
   }
@@ -171,10 +281,28 @@ function casesFor(endpoint: string, path: string, nulPath: string | null, sample
 }
 
 function rawCases(endpoint: string, path: string): Case[] {
-  const c = (kind: string, url: string, headers: Record<string, string>, body: string | undefined, at: string): Case => ({ endpoint, kind, method: 'POST', path: url, headers, body, status: 400, at });
+  const c = (
+    kind: string,
+    url: string,
+    headers: Record<string, string>,
+    body: string | undefined,
+    at: string,
+  ): Case => ({ endpoint, kind, method: 'POST', path: url, headers, body, status: 400, at });
   return [
-    c('malformed X-File-Name', path, { 'content-type': 'text/plain', 'x-file-name': '%E0%A4%A' }, 'abc', 'header.x-file-name'),
-    c('malformed X-File-Name (bad escape)', path, { 'content-type': 'text/plain', 'x-file-name': '%ZZ' }, 'abc', 'header.x-file-name'),
+    c(
+      'malformed X-File-Name',
+      path,
+      { 'content-type': 'text/plain', 'x-file-name': '%E0%A4%A' },
+      'abc',
+      'header.x-file-name',
+    ),
+    c(
+      'malformed X-File-Name (bad escape)',
+      path,
+      { 'content-type': 'text/plain', 'x-file-name': '%ZZ' },
+      'abc',
+      'header.x-file-name',
+    ),
     c('malformed ?name', `${path}?name=%ZZ`, { 'content-type': 'text/plain' }, 'abc', 'query.name'),
     c('truncated ?name', `${path}?name=%E0%A4%A`, { 'content-type': 'text/plain' }, 'abc', 'query.name'),
     c('NUL in the query', `${path}?name=a%00b`, { 'content-type': 'text/plain' }, 'abc', 'query.name'),
@@ -196,23 +324,68 @@ for (const kind of testDatabases()) {
         if (r.status >= 300) throw new Error(`${what}: ${r.status} ${JSON.stringify(r.body)}`);
         return r.body;
       };
-      ok(await admin.post('/directory/sync', { departments: [{ id: 'd1', name: '销售部' }], users: [{ id: 'adm', name: '管理员', departmentId: 'd1' }, { id: 's2', name: '销售', departmentId: 'd1', managerId: 'adm' }] }), 'directory');
-      const file = await t.server.fetch(new Request('http://test/api/v1/files', { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'text/plain', 'x-file-name': 'a.txt' }, body: 'abc' }));
+      ok(
+        await admin.post('/directory/sync', {
+          departments: [{ id: 'd1', name: '销售部' }],
+          users: [
+            { id: 'adm', name: '管理员', departmentId: 'd1' },
+            { id: 's2', name: '销售', departmentId: 'd1', managerId: 'adm' },
+          ],
+        }),
+        'directory',
+      );
+      const file = await t.server.fetch(
+        new Request('http://test/api/v1/files', {
+          method: 'POST',
+          headers: { authorization: `Bearer ${token}`, 'content-type': 'text/plain', 'x-file-name': 'a.txt' },
+          body: 'abc',
+        }),
+      );
       const customer = ok(await admin.post('/customers', { name: '甲公司', fields: { industry: 'it' } }), 'customer');
       const contact = ok(await admin.post(`/customers/${customer.id}/contacts`, { name: '王五' }), 'contact');
       const definition = SAMPLES['PUT /processes/{id}/draft']!({} as Ids) as { definition: Json };
-      const process = ok(await admin.post('/processes', { name: '销售流程', departments: ['d1'], definition: definition.definition }), 'process');
-      const process2 = ok(await admin.post('/processes', { name: '另一流程', departments: ['d1'], definition: definition.definition }), 'process2');
-      const opportunity = ok(await admin.post('/opportunities', { name: '商机', customerId: customer.id, amount: 5000, processId: process.id }), 'opportunity');
-      ids = { customer: customer.id, contact: contact.id, process: process.id, process2: process2.id, opportunity: opportunity.id, file: ((await file.json()) as { id: string }).id };
-      tables = rowsOf<{ tablename: string }>(await t.database.db.execute("select tablename from pg_tables where schemaname = 'public' order by 1" as never)).map((r) => r.tablename);
+      const process = ok(
+        await admin.post('/processes', { name: '销售流程', departments: ['d1'], definition: definition.definition }),
+        'process',
+      );
+      const process2 = ok(
+        await admin.post('/processes', { name: '另一流程', departments: ['d1'], definition: definition.definition }),
+        'process2',
+      );
+      const opportunity = ok(
+        await admin.post('/opportunities', {
+          name: '商机',
+          customerId: customer.id,
+          amount: 5000,
+          processId: process.id,
+        }),
+        'opportunity',
+      );
+      ids = {
+        customer: customer.id,
+        contact: contact.id,
+        process: process.id,
+        process2: process2.id,
+        opportunity: opportunity.id,
+        file: ((await file.json()) as { id: string }).id,
+      };
+      tables = rowsOf<{ tablename: string }>(
+        await t.database.db.execute("select tablename from pg_tables where schemaname = 'public' order by 1" as never),
+      ).map((r) => r.tablename);
     });
     afterAll(() => t.close());
 
     /** Every table's row count and a hash of its rows. */
     const snapshot = async (): Promise<Record<string, string>> => {
-      const sql = tables.map((name) => `select '${name}' as t, count(*) || ':' || md5(coalesce(string_agg(x::text, '|' order by x::text), '')) as h from "${name}" x`).join(' union all ');
-      return Object.fromEntries(rowsOf<{ t: string; h: string }>(await t.database.db.execute(sql as never)).map((r) => [r.t, r.h]));
+      const sql = tables
+        .map(
+          (name) =>
+            `select '${name}' as t, count(*) || ':' || md5(coalesce(string_agg(x::text, '|' order by x::text), '')) as h from "${name}" x`,
+        )
+        .join(' union all ');
+      return Object.fromEntries(
+        rowsOf<{ t: string; h: string }>(await t.database.db.execute(sql as never)).map((r) => [r.t, r.h]),
+      );
     };
 
     /** A path template with real ids (a param named after no known collection: "none"). */
@@ -223,17 +396,37 @@ for (const kind of testDatabases()) {
         .map((seg, i, all) => {
           const name = /^\{(\w+)\}$/.exec(seg)?.[1];
           if (!name) return seg;
-          if (nul && first) return (first = false), 'a%00b';
+          if (nul && first) return ((first = false), 'a%00b');
           if (name === 'cid') return ids.contact;
           if (name === 'object') return 'customer';
           if (name === 'key') return 'industry';
-          return ({ customers: ids.customer, processes: ids.process, opportunities: ids.opportunity, files: ids.file } as Record<string, string>)[all[i - 1]!] ?? 'none';
+          return (
+            (
+              {
+                customers: ids.customer,
+                processes: ids.process,
+                opportunities: ids.opportunity,
+                files: ids.file,
+              } as Record<string, string>
+            )[all[i - 1]!] ?? 'none'
+          );
         })
         .join('/');
     };
 
-    const send = async (c: { method: string; path: string; headers: Record<string, string>; body?: string | Uint8Array<ArrayBuffer> }) => {
-      const res = await t.server.fetch(new Request(`http://test/api/v1${c.path}`, { method: c.method, headers: { authorization: `Bearer ${token}`, ...c.headers }, body: c.body }));
+    const send = async (c: {
+      method: string;
+      path: string;
+      headers: Record<string, string>;
+      body?: string | Uint8Array<ArrayBuffer>;
+    }) => {
+      const res = await t.server.fetch(
+        new Request(`http://test/api/v1${c.path}`, {
+          method: c.method,
+          headers: { authorization: `Bearer ${token}`, ...c.headers },
+          body: c.body,
+        }),
+      );
       const text = await res.text();
       let body: any = null;
       try {
@@ -245,16 +438,22 @@ for (const kind of testDatabases()) {
     };
 
     it('answers a 4xx envelope and stores nothing, for every endpoint × kind of bad input', async () => {
-      const doc = (await send({ method: 'GET', path: '/openapi.json', headers: {} })).body as { paths: Record<string, Record<string, unknown>> };
+      const doc = (await send({ method: 'GET', path: '/openapi.json', headers: {} })).body as {
+        paths: Record<string, Record<string, unknown>>;
+      };
       const endpoints = Object.entries(doc.paths).flatMap(([path, ops]) =>
-        Object.keys(ops).filter((m) => ['post', 'put', 'patch', 'delete'].includes(m)).map((m) => `${m.toUpperCase()} ${path}`),
+        Object.keys(ops)
+          .filter((m) => ['post', 'put', 'patch', 'delete'].includes(m))
+          .map((m) => `${m.toUpperCase()} ${path}`),
       );
       // An endpoint without a sample still gets every case on an empty body, then fails below.
       const missing = endpoints.filter((e) => !RAW.has(e) && !(e in SAMPLES));
       const sampleOf = (e: string) => (SAMPLES[e]?.(ids) ?? undefined) as Json | undefined;
       const cases = endpoints.flatMap((e) => {
         const template = e.slice(e.indexOf(' ') + 1);
-        return RAW.has(e) ? rawCases(e, fill(template)) : casesFor(e, fill(template), template.includes('{') ? fill(template, true) : null, sampleOf(e));
+        return RAW.has(e)
+          ? rawCases(e, fill(template))
+          : casesFor(e, fill(template), template.includes('{') ? fill(template, true) : null, sampleOf(e));
       });
 
       const failures: string[] = [];
@@ -263,13 +462,25 @@ for (const kind of testDatabases()) {
         const res = await send(c);
         const after = await snapshot();
         const changed = Object.keys(after).filter((k) => after[k] !== before[k]);
-        const envelope = res.body?.error && typeof res.body.error.code === 'string' && typeof res.body.error.message === 'string' && Array.isArray(res.body.error.details);
-        const pointed = envelope && (res.body.error.details as { path?: unknown }[]).some((d) => typeof d.path === 'string' && (d.path.startsWith(c.at) || c.at.startsWith(d.path)));
+        const envelope =
+          res.body?.error &&
+          typeof res.body.error.code === 'string' &&
+          typeof res.body.error.message === 'string' &&
+          Array.isArray(res.body.error.details);
+        const pointed =
+          envelope &&
+          (res.body.error.details as { path?: unknown }[]).some(
+            (d) => typeof d.path === 'string' && (d.path.startsWith(c.at) || c.at.startsWith(d.path)),
+          );
         if (res.status !== c.status || !envelope || !pointed || changed.length)
-          failures.push(`${c.endpoint} · ${c.kind}: ${res.status} ${JSON.stringify(res.body).slice(0, 200)}${changed.length ? ` · stored into ${changed.join(', ')}` : ''}`);
+          failures.push(
+            `${c.endpoint} · ${c.kind}: ${res.status} ${JSON.stringify(res.body).slice(0, 200)}${changed.length ? ` · stored into ${changed.join(', ')}` : ''}`,
+          );
         before = after;
       }
-      console.log(`bad-input on ${kind.name}: ${cases.length} cases over ${endpoints.length} write endpoints, ${failures.length} failed`);
+      console.log(
+        `bad-input on ${kind.name}: ${cases.length} cases over ${endpoints.length} write endpoints, ${failures.length} failed`,
+      );
       expect(failures).toEqual([]);
       expect(missing, 'write endpoints without a sample body in SAMPLES of bad-input.test.ts').toEqual([]);
       expect(cases.length).toBeGreaterThan(endpoints.length * 10);
@@ -279,10 +490,18 @@ for (const kind of testDatabases()) {
       for (const e of endpoints.filter((x) => !RAW.has(x))) {
         const sample = sampleOf(e);
         const [method, path] = e.split(' ') as [string, string];
-        const res = await send({ method, path: fill(path), headers: sample === undefined ? {} : { 'content-type': 'application/json' }, body: sample === undefined ? undefined : JSON.stringify(sample) });
+        const res = await send({
+          method,
+          path: fill(path),
+          headers: sample === undefined ? {} : { 'content-type': 'application/json' },
+          body: sample === undefined ? undefined : JSON.stringify(sample),
+        });
         // A rule may still refuse it (404, 409, 422, or 400 with no path: e.g. no history to plan from), not its shape.
-        const shape = res.status === 400 && (res.body?.error?.details ?? []).some((d: { path?: unknown }) => typeof d.path === 'string');
-        if (shape || res.status === 415 || res.status >= 500) refusedSamples.push(`${e}: ${res.status} ${JSON.stringify(res.body).slice(0, 300)}`);
+        const shape =
+          res.status === 400 &&
+          (res.body?.error?.details ?? []).some((d: { path?: unknown }) => typeof d.path === 'string');
+        if (shape || res.status === 415 || res.status >= 500)
+          refusedSamples.push(`${e}: ${res.status} ${JSON.stringify(res.body).slice(0, 300)}`);
       }
       expect(refusedSamples).toEqual([]);
     });

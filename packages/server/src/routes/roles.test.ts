@@ -19,7 +19,13 @@ const ADMIN: Role[] = ['admin'];
 /** A process whose first stage holds a file and needs the supervisor's approval. */
 const definition = processDefinitionSchema.parse({
   presale: [
-    { id: 'a', name: 'A', winRate: 10, requiresApproval: true, fields: [{ source: 'stage', key: 'doc', type: 'file', required: false, label: { zh: '附件', en: 'File' } }] },
+    {
+      id: 'a',
+      name: 'A',
+      winRate: 10,
+      requiresApproval: true,
+      fields: [{ source: 'stage', key: 'doc', type: 'file', required: false, label: { zh: '附件', en: 'File' } }],
+    },
     { id: 'b', name: 'B', winRate: 50 },
   ],
 });
@@ -49,61 +55,188 @@ interface Cell {
 const n = () => Math.random().toString(36).slice(2, 8);
 
 const MATRIX: Record<string, Cell> = {
-  'POST /directory/sync': { request: () => ({ path: '/directory/sync', body: { departments: [], users: [] } }), allowed: ADMIN, shared: true },
+  'POST /directory/sync': {
+    request: () => ({ path: '/directory/sync', body: { departments: [], users: [] } }),
+    allowed: ADMIN,
+    shared: true,
+  },
   'GET /directory': { request: () => ({ path: '/directory' }), allowed: ALL, shared: true },
   'GET /me': { request: () => ({ path: '/me' }), allowed: ALL, shared: true },
   'GET /fields/{object}': { request: () => ({ path: '/fields/customer' }), allowed: ALL, shared: true },
-  'POST /fields/{object}': { request: () => ({ path: '/fields/customer', body: { key: `k${n()}`, label: { zh: 'x', en: 'x' }, type: 'text' } }), allowed: ADMIN, shared: true },
+  'POST /fields/{object}': {
+    request: () => ({ path: '/fields/customer', body: { key: `k${n()}`, label: { zh: 'x', en: 'x' }, type: 'text' } }),
+    allowed: ADMIN,
+    shared: true,
+  },
   'GET /settings': { request: () => ({ path: '/settings' }), allowed: ALL, shared: true },
-  'PUT /settings': { request: () => ({ path: '/settings', body: { deleteRequiresStatus: 'enabled' } }), allowed: ADMIN, shared: true },
+  'PUT /settings': {
+    request: () => ({ path: '/settings', body: { deleteRequiresStatus: 'enabled' } }),
+    allowed: ADMIN,
+    shared: true,
+  },
   'GET /customers': { request: () => ({ path: '/customers' }), allowed: ALL, shared: true },
-  'POST /customers': { request: () => ({ path: '/customers', body: { name: `C ${n()}`, fields: {} } }), allowed: SELLERS, shared: true },
+  'POST /customers': {
+    request: () => ({ path: '/customers', body: { name: `C ${n()}`, fields: {} } }),
+    allowed: SELLERS,
+    shared: true,
+  },
   'GET /customers/{id}': { request: (f) => ({ path: `/customers/${f.customerId}` }), allowed: ALL, shared: true },
   // The customer is the admin's; the salesperson owns an opportunity on it, the supervisor supervises them.
-  'POST /customers/{id}/contacts': { request: (f) => ({ path: `/customers/${f.customerId}/contacts`, body: { name: 'K' } }), allowed: SELLERS },
-  'DELETE /customers/{id}/contacts/{cid}': { request: (f) => ({ path: `/customers/${f.customerId}/contacts/${f.contactId}` }), allowed: SELLERS },
+  'POST /customers/{id}/contacts': {
+    request: (f) => ({ path: `/customers/${f.customerId}/contacts`, body: { name: 'K' } }),
+    allowed: SELLERS,
+  },
+  'DELETE /customers/{id}/contacts/{cid}': {
+    request: (f) => ({ path: `/customers/${f.customerId}/contacts/${f.contactId}` }),
+    allowed: SELLERS,
+  },
   'GET /processes': { request: () => ({ path: '/processes' }), allowed: ALL, shared: true },
-  'POST /processes': { request: () => ({ path: '/processes', body: { name: `P ${n()}`, departments: [] } }), allowed: ADMIN, shared: true },
+  'POST /processes': {
+    request: () => ({ path: '/processes', body: { name: `P ${n()}`, departments: [] } }),
+    allowed: ADMIN,
+    shared: true,
+  },
   'GET /processes/{id}': { request: (f) => ({ path: `/processes/${f.processId}` }), allowed: ALL, shared: true },
   'DELETE /processes/{id}': { request: (f) => ({ path: `/processes/${f.processId}` }), allowed: ADMIN },
-  'GET /processes/{id}/draft': { request: (f) => ({ path: `/processes/${f.processId}/draft` }), allowed: ADMIN, shared: true },
-  'PUT /processes/{id}/draft': { request: (f) => ({ path: `/processes/${f.processId}/draft`, body: f.draft }), allowed: ADMIN },
-  'POST /processes/{id}/publish/preview': { request: (f) => ({ path: `/processes/${f.processId}/publish/preview`, body: { mode: 'update-existing' } }), allowed: ADMIN, shared: true },
-  'POST /processes/{id}/publish': { request: (f) => ({ path: `/processes/${f.processId}/publish`, body: { mode: 'update-existing' } }), allowed: ADMIN },
+  'GET /processes/{id}/draft': {
+    request: (f) => ({ path: `/processes/${f.processId}/draft` }),
+    allowed: ADMIN,
+    shared: true,
+  },
+  'PUT /processes/{id}/draft': {
+    request: (f) => ({ path: `/processes/${f.processId}/draft`, body: f.draft }),
+    allowed: ADMIN,
+  },
+  'POST /processes/{id}/publish/preview': {
+    request: (f) => ({ path: `/processes/${f.processId}/publish/preview`, body: { mode: 'update-existing' } }),
+    allowed: ADMIN,
+    shared: true,
+  },
+  'POST /processes/{id}/publish': {
+    request: (f) => ({ path: `/processes/${f.processId}/publish`, body: { mode: 'update-existing' } }),
+    allowed: ADMIN,
+  },
   'POST /processes/{id}/enable': { request: (f) => ({ path: `/processes/${f.processId}/enable` }), allowed: ADMIN },
   'POST /processes/{id}/disable': { request: (f) => ({ path: `/processes/${f.processId}/disable` }), allowed: ADMIN },
-  'POST /opportunities': { request: (f) => ({ path: '/opportunities', body: { name: `O ${n()}`, customerId: f.customerId, amount: 1, processId: f.processId } }), allowed: SELLERS, shared: true },
+  'POST /opportunities': {
+    request: (f) => ({
+      path: '/opportunities',
+      body: { name: `O ${n()}`, customerId: f.customerId, amount: 1, processId: f.processId },
+    }),
+    allowed: SELLERS,
+    shared: true,
+  },
   'GET /opportunities': { request: () => ({ path: '/opportunities' }), allowed: ALL, shared: true },
-  'GET /opportunities/{id}': { request: (f) => ({ path: `/opportunities/${f.opportunityId}` }), allowed: READERS, shared: true },
-  'PUT /opportunities/{id}/stage-form': { request: (f) => ({ path: `/opportunities/${f.opportunityId}/stage-form`, body: { values: {} } }), allowed: SELLERS },
-  'POST /opportunities/{id}/complete-stage': { request: (f) => ({ path: `/opportunities/${f.opportunityId}/complete-stage`, body: {} }), allowed: SELLERS },
-  'POST /opportunities/{id}/move-back': { request: (f) => ({ path: `/opportunities/${f.opportunityId}/move-back`, body: { stageId: 'a' } }), allowed: SELLERS },
-  'POST /opportunities/{id}/win': { request: (f) => ({ path: `/opportunities/${f.opportunityId}/win`, body: {} }), allowed: SELLERS },
-  'POST /opportunities/{id}/lose': { request: (f) => ({ path: `/opportunities/${f.opportunityId}/lose`, body: {} }), allowed: SELLERS },
-  'POST /opportunities/{id}/invalidate': { request: (f) => ({ path: `/opportunities/${f.opportunityId}/invalidate`, body: {} }), allowed: SELLERS },
-  'POST /opportunities/{id}/change-process': { request: (f) => ({ path: `/opportunities/${f.opportunityId}/change-process`, body: { processId: f.processId } }), allowed: SELLERS },
-  'GET /opportunities/{id}/history': { request: (f) => ({ path: `/opportunities/${f.opportunityId}/history` }), allowed: READERS, shared: true },
-  'GET /opportunities/{id}/orders': { request: (f) => ({ path: `/opportunities/${f.opportunityId}/orders` }), allowed: READERS, shared: true },
-  'POST /opportunities/{id}/orders': { request: (f) => ({ path: `/opportunities/${f.opportunityId}/orders`, body: { amount: 1 } }), allowed: SELLERS },
-  'PUT /opportunities/{id}/post-sale-staff': { request: (f) => ({ path: `/opportunities/${f.opportunityId}/post-sale-staff`, body: { userIds: ['u-postsale'] } }), allowed: SELLERS },
+  'GET /opportunities/{id}': {
+    request: (f) => ({ path: `/opportunities/${f.opportunityId}` }),
+    allowed: READERS,
+    shared: true,
+  },
+  'PUT /opportunities/{id}/stage-form': {
+    request: (f) => ({ path: `/opportunities/${f.opportunityId}/stage-form`, body: { values: {} } }),
+    allowed: SELLERS,
+  },
+  'POST /opportunities/{id}/complete-stage': {
+    request: (f) => ({ path: `/opportunities/${f.opportunityId}/complete-stage`, body: {} }),
+    allowed: SELLERS,
+  },
+  'POST /opportunities/{id}/move-back': {
+    request: (f) => ({ path: `/opportunities/${f.opportunityId}/move-back`, body: { stageId: 'a' } }),
+    allowed: SELLERS,
+  },
+  'POST /opportunities/{id}/win': {
+    request: (f) => ({ path: `/opportunities/${f.opportunityId}/win`, body: {} }),
+    allowed: SELLERS,
+  },
+  'POST /opportunities/{id}/lose': {
+    request: (f) => ({ path: `/opportunities/${f.opportunityId}/lose`, body: {} }),
+    allowed: SELLERS,
+  },
+  'POST /opportunities/{id}/invalidate': {
+    request: (f) => ({ path: `/opportunities/${f.opportunityId}/invalidate`, body: {} }),
+    allowed: SELLERS,
+  },
+  'POST /opportunities/{id}/change-process': {
+    request: (f) => ({ path: `/opportunities/${f.opportunityId}/change-process`, body: { processId: f.processId } }),
+    allowed: SELLERS,
+  },
+  'GET /opportunities/{id}/history': {
+    request: (f) => ({ path: `/opportunities/${f.opportunityId}/history` }),
+    allowed: READERS,
+    shared: true,
+  },
+  'GET /opportunities/{id}/orders': {
+    request: (f) => ({ path: `/opportunities/${f.opportunityId}/orders` }),
+    allowed: READERS,
+    shared: true,
+  },
+  'POST /opportunities/{id}/orders': {
+    request: (f) => ({ path: `/opportunities/${f.opportunityId}/orders`, body: { amount: 1 } }),
+    allowed: SELLERS,
+  },
+  'PUT /opportunities/{id}/post-sale-staff': {
+    request: (f) => ({ path: `/opportunities/${f.opportunityId}/post-sale-staff`, body: { userIds: ['u-postsale'] } }),
+    allowed: SELLERS,
+  },
   'GET /approvals': { request: () => ({ path: '/approvals' }), allowed: ALL, shared: true },
   // Only the owner's direct supervisor decides.
-  'POST /approvals/{id}/approve': { request: (f) => ({ path: `/approvals/${f.approvalId}/approve`, body: { comment: 'ok' } }), allowed: ['supervisor'], approval: true },
-  'POST /approvals/{id}/reject': { request: (f) => ({ path: `/approvals/${f.approvalId}/reject`, body: { comment: 'no' } }), allowed: ['supervisor'], approval: true },
-  'GET /analytics/funnel': { request: (f) => ({ path: `/analytics/funnel?processId=${f.processId}` }), allowed: FUNNEL, shared: true },
-  'POST /analytics/target-plan': { request: (f) => ({ path: '/analytics/target-plan', body: { processId: f.processId, target: 1000, period: 'month' } }), allowed: FUNNEL, shared: true },
-  'GET /analytics/stream': { request: (f) => ({ path: `/analytics/stream?processId=${f.processId}` }), allowed: FUNNEL, shared: true, stream: true },
-  'POST /files': { request: () => ({ path: '/files', raw: { body: new TextEncoder().encode('hello'), type: 'text/plain' } }), allowed: ['admin', 'sales', 'supervisor', 'postsale'], shared: true },
+  'POST /approvals/{id}/approve': {
+    request: (f) => ({ path: `/approvals/${f.approvalId}/approve`, body: { comment: 'ok' } }),
+    allowed: ['supervisor'],
+    approval: true,
+  },
+  'POST /approvals/{id}/reject': {
+    request: (f) => ({ path: `/approvals/${f.approvalId}/reject`, body: { comment: 'no' } }),
+    allowed: ['supervisor'],
+    approval: true,
+  },
+  'GET /analytics/funnel': {
+    request: (f) => ({ path: `/analytics/funnel?processId=${f.processId}` }),
+    allowed: FUNNEL,
+    shared: true,
+  },
+  'POST /analytics/target-plan': {
+    request: (f) => ({
+      path: '/analytics/target-plan',
+      body: { processId: f.processId, target: 1000, period: 'month' },
+    }),
+    allowed: FUNNEL,
+    shared: true,
+  },
+  'GET /analytics/stream': {
+    request: (f) => ({ path: `/analytics/stream?processId=${f.processId}` }),
+    allowed: FUNNEL,
+    shared: true,
+    stream: true,
+  },
+  'POST /files': {
+    request: () => ({ path: '/files', raw: { body: new TextEncoder().encode('hello'), type: 'text/plain' } }),
+    allowed: ['admin', 'sales', 'supervisor', 'postsale'],
+    shared: true,
+  },
   // The admin's upload, in the opportunity's stage form: readable by those who read the opportunity.
   'GET /files/{id}': { request: (f) => ({ path: `/files/${f.fileId}` }), allowed: READERS, shared: true },
   'POST /files/{id}/link': { request: (f) => ({ path: `/files/${f.fileId}/link` }), allowed: READERS, shared: true },
   // A signed link needs no token: whoever holds one reads the file.
   'GET /files/{id}/content': { request: (f) => ({ path: f.link }), allowed: ALL, shared: true },
   'GET /notifications': { request: () => ({ path: '/notifications' }), allowed: ALL, shared: true },
-  'POST /notifications/{id}/read': { request: () => ({ path: '/notifications/ntf_none/read' }), allowed: ALL, shared: true },
-  'GET /notifications/stream': { request: () => ({ path: '/notifications/stream' }), allowed: ALL, shared: true, stream: true },
+  'POST /notifications/{id}/read': {
+    request: () => ({ path: '/notifications/ntf_none/read' }),
+    allowed: ALL,
+    shared: true,
+  },
+  'GET /notifications/stream': {
+    request: () => ({ path: '/notifications/stream' }),
+    allowed: ALL,
+    shared: true,
+    stream: true,
+  },
   'GET /webhook': { request: () => ({ path: '/webhook' }), allowed: ADMIN, shared: true },
-  'PUT /webhook': { request: () => ({ path: '/webhook', body: { url: 'https://hooks.example.com/sp', secret: 'secret-123' } }), allowed: ADMIN, shared: true },
+  'PUT /webhook': {
+    request: () => ({ path: '/webhook', body: { url: 'https://hooks.example.com/sp', secret: 'secret-123' } }),
+    allowed: ADMIN,
+    shared: true,
+  },
   'DELETE /webhook': { request: () => ({ path: '/webhook' }), allowed: ADMIN, shared: true },
   'GET /webhook/deliveries': { request: () => ({ path: '/webhook/deliveries' }), allowed: ADMIN, shared: true },
 };
@@ -141,22 +274,51 @@ for (const kind of testDatabases()) {
     async function fixture(full = true): Promise<Fixture> {
       const admin = t.as('u-admin', ['admin']);
       const sales = t.as('u-sales', ['sales']);
-      const processId = (await admin.post('/processes', { name: `P ${n()}`, departments: [], definition })).body.id as string;
+      const processId = (await admin.post('/processes', { name: `P ${n()}`, departments: [], definition })).body
+        .id as string;
       const customerId = (await admin.post('/customers', { name: `C ${n()}`, fields: {} })).body.id as string;
       const contactId = (await admin.post(`/customers/${customerId}/contacts`, { name: 'K' })).body.id as string;
       const opp = await sales.post('/opportunities', { name: `O ${n()}`, customerId, amount: 100, processId });
       expect(opp.status).toBe(201);
       const opportunityId = opp.body.id as string;
-      expect((await admin.put(`/opportunities/${opportunityId}/post-sale-staff`, { userIds: ['u-postsale'] })).status).toBe(200);
-      if (!full) return { processId, customerId, contactId, opportunityId, fileId: '', approvalId: '', draft: (await admin.get(`/processes/${processId}/draft`)).body.draft, link: '' };
+      expect(
+        (await admin.put(`/opportunities/${opportunityId}/post-sale-staff`, { userIds: ['u-postsale'] })).status,
+      ).toBe(200);
+      if (!full)
+        return {
+          processId,
+          customerId,
+          contactId,
+          opportunityId,
+          fileId: '',
+          approvalId: '',
+          draft: (await admin.get(`/processes/${processId}/draft`)).body.draft,
+          link: '',
+        };
       const upload = await t.server.fetch(
         // The owner attaches a file of their own (one they may not read is refused: files.test.ts).
-        new Request('http://test/api/v1/files', { method: 'POST', headers: { authorization: `Bearer ${await t.token('u-sales', ['sales'])}`, 'content-type': 'text/plain', 'x-file-name': 'a.txt' }, body: 'attached' }),
+        new Request('http://test/api/v1/files', {
+          method: 'POST',
+          headers: {
+            authorization: `Bearer ${await t.token('u-sales', ['sales'])}`,
+            'content-type': 'text/plain',
+            'x-file-name': 'a.txt',
+          },
+          body: 'attached',
+        }),
       );
       const file = (await upload.json()) as { id: string; name: string; size: number };
-      expect((await sales.put(`/opportunities/${opportunityId}/stage-form`, { values: { doc: { id: file.id, name: file.name, size: file.size } } })).status).toBe(200);
+      expect(
+        (
+          await sales.put(`/opportunities/${opportunityId}/stage-form`, {
+            values: { doc: { id: file.id, name: file.name, size: file.size } },
+          })
+        ).status,
+      ).toBe(200);
       expect((await sales.post(`/opportunities/${opportunityId}/complete-stage`, {})).status).toBe(202);
-      const approvalId = (await t.as('u-supervisor', ['supervisor']).get('/approvals?state=pending')).body.items.find((a: { opportunityId: string }) => a.opportunityId === opportunityId).id;
+      const approvalId = (await t.as('u-supervisor', ['supervisor']).get('/approvals?state=pending')).body.items.find(
+        (a: { opportunityId: string }) => a.opportunityId === opportunityId,
+      ).id;
       const draft = (await admin.get(`/processes/${processId}/draft`)).body.draft;
       const link = (await admin.post(`/files/${file.id}/link`)).body.url.replace(/^\/api\/v1/, '');
       return { processId, customerId, contactId, opportunityId, fileId: file.id, approvalId, draft, link };
@@ -166,15 +328,25 @@ for (const kind of testDatabases()) {
       t = await startTestServer(await kind.open());
       await t.as('u-admin', ['admin']).post('/directory/sync', {
         departments: [{ id: 'hq', name: 'HQ' }],
-        users: ROLES.map((r) => ({ id: userOf(r), name: r, departmentId: 'hq', managerId: r === 'sales' ? 'u-supervisor' : null, roles: rolesOf(r) })),
+        users: ROLES.map((r) => ({
+          id: userOf(r),
+          name: r,
+          departmentId: 'hq',
+          managerId: r === 'sales' ? 'u-supervisor' : null,
+          roles: rolesOf(r),
+        })),
       });
       shared = await fixture();
     }, 60_000);
     afterAll(() => t.close());
 
     it('has a row for every endpoint of the OpenAPI document', async () => {
-      const doc = (await (await t.server.fetch(new Request('http://test/api/v1/openapi.json'))).json()) as { paths: Record<string, Record<string, unknown>> };
-      const documented = Object.entries(doc.paths).flatMap(([path, ops]) => Object.keys(ops).map((m) => `${m.toUpperCase()} ${path}`));
+      const doc = (await (await t.server.fetch(new Request('http://test/api/v1/openapi.json'))).json()) as {
+        paths: Record<string, Record<string, unknown>>;
+      };
+      const documented = Object.entries(doc.paths).flatMap(([path, ops]) =>
+        Object.keys(ops).map((m) => `${m.toUpperCase()} ${path}`),
+      );
       expect(documented.filter((r) => !(r in MATRIX))).toEqual([]);
       expect(Object.keys(MATRIX).filter((r) => !documented.includes(r) && !OUTSIDE_OPENAPI.includes(r))).toEqual([]);
     });
@@ -197,8 +369,11 @@ for (const kind of testDatabases()) {
       expect(wrong).toEqual([]);
     });
 
-    it('keeps salespeople and supervisors to their own and their reports\' customers and files', async () => {
-      await t.as('u-admin', ['admin']).post('/directory/sync', { departments: [], users: [{ id: 'u-other', name: 'other', departmentId: 'hq', managerId: null, roles: ['sales', 'supervisor'] }] });
+    it("keeps salespeople and supervisors to their own and their reports' customers and files", async () => {
+      await t.as('u-admin', ['admin']).post('/directory/sync', {
+        departments: [],
+        users: [{ id: 'u-other', name: 'other', departmentId: 'hq', managerId: null, roles: ['sales', 'supervisor'] }],
+      });
       const other = t.as('u-other', ['sales', 'supervisor']);
       expect((await other.post(`/customers/${shared.customerId}/contacts`, { name: 'K' })).status).toBe(403);
       expect((await other.delete(`/customers/${shared.customerId}/contacts/${shared.contactId}`)).status).toBe(403);

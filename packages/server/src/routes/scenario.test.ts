@@ -25,7 +25,11 @@ async function company(t: TestServer, tenant = 't1') {
     ],
   });
   expect(sync.status).toBe(200);
-  const process = await admin.post('/processes', { name: '重要客户销售流程', departments: ['sales'], definition: seedProcessDefinition });
+  const process = await admin.post('/processes', {
+    name: '重要客户销售流程',
+    departments: ['sales'],
+    definition: seedProcessDefinition,
+  });
   expect(process.status).toBe(201);
   const customer = await admin.post('/customers', { name: '宝钢股份', fields: {} });
   return {
@@ -57,7 +61,9 @@ async function toQuote(c: Awaited<ReturnType<typeof company>>, id: string) {
   expect((await c.rep.post(`/opportunities/${id}/complete-stage`)).status).toBe(200);
   await c.rep.put(`/opportunities/${id}/stage-form`, { values: { designDoc: '方案', customerFeedback: '满意' } });
   expect((await c.rep.post(`/opportunities/${id}/complete-stage`)).status).toBe(202);
-  const pending = (await c.mgr.get('/approvals?state=pending')).body.items.find((a: { opportunityId: string }) => a.opportunityId === id);
+  const pending = (await c.mgr.get('/approvals?state=pending')).body.items.find(
+    (a: { opportunityId: string }) => a.opportunityId === id,
+  );
   expect((await c.mgr.post(`/approvals/${pending.id}/approve`, { comment: 'ok' })).status).toBe(200);
 }
 
@@ -72,7 +78,9 @@ for (const kind of testDatabases()) {
     afterAll(() => t.close());
 
     it('offers the process only to users of its departments (sub-departments included)', async () => {
-      expect((await c.admin.get('/processes?usableBy=rep')).body.items.map((p: { id: string }) => p.id)).toEqual([c.processId]);
+      expect((await c.admin.get('/processes?usableBy=rep')).body.items.map((p: { id: string }) => p.id)).toEqual([
+        c.processId,
+      ]);
       expect((await c.admin.get('/processes?usableBy=outsider')).body.items).toEqual([]);
       const refused = await newOpp(c.outsider, c.processId, c.customerId);
       expect(refused.status).toBe(422);
@@ -83,7 +91,13 @@ for (const kind of testDatabases()) {
       const created = await newOpp(c.rep, c.processId, c.customerId);
       expect(created.status).toBe(201);
       const id = created.body.id;
-      expect(created.body).toMatchObject({ stageId: 'visit', status: 'open', phase: 'presale', winRate: 10, weightedAmount: 230_000 });
+      expect(created.body).toMatchObject({
+        stageId: 'visit',
+        status: 'open',
+        phase: 'presale',
+        winRate: 10,
+        weightedAmount: 230_000,
+      });
 
       // Fields and contacts missing: each gate listed.
       let r = await c.rep.post(`/opportunities/${id}/complete-stage`);
@@ -97,12 +111,20 @@ for (const kind of testDatabases()) {
       expect(r.body.error.details[0].message.zh).toContain('行业');
 
       // Bad values are refused and change nothing.
-      r = await c.rep.put(`/opportunities/${id}/stage-form`, { values: { industry: 'mining', visitNotes: 5, unknown: 1 } });
+      r = await c.rep.put(`/opportunities/${id}/stage-form`, {
+        values: { industry: 'mining', visitNotes: 5, unknown: 1 },
+      });
       expect(r.status).toBe(400);
-      expect(r.body.error.details.map((d: any) => d.path).sort()).toEqual(['body.values.industry', 'body.values.unknown', 'body.values.visitNotes']);
+      expect(r.body.error.details.map((d: any) => d.path).sort()).toEqual([
+        'body.values.industry',
+        'body.values.unknown',
+        'body.values.visitNotes',
+      ]);
 
       // Customer fields are written through to the customer.
-      r = await c.rep.put(`/opportunities/${id}/stage-form`, { values: { industry: 'manufacturing', visitNotes: '拜访了信息部', amount: 2_500_000 } });
+      r = await c.rep.put(`/opportunities/${id}/stage-form`, {
+        values: { industry: 'manufacturing', visitNotes: '拜访了信息部', amount: 2_500_000 },
+      });
       expect(r.status).toBe(200);
       expect((await c.admin.get(`/customers/${c.customerId}`)).body.fields.industry).toBe('manufacturing');
       expect(r.body.amount).toBe(2_500_000);
@@ -123,7 +145,9 @@ for (const kind of testDatabases()) {
       expect((await c.rep.post(`/opportunities/${id}/complete-stage`)).body.stageId).toBe('solution');
 
       // 方案设计 needs the supervisor.
-      await c.rep.put(`/opportunities/${id}/stage-form`, { values: { designDoc: '方案 v1', customerFeedback: '认可' } });
+      await c.rep.put(`/opportunities/${id}/stage-form`, {
+        values: { designDoc: '方案 v1', customerFeedback: '认可' },
+      });
       r = await c.rep.post(`/opportunities/${id}/complete-stage`);
       expect(r.status).toBe(202);
       expect(r.body).toMatchObject({ stageId: 'solution', approval: { state: 'pending', action: 'complete' } });
@@ -132,9 +156,15 @@ for (const kind of testDatabases()) {
       expect(r.body.error.code).toBe('APPROVAL_PENDING');
       const pending = (await c.mgr.get('/approvals?state=pending')).body.items;
       expect(pending).toHaveLength(1);
-      expect(pending[0]).toMatchObject({ opportunityId: id, stageName: '方案设计', approverId: 'mgr', requestedBy: 'rep' });
+      expect(pending[0]).toMatchObject({
+        opportunityId: id,
+        stageName: '方案设计',
+        approverId: 'mgr',
+        requestedBy: 'rep',
+      });
       // Anyone but the direct supervisor is refused.
-      for (const who of [c.mgr2, c.rep, c.admin]) expect((await who.post(`/approvals/${pending[0].id}/approve`, { comment: 'x' })).status).toBe(403);
+      for (const who of [c.mgr2, c.rep, c.admin])
+        expect((await who.post(`/approvals/${pending[0].id}/approve`, { comment: 'x' })).status).toBe(403);
       r = await c.mgr.post(`/approvals/${pending[0].id}/approve`, { comment: '同意' });
       expect(r.status).toBe(200);
       expect(r.body.opportunity).toMatchObject({ stageId: 'quote', winRate: 80 });
@@ -185,7 +215,14 @@ for (const kind of testDatabases()) {
       expect(r.status).toBe(400);
       r = await c.rep.post(`/opportunities/${a}/lose`, { reason: 'price' });
       expect(r.status).toBe(200);
-      expect(r.body).toMatchObject({ status: 'lost', phase: 'done', stageId: 'visit', lostReason: 'price', winRate: 0, terminalName: '输单' });
+      expect(r.body).toMatchObject({
+        status: 'lost',
+        phase: 'done',
+        stageId: 'visit',
+        lostReason: 'price',
+        winRate: 0,
+        terminalName: '输单',
+      });
       expect((await c.rep.post(`/opportunities/${a}/complete-stage`)).body.error.code).toBe('INVALID_TRANSITION');
 
       const b = (await newOpp(c.rep, c.processId, c.customerId, '无效')).body.id;
@@ -211,14 +248,18 @@ for (const kind of testDatabases()) {
       expect((await c.rep2.post(`/opportunities/${id}/complete-stage`)).status).toBe(403);
       expect((await c.mgr.get(`/opportunities/${id}`)).status).toBe(200);
       expect((await c.rep2.get('/opportunities')).body.items.some((o: { id: string }) => o.id === id)).toBe(false);
-      expect((await c.rep.post('/processes', { name: 'x', definition: { presale: [{ id: 'a', name: 'A' }] } })).status).toBe(403);
+      expect(
+        (await c.rep.post('/processes', { name: 'x', definition: { presale: [{ id: 'a', name: 'A' }] } })).status,
+      ).toBe(403);
     });
 
     it('pages the opportunity list with opaque cursors', async () => {
       const all: string[] = [];
       let cursor: string | null = null;
       do {
-        const r: { body: { items: { id: string }[]; nextCursor: string | null } } = await c.mgr.get(`/opportunities?limit=2${cursor ? `&cursor=${cursor}` : ''}`);
+        const r: { body: { items: { id: string }[]; nextCursor: string | null } } = await c.mgr.get(
+          `/opportunities?limit=2${cursor ? `&cursor=${cursor}` : ''}`,
+        );
         all.push(...r.body.items.map((o) => o.id));
         cursor = r.body.nextCursor;
       } while (cursor);
@@ -231,7 +272,9 @@ for (const kind of testDatabases()) {
     it('lets exactly one of 100 concurrent complete-stage requests move the opportunity', async () => {
       const id = (await newOpp(c.rep, c.processId, c.customerId, '并发')).body.id;
       await c.rep.put(`/opportunities/${id}/stage-form`, { values: { visitNotes: 'x' } });
-      const results = await Promise.all(Array.from({ length: 100 }, () => c.rep.post(`/opportunities/${id}/complete-stage`)));
+      const results = await Promise.all(
+        Array.from({ length: 100 }, () => c.rep.post(`/opportunities/${id}/complete-stage`)),
+      );
       expect(results.filter((r) => r.status === 200)).toHaveLength(1);
       // The rest find it in 需求分析匹配 with its summary empty.
       expect(results.filter((r) => r.status === 422).length).toBe(99);
@@ -305,7 +348,11 @@ for (const kind of testDatabases()) {
       expect(r.status).toBe(200);
       expect(r.body.stageId).toBe('needs');
       const history = (await c.rep.get(`/opportunities/${o.id}/history`)).body.items;
-      expect(history.filter((h: { action: string }) => h.action === 'complete').map((h: { fromStageId: string }) => h.fromStageId)).toEqual(['visit', 'visit']);
+      expect(
+        history
+          .filter((h: { action: string }) => h.action === 'complete')
+          .map((h: { fromStageId: string }) => h.fromStageId),
+      ).toEqual(['visit', 'visit']);
     });
   });
 
@@ -329,7 +376,16 @@ for (const kind of testDatabases()) {
       expect(current.problems).toEqual([]);
       const draft = structuredClone(current.draft);
       draft.definition.presale = draft.definition.presale.filter((s: { id: string }) => s.id !== 'quote');
-      draft.definition.presale.push({ id: 'negotiate', name: '商务谈判', winRate: 90, requirements: '', remindAfterDays: null, requiresApproval: false, minContacts: 0, fields: [] });
+      draft.definition.presale.push({
+        id: 'negotiate',
+        name: '商务谈判',
+        winRate: 90,
+        requirements: '',
+        remindAfterDays: null,
+        requiresApproval: false,
+        minContacts: 0,
+        fields: [],
+      });
       draft.definition.presale[0].name = '首次拜访';
       expect((await c.admin.put(`/processes/${c.processId}/draft`, draft)).status).toBe(200);
 
@@ -337,23 +393,43 @@ for (const kind of testDatabases()) {
       expect(preview.status).toBe(200);
       expect(preview.body.unmapped).toEqual([{ stageId: 'quote', name: '报价竞标', count: 1 }]);
       expect(preview.body.affected).toBe(2); // the lost one stays on its version
-      expect(preview.body.changes.map((x: { kind: string }) => x.kind)).toEqual(expect.arrayContaining(['removed', 'added', 'renamed']));
+      expect(preview.body.changes.map((x: { kind: string }) => x.kind)).toEqual(
+        expect.arrayContaining(['removed', 'added', 'renamed']),
+      );
 
       let r = await c.admin.post(`/processes/${c.processId}/publish`, { mode: 'update-existing' });
       expect(r.status).toBe(422);
       expect(r.body.error.code).toBe('PUBLISH_MAPPING_REQUIRED');
       expect(r.body.error.details[0]).toMatchObject({ stageId: 'quote', count: 1 });
       expect((await c.admin.get(`/processes/${c.processId}`)).body.version).toBe(1);
-      r = await c.admin.post(`/processes/${c.processId}/publish`, { mode: 'update-existing', stageMapping: { quote: 'nowhere' } });
+      r = await c.admin.post(`/processes/${c.processId}/publish`, {
+        mode: 'update-existing',
+        stageMapping: { quote: 'nowhere' },
+      });
       expect(r.status).toBe(422);
 
-      r = await c.admin.post(`/processes/${c.processId}/publish`, { mode: 'update-existing', stageMapping: { quote: 'negotiate' } });
+      r = await c.admin.post(`/processes/${c.processId}/publish`, {
+        mode: 'update-existing',
+        stageMapping: { quote: 'negotiate' },
+      });
       expect(r.status).toBe(200);
       expect(r.body).toMatchObject({ processId: c.processId, version: 2, moved: 2 });
-      expect((await c.rep.get(`/opportunities/${inQuote}`)).body).toMatchObject({ processVersion: 2, stageId: 'negotiate', winRate: 90 });
-      expect((await c.rep.get(`/opportunities/${inVisit}`)).body).toMatchObject({ processVersion: 2, stageId: 'visit', stageName: '首次拜访' });
+      expect((await c.rep.get(`/opportunities/${inQuote}`)).body).toMatchObject({
+        processVersion: 2,
+        stageId: 'negotiate',
+        winRate: 90,
+      });
+      expect((await c.rep.get(`/opportunities/${inVisit}`)).body).toMatchObject({
+        processVersion: 2,
+        stageId: 'visit',
+        stageName: '首次拜访',
+      });
       expect((await c.rep.get(`/opportunities/${lost}`)).body).toMatchObject({ processVersion: 1, status: 'lost' });
-      expect((await c.rep.get(`/opportunities/${inQuote}/history`)).body.items.at(-1)).toMatchObject({ action: 'migrate', fromStageId: 'quote', toStageId: 'negotiate' });
+      expect((await c.rep.get(`/opportunities/${inQuote}/history`)).body.items.at(-1)).toMatchObject({
+        action: 'migrate',
+        fromStageId: 'quote',
+        toStageId: 'negotiate',
+      });
       const fresh = await newOpp(c.rep, c.processId, c.customerId, 'new');
       expect(fresh.body).toMatchObject({ processVersion: 2, stageName: '首次拜访' });
       const process = (await c.admin.get(`/processes/${c.processId}`)).body;
@@ -370,17 +446,29 @@ for (const kind of testDatabases()) {
       expect(r.body.processId).not.toBe(c.processId);
       const old = (await c.admin.get(`/processes/${c.processId}`)).body;
       expect(old).toMatchObject({ status: 'disabled', version: before.processVersion });
-      expect((await c.admin.get(`/processes/${r.body.processId}`)).body).toMatchObject({ name: '重要客户销售流程 2027', status: 'enabled', version: 1, derivedFrom: c.processId });
+      expect((await c.admin.get(`/processes/${r.body.processId}`)).body).toMatchObject({
+        name: '重要客户销售流程 2027',
+        status: 'enabled',
+        version: 1,
+        derivedFrom: c.processId,
+      });
       // The old draft went back to the old process' own version.
       expect((await c.admin.get(`/processes/${c.processId}/draft`)).body.draft.name).toBe('重要客户销售流程');
-      expect((await c.rep.get(`/opportunities/${before.id}`)).body).toMatchObject({ processId: c.processId, processVersion: before.processVersion });
-      expect((await c.admin.get('/processes?usableBy=rep')).body.items.map((p: { id: string }) => p.id)).toEqual([r.body.processId]);
+      expect((await c.rep.get(`/opportunities/${before.id}`)).body).toMatchObject({
+        processId: c.processId,
+        processVersion: before.processVersion,
+      });
+      expect((await c.admin.get('/processes?usableBy=rep')).body.items.map((p: { id: string }) => p.id)).toEqual([
+        r.body.processId,
+      ]);
       // Disabled: no new opportunities, but existing ones keep flowing.
       expect((await newOpp(c.rep, c.processId, c.customerId)).body.error.code).toBe('PROCESS_DISABLED');
       await c.rep.put(`/opportunities/${before.id}/stage-form`, { values: { visitNotes: '继续' } });
       expect((await c.rep.post(`/opportunities/${before.id}/complete-stage`)).status).toBe(200);
       // Change process: only to an enabled, applicable one.
-      expect((await c.rep.post(`/opportunities/${before.id}/change-process`, { processId: c.processId })).status).toBe(422);
+      expect((await c.rep.post(`/opportunities/${before.id}/change-process`, { processId: c.processId })).status).toBe(
+        422,
+      );
       const moved = await c.rep.post(`/opportunities/${before.id}/change-process`, { processId: r.body.processId });
       expect(moved.body).toMatchObject({ processId: r.body.processId, stageId: 'visit', processVersion: 1 });
       // Enable brings it back.
@@ -392,7 +480,13 @@ for (const kind of testDatabases()) {
       const inUse = await c.admin.delete(`/processes/${c.processId}`);
       expect(inUse.status).toBe(409);
       expect(inUse.body.error.code).toBe('PROCESS_IN_USE');
-      const unused = (await c.admin.post('/processes', { name: '临时', departments: [], definition: { presale: [{ id: 'a', name: 'A' }] } })).body.id;
+      const unused = (
+        await c.admin.post('/processes', {
+          name: '临时',
+          departments: [],
+          definition: { presale: [{ id: 'a', name: 'A' }] },
+        })
+      ).body.id;
       expect((await c.admin.get('/settings')).body).toEqual({ deleteRequiresStatus: 'enabled' });
       await c.admin.post(`/processes/${unused}/disable`);
       // The seed's rule: only enabled ones can be deleted.
@@ -410,8 +504,14 @@ for (const kind of testDatabases()) {
       const r = await c.admin.post(`/processes/${c.processId}/publish`, { mode: 'update-existing' });
       expect(r.status).toBe(422);
       expect(r.body.error.code).toBe('DEFINITION_INVALID');
-      expect(r.body.error.details.map((d: { code: string }) => d.code)).toEqual(['STAGE_NAME_REQUIRED', 'DUPLICATE_STAGE_NAME']);
-      const bad = await c.admin.put(`/processes/${c.processId}/draft`, { ...body.draft, definition: { presale: [{ id: 'a', winRate: 250 }] } });
+      expect(r.body.error.details.map((d: { code: string }) => d.code)).toEqual([
+        'STAGE_NAME_REQUIRED',
+        'DUPLICATE_STAGE_NAME',
+      ]);
+      const bad = await c.admin.put(`/processes/${c.processId}/draft`, {
+        ...body.draft,
+        definition: { presale: [{ id: 'a', winRate: 250 }] },
+      });
       expect(bad.status).toBe(400);
     });
   });
@@ -426,7 +526,11 @@ for (const kind of testDatabases()) {
         const contactId = (await c.admin.get(`/customers/${c.customerId}`)).body.contacts[0].id;
         await c.rep.put(`/opportunities/${opp}/stage-form`, { values: { industry: 'it', visitNotes: 'x' } });
         const c2 = await company(t, 't2');
-        const intruders = [c2.admin, t.as('mgr', ['admin', 'supervisor', 'analyst'], 't2'), t.as('rep', ['sales'], 't2')];
+        const intruders = [
+          c2.admin,
+          t.as('mgr', ['admin', 'supervisor', 'analyst'], 't2'),
+          t.as('rep', ['sales'], 't2'),
+        ];
         const calls: [string, string, unknown?][] = [
           ['GET', `/customers/${c.customerId}`],
           ['POST', `/customers/${c.customerId}/contacts`, { name: 'x' }],
@@ -462,9 +566,15 @@ for (const kind of testDatabases()) {
         expect((await newOpp(c2.rep, c2.processId, c.customerId)).status).toBe(400);
         // Lists never leak.
         for (const who of intruders) {
-          expect((await who.get('/opportunities?limit=200')).body.items.every((o: { id: string }) => o.id !== opp)).toBe(true);
-          expect((await who.get('/processes')).body.items.every((p: { id: string }) => p.id !== c.processId)).toBe(true);
-          expect((await who.get('/customers')).body.items.every((x: { id: string }) => x.id !== c.customerId)).toBe(true);
+          expect(
+            (await who.get('/opportunities?limit=200')).body.items.every((o: { id: string }) => o.id !== opp),
+          ).toBe(true);
+          expect((await who.get('/processes')).body.items.every((p: { id: string }) => p.id !== c.processId)).toBe(
+            true,
+          );
+          expect((await who.get('/customers')).body.items.every((x: { id: string }) => x.id !== c.customerId)).toBe(
+            true,
+          );
           expect((await who.get('/approvals')).body.items).toEqual([]);
         }
         // And nothing changed in t1.
@@ -487,16 +597,37 @@ for (const kind of testDatabases()) {
         const c = await company(t);
         const created = await c.admin.post('/processes', { name: '新流程', departments: ['sales'], asDraft: true });
         expect(created.status).toBe(201);
-        expect(created.body).toMatchObject({ status: 'disabled', version: 0, versions: [], definition: { presale: [] } });
+        expect(created.body).toMatchObject({
+          status: 'disabled',
+          version: 0,
+          versions: [],
+          definition: { presale: [] },
+        });
         const id = created.body.id;
         expect((await c.admin.post(`/processes/${id}/enable`)).body.error.code).toBe('CONFLICT');
         expect((await newOpp(c.rep, id, c.customerId)).body.error.code).toBe('PROCESS_DISABLED');
         const { body } = await c.admin.get(`/processes/${id}/draft`);
         expect(body.problems.map((p: { code: string }) => p.code)).toEqual(['PRESALE_REQUIRED']);
-        expect((await c.admin.post(`/processes/${id}/publish`, { mode: 'update-existing' })).body.error.code).toBe('DEFINITION_INVALID');
-        body.draft.definition.presale = [{ id: 'a', name: '初次拜访', winRate: 10, requirements: '', remindAfterDays: null, requiresApproval: false, minContacts: 0, fields: [] }];
+        expect((await c.admin.post(`/processes/${id}/publish`, { mode: 'update-existing' })).body.error.code).toBe(
+          'DEFINITION_INVALID',
+        );
+        body.draft.definition.presale = [
+          {
+            id: 'a',
+            name: '初次拜访',
+            winRate: 10,
+            requirements: '',
+            remindAfterDays: null,
+            requiresApproval: false,
+            minContacts: 0,
+            fields: [],
+          },
+        ];
         await c.admin.put(`/processes/${id}/draft`, body.draft);
-        expect((await c.admin.post(`/processes/${id}/publish`, { mode: 'update-existing' })).body).toMatchObject({ version: 1, moved: 0 });
+        expect((await c.admin.post(`/processes/${id}/publish`, { mode: 'update-existing' })).body).toMatchObject({
+          version: 1,
+          moved: 0,
+        });
         expect((await c.admin.get(`/processes/${id}`)).body).toMatchObject({ status: 'enabled', version: 1 });
         expect((await newOpp(c.rep, id, c.customerId)).body).toMatchObject({ stageId: 'a', processVersion: 1 });
       } finally {

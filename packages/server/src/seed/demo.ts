@@ -7,16 +7,17 @@ import type { Principal } from '../http/auth.js';
 export const DEMO_TENANT = 'demo';
 
 /** The demo company: a department tree, users with managers, one of each role. */
-export const DEMO_USERS: { id: string; name: string; departmentId: string; managerId: string | null; roles: Role[] }[] = [
-  { id: 'admin', name: '王管理', departmentId: 'hq', managerId: null, roles: ['admin', 'analyst'] },
-  { id: 'li', name: '李经理', departmentId: 'sales', managerId: 'admin', roles: ['supervisor', 'sales', 'analyst'] },
-  { id: 'zhang', name: '张三', departmentId: 'sales-east', managerId: 'li', roles: ['sales'] },
-  { id: 'zhao', name: '赵六', departmentId: 'sales-east', managerId: 'li', roles: ['sales'] },
-  { id: 'sun', name: '孙七', departmentId: 'sales-north', managerId: 'li', roles: ['sales'] },
-  { id: 'wu', name: '吴八', departmentId: 'marketing', managerId: 'admin', roles: ['sales'] },
-  { id: 'chen', name: '陈工', departmentId: 'service', managerId: 'admin', roles: ['postsale'] },
-  { id: 'zhou', name: '周分析', departmentId: 'hq', managerId: 'admin', roles: ['analyst'] },
-];
+export const DEMO_USERS: { id: string; name: string; departmentId: string; managerId: string | null; roles: Role[] }[] =
+  [
+    { id: 'admin', name: '王管理', departmentId: 'hq', managerId: null, roles: ['admin', 'analyst'] },
+    { id: 'li', name: '李经理', departmentId: 'sales', managerId: 'admin', roles: ['supervisor', 'sales', 'analyst'] },
+    { id: 'zhang', name: '张三', departmentId: 'sales-east', managerId: 'li', roles: ['sales'] },
+    { id: 'zhao', name: '赵六', departmentId: 'sales-east', managerId: 'li', roles: ['sales'] },
+    { id: 'sun', name: '孙七', departmentId: 'sales-north', managerId: 'li', roles: ['sales'] },
+    { id: 'wu', name: '吴八', departmentId: 'marketing', managerId: 'admin', roles: ['sales'] },
+    { id: 'chen', name: '陈工', departmentId: 'service', managerId: 'admin', roles: ['postsale'] },
+    { id: 'zhou', name: '周分析', departmentId: 'hq', managerId: 'admin', roles: ['analyst'] },
+  ];
 
 const DEPARTMENTS = [
   { id: 'hq', name: '总部', parentId: null },
@@ -36,26 +37,60 @@ const as = (id: string): Principal => {
 export async function seedDemo(s: Services): Promise<boolean> {
   await s.tenants.ensure(DEMO_TENANT);
   const { db } = s.ctx.database;
-  const [existing] = await db.select({ id: processes.id }).from(processes).where(and(eq(processes.tenantId, DEMO_TENANT), eq(processes.name, SEED_PROCESS_NAME)));
+  const [existing] = await db
+    .select({ id: processes.id })
+    .from(processes)
+    .where(and(eq(processes.tenantId, DEMO_TENANT), eq(processes.name, SEED_PROCESS_NAME)));
   if (existing) return false;
   const admin = as('admin');
   await s.directory.sync(admin, { departments: DEPARTMENTS, users: DEMO_USERS });
-  const process = await s.processes.create(admin, { name: SEED_PROCESS_NAME, departments: ['sales'], definition: seedProcessDefinition, asDraft: false });
+  const process = await s.processes.create(admin, {
+    name: SEED_PROCESS_NAME,
+    departments: ['sales'],
+    definition: seedProcessDefinition,
+    asDraft: false,
+  });
 
   const customers = [
-    { name: '华润置地', industry: 'retail', contacts: [['刘总', '总经理'], ['钱经理', '采购经理']] },
+    {
+      name: '华润置地',
+      industry: 'retail',
+      contacts: [
+        ['刘总', '总经理'],
+        ['钱经理', '采购经理'],
+      ],
+    },
     { name: '中信银行', industry: 'finance', contacts: [['何行长', '分行行长']] },
     { name: '海尔集团', industry: 'manufacturing', contacts: [] },
-    { name: '宝钢股份', industry: undefined, contacts: [['马工', '信息部主任'], ['林总', 'CIO'], ['郑经理', '项目经理']] },
+    {
+      name: '宝钢股份',
+      industry: undefined,
+      contacts: [
+        ['马工', '信息部主任'],
+        ['林总', 'CIO'],
+        ['郑经理', '项目经理'],
+      ],
+    },
   ];
   const ids: string[] = [];
   for (const c of customers) {
-    const created = await s.customers.create(admin, { name: c.name, fields: c.industry ? { industry: c.industry } : {} });
+    const created = await s.customers.create(admin, {
+      name: c.name,
+      fields: c.industry ? { industry: c.industry } : {},
+    });
     for (const [name, title] of c.contacts) await s.customers.addContact(admin, created.id, { name: name!, title });
     ids.push(created.id);
   }
   const opp = (name: string, customer: number, amount: number, owner: string, close: string) =>
-    s.opportunities.create(as(owner), { name, customerId: ids[customer]!, amount, currency: 'CNY', expectedCloseDate: close, processId: process.id, fields: {} });
+    s.opportunities.create(as(owner), {
+      name,
+      customerId: ids[customer]!,
+      amount,
+      currency: 'CNY',
+      expectedCloseDate: close,
+      processId: process.id,
+      fields: {},
+    });
 
   await opp('华润置地 门店系统升级', 0, 480_000, 'zhang', '2027-03-31');
   await opp('中信银行 网点改造', 1, 1_200_000, 'zhang', '2027-05-15');
@@ -63,7 +98,10 @@ export async function seedDemo(s: Services): Promise<boolean> {
   // One further along: 宝钢 has its contacts and fields, so it moves to 需求分析匹配.
   const far = await opp('宝钢股份 数据中台', 3, 2_300_000, 'sun', '2027-02-28');
   await s.customers.get(db, DEMO_TENANT, ids[3]!);
-  await s.opportunities.saveStageForm(as('sun'), far.id, { industry: 'manufacturing', visitNotes: '已拜访信息部，确认决策链：林总拍板，马工负责技术评估。' });
+  await s.opportunities.saveStageForm(as('sun'), far.id, {
+    industry: 'manufacturing',
+    visitNotes: '已拜访信息部，确认决策链：林总拍板，马工负责技术评估。',
+  });
   await s.opportunities.command(as('sun'), far.id, { type: 'completeStage' });
   return true;
 }

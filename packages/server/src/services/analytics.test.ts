@@ -10,21 +10,65 @@ import { startTestServer, testDatabases, waitFor, type TestServer } from '../tes
 async function loadExample(t: TestServer) {
   const admin = t.as('admin', ['admin']);
   await admin.post('/directory/sync', {
-    departments: [{ id: 'hq', name: '总部' }, { id: 'east', name: '华东', parentId: 'hq' }, { id: 'north', name: '华北', parentId: 'hq' }],
-    users: [{ id: 'admin', name: 'A', departmentId: 'hq' }, { id: 'rep', name: 'R', departmentId: 'east', managerId: 'admin' }, { id: 'rep2', name: 'R2', departmentId: 'north', managerId: 'admin' }],
+    departments: [
+      { id: 'hq', name: '总部' },
+      { id: 'east', name: '华东', parentId: 'hq' },
+      { id: 'north', name: '华北', parentId: 'hq' },
+    ],
+    users: [
+      { id: 'admin', name: 'A', departmentId: 'hq' },
+      { id: 'rep', name: 'R', departmentId: 'east', managerId: 'admin' },
+      { id: 'rep2', name: 'R2', departmentId: 'north', managerId: 'admin' },
+    ],
   });
-  const processId = (await admin.post('/processes', { name: 'P', departments: [], definition: seedProcessDefinition })).body.id;
+  const processId = (await admin.post('/processes', { name: 'P', departments: [], definition: seedProcessDefinition }))
+    .body.id;
   const { db } = t.server.services.ctx.database;
-  await db.insert(customers).values({ id: 'cus_x', tenantId: 't1', name: 'C', fields: {}, createdAt: new Date(), updatedAt: new Date() });
+  await db
+    .insert(customers)
+    .values({ id: 'cus_x', tenantId: 't1', name: 'C', fields: {}, createdAt: new Date(), updatedAt: new Date() });
   await db.insert(opportunities).values(
     EXAMPLE.map((o, i) => ({
-      id: o.id, tenantId: 't1', name: o.id, customerId: 'cus_x', ownerId: i % 2 ? 'rep2' : 'rep', departmentId: i % 2 ? 'north' : 'east', amount: o.amount, currency: 'CNY',
-      expectedCloseDate: o.expectedCloseDate, processId, processVersion: 1, stageId: o.stageId, status: o.status,
-      phase: o.status === 'open' ? ('presale' as const) : o.status === 'won' && o.stageId ? ('postsale' as const) : ('done' as const),
-      stageEnteredAt: new Date(o.createdAt), maxStageIndex: o.maxStageIndex, createdAt: new Date(o.createdAt), closedAt: o.closedAt ? new Date(o.closedAt) : null, updatedAt: new Date(o.createdAt),
+      id: o.id,
+      tenantId: 't1',
+      name: o.id,
+      customerId: 'cus_x',
+      ownerId: i % 2 ? 'rep2' : 'rep',
+      departmentId: i % 2 ? 'north' : 'east',
+      amount: o.amount,
+      currency: 'CNY',
+      expectedCloseDate: o.expectedCloseDate,
+      processId,
+      processVersion: 1,
+      stageId: o.stageId,
+      status: o.status,
+      phase:
+        o.status === 'open'
+          ? ('presale' as const)
+          : o.status === 'won' && o.stageId
+            ? ('postsale' as const)
+            : ('done' as const),
+      stageEnteredAt: new Date(o.createdAt),
+      maxStageIndex: o.maxStageIndex,
+      createdAt: new Date(o.createdAt),
+      closedAt: o.closedAt ? new Date(o.closedAt) : null,
+      updatedAt: new Date(o.createdAt),
     })),
   );
-  await db.insert(stageHistory).values(STAYS.map((s, i) => ({ tenantId: 't1', opportunityId: EXAMPLE[i]!.id, processId, processVersion: 1, fromStageId: s.stageId, toStageId: 'x', toStatus: 'open', action: 'complete', at: new Date(), daysSpent: s.days })));
+  await db.insert(stageHistory).values(
+    STAYS.map((s, i) => ({
+      tenantId: 't1',
+      opportunityId: EXAMPLE[i]!.id,
+      processId,
+      processVersion: 1,
+      fromStageId: s.stageId,
+      toStageId: 'x',
+      toStatus: 'open',
+      action: 'complete',
+      at: new Date(),
+      daysSpent: s.days,
+    })),
+  );
   return processId;
 }
 
@@ -47,9 +91,16 @@ for (const kind of testDatabases()) {
       expect(res.body.terminal).toEqual(expected.terminal);
       expect(res.body.forecast).toEqual(expected.forecast);
       expect(res.body.diagnosis).toEqual(expected.diagnosis);
-      expect([res.body.total, res.body.overallWinRate, res.body.openAmount, res.body.weightedAmount]).toEqual([expected.total, expected.overallWinRate, expected.openAmount, expected.weightedAmount]);
+      expect([res.body.total, res.body.overallWinRate, res.body.openAmount, res.body.weightedAmount]).toEqual([
+        expected.total,
+        expected.overallWinRate,
+        expected.openAmount,
+        expected.weightedAmount,
+      ]);
       // The spot checks of core's test, through the API.
-      expect(res.body.stages.map((s: { conversionToNext: number }) => s.conversionToNext)).toEqual([0.6818, 0.6667, 0.5, 0.6]);
+      expect(res.body.stages.map((s: { conversionToNext: number }) => s.conversionToNext)).toEqual([
+        0.6818, 0.6667, 0.5, 0.6,
+      ]);
       expect(res.body.weightedAmount).toBe(890_000);
     });
 
@@ -70,24 +121,45 @@ for (const kind of testDatabases()) {
       const rep = (await analyst().get(`/analytics/funnel?processId=${processId}&ownerId=rep`)).body;
       const mine = EXAMPLE.filter((_, i) => i % 2 === 0);
       expect(rep.total).toBe(mine.length);
-      expect(rep.stages.map((s: { open: number }) => s.open)).toEqual(computeFunnel(seedProcessDefinition, mine, []).stages.map((s) => s.open));
+      expect(rep.stages.map((s: { open: number }) => s.open)).toEqual(
+        computeFunnel(seedProcessDefinition, mine, []).stages.map((s) => s.open),
+      );
       expect((await analyst().get(`/analytics/funnel?processId=${processId}&departmentId=hq`)).body.total).toBe(22);
       expect((await analyst().get(`/analytics/funnel?processId=${processId}&departmentId=north`)).body.total).toBe(11);
       expect((await analyst().get(`/analytics/funnel?processId=${processId}&from=2030-01-01`)).body.total).toBe(0);
       const unknown = await analyst().get(`/analytics/funnel?processId=${processId}&departmentId=nope`);
-      expect([unknown.status, unknown.body.error.code, unknown.body.error.messages.zh]).toEqual([404, 'NOT_FOUND', '部门不存在']);
+      expect([unknown.status, unknown.body.error.code, unknown.body.error.messages.zh]).toEqual([
+        404,
+        'NOT_FOUND',
+        '部门不存在',
+      ]);
     });
 
     it('plans a target from the history', async () => {
-      const res = await analyst().post('/analytics/target-plan', { processId, target: 1_000_000, period: 'month', start: '2027-01', periods: 3 });
+      const res = await analyst().post('/analytics/target-plan', {
+        processId,
+        target: 1_000_000,
+        period: 'month',
+        start: '2027-01',
+        periods: 3,
+      });
       expect(res.status).toBe(200);
-      expect(res.body.figures).toEqual({ winRate: 0.2727, avgWonAmount: 333_333.33, avgCycleDays: 60, leadPeriods: 2, won: 3, closed: 11 });
+      expect(res.body.figures).toEqual({
+        winRate: 0.2727,
+        avgWonAmount: 333_333.33,
+        avgCycleDays: 60,
+        leadPeriods: 2,
+        won: 3,
+        closed: 11,
+      });
       expect(res.body.newOpportunitiesPerPeriod).toEqual([
         { period: '2026-11', opportunities: 11 },
         { period: '2026-12', opportunities: 11 },
         { period: '2027-01', opportunities: 11 },
       ]);
-      expect((await analyst().post('/analytics/target-plan', { processId, target: -1, period: 'month' })).status).toBe(400);
+      expect((await analyst().post('/analytics/target-plan', { processId, target: -1, period: 'month' })).status).toBe(
+        400,
+      );
     });
 
     it('refuses people without an analytics role, and other tenants', async () => {
@@ -101,39 +173,106 @@ for (const kind of testDatabases()) {
       const p = { tenantId: 't1', userId: 'ana', roles: new Set(['analyst']) } as never;
       // Rows across month edges (UTC), then moves, edits, re-owning, closing and deleting.
       await db.insert(opportunities).values(
-        ['2026-03-15T10:00:00Z', '2026-05-31T23:30:00Z', '2026-06-01T00:00:00Z', '2026-07-20T12:00:00Z'].map((at, i) => ({
-          id: `edge${i}`, tenantId: 't1', name: `edge${i}`, customerId: 'cus_x', ownerId: 'rep', departmentId: 'east', amount: 1000 * (i + 1), currency: 'CNY',
-          expectedCloseDate: '2026-09-01', processId, processVersion: 1, stageId: 'visit', status: 'open' as const, phase: 'presale' as const,
-          stageEnteredAt: new Date(at), maxStageIndex: 0, createdAt: new Date(at), updatedAt: new Date(at),
-        })),
+        ['2026-03-15T10:00:00Z', '2026-05-31T23:30:00Z', '2026-06-01T00:00:00Z', '2026-07-20T12:00:00Z'].map(
+          (at, i) => ({
+            id: `edge${i}`,
+            tenantId: 't1',
+            name: `edge${i}`,
+            customerId: 'cus_x',
+            ownerId: 'rep',
+            departmentId: 'east',
+            amount: 1000 * (i + 1),
+            currency: 'CNY',
+            expectedCloseDate: '2026-09-01',
+            processId,
+            processVersion: 1,
+            stageId: 'visit',
+            status: 'open' as const,
+            phase: 'presale' as const,
+            stageEnteredAt: new Date(at),
+            maxStageIndex: 0,
+            createdAt: new Date(at),
+            updatedAt: new Date(at),
+          }),
+        ),
       );
-      await db.execute(sql`update opportunities set stage_id = 'needs', max_stage_index = 1 where id in ('edge0', 'edge1')`);
+      await db.execute(
+        sql`update opportunities set stage_id = 'needs', max_stage_index = 1 where id in ('edge0', 'edge1')`,
+      );
       await db.execute(sql`update opportunities set amount = amount + 0.5, fields = '{"x": 1}' where id like 'edge%'`);
       await db.execute(sql`update opportunities set owner_id = 'rep2', department_id = 'north' where id = 'edge2'`);
-      await db.execute(sql`update opportunities set status = 'won', phase = 'done', stage_id = null, closed_at = created_at + interval '10 days 6 hours' where id = 'edge3'`);
+      await db.execute(
+        sql`update opportunities set status = 'won', phase = 'done', stage_id = null, closed_at = created_at + interval '10 days 6 hours' where id = 'edge3'`,
+      );
       await db.execute(sql`delete from opportunities where id = 'edge1'`);
-      await db.insert(stageHistory).values([1.234, 2.5, 7].map((days) => ({ tenantId: 't1', opportunityId: 'edge0', processId, processVersion: 1, fromStageId: 'visit', toStageId: 'needs', toStatus: 'open', action: 'complete', at: new Date(), daysSpent: days })));
-      await db.insert(stageHistory).values({ tenantId: 't1', opportunityId: 'edge2', processId, processVersion: 1, fromStageId: 'visit', toStageId: 'visit', toStatus: 'open', action: 'migrate', at: new Date(), daysSpent: 99 });
+      await db.insert(stageHistory).values(
+        [1.234, 2.5, 7].map((days) => ({
+          tenantId: 't1',
+          opportunityId: 'edge0',
+          processId,
+          processVersion: 1,
+          fromStageId: 'visit',
+          toStageId: 'needs',
+          toStatus: 'open',
+          action: 'complete',
+          at: new Date(),
+          daysSpent: days,
+        })),
+      );
+      await db.insert(stageHistory).values({
+        tenantId: 't1',
+        opportunityId: 'edge2',
+        processId,
+        processVersion: 1,
+        fromStageId: 'visit',
+        toStageId: 'visit',
+        toStatus: 'open',
+        action: 'migrate',
+        at: new Date(),
+        daysSpent: 99,
+      });
       expect((await t.as('rep').post('/opportunities/edge0/invalidate')).status).toBe(200);
 
       const sorted = <T>(xs: T[]) => xs.map((x) => JSON.stringify(x)).sort();
-      for (const q of [{}, { ownerId: 'rep' }, { departmentId: 'hq' }, { departmentId: 'north' }, { from: '2026-06-01' }, { from: '2026-03-01', to: '2026-05-31' }, { to: '2026-06-30' }]) {
+      for (const q of [
+        {},
+        { ownerId: 'rep' },
+        { departmentId: 'hq' },
+        { departmentId: 'north' },
+        { from: '2026-06-01' },
+        { from: '2026-03-01', to: '2026-05-31' },
+        { to: '2026-06-30' },
+      ]) {
         const query = { processId, ...q };
-        expect(sorted(await analytics.groups(p, query)), JSON.stringify(q)).toEqual(sorted(await analytics.groups(p, query, { scan: true })));
+        expect(sorted(await analytics.groups(p, query)), JSON.stringify(q)).toEqual(
+          sorted(await analytics.groups(p, query, { scan: true })),
+        );
       }
       const stays = (await analytics.stays(p, { processId })).sort((a, b) => a.stage_id.localeCompare(b.stage_id));
-      expect(stays).toEqual((await analytics.stays(p, { processId }, { scan: true })).sort((a, b) => a.stage_id.localeCompare(b.stage_id)));
-      expect(stays.find((s) => s.stage_id === 'visit')).toEqual({ stage_id: 'visit', avg: expect.closeTo((1 + 3 + 8 + 10 + 3 + 1.23 + 2.5 + 7) / 8, 6), median: 3 });
+      expect(stays).toEqual(
+        (await analytics.stays(p, { processId }, { scan: true })).sort((a, b) => a.stage_id.localeCompare(b.stage_id)),
+      );
+      expect(stays.find((s) => s.stage_id === 'visit')).toEqual({
+        stage_id: 'visit',
+        avg: expect.closeTo((1 + 3 + 8 + 10 + 3 + 1.23 + 2.5 + 7) / 8, 6),
+        median: 3,
+      });
       // A day-precise period takes the scan; month-aligned ones the rollup: same figures where they overlap.
       expect((await analyst().get(`/analytics/funnel?processId=${processId}&from=2026-05-31`)).body.total).toBe(
         (await analyst().get(`/analytics/funnel?processId=${processId}&from=2026-06-01`)).body.total,
       );
-      expect((await analyst().get(`/analytics/funnel?processId=${processId}&from=2026-03-01&to=2026-03-31`)).body.total).toBe(1);
+      expect(
+        (await analyst().get(`/analytics/funnel?processId=${processId}&from=2026-03-01&to=2026-03-31`)).body.total,
+      ).toBe(1);
     });
 
     it('tells open charts when opportunities move (server-sent events)', async () => {
       const token = await t.token('ana', ['analyst']);
-      const res = await t.server.fetch(new Request(`http://test/api/v1/analytics/stream?processId=${processId}`, { headers: { authorization: `Bearer ${token}` } }));
+      const res = await t.server.fetch(
+        new Request(`http://test/api/v1/analytics/stream?processId=${processId}`, {
+          headers: { authorization: `Bearer ${token}` },
+        }),
+      );
       const reader = res.body!.getReader();
       const text: string[] = [];
       void (async () => {

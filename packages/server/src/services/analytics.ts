@@ -26,7 +26,17 @@ export interface FunnelQuery {
   ownerId?: string;
 }
 
-type FunnelGroup = { version: number; status: 'open' | 'won' | 'lost' | 'invalid'; phase: string; stage_id: string | null; max_index: number; month: string | null; n: number; amount: number; won_days: number };
+type FunnelGroup = {
+  version: number;
+  status: 'open' | 'won' | 'lost' | 'invalid';
+  phase: string;
+  stage_id: string | null;
+  max_index: number;
+  month: string | null;
+  n: number;
+  amount: number;
+  won_days: number;
+};
 type StayFigures = { stage_id: string; avg: number; median: number };
 
 /** The period as creation months (YYYY-MM), when it starts and ends on month boundaries. */
@@ -66,7 +76,10 @@ export class AnalyticsService {
   /** `column` is the department or one of its sub-departments. */
   private async inDepartment(p: Principal, departmentId: string, column: SQL): Promise<SQL> {
     const ids = await this.directory.subtree(p.tenantId, departmentId);
-    return sql`${column} in (${sql.join(ids.map((id) => sql`${id}`), sql`, `)})`;
+    return sql`${column} in (${sql.join(
+      ids.map((id) => sql`${id}`),
+      sql`, `,
+    )})`;
   }
 
   /**
@@ -143,14 +156,29 @@ export class AnalyticsService {
   /** The funnel (and its change stream) is for analysts, supervisors and admins. */
   mayRead(p: Principal): void {
     if (!p.roles.has('analyst') && !p.roles.has('admin') && !p.roles.has('supervisor'))
-      throw new ApiError('FORBIDDEN', [{ message: { zh: '需要分析、主管或管理员角色', en: 'Needs the analyst, supervisor or admin role' } }]);
+      throw new ApiError('FORBIDDEN', [
+        { message: { zh: '需要分析、主管或管理员角色', en: 'Needs the analyst, supervisor or admin role' } },
+      ]);
   }
 
-  async funnel(p: Principal, q: FunnelQuery): Promise<FunnelFigures & { process: { id: string; name: string; version: number }; filters: FunnelQuery; planHistory: PlanHistory }> {
+  async funnel(
+    p: Principal,
+    q: FunnelQuery,
+  ): Promise<
+    FunnelFigures & {
+      process: { id: string; name: string; version: number };
+      filters: FunnelQuery;
+      planHistory: PlanHistory;
+    }
+  > {
     this.mayRead(p);
     const { db } = this.ctx.database;
     // The aggregates are tenant-scoped on their own, so they start with the process lookup.
-    const [process, rows, stays] = await Promise.all([this.processes.row(db, p.tenantId, q.processId), this.groups(p, q), this.stays(p, q)]);
+    const [process, rows, stays] = await Promise.all([
+      this.processes.row(db, p.tenantId, q.processId),
+      this.groups(p, q),
+      this.stays(p, q),
+    ]);
     const def = await this.processes.definition(db, q.processId, process.currentVersion);
     const n = def.presale.length;
     const index = new Map(def.presale.map((s, i) => [s.id, i]));
@@ -163,12 +191,16 @@ export class AnalyticsService {
     let total = 0;
     for (const r of rows) {
       total += r.n;
-      if (!versionDefs.has(r.version)) versionDefs.set(r.version, await this.processes.definition(db, q.processId, r.version));
+      if (!versionDefs.has(r.version))
+        versionDefs.set(r.version, await this.processes.definition(db, q.processId, r.version));
       // How far it got, in the current version's order (stages matched by id).
       let top = -1;
       if (r.status === 'won') top = n;
       else {
-        versionDefs.get(r.version)!.presale.slice(0, r.max_index + 1).forEach((s) => (top = Math.max(top, index.get(s.id) ?? -1)));
+        versionDefs
+          .get(r.version)!
+          .presale.slice(0, r.max_index + 1)
+          .forEach((s) => (top = Math.max(top, index.get(s.id) ?? -1)));
         top = Math.max(top, index.get(r.stage_id ?? '') ?? -1);
       }
       addReached(reached, top, r.n);
@@ -203,11 +235,27 @@ export class AnalyticsService {
       (input.period === 'month'
         ? `${now.getUTCFullYear()}-${String(now.getUTCMonth() + 1).padStart(2, '0')}`
         : `${now.getUTCFullYear()}-Q${Math.floor(now.getUTCMonth() / 3) + 1}`);
-    if (input.period === 'month' && !/^\d{4}-\d{2}$/.test(start)) throw new ApiError('VALIDATION_FAILED', [{ path: 'body.start', message: { zh: '按月时起始应为 YYYY-MM', en: 'For months, start is YYYY-MM' } }]);
-    if (input.period === 'quarter' && !/^\d{4}-Q[1-4]$/.test(start)) throw new ApiError('VALIDATION_FAILED', [{ path: 'body.start', message: { zh: '按季度时起始应为 YYYY-Qn', en: 'For quarters, start is YYYY-Qn' } }]);
-    const plan = planTarget(figures.planHistory, { target: input.target, period: input.period, start, periods: input.periods });
+    if (input.period === 'month' && !/^\d{4}-\d{2}$/.test(start))
+      throw new ApiError('VALIDATION_FAILED', [
+        { path: 'body.start', message: { zh: '按月时起始应为 YYYY-MM', en: 'For months, start is YYYY-MM' } },
+      ]);
+    if (input.period === 'quarter' && !/^\d{4}-Q[1-4]$/.test(start))
+      throw new ApiError('VALIDATION_FAILED', [
+        { path: 'body.start', message: { zh: '按季度时起始应为 YYYY-Qn', en: 'For quarters, start is YYYY-Qn' } },
+      ]);
+    const plan = planTarget(figures.planHistory, {
+      target: input.target,
+      period: input.period,
+      start,
+      periods: input.periods,
+    });
     if (!plan)
-      throw new ApiError('VALIDATION_FAILED', [{ code: 'NOT_ENOUGH_HISTORY', message: { zh: '尚无赢单记录，无法分解目标', en: 'No won opportunities yet: nothing to plan from' } }]);
+      throw new ApiError('VALIDATION_FAILED', [
+        {
+          code: 'NOT_ENOUGH_HISTORY',
+          message: { zh: '尚无赢单记录，无法分解目标', en: 'No won opportunities yet: nothing to plan from' },
+        },
+      ]);
     return { processId: input.processId, period: input.period, start, ...plan };
   }
 }
@@ -235,7 +283,10 @@ export class AnalyticsBus {
   /** An opportunity changed: its process' charts should refresh. */
   async touch(tenantId: string, opportunityId: string, knownProcessId?: string) {
     const processId =
-      knownProcessId ?? rowsOf<{ process_id: string }>(await this.ctx.database.db.execute(sql`select process_id from opportunities where id = ${opportunityId}`))[0]?.process_id;
+      knownProcessId ??
+      rowsOf<{ process_id: string }>(
+        await this.ctx.database.db.execute(sql`select process_id from opportunities where id = ${opportunityId}`),
+      )[0]?.process_id;
     if (!processId) return;
     const key = `${tenantId}/${processId}`;
     if (this.pending.has(key)) return;

@@ -27,17 +27,27 @@ for (const kind of testDatabases()) {
           let update!: Uint8Array;
           d.once('update', (u: Uint8Array) => (update = u));
           d.getText('t').insert(0, `${k}`);
-          sent.push({ doc: `gc-${i}`, update, seq: store.append(`gc-${i}`, update, 'u', { channel: 'gc_test', from: 'test' }) });
+          sent.push({
+            doc: `gc-${i}`,
+            update,
+            seq: store.append(`gc-${i}`, update, 'u', { channel: 'gc_test', from: 'test' }),
+          });
         });
       const seqs = await Promise.all(sent.map((s) => s.seq));
       for (let i = 0; i < 5; i++) {
         const mine = sent.map((s, k) => ({ ...s, got: seqs[k]! })).filter((s) => s.doc === `gc-${i}`);
         expect(mine.map((s) => s.got)).toEqual(Array.from({ length: 40 }, (_, k) => k + 1));
         const stored = await store.updatesAfter(`gc-${i}`, 0);
-        expect(stored.map((r) => Buffer.from(r.update).toString('hex'))).toEqual(mine.map((s) => Buffer.from(s.update).toString('hex')));
+        expect(stored.map((r) => Buffer.from(r.update).toString('hex'))).toEqual(
+          mine.map((s) => Buffer.from(s.update).toString('hex')),
+        );
         expect((await store.load(`gc-${i}`)).ydoc.getText('t').toString()).toBe(source[i]!.getText('t').toString());
       }
-      await waitFor(() => [0, 1, 2, 3, 4].every((i) => heard.get(`gc-${i}`) === 40), 3000, 'each doc announced up to its last seq');
+      await waitFor(
+        () => [0, 1, 2, 3, 4].every((i) => heard.get(`gc-${i}`) === 40),
+        3000,
+        'each doc announced up to its last seq',
+      );
       await unlisten();
     });
 

@@ -79,7 +79,12 @@ export class DocStore {
    * server pays one WAL flush (and one hold of PostgreSQL's NOTIFY commit lock) per batch
    * instead of per keystroke. Resolves once the update is durable, with its seq.
    */
-  append(doc: string, update: Uint8Array, author: string | null, notify?: { channel: string; from: string }): Promise<number> {
+  append(
+    doc: string,
+    update: Uint8Array,
+    author: string | null,
+    notify?: { channel: string; from: string },
+  ): Promise<number> {
     return new Promise((resolve, reject) => {
       const key = notify ? `${notify.channel}\u0000${notify.from}` : '';
       let batch = this.gathering.get(key);
@@ -123,7 +128,9 @@ export class DocStore {
     // each connection prepares it once and then binds and executes it (bytes as base64:
     // both drivers pass text[] as is).
     const docs = sql.param(items.map((it) => it.doc));
-    const updates = sql.param(items.map((it) => Buffer.from(it.update.buffer, it.update.byteOffset, it.update.byteLength).toString('base64')));
+    const updates = sql.param(
+      items.map((it) => Buffer.from(it.update.buffer, it.update.byteOffset, it.update.byteLength).toString('base64')),
+    );
     const authors = sql.param(items.map((it) => it.author));
     for (let attempt = 0; ; attempt++) {
       try {
@@ -161,7 +168,10 @@ export class DocStore {
 
   /** Number of log rows not yet merged into the snapshot. */
   async pending(doc: string): Promise<number> {
-    const [row] = await this.db.select({ n: sql<number>`count(*)`.mapWith(Number) }).from(docUpdates).where(eq(docUpdates.doc, doc));
+    const [row] = await this.db
+      .select({ n: sql<number>`count(*)`.mapWith(Number) })
+      .from(docUpdates)
+      .where(eq(docUpdates.doc, doc));
     return row?.n ?? 0;
   }
 
@@ -196,7 +206,11 @@ export class DocStore {
   }
 
   async exists(doc: string): Promise<boolean> {
-    const [a] = await this.db.select({ d: docSnapshots.doc }).from(docSnapshots).where(eq(docSnapshots.doc, doc)).limit(1);
+    const [a] = await this.db
+      .select({ d: docSnapshots.doc })
+      .from(docSnapshots)
+      .where(eq(docSnapshots.doc, doc))
+      .limit(1);
     if (a) return true;
     const [b] = await this.db.select({ d: docUpdates.doc }).from(docUpdates).where(eq(docUpdates.doc, doc)).limit(1);
     return !!b;

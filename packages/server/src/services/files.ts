@@ -10,10 +10,21 @@ import { LINK_TTL_SECONDS, type LinkSigner } from '../http/signed-links.js';
 export const MAX_FILE_BYTES = 10 * 1024 * 1024;
 
 const badLink = () =>
-  new ApiError('FORBIDDEN', [{ message: { zh: '下载链接无效或已过期，请重新获取', en: 'The download link is not valid or has expired; ask for a new one' } }], {
-    zh: '下载链接无效或已过期',
-    en: 'The download link is not valid or has expired',
-  });
+  new ApiError(
+    'FORBIDDEN',
+    [
+      {
+        message: {
+          zh: '下载链接无效或已过期，请重新获取',
+          en: 'The download link is not valid or has expired; ask for a new one',
+        },
+      },
+    ],
+    {
+      zh: '下载链接无效或已过期',
+      en: 'The download link is not valid or has expired',
+    },
+  );
 
 /** Files attached to stage forms: stored in the database, served back to the tenant. */
 export class FileService {
@@ -24,14 +35,28 @@ export class FileService {
 
   async upload(p: Principal, name: string, mime: string, data: Uint8Array) {
     if (!['admin', 'sales', 'supervisor', 'postsale'].some((r) => p.roles.has(r as 'admin')))
-      throw new ApiError('FORBIDDEN', [{ message: { zh: '只有填写表单的人员可以上传文件', en: 'Only those who fill in forms upload files' } }]);
+      throw new ApiError('FORBIDDEN', [
+        { message: { zh: '只有填写表单的人员可以上传文件', en: 'Only those who fill in forms upload files' } },
+      ]);
     if (data.length > MAX_FILE_BYTES)
-      throw new ApiError('PAYLOAD_TOO_LARGE', [{ limit: MAX_FILE_BYTES, message: { zh: '文件不能超过 10 MiB', en: 'Files may not exceed 10 MiB' } }]);
-    if (!data.length) throw new ApiError('VALIDATION_FAILED', [{ path: 'body', message: { zh: '文件为空', en: 'The file is empty' } }]);
+      throw new ApiError('PAYLOAD_TOO_LARGE', [
+        { limit: MAX_FILE_BYTES, message: { zh: '文件不能超过 10 MiB', en: 'Files may not exceed 10 MiB' } },
+      ]);
+    if (!data.length)
+      throw new ApiError('VALIDATION_FAILED', [{ path: 'body', message: { zh: '文件为空', en: 'The file is empty' } }]);
     // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what a stored name must not keep.
     const safeName = name.replace(/[\\/\u0000-\u001f]/g, '_').slice(0, 200) || 'file';
     const id = this.ctx.ids('fil');
-    await this.ctx.database.db.insert(files).values({ id, tenantId: p.tenantId, name: safeName, mime: mime.slice(0, 100) || 'application/octet-stream', size: data.length, data, createdBy: p.userId, createdAt: this.ctx.clock.now() });
+    await this.ctx.database.db.insert(files).values({
+      id,
+      tenantId: p.tenantId,
+      name: safeName,
+      mime: mime.slice(0, 100) || 'application/octet-stream',
+      size: data.length,
+      data,
+      createdBy: p.userId,
+      createdAt: this.ctx.clock.now(),
+    });
     return { id, name: safeName, size: data.length };
   }
 
@@ -42,7 +67,8 @@ export class FileService {
       .from(files)
       .where(and(eq(files.tenantId, p.tenantId), eq(files.id, id)));
     if (!row) throw notFound('file');
-    if (!(await this.mayRead(p, id))) throw new ApiError('FORBIDDEN', [{ message: { zh: '无权查看此文件', en: 'You may not read this file' } }]);
+    if (!(await this.mayRead(p, id)))
+      throw new ApiError('FORBIDDEN', [{ message: { zh: '无权查看此文件', en: 'You may not read this file' } }]);
     return row;
   }
 
@@ -60,7 +86,10 @@ export class FileService {
     const row = await this.readable(p, id);
     const exp = Math.floor(this.ctx.clock.now().getTime() / 1000) + LINK_TTL_SECONDS;
     const sig = this.signer.sign(row.tenantId, row.id, exp);
-    return { url: `/api/v1/files/${encodeURIComponent(row.id)}/content?exp=${exp}&sig=${sig}`, expiresAt: new Date(exp * 1000).toISOString() };
+    return {
+      url: `/api/v1/files/${encodeURIComponent(row.id)}/content?exp=${exp}&sig=${sig}`,
+      expiresAt: new Date(exp * 1000).toISOString(),
+    };
   }
 
   /** The file a signed link names; 403 for a wrong, tampered or expired link (and for no such file: a link proves nothing about ids). */
@@ -74,7 +103,10 @@ export class FileService {
   }
 
   private async bytes(tenantId: string, id: string) {
-    const [row] = await this.ctx.database.db.select().from(files).where(and(eq(files.tenantId, tenantId), eq(files.id, id)));
+    const [row] = await this.ctx.database.db
+      .select()
+      .from(files)
+      .where(and(eq(files.tenantId, tenantId), eq(files.id, id)));
     if (!row) throw notFound('file');
     return row;
   }
@@ -122,17 +154,29 @@ export interface FileRefCheck {
  * as the files table knows it (its real name, size and type), which is what is stored:
  * never the name or size the client sent.
  */
-export async function checkFileRefs(q: Db | Tx, p: Principal, refs: readonly FileRefCheck[]): Promise<Map<string, FileRef>> {
+export async function checkFileRefs(
+  q: Db | Tx,
+  p: Principal,
+  refs: readonly FileRefCheck[],
+): Promise<Map<string, FileRef>> {
   if (!refs.length) return new Map();
   const ids = [...new Set(refs.map((r) => r.id))];
   const rows = await q
     .select({ id: files.id, name: files.name, size: files.size, mime: files.mime })
     .from(files)
     .where(and(eq(files.tenantId, p.tenantId), inArray(files.id, ids)));
-  const found = new Map<string, FileRef>(rows.map((r) => [r.id, { id: r.id, name: r.name, size: r.size, type: r.mime }]));
+  const found = new Map<string, FileRef>(
+    rows.map((r) => [r.id, { id: r.id, name: r.name, size: r.size, type: r.mime }]),
+  );
   const missing = refs.filter((r) => !found.has(r.id));
   if (missing.length)
-    throw new ApiError('VALIDATION_FAILED', missing.map((r) => ({ path: r.path, message: { zh: `${r.path}：没有这个已上传的文件`, en: `${r.path}: no such uploaded file` } })));
+    throw new ApiError(
+      'VALIDATION_FAILED',
+      missing.map((r) => ({
+        path: r.path,
+        message: { zh: `${r.path}：没有这个已上传的文件`, en: `${r.path}: no such uploaded file` },
+      })),
+    );
   const readable = new Map<string, boolean>();
   const refused = [];
   for (const r of refs) {
@@ -143,7 +187,10 @@ export async function checkFileRefs(q: Db | Tx, p: Principal, refs: readonly Fil
   if (refused.length)
     throw new ApiError(
       'FORBIDDEN',
-      refused.map((r) => ({ path: r.path, message: { zh: `${r.path}：无权使用此文件`, en: `${r.path}: you may not attach this file` } })),
+      refused.map((r) => ({
+        path: r.path,
+        message: { zh: `${r.path}：无权使用此文件`, en: `${r.path}: you may not attach this file` },
+      })),
       { zh: '无权使用此文件', en: 'You may not attach this file' },
     );
   return found;

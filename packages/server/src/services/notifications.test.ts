@@ -22,7 +22,12 @@ async function receiver(failures = 0) {
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const url = `http://127.0.0.1:${(server.address() as { port: number }).port}/hook`;
-  return { url, calls, ok: () => calls.filter((c) => c.status === 200), close: () => new Promise((r) => server.close(r)) };
+  return {
+    url,
+    calls,
+    ok: () => calls.filter((c) => c.status === 200),
+    close: () => new Promise((r) => server.close(r)),
+  };
 }
 
 async function company(t: TestServer) {
@@ -36,11 +41,13 @@ async function company(t: TestServer) {
       { id: 'post', name: '陈工', departmentId: 'sales', managerId: 'admin' },
     ],
   });
-  const processId = (await admin.post('/processes', { name: 'P', departments: [], definition: seedProcessDefinition })).body.id;
+  const processId = (await admin.post('/processes', { name: 'P', departments: [], definition: seedProcessDefinition }))
+    .body.id;
   const customerId = (await admin.post('/customers', { name: '宝钢', fields: { industry: 'it' } })).body.id;
   await admin.post(`/customers/${customerId}/contacts`, { name: 'a' });
   await admin.post(`/customers/${customerId}/contacts`, { name: 'b' });
-  const opp = async (name = 'O') => (await t.as('rep').post('/opportunities', { name, customerId, amount: 100, processId })).body.id as string;
+  const opp = async (name = 'O') =>
+    (await t.as('rep').post('/opportunities', { name, customerId, amount: 100, processId })).body.id as string;
   return { processId, customerId, opp, admin, rep: t.as('rep') };
 }
 
@@ -55,8 +62,10 @@ for (const kind of testDatabases()) {
     });
     afterAll(() => t.close());
     const tick = () => t.server.services.scheduler.tick();
-    const mine = async (user = 'rep', roles = ['sales']) => (await t.as(user, roles).get('/notifications?limit=200')).body;
-    const about = async (id: string, user = 'rep', roles = ['sales']) => (await mine(user, roles)).items.filter((n: { opportunityId: string }) => n.opportunityId === id);
+    const mine = async (user = 'rep', roles = ['sales']) =>
+      (await t.as(user, roles).get('/notifications?limit=200')).body;
+    const about = async (id: string, user = 'rep', roles = ['sales']) =>
+      (await mine(user, roles)).items.filter((n: { opportunityId: string }) => n.opportunityId === id);
 
     it('reminds the owner once per stage entry, and not after the opportunity moved on', async () => {
       const id = await c.opp('提醒');
@@ -92,11 +101,19 @@ for (const kind of testDatabases()) {
       await c.rep.post(`/opportunities/${id}/complete-stage`);
       await c.rep.put(`/opportunities/${id}/stage-form`, { values: { designDoc: 'x', customerFeedback: 'y' } });
       await c.rep.post(`/opportunities/${id}/complete-stage`);
-      const approval = (await t.as('mgr', ['supervisor']).get('/approvals?state=pending')).body.items.find((a: { opportunityId: string }) => a.opportunityId === id);
+      const approval = (await t.as('mgr', ['supervisor']).get('/approvals?state=pending')).body.items.find(
+        (a: { opportunityId: string }) => a.opportunityId === id,
+      );
       // The supervisor was told; the owner hears the decision.
-      expect((await about(id, 'mgr', ['supervisor'])).map((n: { kind: string }) => n.kind)).toEqual(['approval-requested']);
+      expect((await about(id, 'mgr', ['supervisor'])).map((n: { kind: string }) => n.kind)).toEqual([
+        'approval-requested',
+      ]);
       await t.as('mgr', ['supervisor']).post(`/approvals/${approval.id}/approve`, {});
-      await waitFor(async () => (await about(id)).some((n: { kind: string }) => n.kind === 'approval-decided'), 2000, 'the decision notice');
+      await waitFor(
+        async () => (await about(id)).some((n: { kind: string }) => n.kind === 'approval-decided'),
+        2000,
+        'the decision notice',
+      );
       await c.rep.put(`/opportunities/${id}/stage-form`, { values: { expectedCloseDate: '2027-01-01' } });
       await c.rep.post(`/opportunities/${id}/orders`, { amount: 100 });
       expect((await c.rep.post(`/opportunities/${id}/win`)).body.stageId).toBe('install');
@@ -106,7 +123,10 @@ for (const kind of testDatabases()) {
       expect((await about(id, 'post', ['postsale'])).map((n: { kind: string }) => n.kind)).toEqual(['reminder']);
       t.clock.advance(3 * DAY);
       await tick();
-      expect((await about(id, 'post', ['postsale'])).map((n: { kind: string }) => n.kind).sort()).toEqual(['overdue', 'reminder']);
+      expect((await about(id, 'post', ['postsale'])).map((n: { kind: string }) => n.kind).sort()).toEqual([
+        'overdue',
+        'reminder',
+      ]);
       expect((await about(id)).filter((n: { kind: string }) => n.kind === 'overdue')).toHaveLength(1);
       expect((await t.as('rep').get(`/opportunities/${id}`)).body.overdue).toBe(true);
     });
@@ -129,7 +149,9 @@ for (const kind of testDatabases()) {
 
     it('pushes a notification live to its recipient (server-sent events)', async () => {
       const token = await t.token('rep', ['sales']);
-      const res = await t.server.fetch(new Request('http://test/api/v1/notifications/stream', { headers: { authorization: `Bearer ${token}` } }));
+      const res = await t.server.fetch(
+        new Request('http://test/api/v1/notifications/stream', { headers: { authorization: `Bearer ${token}` } }),
+      );
       expect(res.headers.get('content-type')).toContain('text/event-stream');
       const reader = res.body!.getReader();
       const text: string[] = [];
@@ -160,16 +182,38 @@ for (const kind of testDatabases()) {
         expect(hook.calls).toHaveLength(4);
         const ok = hook.ok()[0]!;
         const event = JSON.parse(ok.body);
-        expect(event).toMatchObject({ type: 'opportunity.stage-changed', data: { opportunityId: id, action: 'complete', actorId: 'rep', previous: { stageId: 'visit', stageName: '初次拜访' }, current: { stageId: 'needs', stageName: '需求分析匹配' } } });
-        expect(ok.headers['x-sp-signature']).toBe(`sha256=${sign('whsec-0123456789', String(ok.headers['x-sp-timestamp']), ok.body)}`);
+        expect(event).toMatchObject({
+          type: 'opportunity.stage-changed',
+          data: {
+            opportunityId: id,
+            action: 'complete',
+            actorId: 'rep',
+            previous: { stageId: 'visit', stageName: '初次拜访' },
+            current: { stageId: 'needs', stageName: '需求分析匹配' },
+          },
+        });
+        expect(ok.headers['x-sp-signature']).toBe(
+          `sha256=${sign('whsec-0123456789', String(ok.headers['x-sp-timestamp']), ok.body)}`,
+        );
         // Every attempt is recorded.
-        const d = await waitFor(async () => {
-          const found = (await c.admin.get('/webhook/deliveries')).body.items.find((x: { id: string }) => x.id === event.id);
-          return found?.state === 'delivered' && found;
-        }, 2000, 'the delivery to be recorded');
+        const d = await waitFor(
+          async () => {
+            const found = (await c.admin.get('/webhook/deliveries')).body.items.find(
+              (x: { id: string }) => x.id === event.id,
+            );
+            return found?.state === 'delivered' && found;
+          },
+          2000,
+          'the delivery to be recorded',
+        );
         // Status codes show only for the delivered attempt.
         expect(d.attempts.map((a: { status: number | null }) => a.status)).toEqual([null, null, null, 200]);
-        expect(d.attempts.map((a: { error: string | null }) => a.error)).toEqual(['the receiver did not answer 2xx', 'the receiver did not answer 2xx', 'the receiver did not answer 2xx', null]);
+        expect(d.attempts.map((a: { error: string | null }) => a.error)).toEqual([
+          'the receiver did not answer 2xx',
+          'the receiver did not answer 2xx',
+          'the receiver did not answer 2xx',
+          null,
+        ]);
         // Nothing is delivered twice.
         await new Promise((r) => setTimeout(r, 300));
         await t.server.services.webhooks.deliverDue();
@@ -190,7 +234,10 @@ for (const kind of testDatabases()) {
         await webhooks.enqueue(db, 't1', { type: 'test.claimed', data: { n: 1 } });
         await webhooks.enqueue(db, 't1', { type: 'test.unclaimed', data: { n: 2 } });
         // A worker claimed the first (a 30 s lease) and died before POSTing.
-        await db.update(webhookDeliveries).set({ lockedUntil: new Date(t.clock.now().getTime() + 30_000) }).where(sql`${webhookDeliveries.event}->>'type' = 'test.claimed'`);
+        await db
+          .update(webhookDeliveries)
+          .set({ lockedUntil: new Date(t.clock.now().getTime() + 30_000) })
+          .where(sql`${webhookDeliveries.event}->>'type' = 'test.claimed'`);
         await webhooks.deliverDue();
         const types = () => hook.ok().map((x) => JSON.parse(x.body).type);
         await waitFor(() => types().includes('test.unclaimed'), 2000, 'the unclaimed one');
@@ -220,9 +267,19 @@ describe('several instances', () => {
         const ids = [await c.opp('一'), await c.opp('二'), await c.opp('三')];
         t1.clock.advance(8 * DAY);
         t2.clock.advance(8 * DAY);
-        await Promise.all([t1.server.services.scheduler.tick(), t2.server.services.scheduler.tick(), t1.server.services.scheduler.tick(), t2.server.services.scheduler.tick()]);
+        await Promise.all([
+          t1.server.services.scheduler.tick(),
+          t2.server.services.scheduler.tick(),
+          t1.server.services.scheduler.tick(),
+          t2.server.services.scheduler.tick(),
+        ]);
         const items = (await t1.as('rep').get('/notifications?limit=200')).body.items;
-        for (const id of ids) expect(items.filter((n: { opportunityId: string; kind: string }) => n.opportunityId === id && n.kind === 'reminder')).toHaveLength(1);
+        for (const id of ids)
+          expect(
+            items.filter(
+              (n: { opportunityId: string; kind: string }) => n.opportunityId === id && n.kind === 'reminder',
+            ),
+          ).toHaveLength(1);
       } finally {
         await t2.server.close();
         if (db2 !== db1) await db2.close();

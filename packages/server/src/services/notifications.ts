@@ -55,21 +55,45 @@ export class NotificationService {
     const created = await this.ctx.database.db.transaction(async (tx) => {
       const rows = await tx
         .insert(notifications)
-        .values(input.userIds.map((userId) => ({ id: this.ctx.ids('ntf'), tenantId: input.tenantId, userId, kind: input.kind, opportunityId: input.opportunityId, stageId: input.stageId, payload: input.payload, dedupeKey: input.dedupeKey, createdAt: now })))
+        .values(
+          input.userIds.map((userId) => ({
+            id: this.ctx.ids('ntf'),
+            tenantId: input.tenantId,
+            userId,
+            kind: input.kind,
+            opportunityId: input.opportunityId,
+            stageId: input.stageId,
+            payload: input.payload,
+            dedupeKey: input.dedupeKey,
+            createdAt: now,
+          })),
+        )
         .onConflictDoNothing()
         .returning();
-      for (const r of rows) await this.webhooks.enqueue(tx, input.tenantId, { type: `notification.${r.kind}`, data: this.view(r) });
+      for (const r of rows)
+        await this.webhooks.enqueue(tx, input.tenantId, { type: `notification.${r.kind}`, data: this.view(r) });
       return rows;
     });
     for (const r of created) {
-      await this.ctx.database.notify('sp_notification', JSON.stringify({ tenantId: r.tenantId, userId: r.userId, id: r.id })).catch(() => {});
+      await this.ctx.database
+        .notify('sp_notification', JSON.stringify({ tenantId: r.tenantId, userId: r.userId, id: r.id }))
+        .catch(() => {});
     }
     if (created.length) this.webhooks.kick();
     return created.length;
   }
 
   view(r: typeof notifications.$inferSelect) {
-    return { id: r.id, userId: r.userId, kind: r.kind, opportunityId: r.opportunityId, stageId: r.stageId, payload: r.payload, createdAt: r.createdAt.toISOString(), readAt: r.readAt?.toISOString() ?? null };
+    return {
+      id: r.id,
+      userId: r.userId,
+      kind: r.kind,
+      opportunityId: r.opportunityId,
+      stageId: r.stageId,
+      payload: r.payload,
+      createdAt: r.createdAt.toISOString(),
+      readAt: r.readAt?.toISOString() ?? null,
+    };
   }
 
   async list(p: Principal, q: { unread?: boolean; cursor?: string; limit: number }) {
@@ -79,14 +103,25 @@ export class NotificationService {
       const [at, id] = decode(q.cursor);
       where.push(or(lt(notifications.createdAt, at), and(eq(notifications.createdAt, at), lt(notifications.id, id)))!);
     }
-    const rows = await this.ctx.database.db.select().from(notifications).where(and(...where)).orderBy(desc(notifications.createdAt), desc(notifications.id)).limit(q.limit + 1);
+    const rows = await this.ctx.database.db
+      .select()
+      .from(notifications)
+      .where(and(...where))
+      .orderBy(desc(notifications.createdAt), desc(notifications.id))
+      .limit(q.limit + 1);
     const page = rows.slice(0, q.limit);
     const [unread] = await this.ctx.database.db
       .select({ n: sql<number>`count(*)`.mapWith(Number) })
       .from(notifications)
-      .where(and(eq(notifications.tenantId, p.tenantId), eq(notifications.userId, p.userId), isNull(notifications.readAt)));
+      .where(
+        and(eq(notifications.tenantId, p.tenantId), eq(notifications.userId, p.userId), isNull(notifications.readAt)),
+      );
     const last = page.at(-1);
-    return { items: page.map((r) => this.view(r)), unread: unread?.n ?? 0, nextCursor: rows.length > q.limit && last ? encode(last.createdAt, last.id) : null };
+    return {
+      items: page.map((r) => this.view(r)),
+      unread: unread?.n ?? 0,
+      nextCursor: rows.length > q.limit && last ? encode(last.createdAt, last.id) : null,
+    };
   }
 
   async markRead(p: Principal, id: string) {
@@ -119,7 +154,10 @@ export class NotificationService {
     }
     const set = this.listeners.get(`${msg.tenantId}/${msg.userId}`);
     if (!set?.size) return;
-    const [row] = await this.ctx.database.db.select().from(notifications).where(and(eq(notifications.tenantId, msg.tenantId), eq(notifications.id, msg.id)));
+    const [row] = await this.ctx.database.db
+      .select()
+      .from(notifications)
+      .where(and(eq(notifications.tenantId, msg.tenantId), eq(notifications.id, msg.id)));
     if (row) for (const l of set) l(this.view(row));
   }
 
@@ -179,7 +217,17 @@ export class WebhookService {
     options: WebhookOptions = {},
   ) {
     const allowPrivate = options.allowPrivate ?? false;
-    this.opts = { baseDelayMs: 1000, maxDelayMs: 3_600_000, maxAttempts: 15, leaseMs: 30_000, timeoutMs: 10_000, pollMs: 5000, ...options, allowPrivate, allowHttp: options.allowHttp ?? allowPrivate };
+    this.opts = {
+      baseDelayMs: 1000,
+      maxDelayMs: 3_600_000,
+      maxAttempts: 15,
+      leaseMs: 30_000,
+      timeoutMs: 10_000,
+      pollMs: 5000,
+      ...options,
+      allowPrivate,
+      allowHttp: options.allowHttp ?? allowPrivate,
+    };
     this.policy = { allowPrivate: this.opts.allowPrivate, allowHttp: this.opts.allowHttp };
   }
 
@@ -197,12 +245,18 @@ export class WebhookService {
 
   async configure(p: Principal, input: { url: string; secret: string } | null) {
     if (input) checkWebhookUrl(input.url, this.policy);
-    await this.ctx.database.db.update(tenants).set({ webhookUrl: input?.url ?? null, webhookSecret: input?.secret ?? null }).where(eq(tenants.id, p.tenantId));
+    await this.ctx.database.db
+      .update(tenants)
+      .set({ webhookUrl: input?.url ?? null, webhookSecret: input?.secret ?? null })
+      .where(eq(tenants.id, p.tenantId));
     return { url: input?.url ?? null, configured: !!input };
   }
 
   async get(p: Principal) {
-    const [row] = await this.ctx.database.db.select({ url: tenants.webhookUrl }).from(tenants).where(eq(tenants.id, p.tenantId));
+    const [row] = await this.ctx.database.db
+      .select({ url: tenants.webhookUrl })
+      .from(tenants)
+      .where(eq(tenants.id, p.tenantId));
     return { url: row?.url ?? null, configured: !!row?.url };
   }
 
@@ -239,7 +293,14 @@ export class WebhookService {
   async deliverDue(limit = 20): Promise<number> {
     const now = this.ctx.clock.now();
     const lease = new Date(now.getTime() + this.opts.leaseMs);
-    const claimed = rowsOf<{ id: string; tenant_id: string; event: Record<string, unknown>; attempts: number; url: string; secret: string }>(
+    const claimed = rowsOf<{
+      id: string;
+      tenant_id: string;
+      event: Record<string, unknown>;
+      attempts: number;
+      url: string;
+      secret: string;
+    }>(
       await this.ctx.database.db.execute(sql`
         with due as (
           select d.id from webhook_deliveries d
@@ -258,7 +319,13 @@ export class WebhookService {
     return claimed.length;
   }
 
-  private async attempt(d: { id: string; event: Record<string, unknown>; attempts: number; url: string | null; secret: string | null }) {
+  private async attempt(d: {
+    id: string;
+    event: Record<string, unknown>;
+    attempts: number;
+    url: string | null;
+    secret: string | null;
+  }) {
     const at = this.ctx.clock.now();
     let status: number | null = null;
     let error: string | null = null;
@@ -272,18 +339,30 @@ export class WebhookService {
         // vetted address (a lookup that answers it), so DNS cannot swap it in between.
         const url = checkWebhookUrl(d.url, this.policy);
         const target = await resolveTarget(url, this.policy);
-        status = await postTo(url, target, {
-          'content-type': 'application/json',
-          'x-sp-delivery': d.id,
-          'x-sp-event': String(d.event.type),
-          'x-sp-timestamp': timestamp,
-          'x-sp-signature': `sha256=${sign(d.secret, timestamp, body)}`,
-        }, body, this.opts.timeoutMs);
+        status = await postTo(
+          url,
+          target,
+          {
+            'content-type': 'application/json',
+            'x-sp-delivery': d.id,
+            'x-sp-event': String(d.event.type),
+            'x-sp-timestamp': timestamp,
+            'x-sp-signature': `sha256=${sign(d.secret, timestamp, body)}`,
+          },
+          body,
+          this.opts.timeoutMs,
+        );
         if (status < 200 || status >= 300) error = 'the receiver did not answer 2xx';
       } catch (e) {
         refused = e instanceof TargetRefused || e instanceof ApiError;
         this.ctx.logger.warn({ err: e, delivery: d.id }, 'webhook delivery failed');
-        error = refused ? (e instanceof ApiError ? `refused: ${String(e.details[0]?.message.en ?? e.message)}` : (e as Error).message) : (e as Error).name === 'TimeoutError' ? 'timed out' : 'could not connect';
+        error = refused
+          ? e instanceof ApiError
+            ? `refused: ${String(e.details[0]?.message.en ?? e.message)}`
+            : (e as Error).message
+          : (e as Error).name === 'TimeoutError'
+            ? 'timed out'
+            : 'could not connect';
       }
     }
     const attempts = d.attempts + 1;
@@ -312,20 +391,42 @@ export class WebhookService {
   }
 
   async deliveries(p: Principal, limit = 50) {
-    const rows = await this.ctx.database.db.select().from(webhookDeliveries).where(eq(webhookDeliveries.tenantId, p.tenantId)).orderBy(desc(webhookDeliveries.createdAt)).limit(limit);
+    const rows = await this.ctx.database.db
+      .select()
+      .from(webhookDeliveries)
+      .where(eq(webhookDeliveries.tenantId, p.tenantId))
+      .orderBy(desc(webhookDeliveries.createdAt))
+      .limit(limit);
     const items = [];
     for (const r of rows) {
-      const attempts = await this.ctx.database.db.select().from(webhookAttempts).where(eq(webhookAttempts.deliveryId, r.id)).orderBy(asc(webhookAttempts.id));
+      const attempts = await this.ctx.database.db
+        .select()
+        .from(webhookAttempts)
+        .where(eq(webhookAttempts.deliveryId, r.id))
+        .orderBy(asc(webhookAttempts.id));
       // A status code shows only for a delivered attempt: what else answered says nothing the
       // host needs and would map what answers where.
-      items.push({ id: r.id, state: r.state, event: r.event, attempts: attempts.map((a) => ({ at: a.at.toISOString(), status: a.error ? null : a.status, error: a.error })), lastError: r.lastError, deliveredAt: r.deliveredAt?.toISOString() ?? null });
+      items.push({
+        id: r.id,
+        state: r.state,
+        event: r.event,
+        attempts: attempts.map((a) => ({ at: a.at.toISOString(), status: a.error ? null : a.status, error: a.error })),
+        lastError: r.lastError,
+        deliveredAt: r.deliveredAt?.toISOString() ?? null,
+      });
     }
     return { items };
   }
 }
 
 /** POSTs to the vetted address; resolves with the status code. */
-function postTo(url: URL, target: { address: string; family: 4 | 6 }, headers: Record<string, string>, body: string, timeoutMs: number): Promise<number> {
+function postTo(
+  url: URL,
+  target: { address: string; family: 4 | 6 },
+  headers: Record<string, string>,
+  body: string,
+  timeoutMs: number,
+): Promise<number> {
   const pinned = ((_host: string, options: { all?: boolean }, done: (...args: unknown[]) => void) => {
     if (options?.all) done(null, [{ address: target.address, family: target.family }]);
     else done(null, target.address, target.family);
@@ -333,7 +434,13 @@ function postTo(url: URL, target: { address: string; family: 4 | 6 }, headers: R
   return new Promise((resolveStatus, reject) => {
     const req = (url.protocol === 'https:' ? httpsRequest : httpRequest)(
       url,
-      { method: 'POST', headers: { ...headers, 'content-length': String(Buffer.byteLength(body)) }, lookup: pinned, signal: AbortSignal.timeout(timeoutMs), agent: false },
+      {
+        method: 'POST',
+        headers: { ...headers, 'content-length': String(Buffer.byteLength(body)) },
+        lookup: pinned,
+        signal: AbortSignal.timeout(timeoutMs),
+        agent: false,
+      },
       (res) => {
         res.resume();
         res.on('end', () => resolveStatus(res.statusCode ?? 0));
@@ -386,24 +493,37 @@ export class Scheduler {
     const { db } = this.ctx.database;
     const now = this.ctx.clock.now();
     // Idempotency-Key answers older than their TTL go.
-    await purgeIdempotencyKeys(this.ctx).catch((err) => this.ctx.logger.error({ err }, 'purging idempotency keys failed'));
+    await purgeIdempotencyKeys(this.ctx).catch((err) =>
+      this.ctx.logger.error({ err }, 'purging idempotency keys failed'),
+    );
     // The versions live opportunities are on, and their thresholds.
     const versions = await db
       .selectDistinct({ processId: opportunities.processId, version: opportunities.processVersion })
       .from(opportunities)
       .where(or(eq(opportunities.status, 'open'), eq(opportunities.phase, 'postsale')));
-    const rules: { processId: string; version: number; stageId: string; kind: 'reminder' | 'overdue'; days: number }[] = [];
+    const rules: { processId: string; version: number; stageId: string; kind: 'reminder' | 'overdue'; days: number }[] =
+      [];
     for (const v of versions) {
       const def: ProcessDefinition = await this.processes.definition(db, v.processId, v.version);
       for (const s of [...def.presale, ...def.postsale]) {
         if (s.remindAfterDays) rules.push({ ...v, stageId: s.id, kind: 'reminder', days: s.remindAfterDays });
-        if ('overdueAfterDays' in s && s.overdueAfterDays) rules.push({ ...v, stageId: s.id, kind: 'overdue', days: s.overdueAfterDays });
+        if ('overdueAfterDays' in s && s.overdueAfterDays)
+          rules.push({ ...v, stageId: s.id, kind: 'overdue', days: s.overdueAfterDays });
       }
     }
     let created = 0;
     for (const r of rules) {
       const due = await db
-        .select({ id: opportunities.id, tenantId: opportunities.tenantId, ownerId: opportunities.ownerId, staff: opportunities.postsaleStaff, phase: opportunities.phase, stageEntry: opportunities.stageEntry, name: opportunities.name, enteredAt: opportunities.stageEnteredAt })
+        .select({
+          id: opportunities.id,
+          tenantId: opportunities.tenantId,
+          ownerId: opportunities.ownerId,
+          staff: opportunities.postsaleStaff,
+          phase: opportunities.phase,
+          stageEntry: opportunities.stageEntry,
+          name: opportunities.name,
+          enteredAt: opportunities.stageEnteredAt,
+        })
         .from(opportunities)
         .where(
           and(
@@ -422,7 +542,14 @@ export class Scheduler {
         const stage = stageById(def, r.stageId)!;
         // Pre-sale reminders go to the owner; post-sale ones to the staff (the owner if none);
         // overdue notices to the owner and the staff.
-        const users = r.kind === 'overdue' ? [o.ownerId, ...o.staff] : o.phase === 'postsale' ? (o.staff.length ? o.staff : [o.ownerId]) : [o.ownerId];
+        const users =
+          r.kind === 'overdue'
+            ? [o.ownerId, ...o.staff]
+            : o.phase === 'postsale'
+              ? o.staff.length
+                ? o.staff
+                : [o.ownerId]
+              : [o.ownerId];
         created += await this.notifications.notify({
           tenantId: o.tenantId,
           userIds: [...new Set(users)],
@@ -430,7 +557,13 @@ export class Scheduler {
           opportunityId: o.id,
           stageId: r.stageId,
           dedupeKey: `${r.kind}:${o.id}:${o.stageEntry}`,
-          payload: { opportunityName: o.name, stageName: stage.stage.name, days: r.days, phase: stage.phase, enteredAt: o.enteredAt.toISOString() },
+          payload: {
+            opportunityName: o.name,
+            stageName: stage.stage.name,
+            days: r.days,
+            phase: stage.phase,
+            enteredAt: o.enteredAt.toISOString(),
+          },
         });
       }
     }
@@ -449,6 +582,8 @@ function decode(cursor: string): [Date, string] {
     if (Number.isNaN(d.getTime()) || typeof id !== 'string') throw new Error();
     return [d, id];
   } catch {
-    throw new ApiError('VALIDATION_FAILED', [{ path: 'query.cursor', message: { zh: '游标无效', en: 'The cursor is not valid' } }]);
+    throw new ApiError('VALIDATION_FAILED', [
+      { path: 'query.cursor', message: { zh: '游标无效', en: 'The cursor is not valid' } },
+    ]);
   }
 }

@@ -31,11 +31,17 @@ describe('opportunityAccess', () => {
     expect(rights(as('post', 'postsale'), won)).toEqual({ read: true, write: true });
     expect(rights(as('mgr', 'supervisor'), won)).toEqual({ read: true, write: false });
     // A former staff member who is an analyst reads and no longer writes.
-    expect(rights(as('post', 'postsale', 'analyst'), { ...won, postsaleStaff: [] })).toEqual({ read: true, write: false });
+    expect(rights(as('post', 'postsale', 'analyst'), { ...won, postsaleStaff: [] })).toEqual({
+      read: true,
+      write: false,
+    });
   });
 
   it('closed: everyone who read still reads, no one writes', () => {
-    for (const closed of [{ ...row, status: 'lost', phase: 'done' }, { ...row, status: 'won', phase: 'done' }]) {
+    for (const closed of [
+      { ...row, status: 'lost', phase: 'done' },
+      { ...row, status: 'won', phase: 'done' },
+    ]) {
       expect(rights(as('rep', 'sales'), closed)).toEqual({ read: true, write: false });
       expect(rights(as('boss', 'admin'), closed)).toEqual({ read: true, write: false });
     }
@@ -50,9 +56,14 @@ for (const kind of testDatabases()) {
         const admin = t.as('admin', ['admin']);
         await admin.post('/directory/sync', {
           departments: [{ id: 'sales', name: '销售部' }],
-          users: [{ id: 'admin', name: '管理员', departmentId: 'sales' }, { id: 'rep', name: '张三', departmentId: 'sales', managerId: 'admin' }],
+          users: [
+            { id: 'admin', name: '管理员', departmentId: 'sales' },
+            { id: 'rep', name: '张三', departmentId: 'sales', managerId: 'admin' },
+          ],
         });
-        const processId = (await admin.post('/processes', { name: 'P', departments: [], definition: seedProcessDefinition })).body.id;
+        const processId = (
+          await admin.post('/processes', { name: 'P', departments: [], definition: seedProcessDefinition })
+        ).body.id;
         const customerId = (await admin.post('/customers', { name: '宝钢', fields: {} })).body.id;
         const id = (await t.as('rep').post('/opportunities', { name: 'O', customerId, amount: 1, processId })).body.id;
         const outsider = t.as('admin', ['admin'], 't2');

@@ -24,7 +24,14 @@ import { rowsOf, type Db, type Tx } from '../db/open.js';
 import { approvals, customers, opportunities, orders, stageHistory, users } from '../db/schema.js';
 import type { Principal } from '../http/auth.js';
 import { ApiError, notFound } from '../http/errors.js';
-import { canSell, checkValueRefs, type CustomerService, type DirectoryService, type FieldService, type ValueRef } from './directory.js';
+import {
+  canSell,
+  checkValueRefs,
+  type CustomerService,
+  type DirectoryService,
+  type FieldService,
+  type ValueRef,
+} from './directory.js';
 import { Batcher } from './batcher.js';
 import type { ProcessService } from './processes.js';
 
@@ -108,8 +115,28 @@ export interface OpportunityEvents {
   /** Its process, when the caller knows it (saves listeners a lookup). */
   changed(tenantId: string, opportunityId: string, processId?: string): unknown;
   /** `webhook`: an outbox row was written for the tenant's webhook. */
-  transition?(event: { tenantId: string; opportunityId: string; action: string; from: string | null; to: string | null; fromStatus: string; toStatus: string; actorId: string; at: Date; webhook: boolean }): unknown;
-  approval?(event: { tenantId: string; approvalId: string; opportunityId: string; opportunityName: string; stageId: string; approverId: string; requestedBy: string; state: string }): unknown;
+  transition?(event: {
+    tenantId: string;
+    opportunityId: string;
+    action: string;
+    from: string | null;
+    to: string | null;
+    fromStatus: string;
+    toStatus: string;
+    actorId: string;
+    at: Date;
+    webhook: boolean;
+  }): unknown;
+  approval?(event: {
+    tenantId: string;
+    approvalId: string;
+    opportunityId: string;
+    opportunityName: string;
+    stageId: string;
+    approverId: string;
+    requestedBy: string;
+    state: string;
+  }): unknown;
 }
 
 /**
@@ -125,14 +152,22 @@ function selectLoaded(q: Q) {
       customerFields: customers.fields,
       ownerName: users.name,
       managerId: users.managerId,
-      contactCount: sql<number>`(select count(*) from contacts where contacts.customer_id = ${opportunities.customerId})`.mapWith(Number),
-      orderCount: sql<number>`(select count(*) from orders where orders.opportunity_id = ${opportunities.id})`.mapWith(Number),
+      contactCount:
+        sql<number>`(select count(*) from contacts where contacts.customer_id = ${opportunities.customerId})`.mapWith(
+          Number,
+        ),
+      orderCount: sql<number>`(select count(*) from orders where orders.opportunity_id = ${opportunities.id})`.mapWith(
+        Number,
+      ),
       approval: sql<string | null>`(select approvals.state || ':' || approvals.action from approvals
         where approvals.opportunity_id = ${opportunities.id} and approvals.stage_entry = ${opportunities.stageEntry}
           and approvals.state <> 'cancelled' order by approvals.requested_at desc limit 1)`,
     })
     .from(opportunities)
-    .innerJoin(customers, and(eq(customers.tenantId, opportunities.tenantId), eq(customers.id, opportunities.customerId)))
+    .innerJoin(
+      customers,
+      and(eq(customers.tenantId, opportunities.tenantId), eq(customers.id, opportunities.customerId)),
+    )
     .leftJoin(users, and(eq(users.tenantId, opportunities.tenantId), eq(users.id, opportunities.ownerId)));
 }
 
@@ -188,7 +223,9 @@ export class OpportunityService {
       managerId: r.managerId,
       contactCount: r.contactCount,
       orderCount: r.orderCount,
-      approval: state ? { state: state as 'pending' | 'approved' | 'rejected', action: action as 'complete' | 'win' } : null,
+      approval: state
+        ? { state: state as 'pending' | 'approved' | 'rejected', action: action as 'complete' | 'win' }
+        : null,
     };
   }
 
@@ -202,7 +239,6 @@ export class OpportunityService {
   }
 
   private readonly preparedLoads = new Map<number, { execute(p: { keys: string }): Promise<LoadedRow[]> }>();
-
 
   /**
    * The same load outside a transaction (the hot path of every command and view): loads
@@ -218,7 +254,9 @@ export class OpportunityService {
     async (keys) => {
       let prepared = this.preparedLoads.get(keys.length);
       if (!prepared) {
-        prepared = loadStatement(this.ctx.database.db, sql.placeholder('keys'), keys.length).prepare(`sp_load_opportunities_${keys.length}`);
+        prepared = loadStatement(this.ctx.database.db, sql.placeholder('keys'), keys.length).prepare(
+          `sp_load_opportunities_${keys.length}`,
+        );
         this.preparedLoads.set(keys.length, prepared);
       }
       const rows = await prepared.execute({ keys: JSON.stringify(keys.map((k) => ({ t: k.tenantId, i: k.id }))) });
@@ -265,7 +303,15 @@ export class OpportunityService {
   private mayAct(p: Principal, row: Loaded) {
     const a = this.access(p, row);
     const ok = row.phase === 'postsale' ? a.postsale : a.presale;
-    if (!ok) throw new ApiError('FORBIDDEN', [{ message: { zh: '只有负责人、直属上级或指定的售后人员可以操作此商机', en: 'Only the owner, their supervisor or assigned post-sale staff may act on this opportunity' } }]);
+    if (!ok)
+      throw new ApiError('FORBIDDEN', [
+        {
+          message: {
+            zh: '只有负责人、直属上级或指定的售后人员可以操作此商机',
+            en: 'Only the owner, their supervisor or assigned post-sale staff may act on this opportunity',
+          },
+        },
+      ]);
     return a;
   }
 
@@ -320,7 +366,10 @@ export class OpportunityService {
       weightedAmount: Math.round(row.amount * winRate) / 100,
       stageEnteredAt: row.stageEnteredAt.toISOString(),
       daysInStage: Math.floor((now.getTime() - row.stageEnteredAt.getTime()) / DAY),
-      overdue: at?.phase === 'postsale' && !!at.stage.overdueAfterDays && now.getTime() - row.stageEnteredAt.getTime() >= at.stage.overdueAfterDays * DAY,
+      overdue:
+        at?.phase === 'postsale' &&
+        !!at.stage.overdueAfterDays &&
+        now.getTime() - row.stageEnteredAt.getTime() >= at.stage.overdueAfterDays * DAY,
       fields: row.fields,
       stageValues: row.stageValues,
       postsaleStaff: row.postsaleStaff,
@@ -368,10 +417,18 @@ export class OpportunityService {
   }
 
   private stale(row: Loaded): ApiError {
-    return new ApiError('STALE_STATE', [{
-      stageId: row.stageId, status: row.status, phase: row.phase, etag: etagOf(row.rev),
-      message: { zh: '商机已不在您看到的状态，请刷新后再操作', en: 'The opportunity is no longer as you saw it; reload it and try again' },
-    }]);
+    return new ApiError('STALE_STATE', [
+      {
+        stageId: row.stageId,
+        status: row.status,
+        phase: row.phase,
+        etag: etagOf(row.rev),
+        message: {
+          zh: '商机已不在您看到的状态，请刷新后再操作',
+          en: 'The opportunity is no longer as you saw it; reload it and try again',
+        },
+      },
+    ]);
   }
 
   /** For commands on a locked row: it is what the caller saw, or 409 STALE_STATE. */
@@ -384,7 +441,13 @@ export class OpportunityService {
     const rows = await this.ctx.database.db
       .select({ id: opportunities.id })
       .from(opportunities)
-      .where(and(eq(opportunities.tenantId, tenantId), eq(opportunities.customerId, customerId), or(eq(opportunities.status, 'open'), eq(opportunities.phase, 'postsale'))));
+      .where(
+        and(
+          eq(opportunities.tenantId, tenantId),
+          eq(opportunities.customerId, customerId),
+          or(eq(opportunities.status, 'open'), eq(opportunities.phase, 'postsale')),
+        ),
+      );
     for (const r of rows) await this.emit((e) => e.changed(tenantId, r.id));
   }
 
@@ -398,7 +461,10 @@ export class OpportunityService {
   /** The view without a user (the live layer mirrors it into the opportunity's doc). */
   async systemView(id: string) {
     const { db } = this.ctx.database;
-    const [r] = await db.select({ tenantId: opportunities.tenantId }).from(opportunities).where(eq(opportunities.id, id));
+    const [r] = await db
+      .select({ tenantId: opportunities.tenantId })
+      .from(opportunities)
+      .where(eq(opportunities.id, id));
     if (!r) throw notFound('opportunity');
     return { ...(await this.view(db, await this.loadFast(r.tenantId, id))), tenantId: r.tenantId };
   }
@@ -422,9 +488,16 @@ export class OpportunityService {
     }
     if (query.cursor) {
       const c = decodeCursor(query.cursor);
-      where.push(or(lt(opportunities.createdAt, c.at), and(eq(opportunities.createdAt, c.at), lt(opportunities.id, c.id)))!);
+      where.push(
+        or(lt(opportunities.createdAt, c.at), and(eq(opportunities.createdAt, c.at), lt(opportunities.id, c.id)))!,
+      );
     }
-    const rows = await db.select().from(opportunities).where(and(...where)).orderBy(desc(opportunities.createdAt), desc(opportunities.id)).limit(query.limit + 1);
+    const rows = await db
+      .select()
+      .from(opportunities)
+      .where(and(...where))
+      .orderBy(desc(opportunities.createdAt), desc(opportunities.id))
+      .limit(query.limit + 1);
     const page = rows.slice(0, query.limit);
     const catalog = await this.fields.catalog(db, p.tenantId);
     const items = [];
@@ -436,7 +509,11 @@ export class OpportunityService {
   async history(p: Principal, id: string) {
     const { db } = this.ctx.database;
     await this.get(p, id);
-    const rows = await db.select().from(stageHistory).where(and(eq(stageHistory.tenantId, p.tenantId), eq(stageHistory.opportunityId, id))).orderBy(asc(stageHistory.id));
+    const rows = await db
+      .select()
+      .from(stageHistory)
+      .where(and(eq(stageHistory.tenantId, p.tenantId), eq(stageHistory.opportunityId, id)))
+      .orderBy(asc(stageHistory.id));
     return { items: rows.map(({ tenantId: _t, ...r }) => ({ ...r, at: r.at.toISOString() })) };
   }
 
@@ -444,18 +521,34 @@ export class OpportunityService {
 
   async create(p: Principal, input: z.infer<typeof createOpportunitySchema>) {
     const { db } = this.ctx.database;
-    if (!canSell(p)) throw new ApiError('FORBIDDEN', [{ message: { zh: '只有销售人员和管理员可以新建商机', en: 'Only salespeople and admins create opportunities' } }]);
+    if (!canSell(p))
+      throw new ApiError('FORBIDDEN', [
+        { message: { zh: '只有销售人员和管理员可以新建商机', en: 'Only salespeople and admins create opportunities' } },
+      ]);
     const ownerId = input.ownerId ?? p.userId;
     const id = this.ctx.ids('opp');
     await db.transaction(async (tx) => {
       const owner = await this.directory.user(tx, p.tenantId, ownerId);
-      if (!owner) throw new ApiError('VALIDATION_FAILED', [{ path: 'body.ownerId', message: { zh: '负责人不在通讯录中', en: 'The owner is not in the directory' } }]);
+      if (!owner)
+        throw new ApiError('VALIDATION_FAILED', [
+          { path: 'body.ownerId', message: { zh: '负责人不在通讯录中', en: 'The owner is not in the directory' } },
+        ]);
       if (ownerId !== p.userId && !p.roles.has('admin') && owner.managerId !== p.userId)
-        throw new ApiError('FORBIDDEN', [{ message: { zh: '不能为他人创建商机', en: 'You cannot create opportunities for this owner' } }]);
-      const [customer] = await tx.select({ id: customers.id }).from(customers).where(and(eq(customers.tenantId, p.tenantId), eq(customers.id, input.customerId)));
-      if (!customer) throw new ApiError('VALIDATION_FAILED', [{ path: 'body.customerId', message: { zh: '客户不存在', en: 'No such customer' } }]);
+        throw new ApiError('FORBIDDEN', [
+          { message: { zh: '不能为他人创建商机', en: 'You cannot create opportunities for this owner' } },
+        ]);
+      const [customer] = await tx
+        .select({ id: customers.id })
+        .from(customers)
+        .where(and(eq(customers.tenantId, p.tenantId), eq(customers.id, input.customerId)));
+      if (!customer)
+        throw new ApiError('VALIDATION_FAILED', [
+          { path: 'body.customerId', message: { zh: '客户不存在', en: 'No such customer' } },
+        ]);
       const process = await this.processes.row(tx, p.tenantId, input.processId).catch(() => {
-        throw new ApiError('VALIDATION_FAILED', [{ path: 'body.processId', message: { zh: '销售流程不存在', en: 'No such process' } }]);
+        throw new ApiError('VALIDATION_FAILED', [
+          { path: 'body.processId', message: { zh: '销售流程不存在', en: 'No such process' } },
+        ]);
       });
       await this.checkUsable(tx, p.tenantId, process, owner.departmentId);
       const fields = await this.customerService.checkValues(tx, p, 'opportunity', input.fields, 'body.fields');
@@ -463,21 +556,57 @@ export class OpportunityService {
       const start = initialState(def);
       const now = this.ctx.clock.now();
       await tx.insert(opportunities).values({
-        id, tenantId: p.tenantId, name: input.name, customerId: input.customerId, ownerId, departmentId: owner.departmentId,
-        amount: input.amount, currency: input.currency, expectedCloseDate: input.expectedCloseDate ?? null,
-        processId: process.id, processVersion: process.currentVersion, ...start, stageEnteredAt: now, maxStageIndex: 0,
-        fields, createdAt: now, updatedAt: now,
+        id,
+        tenantId: p.tenantId,
+        name: input.name,
+        customerId: input.customerId,
+        ownerId,
+        departmentId: owner.departmentId,
+        amount: input.amount,
+        currency: input.currency,
+        expectedCloseDate: input.expectedCloseDate ?? null,
+        processId: process.id,
+        processVersion: process.currentVersion,
+        ...start,
+        stageEnteredAt: now,
+        maxStageIndex: 0,
+        fields,
+        createdAt: now,
+        updatedAt: now,
       });
-      await tx.insert(stageHistory).values({ tenantId: p.tenantId, opportunityId: id, processId: process.id, processVersion: process.currentVersion, fromStageId: null, toStageId: start.stageId, fromStatus: null, toStatus: 'open', action: 'create', actorId: p.userId, at: now });
+      await tx.insert(stageHistory).values({
+        tenantId: p.tenantId,
+        opportunityId: id,
+        processId: process.id,
+        processVersion: process.currentVersion,
+        fromStageId: null,
+        toStageId: start.stageId,
+        fromStatus: null,
+        toStatus: 'open',
+        action: 'create',
+        actorId: p.userId,
+        at: now,
+      });
     });
     await this.emit((e) => e.changed(p.tenantId, id));
     return this.get(p, id);
   }
 
-  private async checkUsable(q: Q, tenantId: string, process: { id: string; status: string; departments: string[] }, departmentId: string | null) {
+  private async checkUsable(
+    q: Q,
+    tenantId: string,
+    process: { id: string; status: string; departments: string[] },
+    departmentId: string | null,
+  ) {
     if (process.status !== 'enabled') throw new ApiError('PROCESS_DISABLED');
     const usable = await this.processes.usableFor(q, tenantId, departmentId);
-    if (!usable.some((u) => u.id === process.id)) throw new ApiError('PROCESS_NOT_APPLICABLE', [{ departmentId, message: { zh: '负责人所在部门不在适用范围内', en: "The owner's department is not in the process' scope" } }]);
+    if (!usable.some((u) => u.id === process.id))
+      throw new ApiError('PROCESS_NOT_APPLICABLE', [
+        {
+          departmentId,
+          message: { zh: '负责人所在部门不在适用范围内', en: "The owner's department is not in the process' scope" },
+        },
+      ]);
   }
 
   /** Stage form values: keys are the stage's field keys (or `source.key` when ambiguous). */
@@ -487,16 +616,30 @@ export class OpportunityService {
       const row = await this.lock(tx, p.tenantId, id);
       this.mayAct(p, row);
       this.expect(row, expected);
-      if (!(row.status === 'open' || row.phase === 'postsale') || !row.stageId) throw new ApiError('INVALID_TRANSITION', [{ message: { zh: '商机已结束，表单不可编辑', en: 'The opportunity is closed; its form is read-only' } }]);
+      if (!(row.status === 'open' || row.phase === 'postsale') || !row.stageId)
+        throw new ApiError('INVALID_TRANSITION', [
+          { message: { zh: '商机已结束，表单不可编辑', en: 'The opportunity is closed; its form is read-only' } },
+        ]);
       const def = await this.processes.definition(tx, row.processId, row.processVersion);
       const stage = stageById(def, row.stageId)!.stage;
       const catalog = await this.fields.catalog(tx, p.tenantId);
       const writes = resolveFormValues(stage.fields, catalog, values);
       if (writes.refs.length) {
         // Each value that names a user or file, against the field's value now, and stored as checked.
-        const [customer] = await tx.select({ fields: customers.fields }).from(customers).where(and(eq(customers.tenantId, row.tenantId), eq(customers.id, row.customerId)));
-        const current = { customer: customer?.fields ?? {}, opportunity: row.fields, stage: row.stageValues[row.stageId] ?? {} } as Record<StageField['source'], Record<string, unknown>>;
-        const stored = await checkValueRefs(tx, p, writes.refs.map((r) => ({ ...r, current: current[r.source][r.key] })));
+        const [customer] = await tx
+          .select({ fields: customers.fields })
+          .from(customers)
+          .where(and(eq(customers.tenantId, row.tenantId), eq(customers.id, row.customerId)));
+        const current = {
+          customer: customer?.fields ?? {},
+          opportunity: row.fields,
+          stage: row.stageValues[row.stageId] ?? {},
+        } as Record<StageField['source'], Record<string, unknown>>;
+        const stored = await checkValueRefs(
+          tx,
+          p,
+          writes.refs.map((r) => ({ ...r, current: current[r.source][r.key] })),
+        );
         writes.refs.forEach((r, i) => (writes[r.source][r.key] = stored[i]));
       }
       const now = this.ctx.clock.now();
@@ -504,19 +647,29 @@ export class OpportunityService {
         const { name, ...custom } = writes.customer;
         await tx
           .update(customers)
-          .set({ fields: sql`${customers.fields} || ${JSON.stringify(custom)}::jsonb`, ...(name !== undefined ? { name: String(name) } : {}), updatedAt: now })
+          .set({
+            fields: sql`${customers.fields} || ${JSON.stringify(custom)}::jsonb`,
+            ...(name !== undefined ? { name: String(name) } : {}),
+            updatedAt: now,
+          })
           .where(and(eq(customers.tenantId, row.tenantId), eq(customers.id, row.customerId)));
       }
       const { name, amount, expectedCloseDate, ...custom } = writes.opportunity;
-      const stageValues = { ...row.stageValues, [row.stageId]: { ...(row.stageValues[row.stageId] ?? {}), ...writes.stage } };
+      const stageValues = {
+        ...row.stageValues,
+        [row.stageId]: { ...(row.stageValues[row.stageId] ?? {}), ...writes.stage },
+      };
       await tx
         .update(opportunities)
-        .set({ rev: sql`${opportunities.rev} + 1`,
+        .set({
+          rev: sql`${opportunities.rev} + 1`,
           fields: { ...row.fields, ...custom },
           stageValues,
           ...(name !== undefined ? { name: String(name) } : {}),
           ...(amount !== undefined ? { amount: Number(amount ?? 0) } : {}),
-          ...(expectedCloseDate !== undefined ? { expectedCloseDate: (expectedCloseDate as string | null) || null } : {}),
+          ...(expectedCloseDate !== undefined
+            ? { expectedCloseDate: (expectedCloseDate as string | null) || null }
+            : {}),
           updatedAt: now,
         })
         .where(eq(opportunities.id, row.id));
@@ -533,7 +686,13 @@ export class OpportunityService {
    * opportunity's `rev` (the move, cancelling a pending approval, the history row);
    * if anything changed it since it was read, it is read and decided again.
    */
-  async command(p: Principal, id: string, action: Action, comment?: string, expected?: Expected): Promise<{ status: 200 | 202; body: unknown; etag?: string }> {
+  async command(
+    p: Principal,
+    id: string,
+    action: Action,
+    comment?: string,
+    expected?: Expected,
+  ): Promise<{ status: 200 | 202; body: unknown; etag?: string }> {
     const { db } = this.ctx.database;
     await this.beforeCommand(id);
     for (let attempt = 0; attempt < 10; attempt++) {
@@ -559,7 +718,9 @@ export class OpportunityService {
       if (action.type === 'lose') {
         const lost = (await this.fields.catalog(db, p.tenantId)).opportunity.find((f) => f.key === 'lostReason');
         if (action.reason && lost?.options && !lost.options.some((o) => o.value === action.reason))
-          throw new ApiError('VALIDATION_FAILED', [{ path: 'body.reason', message: { zh: '不是可选的输单原因', en: 'Not one of the lost reasons' } }]);
+          throw new ApiError('VALIDATION_FAILED', [
+            { path: 'body.reason', message: { zh: '不是可选的输单原因', en: 'Not one of the lost reasons' } },
+          ]);
         decided = { ...action, reasonRequired: !!lost?.required };
       }
       const outcome = decide(def, state, decided);
@@ -569,7 +730,13 @@ export class OpportunityService {
       if (!outcome.ok) throw await this.refusal(db, outcome, def, row);
       const now = this.ctx.clock.now();
       if (outcome.kind === 'approvalRequested') {
-        if (!access.manager) throw new ApiError('INVALID_TRANSITION', [{ gate: 'approval', message: { zh: '负责人没有直属上级，无法提交确认', en: 'The owner has no supervisor to approve' } }]);
+        if (!access.manager)
+          throw new ApiError('INVALID_TRANSITION', [
+            {
+              gate: 'approval',
+              message: { zh: '负责人没有直属上级，无法提交确认', en: 'The owner has no supervisor to approve' },
+            },
+          ]);
         const approvalId = this.ctx.ids('apr');
         // Only while the opportunity is as read; the one-pending index refuses a twin.
         const inserted = await db
@@ -581,9 +748,23 @@ export class OpportunityService {
           .then((r) => rowsOf(r).length);
         this.forget(p.tenantId, id);
         if (!inserted) continue;
-        await this.emit((e) => e.approval?.({ tenantId: p.tenantId, approvalId, opportunityId: row.id, opportunityName: row.name, stageId: row.stageId!, approverId: access.manager!, requestedBy: p.userId, state: 'pending' }));
+        await this.emit((e) =>
+          e.approval?.({
+            tenantId: p.tenantId,
+            approvalId,
+            opportunityId: row.id,
+            opportunityName: row.name,
+            stageId: row.stageId!,
+            approverId: access.manager!,
+            requestedBy: p.userId,
+            state: 'pending',
+          }),
+        );
         await this.emit((e) => e.changed(p.tenantId, id));
-        return { status: 202, body: await this.view(db, { ...row, approval: { state: 'pending', action: outcome.action } }, def) };
+        return {
+          status: 202,
+          body: await this.view(db, { ...row, approval: { state: 'pending', action: outcome.action } }, def),
+        };
       }
       if (outcome.kind !== 'moved') throw new Error('unexpected outcome');
       const moved = await this.applyMove(db, p, row, def, state, outcome.action, outcome.next, now, {
@@ -599,13 +780,22 @@ export class OpportunityService {
       await this.emit((e) => e.changed(p.tenantId, id, row.processId));
       return { status: 200, body: await this.view(db, moved.row, def), etag: etagOf(moved.row.rev) };
     }
-    throw new ApiError('CONFLICT', [{ message: { zh: '商机正被频繁修改，请重试', en: 'The opportunity kept changing; try again' } }]);
+    throw new ApiError('CONFLICT', [
+      { message: { zh: '商机正被频繁修改，请重试', en: 'The opportunity kept changing; try again' } },
+    ]);
   }
 
   /** Writes a decided move in one statement, if the opportunity's rev is still the one read. */
   private async applyMove(
-    q: Q, p: Principal, row: Loaded, def: ProcessDefinition, state: OpportunityState, action: HistoryAction,
-    next: Pick<OpportunityState, 'status' | 'phase' | 'stageId'>, now: Date, extra: { lostReason?: string | null; comment?: string },
+    q: Q,
+    p: Principal,
+    row: Loaded,
+    def: ProcessDefinition,
+    state: OpportunityState,
+    action: HistoryAction,
+    next: Pick<OpportunityState, 'status' | 'phase' | 'stageId'>,
+    now: Date,
+    extra: { lostReason?: string | null; comment?: string },
   ) {
     const stageChanged = next.stageId !== row.stageId || next.phase !== row.phase;
     const at = stageById(def, next.stageId);
@@ -631,26 +821,62 @@ export class OpportunityService {
       createdAt: iso,
       tenantId: p.tenantId,
       data: {
-        opportunityId: row.id, opportunityName: row.name, action, actorId: p.userId, at: iso,
+        opportunityId: row.id,
+        opportunityName: row.name,
+        action,
+        actorId: p.userId,
+        at: iso,
         previous: { stageId: row.stageId, stageName: stageName(row.stageId), status: row.status, phase: row.phase },
         current: { stageId: next.stageId, stageName: stageName(next.stageId), status: next.status, phase: next.phase },
       },
     };
     const move: MoveRecord = {
-      id: row.id, rev: row.rev, new_rev: after.rev, tenant_id: p.tenantId, status: after.status, phase: after.phase, stage_id: after.stageId,
-      stage_entered_at: after.stageEnteredAt.toISOString(), stage_entry: after.stageEntry, max_stage_index: after.maxStageIndex,
-      closed_at: after.closedAt?.toISOString() ?? null, lost_reason: after.lostReason, at: iso, hook_id: hookId, event,
-      process_id: row.processId, process_version: row.processVersion, from_stage_id: row.stageId, from_status: row.status,
-      action, actor_id: p.userId, days_spent: (now.getTime() - row.stageEnteredAt.getTime()) / DAY, values: state.values,
+      id: row.id,
+      rev: row.rev,
+      new_rev: after.rev,
+      tenant_id: p.tenantId,
+      status: after.status,
+      phase: after.phase,
+      stage_id: after.stageId,
+      stage_entered_at: after.stageEnteredAt.toISOString(),
+      stage_entry: after.stageEntry,
+      max_stage_index: after.maxStageIndex,
+      closed_at: after.closedAt?.toISOString() ?? null,
+      lost_reason: after.lostReason,
+      at: iso,
+      hook_id: hookId,
+      event,
+      process_id: row.processId,
+      process_version: row.processVersion,
+      from_stage_id: row.stageId,
+      from_status: row.status,
+      action,
+      actor_id: p.userId,
+      days_spent: (now.getTime() - row.stageEnteredAt.getTime()) / DAY,
+      values: state.values,
       comment: extra.comment ?? extra.lostReason ?? null,
     };
     // Outside a transaction (every plain command) moves are group-committed; inside one
     // (an approval's), it is written in that transaction.
-    const [written] = q === this.ctx.database.db ? [await this.moves.add(move)] : await writeMoves((s) => q.execute(s).then(rowsOf<MoveRow>), [move]);
+    const [written] =
+      q === this.ctx.database.db
+        ? [await this.moves.add(move)]
+        : await writeMoves((s) => q.execute(s).then(rowsOf<MoveRow>), [move]);
     if (!written?.moved) return null;
     return {
       row: after,
-      transition: { tenantId: p.tenantId, opportunityId: row.id, action, from: row.stageId, to: next.stageId, fromStatus: row.status, toStatus: next.status, actorId: p.userId, at: now, webhook: written.hooked },
+      transition: {
+        tenantId: p.tenantId,
+        opportunityId: row.id,
+        action,
+        from: row.stageId,
+        to: next.stageId,
+        fromStatus: row.status,
+        toStatus: next.status,
+        actorId: p.userId,
+        at: now,
+        webhook: written.hooked,
+      },
     };
   }
 
@@ -666,8 +892,19 @@ export class OpportunityService {
       const row = await this.lock(tx, p.tenantId, id);
       this.mayAct(p, row);
       this.expect(row, expected);
-      if (row.status !== 'open' || row.phase !== 'presale') throw new ApiError('INVALID_TRANSITION', [{ message: { zh: '只有进行中的售前商机可以更换销售流程', en: 'Only an open pre-sale opportunity can change process' } }]);
-      if (processId === row.processId) throw new ApiError('INVALID_TRANSITION', [{ message: { zh: '已在此销售流程中', en: 'Already on this process' } }]);
+      if (row.status !== 'open' || row.phase !== 'presale')
+        throw new ApiError('INVALID_TRANSITION', [
+          {
+            message: {
+              zh: '只有进行中的售前商机可以更换销售流程',
+              en: 'Only an open pre-sale opportunity can change process',
+            },
+          },
+        ]);
+      if (processId === row.processId)
+        throw new ApiError('INVALID_TRANSITION', [
+          { message: { zh: '已在此销售流程中', en: 'Already on this process' } },
+        ]);
       const process = await this.processes.row(tx, p.tenantId, processId);
       await this.checkUsable(tx, p.tenantId, process, row.departmentId);
       const def = await this.processes.definition(tx, process.id, process.currentVersion);
@@ -675,12 +912,35 @@ export class OpportunityService {
       const now = this.ctx.clock.now();
       await tx
         .update(opportunities)
-        .set({ rev: sql`${opportunities.rev} + 1`, processId, processVersion: process.currentVersion, ...start, stageEnteredAt: now, stageEntry: sql`${opportunities.stageEntry} + 1`, maxStageIndex: 0, updatedAt: now })
+        .set({
+          rev: sql`${opportunities.rev} + 1`,
+          processId,
+          processVersion: process.currentVersion,
+          ...start,
+          stageEnteredAt: now,
+          stageEntry: sql`${opportunities.stageEntry} + 1`,
+          maxStageIndex: 0,
+          updatedAt: now,
+        })
         .where(eq(opportunities.id, row.id));
-      await tx.update(approvals).set({ state: 'cancelled', decidedAt: now }).where(and(eq(approvals.opportunityId, row.id), eq(approvals.state, 'pending')));
+      await tx
+        .update(approvals)
+        .set({ state: 'cancelled', decidedAt: now })
+        .where(and(eq(approvals.opportunityId, row.id), eq(approvals.state, 'pending')));
       await tx.insert(stageHistory).values({
-        tenantId: p.tenantId, opportunityId: row.id, processId, processVersion: process.currentVersion, fromStageId: row.stageId, toStageId: start.stageId,
-        fromStatus: row.status, toStatus: 'open', action: 'change-process', actorId: p.userId, at: now, daysSpent: (now.getTime() - row.stageEnteredAt.getTime()) / DAY, comment: `from ${row.processId}`,
+        tenantId: p.tenantId,
+        opportunityId: row.id,
+        processId,
+        processVersion: process.currentVersion,
+        fromStageId: row.stageId,
+        toStageId: start.stageId,
+        fromStatus: row.status,
+        toStatus: 'open',
+        action: 'change-process',
+        actorId: p.userId,
+        at: now,
+        daysSpent: (now.getTime() - row.stageEnteredAt.getTime()) / DAY,
+        comment: `from ${row.processId}`,
       });
     });
     this.forget(p.tenantId, id);
@@ -697,17 +957,37 @@ export class OpportunityService {
       const def = await this.processes.definition(tx, row.processId, row.processVersion);
       const outcome = decide(def, this.state(row), { type: 'createOrder' });
       if (!outcome.ok) throw await this.refusal(tx, outcome, def, row);
-      const [created] = await tx.insert(orders).values({ id: this.ctx.ids('ord'), tenantId: p.tenantId, opportunityId: id, amount, createdBy: p.userId, createdAt: this.ctx.clock.now() }).returning();
+      const [created] = await tx
+        .insert(orders)
+        .values({
+          id: this.ctx.ids('ord'),
+          tenantId: p.tenantId,
+          opportunityId: id,
+          amount,
+          createdBy: p.userId,
+          createdAt: this.ctx.clock.now(),
+        })
+        .returning();
       return created!;
     });
     this.forget(p.tenantId, id);
     await this.emit((e) => e.changed(p.tenantId, id));
-    return { id: order.id, opportunityId: id, amount: order.amount, createdBy: order.createdBy, createdAt: order.createdAt.toISOString() };
+    return {
+      id: order.id,
+      opportunityId: id,
+      amount: order.amount,
+      createdBy: order.createdBy,
+      createdAt: order.createdAt.toISOString(),
+    };
   }
 
   async listOrders(p: Principal, id: string) {
     await this.get(p, id);
-    const rows = await this.ctx.database.db.select().from(orders).where(and(eq(orders.tenantId, p.tenantId), eq(orders.opportunityId, id))).orderBy(asc(orders.createdAt));
+    const rows = await this.ctx.database.db
+      .select()
+      .from(orders)
+      .where(and(eq(orders.tenantId, p.tenantId), eq(orders.opportunityId, id)))
+      .orderBy(asc(orders.createdAt));
     return { items: rows.map(({ tenantId: _t, ...o }) => ({ ...o, createdAt: o.createdAt.toISOString() })) };
   }
 
@@ -720,8 +1000,14 @@ export class OpportunityService {
       this.expect(row, expected);
       const unique = [...new Set(userIds)];
       for (const u of unique)
-        if (!(await this.directory.user(tx, p.tenantId, u))) throw new ApiError('VALIDATION_FAILED', [{ path: 'body.userIds', userId: u, message: { zh: `用户 ${u} 不存在`, en: `No user ${u}` } }]);
-      await tx.update(opportunities).set({ rev: sql`${opportunities.rev} + 1`, postsaleStaff: unique, updatedAt: this.ctx.clock.now() }).where(eq(opportunities.id, id));
+        if (!(await this.directory.user(tx, p.tenantId, u)))
+          throw new ApiError('VALIDATION_FAILED', [
+            { path: 'body.userIds', userId: u, message: { zh: `用户 ${u} 不存在`, en: `No user ${u}` } },
+          ]);
+      await tx
+        .update(opportunities)
+        .set({ rev: sql`${opportunities.rev} + 1`, postsaleStaff: unique, updatedAt: this.ctx.clock.now() })
+        .where(eq(opportunities.id, id));
     });
     this.forget(p.tenantId, id);
     await this.emit((e) => e.changed(p.tenantId, id));
@@ -734,7 +1020,12 @@ export class OpportunityService {
     const labelOf = (source: string, key: string) => fieldLabel(def, catalog, row.stageId, source, key);
     const details = refusal.details.map((d) =>
       d.gate === 'requiredField'
-        ? gateDetail({ gate: 'requiredField', source: d.source as 'stage', key: String(d.key), met: false }, def, row.stageId, labelOf)
+        ? gateDetail(
+            { gate: 'requiredField', source: d.source as 'stage', key: String(d.key), met: false },
+            def,
+            row.stageId,
+            labelOf,
+          )
         : d,
     );
     return new ApiError(refusal.code, details);
@@ -748,7 +1039,15 @@ export class OpportunityService {
     if (!p.roles.has('admin')) where.push(or(eq(approvals.approverId, p.userId), eq(approvals.requestedBy, p.userId))!);
     if (state) where.push(eq(approvals.state, state as 'pending'));
     const rows = await db
-      .select({ a: approvals, oppName: opportunities.name, ownerId: opportunities.ownerId, amount: opportunities.amount, processId: opportunities.processId, processVersion: opportunities.processVersion, requestedByName: users.name })
+      .select({
+        a: approvals,
+        oppName: opportunities.name,
+        ownerId: opportunities.ownerId,
+        amount: opportunities.amount,
+        processId: opportunities.processId,
+        processVersion: opportunities.processVersion,
+        requestedByName: users.name,
+      })
       .from(approvals)
       .innerJoin(opportunities, eq(opportunities.id, approvals.opportunityId))
       .leftJoin(users, and(eq(users.tenantId, approvals.tenantId), eq(users.id, approvals.requestedBy)))
@@ -759,7 +1058,16 @@ export class OpportunityService {
     for (const r of rows) {
       const def = await this.processes.definition(db, r.processId, r.processVersion);
       const { tenantId: _t, ...a } = r.a;
-      items.push({ ...a, requestedAt: a.requestedAt.toISOString(), decidedAt: a.decidedAt?.toISOString() ?? null, opportunityName: r.oppName, requestedByName: r.requestedByName ?? a.requestedBy, ownerId: r.ownerId, amount: r.amount, stageName: stageById(def, a.stageId)?.stage.name ?? a.stageId });
+      items.push({
+        ...a,
+        requestedAt: a.requestedAt.toISOString(),
+        decidedAt: a.decidedAt?.toISOString() ?? null,
+        opportunityName: r.oppName,
+        requestedByName: r.requestedByName ?? a.requestedBy,
+        ownerId: r.ownerId,
+        amount: r.amount,
+        stageName: stageById(def, a.stageId)?.stage.name ?? a.stageId,
+      });
     }
     return { items };
   }
@@ -767,7 +1075,10 @@ export class OpportunityService {
   async decideApproval(p: Principal, approvalId: string, decision: 'approve' | 'reject', comment: string) {
     const { db } = this.ctx.database;
     let transition: Parameters<NonNullable<OpportunityEvents['transition']>>[0] | null = null;
-    const [found] = await db.select().from(approvals).where(and(eq(approvals.tenantId, p.tenantId), eq(approvals.id, approvalId)));
+    const [found] = await db
+      .select()
+      .from(approvals)
+      .where(and(eq(approvals.tenantId, p.tenantId), eq(approvals.id, approvalId)));
     if (!found) throw notFound('approval');
     await this.beforeCommand(found.opportunityId);
     let oppName = '';
@@ -775,10 +1086,19 @@ export class OpportunityService {
       const locked = await this.lock(tx, p.tenantId, found.opportunityId);
       oppName = locked.name;
       const [a] = await tx.select().from(approvals).where(eq(approvals.id, approvalId)).for('update');
-      if (a!.approverId !== p.userId) throw new ApiError('FORBIDDEN', [{ message: { zh: '只有负责人的直属上级可以确认', en: "Only the owner's direct supervisor can decide" } }]);
-      if (a!.state !== 'pending') throw new ApiError('CONFLICT', [{ state: a!.state, message: { zh: '该申请已处理', en: 'This approval was already decided' } }]);
+      if (a!.approverId !== p.userId)
+        throw new ApiError('FORBIDDEN', [
+          { message: { zh: '只有负责人的直属上级可以确认', en: "Only the owner's direct supervisor can decide" } },
+        ]);
+      if (a!.state !== 'pending')
+        throw new ApiError('CONFLICT', [
+          { state: a!.state, message: { zh: '该申请已处理', en: 'This approval was already decided' } },
+        ]);
       const now = this.ctx.clock.now();
-      await tx.update(approvals).set({ state: decision === 'approve' ? 'approved' : 'rejected', comment, decidedAt: now }).where(eq(approvals.id, approvalId));
+      await tx
+        .update(approvals)
+        .set({ state: decision === 'approve' ? 'approved' : 'rejected', comment, decidedAt: now })
+        .where(eq(approvals.id, approvalId));
       if (decision === 'reject') return;
       // Approval completes the stage (or wins): decide again with the approval granted, on
       // the row as it is now (deciding the approval bumped its rev).
@@ -793,22 +1113,62 @@ export class OpportunityService {
       transition = moved.transition;
     });
     if (transition) await this.emit((e) => e.transition?.(transition!));
-    await this.emit((e) => e.approval?.({ tenantId: p.tenantId, approvalId, opportunityId: found.opportunityId, opportunityName: oppName, stageId: found.stageId, approverId: p.userId, requestedBy: found.requestedBy, state: decision === 'approve' ? 'approved' : 'rejected' }));
+    await this.emit((e) =>
+      e.approval?.({
+        tenantId: p.tenantId,
+        approvalId,
+        opportunityId: found.opportunityId,
+        opportunityName: oppName,
+        stageId: found.stageId,
+        approverId: p.userId,
+        requestedBy: found.requestedBy,
+        state: decision === 'approve' ? 'approved' : 'rejected',
+      }),
+    );
     this.forget(p.tenantId, found.opportunityId);
     await this.emit((e) => e.changed(p.tenantId, found.opportunityId));
-    return { approval: (await this.listApprovals(p)).items.find((x) => x.id === approvalId), opportunity: await this.get(p, found.opportunityId) };
+    return {
+      approval: (await this.listApprovals(p)).items.find((x) => x.id === approvalId),
+      opportunity: await this.get(p, found.opportunityId),
+    };
   }
 }
 
 /** A decided move as the move statement takes it (snake_case: the recordset's columns). */
 export interface MoveRecord {
-  id: string; rev: number; new_rev: number; tenant_id: string; status: string; phase: string; stage_id: string | null;
-  stage_entered_at: string; stage_entry: number; max_stage_index: number; closed_at: string | null; lost_reason: string | null;
-  at: string; hook_id: string; event: unknown; process_id: string; process_version: number; from_stage_id: string | null;
-  from_status: string; action: string; actor_id: string; days_spent: number; values: unknown; comment: string | null;
+  id: string;
+  rev: number;
+  new_rev: number;
+  tenant_id: string;
+  status: string;
+  phase: string;
+  stage_id: string | null;
+  stage_entered_at: string;
+  stage_entry: number;
+  max_stage_index: number;
+  closed_at: string | null;
+  lost_reason: string | null;
+  at: string;
+  hook_id: string;
+  event: unknown;
+  process_id: string;
+  process_version: number;
+  from_stage_id: string | null;
+  from_status: string;
+  action: string;
+  actor_id: string;
+  days_spent: number;
+  values: unknown;
+  comment: string | null;
 }
-interface WrittenMove { moved: boolean; hooked: boolean }
-export interface MoveRow { id: string; hooked: boolean }
+interface WrittenMove {
+  moved: boolean;
+  hooked: boolean;
+}
+export interface MoveRow {
+  id: string;
+  hooked: boolean;
+}
 
 /**
  * Writes decided moves in one statement: each opportunity only if its `rev` is still the
@@ -816,7 +1176,10 @@ export interface MoveRow { id: string; hooked: boolean }
  * of the stage it leaves cancelled, the webhook's outbox row (when the tenant has one)
  * and its history row. Results in input order.
  */
-export async function writeMoves(run: (statement: SQL) => Promise<MoveRow[]>, moves: MoveRecord[]): Promise<WrittenMove[]> {
+export async function writeMoves(
+  run: (statement: SQL) => Promise<MoveRow[]>,
+  moves: MoveRecord[],
+): Promise<WrittenMove[]> {
   const rows = await run(sql`
     with m as (
       select * from jsonb_to_recordset(${JSON.stringify(moves)}::jsonb) as m(id text, rev int, new_rev int, tenant_id text, status text, phase text,
@@ -855,10 +1218,17 @@ export async function writeMoves(run: (statement: SQL) => Promise<MoveRow[]>, mo
 }
 
 /** The label of a stage form field: its own (stage-only) or its definition's. */
-export function fieldLabel(def: ProcessDefinition, catalog: FieldCatalog, stageId: string | null, source: string, key: string): string {
+export function fieldLabel(
+  def: ProcessDefinition,
+  catalog: FieldCatalog,
+  stageId: string | null,
+  source: string,
+  key: string,
+): string {
   const f = stageById(def, stageId)?.stage.fields.find((x) => x.source === source && x.key === key);
   if (f?.label) return f.label.zh || f.label.en;
-  if (source === 'customer' || source === 'opportunity') return catalog[source].find((d) => d.key === key)?.label.zh ?? key;
+  if (source === 'customer' || source === 'opportunity')
+    return catalog[source].find((d) => d.key === key)?.label.zh ?? key;
   return key;
 }
 
@@ -879,7 +1249,11 @@ function formOf(fields: readonly StageField[], catalog: FieldCatalog, state: Opp
 }
 
 /** Maps submitted values onto the stage's fields, checking each by type. */
-export function resolveFormValues(fields: readonly StageField[], catalog: FieldCatalog, values: Record<string, unknown>) {
+export function resolveFormValues(
+  fields: readonly StageField[],
+  catalog: FieldCatalog,
+  values: Record<string, unknown>,
+) {
   const out = {
     customer: {} as Record<string, unknown>,
     opportunity: {} as Record<string, unknown>,
@@ -890,25 +1264,47 @@ export function resolveFormValues(fields: readonly StageField[], catalog: FieldC
   const details = [];
   for (const [name, value] of Object.entries(values)) {
     const dot = name.indexOf('.');
-    const matches = dot > 0 ? fields.filter((f) => `${f.source}.${f.key}` === name) : fields.filter((f) => f.key === name);
+    const matches =
+      dot > 0 ? fields.filter((f) => `${f.source}.${f.key}` === name) : fields.filter((f) => f.key === name);
     if (matches.length !== 1) {
-      details.push({ path: `body.values.${name}`, message: matches.length ? { zh: `${name} 有歧义，请写成 来源.字段`, en: `${name} is ambiguous: use source.key` } : { zh: `本阶段没有字段 ${name}`, en: `This stage has no field ${name}` } });
+      details.push({
+        path: `body.values.${name}`,
+        message: matches.length
+          ? { zh: `${name} 有歧义，请写成 来源.字段`, en: `${name} is ambiguous: use source.key` }
+          : { zh: `本阶段没有字段 ${name}`, en: `This stage has no field ${name}` },
+      });
       continue;
     }
     const f = matches[0]!;
     const def = f.source === 'stage' ? null : catalog[f.source].find((d) => d.key === f.key);
     const type = f.type ?? def?.type;
     if (!type) {
-      details.push({ path: `body.values.${name}`, message: { zh: `字段 ${name} 未定义`, en: `Field ${name} is not defined` } });
+      details.push({
+        path: `body.values.${name}`,
+        message: { zh: `字段 ${name} 未定义`, en: `Field ${name} is not defined` },
+      });
       continue;
     }
     const problem = checkFieldValue(type, value, f.options ?? def?.options);
-    if (problem) details.push({ path: `body.values.${name}`, message: { zh: `${name}：${problem.message.zh}`, en: `${name}: ${problem.message.en}` } });
-    else if (f.source === 'opportunity' && f.key === 'amount' && value !== null && (typeof value !== 'number' || value < 0))
-      details.push({ path: `body.values.${name}`, message: { zh: '金额不能为负', en: 'The amount cannot be negative' } });
+    if (problem)
+      details.push({
+        path: `body.values.${name}`,
+        message: { zh: `${name}：${problem.message.zh}`, en: `${name}: ${problem.message.en}` },
+      });
+    else if (
+      f.source === 'opportunity' &&
+      f.key === 'amount' &&
+      value !== null &&
+      (typeof value !== 'number' || value < 0)
+    )
+      details.push({
+        path: `body.values.${name}`,
+        message: { zh: '金额不能为负', en: 'The amount cannot be negative' },
+      });
     else {
       out[f.source][f.key] = value;
-      if (type === 'file' || type === 'user') out.refs.push({ path: `body.values.${name}`, type, value, source: f.source, key: f.key });
+      if (type === 'file' || type === 'user')
+        out.refs.push({ path: `body.values.${name}`, type, value, source: f.source, key: f.key });
     }
   }
   if (details.length) throw new ApiError('VALIDATION_FAILED', details);
@@ -926,6 +1322,8 @@ function decodeCursor(cursor: string): { at: Date; id: string } {
     if (typeof id !== 'string' || Number.isNaN(date.getTime())) throw new Error('bad');
     return { at: date, id };
   } catch {
-    throw new ApiError('VALIDATION_FAILED', [{ path: 'query.cursor', message: { zh: '游标无效', en: 'The cursor is not valid' } }]);
+    throw new ApiError('VALIDATION_FAILED', [
+      { path: 'query.cursor', message: { zh: '游标无效', en: 'The cursor is not valid' } },
+    ]);
   }
 }

@@ -68,9 +68,23 @@ export class ProcessService {
       // Designed from scratch in the designer: disabled, no version until its first publish.
       const id = this.ctx.ids('proc');
       const now = this.ctx.clock.now();
-      await db.insert(processes).values({ id, tenantId: p.tenantId, name: input.name, departments: input.departments, status: 'disabled', currentVersion: 0, createdAt: now, updatedAt: now });
+      await db.insert(processes).values({
+        id,
+        tenantId: p.tenantId,
+        name: input.name,
+        departments: input.departments,
+        status: 'disabled',
+        currentVersion: 0,
+        createdAt: now,
+        updatedAt: now,
+      });
       if (input.definition.presale.length || input.definition.postsale.length)
-        await this.docs.edit(draftDocName(id), (ydoc) => writeDraft(ydoc, { name: input.name, departments: input.departments, definition: input.definition }), p.userId);
+        await this.docs.edit(
+          draftDocName(id),
+          (ydoc) =>
+            writeDraft(ydoc, { name: input.name, departments: input.departments, definition: input.definition }),
+          p.userId,
+        );
       return { ...(await this.get(p.tenantId, id)), warnings: [] };
     }
     const catalog = await this.fields.catalog(db, p.tenantId);
@@ -78,14 +92,34 @@ export class ProcessService {
     const id = this.ctx.ids('proc');
     const now = this.ctx.clock.now();
     await db.transaction(async (tx) => {
-      await tx.insert(processes).values({ id, tenantId: p.tenantId, name: input.name, departments: input.departments, status: 'enabled', currentVersion: 1, createdAt: now, updatedAt: now });
-      await tx.insert(processVersions).values({ processId: id, version: 1, tenantId: p.tenantId, name: input.name, definition: input.definition, publishedAt: now, publishedBy: p.userId });
+      await tx.insert(processes).values({
+        id,
+        tenantId: p.tenantId,
+        name: input.name,
+        departments: input.departments,
+        status: 'enabled',
+        currentVersion: 1,
+        createdAt: now,
+        updatedAt: now,
+      });
+      await tx.insert(processVersions).values({
+        processId: id,
+        version: 1,
+        tenantId: p.tenantId,
+        name: input.name,
+        definition: input.definition,
+        publishedAt: now,
+        publishedBy: p.userId,
+      });
     });
     return { ...(await this.get(p.tenantId, id)), warnings };
   }
 
   async row(q: Q, tenantId: string, id: string) {
-    const [row] = await q.select().from(processes).where(and(eq(processes.tenantId, tenantId), eq(processes.id, id)));
+    const [row] = await q
+      .select()
+      .from(processes)
+      .where(and(eq(processes.tenantId, tenantId), eq(processes.id, id)));
     if (!row) throw notFound('process');
     return row;
   }
@@ -110,7 +144,12 @@ export class ProcessService {
     const row = await this.row(db, tenantId, id);
     const definition = await this.definition(db, id, row.currentVersion);
     const versions = await db
-      .select({ version: processVersions.version, name: processVersions.name, publishedAt: processVersions.publishedAt, publishedBy: processVersions.publishedBy })
+      .select({
+        version: processVersions.version,
+        name: processVersions.name,
+        publishedAt: processVersions.publishedAt,
+        publishedBy: processVersions.publishedBy,
+      })
       .from(processVersions)
       .where(eq(processVersions.processId, id))
       .orderBy(asc(processVersions.version));
@@ -131,7 +170,11 @@ export class ProcessService {
   /** Enabled processes applicable to a department (its ancestors' processes included; no departments = everyone). */
   async usableFor(q: Q, tenantId: string, departmentId: string | null) {
     const chain = await this.directory.ancestry(q, tenantId, departmentId);
-    const rows = await q.select().from(processes).where(and(eq(processes.tenantId, tenantId), eq(processes.status, 'enabled'))).orderBy(asc(processes.name));
+    const rows = await q
+      .select()
+      .from(processes)
+      .where(and(eq(processes.tenantId, tenantId), eq(processes.status, 'enabled')))
+      .orderBy(asc(processes.name));
     return rows.filter((r) => r.departments.length === 0 || r.departments.some((d) => chain.includes(d)));
   }
 
@@ -143,7 +186,9 @@ export class ProcessService {
       if (!user) throw notFound('user');
       rows = await this.usableFor(db, tenantId, user.departmentId);
     } else {
-      const where = filter.status ? and(eq(processes.tenantId, tenantId), eq(processes.status, filter.status)) : eq(processes.tenantId, tenantId);
+      const where = filter.status
+        ? and(eq(processes.tenantId, tenantId), eq(processes.status, filter.status))
+        : eq(processes.tenantId, tenantId);
       rows = await db.select().from(processes).where(where).orderBy(asc(processes.name));
     }
     const counts = await db
@@ -161,7 +206,10 @@ export class ProcessService {
         status: r.status,
         departments: r.departments,
         version: r.currentVersion,
-        stages: { presale: def.presale.map((s) => ({ id: s.id, name: s.name, winRate: s.winRate })), postsale: def.postsale.map((s) => ({ id: s.id, name: s.name })) },
+        stages: {
+          presale: def.presale.map((s) => ({ id: s.id, name: s.name, winRate: s.winRate })),
+          postsale: def.postsale.map((s) => ({ id: s.id, name: s.name })),
+        },
         openOpportunities: open.get(r.id) ?? 0,
         updatedAt: r.updatedAt.toISOString(),
       });
@@ -178,7 +226,11 @@ export class ProcessService {
     const { db } = this.ctx.database;
     const row = await this.row(db, tenantId, id);
     const definition = await this.definition(db, id, row.currentVersion);
-    await this.docs.edit(doc, (ydoc) => writeDraft(ydoc, { name: row.name, departments: row.departments, definition }), null);
+    await this.docs.edit(
+      doc,
+      (ydoc) => writeDraft(ydoc, { name: row.name, departments: row.departments, definition }),
+      null,
+    );
   }
 
   async getDraft(tenantId: string, id: string) {
@@ -197,7 +249,11 @@ export class ProcessService {
 
   async putDraft(p: Principal, id: string, input: unknown) {
     const parsed = parseDraft(input);
-    if (!parsed.ok) throw new ApiError('VALIDATION_FAILED', parsed.problems.map((x) => ({ path: ['body', ...x.path].join('.'), code: x.code, message: x.message })));
+    if (!parsed.ok)
+      throw new ApiError(
+        'VALIDATION_FAILED',
+        parsed.problems.map((x) => ({ path: ['body', ...x.path].join('.'), code: x.code, message: x.message })),
+      );
     await this.row(this.ctx.database.db, p.tenantId, id);
     await this.ensureDraft(p.tenantId, id);
     await this.docs.edit(draftDocName(id), (ydoc) => writeDraft(ydoc, parsed.draft), p.userId);
@@ -208,13 +264,24 @@ export class ProcessService {
     await this.ensureDraft(tenantId, id);
     const raw = readDraft(await this.docs.read(draftDocName(id)));
     const parsed = parseDraft(raw);
-    if (!parsed.ok) throw new ApiError('DEFINITION_INVALID', parsed.problems.map((x) => ({ path: x.path.join('.'), code: x.code, message: x.message })));
+    if (!parsed.ok)
+      throw new ApiError(
+        'DEFINITION_INVALID',
+        parsed.problems.map((x) => ({ path: x.path.join('.'), code: x.code, message: x.message })),
+      );
     const catalog = await this.fields.catalog(this.ctx.database.db, tenantId);
     this.definitionProblems(parsed.draft.definition, catalog, parsed.draft.name);
     return parsed.draft;
   }
 
-  private async impact(q: Q, tenantId: string, id: string, before: ProcessDefinition, after: ProcessDefinition, mapping: Record<string, string>) {
+  private async impact(
+    q: Q,
+    tenantId: string,
+    id: string,
+    before: ProcessDefinition,
+    after: ProcessDefinition,
+    mapping: Record<string, string>,
+  ) {
     const rows = await q
       .select({ stageId: opportunities.stageId, n: sql<number>`count(*)`.mapWith(Number) })
       .from(opportunities)
@@ -231,7 +298,15 @@ export class ProcessService {
     const catalog = await this.fields.catalog(db, p.tenantId);
     const warnings = checkPublishable(draft.definition, catalog, draft.name).filter((x) => x.severity === 'warning');
     if (input.mode === 'new-process')
-      return { mode: input.mode, affected: 0, perStage: [], unmapped: [], changes: (await this.impact(db, p.tenantId, id, before, draft.definition, {})).changes, warnings, draft };
+      return {
+        mode: input.mode,
+        affected: 0,
+        perStage: [],
+        unmapped: [],
+        changes: (await this.impact(db, p.tenantId, id, before, draft.definition, {})).changes,
+        warnings,
+        draft,
+      };
     const impact = await this.impact(db, p.tenantId, id, before, draft.definition, input.stageMapping);
     return { mode: input.mode, affected: impact.total, ...impact, warnings, draft };
   }
@@ -242,13 +317,36 @@ export class ProcessService {
     const now = this.ctx.clock.now();
     const result = await db.transaction(async (tx) => {
       // Serialise publishes of one process.
-      const [row] = await tx.select().from(processes).where(and(eq(processes.tenantId, p.tenantId), eq(processes.id, id))).for('update');
+      const [row] = await tx
+        .select()
+        .from(processes)
+        .where(and(eq(processes.tenantId, p.tenantId), eq(processes.id, id)))
+        .for('update');
       if (!row) throw notFound('process');
       if (input.mode === 'new-process') {
         const newId = this.ctx.ids('proc');
-        await tx.insert(processes).values({ id: newId, tenantId: p.tenantId, name: draft.name, departments: draft.departments, status: 'enabled', currentVersion: 1, derivedFrom: id, createdAt: now, updatedAt: now });
-        await tx.insert(processVersions).values({ processId: newId, version: 1, tenantId: p.tenantId, name: draft.name, definition: draft.definition, publishedAt: now, publishedBy: p.userId });
-        if (input.disableOld) await tx.update(processes).set({ status: 'disabled', updatedAt: now }).where(eq(processes.id, id));
+        await tx.insert(processes).values({
+          id: newId,
+          tenantId: p.tenantId,
+          name: draft.name,
+          departments: draft.departments,
+          status: 'enabled',
+          currentVersion: 1,
+          derivedFrom: id,
+          createdAt: now,
+          updatedAt: now,
+        });
+        await tx.insert(processVersions).values({
+          processId: newId,
+          version: 1,
+          tenantId: p.tenantId,
+          name: draft.name,
+          definition: draft.definition,
+          publishedAt: now,
+          publishedBy: p.userId,
+        });
+        if (input.disableOld)
+          await tx.update(processes).set({ status: 'disabled', updatedAt: now }).where(eq(processes.id, id));
         return { processId: newId, version: 1, moved: 0, resetOldDraft: true };
       }
       const before = await this.definition(tx, id, row.currentVersion);
@@ -256,13 +354,41 @@ export class ProcessService {
       const impact = await this.impact(tx, p.tenantId, id, before, after, input.stageMapping);
       if (impact.unmapped.length || impact.badTargets.length)
         throw new ApiError('PUBLISH_MAPPING_REQUIRED', [
-          ...impact.unmapped.map((u) => ({ stageId: u.stageId, count: u.count, message: { zh: `阶段“${u.name}”有 ${u.count} 个商机，需选择目标阶段`, en: `${u.count} opportunities sit in removed stage "${u.name}": choose a target` } })),
-          ...impact.badTargets.map((b) => ({ stageId: b.from, target: b.to, message: { zh: `目标阶段 ${b.to} 不存在`, en: `Target stage ${b.to} does not exist in the draft` } })),
+          ...impact.unmapped.map((u) => ({
+            stageId: u.stageId,
+            count: u.count,
+            message: {
+              zh: `阶段“${u.name}”有 ${u.count} 个商机，需选择目标阶段`,
+              en: `${u.count} opportunities sit in removed stage "${u.name}": choose a target`,
+            },
+          })),
+          ...impact.badTargets.map((b) => ({
+            stageId: b.from,
+            target: b.to,
+            message: { zh: `目标阶段 ${b.to} 不存在`, en: `Target stage ${b.to} does not exist in the draft` },
+          })),
         ]);
       const version = row.currentVersion + 1;
-      await tx.insert(processVersions).values({ processId: id, version, tenantId: p.tenantId, name: draft.name, definition: after, publishedAt: now, publishedBy: p.userId });
+      await tx.insert(processVersions).values({
+        processId: id,
+        version,
+        tenantId: p.tenantId,
+        name: draft.name,
+        definition: after,
+        publishedAt: now,
+        publishedBy: p.userId,
+      });
       // The first publish of a process designed from scratch also enables it.
-      await tx.update(processes).set({ name: draft.name, departments: draft.departments, currentVersion: version, updatedAt: now, ...(row.currentVersion === 0 ? { status: 'enabled' as const } : {}) }).where(eq(processes.id, id));
+      await tx
+        .update(processes)
+        .set({
+          name: draft.name,
+          departments: draft.departments,
+          currentVersion: version,
+          updatedAt: now,
+          ...(row.currentVersion === 0 ? { status: 'enabled' as const } : {}),
+        })
+        .where(eq(processes.id, id));
       const moved = await this.migrateOpportunities(tx, p, id, before, after, version, input.stageMapping, now);
       // Closed opportunities keep the version they were closed on; only the version pointer of live ones moves.
       return { processId: id, version, moved, resetOldDraft: false };
@@ -271,15 +397,33 @@ export class ProcessService {
     return { processId: result.processId, version: result.version, moved: result.moved };
   }
 
-  private async migrateOpportunities(tx: Tx, p: Principal, id: string, before: ProcessDefinition, after: ProcessDefinition, version: number, mapping: Record<string, string>, now: Date) {
+  private async migrateOpportunities(
+    tx: Tx,
+    p: Principal,
+    id: string,
+    before: ProcessDefinition,
+    after: ProcessDefinition,
+    version: number,
+    mapping: Record<string, string>,
+    now: Date,
+  ) {
     const rows = await tx
-      .select({ id: opportunities.id, stageId: opportunities.stageId, maxStageIndex: opportunities.maxStageIndex, stageEnteredAt: opportunities.stageEnteredAt, status: opportunities.status, processVersion: opportunities.processVersion })
+      .select({
+        id: opportunities.id,
+        stageId: opportunities.stageId,
+        maxStageIndex: opportunities.maxStageIndex,
+        stageEnteredAt: opportunities.stageEnteredAt,
+        status: opportunities.status,
+        processVersion: opportunities.processVersion,
+      })
       .from(opportunities)
       .where(and(eq(opportunities.tenantId, p.tenantId), eq(opportunities.processId, id), live))
       .for('update');
     // "Reached" is an index into the version's stages: translate through stage ids.
     const reachedIndex = (oldMax: number, newStage: string | null) => {
-      let max = newStage ? Math.max(stageById(after, newStage)?.phase === 'presale' ? stageById(after, newStage)!.index : -1, -1) : -1;
+      let max = newStage
+        ? Math.max(stageById(after, newStage)?.phase === 'presale' ? stageById(after, newStage)!.index : -1, -1)
+        : -1;
       before.presale.slice(0, oldMax + 1).forEach((s) => {
         const at = stageById(after, s.id);
         if (at?.phase === 'presale') max = Math.max(max, at.index);
@@ -291,7 +435,8 @@ export class ProcessService {
       const stageId = removed ? mapping[o.stageId!]! : o.stageId;
       await tx
         .update(opportunities)
-        .set({ rev: sql`${opportunities.rev} + 1`,
+        .set({
+          rev: sql`${opportunities.rev} + 1`,
           processVersion: version,
           stageId,
           maxStageIndex: reachedIndex(o.maxStageIndex, stageId),
@@ -301,8 +446,17 @@ export class ProcessService {
         .where(eq(opportunities.id, o.id));
       if (removed) {
         await tx.insert(stageHistory).values({
-          tenantId: p.tenantId, opportunityId: o.id, processId: id, processVersion: version, fromStageId: o.stageId, toStageId: stageId,
-          fromStatus: o.status, toStatus: o.status, action: 'migrate', actorId: p.userId, at: now,
+          tenantId: p.tenantId,
+          opportunityId: o.id,
+          processId: id,
+          processVersion: version,
+          fromStageId: o.stageId,
+          toStageId: stageId,
+          fromStatus: o.status,
+          toStatus: o.status,
+          action: 'migrate',
+          actorId: p.userId,
+          at: now,
           daysSpent: (now.getTime() - o.stageEnteredAt.getTime()) / 86_400_000,
         });
       }
@@ -315,7 +469,11 @@ export class ProcessService {
     const { db } = this.ctx.database;
     const [row] = await db.select().from(processes).where(eq(processes.id, id));
     if (!row) throw notFound('process');
-    return { name: row.name, departments: row.departments, definition: await this.definition(db, id, row.currentVersion) };
+    return {
+      name: row.name,
+      departments: row.departments,
+      definition: await this.definition(db, id, row.currentVersion),
+    };
   }
 
   /**
@@ -331,7 +489,9 @@ export class ProcessService {
     const { db } = this.ctx.database;
     const row = await this.row(db, p.tenantId, id);
     if (status === 'enabled' && row.currentVersion === 0)
-      throw new ApiError('CONFLICT', [{ message: { zh: '请先发布此销售流程', en: 'Publish the process before enabling it' } }]);
+      throw new ApiError('CONFLICT', [
+        { message: { zh: '请先发布此销售流程', en: 'Publish the process before enabling it' } },
+      ]);
     await db.update(processes).set({ status, updatedAt: this.ctx.clock.now() }).where(eq(processes.id, id));
     return this.get(p.tenantId, id);
   }
@@ -340,7 +500,11 @@ export class ProcessService {
     const { db } = this.ctx.database;
     const { deleteRequiresStatus } = await this.tenants.settings(p.tenantId);
     await db.transaction(async (tx) => {
-      const [row] = await tx.select().from(processes).where(and(eq(processes.tenantId, p.tenantId), eq(processes.id, id))).for('update');
+      const [row] = await tx
+        .select()
+        .from(processes)
+        .where(and(eq(processes.tenantId, p.tenantId), eq(processes.id, id)))
+        .for('update');
       if (!row) throw notFound('process');
       if (deleteRequiresStatus !== 'any' && row.status !== deleteRequiresStatus)
         throw new ApiError('CONFLICT', [
@@ -354,9 +518,20 @@ export class ProcessService {
                 : { zh: '请先停用再删除', en: 'Disable the process before deleting it' },
           },
         ]);
-      const [used] = await tx.select({ n: sql<number>`count(*)`.mapWith(Number) }).from(opportunities).where(eq(opportunities.processId, id));
+      const [used] = await tx
+        .select({ n: sql<number>`count(*)`.mapWith(Number) })
+        .from(opportunities)
+        .where(eq(opportunities.processId, id));
       if (used!.n > 0)
-        throw new ApiError('PROCESS_IN_USE', [{ opportunities: used!.n, message: { zh: `有 ${used!.n} 个商机关联此流程，请改为停用`, en: `${used!.n} opportunities use this process: disable it instead` } }]);
+        throw new ApiError('PROCESS_IN_USE', [
+          {
+            opportunities: used!.n,
+            message: {
+              zh: `有 ${used!.n} 个商机关联此流程，请改为停用`,
+              en: `${used!.n} opportunities use this process: disable it instead`,
+            },
+          },
+        ]);
       await tx.delete(processes).where(eq(processes.id, id));
     });
     await this.docs.reset(draftDocName(id));

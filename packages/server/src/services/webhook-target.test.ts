@@ -8,30 +8,87 @@ import { checkWebhookUrl, isPublicAddress } from './webhook-target.js';
 describe('webhook targets', () => {
   it('takes only public unicast addresses, IPv4 and IPv6, mapped forms included', () => {
     for (const inside of [
-      '127.0.0.1', '127.1.2.3', '10.0.0.1', '172.16.5.4', '192.168.1.1', '169.254.169.254', '100.64.0.1', '0.0.0.0', '224.0.0.1',
-      '255.255.255.255', '240.0.0.1', '198.18.0.1', '::', '::1', 'fe80::1', 'fc00::1', 'fd12:3456::1', 'ff02::1', '::ffff:127.0.0.1',
-      '::ffff:7f00:1', '::ffff:10.0.0.1', '::ffff:169.254.169.254', '64:ff9b::a00:1', '2002:a00:1::1', '2001::1', 'not an address',
+      '127.0.0.1',
+      '127.1.2.3',
+      '10.0.0.1',
+      '172.16.5.4',
+      '192.168.1.1',
+      '169.254.169.254',
+      '100.64.0.1',
+      '0.0.0.0',
+      '224.0.0.1',
+      '255.255.255.255',
+      '240.0.0.1',
+      '198.18.0.1',
+      '::',
+      '::1',
+      'fe80::1',
+      'fc00::1',
+      'fd12:3456::1',
+      'ff02::1',
+      '::ffff:127.0.0.1',
+      '::ffff:7f00:1',
+      '::ffff:10.0.0.1',
+      '::ffff:169.254.169.254',
+      '64:ff9b::a00:1',
+      '2002:a00:1::1',
+      '2001::1',
+      'not an address',
     ])
       expect([inside, isPublicAddress(inside)]).toEqual([inside, false]);
-    for (const outside of ['93.184.216.34', '8.8.8.8', '1.1.1.1', '2606:4700:4700::1111', '2001:4860:4860::8888', '::ffff:8.8.8.8'])
+    for (const outside of [
+      '93.184.216.34',
+      '8.8.8.8',
+      '1.1.1.1',
+      '2606:4700:4700::1111',
+      '2001:4860:4860::8888',
+      '::ffff:8.8.8.8',
+    ])
       expect([outside, isPublicAddress(outside)]).toEqual([outside, true]);
   });
 
   it('judges the IPv6 forms that embed an IPv4 address by that address, and refuses IPv4-compatible ::/96 outright', () => {
     for (const inside of [
       // IPv4-compatible (deprecated; ipaddr.js calls it unicast), in every spelling.
-      '::127.0.0.1', '::7f00:1', '::0:7f00:1', '0:0:0:0:0:0:7f00:1', '::a00:1', '::10.0.0.1', '::a9fe:a9fe', '::8.8.8.8', '::808:808',
+      '::127.0.0.1',
+      '::7f00:1',
+      '::0:7f00:1',
+      '0:0:0:0:0:0:7f00:1',
+      '::a00:1',
+      '::10.0.0.1',
+      '::a9fe:a9fe',
+      '::8.8.8.8',
+      '::808:808',
       // Mapped and translated (RFC 6145).
-      '::ffff:7f00:1', '::ffff:0:7f00:1', '::ffff:0:127.0.0.1', '::ffff:0:a9fe:a9fe',
+      '::ffff:7f00:1',
+      '::ffff:0:7f00:1',
+      '::ffff:0:127.0.0.1',
+      '::ffff:0:a9fe:a9fe',
       // NAT64 (well-known prefix) of inside addresses, and local-use NAT64 of anything.
-      '64:ff9b::127.0.0.1', '64:ff9b::7f00:1', '64:ff9b::a9fe:a9fe', '64:ff9b::c0a8:101', '64:ff9b:1::808:808', '64:ff9b:1::7f00:1',
+      '64:ff9b::127.0.0.1',
+      '64:ff9b::7f00:1',
+      '64:ff9b::a9fe:a9fe',
+      '64:ff9b::c0a8:101',
+      '64:ff9b:1::808:808',
+      '64:ff9b:1::7f00:1',
       // 6to4 of inside addresses.
-      '2002:7f00:1::1', '2002:c0a8:101::', '2002:a9fe:a9fe::1',
+      '2002:7f00:1::1',
+      '2002:c0a8:101::',
+      '2002:a9fe:a9fe::1',
       // Teredo with an inside server, or an inside client (stored inverted: 127.0.0.1 → 80ff:fffe).
-      '2001:0:7f00:1::1', '2001:0:a00:1:0:0:f7f7:f7f7', '2001:0:808:808:0:0:80ff:fffe', '2001:0:808:808::f5ff:fffe',
+      '2001:0:7f00:1::1',
+      '2001:0:a00:1:0:0:f7f7:f7f7',
+      '2001:0:808:808:0:0:80ff:fffe',
+      '2001:0:808:808::f5ff:fffe',
     ])
       expect([inside, isPublicAddress(inside)]).toEqual([inside, false]);
-    for (const outside of ['::ffff:0:808:808', '64:ff9b::808:808', '64:ff9b::8.8.8.8', '2002:808:808::1', '2001:0:808:808::f7f7:f7f7'])
+    for (const outside of [
+      '::ffff:0:808:808',
+      '64:ff9b::808:808',
+      '64:ff9b::8.8.8.8',
+      '2002:808:808::1',
+      '2001:0:808:808::f7f7:f7f7',
+    ])
       expect([outside, isPublicAddress(outside)]).toEqual([outside, true]);
   });
 
@@ -46,11 +103,29 @@ describe('webhook targets', () => {
       }
     };
     for (const url of [
-      'http://hooks.example.com/x', 'ftp://hooks.example.com/x', 'file:///etc/passwd', 'https://user:pw@hooks.example.com/x', 'https://:pw@hooks.example.com/',
-      'https://127.0.0.1/x', 'https://2130706433/x', 'https://0x7f.1/x', 'https://[::1]/x', 'https://[::ffff:127.0.0.1]/x', 'https://169.254.169.254/latest/meta-data',
-      'https://10.1.2.3/', 'https://localhost:8787/api/v1/dev/clock', 'https://foo.localhost/', 'https://[fe80::1]/', 'nonsense',
-      'https://[::127.0.0.1]/', 'https://[::7f00:1]/', 'https://[::a00:1]:8443/', 'https://[::ffff:0:127.0.0.1]/', 'https://[64:ff9b::127.0.0.1]/',
-      'https://[2002:7f00:1::1]/', 'https://[2001:0:808:808::80ff:fffe]/',
+      'http://hooks.example.com/x',
+      'ftp://hooks.example.com/x',
+      'file:///etc/passwd',
+      'https://user:pw@hooks.example.com/x',
+      'https://:pw@hooks.example.com/',
+      'https://127.0.0.1/x',
+      'https://2130706433/x',
+      'https://0x7f.1/x',
+      'https://[::1]/x',
+      'https://[::ffff:127.0.0.1]/x',
+      'https://169.254.169.254/latest/meta-data',
+      'https://10.1.2.3/',
+      'https://localhost:8787/api/v1/dev/clock',
+      'https://foo.localhost/',
+      'https://[fe80::1]/',
+      'nonsense',
+      'https://[::127.0.0.1]/',
+      'https://[::7f00:1]/',
+      'https://[::a00:1]:8443/',
+      'https://[::ffff:0:127.0.0.1]/',
+      'https://[64:ff9b::127.0.0.1]/',
+      'https://[2002:7f00:1::1]/',
+      'https://[2001:0:808:808::80ff:fffe]/',
     ])
       expect([url, refused(url)]).toEqual([url, true]);
     for (const url of ['https://hooks.example.com/x', 'https://93.184.216.34/x', 'https://[2606:4700:4700::1111]/x'])
@@ -86,7 +161,13 @@ for (const kind of testDatabases()) {
 
     it('answers 400 when configured with a loopback, private or credentialed URL', async () => {
       const admin = t.as('admin', ['admin']);
-      for (const url of [`http://127.0.0.1:${port}/hook`, `http://[::ffff:127.0.0.1]:${port}/`, `http://[::127.0.0.1]:${port}/`, `http://localhost:${port}/`, 'http://u:p@hooks.example.com/'])
+      for (const url of [
+        `http://127.0.0.1:${port}/hook`,
+        `http://[::ffff:127.0.0.1]:${port}/`,
+        `http://[::127.0.0.1]:${port}/`,
+        `http://localhost:${port}/`,
+        'http://u:p@hooks.example.com/',
+      ])
         expect([url, (await admin.put('/webhook', { url, secret: 'whsec-0123456789' })).status]).toEqual([url, 400]);
       expect((await admin.get('/webhook')).body.configured).toBe(false);
     });
@@ -100,17 +181,26 @@ for (const kind of testDatabases()) {
       const { db } = t.server.services.ctx.database;
       const webhooks = t.server.services.webhooks;
       await webhooks.enqueue(db, 't1', { type: 'test.by-name', data: {} });
-      await db.execute(sql`update tenants set webhook_url = ${`http://[::ffff:127.0.0.1]:${port}/hook`} where id = 't1'`);
+      await db.execute(
+        sql`update tenants set webhook_url = ${`http://[::ffff:127.0.0.1]:${port}/hook`} where id = 't1'`,
+      );
       await webhooks.enqueue(db, 't1', { type: 'test.mapped', data: {} });
       await webhooks.deliverDue();
       // IPv4-compatible (::/96), which URL stores as [::7f00:1].
       await db.execute(sql`update tenants set webhook_url = ${`http://[::127.0.0.1]:${port}/hook`} where id = 't1'`);
       await webhooks.enqueue(db, 't1', { type: 'test.compatible', data: {} });
       await webhooks.deliverDue();
-      const items = await waitFor(async () => {
-        const list = (await admin.get('/webhook/deliveries')).body.items as { state: string; attempts: { status: number | null; error: string }[] }[];
-        return list.length === 3 && list.every((d) => d.state === 'failed') ? list : null;
-      }, 3000, 'three refused deliveries');
+      const items = await waitFor(
+        async () => {
+          const list = (await admin.get('/webhook/deliveries')).body.items as {
+            state: string;
+            attempts: { status: number | null; error: string }[];
+          }[];
+          return list.length === 3 && list.every((d) => d.state === 'failed') ? list : null;
+        },
+        3000,
+        'three refused deliveries',
+      );
       for (const d of items!) {
         expect(d.attempts).toHaveLength(1);
         expect(d.attempts[0]!.status).toBeNull();
@@ -122,11 +212,24 @@ for (const kind of testDatabases()) {
     it('delivers to this machine only when private targets are allowed', async () => {
       const open = await startTestServer(await kind.open(), { webhooks: { allowPrivate: true } });
       try {
-        expect((await open.as('admin', ['admin']).put('/webhook', { url: `http://127.0.0.1:${port}/hook`, secret: 'whsec-0123456789' })).status).toBe(200);
+        expect(
+          (
+            await open
+              .as('admin', ['admin'])
+              .put('/webhook', { url: `http://127.0.0.1:${port}/hook`, secret: 'whsec-0123456789' })
+          ).status,
+        ).toBe(200);
         const { db } = open.server.services.ctx.database;
         await open.server.services.webhooks.enqueue(db, 't1', { type: 'test.allowed', data: {} });
         await open.server.services.webhooks.deliverDue();
-        const d = await waitFor(async () => (await open.as('admin', ['admin']).get('/webhook/deliveries')).body.items.find((x: { state: string }) => x.state === 'delivered'), 3000, 'a delivery');
+        const d = await waitFor(
+          async () =>
+            (await open.as('admin', ['admin']).get('/webhook/deliveries')).body.items.find(
+              (x: { state: string }) => x.state === 'delivered',
+            ),
+          3000,
+          'a delivery',
+        );
         expect(d.attempts.map((a: { status: number }) => a.status)).toEqual([200]);
         expect(connections).toBeGreaterThan(0);
       } finally {

@@ -30,7 +30,9 @@ export function isPublicAddress(address: string): boolean {
   if (parsed.kind() === 'ipv4') return parsed.range() === 'unicast';
   // ipaddr.js reads `::a.b.c.d` as mapped (::ffff:a.b.c.d): take the 16 bits as WHATWG URL
   // (and so the delivery's connection) reads them.
-  const v6 = address.includes('.') ? ipaddr.IPv6.parse(new URL(`http://[${address.replace(/%.*$/, '')}]/`).hostname.slice(1, -1)) : (parsed as ipaddr.IPv6);
+  const v6 = address.includes('.')
+    ? ipaddr.IPv6.parse(new URL(`http://[${address.replace(/%.*$/, '')}]/`).hostname.slice(1, -1))
+    : (parsed as ipaddr.IPv6);
   const p = v6.parts;
   const v4 = (hi: number, lo: number) => ipaddr.IPv4.parse(`${hi >> 8}.${hi & 255}.${lo >> 8}.${lo & 255}`);
   const zero = (from: number, to: number) => p.slice(from, to).every((x) => x === 0);
@@ -40,12 +42,14 @@ export function isPublicAddress(address: string): boolean {
   if (zero(0, 4) && p[4] === 0xffff && p[5] === 0) return publicV4(v4(p[6]!, p[7]!)); // translated (RFC 6145)
   if (p[0] === 0x64 && p[1] === 0xff9b) return zero(2, 6) && publicV4(v4(p[6]!, p[7]!)); // NAT64; 64:ff9b:1::/48 is local
   if (p[0] === 0x2002) return publicV4(v4(p[1]!, p[2]!)); // 6to4
-  if (p[0] === 0x2001 && p[1] === 0) return publicV4(v4(p[2]!, p[3]!)) && publicV4(v4(~p[6]! & 0xffff, ~p[7]! & 0xffff)); // Teredo: server, client (inverted)
+  if (p[0] === 0x2001 && p[1] === 0)
+    return publicV4(v4(p[2]!, p[3]!)) && publicV4(v4(~p[6]! & 0xffff, ~p[7]! & 0xffff)); // Teredo: server, client (inverted)
   return v6.range() === 'unicast';
 }
 
 /** A host name as URL gives it, without the brackets of an IPv6 literal. */
-const bare = (hostname: string) => (hostname.startsWith('[') && hostname.endsWith(']') ? hostname.slice(1, -1) : hostname);
+const bare = (hostname: string) =>
+  hostname.startsWith('[') && hostname.endsWith(']') ? hostname.slice(1, -1) : hostname;
 
 /**
  * Checks a webhook URL when it is configured: `https:` (or `http:` when allowed), no
@@ -53,7 +57,8 @@ const bare = (hostname: string) => (hostname.startsWith('[') && hostname.endsWit
  * delivery time (they may change), by `resolveTarget`. 400 at `body.url` otherwise.
  */
 export function checkWebhookUrl(raw: string, policy: TargetPolicy): URL {
-  const refuse = (zh: string, en: string) => new ApiError('VALIDATION_FAILED', [{ path: 'body.url', message: { zh, en } }]);
+  const refuse = (zh: string, en: string) =>
+    new ApiError('VALIDATION_FAILED', [{ path: 'body.url', message: { zh, en } }]);
   let url: URL;
   try {
     url = new URL(raw);
@@ -61,13 +66,17 @@ export function checkWebhookUrl(raw: string, policy: TargetPolicy): URL {
     throw refuse('不是合法的 URL', 'Not a valid URL');
   }
   if (!(url.protocol === 'https:' || (url.protocol === 'http:' && policy.allowHttp)))
-    throw refuse(policy.allowHttp ? '只支持 https: 或 http: 地址' : '只支持 https: 地址', policy.allowHttp ? 'Only https: and http: URLs' : 'Only https: URLs');
+    throw refuse(
+      policy.allowHttp ? '只支持 https: 或 http: 地址' : '只支持 https: 地址',
+      policy.allowHttp ? 'Only https: and http: URLs' : 'Only https: URLs',
+    );
   if (url.username || url.password) throw refuse('URL 中不能包含用户名或密码', 'The URL may not carry credentials');
   const host = bare(url.hostname);
   if (!host) throw refuse('缺少主机名', 'The URL has no host');
   if (!policy.allowPrivate && (ipaddr.isValid(host) || /^\d+$/.test(host)) && !isPublicAddress(host))
     throw refuse('不能指向内网、本机或保留地址', 'The URL may not point at a loopback, private or reserved address');
-  if (!policy.allowPrivate && /(^|\.)localhost\.?$/i.test(host)) throw refuse('不能指向本机', 'The URL may not point at this machine');
+  if (!policy.allowPrivate && /(^|\.)localhost\.?$/i.test(host))
+    throw refuse('不能指向本机', 'The URL may not point at this machine');
   return url;
 }
 
@@ -77,7 +86,9 @@ export function checkWebhookUrl(raw: string, policy: TargetPolicy): URL {
  */
 export async function resolveTarget(url: URL, policy: TargetPolicy): Promise<{ address: string; family: 4 | 6 }> {
   const host = bare(url.hostname);
-  const addresses = ipaddr.isValid(host) ? [{ address: host, family: ipaddr.parse(host).kind() === 'ipv6' ? 6 : 4 }] : await lookup(host, { all: true, verbatim: true });
+  const addresses = ipaddr.isValid(host)
+    ? [{ address: host, family: ipaddr.parse(host).kind() === 'ipv6' ? 6 : 4 }]
+    : await lookup(host, { all: true, verbatim: true });
   if (!addresses.length) throw new Error(`no address for ${host}`);
   if (!policy.allowPrivate) {
     const inside = addresses.find((a) => !isPublicAddress(a.address));

@@ -6,7 +6,14 @@ import WebSocket from 'ws';
 import * as awarenessProtocol from 'y-protocols/awareness';
 import * as Y from 'yjs';
 import { startTestServer, testDatabases, waitFor, type TestServer } from '../testing/harness.js';
-import { CLOSE_FORBIDDEN, CLOSE_RATE_LIMITED, CLOSE_TOO_LARGE, MESSAGE_AWARENESS, MESSAGE_QUERY_AWARENESS, MESSAGE_SYNC } from './sync-server.js';
+import {
+  CLOSE_FORBIDDEN,
+  CLOSE_RATE_LIMITED,
+  CLOSE_TOO_LARGE,
+  MESSAGE_AWARENESS,
+  MESSAGE_QUERY_AWARENESS,
+  MESSAGE_SYNC,
+} from './sync-server.js';
 
 /** A raw websocket client of the y-websocket protocol: what an abuser would write. */
 interface Raw {
@@ -21,10 +28,11 @@ const frame = (type: number, write: (e: encoding.Encoder) => void) => {
   write(e);
   return encoding.toUint8Array(e);
 };
-const syncUpdate = (update: Uint8Array) => frame(MESSAGE_SYNC, (e) => {
-  encoding.writeVarUint(e, 2); // messageYjsUpdate
-  encoding.writeVarUint8Array(e, update);
-});
+const syncUpdate = (update: Uint8Array) =>
+  frame(MESSAGE_SYNC, (e) => {
+    encoding.writeVarUint(e, 2); // messageYjsUpdate
+    encoding.writeVarUint8Array(e, update);
+  });
 /** An awareness update for `clientId` (null state: gone). */
 const awarenessUpdate = (clientId: number, clock: number, state: unknown) =>
   frame(MESSAGE_AWARENESS, (e) => {
@@ -42,7 +50,9 @@ async function openRaw(t: TestServer, url: string, user: string, roles: string[]
   ws.binaryType = 'arraybuffer';
   const messages: Uint8Array[] = [];
   ws.on('message', (data) => messages.push(new Uint8Array(data as ArrayBuffer)));
-  const closed = new Promise<{ code: number; reason: string }>((r) => ws.once('close', (code, reason) => r({ code, reason: reason.toString() })));
+  const closed = new Promise<{ code: number; reason: string }>((r) =>
+    ws.once('close', (code, reason) => r({ code, reason: reason.toString() })),
+  );
   await new Promise<void>((resolve, reject) => {
     ws.once('open', () => resolve());
     ws.once('error', reject);
@@ -62,13 +72,20 @@ for (const kind of testDatabases()) {
       const { port } = await t.server.listen(0, '127.0.0.1');
       http = `http://127.0.0.1:${port}`;
       base = `ws://127.0.0.1:${port}/sync`;
-      processId = (await t.as('admin', ['admin']).post('/processes', { name: 'P', departments: [], definition: seedProcessDefinition })).body.id;
+      processId = (
+        await t
+          .as('admin', ['admin'])
+          .post('/processes', { name: 'P', departments: [], definition: seedProcessDefinition })
+      ).body.id;
     });
     afterAll(() => t.close());
 
-    const open = (doc = `process-draft:${processId}`, user = 'admin', roles = ['admin']) => openRaw(t, `${base}/${doc}`, user, roles);
+    const open = (doc = `process-draft:${processId}`, user = 'admin', roles = ['admin']) =>
+      openRaw(t, `${base}/${doc}`, user, roles);
 
-    it('closes a flood of 10,000 small updates with 4429 and keeps /healthz answering', { timeout: 60_000 }, async () => {
+    it('closes a flood of 10,000 small updates with 4429 and keeps /healthz answering', {
+      timeout: 60_000,
+    }, async () => {
       const raw = await open();
       // Real updates: each one is applied and checked if it gets through.
       const local = new Y.Doc();
@@ -85,7 +102,9 @@ for (const kind of testDatabases()) {
       }
       const closed = await raw.closed;
       const worst = await probe.stop();
-      console.log(`websocket flood on ${kind.name}: closed with ${closed.code} after ${sent} of 10,000 updates sent; slowest /healthz ${Math.round(worst)} ms`);
+      console.log(
+        `websocket flood on ${kind.name}: closed with ${closed.code} after ${sent} of 10,000 updates sent; slowest /healthz ${Math.round(worst)} ms`,
+      );
       expect(closed.code).toBe(CLOSE_RATE_LIMITED);
       expect(worst).toBeLessThan(1000);
       // The server is fine, and so is the next, well-behaved client.
@@ -111,7 +130,11 @@ for (const kind of testDatabases()) {
       const c = await open();
       c.messages.length = 0;
       c.ws.send(frame(MESSAGE_QUERY_AWARENESS, () => {}));
-      const reply = (await waitFor(() => c.messages.find((m) => m[0] === MESSAGE_AWARENESS), 2000, "the awareness states"))!;
+      const reply = (await waitFor(
+        () => c.messages.find((m) => m[0] === MESSAGE_AWARENESS),
+        2000,
+        'the awareness states',
+      ))!;
       const decoder = decoding.createDecoder(reply);
       decoding.readVarUint(decoder);
       const seen = new awarenessProtocol.Awareness(new Y.Doc());
@@ -124,7 +147,11 @@ for (const kind of testDatabases()) {
       const admin = t.as('admin', ['admin']);
       await admin.post('/directory/sync', {
         departments: [{ id: 'hq', name: 'HQ' }],
-        users: [{ id: 'admin', name: 'A', departmentId: 'hq' }, { id: 'rep', name: 'R', departmentId: 'hq', managerId: 'admin' }, { id: 'post', name: 'P', departmentId: 'hq' }],
+        users: [
+          { id: 'admin', name: 'A', departmentId: 'hq' },
+          { id: 'rep', name: 'R', departmentId: 'hq', managerId: 'admin' },
+          { id: 'post', name: 'P', departmentId: 'hq' },
+        ],
       });
       const customerId = (await t.as('rep').post('/customers', { name: 'C', fields: {} })).body.id;
       const id = (await t.as('rep').post('/opportunities', { name: 'O', customerId, amount: 1, processId })).body.id;
@@ -139,7 +166,11 @@ for (const kind of testDatabases()) {
     });
 
     /** Opens a socket and resolves with the HTTP refusal (status and envelope), or null if it was accepted. */
-    async function refusal(doc: string, user: string, roles: string[]): Promise<{ status: number; body: { error?: { code: string } } } | null> {
+    async function refusal(
+      doc: string,
+      user: string,
+      roles: string[],
+    ): Promise<{ status: number; body: { error?: { code: string } } } | null> {
       const ws = new WebSocket(`${base}/${doc}?token=${await t.token(user, roles)}`);
       return new Promise((resolve, reject) => {
         ws.once('open', () => {
@@ -155,7 +186,9 @@ for (const kind of testDatabases()) {
       });
     }
 
-    it("refuses a user's 21st socket and 11th event stream with 429 RATE_LIMITED, and no one else's", { timeout: 30_000 }, async () => {
+    it("refuses a user's 21st socket and 11th event stream with 429 RATE_LIMITED, and no one else's", {
+      timeout: 30_000,
+    }, async () => {
       const doc = `process-draft:${processId}`;
       const mine = await Promise.all(Array.from({ length: 20 }, () => open(doc, 'tabs', ['admin'])));
       const refused = await refusal(doc, 'tabs', ['admin']);
@@ -174,7 +207,10 @@ for (const kind of testDatabases()) {
       const stream = async (user: string) => {
         const abort = new AbortController();
         streams.push(abort);
-        const res = await fetch(`${http}/api/v1/notifications/stream`, { headers: { authorization: `Bearer ${await t.token(user)}` }, signal: abort.signal });
+        const res = await fetch(`${http}/api/v1/notifications/stream`, {
+          headers: { authorization: `Bearer ${await t.token(user)}` },
+          signal: abort.signal,
+        });
         return { status: res.status, body: res.status === 200 ? null : await res.json() };
       };
       for (let i = 0; i < 10; i++) expect((await stream('tabs')).status).toBe(200);
@@ -184,10 +220,14 @@ for (const kind of testDatabases()) {
       expect((await stream('someone-else')).status).toBe(200);
       streams.forEach((a) => a.abort());
       // Closed streams give their places back.
-      await waitFor(async () => {
-        const again = await stream('tabs');
-        return again.status === 200;
-      }, 3000, 'a stream place after the others closed');
+      await waitFor(
+        async () => {
+          const again = await stream('tabs');
+          return again.status === 200;
+        },
+        3000,
+        'a stream place after the others closed',
+      );
       streams.forEach((a) => a.abort());
     });
 
@@ -224,17 +264,25 @@ for (const kind of testDatabases()) {
       const admin = t.as('admin', ['admin']);
       await admin.post('/directory/sync', {
         departments: [{ id: 'hq', name: 'HQ' }],
-        users: [{ id: 'admin', name: 'A', departmentId: 'hq' }, { id: 'rep', name: 'R', departmentId: 'hq', managerId: 'admin' }],
+        users: [
+          { id: 'admin', name: 'A', departmentId: 'hq' },
+          { id: 'rep', name: 'R', departmentId: 'hq', managerId: 'admin' },
+        ],
       });
-      const processId = (await admin.post('/processes', { name: 'P', departments: [], definition: seedProcessDefinition })).body.id;
+      const processId = (
+        await admin.post('/processes', { name: 'P', departments: [], definition: seedProcessDefinition })
+      ).body.id;
       const customerId = (await t.as('rep').post('/customers', { name: 'C', fields: {} })).body.id;
-      opportunityId = (await t.as('rep').post('/opportunities', { name: 'O', customerId, amount: 1, processId })).body.id;
+      opportunityId = (await t.as('rep').post('/opportunities', { name: 'O', customerId, amount: 1, processId })).body
+        .id;
     });
     afterAll(() => t.close());
 
     const open = (user: string, roles: string[]) => openRaw(t, `${base}/opportunity:${opportunityId}`, user, roles);
 
-    it('closes the most active of 50 sockets of one user flooding valid form updates with 4429 and keeps /healthz answering', { timeout: 60_000 }, async () => {
+    it('closes the most active of 50 sockets of one user flooding valid form updates with 4429 and keeps /healthz answering', {
+      timeout: 60_000,
+    }, async () => {
       const quiet = await open('rep', ['sales']); // another tab of the same user: sends nothing
       const other = await open('admin', ['admin']); // another user on the same doc
       const flooders = await Promise.all(Array.from({ length: 50 }, () => open('rep', ['sales'])));
@@ -263,7 +311,9 @@ for (const kind of testDatabases()) {
       }
       const worst = await probe.stop();
       const limited = codes.filter((c) => c === CLOSE_RATE_LIMITED).length;
-      console.log(`one user's 50 sockets flooding on ${kind.name}: ${sent} updates sent, ${limited} of 50 sockets closed with 4429 (${codes.length} closed in all); slowest /healthz ${Math.round(worst)} ms`);
+      console.log(
+        `one user's 50 sockets flooding on ${kind.name}: ${sent} updates sent, ${limited} of 50 sockets closed with 4429 (${codes.length} closed in all); slowest /healthz ${Math.round(worst)} ms`,
+      );
       expect(worst).toBeLessThan(1000);
       // The flooders are closed (what is left sends within the user's budget), with 4429 and nothing else.
       expect(limited).toBeGreaterThanOrEqual(45);

@@ -1,4 +1,13 @@
-import { addStage, draftRoot, moveStage, removeStage, seedProcessDefinition, writeDraft, type PhaseKey, type ProcessDraft } from '@sales-process/core';
+import {
+  addStage,
+  draftRoot,
+  moveStage,
+  removeStage,
+  seedProcessDefinition,
+  writeDraft,
+  type PhaseKey,
+  type ProcessDraft,
+} from '@sales-process/core';
 import { describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
 import { checkDraftDoc, DraftChecker, restoreDraftDoc } from './doc-kinds.js';
@@ -24,9 +33,13 @@ describe('DraftChecker (incremental draft validation)', () => {
   it('agrees with the whole-draft check after every edit, refusal and restore, local or remote', () => {
     for (const seed of [1, 2, 3, 4, 5]) {
       const rnd = random(seed);
-      const pick = <T,>(xs: readonly T[]) => xs[Math.floor(rnd() * xs.length)]!;
+      const pick = <T>(xs: readonly T[]) => xs[Math.floor(rnd() * xs.length)]!;
       const doc = new Y.Doc();
-      const draft: ProcessDraft = { name: '流程', departments: ['sales'], definition: { ...seedProcessDefinition } } as ProcessDraft;
+      const draft: ProcessDraft = {
+        name: '流程',
+        departments: ['sales'],
+        definition: { ...seedProcessDefinition },
+      } as ProcessDraft;
       writeDraft(doc, draft);
       // A second replica edits too; its changes arrive as updates (as from a client).
       const peer = new Y.Doc();
@@ -52,13 +65,20 @@ describe('DraftChecker (incremental draft validation)', () => {
         },
         (d) => {
           const s = pick(stagesOf(d, pick(['presale', 'postsale'] as const)));
-          if (s?.[1] instanceof Y.Map) s[1].set(pick(['bogus', 'minContacts', 'overdueAfterDays']), pick([1, 2, 'many', null]));
+          if (s?.[1] instanceof Y.Map)
+            s[1].set(pick(['bogus', 'minContacts', 'overdueAfterDays']), pick([1, 2, 'many', null]));
         },
-        (d) => addStage(d, pick(['presale', 'postsale'] as const), { id: `s${seed}_${stageSeq++}`, name: '新阶段', winRate: 40 }, Math.floor(rnd() * 5)),
+        (d) =>
+          addStage(
+            d,
+            pick(['presale', 'postsale'] as const),
+            { id: `s${seed}_${stageSeq++}`, name: '新阶段', winRate: 40 },
+            Math.floor(rnd() * 5),
+          ),
         (d) => {
           const phase = pick(['presale', 'postsale'] as const);
           const s = pick(stagesOf(d, phase));
-          if (s) (rnd() < 0.5 ? removeStage(d, phase, s[0]) : moveStage(d, phase, s[0], Math.floor(rnd() * 6)));
+          if (s) rnd() < 0.5 ? removeStage(d, phase, s[0]) : moveStage(d, phase, s[0], Math.floor(rnd() * 6));
         },
         (d) => {
           const s = pick(stagesOf(d, 'presale'));
@@ -73,7 +93,8 @@ describe('DraftChecker (incremental draft validation)', () => {
         },
         (d) => {
           const rules = draftRoot(d).get('rules');
-          if (rules instanceof Y.Map) rules.set(pick(['allowMoveBack', 'allowSkipStages', 'unknownRule']), pick([true, false, 'no']));
+          if (rules instanceof Y.Map)
+            rules.set(pick(['allowMoveBack', 'allowSkipStages', 'unknownRule']), pick([true, false, 'no']));
         },
         (d) => {
           const terminal = draftRoot(d).get('terminal');
@@ -84,10 +105,14 @@ describe('DraftChecker (incremental draft validation)', () => {
         (d) => (draftRoot(d).get('name') as Y.Text).insert(0, rnd() < 0.1 ? 'n'.repeat(1000) : '名'),
         (d) => {
           const depts = draftRoot(d).get('departments');
-          if (depts instanceof Y.Map) rnd() < 0.3 && depts.size ? depts.delete(pick([...depts.keys()])) : depts.set(pick(['sales', 'east', '', 'd'.repeat(300)]), true);
+          if (depts instanceof Y.Map)
+            rnd() < 0.3 && depts.size
+              ? depts.delete(pick([...depts.keys()]))
+              : depts.set(pick(['sales', 'east', '', 'd'.repeat(300)]), true);
         },
         // A setting replaced whole: a new map, or something that is not a map at all.
-        (d) => draftRoot(d).set(pick(['rules', 'terminal', 'departments']), rnd() < 0.5 ? new Y.Map() : pick(['oops', 7])),
+        (d) =>
+          draftRoot(d).set(pick(['rules', 'terminal', 'departments']), rnd() < 0.5 ? new Y.Map() : pick(['oops', 7])),
         (d) => {
           const s = pick(stagesOf(d, 'presale'));
           const fields = s?.[1] instanceof Y.Map ? s[1].get('fields') : null;
@@ -159,7 +184,11 @@ describe('DraftChecker (incremental draft validation)', () => {
     stage.set('winRate', 15);
     let result = checker.check();
     expect(result.problems).toEqual([]);
-    expect(result.draft!.definition.presale[0]).toMatchObject({ id: 'visit', winRate: 15, requirements: expect.stringMatching(/^新要求/) });
+    expect(result.draft!.definition.presale[0]).toMatchObject({
+      id: 'visit',
+      winRate: 15,
+      requirements: expect.stringMatching(/^新要求/),
+    });
     expect(reads).toEqual([]);
     expect(result).toEqual(checkDraftDoc(doc));
     // A value that fails is checked with its whole stage, for the problem's path.

@@ -50,12 +50,25 @@ export interface Problem {
 
 // ---- drafts -------------------------------------------------------------------------
 
-const STAGE_KEYS = new Set(['order', 'name', 'requirements', 'winRate', 'remindAfterDays', 'overdueAfterDays', 'requiresApproval', 'minContacts', 'fields']);
+const STAGE_KEYS = new Set([
+  'order',
+  'name',
+  'requirements',
+  'winRate',
+  'remindAfterDays',
+  'overdueAfterDays',
+  'requiresApproval',
+  'minContacts',
+  'fields',
+]);
 const FIELD_KEYS = new Set(['order', 'source', 'key', 'required', 'label', 'type', 'options']);
 const ROOT_KEYS = new Set(['name', 'departments', 'presale', 'postsale', 'terminal', 'rules']);
 
 /** Keys the draft mapping does not know: a client wrote something it should not have. */
-function unknownDraftKeys(doc: Y.Doc, stageKeys: (phase: PhaseKey, id: string, stage: Y.Map<unknown>) => string[] = unknownStageKeys): string[] {
+function unknownDraftKeys(
+  doc: Y.Doc,
+  stageKeys: (phase: PhaseKey, id: string, stage: Y.Map<unknown>) => string[] = unknownStageKeys,
+): string[] {
   const out: string[] = [];
   for (const name of doc.share.keys()) if (name !== DRAFT_ROOT && hasContent(doc, name)) out.push(name);
   const root = doc.getMap(DRAFT_ROOT);
@@ -113,7 +126,10 @@ export function checkDraftDoc(doc: Y.Doc): { problems: Problem[]; draft: Process
  *   fields, unknown keys, a refusal) takes the stage-by-stage path.
  */
 export class DraftChecker {
-  private readonly stages = new WeakMap<Y.Map<unknown>, { phase: PhaseKey; id: string; check: StageCheck; unknown: string[] }>();
+  private readonly stages = new WeakMap<
+    Y.Map<unknown>,
+    { phase: PhaseKey; id: string; check: StageCheck; unknown: string[] }
+  >();
   /** Stage maps changed since the last check: their cached check is stale. */
   private readonly dirty = new Set<Y.AbstractType<any>>();
   /** The settings' check, until a transaction changes the root's entries or a setting. */
@@ -218,7 +234,10 @@ export class DraftChecker {
         return this.stage(phase, id, m).check;
       });
     };
-    const parsed = parseDraftByStage({ definition: { presale: checks('presale'), postsale: checks('postsale') } }, this.settings);
+    const parsed = parseDraftByStage(
+      { definition: { presale: checks('presale'), postsale: checks('postsale') } },
+      this.settings,
+    );
     const problems = problemsOf(unknown, parsed);
     this.valid = !problems.length && parsed.ok ? { draft: parsed.draft, at } : null;
     return { problems, draft: parsed.ok ? parsed.draft : null };
@@ -226,8 +245,13 @@ export class DraftChecker {
 }
 
 function problemsOf(unknown: string[], parsed: ReturnType<typeof parseDraft>): Problem[] {
-  const problems: Problem[] = unknown.map((path) => ({ code: 'UNKNOWN_KEY', path, message: { zh: `不允许写入 ${path}`, en: `${path} may not be written` } }));
-  if (!parsed.ok) problems.push(...parsed.problems.map((p) => ({ code: p.code, path: p.path.join('.'), message: p.message })));
+  const problems: Problem[] = unknown.map((path) => ({
+    code: 'UNKNOWN_KEY',
+    path,
+    message: { zh: `不允许写入 ${path}`, en: `${path} may not be written` },
+  }));
+  if (!parsed.ok)
+    problems.push(...parsed.problems.map((p) => ({ code: p.code, path: p.path.join('.'), message: p.message })));
   return problems;
 }
 
@@ -253,7 +277,8 @@ export function restoreDraftDoc(doc: Y.Doc, good: ProcessDraft, origin: unknown)
       });
     }
     for (const k of ['name'] as const) if (root.has(k) && !(root.get(k) instanceof Y.Text)) root.delete(k);
-    for (const k of ['departments', 'presale', 'postsale', 'terminal', 'rules']) if (root.has(k) && !(root.get(k) instanceof Y.Map)) root.delete(k);
+    for (const k of ['departments', 'presale', 'postsale', 'terminal', 'rules'])
+      if (root.has(k) && !(root.get(k) instanceof Y.Map)) root.delete(k);
     writeDraft(doc, good);
   }, origin);
 }
@@ -292,25 +317,59 @@ export function readServerState(doc: Y.Doc): Record<string, unknown> {
 }
 
 /** Every client-written key must be a field of the current stage, with a value of its type. */
-export function checkFormDoc(doc: Y.Doc, fields: readonly FormField[], serverBefore: Record<string, unknown>): Problem[] {
+export function checkFormDoc(
+  doc: Y.Doc,
+  fields: readonly FormField[],
+  serverBefore: Record<string, unknown>,
+): Problem[] {
   const problems: Problem[] = [];
   for (const name of doc.share.keys())
-    if (name !== FORM_ROOT && name !== SERVER_ROOT && hasContent(doc, name)) problems.push({ code: 'UNKNOWN_KEY', path: name, message: { zh: `不允许写入 ${name}`, en: `${name} may not be written` } });
+    if (name !== FORM_ROOT && name !== SERVER_ROOT && hasContent(doc, name))
+      problems.push({
+        code: 'UNKNOWN_KEY',
+        path: name,
+        message: { zh: `不允许写入 ${name}`, en: `${name} may not be written` },
+      });
   if (JSON.stringify(readServerState(doc)) !== JSON.stringify(serverBefore))
-    problems.push({ code: 'SERVER_OWNED', path: SERVER_ROOT, message: { zh: '阶段、状态等只能由服务器修改', en: 'Stage, status and gates are written by the server only' } });
+    problems.push({
+      code: 'SERVER_OWNED',
+      path: SERVER_ROOT,
+      message: { zh: '阶段、状态等只能由服务器修改', en: 'Stage, status and gates are written by the server only' },
+    });
   const byKey = new Map(fields.map((f) => [formKey(f), f]));
   doc.getMap(FORM_ROOT).forEach((value, key) => {
     const f = byKey.get(key);
-    if (!f) return void problems.push({ code: 'UNKNOWN_FIELD', path: `form.${key}`, message: { zh: `当前阶段没有字段 ${key}`, en: `The current stage has no field ${key}` } });
-    if (value instanceof Y.AbstractType) return void problems.push({ code: 'INVALID_VALUE', path: `form.${key}`, message: { zh: `${key} 的值不合法`, en: `${key} has an invalid value` } });
+    if (!f)
+      return void problems.push({
+        code: 'UNKNOWN_FIELD',
+        path: `form.${key}`,
+        message: { zh: `当前阶段没有字段 ${key}`, en: `The current stage has no field ${key}` },
+      });
+    if (value instanceof Y.AbstractType)
+      return void problems.push({
+        code: 'INVALID_VALUE',
+        path: `form.${key}`,
+        message: { zh: `${key} 的值不合法`, en: `${key} has an invalid value` },
+      });
     const problem = checkFieldValue(f.type as never, value, f.options as never);
-    if (problem) problems.push({ code: 'INVALID_VALUE', path: `form.${key}`, message: { zh: `${key}：${problem.message.zh}`, en: `${key}: ${problem.message.en}` } });
+    if (problem)
+      problems.push({
+        code: 'INVALID_VALUE',
+        path: `form.${key}`,
+        message: { zh: `${key}：${problem.message.zh}`, en: `${key}: ${problem.message.en}` },
+      });
   });
   return problems;
 }
 
 /** Writes plain values into a root map, changing only what differs. */
-export function writeMap(doc: Y.Doc, root: string, values: Record<string, unknown>, origin: unknown, removeOthers = true): void {
+export function writeMap(
+  doc: Y.Doc,
+  root: string,
+  values: Record<string, unknown>,
+  origin: unknown,
+  removeOthers = true,
+): void {
   doc.transact(() => {
     const map = doc.getMap(root);
     if (removeOthers) for (const k of [...map.keys()]) if (!(k in values)) map.delete(k);
@@ -318,13 +377,19 @@ export function writeMap(doc: Y.Doc, root: string, values: Record<string, unknow
       if (v === undefined) continue;
       const json = JSON.stringify(v);
       const cur = map.get(k);
-      if (cur instanceof Y.AbstractType || JSON.stringify(cur) !== json) map.set(k, v === null ? null : JSON.parse(json));
+      if (cur instanceof Y.AbstractType || JSON.stringify(cur) !== json)
+        map.set(k, v === null ? null : JSON.parse(json));
     }
   }, origin);
 }
 
 /** Restores an opportunity doc to known-good form values and server state. */
-export function restoreFormDoc(doc: Y.Doc, form: Record<string, unknown>, server: Record<string, unknown>, origin: unknown): void {
+export function restoreFormDoc(
+  doc: Y.Doc,
+  form: Record<string, unknown>,
+  server: Record<string, unknown>,
+  origin: unknown,
+): void {
   doc.transact((tr) => {
     for (const name of doc.share.keys()) if (name !== FORM_ROOT && name !== SERVER_ROOT) clearType(doc, name, tr);
     writeMap(doc, FORM_ROOT, form, origin);

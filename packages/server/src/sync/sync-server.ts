@@ -252,8 +252,22 @@ export class SyncServer implements DraftDocs {
     options: SyncOptions = {},
   ) {
     this.opts = {
-      compactEvery: 300, awarenessFlushMs: 50, unloadAfterMs: 10_000, formFlushMs: 300, maxQueuedBytes: 40 * 1024 * 1024,
-      messagesPerSecond: 200, bytesPerSecond: 1024 * 1024, burstSeconds: 3, cpuMsPerSecond: 100, cpuBurstMs: 150, userMessagesPerSecond: 400, userCpuMsPerSecond: 200, maxConnectionsPerUser: 20, maxAwarenessBytes: 8 * 1024, maxFrameBytes: 16 * 1024 * 1024, ...options,
+      compactEvery: 300,
+      awarenessFlushMs: 50,
+      unloadAfterMs: 10_000,
+      formFlushMs: 300,
+      maxQueuedBytes: 40 * 1024 * 1024,
+      messagesPerSecond: 200,
+      bytesPerSecond: 1024 * 1024,
+      burstSeconds: 3,
+      cpuMsPerSecond: 100,
+      cpuBurstMs: 150,
+      userMessagesPerSecond: 400,
+      userCpuMsPerSecond: 200,
+      maxConnectionsPerUser: 20,
+      maxAwarenessBytes: 8 * 1024,
+      maxFrameBytes: 16 * 1024 * 1024,
+      ...options,
     };
     processes.docs = this;
     opportunities.events.push({ changed: (tenantId, id) => void this.refreshOpportunity(tenantId, id) });
@@ -269,10 +283,22 @@ export class SyncServer implements DraftDocs {
   /** Who may open a doc: throws an ApiError (404 outside the tenant, 403 without the role). */
   async authorize(p: Principal, name: string): Promise<{ canWrite: boolean }> {
     const kind = parseDocName(name);
-    if (!kind) throw new ApiError('VALIDATION_FAILED', [{ path: 'doc', message: { zh: '文档名应为 process-draft:{id} 或 opportunity:{id}', en: 'Doc names are process-draft:{id} or opportunity:{id}' } }]);
+    if (!kind)
+      throw new ApiError('VALIDATION_FAILED', [
+        {
+          path: 'doc',
+          message: {
+            zh: '文档名应为 process-draft:{id} 或 opportunity:{id}',
+            en: 'Doc names are process-draft:{id} or opportunity:{id}',
+          },
+        },
+      ]);
     if (kind.kind === 'process-draft') {
       await this.processes.row(this.ctx.database.db, p.tenantId, kind.id);
-      if (!p.roles.has('admin')) throw new ApiError('FORBIDDEN', [{ message: { zh: '只有管理员可以编辑销售流程', en: 'Only admins edit processes' } }]);
+      if (!p.roles.has('admin'))
+        throw new ApiError('FORBIDDEN', [
+          { message: { zh: '只有管理员可以编辑销售流程', en: 'Only admins edit processes' } },
+        ]);
       return { canWrite: true };
     }
     const access = await this.opportunities.accessFor(p, kind.id).catch(() => null);
@@ -291,7 +317,10 @@ export class SyncServer implements DraftDocs {
     if (!u) {
       const o = this.opts;
       u = {
-        key, conns: new Set(), pending: [], idleTimer: null,
+        key,
+        conns: new Set(),
+        pending: [],
+        idleTimer: null,
         // Short bursts (a quarter of a second of messages, one connection's burst of time): what
         // 50 sockets pile up before the first of them is closed stays well under a second. Ten
         // tabs reconnecting at once send about 40.
@@ -313,14 +342,17 @@ export class SyncServer implements DraftDocs {
   private maybeForget(u: UserLive) {
     if (u.conns.size || u.idleTimer) return;
     const lapse = Math.max(0, (u.pending.at(-1) ?? 0) - performance.now());
-    u.idleTimer = setTimeout(() => {
-      u.idleTimer = null;
-      const now = performance.now();
-      while (u.pending.length && u.pending[0]! <= now) u.pending.shift();
-      if (u.conns.size || this.users.get(u.key) !== u) return;
-      if (u.pending.length) this.maybeForget(u);
-      else this.users.delete(u.key);
-    }, lapse + (this.opts.burstSeconds + 2) * 1000);
+    u.idleTimer = setTimeout(
+      () => {
+        u.idleTimer = null;
+        const now = performance.now();
+        while (u.pending.length && u.pending[0]! <= now) u.pending.shift();
+        if (u.conns.size || this.users.get(u.key) !== u) return;
+        if (u.pending.length) this.maybeForget(u);
+        else this.users.delete(u.key);
+      },
+      lapse + (this.opts.burstSeconds + 2) * 1000,
+    );
     u.idleTimer.unref?.();
   }
 
@@ -338,9 +370,15 @@ export class SyncServer implements DraftDocs {
     const now = performance.now();
     while (u.pending.length && u.pending[0]! <= now) u.pending.shift();
     if (u.conns.size + u.pending.length >= this.opts.maxConnectionsPerUser) {
-      this.ctx.logger.warn({ user: p.userId, open: u.conns.size }, 'websocket refused: too many connections of one user');
+      this.ctx.logger.warn(
+        { user: p.userId, open: u.conns.size },
+        'websocket refused: too many connections of one user',
+      );
       this.maybeForget(u);
-      throw tooManyConnections(this.opts.maxConnectionsPerUser, { zh: '实时文档连接', en: 'live document connections' });
+      throw tooManyConnections(this.opts.maxConnectionsPerUser, {
+        zh: '实时文档连接',
+        en: 'live document connections',
+      });
     }
     u.pending.push(now + PENDING_MS);
     // If the upgrade never opens, nothing else would forget the user (userOf cancelled it).
@@ -360,7 +398,10 @@ export class SyncServer implements DraftDocs {
     for (const { c, used } of ranked) {
       if (used < busiest / 2 && total <= rate / 2) break;
       total -= used;
-      this.ctx.logger.warn({ conn: c.id, user: c.principal.userId, used: Math.round(used) }, `user over their shared budget: ${why}`);
+      this.ctx.logger.warn(
+        { conn: c.id, user: c.principal.userId, used: Math.round(used) },
+        `user over their shared budget: ${why}`,
+      );
       this.closeConn(c, CLOSE_RATE_LIMITED, `rate limited: your connections together send too much (${why})`);
     }
   }
@@ -371,11 +412,22 @@ export class SyncServer implements DraftDocs {
   events(principal: Principal, name: string, canWrite: boolean) {
     const o = this.opts;
     const conn: Conn = {
-      id: randomUUID(), ws: null as unknown as WSContext, principal, canWrite, doc: null, awarenessIds: new Set(), queue: Promise.resolve(), waiting: 0, queuedBytes: 0, closed: false,
+      id: randomUUID(),
+      ws: null as unknown as WSContext,
+      principal,
+      canWrite,
+      doc: null,
+      awarenessIds: new Set(),
+      queue: Promise.resolve(),
+      waiting: 0,
+      queuedBytes: 0,
+      closed: false,
       messages: new Bucket(o.messagesPerSecond, o.messagesPerSecond * o.burstSeconds),
       bytes: new Bucket(o.bytesPerSecond, Math.max(o.bytesPerSecond * o.burstSeconds, o.maxFrameBytes)),
       cpu: new Bucket(o.cpuMsPerSecond, o.cpuBurstMs),
-      user: null as unknown as UserLive, recentMessages: new Meter(), recentCpu: new Meter(),
+      user: null as unknown as UserLive,
+      recentMessages: new Meter(),
+      recentCpu: new Meter(),
     };
     return {
       onOpen: (_: Event, ws: WSContext) => {
@@ -493,7 +545,8 @@ export class SyncServer implements DraftDocs {
   }
 
   private fail(conn: Conn, error: unknown) {
-    if (error instanceof RangeError || error instanceof TypeError || (error as Error)?.message?.includes('Unexpected')) return this.malformed(conn, (error as Error).message);
+    if (error instanceof RangeError || error instanceof TypeError || (error as Error)?.message?.includes('Unexpected'))
+      return this.malformed(conn, (error as Error).message);
     this.ctx.logger.error({ err: error, conn: conn.id }, 'sync connection failed');
     this.closeConn(conn, 1011, 'server error');
   }
@@ -519,23 +572,38 @@ export class SyncServer implements DraftDocs {
           syncProtocol.writeSyncStep2(encoder, doc.ydoc, sv);
           return this.send(conn, encoding.toUint8Array(encoder));
         }
-        if (sub !== syncProtocol.messageYjsSyncStep2 && sub !== syncProtocol.messageYjsUpdate) return this.malformed(conn, `unknown sync message ${sub}`);
+        if (sub !== syncProtocol.messageYjsSyncStep2 && sub !== syncProtocol.messageYjsUpdate)
+          return this.malformed(conn, `unknown sync message ${sub}`);
         const update = decoding.readVarUint8Array(decoder);
         // Check that it decodes before it touches the doc.
         Y.decodeUpdate(update);
         if (!conn.canWrite) {
           if (isEmptyUpdate(update)) return;
-          return this.notice(conn, { code: 'FORBIDDEN', message: { zh: '只读：修改不会被保存', en: 'Read-only: your changes are not saved' }, details: [] });
+          return this.notice(conn, {
+            code: 'FORBIDDEN',
+            message: { zh: '只读：修改不会被保存', en: 'Read-only: your changes are not saved' },
+            details: [],
+          });
         }
         return this.applyClientUpdate(doc, conn, update);
       }
       case MESSAGE_AWARENESS: {
         const update = decoding.readVarUint8Array(decoder);
-        if (update.length > this.opts.maxAwarenessBytes) return this.closeConn(conn, CLOSE_TOO_LARGE, `awareness updates are at most ${this.opts.maxAwarenessBytes} bytes`);
+        if (update.length > this.opts.maxAwarenessBytes)
+          return this.closeConn(
+            conn,
+            CLOSE_TOO_LARGE,
+            `awareness updates are at most ${this.opts.maxAwarenessBytes} bytes`,
+          );
         // A client speaks for its own awareness states only: not for another connection's.
         for (const id of awarenessClients(update))
           for (const other of doc.conns)
-            if (other !== conn && other.awarenessIds.has(id)) return this.notice(conn, { code: 'FORBIDDEN', message: { zh: '不能修改他人的在线状态', en: "You cannot change another client's presence" }, details: [{ clientId: id }] });
+            if (other !== conn && other.awarenessIds.has(id))
+              return this.notice(conn, {
+                code: 'FORBIDDEN',
+                message: { zh: '不能修改他人的在线状态', en: "You cannot change another client's presence" },
+                details: [{ clientId: id }],
+              });
         awarenessProtocol.applyAwarenessUpdate(doc.awareness, update, conn);
         return;
       }
@@ -572,7 +640,8 @@ export class SyncServer implements DraftDocs {
         if (!conn.cpu.charge(spent)) {
           this.ctx.logger.warn({ conn: conn.id, user: conn.principal.userId }, 'websocket over its time budget');
           this.closeConn(conn, CLOSE_RATE_LIMITED, 'rate limited: updates take too long');
-        } else if (!conn.user.cpu.charge(spent)) this.shed(conn.user, 'recentCpu', this.opts.userCpuMsPerSecond, 'updates take too long');
+        } else if (!conn.user.cpu.charge(spent))
+          this.shed(conn.user, 'recentCpu', this.opts.userCpuMsPerSecond, 'updates take too long');
       }
     });
   }
@@ -675,7 +744,10 @@ export class SyncServer implements DraftDocs {
     for (let delay = 200; ; delay = Math.min(delay * 2, 5000)) {
       await new Promise((r) => setTimeout(r, delay));
       try {
-        const seq = await this.store.append(doc.name, Y.encodeStateAsUpdate(doc.ydoc), null, { channel: 'sp_doc', from: this.instance });
+        const seq = await this.store.append(doc.name, Y.encodeStateAsUpdate(doc.ydoc), null, {
+          channel: 'sp_doc',
+          from: this.instance,
+        });
         return this.queueAfterAppend(doc, seq);
       } catch (e) {
         this.ctx.logger.error({ err: e, doc: doc.name }, 'storing the doc failed again');
@@ -684,7 +756,9 @@ export class SyncServer implements DraftDocs {
   }
 
   private queueAfterAppend(doc: LiveDoc, seq: number) {
-    doc.serial(() => this.afterAppend(doc, seq)).catch((e) => this.ctx.logger.error({ err: e, doc: doc.name }, 'catch-up after an append failed'));
+    doc
+      .serial(() => this.afterAppend(doc, seq))
+      .catch((e) => this.ctx.logger.error({ err: e, doc: doc.name }, 'catch-up after an append failed'));
   }
 
   private async afterAppend(doc: LiveDoc, seq: number) {
@@ -692,7 +766,9 @@ export class SyncServer implements DraftDocs {
     doc.lastSeq = Math.max(doc.lastSeq, seq);
     if (++doc.sinceCompact >= this.opts.compactEvery) {
       doc.sinceCompact = 0;
-      void this.store.compact(doc.name).catch((e) => this.ctx.logger.error({ err: e, doc: doc.name }, 'compaction failed'));
+      void this.store
+        .compact(doc.name)
+        .catch((e) => this.ctx.logger.error({ err: e, doc: doc.name }, 'compaction failed'));
     }
   }
 
@@ -755,23 +831,26 @@ export class SyncServer implements DraftDocs {
     const { ydoc, lastSeq } = await this.store.load(name);
     const doc = new LiveDoc(name, kind, ydoc, lastSeq);
     doc.tenantId = tenantId;
-    doc.awareness.on('update', ({ added, updated, removed }: { added: number[]; updated: number[]; removed: number[] }, origin: unknown) => {
-      const conn = origin as Conn | null;
-      if (conn && typeof conn === 'object' && 'awarenessIds' in conn) {
-        added.forEach((id) => conn.awarenessIds.add(id));
-        removed.forEach((id) => conn.awarenessIds.delete(id));
-      }
-      for (const id of [...added, ...updated, ...removed]) doc.pendingAwareness.add(id);
-      // Coalesce: a room of 25 moving cursors is one message per tick, not 25 × 25.
-      doc.awarenessTimer ??= setTimeout(() => {
-        doc.awarenessTimer = null;
-        const ids = [...doc.pendingAwareness];
-        doc.pendingAwareness.clear();
-        if (!ids.length) return;
-        const message = awarenessMessage(doc.awareness, ids);
-        for (const c of doc.conns) this.send(c, message);
-      }, this.opts.awarenessFlushMs);
-    });
+    doc.awareness.on(
+      'update',
+      ({ added, updated, removed }: { added: number[]; updated: number[]; removed: number[] }, origin: unknown) => {
+        const conn = origin as Conn | null;
+        if (conn && typeof conn === 'object' && 'awarenessIds' in conn) {
+          added.forEach((id) => conn.awarenessIds.add(id));
+          removed.forEach((id) => conn.awarenessIds.delete(id));
+        }
+        for (const id of [...added, ...updated, ...removed]) doc.pendingAwareness.add(id);
+        // Coalesce: a room of 25 moving cursors is one message per tick, not 25 × 25.
+        doc.awarenessTimer ??= setTimeout(() => {
+          doc.awarenessTimer = null;
+          const ids = [...doc.pendingAwareness];
+          doc.pendingAwareness.clear();
+          if (!ids.length) return;
+          const message = awarenessMessage(doc.awareness, ids);
+          for (const c of doc.conns) this.send(c, message);
+        }, this.opts.awarenessFlushMs);
+      },
+    );
     if (kind.kind === 'process-draft') {
       doc.checker = new DraftChecker(ydoc);
       const { draft } = doc.checker.check();
@@ -886,14 +965,22 @@ export class SyncServer implements DraftDocs {
     // Each connection's rights again, by the same rule as REST (a reassignment, post-sale staff
     // changed, the opportunity won or closed): who may no longer read is closed, who may still
     // read but no longer write becomes read-only (and the other way round).
-    const row = { ownerId: view.ownerId, managerId: view.supervisorId, postsaleStaff: view.postsaleStaff, status: view.status, phase: view.phase };
+    const row = {
+      ownerId: view.ownerId,
+      managerId: view.supervisorId,
+      postsaleStaff: view.postsaleStaff,
+      status: view.status,
+      phase: view.phase,
+    };
     for (const conn of [...doc.conns]) {
       const access = opportunityAccess(conn.principal, row);
       if (!access.read) this.closeConn(conn, CLOSE_FORBIDDEN, 'you may no longer open this document');
       else conn.canWrite = access.write;
     }
     doc.formFields = (view.form ?? []).map((f) => ({ source: f.source, key: f.key, type: f.type, options: f.options }));
-    const stored: Record<string, unknown> = Object.fromEntries((view.form ?? []).map((f) => [`${f.source}.${f.key}`, f.value ?? null]));
+    const stored: Record<string, unknown> = Object.fromEntries(
+      (view.form ?? []).map((f) => [`${f.source}.${f.key}`, f.value ?? null]),
+    );
     const form = { ...stored };
     // Keep what someone is typing and has not reached the database yet: it stays unflushed
     // (flushedForm below is what the database holds), so the pending flush still saves it.
@@ -901,10 +988,14 @@ export class SyncServer implements DraftDocs {
     const { form: fullForm, ...rest } = view;
     // The form's shape (labels, types, options) is server state; its values are co-edited.
     const server = { ...rest, formFields: (fullForm ?? []).map(({ value: _v, ...f }) => f) };
-    await this.serverEdit(doc, (d) => {
-      writeMap(d, SERVER_ROOT, JSON.parse(JSON.stringify(server)), SERVER);
-      writeMap(d, FORM_ROOT, form, SERVER);
-    }, null);
+    await this.serverEdit(
+      doc,
+      (d) => {
+        writeMap(d, SERVER_ROOT, JSON.parse(JSON.stringify(server)), SERVER);
+        writeMap(d, FORM_ROOT, form, SERVER);
+      },
+      null,
+    );
     doc.flushedForm = stored;
   }
 
@@ -913,13 +1004,21 @@ export class SyncServer implements DraftDocs {
     if (!pending) return;
     const doc = await pending.catch(() => null);
     if (!doc) return;
-    await doc.serial(() => this.syncOpportunityDoc(doc)).catch((e) => this.ctx.logger.error({ err: e }, 'opportunity doc refresh failed'));
+    await doc
+      .serial(() => this.syncOpportunityDoc(doc))
+      .catch((e) => this.ctx.logger.error({ err: e }, 'opportunity doc refresh failed'));
   }
 
   private scheduleFormFlush(doc: LiveDoc, author: Principal) {
     doc.formAuthor = author;
     if (doc.formTimer) clearTimeout(doc.formTimer);
-    doc.formTimer = setTimeout(() => void doc.serial(() => this.flushFormNow(doc)).catch((e) => this.ctx.logger.warn({ err: e }, 'form flush failed')), this.opts.formFlushMs);
+    doc.formTimer = setTimeout(
+      () =>
+        void doc
+          .serial(() => this.flushFormNow(doc))
+          .catch((e) => this.ctx.logger.warn({ err: e }, 'form flush failed')),
+      this.opts.formFlushMs,
+    );
   }
 
   /** Writes co-filled form values to the database (the same path as PUT stage-form). Call inside serial. */
@@ -928,7 +1027,9 @@ export class SyncServer implements DraftDocs {
     doc.formTimer = null;
     if (doc.kind.kind !== 'opportunity' || !doc.formAuthor) return;
     const form = readForm(doc.ydoc);
-    const changed = Object.fromEntries(Object.entries(form).filter(([k, v]) => JSON.stringify(doc.flushedForm[k]) !== JSON.stringify(v)));
+    const changed = Object.fromEntries(
+      Object.entries(form).filter(([k, v]) => JSON.stringify(doc.flushedForm[k]) !== JSON.stringify(v)),
+    );
     if (!Object.keys(changed).length) return;
     try {
       await this.opportunities.saveStageForm(doc.formAuthor, doc.kind.id, changed);
@@ -980,7 +1081,8 @@ function awarenessMessage(awareness: awarenessProtocol.Awareness, ids: number[])
  */
 function stateBefore(ydoc: Y.Doc, updates: Uint8Array[]): Uint8Array {
   const sv = Y.decodeStateVector(Y.encodeStateVector(ydoc));
-  for (const u of updates) for (const [client, clock] of Y.parseUpdateMeta(u).from) sv.set(client, Math.min(sv.get(client) ?? clock, clock));
+  for (const u of updates)
+    for (const [client, clock] of Y.parseUpdateMeta(u).from) sv.set(client, Math.min(sv.get(client) ?? clock, clock));
   return Y.encodeStateVector(sv);
 }
 

@@ -1,4 +1,11 @@
-import { addStage, processDraftSchema, readDraft, seedProcessDefinition, setStageValue, type ProcessDraft } from '@sales-process/core';
+import {
+  addStage,
+  processDraftSchema,
+  readDraft,
+  seedProcessDefinition,
+  setStageValue,
+  type ProcessDraft,
+} from '@sales-process/core';
 import * as decoding from 'lib0/decoding';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
@@ -25,9 +32,12 @@ async function company(t: TestServer) {
       { id: 'ana', name: '周分析', departmentId: 'sales', managerId: 'admin' },
     ],
   });
-  const processId = (await admin.post('/processes', { name: '重要客户销售流程', departments: [], definition: seedProcessDefinition })).body.id;
+  const processId = (
+    await admin.post('/processes', { name: '重要客户销售流程', departments: [], definition: seedProcessDefinition })
+  ).body.id;
   const customerId = (await admin.post('/customers', { name: '宝钢', fields: {} })).body.id;
-  const opportunityId = (await t.as('rep').post('/opportunities', { name: 'O', customerId, amount: 100, processId })).body.id;
+  const opportunityId = (await t.as('rep').post('/opportunities', { name: 'O', customerId, amount: 100, processId }))
+    .body.id;
   return { processId, customerId, opportunityId };
 }
 
@@ -39,7 +49,9 @@ for (const kind of testDatabases()) {
     const clients: Client[] = [];
     beforeAll(async () => {
       // Rooms here hold up to 26 sockets of one test user: above the default per-user cap (budget.test.ts tests that).
-      t = await startTestServer(await kind.open(), { sync: { unloadAfterMs: 200, formFlushMs: 20, maxConnectionsPerUser: 100 } });
+      t = await startTestServer(await kind.open(), {
+        sync: { unloadAfterMs: 200, formFlushMs: 20, maxConnectionsPerUser: 100 },
+      });
       const { port } = await t.server.listen(0, '127.0.0.1');
       base = `ws://127.0.0.1:${port}/sync`;
       ids = await company(t);
@@ -52,7 +64,11 @@ for (const kind of testDatabases()) {
     async function connect(room: string, user = 'admin', roles = ['admin']): Promise<Client> {
       const doc = new Y.Doc();
       const token = await t.token(user, roles);
-      const provider = new WebsocketProvider(base, room, doc, { WebSocketPolyfill: WebSocket as never, disableBc: true, params: { token } });
+      const provider = new WebsocketProvider(base, room, doc, {
+        WebSocketPolyfill: WebSocket as never,
+        disableBc: true,
+        params: { token },
+      });
       const notices: Client['notices'] = [];
       provider.messageHandlers[MESSAGE_NOTICE] = (_enc, decoder) => {
         notices.push(JSON.parse(decoding.readVarString(decoder)));
@@ -91,10 +107,21 @@ for (const kind of testDatabases()) {
     it('starts a draft as the current version and lets two editors converge; a late joiner gets it all', async () => {
       const a = await connect(room());
       const b = await connect(room());
-      expect(draftOf(a).definition.presale.map((s) => s.name)).toEqual(['初次拜访', '需求分析匹配', '方案设计', '报价竞标']);
+      expect(draftOf(a).definition.presale.map((s) => s.name)).toEqual([
+        '初次拜访',
+        '需求分析匹配',
+        '方案设计',
+        '报价竞标',
+      ]);
       addStage(a.doc, 'presale', { id: 'negotiate', name: '商务谈判', winRate: 90 });
       setStageValue(b.doc, 'presale', 'visit', 'requirements', '带上名片');
-      await waitFor(() => draftOf(b).definition.presale.some((s) => s.id === 'negotiate') && draftOf(a).definition.presale[0]!.requirements === '带上名片', 2000, 'convergence');
+      await waitFor(
+        () =>
+          draftOf(b).definition.presale.some((s) => s.id === 'negotiate') &&
+          draftOf(a).definition.presale[0]!.requirements === '带上名片',
+        2000,
+        'convergence',
+      );
       const late = await connect(room());
       expect(draftOf(late)).toEqual(draftOf(a));
       // REST sees the same draft, and a REST write reaches the editors live.
@@ -115,7 +142,10 @@ for (const kind of testDatabases()) {
       expect(rawOf(a).definition.presale[0]!.winRate).toBe(250);
       await waitFor(() => rawOf(a).definition.presale[0]!.winRate === 10, 2000, 'revert');
       await waitFor(() => a.notices.length > 0);
-      expect(a.notices[0]).toMatchObject({ code: 'UPDATE_REFUSED', details: [{ path: 'definition.presale.0.winRate' }] });
+      expect(a.notices[0]).toMatchObject({
+        code: 'UPDATE_REFUSED',
+        details: [{ path: 'definition.presale.0.winRate' }],
+      });
       expect(seen).not.toContain(250);
       expect(rawOf(b).definition.presale[0]!.winRate).toBe(10);
       const stored = await t.server.services.store.load(room());
@@ -133,8 +163,16 @@ for (const kind of testDatabases()) {
       // On the server this root exists only as the bare type an update creates.
       a.doc.getMap('elsewhere').set('payload', 'x');
       a.doc.getArray('list').insert(0, [1, 2, 3]);
-      await waitFor(() => a.doc.getMap('elsewhere').size === 0 && a.doc.getArray('list').length === 0, 2000, 'revert of foreign roots');
-      await waitFor(() => a.notices.some((n) => n.details.some((d) => d.path === 'elsewhere')), 2000, 'a notice naming the root');
+      await waitFor(
+        () => a.doc.getMap('elsewhere').size === 0 && a.doc.getArray('list').length === 0,
+        2000,
+        'revert of foreign roots',
+      );
+      await waitFor(
+        () => a.notices.some((n) => n.details.some((d) => d.path === 'elsewhere')),
+        2000,
+        'a notice naming the root',
+      );
       expect(b.doc.share.has('elsewhere') ? b.doc.getMap('elsewhere').size : 0).toBe(0);
       setStageValue(a.doc, 'presale', 'visit', 'winRate', 12);
       await waitFor(() => rawOf(b).definition.presale[0]!.winRate === 12, 2000, 'a good edit afterwards');
@@ -145,15 +183,26 @@ for (const kind of testDatabases()) {
       const store = t.server.services.store;
       const append = store.append.bind(store);
       let failures = 2;
-      store.append = (...args: Parameters<typeof append>) => (failures-- > 0 ? Promise.reject(new Error('database unavailable (test)')) : append(...args));
+      store.append = (...args: Parameters<typeof append>) =>
+        failures-- > 0 ? Promise.reject(new Error('database unavailable (test)')) : append(...args);
       try {
         const a = await connect(room());
         const b = await connect(room());
         setStageValue(a.doc, 'presale', 'visit', 'requirements', '断库时的修改');
         // The peer has it while the store is refusing…
-        await waitFor(() => (readDraft(b.doc) as ProcessDraft).definition.presale[0]!.requirements === '断库时的修改', 2000, 'the broadcast');
+        await waitFor(
+          () => (readDraft(b.doc) as ProcessDraft).definition.presale[0]!.requirements === '断库时的修改',
+          2000,
+          'the broadcast',
+        );
         // … and the retry stores it once the database answers again.
-        await waitFor(async () => (readDraft((await store.load(room())).ydoc) as ProcessDraft).definition.presale[0]!.requirements === '断库时的修改', 5000, 'the retried store');
+        await waitFor(
+          async () =>
+            (readDraft((await store.load(room())).ydoc) as ProcessDraft).definition.presale[0]!.requirements ===
+            '断库时的修改',
+          5000,
+          'the retried store',
+        );
         expect(failures).toBeLessThan(0);
       } finally {
         store.append = append;
@@ -195,26 +244,48 @@ for (const kind of testDatabases()) {
       const b = await connect(oroom, 'admin', ['admin']);
       a.doc.getMap('form').set('stage.visitNotes', '见了林总');
       b.doc.getMap('form').set('customer.industry', 'it');
-      await waitFor(() => b.doc.getMap('form').get('stage.visitNotes') === '见了林总' && a.doc.getMap('form').get('customer.industry') === 'it', 2000, 'co-filling');
-      await waitFor(async () => (await t.as('rep').get(`/opportunities/${ids.opportunityId}`)).body.stageValues.visit?.visitNotes === '见了林总', 3000, 'the value in the database');
+      await waitFor(
+        () =>
+          b.doc.getMap('form').get('stage.visitNotes') === '见了林总' &&
+          a.doc.getMap('form').get('customer.industry') === 'it',
+        2000,
+        'co-filling',
+      );
+      await waitFor(
+        async () =>
+          (await t.as('rep').get(`/opportunities/${ids.opportunityId}`)).body.stageValues.visit?.visitNotes ===
+          '见了林总',
+        3000,
+        'the value in the database',
+      );
       // Gates in the doc follow: both required fields met, contacts not.
-      await waitFor(() => {
-        const gates = a.doc.getMap('server').get('gates') as { gate: string; met: boolean }[];
-        return gates.filter((g) => g.gate === 'requiredField').every((g) => g.met);
-      }, 3000, 'gates to update');
+      await waitFor(
+        () => {
+          const gates = a.doc.getMap('server').get('gates') as { gate: string; met: boolean }[];
+          return gates.filter((g) => g.gate === 'requiredField').every((g) => g.met);
+        },
+        3000,
+        'gates to update',
+      );
       // A command updates every open form live.
       for (const name of ['林总', '马工']) await t.as('rep').post(`/customers/${ids.customerId}/contacts`, { name });
       t.server.services.notifyCustomer('t1', ids.customerId);
       const moved = await t.as('rep').post(`/opportunities/${ids.opportunityId}/complete-stage`);
       expect(moved.status).toBe(200);
-      await waitFor(() => a.doc.getMap('server').get('stageId') === 'needs' && b.doc.getMap('server').get('stageId') === 'needs', 2000, 'the move to reach the forms');
+      await waitFor(
+        () => a.doc.getMap('server').get('stageId') === 'needs' && b.doc.getMap('server').get('stageId') === 'needs',
+        2000,
+        'the move to reach the forms',
+      );
       expect([...a.doc.getMap('form').keys()]).toEqual(['stage.needsSummary']);
     });
 
     it('a command sees a value typed while the form doc was busy', async () => {
       // A customer of its own, with no contacts: the move is refused for the contacts alone.
       const customerId = (await t.as('admin', ['admin']).post('/customers', { name: '鞍钢', fields: {} })).body.id;
-      const id = (await t.as('rep').post('/opportunities', { name: 'O-busy', customerId, amount: 1, processId: ids.processId })).body.id;
+      const id = (
+        await t.as('rep').post('/opportunities', { name: 'O-busy', customerId, amount: 1, processId: ids.processId })
+      ).body.id;
       const a = await connect(`opportunity:${id}`, 'rep', ['sales']);
       await waitFor(() => a.doc.getMap('server').get('stageId') === 'visit', 2000, 'server state in the doc');
       // A REST save refreshes the doc, and that refresh hangs on its store…
@@ -223,9 +294,12 @@ for (const kind of testDatabases()) {
       let release = () => {};
       const held = new Promise<void>((r) => (release = r));
       let calls = 0;
-      store.append = (...args: Parameters<typeof append>) => (calls++ === 0 ? held.then(() => append(...args)) : append(...args));
+      store.append = (...args: Parameters<typeof append>) =>
+        calls++ === 0 ? held.then(() => append(...args)) : append(...args);
       try {
-        expect((await t.as('rep').put(`/opportunities/${id}/stage-form`, { values: { industry: 'it' } })).status).toBe(200);
+        expect((await t.as('rep').put(`/opportunities/${id}/stage-form`, { values: { industry: 'it' } })).status).toBe(
+          200,
+        );
         await waitFor(() => calls > 0, 2000, 'the held refresh');
         // … while the salesperson types the required notes and submits at once.
         a.doc.getMap('form').set('stage.visitNotes', '见了林总');
@@ -252,7 +326,11 @@ for (const kind of testDatabases()) {
       await new Promise((r) => setTimeout(r, 100));
       expect(writer.doc.getMap('form').get('stage.needsSummary')).not.toBe('sneaky');
       reader.provider.awareness.setLocalStateField('user', { name: '周分析' });
-      await waitFor(() => [...writer.provider.awareness.getStates().values()].some((s) => s.user?.name === '周分析'), 2000, 'awareness from the reader');
+      await waitFor(
+        () => [...writer.provider.awareness.getStates().values()].some((s) => s.user?.name === '周分析'),
+        2000,
+        'awareness from the reader',
+      );
     });
 
     it('makes a connection read-only when its user may still read but no longer write (post-sale staff removed)', async () => {
@@ -261,11 +339,27 @@ for (const kind of testDatabases()) {
       const definition = {
         ...seedProcessDefinition,
         presale: [{ id: 'visit', name: '初次拜访', winRate: 10 }],
-        postsale: [{ id: 'install', name: '上门安装', fields: [{ source: 'stage', key: 'installNotes', required: false, label: { zh: '安装记录', en: 'Install notes' }, type: 'textarea' }] }],
+        postsale: [
+          {
+            id: 'install',
+            name: '上门安装',
+            fields: [
+              {
+                source: 'stage',
+                key: 'installNotes',
+                required: false,
+                label: { zh: '安装记录', en: 'Install notes' },
+                type: 'textarea',
+              },
+            ],
+          },
+        ],
         rules: { orderRequiredToWin: false, orderAllowedAfterStage: null, allowSkipStages: false, allowMoveBack: true },
       };
       const processId = (await admin.post('/processes', { name: '快速流程', departments: [], definition })).body.id;
-      const id = (await t.as('rep').post('/opportunities', { name: 'Q', customerId: ids.customerId, amount: 1, processId })).body.id;
+      const id = (
+        await t.as('rep').post('/opportunities', { name: 'Q', customerId: ids.customerId, amount: 1, processId })
+      ).body.id;
       expect((await t.as('rep').post(`/opportunities/${id}/win`)).status).toBe(200);
       expect((await t.as('rep').put(`/opportunities/${id}/post-sale-staff`, { userIds: ['ana'] })).status).toBe(200);
       const oroom = `opportunity:${id}`;
@@ -279,7 +373,11 @@ for (const kind of testDatabases()) {
       expect(form(owner).get('stage.installNotes')).toBe('已安装');
 
       expect((await t.as('rep').put(`/opportunities/${id}/post-sale-staff`, { userIds: [] })).status).toBe(200);
-      await waitFor(() => JSON.stringify(staff.doc.getMap('server').get('postsaleStaff')) === '[]', 2000, 'the refresh');
+      await waitFor(
+        () => JSON.stringify(staff.doc.getMap('server').get('postsaleStaff')) === '[]',
+        2000,
+        'the refresh',
+      );
       form(staff).set('stage.installNotes', '偷改');
       await waitFor(() => staff.notices.some((n) => n.code === 'FORBIDDEN'), 2000, 'the read-only notice');
       await new Promise((r) => setTimeout(r, 200));
@@ -302,8 +400,18 @@ for (const kind of testDatabases()) {
       await new Promise((r) => setTimeout(r, 200));
       awarenessFrames = 0;
       // Everyone moves 8 times in quick succession: 200 changes.
-      for (let step = 0; step < 8; step++) people.forEach((p, i) => p.provider.awareness.setLocalStateField('stage', `s${i}-${step}`));
-      await waitFor(() => people.every((p) => [...people[0]!.provider.awareness.getStates().values()].some((st) => st.stage === `s${people.indexOf(p)}-7`)), 3000, 'every last position to arrive');
+      for (let step = 0; step < 8; step++)
+        people.forEach((p, i) => p.provider.awareness.setLocalStateField('stage', `s${i}-${step}`));
+      await waitFor(
+        () =>
+          people.every((p) =>
+            [...people[0]!.provider.awareness.getStates().values()].some(
+              (st) => st.stage === `s${people.indexOf(p)}-7`,
+            ),
+          ),
+        3000,
+        'every last position to arrive',
+      );
       await new Promise((r) => setTimeout(r, 150));
       expect(awarenessFrames).toBeGreaterThan(0);
       expect(awarenessFrames).toBeLessThan(20); // one per 50 ms window, not 200
@@ -334,7 +442,11 @@ for (const kind of testDatabases()) {
         const token = await busy.token('admin', ['admin']);
         const open = async () => {
           const doc = new Y.Doc();
-          const provider = new WebsocketProvider(`ws://127.0.0.1:${port}/sync`, name, doc, { WebSocketPolyfill: WebSocket as never, disableBc: true, params: { token } });
+          const provider = new WebsocketProvider(`ws://127.0.0.1:${port}/sync`, name, doc, {
+            WebSocketPolyfill: WebSocket as never,
+            disableBc: true,
+            params: { token },
+          });
           await waitFor(() => provider.synced, 5000, 'sync');
           return { doc, provider };
         };
@@ -345,13 +457,15 @@ for (const kind of testDatabases()) {
         const append = store.append.bind(store);
         const held = new Promise<void>((r) => (release = r));
         let calls = 0;
-        store.append = (...args: Parameters<typeof append>) => (calls++ === 0 ? held.then(() => append(...args)) : append(...args));
+        store.append = (...args: Parameters<typeof append>) =>
+          calls++ === 0 ? held.then(() => append(...args)) : append(...args);
         const draft = (await busy.as('admin', ['admin']).get(`/processes/${mine.processId}/draft`)).body.draft;
         draft.name = '改名';
         const put = busy.as('admin', ['admin']).put(`/processes/${mine.processId}/draft`, draft);
         await waitFor(() => calls > 0, 2000, 'the held append');
         // Keystrokes meanwhile wait behind the edit, in order.
-        for (const text of ['一', '一二', '一二三']) setStageValue(writer.doc, 'presale', 'visit', 'requirements', text);
+        for (const text of ['一', '一二', '一二三'])
+          setStageValue(writer.doc, 'presale', 'visit', 'requirements', text);
         // A connection that sends more than the cap while the doc is held is closed.
         const flood = new WebSocket(`ws://127.0.0.1:${port}/sync/${name}?token=${token}`);
         await new Promise((r) => flood.once('open', r));
@@ -363,14 +477,20 @@ for (const kind of testDatabases()) {
           const d = new Y.Doc();
           d.getMap('draft').set('junk', 'x'.repeat(10_000));
           const update = Y.encodeStateAsUpdate(d);
-          flood.send(Buffer.concat([Buffer.from([0, 2]), Buffer.from(encodeVarUint(update.length)), Buffer.from(update)]));
+          flood.send(
+            Buffer.concat([Buffer.from([0, 2]), Buffer.from(encodeVarUint(update.length)), Buffer.from(update)]),
+          );
         }
         expect(await closed).toBe(1009);
         const requirements = () => (readDraft(reader.doc) as ProcessDraft).definition.presale[0]!.requirements;
         expect(requirements()).not.toMatch(/一/);
         release();
         expect((await put).status).toBe(200);
-        await waitFor(() => requirements() === '一二三' && (readDraft(reader.doc) as ProcessDraft).name === '改名', 2000, 'the held work, then the keystrokes');
+        await waitFor(
+          () => requirements() === '一二三' && (readDraft(reader.doc) as ProcessDraft).name === '改名',
+          2000,
+          'the held work, then the keystrokes',
+        );
         writer.provider.destroy();
         reader.provider.destroy();
       } finally {
@@ -401,12 +521,22 @@ for (const kind of testDatabases()) {
 
     it('saves a value typed just before a contact is added (the refresh must not count it as saved)', async () => {
       const doc = new Y.Doc();
-      provider = new WebsocketProvider(`ws://127.0.0.1:${port}/sync`, `opportunity:${ids.opportunityId}`, doc, { WebSocketPolyfill: WebSocket as never, disableBc: true, params: { token: await t.token('rep', ['sales']) } });
+      provider = new WebsocketProvider(`ws://127.0.0.1:${port}/sync`, `opportunity:${ids.opportunityId}`, doc, {
+        WebSocketPolyfill: WebSocket as never,
+        disableBc: true,
+        params: { token: await t.token('rep', ['sales']) },
+      });
       await waitFor(() => doc.getMap('server').get('stageId') === 'visit', 5000, 'server state in the doc');
       doc.getMap('form').set('stage.visitNotes', '见了林总');
       await new Promise((r) => setTimeout(r, 30)); // on the server, inside its flush delay
       expect((await t.as('rep').post(`/customers/${ids.customerId}/contacts`, { name: '林总' })).status).toBe(201);
-      await waitFor(async () => (await t.as('rep').get(`/opportunities/${ids.opportunityId}`)).body.stageValues.visit?.visitNotes === '见了林总', 10_000, 'the value in the database');
+      await waitFor(
+        async () =>
+          (await t.as('rep').get(`/opportunities/${ids.opportunityId}`)).body.stageValues.visit?.visitNotes ===
+          '见了林总',
+        10_000,
+        'the value in the database',
+      );
     });
   });
 }

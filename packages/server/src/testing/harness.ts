@@ -62,19 +62,35 @@ export interface Requester {
   delete(path: string): Promise<{ status: number; body: any }>;
 }
 
-export async function startTestServer(database: Database, options: Partial<CreateServerOptions> = {}): Promise<TestServer> {
+export async function startTestServer(
+  database: Database,
+  options: Partial<CreateServerOptions> = {},
+): Promise<TestServer> {
   const clock = new AdjustableClock();
   const server = await createServer({
-    database, authSecret: TEST_SECRET, dev: false, clock, logger: pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }),
+    database,
+    authSecret: TEST_SECRET,
+    dev: false,
+    clock,
+    logger: pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }),
     // Tests drive the scheduler and the webhook worker themselves unless they ask otherwise.
-    schedulerIntervalMs: 0, ...options, webhooks: { pollMs: 0, baseDelayMs: 20, ...options.webhooks },
+    schedulerIntervalMs: 0,
+    ...options,
+    webhooks: { pollMs: 0, baseDelayMs: 20, ...options.webhooks },
   });
-  const token = (user: string, roles: string[] = ['sales'], tenant = 't1') => signToken(TEST_SECRET, { sub: user, tenant, roles }, clock.now());
+  const token = (user: string, roles: string[] = ['sales'], tenant = 't1') =>
+    signToken(TEST_SECRET, { sub: user, tenant, roles }, clock.now());
   const as = (user: string, roles: string[] = ['sales'], tenant = 't1'): Requester => {
     const request = async (method: string, path: string, body?: unknown) => {
       const headers: Record<string, string> = { authorization: `Bearer ${await token(user, roles, tenant)}` };
       if (body !== undefined) headers['content-type'] = 'application/json';
-      const res = await server.fetch(new Request(`http://test/api/v1${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) }));
+      const res = await server.fetch(
+        new Request(`http://test/api/v1${path}`, {
+          method,
+          headers,
+          body: body === undefined ? undefined : JSON.stringify(body),
+        }),
+      );
       const text = await res.text();
       return { status: res.status, body: text ? JSON.parse(text) : null };
     };
@@ -86,7 +102,17 @@ export async function startTestServer(database: Database, options: Partial<Creat
       delete: (p) => request('DELETE', p),
     };
   };
-  return { server, database, clock, as, token, close: async () => { await server.close(); await database.close(); } };
+  return {
+    server,
+    database,
+    clock,
+    as,
+    token,
+    close: async () => {
+      await server.close();
+      await database.close();
+    },
+  };
 }
 
 /** Polls until `check` passes (returns truthy / does not throw), or fails after `ms`. */

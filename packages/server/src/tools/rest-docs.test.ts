@@ -8,7 +8,11 @@ describe('the REST reference in docs/', () => {
     const written = readFileSync(REST_REFERENCE, 'utf8');
     expect(written).toBe(renderRestReference(doc));
     // Every operation has its heading.
-    const operations = Object.entries(doc.paths).flatMap(([path, ops]) => Object.keys(ops).filter((m) => ['get', 'post', 'put', 'patch', 'delete'].includes(m)).map((m) => `${m.toUpperCase()} ${path}`));
+    const operations = Object.entries(doc.paths).flatMap(([path, ops]) =>
+      Object.keys(ops)
+        .filter((m) => ['get', 'post', 'put', 'patch', 'delete'].includes(m))
+        .map((m) => `${m.toUpperCase()} ${path}`),
+    );
     expect(operations.length).toBeGreaterThan(30);
     for (const op of operations) expect(written).toContain(`### \`${op}\``);
   });

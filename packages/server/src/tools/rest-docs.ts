@@ -35,7 +35,11 @@ type Operation = {
   requestBody?: { required?: boolean; content?: Record<string, { schema?: Schema }> };
   responses?: Record<string, { description?: string }>;
 };
-export type OpenApiDocument = { info?: { title?: string; version?: string }; paths: Record<string, Record<string, Operation>>; components?: { schemas?: Record<string, Schema> } };
+export type OpenApiDocument = {
+  info?: { title?: string; version?: string };
+  paths: Record<string, Record<string, Operation>>;
+  components?: { schemas?: Record<string, Schema> };
+};
 
 const METHODS = ['get', 'post', 'put', 'patch', 'delete'];
 
@@ -52,7 +56,8 @@ function typeOf(s: Schema | undefined, doc: OpenApiDocument, depth = 0): string 
   if (union) return union.map((u) => typeOf(u, doc, depth + 1)).join(' \\| ');
   if (s.allOf) return s.allOf.map((u) => typeOf(u, doc, depth + 1)).join(' & ');
   const type = Array.isArray(s.type) ? s.type.join(' \\| ') : s.type;
-  if (type === 'array') return `array of ${typeOf(s.items, doc, depth + 1)}${s.maxItems !== undefined ? ` (≤ ${s.maxItems})` : ''}`;
+  if (type === 'array')
+    return `array of ${typeOf(s.items, doc, depth + 1)}${s.maxItems !== undefined ? ` (≤ ${s.maxItems})` : ''}`;
   if (type === 'object' && !s.properties && s.additionalProperties && typeof s.additionalProperties === 'object')
     return `map of ${typeOf(s.additionalProperties, doc, depth + 1)}`;
   const bounds: string[] = [];
@@ -68,7 +73,11 @@ function resolveRef(s: Schema | undefined, doc: OpenApiDocument): Schema | undef
   return s;
 }
 
-const cell = (text: string) => text.replace(/\n/g, ' ').replace(/\|/g, '\\|').replace(/\\\\\|/g, '\\|');
+const cell = (text: string) =>
+  text
+    .replace(/\n/g, ' ')
+    .replace(/\|/g, '\\|')
+    .replace(/\\\\\|/g, '\\|');
 
 /** The Markdown reference of every operation, grouped by tag, in path order. */
 export function renderRestReference(doc: OpenApiDocument): string {
@@ -83,7 +92,8 @@ export function renderRestReference(doc: OpenApiDocument): string {
       const params = op.parameters ?? [];
       if (params.length) {
         lines.push('| parameter | in | type | required |', '| --- | --- | --- | --- |');
-        for (const p of params) lines.push(`| \`${p.name}\` | ${p.in} | ${cell(typeOf(p.schema, doc))} | ${p.required ? 'yes' : ''} |`);
+        for (const p of params)
+          lines.push(`| \`${p.name}\` | ${p.in} | ${cell(typeOf(p.schema, doc))} | ${p.required ? 'yes' : ''} |`);
         lines.push('');
       }
       const content = op.requestBody?.content;
@@ -94,12 +104,15 @@ export function renderRestReference(doc: OpenApiDocument): string {
         if (schema?.properties) {
           lines.push('| field | type | required |', '| --- | --- | --- |');
           for (const [name, prop] of Object.entries(schema.properties))
-            lines.push(`| \`${name}\` | ${cell(typeOf(prop, doc))} | ${schema.required?.includes(name) ? 'yes' : ''} |`);
+            lines.push(
+              `| \`${name}\` | ${cell(typeOf(prop, doc))} | ${schema.required?.includes(name) ? 'yes' : ''} |`,
+            );
           lines.push('');
         } else lines.push(`${typeOf(schema, doc)}`, '');
       }
       const responses = Object.entries(op.responses ?? {});
-      if (responses.length) lines.push(`Answers: ${responses.map(([code, r]) => `${code} ${r.description ?? ''}`.trim()).join(' · ')}`, '');
+      if (responses.length)
+        lines.push(`Answers: ${responses.map(([code, r]) => `${code} ${r.description ?? ''}`.trim()).join(' · ')}`, '');
       const tag = op.tags?.[0] ?? 'other';
       byTag.set(tag, [...(byTag.get(tag) ?? []), lines.join('\n')]);
     }
@@ -122,7 +135,12 @@ export async function currentOpenApi(): Promise<OpenApiDocument> {
   const { openDatabase } = await import('../db/open.js');
   const pino = (await import('pino')).default;
   const database = await openDatabase({ dataDir: 'memory://' });
-  const server = await createServer({ database, authSecret: 'docs-only-secret-0123456789abcdef', logger: pino({ level: 'silent' }), schedulerIntervalMs: 0 });
+  const server = await createServer({
+    database,
+    authSecret: 'docs-only-secret-0123456789abcdef',
+    logger: pino({ level: 'silent' }),
+    schedulerIntervalMs: 0,
+  });
   try {
     const res = await server.fetch(new Request('http://docs/api/v1/openapi.json'));
     return (await res.json()) as OpenApiDocument;

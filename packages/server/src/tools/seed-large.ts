@@ -21,9 +21,20 @@ const arg = (name: string, dflt: string) => {
 const N = Number(arg('opportunities', '100000'));
 const TENANT = arg('tenant', 'large');
 
-export async function seedLarge(url: string | undefined, dataDir: string | undefined, n: number, tenant: string, log = console.log) {
+export async function seedLarge(
+  url: string | undefined,
+  dataDir: string | undefined,
+  n: number,
+  tenant: string,
+  log = console.log,
+) {
   const database = await openDatabase({ url, dataDir });
-  const server = await createServer({ database, authSecret: 'seed-large-secret-0123456789abcdef', logger: pino({ level: 'warn' }), schedulerIntervalMs: 0 });
+  const server = await createServer({
+    database,
+    authSecret: 'seed-large-secret-0123456789abcdef',
+    logger: pino({ level: 'warn' }),
+    schedulerIntervalMs: 0,
+  });
   const s = server.services;
   const admin = { tenantId: tenant, userId: 'admin', roles: new Set(['admin'] as const) };
   await s.tenants.ensure(tenant);
@@ -32,23 +43,47 @@ export async function seedLarge(url: string | undefined, dataDir: string | undef
     { id: 'hq', name: '总部', parentId: null },
     { id: 'sales', name: '销售部', parentId: 'hq' },
     ...['east', 'north', 'south', 'west'].map((r) => ({ id: `sales-${r}`, name: `销售部-${r}`, parentId: 'sales' })),
-    ...['east', 'north', 'south', 'west'].flatMap((r) => [1, 2].map((k) => ({ id: `sales-${r}-${k}`, name: `${r} 组 ${k}`, parentId: `sales-${r}` }))),
+    ...['east', 'north', 'south', 'west'].flatMap((r) =>
+      [1, 2].map((k) => ({ id: `sales-${r}-${k}`, name: `${r} 组 ${k}`, parentId: `sales-${r}` })),
+    ),
   ];
   const teams = departments.filter((d) => d.id.split('-').length === 3).map((d) => d.id);
   const users = [
     { id: 'admin', name: '管理员', departmentId: 'hq', managerId: null },
     ...teams.map((t, i) => ({ id: `mgr${i}`, name: `经理${i}`, departmentId: t, managerId: 'admin' })),
-    ...Array.from({ length: 60 }, (_, i) => ({ id: `rep${i}`, name: `销售${i}`, departmentId: teams[i % teams.length]!, managerId: `mgr${i % teams.length}` })),
+    ...Array.from({ length: 60 }, (_, i) => ({
+      id: `rep${i}`,
+      name: `销售${i}`,
+      departmentId: teams[i % teams.length]!,
+      managerId: `mgr${i % teams.length}`,
+    })),
   ];
   await s.directory.sync(admin as never, { departments, users });
   const variant = processDefinitionSchema.parse({
     ...seedProcessDefinition,
-    presale: [...seedProcessDefinition.presale.slice(0, 2), { id: 'poc', name: '试点验证', winRate: 60 }, seedProcessDefinition.presale[3]!],
+    presale: [
+      ...seedProcessDefinition.presale.slice(0, 2),
+      { id: 'poc', name: '试点验证', winRate: 60 },
+      seedProcessDefinition.presale[3]!,
+    ],
     rules: { ...seedProcessDefinition.rules, orderAllowedAfterStage: 'poc' },
   });
   const processIds: string[] = [];
-  for (const [name, def] of [['重要客户销售流程', seedProcessDefinition], ['中小客户销售流程', variant], ['渠道销售流程', seedProcessDefinition]] as const)
-    processIds.push((await s.processes.create(admin as never, { name: `${name} (${tenant})`, departments: [], definition: def, asDraft: false })).id);
+  for (const [name, def] of [
+    ['重要客户销售流程', seedProcessDefinition],
+    ['中小客户销售流程', variant],
+    ['渠道销售流程', seedProcessDefinition],
+  ] as const)
+    processIds.push(
+      (
+        await s.processes.create(admin as never, {
+          name: `${name} (${tenant})`,
+          departments: [],
+          definition: def,
+          asDraft: false,
+        })
+      ).id,
+    );
   const { db } = database;
   await db.execute(sql`select setseed(0.42)`);
   const customers = Math.max(10, Math.floor(n / 10));
