@@ -7,3 +7,4 @@ export * from './funnel.js';
 export * from './ydraft.js';
 export * from './seed-process.js';
 export * from './api-schemas.js';
+export * from './live-protocol.js';

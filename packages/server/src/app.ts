@@ -18,7 +18,7 @@ import {
 } from '@hono/node-server';
 import { serveStatic } from '@hono/node-server/serve-static';
 import { OpenAPIHono } from '@hono/zod-openapi';
-import { devTokenSchema } from '@sales-process/core';
+import { devTokenSchema, opportunityDocName } from '@sales-process/core';
 import { bodyLimit } from 'hono/body-limit';
 import { HTTPException } from 'hono/http-exception';
 import type { Context, MiddlewareHandler } from 'hono';
@@ -53,14 +53,14 @@ import { answerClientErrors, answerUnhandledUpgrades, errorResponseOutsideHono, 
 import { LinkSigner } from './http/signed-links.js';
 import { DEFAULT_AUTH_FAILURE_LIMIT, FailureThrottle, type FailureLimit } from './http/throttle.js';
 import { apiRoutes } from './routes/api.js';
-import { CustomerService, DirectoryService, FieldService, TenantService } from './services/directory.js';
-import { DocStore } from './services/doc-store.js';
-import { OpportunityService } from './services/opportunities.js';
-import { ProcessService } from './services/processes.js';
-import { NotificationService, Scheduler, WebhookService, type WebhookOptions } from './services/notifications.js';
-import { SyncServer, type SyncOptions } from './sync/sync-server.js';
-import { FileService } from './services/files.js';
-import { AnalyticsBus, AnalyticsService } from './services/analytics.js';
+import { CustomerService, DirectoryService, FieldService, TenantService } from './directory/service.js';
+import { DocStore } from './live/doc-store.js';
+import { OpportunityService } from './opportunities/service.js';
+import { ProcessService } from './processes/service.js';
+import { NotificationService, Scheduler, WebhookService, type WebhookOptions } from './notifications/service.js';
+import { SyncServer, type SyncOptions } from './live/sync-server.js';
+import { FileService } from './files/service.js';
+import { AnalyticsBus, AnalyticsService } from './analytics/service.js';
 
 export const MAX_BODY_BYTES = 1024 * 1024;
 
@@ -183,20 +183,34 @@ export async function createServer(options: CreateServerOptions): Promise<SalesP
   const directory = new DirectoryService(ctx);
   const fields = new FieldService(ctx);
   const customers = new CustomerService(ctx, fields);
-  const processes = new ProcessService(ctx, store, directory, fields, tenants);
-  const opportunities = new OpportunityService(ctx, processes, directory, fields, customers);
-  const sync = new SyncServer(ctx, store, processes, opportunities, options.sync);
-  await sync.start();
   const webhooks = new WebhookService(ctx, options.webhooks);
   const notifications = new NotificationService(ctx, webhooks);
+  const analyticsBus = new AnalyticsBus(ctx);
+  // The live layer is built from the services and the services call into it: these ports
+  // forward to it once it exists (nothing calls them before createServer returns).
+  let sync: SyncServer | undefined;
+  const live = () => sync!;
+  const processes = new ProcessService(ctx, store, directory, fields, tenants, {
+    edit: (doc, fn, author) => live().edit(doc, fn, author),
+    read: (doc) => live().read(doc),
+    reset: (doc) => live().reset(doc),
+  });
+  const opportunities = new OpportunityService(ctx, processes, directory, fields, customers, {
+    beforeCommand: (id) => live().flushForm(opportunityDocName(id)),
+    events: [
+      { changed: (tenantId, id) => void live().refreshOpportunity(tenantId, id) },
+      notifications.events(),
+      {
+        changed: (tenantId, id, processId) => void analyticsBus.touch(tenantId, id, processId).catch(() => {}),
+        transition: (t) => t.webhook && webhooks.kick(),
+      },
+    ],
+  });
+  sync = new SyncServer(ctx, store, processes, opportunities, options.sync);
+  await sync.start();
   const stopNotifications = await notifications.start();
   const scheduler = new Scheduler(ctx, processes, notifications, options.schedulerIntervalMs ?? 60_000);
-  const analyticsBus = new AnalyticsBus(ctx);
   const stopAnalytics = await analyticsBus.start();
-  opportunities.events.push(notifications.events(), {
-    changed: (tenantId, id, processId) => void analyticsBus.touch(tenantId, id, processId).catch(() => {}),
-    transition: (t) => t.webhook && webhooks.kick(),
-  });
   webhooks.start();
   scheduler.start();
   if (!options.linkSecret && !authSecret)

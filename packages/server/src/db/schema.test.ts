@@ -2,7 +2,7 @@ import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rowsOf, type Database } from './open.js';
 import { testDatabases } from '../testing/harness.js';
-import { loadStatement, writeMoves, type MoveRecord } from '../services/opportunities.js';
+import { loadStatement, writeMoves, type MoveRecord } from '../opportunities/service.js';
 
 /** The columns a stage move writes (writeMoves in services/opportunities.ts). */
 const MOVE_COLUMNS = [

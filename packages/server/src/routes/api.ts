@@ -27,14 +27,14 @@ import {
 import { streamSSE } from 'hono/streaming';
 import { bodyLimit } from 'hono/body-limit';
 import { ApiError } from '../http/errors.js';
-import { MAX_FILE_BYTES } from '../services/files.js';
+import { MAX_FILE_BYTES } from '../files/service.js';
 import { z } from 'zod';
 import { requireRole } from '../http/auth.js';
 import { idempotency } from '../http/idempotency.js';
 import { jsonRequests } from '../http/json-body.js';
 import { NOSNIFF } from '../http/security-headers.js';
 import { holding, UserSlots } from '../http/user-slots.js';
-import { parseIfMatch, type Expected } from '../services/opportunities.js';
+import { parseIfMatch, type Expected } from '../opportunities/service.js';
 import { validationError } from '../http/errors.js';
 import type { AppEnv, Services } from '../app.js';
 

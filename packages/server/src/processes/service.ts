@@ -19,8 +19,8 @@ import type { Db, Tx } from '../db/open.js';
 import { opportunities, processes, processVersions, stageHistory } from '../db/schema.js';
 import type { Principal } from '../http/auth.js';
 import { ApiError, notFound } from '../http/errors.js';
-import type { DirectoryService, FieldService, TenantService } from './directory.js';
-import type { DocStore } from './doc-store.js';
+import type { DirectoryService, FieldService, TenantService } from '../directory/service.js';
+import type { DocStore } from '../live/doc-store.js';
 
 type Q = Db | Tx;
 const EMPTY_DEFINITION: ProcessDefinition = processDefinitionSchema.parse({});
@@ -29,7 +29,7 @@ export const draftDocName = (processId: string) => `process-draft:${processId}`;
 /** Opportunities still moving (open pre-sale, or won and in post-sale): publish moves these. */
 const live = or(eq(opportunities.status, 'open'), eq(opportunities.phase, 'postsale'));
 
-/** Hooks the live-document layer installs so REST writes reach connected editors. */
+/** The live-document layer as ProcessService uses it, so REST writes reach connected editors. */
 export interface DraftDocs {
   /** Runs `fn` on the doc (loaded live if someone is editing), persisting what it changes. */
   edit(doc: string, fn: (ydoc: Y.Doc) => void, author: string | null): Promise<void>;
@@ -48,7 +48,8 @@ export class ProcessService {
     private readonly directory: DirectoryService,
     private readonly fields: FieldService,
     private readonly tenants: TenantService,
-    public docs: DraftDocs = storeDocs(store),
+    /** The drafts' live docs (REST reads and writes reach connected editors). */
+    private readonly docs: DraftDocs,
   ) {}
 
   private definitionProblems(def: ProcessDefinition, catalog: Parameters<typeof checkPublishable>[1], name: string) {
@@ -536,21 +537,4 @@ export class ProcessService {
     });
     await this.docs.reset(draftDocName(id));
   }
-}
-
-/** Draft docs straight from the store, for when no live layer is installed. */
-export function storeDocs(store: DocStore): DraftDocs {
-  return {
-    async edit(doc, fn, author) {
-      const { ydoc } = await store.load(doc);
-      const updates: Uint8Array[] = [];
-      ydoc.on('update', (u: Uint8Array) => updates.push(u));
-      fn(ydoc);
-      for (const u of updates) await store.append(doc, u, author);
-    },
-    async read(doc) {
-      return (await store.load(doc)).ydoc;
-    },
-    reset: (doc) => store.remove(doc),
-  };
 }

@@ -18,7 +18,7 @@ import type { Db, Tx } from '../db/open.js';
 import { contacts, customers, departments, fieldDefinitions, tenants, users } from '../db/schema.js';
 import type { Principal } from '../http/auth.js';
 import { ApiError, notFound } from '../http/errors.js';
-import { checkFileRefs } from './files.js';
+import { checkFileRefs } from '../files/service.js';
 
 type Q = Db | Tx;
 

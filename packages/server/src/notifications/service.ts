@@ -9,8 +9,8 @@ import { notifications, opportunities, tenants, webhookAttempts, webhookDeliveri
 import type { Principal } from '../http/auth.js';
 import { purgeIdempotencyKeys } from '../http/idempotency.js';
 import { ApiError, notFound } from '../http/errors.js';
-import type { OpportunityEvents } from './opportunities.js';
-import type { ProcessService } from './processes.js';
+import type { OpportunityEvents } from '../opportunities/service.js';
+import type { ProcessService } from '../processes/service.js';
 import { checkWebhookUrl, resolveTarget, TargetRefused, type TargetPolicy } from './webhook-target.js';
 
 type Q = Db | Tx;

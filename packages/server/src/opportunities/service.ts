@@ -31,9 +31,9 @@ import {
   type DirectoryService,
   type FieldService,
   type ValueRef,
-} from './directory.js';
-import { Batcher } from './batcher.js';
-import type { ProcessService } from './processes.js';
+} from '../directory/service.js';
+import { Batcher } from '../db/batcher.js';
+import type { ProcessService } from '../processes/service.js';
 
 /** What `opportunityAccess` reads of an opportunity. */
 export interface AccessRow {
@@ -184,23 +184,28 @@ export function loadStatement(q: Q, keys: string | ReturnType<typeof sql.placeho
   );
 }
 
-export class OpportunityService {
-  events: OpportunityEvents[] = [];
-  /** Runs before a command decides (the live layer flushes co-filled form values). */
-  beforeCommand: (opportunityId: string) => Promise<void> = async () => {};
+/** What the service calls outward, given by the composition root (the live layer, notifications, …). */
+export interface OpportunityHooks {
+  /** Told after each commit. */
+  readonly events: readonly OpportunityEvents[];
+  /** Runs before a command decides: the live layer flushes co-filled form values. */
+  beforeCommand(opportunityId: string): Promise<void>;
+}
 
+export class OpportunityService {
   constructor(
     private readonly ctx: ServerContext,
     private readonly processes: ProcessService,
     private readonly directory: DirectoryService,
     private readonly fields: FieldService,
     private readonly customerService: CustomerService,
+    private readonly hooks: OpportunityHooks,
   ) {}
 
   /** Tells every subscriber; handlers that return a promise (stored notifications) are awaited. */
   private async emit(fn: (e: OpportunityEvents) => unknown) {
     await Promise.all(
-      this.events.map(async (e) => {
+      this.hooks.events.map(async (e) => {
         try {
           await fn(e);
         } catch (error) {
@@ -694,7 +699,7 @@ export class OpportunityService {
     expected?: Expected,
   ): Promise<{ status: 200 | 202; body: unknown; etag?: string }> {
     const { db } = this.ctx.database;
-    await this.beforeCommand(id);
+    await this.hooks.beforeCommand(id);
     for (let attempt = 0; attempt < 10; attempt++) {
       const known = attempt === 0 ? this.known.get(`${p.tenantId}/${id}`) : undefined;
       const row = known ?? (await this.loadFast(p.tenantId, id));
@@ -1080,7 +1085,7 @@ export class OpportunityService {
       .from(approvals)
       .where(and(eq(approvals.tenantId, p.tenantId), eq(approvals.id, approvalId)));
     if (!found) throw notFound('approval');
-    await this.beforeCommand(found.opportunityId);
+    await this.hooks.beforeCommand(found.opportunityId);
     let oppName = '';
     await db.transaction(async (tx) => {
       const locked = await this.lock(tx, p.tenantId, found.opportunityId);

@@ -10,9 +10,9 @@ import type { ServerContext } from '../context.js';
 import type { Principal } from '../http/auth.js';
 import { ApiError, notFound } from '../http/errors.js';
 import { tooManyConnections, userKey } from '../http/user-slots.js';
-import type { DocStore } from '../services/doc-store.js';
-import { opportunityAccess, type OpportunityService } from '../services/opportunities.js';
-import type { DraftDocs, ProcessService } from '../services/processes.js';
+import type { DocStore } from './doc-store.js';
+import { opportunityAccess, type OpportunityService } from '../opportunities/service.js';
+import type { DraftDocs, ProcessService } from '../processes/service.js';
 import {
   DraftChecker,
   checkFormDoc,
@@ -269,9 +269,6 @@ export class SyncServer implements DraftDocs {
       maxFrameBytes: 16 * 1024 * 1024,
       ...options,
     };
-    processes.docs = this;
-    opportunities.events.push({ changed: (tenantId, id) => void this.refreshOpportunity(tenantId, id) });
-    opportunities.beforeCommand = (id) => this.flushForm(`opportunity:${id}`);
   }
 
   async start(): Promise<void> {
@@ -999,7 +996,8 @@ export class SyncServer implements DraftDocs {
     doc.flushedForm = stored;
   }
 
-  private async refreshOpportunity(_tenantId: string, id: string) {
+  /** An opportunity changed in the database: its loaded doc's server state follows. */
+  async refreshOpportunity(_tenantId: string, id: string) {
     const pending = this.docs.get(`opportunity:${id}`);
     if (!pending) return;
     const doc = await pending.catch(() => null);
