@@ -1,0 +1,14 @@
+// The designer's keystroke benchmark (pnpm bench:designer): the element tests' browser and
+// plugins, with the benchmark files instead of the tests; it prints figures, asserts no times.
+import { defaultReporter } from '@web/test-runner';
+import config from './web-test-runner.config.mjs';
+
+export default {
+  ...config,
+  files: ['packages/elements/bench/**/*.bench.ts'],
+  testFramework: { config: { timeout: 120000 } },
+  // The figures are what matters: print the page's console, not only failures.
+  browserLogs: true,
+  reporters: [defaultReporter()],
+  filterBrowserLogs: ({ args }) => typeof args[0] === 'string' && args[0].startsWith('designer bench'),
+};
