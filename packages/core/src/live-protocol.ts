@@ -100,7 +100,8 @@ export const MESSAGE_NOTICE = 100;
 export interface LiveNotice {
   code: string;
   message: LocalizedText;
-  details: { code?: string; path?: string; message?: LocalizedText }[];
+  /** What was wrong: a path and its problem, or the client id of a presence the sender may not change. */
+  details: { code?: string; path?: string; message?: LocalizedText; clientId?: number }[];
 }
 
 /** The subprotocol the kit's client speaks; the token travels as a second entry `bearer.<jwt>`. */
