@@ -13,8 +13,12 @@ import type { Gate } from './rules.js';
 
 // ---- doc names -------------------------------------------------------------------------
 
+/** A process's draft, co-edited by admins in the designer. */
+export const PROCESS_DRAFT_KIND = 'process-draft';
+/** An opportunity's stage form and the server's view of it. */
+export const OPPORTUNITY_KIND = 'opportunity';
 /** The kinds of live doc; a new kind adds its prefix here and a `DocKind` on the server. */
-export const DOC_KINDS = ['process-draft', 'opportunity'] as const;
+export const DOC_KINDS = [PROCESS_DRAFT_KIND, OPPORTUNITY_KIND] as const;
 export type DocKindName = (typeof DOC_KINDS)[number];
 
 /** Ids in doc names: what our id generator makes, and nothing a path or a log could misread. */
@@ -28,9 +32,9 @@ export interface DocRef<K extends DocKindName = DocKindName> {
 /** `docName('opportunity', 'opp_1')` → `opportunity:opp_1`. */
 export const docName = (kind: DocKindName, id: string): string => `${kind}:${id}`;
 /** The live doc of a process's draft (admins co-edit it in the designer). */
-export const processDraftDocName = (processId: string): string => docName('process-draft', processId);
+export const processDraftDocName = (processId: string): string => docName(PROCESS_DRAFT_KIND, processId);
 /** The live doc of an opportunity's stage form (and the server's view of it). */
-export const opportunityDocName = (opportunityId: string): string => docName('opportunity', opportunityId);
+export const opportunityDocName = (opportunityId: string): string => docName(OPPORTUNITY_KIND, opportunityId);
 
 /** Splits a doc name into its kind and id; null for anything that is not exactly one of ours. */
 export function parseDocName(name: string): DocRef | null {
