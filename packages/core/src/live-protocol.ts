@@ -47,9 +47,11 @@ export function parseDocName(name: string): DocRef | null {
 }
 
 /** What the server says about a name `parseDocName` refused. */
+const docNamePatterns = (or: string) => DOC_KINDS.map((k) => `${k}:{id}`).join(or);
+// Pure: a bundle that never reads the hint (the elements') drops it.
 export const DOC_NAME_HINT: LocalizedText = {
-  zh: `文档名应为 ${DOC_KINDS.map((k) => `${k}:{id}`).join(' 或 ')}`,
-  en: `Doc names are ${DOC_KINDS.map((k) => `${k}:{id}`).join(' or ')}`,
+  zh: `文档名应为 ${/* @__PURE__ */ docNamePatterns(' 或 ')}`,
+  en: `Doc names are ${/* @__PURE__ */ docNamePatterns(' or ')}`,
 };
 
 // ---- roots -----------------------------------------------------------------------------
