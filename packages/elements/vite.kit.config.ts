@@ -223,8 +223,9 @@ function report(): Plugin {
   };
 }
 
+// Core's wire contract (doc names, roots, message types) goes with the live client, its main user.
 const YJS =
-  /[\\/]node_modules[\\/](yjs|lib0|y-protocols)[\\/]|[\\/]src[\\/](client[\\/](live-doc|live-socket|doc-store)|shared[\\/]live-controller)\.ts$/;
+  /[\\/]node_modules[\\/](yjs|lib0|y-protocols)[\\/]|[\\/]src[\\/](client[\\/](live-doc|live-socket|doc-store)|shared[\\/]live-controller|live-protocol)\.ts$/;
 
 export default defineConfig({
   root: here,

@@ -4,6 +4,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openAs, startDemo } from './harness.js';
 
 type Demo = Awaited<ReturnType<typeof startDemo>>;
+/** A field's id in the designer's controls (`source:key`). */
+const fieldUid = (source: string, key: string) => `${source}:${key}`;
 const designer = (page: Page) => page.locator('sales-process-designer');
 const stageItem = (page: Page, name: string) => designer(page).locator('ol.stages li', { hasText: name });
 
@@ -143,7 +145,7 @@ describe('the process designer, in the demo', () => {
     await designer(page).locator('#add-existing').selectOption('customer:industry');
     await designer(page).locator('form:has(#add-existing) button[type="submit"]').click();
     await designer(page).locator('tr[data-field="customer:industry"] input[type="checkbox"]').check();
-    await designer(page).locator('#add-existing').selectOption('opportunity:amount');
+    await designer(page).locator('#add-existing').selectOption(fieldUid('opportunity', 'amount'));
     await designer(page).locator('form:has(#add-existing) button[type="submit"]').click();
     await addStageField(page, '拜访记录', 'Visit notes', 'textarea', true);
 
@@ -159,9 +161,11 @@ describe('the process designer, in the demo', () => {
 
     await addStage(page, '报价竞标', 80);
     await setNumber(page, '#stage-remind', 10);
-    await designer(page).locator('#add-existing').selectOption('opportunity:expectedCloseDate');
+    await designer(page).locator('#add-existing').selectOption(fieldUid('opportunity', 'expectedCloseDate'));
     await designer(page).locator('form:has(#add-existing) button[type="submit"]').click();
-    await designer(page).locator('tr[data-field="opportunity:expectedCloseDate"] input[type="checkbox"]').check();
+    await designer(page)
+      .locator(`tr[data-field="${fieldUid('opportunity', 'expectedCloseDate')}"] input[type="checkbox"]`)
+      .check();
 
     // Post-sale stages with reminders and timeouts.
     await designer(page).getByRole('tab', { name: '售后阶段' }).click();

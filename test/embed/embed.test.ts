@@ -7,6 +7,7 @@
  * typed offline after expiry reaches the server through a token from `tokenProvider`.
  * A page on an origin the server does not trust gets no data.
  */
+import { BEARER_SUBPROTOCOL_PREFIX, LIVE_SUBPROTOCOL, opportunityDocName } from '@sales-process/core';
 import type { AdjustableClock } from '@sales-process/server';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -190,13 +191,13 @@ describe('the kit embedded in hosts on other origins', () => {
     expect(preflight.headers.get('access-control-allow-origin')).toBeNull();
     // Nor may it open a live document.
     const socket = await page.evaluate(
-      ([url, t, doc]) =>
+      ([url, doc, protocols]) =>
         new Promise<string>((done) => {
-          const ws = new WebSocket(`${url.replace(/^http/, 'ws')}/sync/${doc}`, ['sales-process', `bearer.${t}`]);
+          const ws = new WebSocket(`${url.replace(/^http/, 'ws')}/sync/${doc}`, [...protocols]);
           ws.onopen = () => done('open');
           ws.onclose = () => done('refused');
         }),
-      [kit.url, token, `opportunity:${id}`] as const,
+      [kit.url, opportunityDocName(id), [LIVE_SUBPROTOCOL, BEARER_SUBPROTOCOL_PREFIX + token]] as const,
     );
     expect(socket).toBe('refused');
     await context.close();

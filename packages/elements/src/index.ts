@@ -22,7 +22,7 @@ export { ApiClient, ApiClientError, type KitErrorCode, type TokenProvider } from
 export { SalesProcessConnection } from './shared/connection.js';
 export type { KitFailure } from './shared/failure.js';
 export * from './shared/events.js';
-export type { OpportunityView, FormFieldView } from './shared/types.js';
+export type { OpportunityView, FormFieldView } from '@sales-process/core';
 
 export function defineAll(): void {
   defineProvider();

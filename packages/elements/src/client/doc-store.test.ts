@@ -1,3 +1,4 @@
+import { FORM_ROOT } from '@sales-process/core';
 import { expect } from '@open-wc/testing';
 import { IndexeddbPersistence } from 'y-indexeddb';
 import * as Y from 'yjs';
@@ -27,18 +28,18 @@ describe('DocStore (a live doc in IndexedDB)', () => {
   it('keeps edits made before and after it opened, and gives them back to a new doc', async () => {
     const name = fresh();
     const doc = new Y.Doc();
-    doc.getMap('form').set('before', 1);
+    doc.getMap(FORM_ROOT).set('before', 1);
     const store = new DocStore(name, doc);
-    doc.getMap('form').set('early', 2);
+    doc.getMap(FORM_ROOT).set('early', 2);
     await store.whenSynced;
-    doc.getMap('form').set('after', 3);
+    doc.getMap(FORM_ROOT).set('after', 3);
     doc.getText('notes').insert(0, '见了林总');
     await until(async () => (await count(name)) >= 3);
     await store.destroy();
 
     const again = new Y.Doc();
     await new DocStore(name, again).whenSynced;
-    expect(again.getMap('form').toJSON()).to.deep.equal({ before: 1, early: 2, after: 3 });
+    expect(again.getMap(FORM_ROOT).toJSON()).to.deep.equal({ before: 1, early: 2, after: 3 });
     expect(again.getText('notes').toString()).to.equal('见了林总');
   });
 

@@ -1,3 +1,4 @@
+import { FORM_ROOT, opportunityDocName, SERVER_ROOT } from '@sales-process/core';
 import { expect } from '@open-wc/testing';
 import * as Y from 'yjs';
 import { FakeSocket, fakeSyncServer, until } from '../testing/network.js';
@@ -11,9 +12,13 @@ describe('live docs', () => {
 
   it('authenticates with subprotocols, never with the token in the URL', async () => {
     FakeSocket.behaviour = () => 'open';
-    const live = acquireLiveDoc(new ApiClient({ baseUrl: 'https://kit.example', token: 'jwt' }), 'opportunity:o1', {
-      offline: false,
-    });
+    const live = acquireLiveDoc(
+      new ApiClient({ baseUrl: 'https://kit.example', token: 'jwt' }),
+      opportunityDocName('o1'),
+      {
+        offline: false,
+      },
+    );
     try {
       await until(() => FakeSocket.sockets.length, 1000, 'a socket');
       expect(FakeSocket.sockets[0]!.url).to.equal('wss://kit.example/sync/opportunity:o1');
@@ -35,7 +40,7 @@ describe('live docs', () => {
     window.addEventListener('unhandledrejection', hear);
     try {
       fakeSyncServer(new Y.Doc(), 0);
-      const live = acquireLiveDoc(new ApiClient({ baseUrl: 'http://x', token: 't' }), 'opportunity:no-idb');
+      const live = acquireLiveDoc(new ApiClient({ baseUrl: 'http://x', token: 't' }), opportunityDocName('no-idb'));
       await live.ready;
       expect(live.connected()).to.equal(true);
       live.release();
@@ -49,16 +54,16 @@ describe('live docs', () => {
 
   it('a flush right after connecting waits for what was typed, not for the first sync', async () => {
     const serverDoc = new Y.Doc();
-    serverDoc.getMap('server').set('name', 'O1');
+    serverDoc.getMap(SERVER_ROOT).set('name', 'O1');
     fakeSyncServer(serverDoc, 150);
-    const live = acquireLiveDoc(new ApiClient({ baseUrl: 'http://x', token: 't' }), 'opportunity:o2', {
+    const live = acquireLiveDoc(new ApiClient({ baseUrl: 'http://x', token: 't' }), opportunityDocName('o2'), {
       offline: false,
     });
     try {
       await until(() => live.connected(), 1000, 'the socket');
-      live.doc.getMap('form').set('stage.notes', '见了林总');
+      live.doc.getMap(FORM_ROOT).set('stage.notes', '见了林总');
       await live.flush();
-      expect(serverDoc.getMap('form').get('stage.notes')).to.equal('见了林总');
+      expect(serverDoc.getMap(FORM_ROOT).get('stage.notes')).to.equal('见了林总');
     } finally {
       live.release();
     }
@@ -68,13 +73,13 @@ describe('live docs', () => {
     const serverDoc = new Y.Doc();
     fakeSyncServer(serverDoc, 20);
     const client = new ApiClient({ baseUrl: 'http://x', token: 't1' });
-    const live = acquireLiveDoc(client, 'opportunity:o3', { offline: false });
+    const live = acquireLiveDoc(client, opportunityDocName('o3'), { offline: false });
     try {
       await until(() => live.connected(), 1000, 'the socket');
       client.setToken('t2');
-      live.doc.getMap('form').set('stage.notes', 'typed while reconnecting');
+      live.doc.getMap(FORM_ROOT).set('stage.notes', 'typed while reconnecting');
       await until(
-        () => serverDoc.getMap('form').get('stage.notes') === 'typed while reconnecting',
+        () => serverDoc.getMap(FORM_ROOT).get('stage.notes') === 'typed while reconnecting',
         3000,
         'the edit on the server',
       );

@@ -3,22 +3,21 @@ import * as syncProtocol from 'y-protocols/sync';
 import * as Y from 'yjs';
 import { SupersededError, type ApiClient, type ApiClientError } from './api-client.js';
 import { DocStore } from './doc-store.js';
-import { LiveSocket, MESSAGE_SYNC, message } from './live-socket.js';
+import {
+  BEARER_SUBPROTOCOL_PREFIX,
+  LIVE_SUBPROTOCOL,
+  MESSAGE_NOTICE,
+  MESSAGE_SYNC,
+  type LiveNotice,
+} from '@sales-process/core';
+import { LiveSocket, message } from './live-socket.js';
 
-/** The server's notice message type (see the server's sync layer). */
-export const MESSAGE_NOTICE = 100;
-/** The subprotocol the kit's live client speaks; the token goes as a second one, `bearer.<jwt>`. */
-export const LIVE_SUBPROTOCOL = 'sales-process';
+/** The wire contract's (core's live-protocol.ts), re-exported where this module always had them. */
+export { LIVE_SUBPROTOCOL, MESSAGE_NOTICE, type LiveNotice };
 /** How long a flush waits for the server's answer before giving up (it never blocks a command for longer). */
 const FLUSH_TIMEOUT_MS = 3000;
 /** A refused socket asks for a new token at most this often. */
 const REFRESH_ON_REFUSAL_MS = 10_000;
-
-export interface LiveNotice {
-  code: string;
-  message: { zh: string; en: string };
-  details: { code?: string; path?: string; message?: { zh: string; en: string } }[];
-}
 
 export interface LiveDoc {
   readonly name: string;
@@ -48,7 +47,7 @@ interface Entry {
 const registry = new Map<string, Entry>();
 
 /** The socket's subprotocols for a token: the token stays out of the URL (and out of logs). */
-export const liveProtocols = (token: string): string[] => [LIVE_SUBPROTOCOL, `bearer.${token}`];
+export const liveProtocols = (token: string): string[] => [LIVE_SUBPROTOCOL, BEARER_SUBPROTOCOL_PREFIX + token];
 
 /** Finds a live doc some element holds (to flush it before a command), without acquiring it. */
 export function findLiveDoc(baseUrl: string, name: string): LiveDoc | null {

@@ -31,10 +31,16 @@ import * as awarenessProtocol from 'y-protocols/awareness';
 import * as syncProtocol from 'y-protocols/sync';
 import type * as Y from 'yjs';
 
-export const MESSAGE_SYNC = 0;
-export const MESSAGE_AWARENESS = 1;
-export const MESSAGE_AUTH = 2;
-export const MESSAGE_QUERY_AWARENESS = 3;
+import {
+  CLOSE_RATE_LIMITED,
+  MESSAGE_AUTH,
+  MESSAGE_AWARENESS,
+  MESSAGE_QUERY_AWARENESS,
+  MESSAGE_SYNC,
+} from '@sales-process/core';
+
+/** The message types, as core's wire contract (live-protocol.ts) spells them. */
+export { MESSAGE_AUTH, MESSAGE_AWARENESS, MESSAGE_QUERY_AWARENESS, MESSAGE_SYNC };
 
 /** y-websocket's: a socket that heard nothing (not even awareness, renewed every 15 s) for this long is dead. */
 const SILENCE_MS = 30_000;
@@ -219,7 +225,7 @@ export class LiveSocket extends ObservableV2<LiveSocketEvents> {
     // 4429: over the server's budget (docs/live-sync.md): wait 5 s, twice as long (to 80 s)
     // while 4429s keep coming within a minute of the last wait; other 4400–4499: the server
     // decided that trying again cannot help (as y-websocket).
-    if (code === 4429) {
+    if (code === CLOSE_RATE_LIMITED) {
       const now = Date.now();
       wait = this.#limit = now - this.#limitAt < this.#limit + 60_000 ? Math.min(this.#limit * 2, 80_000) : 5000;
       this.#limitAt = now;

@@ -27,6 +27,8 @@ function seedDoc(): Y.Doc {
   writeDraft(doc, { name: '重要客户销售流程', departments: ['sales'], definition: seedProcessDefinition });
   return doc;
 }
+/** A field's id in the designer's controls (`source:key`). */
+const fieldUid = (source: string, key: string) => `${source}:${key}`;
 const draftOf = (doc: Y.Doc) => readDraft(doc) as ProcessDraft;
 const $ = <T extends Element>(el: SalesProcessDesigner, sel: string) => el.shadowRoot!.querySelector<T>(sel)!;
 const $$ = <T extends Element>(el: SalesProcessDesigner, sel: string) => [...el.shadowRoot!.querySelectorAll<T>(sel)];
@@ -78,7 +80,7 @@ describe('<sales-process-designer>', () => {
     $<HTMLElement>(el, 'ol.stages li[data-id="needs"]').click();
     await el.updateComplete;
     const existing = $<HTMLSelectElement>(el, '#add-existing');
-    existing.value = 'opportunity:amount';
+    existing.value = fieldUid('opportunity', 'amount');
     existing.closest('form')!.requestSubmit();
     await el.updateComplete;
     await setInput(el, '#new-field-zh', '预算');
@@ -94,7 +96,7 @@ describe('<sales-process-designer>', () => {
       'stage.budgetRange',
     ]);
     expect(fields[2]).to.deep.include({ type: 'select', label: { zh: '预算', en: 'Budget range' } });
-    $<HTMLInputElement>(el, 'tr[data-field="opportunity:amount"] input[type="checkbox"]').click();
+    $<HTMLInputElement>(el, `tr[data-field="${fieldUid('opportunity', 'amount')}"] input[type="checkbox"]`).click();
     $<HTMLButtonElement>(el, 'tr[data-field="stage:needsSummary"] button.danger').click();
     await el.updateComplete;
     fields = draftOf(doc).definition.presale[1]!.fields;

@@ -21,13 +21,12 @@ import {
   setStageValue,
   setTerminal,
 } from '@sales-process/core/ydraft';
-import type { FieldDefinition, StageField } from '@sales-process/core';
+import { processDraftDocName, type FieldDefinition, type LiveNotice, type StageField } from '@sales-process/core';
 import { FIELD_TYPES } from '@sales-process/core/field-values';
 import { css, html, nothing, type PropertyValues, type TemplateResult } from 'lit';
 import { property, state } from '../shared/decorators.js';
 import type * as Y from 'yjs';
 import type { ApiClientError } from '../client/api-client.js';
-import type { LiveNotice } from '../client/live-doc.js';
 import { ConnectedElement } from '../shared/connected-element.js';
 import { defineElement } from '../shared/define.js';
 import { LocalizeController } from '../shared/i18n.js';
@@ -369,7 +368,7 @@ export class SalesProcessDesigner extends ConnectedElement {
     // With a doc of the host's own, the server is asked only when there is a token for it.
     const conn = this.processId ? this.conn : null;
     const client = conn && (!this.doc || conn.token || conn.client.tokenProvider) ? conn.client : null;
-    this.live.bind(client, this.processId ? `process-draft:${this.processId}` : null, { offline: false });
+    this.live.bind(client, this.processId ? processDraftDocName(this.processId) : null, { offline: false });
     // Loads again for another process or server (a new token needs no reload).
     const key = client ? `${client.baseUrl}|${this.processId}` : '';
     if (key && key !== this.loadedFor) {

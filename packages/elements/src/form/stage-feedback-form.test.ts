@@ -1,3 +1,4 @@
+import { FORM_ROOT, SERVER_ROOT } from '@sales-process/core';
 import { expect, fixture, html, oneEvent } from '@open-wc/testing';
 import * as Y from 'yjs';
 import '../index.js';
@@ -43,10 +44,10 @@ const FIELDS = [
 
 function docWith(values: Record<string, unknown> = {}, gates: unknown[] = []) {
   const doc = new Y.Doc();
-  const server = doc.getMap('server');
+  const server = doc.getMap(SERVER_ROOT);
   for (const [k, v] of Object.entries({ ...opportunityFixture({ gates: gates as never }), formFields: FIELDS }))
     server.set(k, v);
-  const form = doc.getMap('form');
+  const form = doc.getMap(FORM_ROOT);
   for (const [k, v] of Object.entries(values)) form.set(k, v);
   return doc;
 }
@@ -109,7 +110,7 @@ describe('<stage-feedback-form>', () => {
     boxes[0]!.click();
     boxes[1]!.click();
     await el.updateComplete;
-    expect(doc.getMap('form').toJSON()).to.deep.equal({
+    expect(doc.getMap(FORM_ROOT).toJSON()).to.deep.equal({
       'stage.notes': '见了林总',
       'opportunity.amount': 1200.5,
       'stage.count': null,
@@ -126,7 +127,7 @@ describe('<stage-feedback-form>', () => {
       html`<stage-feedback-form opportunity-id="opp_1" .doc=${doc}></stage-feedback-form>`,
     );
     expect(field<HTMLTextAreaElement>(el, 'stage.notes').value).to.equal('第一版');
-    doc.getMap('form').set('stage.notes', '第二版');
+    doc.getMap(FORM_ROOT).set('stage.notes', '第二版');
     await el.updateComplete;
     expect(field<HTMLTextAreaElement>(el, 'stage.notes').value).to.equal('第二版');
   });
@@ -239,7 +240,7 @@ describe('<stage-feedback-form>', () => {
   it('a value typed just before adding a contact reaches the server before the contact', async () => {
     // A fake live server that handles each message 150 ms after it arrives, in order.
     const serverDoc = new Y.Doc();
-    const server = serverDoc.getMap('server');
+    const server = serverDoc.getMap(SERVER_ROOT);
     for (const [k, v] of Object.entries({
       ...opportunityFixture({
         gates: [{ gate: 'minContacts', have: 1, need: 2, met: false, message: L('x') }] as never,
@@ -252,7 +253,7 @@ describe('<stage-feedback-form>', () => {
     const realFetch = window.fetch;
     let notesAtPost: unknown = 'no post';
     window.fetch = (async (input: RequestInfo) => {
-      if (String(input).includes('/contacts')) notesAtPost = serverDoc.getMap('form').get('stage.notes') ?? null;
+      if (String(input).includes('/contacts')) notesAtPost = serverDoc.getMap(FORM_ROOT).get('stage.notes') ?? null;
       return String(input).includes('/directory') ? json(200, { users: [] }) : json(201, {});
     }) as typeof fetch;
     try {
@@ -275,7 +276,7 @@ describe('<stage-feedback-form>', () => {
   it("shows its user to the others by the token's subject, read once per token, not on every keystroke", async () => {
     const serverDoc = new Y.Doc();
     for (const [k, v] of Object.entries({ ...opportunityFixture(), formFields: FIELDS }))
-      serverDoc.getMap('server').set(k, v);
+      serverDoc.getMap(SERVER_ROOT).set(k, v);
     const restore = FakeSocket.install();
     fakeSyncServer(serverDoc, 0);
     const realFetch = window.fetch;

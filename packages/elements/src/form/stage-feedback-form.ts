@@ -1,15 +1,21 @@
+import {
+  FORM_ROOT,
+  opportunityDocName,
+  SERVER_ROOT,
+  type FormFieldView,
+  type LiveNotice,
+  type OpportunityView,
+} from '@sales-process/core';
 import { checkFieldValue, isEmptyValue, type FieldType } from '@sales-process/core/field-values';
 import { css, html, nothing, type PropertyValues, type TemplateResult } from 'lit';
 import { property, state } from '../shared/decorators.js';
 import type { ApiClientError } from '../client/api-client.js';
-import type { LiveNotice } from '../client/live-doc.js';
 import { ConnectedElement } from '../shared/connected-element.js';
 import { defineElement } from '../shared/define.js';
 import { LocalizeController } from '../shared/i18n.js';
 import { LiveDocController } from '../shared/live-controller.js';
 import { controlStyles, hostTokens } from '../shared/tokens.js';
 import type * as Y from 'yjs';
-import type { FormFieldView, OpportunityView } from '../shared/types.js';
 import { messages } from './messages.js';
 
 type Field = Omit<FormFieldView, 'value'>;
@@ -204,7 +210,7 @@ export class StageFeedbackForm extends ConnectedElement {
 
   /** The server-owned state of the opportunity (from its live doc). */
   get opportunity(): OpportunityView | null {
-    const server = this.live.doc?.getMap('server');
+    const server = this.live.doc?.getMap(SERVER_ROOT);
     return server?.size ? (server.toJSON() as OpportunityView) : null;
   }
 
@@ -215,7 +221,7 @@ export class StageFeedbackForm extends ConnectedElement {
 
   /** The form's values keyed `source.key`. */
   get values(): Record<string, unknown> {
-    return (this.live.doc?.getMap('form').toJSON() ?? {}) as Record<string, unknown>;
+    return (this.live.doc?.getMap(FORM_ROOT).toJSON() ?? {}) as Record<string, unknown>;
   }
 
   /** The host `<form>` it belongs to. */
@@ -246,7 +252,7 @@ export class StageFeedbackForm extends ConnectedElement {
     if (changed.has('doc')) this.live.useDoc(this.doc);
     this.live.bind(
       this.opportunityId && !this.doc ? this.client : null,
-      this.opportunityId ? `opportunity:${this.opportunityId}` : null,
+      this.opportunityId ? opportunityDocName(this.opportunityId) : null,
       { offline: !this.noOffline },
     );
     if ((changed.has('token') || changed.has('connection' as never)) && this.fields.some((f) => f.type === 'user'))
@@ -337,7 +343,7 @@ export class StageFeedbackForm extends ConnectedElement {
   protected setValue(f: Field, value: unknown, commit: boolean) {
     const doc = this.live.doc;
     if (!doc || this.editingOff) return;
-    const map = doc.getMap('form');
+    const map = doc.getMap(FORM_ROOT);
     if (JSON.stringify(map.get(keyOf(f))) !== JSON.stringify(value))
       map.set(keyOf(f), value === undefined ? null : value);
     this.notice = null;

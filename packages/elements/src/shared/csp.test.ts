@@ -1,4 +1,4 @@
-import { computeFunnel, seedProcessDefinition, writeDraft } from '@sales-process/core';
+import { computeFunnel, seedProcessDefinition, writeDraft, SERVER_ROOT } from '@sales-process/core';
 import { EXAMPLE, STAYS } from '@sales-process/core/testing/funnel-example';
 import { expect, fixture, html } from '@open-wc/testing';
 import * as Y from 'yjs';
@@ -26,7 +26,7 @@ describe('under a strict style-src', () => {
     const draft = new Y.Doc();
     writeDraft(draft, { name: '流程', departments: [], definition: seedProcessDefinition });
     const form = new Y.Doc();
-    const server = form.getMap('server');
+    const server = form.getMap(SERVER_ROOT);
     for (const [k, v] of Object.entries({
       ...opportunityFixture(),
       formFields: [

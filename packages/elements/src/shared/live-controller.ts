@@ -1,7 +1,8 @@
+import { parseDocName, type LiveNotice } from '@sales-process/core';
 import type { ReactiveController, ReactiveControllerHost } from 'lit';
 import * as Y from 'yjs';
 import type { ApiClient } from '../client/api-client.js';
-import { acquireLiveDoc, type LiveDoc, type LiveNotice } from '../client/live-doc.js';
+import { acquireLiveDoc, type LiveDoc } from '../client/live-doc.js';
 import { SpErrorEvent } from './events.js';
 import { toFailure, type KitFailure } from './failure.js';
 
@@ -15,9 +16,8 @@ const LIVE_FAILURE: KitFailure = {
 
 /** The REST record behind a live doc, read to learn why its socket was refused. */
 function recordPath(name: string): string | null {
-  const [kind, id] = name.split(':');
-  const base = kind === 'opportunity' ? '/opportunities/' : kind === 'process-draft' ? '/processes/' : null;
-  return id && base ? base + encodeURIComponent(id) : null;
+  const ref = parseDocName(name);
+  return ref && (ref.kind === 'opportunity' ? '/opportunities/' : '/processes/') + encodeURIComponent(ref.id);
 }
 
 /** How long a live doc may take to connect before an element with nothing to show says so. */

@@ -1,3 +1,4 @@
+import { opportunityDocName, SERVER_ROOT, type OpportunityView } from '@sales-process/core';
 import { css, html, nothing, type PropertyValues } from 'lit';
 import { property, state } from '../shared/decorators.js';
 import type { ApiClientError } from '../client/api-client.js';
@@ -14,7 +15,6 @@ import {
 import { LiveDocController } from '../shared/live-controller.js';
 import { LocalizeController } from '../shared/i18n.js';
 import { controlStyles, hostTokens } from '../shared/tokens.js';
-import type { OpportunityView } from '../shared/types.js';
 import { messages } from './messages.js';
 
 type StepState = 'done' | 'current' | 'todo' | 'won' | 'lost' | 'invalid';
@@ -225,9 +225,9 @@ export class OpportunityStagePath extends ConnectedElement {
     )
       void this.refresh();
     if (this.live && !this.readOnly && this.opportunityId) {
-      this.liveDoc.bind(this.client, `opportunity:${this.opportunityId}`);
+      this.liveDoc.bind(this.client, opportunityDocName(this.opportunityId));
       // The server writes the opportunity's state into its doc after every command.
-      const server = this.liveDoc.doc?.getMap('server');
+      const server = this.liveDoc.doc?.getMap(SERVER_ROOT);
       if (server?.size && server.get('updatedAt') !== this.opportunity?.updatedAt)
         this.opportunity = server.toJSON() as OpportunityView;
     }
@@ -277,7 +277,7 @@ export class OpportunityStagePath extends ConnectedElement {
     this.refusal = null;
     try {
       // Values typed in this opportunity's form just before reach the server first.
-      await findLiveDoc(client.baseUrl, `opportunity:${o.id}`)?.flush();
+      await findLiveDoc(client.baseUrl, opportunityDocName(o.id))?.flush();
       const res = await client.request<OpportunityView>(
         method,
         `/opportunities/${encodeURIComponent(o.id)}${path}`,

@@ -1,4 +1,4 @@
-import type { OpportunityView } from '../shared/types.js';
+import type { OpportunityView } from '@sales-process/core';
 
 /** An opportunity on the seed's process, as the server returns it. */
 export function opportunityFixture(overrides: Partial<OpportunityView> = {}): OpportunityView {
@@ -10,6 +10,7 @@ export function opportunityFixture(overrides: Partial<OpportunityView> = {}): Op
     ownerId: 'sun',
     ownerName: '孙七',
     supervisorId: 'li',
+    departmentId: 'sales',
     amount: 2_300_000,
     currency: 'CNY',
     expectedCloseDate: '2027-02-28',
@@ -26,6 +27,8 @@ export function opportunityFixture(overrides: Partial<OpportunityView> = {}): Op
     stageEnteredAt: '2026-11-20T00:00:00.000Z',
     daysInStage: 6,
     overdue: false,
+    fields: {},
+    stageValues: {},
     postsaleStaff: [],
     lostReason: null,
     contactCount: 3,
@@ -59,6 +62,9 @@ export function opportunityFixture(overrides: Partial<OpportunityView> = {}): Op
         allowMoveBack: true,
       },
     },
+    createdAt: '2026-11-01T00:00:00.000Z',
+    closedAt: null,
+    updatedAt: '2026-11-26T00:00:00.000Z',
     ...overrides,
   };
 }

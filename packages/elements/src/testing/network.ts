@@ -1,3 +1,4 @@
+import { MESSAGE_SYNC } from '@sales-process/core';
 import * as decoding from 'lib0/decoding';
 import * as encoding from 'lib0/encoding';
 import * as syncProtocol from 'y-protocols/sync';
@@ -145,16 +146,16 @@ export function fakeSyncServer(serverDoc: Y.Doc, latencyMs: number): void {
   FakeSocket.onOpen = (socket) =>
     setTimeout(() => {
       const hello = encoding.createEncoder();
-      encoding.writeVarUint(hello, 0);
+      encoding.writeVarUint(hello, MESSAGE_SYNC);
       syncProtocol.writeSyncStep1(hello, serverDoc);
       if (socket.readyState === 1) socket.receive(encoding.toUint8Array(hello));
     }, latencyMs);
   FakeSocket.onSend = (socket, data) =>
     setTimeout(() => {
       const decoder = decoding.createDecoder(data);
-      if (decoding.readVarUint(decoder) !== 0) return;
+      if (decoding.readVarUint(decoder) !== MESSAGE_SYNC) return;
       const reply = encoding.createEncoder();
-      encoding.writeVarUint(reply, 0);
+      encoding.writeVarUint(reply, MESSAGE_SYNC);
       syncProtocol.readSyncMessage(decoder, reply, serverDoc, 'client');
       if (encoding.length(reply) > 1) socket.receive(encoding.toUint8Array(reply));
     }, latencyMs);
