@@ -1,7 +1,5 @@
-import { randomBytes, randomUUID } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
-import { join, resolve } from 'node:path';
 import {
   createServer as createHttpServer,
   type IncomingMessage,
@@ -16,43 +14,41 @@ import {
   type HttpBindings,
   type ServerType,
 } from '@hono/node-server';
-import { serveStatic } from '@hono/node-server/serve-static';
 import { OpenAPIHono } from '@hono/zod-openapi';
-import { devTokenSchema, opportunityDocName } from '@sales-process/core';
-import { bodyLimit } from 'hono/body-limit';
-import { HTTPException } from 'hono/http-exception';
-import type { Context, MiddlewareHandler } from 'hono';
+import { opportunityDocName } from '@sales-process/core';
 import pino, { type Logger } from 'pino';
 import { WebSocketServer } from 'ws';
-import { z } from 'zod';
 import { AdjustableClock, defaultIds, type Clock, type IdGenerator, type ServerContext } from './context.js';
 import type { Database } from './db/open.js';
 import {
-  bearerToken,
+  bearerAuth,
   createVerifier,
   DEFAULT_MAX_TOKEN_TTL_SECONDS,
-  isFailedVerification,
-  signToken,
   SYNC_SUBPROTOCOL,
+  tokenAuthenticator,
   websocketToken,
-  type Principal,
 } from './http/auth.js';
+import { apiBodyLimit } from './http/body-limit.js';
 import { apiCors, normalizeOrigins, websocketOriginAllowed } from './http/cors.js';
-import {
-  ApiError,
-  codeForStatus,
-  DATABASE_RETRY_AFTER_SECONDS,
-  errorResponse,
-  isConnectionLost,
-  notFound,
-  validationError,
-} from './http/errors.js';
+import { devRoutes } from './http/dev.js';
+import type { AppEnv } from './http/env.js';
+import { ApiError, errorHandler, errorResponse, notFound } from './http/errors.js';
+import { idempotency } from './http/idempotency.js';
+import { jsonRequests } from './http/json-body.js';
 import { kitAssets } from './http/kit.js';
-import { SECURITY_HEADERS } from './http/security-headers.js';
 import { answerClientErrors, answerUnhandledUpgrades, errorResponseOutsideHono, writeResponse } from './http/node.js';
+import { requestContext } from './http/request-log.js';
+import { featureRoutes, openApiDocument, registerBearerScheme } from './http/routes.js';
 import { LinkSigner } from './http/signed-links.js';
+import { serveDemo } from './http/static.js';
 import { DEFAULT_AUTH_FAILURE_LIMIT, FailureThrottle, type FailureLimit } from './http/throttle.js';
-import { apiRoutes } from './routes/api.js';
+import { eventStreamSlots } from './http/user-slots.js';
+import { analyticsRoutes } from './analytics/routes.js';
+import { directoryRoutes } from './directory/routes.js';
+import { fileRoutes, isSignedDownload, isUpload } from './files/routes.js';
+import { notificationRoutes } from './notifications/routes.js';
+import { opportunityRoutes } from './opportunities/routes.js';
+import { processRoutes } from './processes/routes.js';
 import { CustomerService, DirectoryService, FieldService, TenantService } from './directory/service.js';
 import { DocStore } from './live/doc-store.js';
 import { OpportunityService } from './opportunities/service.js';
@@ -62,7 +58,9 @@ import { SyncServer, type SyncOptions } from './live/sync-server.js';
 import { FileService } from './files/service.js';
 import { AnalyticsBus, AnalyticsService } from './analytics/service.js';
 
-export const MAX_BODY_BYTES = 1024 * 1024;
+export { MAX_BODY_BYTES } from './http/body-limit.js';
+export { DEMO_CSP } from './http/static.js';
+export { type AppEnv, clientAddress, redactQuery } from './http/env.js';
 
 export interface CreateServerOptions {
   database: Database;
@@ -101,42 +99,7 @@ export interface CreateServerOptions {
   linkSecret?: string;
 }
 
-/** With @hono/node-server, `c.env` holds the Node request; `server.fetch` callers pass none. */
-export type AppEnv = {
-  Bindings: Partial<HttpBindings>;
-  Variables: { principal: Principal; requestId: string; canWrite: boolean };
-};
-
-/** The client's address from its socket (not from headers a client can write). */
-export function clientAddress(c: Context<AppEnv>): string | undefined {
-  return (c.env as Partial<HttpBindings> | undefined)?.incoming?.socket?.remoteAddress;
-}
-
-/** Query values that are secrets (`?token=` on websockets) as logs show them. */
-export function redactQuery(url: string): string {
-  const q = url.indexOf('?');
-  if (q < 0) return '';
-  return url.slice(q).replace(/([?&](?:token|sig)=)[^&#]*/gi, '$1[redacted]');
-}
-
 const ACCEPTED_UPGRADE = Symbol('accepted websocket upgrade');
-
-/**
- * The Content-Security-Policy of the demo's pages (the static app). Styles allow inline
- * attributes (elements set `style=` for widths and colours); everything else is this origin.
- */
-export const DEMO_CSP = [
-  "default-src 'self'",
-  "script-src 'self'",
-  "style-src 'self' 'unsafe-inline'",
-  "img-src 'self' data: blob:",
-  "font-src 'self' data:",
-  "connect-src 'self'",
-  "object-src 'none'",
-  "base-uri 'none'",
-  "form-action 'self'",
-  "frame-ancestors 'self'",
-].join('; ');
 
 export interface Services {
   ctx: ServerContext;
@@ -245,85 +208,12 @@ export async function createServer(options: CreateServerOptions): Promise<SalesP
     options.authFailureLimit === false ? null : (options.authFailureLimit ?? DEFAULT_AUTH_FAILURE_LIMIT);
   const throttle = failureLimit ? new FailureThrottle(failureLimit, () => clock.now().getTime()) : null;
   const app = new OpenAPIHono<AppEnv>();
+  /** Verifies a token and provisions its tenant, for REST and the websocket upgrade alike (http/auth.ts). */
+  const authenticate = tokenAuthenticator({ verify, throttle, ensureTenant: (id) => tenants.ensure(id) });
 
-  /** Verifies a token; addresses that keep sending tokens that fail get 429 for them (http/throttle.ts). */
-  const authenticate = (c: Context<AppEnv>, token: string): Promise<Principal> =>
-    throttle ? throttle.guard(clientAddress(c), () => verify(token), isFailedVerification) : verify(token);
-
-  const badJson = () =>
-    new ApiError('VALIDATION_FAILED', [
-      { path: 'body', message: { zh: '请求体不是合法的 JSON', en: 'The body is not valid JSON' } },
-    ]);
-  app.onError((error, c) => {
-    if (error instanceof ApiError) return errorResponse(c, error);
-    if (error instanceof z.ZodError) return errorResponse(c, validationError(error));
-    if (error instanceof HTTPException) {
-      if (error.status === 413)
-        return errorResponse(
-          c,
-          new ApiError('PAYLOAD_TOO_LARGE', [
-            { limit: MAX_BODY_BYTES, message: { zh: '请求体不能超过 1 MiB', en: 'The body may not exceed 1 MiB' } },
-          ]),
-        );
-      if (error.status === 400) return errorResponse(c, badJson());
-      // Any other framework refusal: its status as the envelope's code.
-      const code = codeForStatus(error.status);
-      if (code !== 'INTERNAL') return errorResponse(c, new ApiError(code));
-    }
-    if (error instanceof SyntaxError) return errorResponse(c, badJson());
-    if (error instanceof URIError)
-      return errorResponse(
-        c,
-        new ApiError('VALIDATION_FAILED', [
-          { path: 'request', message: { zh: '百分号编码不合法', en: 'Malformed percent-encoding' } },
-        ]),
-      );
-    if (isConnectionLost(error)) {
-      logger.warn({ err: error, requestId: c.get('requestId') }, 'database unavailable');
-      return errorResponse(c, new ApiError('UNAVAILABLE').withRetryAfter(DATABASE_RETRY_AFTER_SECONDS));
-    }
-    logger.error(
-      { err: error, requestId: c.get('requestId'), method: c.req.method, path: c.req.path },
-      'unhandled error',
-    );
-    return errorResponse(c, new ApiError('INTERNAL'));
-  });
+  app.onError(errorHandler(logger));
   app.notFound((c) => errorResponse(c, notFound('route')));
-
-  // Request ids and one log line per request.
-  const logRequests = logger.isLevelEnabled('info');
-  app.use('*', async (c, next) => {
-    const requestId = c.req.header('x-request-id')?.slice(0, 64) || randomUUID();
-    c.set('requestId', requestId);
-    const started = performance.now();
-    await next();
-    const path = c.req.path;
-    const api = path.startsWith('/api/') || path.startsWith('/sync/') || path === '/healthz';
-    // On the response's own headers: c.header() after the handler would rebuild the
-    // response around a web stream and lose @hono/node-server's direct write.
-    try {
-      const h = c.res.headers;
-      h.set('x-request-id', requestId);
-      if (api) {
-        for (const [name, value] of Object.entries(SECURITY_HEADERS)) h.set(name, value);
-        if (!h.has('cache-control')) h.set('cache-control', 'no-store');
-      }
-    } catch {
-      // a response with immutable headers (none of ours) goes out without them
-    }
-    if (logRequests && (path.startsWith('/api/') || path.startsWith('/sync/')))
-      logger.info(
-        {
-          requestId,
-          method: c.req.method,
-          path,
-          query: redactQuery(c.req.url) || undefined,
-          status: c.res.status,
-          ms: Math.round(performance.now() - started),
-        },
-        'request',
-      );
-  });
+  app.use('*', requestContext(logger));
   // Cross-origin hosts: preflights are answered here, before the body limit and auth.
   app.use('/api/*', apiCors(allowedOrigins));
 
@@ -332,58 +222,11 @@ export async function createServer(options: CreateServerOptions): Promise<SalesP
     return c.json({ ok: true, database: ctx.database.kind, dev });
   });
 
-  const streamedLimit = bodyLimit({
-    maxSize: MAX_BODY_BYTES,
-    onError: () => {
-      throw new HTTPException(413);
-    },
-  });
-  // A declared length is checked from the header (Node's parser holds the body to it), so
-  // the body is read once, directly, by the route; hono's bodyLimit would first turn every
-  // request into a full fetch Request with a web stream. Only chunked bodies go through it.
-  const jsonLimit: MiddlewareHandler = (c, next) => {
-    if (c.req.method === 'GET' || c.req.method === 'HEAD') return next();
-    const length = c.req.header('content-length');
-    if (length === undefined || c.req.header('transfer-encoding') !== undefined) return streamedLimit(c, next);
-    if (!(Number(length) <= MAX_BODY_BYTES)) throw new HTTPException(413);
-    return next();
-  };
-  // Uploads have their own, larger limit (routes/api.ts).
-  app.use('/api/*', (c, next) =>
-    c.req.method === 'POST' && c.req.path === '/api/v1/files' ? next() : jsonLimit(c, next),
-  );
-
+  // Uploads have their own, larger limit (files/routes.ts).
+  app.use('/api/*', apiBodyLimit(isUpload));
   // Dev mode: tokens and a movable clock. Absent (404) otherwise.
-  if (dev && authSecret) {
-    app.post('/api/v1/dev/token', async (c) => {
-      const body = devTokenSchema.safeParse(await c.req.json().catch(() => null));
-      if (!body.success) throw validationError(body.error);
-      const token = await signToken(
-        authSecret,
-        body.data,
-        clock.now(),
-        Math.min(body.data.expiresIn ?? 12 * 3600, maxTokenTtl),
-      );
-      return c.json({ token });
-    });
-    app.post('/api/v1/dev/clock', async (c) => {
-      const body = z
-        .object({
-          now: z.iso.datetime({ offset: true }).optional(),
-          advanceDays: z.number().min(0).max(3650).optional(),
-        })
-        .safeParse(await c.req.json().catch(() => null));
-      if (!body.success) throw validationError(body.error);
-      if (!(clock instanceof AdjustableClock))
-        throw new ApiError('CONFLICT', [{ message: { zh: '时钟不可调', en: 'This clock cannot be moved' } }]);
-      if (body.data.now) clock.set(new Date(body.data.now));
-      if (body.data.advanceDays) clock.advance(body.data.advanceDays * 86_400_000);
-      // Show the effect at once: reminders that are now due go out.
-      const created = await scheduler.tick();
-      return c.json({ now: clock.now().toISOString(), notificationsCreated: created });
-    });
-    app.get('/api/v1/dev/clock', (c) => c.json({ now: clock.now().toISOString() }));
-  }
+  if (dev && authSecret)
+    app.route('/api/v1', devRoutes({ authSecret, clock, maxTokenTtl, tick: () => scheduler.tick() }));
 
   // The built kit, for pages on any origin.
   app.get('/kit/*', kitAssets(options.kitDir));
@@ -407,7 +250,6 @@ export async function createServer(options: CreateServerOptions): Promise<SalesP
       );
       if (!token) throw new ApiError('UNAUTHENTICATED', [], { zh: '缺少令牌', en: 'No token' });
       const principal = await authenticate(c, token);
-      await tenants.ensure(principal.tenantId);
       const { canWrite } = await sync.authorize(principal, c.req.param('doc'));
       if (c.req.header('upgrade')?.toLowerCase() !== 'websocket')
         throw new ApiError('VALIDATION_FAILED', [
@@ -423,60 +265,33 @@ export async function createServer(options: CreateServerOptions): Promise<SalesP
     upgradeWebSocket((c) => sync.events(c.get('principal'), c.req.param('doc')!, c.get('canWrite')) as never),
   );
 
-  const api = apiRoutes(services);
-  app.get('/api/v1/openapi.json', (c) =>
-    c.json(
-      api.getOpenAPI31Document({
-        openapi: '3.1.0',
-        info: {
-          title: 'Sales process kit',
-          version: '1.0.0',
-          description: 'The public contract of API.md. Errors: {"error": {"code", "message", "details"}}.',
-        },
-        servers: [{ url: '/api/v1' }],
-      }),
-    ),
+  // The REST API: each feature's routes with the services it needs, under one OpenAPI document.
+  const streamSlots = eventStreamSlots();
+  const { database } = ctx;
+  const api = featureRoutes();
+  // Any POST may carry an Idempotency-Key: a retry answers the first answer again.
+  api.use('*', idempotency(ctx));
+  // Content types, JSON depth and text rules on every request, before any schema (http/json-body.ts).
+  api.use('*', jsonRequests({ rawBody: (method, path) => method === 'POST' && path.endsWith('/v1/files') }));
+  api.route(
+    '/',
+    directoryRoutes({ database, tenants, directory, fields, customers, notifyCustomer: services.notifyCustomer }),
   );
+  api.route('/', processRoutes({ database, processes }));
+  api.route('/', opportunityRoutes({ opportunities }));
+  api.route('/', analyticsRoutes({ database, processes, analytics: services.analytics, analyticsBus, streamSlots }));
+  api.route('/', fileRoutes({ files: services.files }));
+  api.route('/', notificationRoutes({ notifications, webhooks, streamSlots }));
+  registerBearerScheme(api);
+  app.get('/api/v1/openapi.json', (c) => c.json(openApiDocument(api)));
   // Everything else under /api/v1 needs a bearer token, except a signed download link,
-  // which carries its own proof (routes/api.ts checks it).
-  const signedContent = /^\/api\/v1\/files\/[^/]+\/content$/;
-  app.use('/api/v1/*', async (c, next) => {
-    if ((c.req.method === 'GET' || c.req.method === 'HEAD') && signedContent.test(c.req.path)) return next();
-    const token = bearerToken(c.req.header('authorization'));
-    if (!token) {
-      const hint = c.req.query('token') !== undefined;
-      throw new ApiError(
-        'UNAUTHENTICATED',
-        [],
-        hint
-          ? {
-              zh: '令牌须放在 Authorization 请求头中（?token= 只用于 WebSocket）',
-              en: 'Send the token in the Authorization header (?token= is for websockets only)',
-            }
-          : { zh: '缺少令牌', en: 'No bearer token' },
-      );
-    }
-    const principal = await authenticate(c, token);
-    await tenants.ensure(principal.tenantId);
-    c.set('principal', principal);
-    await next();
-  });
+  // which carries its own proof (files/routes.ts checks it).
+  app.use(
+    '/api/v1/*',
+    bearerAuth(authenticate, (c) => isSignedDownload(c.req.method, c.req.path)),
+  );
   app.route('/api/v1', api);
-
-  if (options.staticDir && existsSync(join(options.staticDir, 'index.html'))) {
-    const root = resolve(options.staticDir);
-    const index = readFileSync(join(root, 'index.html'), 'utf8');
-    // The demo's pages run only their own code: scripts, styles, data and sockets from this origin.
-    app.use('/*', async (c, next) => {
-      await next();
-      if (c.res.headers.get('content-type')?.startsWith('text/html')) {
-        c.res.headers.set('content-security-policy', DEMO_CSP);
-        for (const [name, value] of Object.entries(SECURITY_HEADERS)) c.res.headers.set(name, value);
-      }
-    });
-    app.use('/*', serveStatic({ root }));
-    app.get('*', (c) => (c.req.path.startsWith('/api/') ? c.notFound() : c.html(index)));
-  }
+  serveDemo(app, options.staticDir);
 
   let server: ServerType | null = null;
   const wss = new WebSocketServer({

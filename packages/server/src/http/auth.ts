@@ -1,7 +1,10 @@
 import { createSecretKey } from 'node:crypto';
-import { isStorableText, ROLES, type Role } from '@sales-process/core';
+import { BEARER_SUBPROTOCOL_PREFIX, isStorableText, LIVE_SUBPROTOCOL, ROLES, type Role } from '@sales-process/core';
+import type { Context, MiddlewareHandler } from 'hono';
 import { createRemoteJWKSet, jwtVerify, SignJWT, type JWTPayload } from 'jose';
+import { clientAddress, type AppEnv } from './env.js';
 import { ApiError } from './errors.js';
+import type { FailureThrottle } from './throttle.js';
 
 export interface Principal {
   tenantId: string;
@@ -203,10 +206,10 @@ export function bearerToken(header: string | undefined): string | null {
   return m ? m[1]! : null;
 }
 
-/** The subprotocol the kit's websocket client asks for, and the only one the server answers. */
-export const SYNC_SUBPROTOCOL = 'sales-process';
-/** Prefix of the subprotocol entry that carries the token: `bearer.<jwt>`. */
-export const BEARER_SUBPROTOCOL_PREFIX = 'bearer.';
+/** The subprotocol the kit's websocket client asks for, and the only one the server answers (core's live protocol). */
+export const SYNC_SUBPROTOCOL = LIVE_SUBPROTOCOL;
+/** Prefix of the subprotocol entry that carries the token: `bearer.<jwt>` (core's live protocol). */
+export { BEARER_SUBPROTOCOL_PREFIX };
 
 /**
  * The token of a websocket upgrade: a `Sec-WebSocket-Protocol` entry `bearer.<jwt>` (the
@@ -232,4 +235,56 @@ export function requireRole(p: Principal, ...roles: Role[]): void {
     throw new ApiError('FORBIDDEN', [
       { need: roles, message: { zh: `需要角色：${roles.join('/')}`, en: `Needs role: ${roles.join(' or ')}` } },
     ]);
+}
+
+/** A request's token checked once: verified, throttled per address, its tenant provisioned. */
+export type Authenticate = (c: Context<AppEnv>, token: string) => Promise<Principal>;
+
+/**
+ * Token authentication, written once for REST and the websocket upgrade: verifies the token
+ * (addresses that keep sending tokens that fail get 429 for them, http/throttle.ts) and
+ * makes sure the principal's tenant exists.
+ */
+export function tokenAuthenticator(deps: {
+  verify: TokenVerifier;
+  throttle: FailureThrottle | null;
+  ensureTenant: (tenantId: string) => Promise<unknown>;
+}): Authenticate {
+  const { verify, throttle, ensureTenant } = deps;
+  return async (c, token) => {
+    const principal = await (throttle
+      ? throttle.guard(clientAddress(c), () => verify(token), isFailedVerification)
+      : verify(token));
+    await ensureTenant(principal.tenantId);
+    return principal;
+  };
+}
+
+/**
+ * The REST guard: every request needs `Authorization: Bearer <JWT>` (sets `principal`),
+ * except those `skip` lets through (a signed download link carries its own proof).
+ */
+export function bearerAuth(
+  authenticate: Authenticate,
+  skip: (c: Context<AppEnv>) => boolean,
+): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    if (skip(c)) return next();
+    const token = bearerToken(c.req.header('authorization'));
+    if (!token) {
+      const hint = c.req.query('token') !== undefined;
+      throw new ApiError(
+        'UNAUTHENTICATED',
+        [],
+        hint
+          ? {
+              zh: '令牌须放在 Authorization 请求头中（?token= 只用于 WebSocket）',
+              en: 'Send the token in the Authorization header (?token= is for websockets only)',
+            }
+          : { zh: '缺少令牌', en: 'No bearer token' },
+      );
+    }
+    c.set('principal', await authenticate(c, token));
+    await next();
+  };
 }

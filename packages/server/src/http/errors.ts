@@ -1,7 +1,11 @@
 import { ERROR_MESSAGES, ERROR_STATUS, type Detail, type ErrorCode, type LocalizedText } from '@sales-process/core';
-import type { Context } from 'hono';
+import type { Context, ErrorHandler } from 'hono';
+import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
-import type { ZodError } from 'zod';
+import type { Logger } from 'pino';
+import { z, type ZodError } from 'zod';
+import { MAX_BODY_BYTES } from './body-limit.js';
+import type { AppEnv } from './env.js';
 
 /** A refusal with a stable code; rendered as API.md's envelope. */
 export class ApiError extends Error {
@@ -140,4 +144,51 @@ export function validationError(error: ZodError, where: 'body' | 'query' | 'para
       },
     })),
   );
+}
+
+const badJson = () =>
+  new ApiError('VALIDATION_FAILED', [
+    { path: 'body', message: { zh: '请求体不是合法的 JSON', en: 'The body is not valid JSON' } },
+  ]);
+
+/**
+ * Every error a request ends in, as API.md's envelope (`app.onError`): refusals as they are,
+ * schema and parse failures as 400, framework refusals by their status, a lost database as
+ * 503 with Retry-After, anything else as 500 (logged).
+ */
+export function errorHandler(logger: Logger): ErrorHandler<AppEnv> {
+  return (error, c) => {
+    if (error instanceof ApiError) return errorResponse(c, error);
+    if (error instanceof z.ZodError) return errorResponse(c, validationError(error));
+    if (error instanceof HTTPException) {
+      if (error.status === 413)
+        return errorResponse(
+          c,
+          new ApiError('PAYLOAD_TOO_LARGE', [
+            { limit: MAX_BODY_BYTES, message: { zh: '请求体不能超过 1 MiB', en: 'The body may not exceed 1 MiB' } },
+          ]),
+        );
+      if (error.status === 400) return errorResponse(c, badJson());
+      // Any other framework refusal: its status as the envelope's code.
+      const code = codeForStatus(error.status);
+      if (code !== 'INTERNAL') return errorResponse(c, new ApiError(code));
+    }
+    if (error instanceof SyntaxError) return errorResponse(c, badJson());
+    if (error instanceof URIError)
+      return errorResponse(
+        c,
+        new ApiError('VALIDATION_FAILED', [
+          { path: 'request', message: { zh: '百分号编码不合法', en: 'Malformed percent-encoding' } },
+        ]),
+      );
+    if (isConnectionLost(error)) {
+      logger.warn({ err: error, requestId: c.get('requestId') }, 'database unavailable');
+      return errorResponse(c, new ApiError('UNAVAILABLE').withRetryAfter(DATABASE_RETRY_AFTER_SECONDS));
+    }
+    logger.error(
+      { err: error, requestId: c.get('requestId'), method: c.req.method, path: c.req.path },
+      'unhandled error',
+    );
+    return errorResponse(c, new ApiError('INTERNAL'));
+  };
 }

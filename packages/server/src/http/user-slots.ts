@@ -63,3 +63,6 @@ export const holding =
       release();
     }
   };
+
+/** Event streams (SSE: notifications, analytics) one user may hold open at once, all kinds together: 429 past it. */
+export const eventStreamSlots = () => new UserSlots(10, { zh: '事件流', en: 'event streams' });

@@ -1,0 +1,138 @@
+import {
+  createContactSchema,
+  createCustomerSchema,
+  createFieldSchema,
+  directorySyncSchema,
+  FIELD_OBJECTS,
+} from '@sales-process/core';
+import { z } from 'zod';
+import type { Database } from '../db/open.js';
+import { requireRole } from '../http/auth.js';
+import { featureRoutes, idParam, json, principalOf as P, route } from '../http/routes.js';
+import type { CustomerService, DirectoryService, FieldService, TenantService } from './service.js';
+
+const objectParam = z.object({ object: z.enum(FIELD_OBJECTS) });
+
+/** The directory (users, departments, sync), custom fields, tenant settings, customers and contacts. */
+export function directoryRoutes(s: {
+  database: Database;
+  tenants: TenantService;
+  directory: DirectoryService;
+  fields: FieldService;
+  customers: CustomerService;
+  /** A customer's contacts changed: opportunities on it may have new gates. */
+  notifyCustomer(tenantId: string, customerId: string): void;
+}) {
+  const api = featureRoutes();
+
+  // ---- directory and fields ----------------------------------------------------------
+  api.openapi(
+    route({
+      method: 'post',
+      path: '/directory/sync',
+      tags: ['directory'],
+      request: { body: json(directorySyncSchema) },
+    }),
+    async (c) => {
+      requireRole(P(c), 'admin');
+      return c.json(await s.directory.sync(P(c), c.req.valid('json')), 200);
+    },
+  );
+  api.openapi(route({ method: 'get', path: '/directory', tags: ['directory'] }), async (c) => {
+    const p = P(c);
+    return c.json(
+      { departments: await s.directory.listDepartments(p.tenantId), users: await s.directory.listUsers(p.tenantId) },
+      200,
+    );
+  });
+  api.openapi(route({ method: 'get', path: '/me', tags: ['directory'] }), async (c) => {
+    const p = P(c);
+    const user = await s.directory.user(s.database.db, p.tenantId, p.userId);
+    return c.json(
+      {
+        id: p.userId,
+        tenantId: p.tenantId,
+        roles: [...p.roles],
+        name: user?.name ?? p.name ?? p.userId,
+        departmentId: user?.departmentId ?? null,
+        managerId: user?.managerId ?? null,
+      },
+      200,
+    );
+  });
+  api.openapi(
+    route({ method: 'get', path: '/fields/{object}', tags: ['fields'], request: { params: objectParam } }),
+    async (c) => {
+      const { object } = c.req.valid('param');
+      return c.json({ items: await s.fields.list(s.database.db, P(c).tenantId, object) }, 200);
+    },
+  );
+  api.openapi(
+    route({
+      method: 'post',
+      path: '/fields/{object}',
+      tags: ['fields'],
+      request: { params: objectParam, body: json(createFieldSchema) },
+    }),
+    async (c) => {
+      requireRole(P(c), 'admin');
+      return c.json(await s.fields.add(P(c).tenantId, c.req.valid('param').object, c.req.valid('json')), 201);
+    },
+  );
+  api.openapi(route({ method: 'get', path: '/settings', tags: ['settings'] }), async (c) =>
+    c.json(await s.tenants.settings(P(c).tenantId), 200),
+  );
+  api.openapi(
+    route({
+      method: 'put',
+      path: '/settings',
+      tags: ['settings'],
+      request: { body: json(z.object({ deleteRequiresStatus: z.enum(['enabled', 'disabled', 'any']) })) },
+    }),
+    async (c) => {
+      requireRole(P(c), 'admin');
+      return c.json(await s.tenants.updateSettings(P(c).tenantId, c.req.valid('json')), 200);
+    },
+  );
+
+  // ---- customers -----------------------------------------------------------------------
+  api.openapi(route({ method: 'get', path: '/customers', tags: ['customers'] }), async (c) =>
+    c.json({ items: await s.customers.list(P(c).tenantId) }, 200),
+  );
+  api.openapi(
+    route({ method: 'post', path: '/customers', tags: ['customers'], request: { body: json(createCustomerSchema) } }),
+    async (c) => c.json(await s.customers.create(P(c), c.req.valid('json')), 201),
+  );
+  api.openapi(
+    route({ method: 'get', path: '/customers/{id}', tags: ['customers'], request: { params: idParam } }),
+    async (c) => c.json(await s.customers.get(s.database.db, P(c).tenantId, c.req.valid('param').id), 200),
+  );
+  api.openapi(
+    route({
+      method: 'post',
+      path: '/customers/{id}/contacts',
+      tags: ['customers'],
+      request: { params: idParam, body: json(createContactSchema) },
+    }),
+    async (c) => {
+      const contact = await s.customers.addContact(P(c), c.req.valid('param').id, c.req.valid('json'));
+      s.notifyCustomer(P(c).tenantId, c.req.valid('param').id);
+      return c.json(contact, 201);
+    },
+  );
+  api.openapi(
+    route({
+      method: 'delete',
+      path: '/customers/{id}/contacts/{cid}',
+      tags: ['customers'],
+      request: { params: idParam.extend({ cid: z.string().min(1).max(128) }) },
+    }),
+    async (c) => {
+      const { id, cid } = c.req.valid('param');
+      await s.customers.removeContact(P(c), id, cid);
+      s.notifyCustomer(P(c).tenantId, id);
+      return c.body(null, 204);
+    },
+  );
+  return api;
+}
