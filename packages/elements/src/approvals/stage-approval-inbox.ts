@@ -1,11 +1,11 @@
-import { css, html, nothing } from 'lit';
+import { html, nothing } from 'lit';
 import { state } from '../shared/decorators.js';
 import type { ApiClientError } from '../client/api-client.js';
 import { ConnectedElement } from '../shared/connected-element.js';
 import { defineElement } from '../shared/define.js';
 import { SpApprovalDecidedEvent } from '../shared/events.js';
 import { LocalizeController } from '../shared/i18n.js';
-import { controlStyles, hostTokens } from '../shared/tokens.js';
+import styles from './stage-approval-inbox.styles.js';
 
 export interface ApprovalView {
   id: string;
@@ -82,59 +82,7 @@ const messages = {
  * @cssproperty --sp-line-height - Line height (default 1.5).
  */
 export class StageApprovalInbox extends ConnectedElement {
-  static override styles = [
-    hostTokens,
-    controlStyles,
-    css`
-      :host {
-        display: block;
-      }
-      article {
-        border: 1px solid var(--_border);
-        border-radius: var(--_radius);
-        padding: 0.75rem;
-        margin-bottom: 0.75rem;
-      }
-      h4 {
-        margin: 0 0 0.25rem;
-      }
-      dl {
-        display: grid;
-        grid-template-columns: max-content 1fr;
-        gap: 0.2rem 0.75rem;
-        margin: 0.5rem 0;
-      }
-      dt {
-        color: var(--_muted);
-      }
-      dd {
-        margin: 0;
-        white-space: pre-wrap;
-      }
-      textarea {
-        width: 100%;
-      }
-      .buttons {
-        display: flex;
-        gap: 0.5rem;
-        margin-top: 0.5rem;
-      }
-      button.approve {
-        background: var(--_done);
-        border-color: var(--_done);
-        color: #fff;
-      }
-      button.reject {
-        color: var(--_danger);
-      }
-      .error {
-        color: var(--_danger);
-      }
-      .muted {
-        color: var(--_muted);
-      }
-    `,
-  ];
+  static override styles = styles;
 
   @state() protected items: ApprovalView[] = [];
   @state() protected errors = new Map<string, string>();

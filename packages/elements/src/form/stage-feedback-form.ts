@@ -7,14 +7,14 @@ import {
   type OpportunityView,
 } from '@sales-process/core';
 import { checkFieldValue, isEmptyValue, type FieldType } from '@sales-process/core/field-values';
-import { css, html, nothing, type PropertyValues, type TemplateResult } from 'lit';
+import { html, nothing, type PropertyValues, type TemplateResult } from 'lit';
 import { property, state } from '../shared/decorators.js';
 import type { ApiClientError } from '../client/api-client.js';
 import { ConnectedElement } from '../shared/connected-element.js';
 import { defineElement } from '../shared/define.js';
 import { LocalizeController } from '../shared/i18n.js';
 import { LiveDocController } from '../shared/live-controller.js';
-import { controlStyles, hostTokens } from '../shared/tokens.js';
+import styles from './stage-feedback-form.styles.js';
 import type * as Y from 'yjs';
 import { messages } from './messages.js';
 
@@ -61,119 +61,7 @@ const COLORS = ['#0b65c2', '#b3261e', '#1a7f37', '#8250df', '#bf8700', '#0f7b8a'
 export class StageFeedbackForm extends ConnectedElement {
   static formAssociated = true;
 
-  static override styles = [
-    hostTokens,
-    controlStyles,
-    css`
-      :host {
-        display: block;
-      }
-      h3 {
-        margin: 0 0 0.25rem;
-        font-size: 1.05em;
-      }
-      .requirements {
-        white-space: pre-wrap;
-        color: var(--_muted);
-        background: var(--_subtle);
-        border-radius: var(--_radius);
-        padding: 0.5rem 0.75rem;
-        margin: 0 0 0.75rem;
-      }
-      .field {
-        display: grid;
-        gap: 0.25rem;
-        margin-bottom: 0.75rem;
-      }
-      label,
-      legend {
-        font-weight: 600;
-      }
-      .req {
-        color: var(--_danger);
-        margin-left: 0.2em;
-      }
-      input:not([type='checkbox']):not([type='file']),
-      textarea,
-      select {
-        width: 100%;
-      }
-      [aria-invalid='true'] {
-        border-color: var(--_danger) !important;
-      }
-      .error {
-        color: var(--_danger);
-        font-size: 0.85em;
-      }
-      fieldset {
-        border: 0;
-        padding: 0;
-        margin: 0;
-      }
-      .options label {
-        font-weight: normal;
-        margin-right: 0.75rem;
-      }
-      .editing {
-        font-size: 0.8em;
-        font-weight: normal;
-        margin-left: 0.5em;
-      }
-      .bar {
-        display: flex;
-        flex-wrap: wrap;
-        gap: 0.5rem;
-        align-items: center;
-        font-size: 0.85em;
-        color: var(--_muted);
-        margin-bottom: 0.5rem;
-      }
-      .who {
-        display: inline-flex;
-        align-items: center;
-        gap: 0.25rem;
-      }
-      .dot {
-        width: 0.6rem;
-        height: 0.6rem;
-        border-radius: 50%;
-        display: inline-block;
-      }
-      .offline {
-        color: var(--_warn);
-      }
-      .contacts {
-        border: 1px dashed var(--_border);
-        border-radius: var(--_radius);
-        padding: 0.5rem 0.75rem;
-        margin-bottom: 0.75rem;
-      }
-      .contacts form {
-        display: flex;
-        flex-wrap: wrap;
-        gap: 0.5rem;
-        margin-top: 0.5rem;
-      }
-      .contacts input {
-        width: auto !important;
-        flex: 1 1 8rem;
-      }
-      .notice {
-        color: var(--_danger);
-        margin: 0 0 0.5rem;
-      }
-      .met {
-        color: var(--_done);
-      }
-      button.file-link {
-        border: 0;
-        background: none;
-        padding: 0;
-        color: var(--_accent);
-        text-decoration: underline;
-      }
-    `,
-  ];
+  static override styles = styles;
 
   /** The opportunity whose current stage form to show. */
   @property({ attribute: 'opportunity-id' }) opportunityId = '';

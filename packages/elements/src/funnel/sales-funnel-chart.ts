@@ -1,11 +1,11 @@
 import type { FunnelFigures, FunnelStageFigures } from '@sales-process/core';
-import { css, html, nothing, svg } from 'lit';
+import { html, nothing, svg } from 'lit';
 import { property, state } from '../shared/decorators.js';
 import type { ApiClientError } from '../client/api-client.js';
 import { ConnectedElement } from '../shared/connected-element.js';
 import { defineElement } from '../shared/define.js';
 import { LocalizeController } from '../shared/i18n.js';
-import { controlStyles, hostTokens } from '../shared/tokens.js';
+import styles from './sales-funnel-chart.styles.js';
 
 // The figures are core's (a type-only import: nothing of core is bundled).
 type StageFigures = FunnelStageFigures;
@@ -122,124 +122,7 @@ const messages = {
  * @cssproperty --sp-line-height - Line height (default 1.5).
  */
 export class SalesFunnelChart extends ConnectedElement {
-  static override styles = [
-    hostTokens,
-    controlStyles,
-    css`
-      :host {
-        display: block;
-      }
-      .top {
-        display: flex;
-        flex-wrap: wrap;
-        gap: 0.5rem 1rem;
-        align-items: center;
-        justify-content: space-between;
-      }
-      .toggle button {
-        font: inherit;
-        border: 1px solid var(--_border);
-        background: var(--_bg);
-        color: inherit;
-        padding: 0.25rem 0.7rem;
-        cursor: pointer;
-      }
-      .toggle button[aria-pressed='true'] {
-        background: var(--_accent);
-        color: var(--_accent-fg);
-        border-color: var(--_accent);
-      }
-      .grid {
-        display: grid;
-        grid-template-columns: minmax(16rem, 3fr) minmax(12rem, 2fr);
-        gap: 1rem;
-        align-items: start;
-      }
-      @media (max-width: 720px) {
-        .grid {
-          grid-template-columns: 1fr;
-        }
-      }
-      svg {
-        width: 100%;
-        height: auto;
-        display: block;
-      }
-      .seg polygon {
-        fill: var(--_accent);
-        opacity: 0.85;
-      }
-      .seg:nth-child(2n) polygon {
-        opacity: 0.65;
-      }
-      .seg:focus {
-        outline: none;
-      }
-      .seg:focus polygon,
-      .seg.active polygon {
-        opacity: 1;
-        stroke: var(--_fg);
-        stroke-width: 2;
-      }
-      .seg text {
-        fill: #fff;
-        font-size: 13px;
-        pointer-events: none;
-      }
-      .details {
-        min-height: 3rem;
-        padding: 0.5rem 0.75rem;
-        background: var(--_subtle);
-        border-radius: var(--_radius);
-      }
-      table {
-        border-collapse: collapse;
-        width: 100%;
-        font-size: 0.9em;
-      }
-      th,
-      td {
-        border-bottom: 1px solid var(--_border);
-        padding: 0.25rem 0.4rem;
-        text-align: right;
-      }
-      th:first-child,
-      td:first-child {
-        text-align: left;
-      }
-      .bar-cell {
-        width: 30%;
-      }
-      .bar {
-        height: 0.6rem;
-        background: var(--_accent);
-        border-radius: 2px;
-      }
-      .diag {
-        border-left: 3px solid var(--_warn);
-        padding-left: 0.6rem;
-      }
-      .diag.healthy {
-        border-color: var(--_done);
-      }
-      form {
-        display: flex;
-        flex-wrap: wrap;
-        gap: 0.5rem;
-        align-items: end;
-      }
-      .muted {
-        color: var(--_muted);
-        font-size: 0.9em;
-      }
-      .error {
-        color: var(--_danger);
-      }
-      h4 {
-        margin: 1rem 0 0.4rem;
-      }
-    `,
-  ];
+  static override styles = styles;
 
   /** The process whose funnel to show; loaded from the server (and kept live) when set. */
   @property({ attribute: 'process-id' }) processId = '';
