@@ -48,6 +48,15 @@ interface Department {
   name: string;
   parentId: string | null;
 }
+/** The draft as read from the doc at one version, its problems, and those filed by where they sit. */
+interface DraftView {
+  doc: Y.Doc | null;
+  version: number;
+  catalog: FieldCatalog | null;
+  draft: ProcessDraft | null;
+  problems: DefinitionProblem[];
+  at: Map<string, DefinitionProblem[]>;
+}
 interface Preview {
   affected: number;
   perStage: { stageId: string | null; name: string | null; count: number; removed: boolean; target: string | null }[];
@@ -158,6 +167,7 @@ export class SalesProcessDesigner extends ConnectedElement {
   protected readonly i18n = new LocalizeController(this, messages);
   protected readonly live = new LiveDocController(this, (n) => this.onNotice(n));
   private loadedFor = '';
+  private view: DraftView | null = null;
 
   protected override willUpdate(changed: PropertyValues<this>): void {
     if (changed.has('doc')) this.live.useDoc(this.doc);
@@ -172,6 +182,8 @@ export class SalesProcessDesigner extends ConnectedElement {
       void this.load();
     }
     this.updatePresence();
+    // Once per update, not per stage and field: render reads `view`.
+    this.read();
   }
 
   protected override reload() {
@@ -213,15 +225,42 @@ export class SalesProcessDesigner extends ConnectedElement {
 
   /** The draft as JSON (valid structure), and its problems. */
   get draft(): ProcessDraft | null {
-    const doc = this.live.doc;
-    if (!doc) return null;
-    return normalizeDraft(readDraft(doc));
+    return this.read().draft;
   }
 
   /** What keeps the draft from being published (errors) or is worth a look (warnings). */
   get problems(): DefinitionProblem[] {
-    const d = this.draft;
-    return d ? checkPublishable(d.definition, this.catalog ?? undefined, d.name) : [];
+    return this.read().problems;
+  }
+
+  /**
+   * The draft and its problems as of the doc's current state: read and checked once per
+   * change of the doc (or the catalog), however often the element renders or asks.
+   */
+  private read(): DraftView {
+    const doc = this.live.doc;
+    const version = this.live.version;
+    const catalog = this.catalog;
+    const v = this.view;
+    if (v && v.doc === doc && v.version === version && v.catalog === catalog) return v;
+    const draft = doc ? normalizeDraft(readDraft(doc)) : null;
+    const problems = draft ? checkPublishable(draft.definition, catalog ?? undefined, draft.name) : [];
+    // Where each problem sits: `phase/index` of a stage, `phase/index/key` of its settings,
+    // `phase/index/fields/i` of a field, `name`, `rules`.
+    const at = new Map<string, DefinitionProblem[]>();
+    const file = (key: string, p: DefinitionProblem) => {
+      const list = at.get(key);
+      if (list) list.push(p);
+      else at.set(key, [p]);
+    };
+    for (const p of problems) {
+      const [a, b, c, d] = p.path;
+      file(String(a), p);
+      if (b === undefined) continue;
+      file(`${a}/${b}`, p);
+      if (c !== undefined) file(c === 'fields' ? `${a}/${b}/fields/${d}` : `${a}/${b}/${c}`, p);
+    }
+    return (this.view = { doc, version, catalog, draft, problems, at });
   }
 
   /** Runs a local edit and tells the host. */
@@ -230,7 +269,8 @@ export class SalesProcessDesigner extends ConnectedElement {
     if (!doc) return;
     fn(doc);
     this.notice = null;
-    this.dispatchEvent(new SpChangeEvent({ draft: this.draft, problems: this.problems }));
+    const { draft, problems } = this.read();
+    this.dispatchEvent(new SpChangeEvent({ draft, problems }));
   }
 
   private updatePresence() {
@@ -260,10 +300,9 @@ export class SalesProcessDesigner extends ConnectedElement {
 
   // ---- problems placed at their controls -------------------------------------------------
 
-  private problemsAt(phase: string, index: number | null, key?: string): DefinitionProblem[] {
-    return this.problems.filter(
-      (p) => p.path[0] === phase && (index === null || p.path[1] === index) && (key === undefined || p.path[2] === key),
-    );
+  /** The problems at `path` (see `read`), as of this update. */
+  private problemsAt(...path: (string | number)[]): DefinitionProblem[] {
+    return this.view?.at.get(path.join('/')) ?? [];
   }
 
   private problemText(list: DefinitionProblem[]): TemplateResult | typeof nothing {
@@ -363,20 +402,20 @@ export class SalesProcessDesigner extends ConnectedElement {
 
   protected override render() {
     const t = this.i18n;
-    const draft = this.draft;
+    // Read and checked in willUpdate, once per change of the doc.
+    const { draft, problems } = this.view!;
     const failure = this.failure ?? this.live.failure;
     if (this.live.failure || (failure && !this.process)) return this.renderFailure(failure);
     if (!this.live.doc || !draft) return html`<p aria-busy="true">${t.t('loading')}</p>`;
-    const problems = this.problems;
     const errors = problems.filter((p) => p.severity === 'error');
     const warnings = problems.filter((p) => p.severity === 'warning');
     const tabs: Tab[] = ['presale', 'postsale', 'terminal', 'rules', 'departments'];
     return html`
       <div class="toolbar" part="toolbar">
         <label class="stack name">${t.t('name')}
-          <input id="process-name" .value=${draft.name} maxlength="80" aria-invalid=${problems.some((p) => p.path[0] === 'name') ? 'true' : 'false'}
+          <input id="process-name" .value=${draft.name} maxlength="80" aria-invalid=${this.problemsAt('name').length ? 'true' : 'false'}
             @input=${(e: Event) => this.edit((doc) => setDraftName(doc, (e.target as HTMLInputElement).value))} />
-          ${this.problemText(problems.filter((p) => p.path[0] === 'name'))}
+          ${this.problemText(this.problemsAt('name'))}
         </label>
         ${
           this.process
@@ -550,7 +589,7 @@ export class SalesProcessDesigner extends ConnectedElement {
               ${s.fields.map(
                 (f, i) => html`<tr data-field=${uid(f)}>
                   <td><span class="badge">${t.t(`source_${f.source}`)}</span></td>
-                  <td>${this.fieldLabel(f)} ${this.problemText(this.problems.filter((p) => p.path[0] === phase && p.path[1] === index && p.path[2] === 'fields' && p.path[3] === i))}</td>
+                  <td>${this.fieldLabel(f)} ${this.problemText(this.problemsAt(phase, index, 'fields', i))}</td>
                   <td><label class="check"><input type="checkbox" .checked=${f.required} @change=${(e: Event) => this.edit((doc) => setStageFieldValue(doc, phase, s.id, uid(f), 'required', (e.target as HTMLInputElement).checked))} /> ${t.t('required')}</label></td>
                   <td>
                     <button class="icon" ?disabled=${i === 0} aria-label="${t.t('moveUp')} ${this.fieldLabel(f)}" @click=${() => this.edit((doc) => moveStageField(doc, phase, s.id, uid(f), i - 1))}>↑</button>
@@ -643,7 +682,7 @@ export class SalesProcessDesigner extends ConnectedElement {
           <option value="" ?selected=${!r.orderAllowedAfterStage}>${t.t('anyStage')}</option>
           ${draft.definition.presale.map((s) => html`<option value=${s.id} ?selected=${r.orderAllowedAfterStage === s.id}>${s.name || s.id}</option>`)}
         </select>
-        ${this.problemText(this.problemsAt('rules', null))}
+        ${this.problemText(this.problemsAt('rules'))}
       </label>
       <label class="check"><input id="rule-skip" type="checkbox" .checked=${r.allowSkipStages} @change=${(e: Event) => rule('allowSkipStages', (e.target as HTMLInputElement).checked)} /> ${t.t('allowSkipStages')}</label>
       <label class="check"><input id="rule-back" type="checkbox" .checked=${r.allowMoveBack} @change=${(e: Event) => rule('allowMoveBack', (e.target as HTMLInputElement).checked)} /> ${t.t('allowMoveBack')}</label>
@@ -777,7 +816,7 @@ export class SalesProcessDesigner extends ConnectedElement {
   protected renderPublish() {
     const t = this.i18n;
     const st = this.publishState;
-    const draft = this.draft;
+    const { draft, problems } = this.view!;
     const close = () => this.shadowRoot!.querySelector<HTMLDialogElement>('dialog')?.close();
     const change = (patch: Partial<typeof st>) => {
       this.publishState = { ...this.publishState, ...patch };
@@ -788,7 +827,7 @@ export class SalesProcessDesigner extends ConnectedElement {
       st.busy ||
       !!st.result ||
       (st.mode === 'update-existing' && unmapped.some((u) => !st.mapping[u.stageId])) ||
-      this.problems.some((p) => p.severity === 'error');
+      problems.some((p) => p.severity === 'error');
     return html`<dialog aria-labelledby="publish-title">
       <h3 id="publish-title">${t.t('publishTitle')}</h3>
       <fieldset>

@@ -32,6 +32,8 @@ export const LIVE_CONNECT_TIMEOUT_MS = 5000;
 export class LiveDocController implements ReactiveController {
   live: LiveDoc | null = null;
   connected = false;
+  /** Counts the doc's updates (and changes of doc): what is read from the doc is stale when it moved. */
+  version = 0;
   /** Why the doc could not be shown (set only while there is nothing to show). */
   failure: KitFailure | null = null;
   private key = '';
@@ -63,9 +65,10 @@ export class LiveDocController implements ReactiveController {
     const live = acquireLiveDoc(client!, name!, options);
     this.live = live;
     this.connected = live.connected();
+    this.version++;
     const onUpdate = () => this.host.requestUpdate();
-    live.doc.on('update', onUpdate);
-    this.cleanup.push(() => live.doc.off('update', onUpdate));
+    live.doc.on('update', this.ownUpdate);
+    this.cleanup.push(() => live.doc.off('update', this.ownUpdate));
     // Presence is drawn from awareness, which changes without any doc update.
     const awareness = live.provider.awareness;
     awareness.on('change', onUpdate);
@@ -150,6 +153,7 @@ export class LiveDocController implements ReactiveController {
     if (doc === this.own) return;
     if (this.own) this.own.off('update', this.ownUpdate);
     this.own = doc;
+    this.version++;
     if (doc) {
       this.unbind();
       this.key = 'own';
@@ -157,7 +161,10 @@ export class LiveDocController implements ReactiveController {
     }
   }
 
-  private readonly ownUpdate = () => this.host.requestUpdate();
+  private readonly ownUpdate = () => {
+    this.version++;
+    this.host.requestUpdate();
+  };
 
   get doc(): Y.Doc | null {
     return this.own ?? this.live?.doc ?? null;
