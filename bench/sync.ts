@@ -18,7 +18,15 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { HocuspocusProvider } from '@hocuspocus/provider';
-import { readDraft, seedProcessDefinition, setStageValue, writeDraft, type ProcessDraft } from '@sales-process/core';
+import {
+  DRAFT_ROOT,
+  processDraftDocName,
+  readDraft,
+  seedProcessDefinition,
+  setStageValue,
+  writeDraft,
+  type ProcessDraft,
+} from '@sales-process/core';
 import { signToken } from '@sales-process/server';
 import { freePort, openScratchPostgres } from '@sales-process/server/testing';
 import postgres from 'postgres';
@@ -102,7 +110,7 @@ const KINDS: Kind[] = [
           headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
           body: JSON.stringify({ name: `P${i}`, departments: [], definition: seedProcessDefinition }),
         });
-        ids.push(`process-draft:${((await res.json()) as { id: string }).id}`);
+        ids.push(processDraftDocName(((await res.json()) as { id: string }).id));
       }
       return ids;
     },
@@ -189,7 +197,7 @@ async function scenario(kind: Kind, rooms: number, clients: number) {
         const seen = new Set<number>();
         // Only the edited text is read: reading the whole draft per update would make the
         // load generator's own work most of what is measured.
-        const requirements = (reader.getMap('draft').get('presale') as Y.Map<Y.Map<unknown>>)
+        const requirements = (reader.getMap(DRAFT_ROOT).get('presale') as Y.Map<Y.Map<unknown>>)
           .get('visit')!
           .get('requirements') as Y.Text;
         reader.on('update', () => {

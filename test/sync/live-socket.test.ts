@@ -5,6 +5,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { resolve } from 'node:path';
+import { MESSAGE_NOTICE, opportunityDocName } from '@sales-process/core';
 import { freePort, waitFor } from '@sales-process/server/testing';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import WebSocket, { WebSocketServer } from 'ws';
@@ -168,19 +169,19 @@ const varUint = (n: number) => {
 describe('LiveSocket message for message', () => {
   it('opens, greets, answers a query for awareness and hands other message types on, as y-websocket', async () => {
     const server = await scriptedServer();
-    stock(server.url, 'opportunity:o1');
+    stock(server.url, opportunityDocName('o1'));
     await waitFor(() => server.conns[0]?.got.length, 5000, 'the stock greeting');
-    const mine = ours(server.url, 'opportunity:o1');
+    const mine = ours(server.url, opportunityDocName('o1'));
     mine.socket.protocols = ['sales-process', 'bearer.abc'];
     const notices: string[] = [];
-    mine.socket.handlers[100] = (decoder) =>
-      notices.push(`100:${new TextDecoder().decode(decoder.arr.subarray(decoder.pos + 1))}`);
+    mine.socket.handlers[MESSAGE_NOTICE] = (decoder) =>
+      notices.push(`${MESSAGE_NOTICE}:${new TextDecoder().decode(decoder.arr.subarray(decoder.pos + 1))}`);
     mine.socket.connect();
     await waitFor(() => server.conns[1]?.got.length, 5000, 'our greeting');
     const [theirConn, myConn] = server.conns as [(typeof server.conns)[0], (typeof server.conns)[0]];
     // The same URL, the token as subprotocols, and the same first message: sync step 1 of an empty doc.
-    expect(myConn.url).toBe('/opportunity:o1');
-    expect(theirConn.url).toBe('/opportunity:o1');
+    expect(myConn.url).toBe(`/${opportunityDocName('o1')}`);
+    expect(theirConn.url).toBe(`/${opportunityDocName('o1')}`);
     expect(myConn.protocols.split(/,\s*/)).toEqual(['sales-process', 'bearer.abc']);
     expect([...myConn.got[0]!]).toEqual([...theirConn.got[0]!]);
     expect([...myConn.got[0]!]).toEqual([0, 0, 1, 0]);
@@ -204,9 +205,9 @@ describe('LiveSocket message for message', () => {
     expect([...myConn.got.at(-1)!.subarray(0, 2)]).toEqual([0, 1]);
 
     // The server's own message type goes to its handler; auth (2) "permission denied" is logged.
-    myConn.ws.send(new Uint8Array([100, ...varString('{"code":"X"}')]));
+    myConn.ws.send(new Uint8Array([MESSAGE_NOTICE, ...varString('{"code":"X"}')]));
     await waitFor(() => notices.length === 1, 5000, 'the notice');
-    expect(notices[0]).toBe('100:{"code":"X"}');
+    expect(notices[0]).toBe(`${MESSAGE_NOTICE}:{"code":"X"}`);
     const warn = vi.spyOn(console, 'warn').mockImplementation(() => {});
     myConn.ws.send(new Uint8Array([2, 0, ...varString('no')]));
     await waitFor(() => warn.mock.calls.length === 1, 5000, 'the warning');

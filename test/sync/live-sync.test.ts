@@ -6,7 +6,13 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { readDraft, seedProcessDefinition, setStageValue, type ProcessDraft } from '@sales-process/core';
+import {
+  processDraftDocName,
+  readDraft,
+  seedProcessDefinition,
+  setStageValue,
+  type ProcessDraft,
+} from '@sales-process/core';
 import { createServer, signToken } from '@sales-process/server';
 import { freePort, openScratchPostgres, waitFor } from '@sales-process/server/testing';
 import pino from 'pino';
@@ -95,7 +101,7 @@ describe('live documents across processes', () => {
         children.push(server);
         await waitFor(async () => (await fetch(`${base}/healthz`)).ok, 60_000, 'server start');
         const id = await setup(base);
-        const room = `process-draft:${id}`;
+        const room = processDraftDocName(id);
         const writer = await provider(base, room);
         const observer = await provider(base, room);
         // The writer types. The server broadcasts before its group commit, so what it had not
@@ -171,7 +177,7 @@ describe('live documents across processes', () => {
       const a = (await one.listen(0, '127.0.0.1')).port;
       const b = (await two.listen(0, '127.0.0.1')).port;
       const id = await setup(`http://127.0.0.1:${a}`);
-      const room = `process-draft:${id}`;
+      const room = processDraftDocName(id);
       const onOne = await provider(`http://127.0.0.1:${a}`, room);
       const onTwo = await provider(`http://127.0.0.1:${b}`, room);
       const latencies: number[] = [];

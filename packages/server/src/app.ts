@@ -2,41 +2,25 @@ import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import {
   createServer as createHttpServer,
-  type IncomingMessage,
   type Server as HttpServer,
   type ServerOptions as HttpServerOptions,
 } from 'node:http';
-import {
-  getRequestListener,
-  RequestError,
-  serve,
-  upgradeWebSocket,
-  type HttpBindings,
-  type ServerType,
-} from '@hono/node-server';
+import { getRequestListener, RequestError, serve, type ServerType } from '@hono/node-server';
 import { OpenAPIHono } from '@hono/zod-openapi';
 import { opportunityDocName } from '@sales-process/core';
 import pino, { type Logger } from 'pino';
-import { WebSocketServer } from 'ws';
 import { AdjustableClock, defaultIds, type Clock, type IdGenerator, type ServerContext } from './context.js';
 import type { Database } from './db/open.js';
-import {
-  bearerAuth,
-  createVerifier,
-  DEFAULT_MAX_TOKEN_TTL_SECONDS,
-  SYNC_SUBPROTOCOL,
-  tokenAuthenticator,
-  websocketToken,
-} from './http/auth.js';
+import { bearerAuth, createVerifier, DEFAULT_MAX_TOKEN_TTL_SECONDS, tokenAuthenticator } from './http/auth.js';
 import { apiBodyLimit } from './http/body-limit.js';
-import { apiCors, normalizeOrigins, websocketOriginAllowed } from './http/cors.js';
+import { apiCors, normalizeOrigins } from './http/cors.js';
 import { devRoutes } from './http/dev.js';
 import type { AppEnv } from './http/env.js';
 import { ApiError, errorHandler, errorResponse, notFound } from './http/errors.js';
 import { idempotency } from './http/idempotency.js';
 import { jsonRequests } from './http/json-body.js';
 import { kitAssets } from './http/kit.js';
-import { answerClientErrors, answerUnhandledUpgrades, errorResponseOutsideHono, writeResponse } from './http/node.js';
+import { answerClientErrors, answerUnhandledUpgrades, errorResponseOutsideHono } from './http/node.js';
 import { requestContext } from './http/request-log.js';
 import { featureRoutes, openApiDocument, registerBearerScheme } from './http/routes.js';
 import { LinkSigner } from './http/signed-links.js';
@@ -49,12 +33,21 @@ import { fileRoutes, isSignedDownload, isUpload } from './files/routes.js';
 import { notificationRoutes } from './notifications/routes.js';
 import { opportunityRoutes } from './opportunities/routes.js';
 import { processRoutes } from './processes/routes.js';
-import { CustomerService, DirectoryService, FieldService, TenantService } from './directory/service.js';
+import { CustomerService } from './directory/customers.js';
+import { DirectoryService } from './directory/directory.js';
+import { FieldService } from './directory/fields.js';
+import { TenantService } from './directory/tenants.js';
 import { DocStore } from './live/doc-store.js';
 import { OpportunityService } from './opportunities/service.js';
 import { ProcessService } from './processes/service.js';
-import { NotificationService, Scheduler, WebhookService, type WebhookOptions } from './notifications/service.js';
-import { SyncServer, type SyncOptions } from './live/sync-server.js';
+import { NotificationService } from './notifications/notifications.js';
+import { Scheduler } from './notifications/scheduler.js';
+import { WebhookService, type WebhookOptions } from './notifications/webhooks.js';
+import { LiveDocs } from './live/live-docs.js';
+import type { SyncOptions } from './live/options.js';
+import { LiveUpgrades, liveRoute } from './live/websocket-route.js';
+import { processDraftKind } from './processes/draft-doc.js';
+import { opportunityFormKind } from './opportunities/form-doc.js';
 import { FileService } from './files/service.js';
 import { AnalyticsBus, AnalyticsService } from './analytics/service.js';
 
@@ -99,8 +92,6 @@ export interface CreateServerOptions {
   linkSecret?: string;
 }
 
-const ACCEPTED_UPGRADE = Symbol('accepted websocket upgrade');
-
 export interface Services {
   ctx: ServerContext;
   tenants: TenantService;
@@ -110,7 +101,7 @@ export interface Services {
   processes: ProcessService;
   opportunities: OpportunityService;
   store: DocStore;
-  sync: SyncServer;
+  sync: LiveDocs;
   notifications: NotificationService;
   webhooks: WebhookService;
   files: FileService;
@@ -151,7 +142,7 @@ export async function createServer(options: CreateServerOptions): Promise<SalesP
   const analyticsBus = new AnalyticsBus(ctx);
   // The live layer is built from the services and the services call into it: these ports
   // forward to it once it exists (nothing calls them before createServer returns).
-  let sync: SyncServer | undefined;
+  let sync: LiveDocs | undefined;
   const live = () => sync!;
   const processes = new ProcessService(ctx, store, directory, fields, tenants, {
     edit: (doc, fn, author) => live().edit(doc, fn, author),
@@ -159,9 +150,9 @@ export async function createServer(options: CreateServerOptions): Promise<SalesP
     reset: (doc) => live().reset(doc),
   });
   const opportunities = new OpportunityService(ctx, processes, directory, fields, customers, {
-    beforeCommand: (id) => live().flushForm(opportunityDocName(id)),
+    beforeCommand: (id) => live().flush(opportunityDocName(id)),
     events: [
-      { changed: (tenantId, id) => void live().refreshOpportunity(tenantId, id) },
+      { changed: (_tenantId, id) => void live().refresh(opportunityDocName(id)) },
       notifications.events(),
       {
         changed: (tenantId, id, processId) => void analyticsBus.touch(tenantId, id, processId).catch(() => {}),
@@ -169,7 +160,13 @@ export async function createServer(options: CreateServerOptions): Promise<SalesP
       },
     ],
   });
-  sync = new SyncServer(ctx, store, processes, opportunities, options.sync);
+  // The kinds of live doc, each from its feature (live/doc-kind.ts).
+  sync = new LiveDocs(
+    ctx,
+    store,
+    [processDraftKind(processes, ctx.database), opportunityFormKind(opportunities)],
+    options.sync,
+  );
   await sync.start();
   const stopNotifications = await notifications.start();
   const scheduler = new Scheduler(ctx, processes, notifications, options.schedulerIntervalMs ?? 60_000);
@@ -231,39 +228,8 @@ export async function createServer(options: CreateServerOptions): Promise<SalesP
   // The built kit, for pages on any origin.
   app.get('/kit/*', kitAssets(options.kitDir));
 
-  // Live documents: y-websocket protocol; the origin, the token and the right to open the
-  // doc are checked before the upgrade, so a refusal is a plain HTTP answer with the envelope.
-  app.get(
-    '/sync/:doc',
-    async (c, next) => {
-      const origin = c.req.header('origin');
-      if (!websocketOriginAllowed(origin, c.req.header('host'), allowedOriginSet))
-        throw new ApiError(
-          'FORBIDDEN',
-          [{ origin, message: { zh: '此来源不在 ALLOWED_ORIGINS 中', en: 'This origin is not in ALLOWED_ORIGINS' } }],
-          { zh: '不允许此来源连接', en: 'This origin may not connect' },
-        );
-      const token = websocketToken(
-        c.req.header('sec-websocket-protocol'),
-        c.req.query('token'),
-        c.req.header('authorization'),
-      );
-      if (!token) throw new ApiError('UNAUTHENTICATED', [], { zh: '缺少令牌', en: 'No token' });
-      const principal = await authenticate(c, token);
-      const { canWrite } = await sync.authorize(principal, c.req.param('doc'));
-      if (c.req.header('upgrade')?.toLowerCase() !== 'websocket')
-        throw new ApiError('VALIDATION_FAILED', [
-          { message: { zh: '需要 WebSocket 升级', en: 'Expected a websocket upgrade' } },
-        ]);
-      sync.admit(principal); // at most maxConnectionsPerUser of one user's sockets: 429 past it
-      c.set('principal', principal);
-      c.set('canWrite', canWrite);
-      await next();
-      // Tells listen()'s fetch that this upgrade goes ahead (anything else is written back as a refusal).
-      if (c.res.status === 200 && c.env) (c.env as Record<symbol, unknown>)[ACCEPTED_UPGRADE] = true;
-    },
-    upgradeWebSocket((c) => sync.events(c.get('principal'), c.req.param('doc')!, c.get('canWrite')) as never),
-  );
+  // Live documents (y-websocket protocol): origin, token and right to open the doc are checked before the upgrade.
+  app.route('/sync', liveRoute({ live: sync, authenticate, allowedOrigins: allowedOriginSet }));
 
   // The REST API: each feature's routes with the services it needs, under one OpenAPI document.
   const streamSlots = eventStreamSlots();
@@ -294,32 +260,12 @@ export async function createServer(options: CreateServerOptions): Promise<SalesP
   serveDemo(app, options.staticDir);
 
   let server: ServerType | null = null;
-  const wss = new WebSocketServer({
-    noServer: true,
-    maxPayload: options.maxWebsocketPayload ?? 16 * 1024 * 1024,
-    // The kit's client offers `sales-process` and `bearer.<jwt>`: answer the former, never
-    // echo the token. Clients that offer no subprotocol (stock y-websocket) get none.
-    handleProtocols: (protocols) => (protocols.has(SYNC_SUBPROTOCOL) ? SYNC_SUBPROTOCOL : false),
-  });
-  // Node requests go through here: a websocket upgrade that the app refused is written back
-  // with its envelope (@hono/node-server would send the status with an empty body).
-  // Plain requests go straight to app.fetch (a synchronous answer keeps its fast path).
-  const nodeFetch = (req: Request, env: HttpBindings & Record<symbol, unknown>) =>
-    env.outgoing === undefined && env.incoming !== undefined ? upgradeFetch(req, env) : app.fetch(req, env);
-  const reachedUpgrades = new WeakSet<IncomingMessage>();
-  const upgradeFetch = async (req: Request, env: HttpBindings & Record<symbol, unknown>) => {
-    reachedUpgrades.add(env.incoming);
-    let res: Response;
-    try {
-      res = await app.fetch(req, env);
-    } catch (error) {
-      logger.error({ err: error, path: new URL(req.url).pathname }, 'websocket upgrade failed');
-      res = errorResponseOutsideHono(new ApiError('INTERNAL'));
-    }
-    if (!env[ACCEPTED_UPGRADE])
-      await writeResponse(env.incoming.socket, res).catch(() => env.incoming.socket.destroy());
-    return res;
-  };
+  // Websocket upgrades: the socket server, and refused upgrades written back with their envelope.
+  const upgrades = new LiveUpgrades(
+    (req, env) => app.fetch(req, env),
+    logger,
+    options.maxWebsocketPayload ?? 16 * 1024 * 1024,
+  );
 
   return {
     app,
@@ -332,7 +278,7 @@ export async function createServer(options: CreateServerOptions): Promise<SalesP
       return new Promise((resolveListen, reject) => {
         // Node's server with @hono/node-server's listener, plus an error handler: requests it
         // cannot turn into a Request (a malformed Host, a `*` target) get the envelope too.
-        const requestListener = getRequestListener(nodeFetch as never, {
+        const requestListener = getRequestListener(upgrades.fetch as never, {
           hostname: host,
           errorHandler: (e) =>
             errorResponseOutsideHono(
@@ -353,10 +299,10 @@ export async function createServer(options: CreateServerOptions): Promise<SalesP
         const createNodeServer = (opts: HttpServerOptions) => createHttpServer(opts, requestListener);
         server = serve(
           {
-            fetch: nodeFetch as never,
+            fetch: upgrades.fetch as never,
             port,
             hostname: host,
-            websocket: { server: wss },
+            websocket: { server: upgrades.wss },
             createServer: createNodeServer as never,
           },
           (info: AddressInfo) => {
@@ -366,7 +312,7 @@ export async function createServer(options: CreateServerOptions): Promise<SalesP
         );
         server.once('error', reject);
         answerClientErrors(server as HttpServer);
-        answerUnhandledUpgrades(server as HttpServer, (req) => reachedUpgrades.has(req));
+        answerUnhandledUpgrades(server as HttpServer, upgrades.reached);
       });
     },
     async close() {
@@ -384,8 +330,7 @@ export async function createServer(options: CreateServerOptions): Promise<SalesP
           (s as { closeIdleConnections?: () => void }).closeIdleConnections?.();
         });
       }
-      for (const client of wss.clients) client.terminate();
-      wss.close();
+      upgrades.close();
     },
   };
 }

@@ -5,6 +5,7 @@
 import { createHmac } from 'node:crypto';
 import { createServer as createHttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { BEARER_SUBPROTOCOL_PREFIX, LIVE_SUBPROTOCOL, processDraftDocName } from '@sales-process/core';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
@@ -182,7 +183,10 @@ describe('failed authentications per client address', () => {
   const get = (token: string) => fetch(`${base}/processes`, { headers: { authorization: `Bearer ${token}` } });
   const upgradeStatus = (token: string) =>
     new Promise<number>((resolve) => {
-      const ws = new WebSocket(`ws://127.0.0.1:${port}/sync/process-draft:none`, ['sales-process', `bearer.${token}`]);
+      const ws = new WebSocket(`ws://127.0.0.1:${port}/sync/${processDraftDocName('none')}`, [
+        LIVE_SUBPROTOCOL,
+        `${BEARER_SUBPROTOCOL_PREFIX}${token}`,
+      ]);
       ws.once('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
       ws.once('open', () => (ws.close(), resolve(101)));
       ws.once('error', () => {});

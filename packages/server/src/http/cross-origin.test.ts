@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { brotliCompressSync, gzipSync } from 'node:zlib';
-import { seedProcessDefinition } from '@sales-process/core';
+import { processDraftDocName, seedProcessDefinition } from '@sales-process/core';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
@@ -140,7 +140,7 @@ describe('cross-origin hosts', () => {
   });
 
   describe('websocket Origin check and subprotocol token', () => {
-    const doc = () => `process-draft:${processId}`;
+    const doc = () => processDraftDocName(processId);
     /** The status and body an upgrade is answered with, and the subprotocol of an accepted one. */
     const upgrade = (
       path: string,

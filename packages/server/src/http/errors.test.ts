@@ -10,6 +10,7 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
+import { processDraftDocName } from '@sales-process/core';
 import { HTTPException } from 'hono/http-exception';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -145,7 +146,7 @@ describe('the envelope for every failure', () => {
     for (const head of [
       'GET /api/v1/processes HTTP/1.1\r\nHost: a b\r\nConnection: close\r\n\r\n',
       'OPTIONS * HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n',
-      `GET /sync/process-draft:p1 HTTP/1.1\r\nHost: a b\r\n${ws}\r\n`,
+      `GET /sync/${processDraftDocName('p1')} HTTP/1.1\r\nHost: a b\r\n${ws}\r\n`,
       'GET /api/v1/processes HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n\r\n',
     ]) {
       const res = await exchange(head);

@@ -1,19 +1,23 @@
-import { seedProcessDefinition } from '@sales-process/core';
 import * as decoding from 'lib0/decoding';
 import * as encoding from 'lib0/encoding';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import WebSocket from 'ws';
 import * as awarenessProtocol from 'y-protocols/awareness';
+import * as syncProtocol from 'y-protocols/sync';
 import * as Y from 'yjs';
 import { startTestServer, testDatabases, waitFor, type TestServer } from '../testing/harness.js';
 import {
   CLOSE_FORBIDDEN,
   CLOSE_RATE_LIMITED,
   CLOSE_TOO_LARGE,
+  FORM_ROOT,
   MESSAGE_AWARENESS,
   MESSAGE_QUERY_AWARENESS,
   MESSAGE_SYNC,
-} from './sync-server.js';
+  opportunityDocName,
+  processDraftDocName,
+  seedProcessDefinition,
+} from '@sales-process/core';
 
 /** A raw websocket client of the y-websocket protocol: what an abuser would write. */
 interface Raw {
@@ -30,17 +34,20 @@ const frame = (type: number, write: (e: encoding.Encoder) => void) => {
 };
 const syncUpdate = (update: Uint8Array) =>
   frame(MESSAGE_SYNC, (e) => {
-    encoding.writeVarUint(e, 2); // messageYjsUpdate
+    encoding.writeVarUint(e, syncProtocol.messageYjsUpdate);
     encoding.writeVarUint8Array(e, update);
   });
 /** An awareness update for `clientId` (null state: gone). */
 const awarenessUpdate = (clientId: number, clock: number, state: unknown) =>
   frame(MESSAGE_AWARENESS, (e) => {
     const inner = encoding.createEncoder();
-    encoding.writeVarUint(inner, 1);
-    encoding.writeVarUint(inner, clientId);
-    encoding.writeVarUint(inner, clock);
-    encoding.writeVarString(inner, JSON.stringify(state));
+    const entries = [{ clientId, clock, state }];
+    encoding.writeVarUint(inner, entries.length);
+    for (const entry of entries) {
+      encoding.writeVarUint(inner, entry.clientId);
+      encoding.writeVarUint(inner, entry.clock);
+      encoding.writeVarString(inner, JSON.stringify(entry.state));
+    }
     encoding.writeVarUint8Array(e, encoding.toUint8Array(inner));
   });
 
@@ -80,7 +87,7 @@ for (const kind of testDatabases()) {
     });
     afterAll(() => t.close());
 
-    const open = (doc = `process-draft:${processId}`, user = 'admin', roles = ['admin']) =>
+    const open = (doc = processDraftDocName(processId), user = 'admin', roles = ['admin']) =>
       openRaw(t, `${base}/${doc}`, user, roles);
 
     it('closes a flood of 10,000 small updates with 4429 and keeps /healthz answering', {
@@ -156,8 +163,8 @@ for (const kind of testDatabases()) {
       const customerId = (await t.as('rep').post('/customers', { name: 'C', fields: {} })).body.id;
       const id = (await t.as('rep').post('/opportunities', { name: 'O', customerId, amount: 1, processId })).body.id;
       expect((await admin.put(`/opportunities/${id}/post-sale-staff`, { userIds: ['post'] })).status).toBe(200);
-      const staff = await open(`opportunity:${id}`, 'post', ['postsale']);
-      const owner = await open(`opportunity:${id}`, 'rep', ['sales']);
+      const staff = await open(opportunityDocName(id), 'post', ['postsale']);
+      const owner = await open(opportunityDocName(id), 'rep', ['sales']);
       expect((await admin.put(`/opportunities/${id}/post-sale-staff`, { userIds: [] })).status).toBe(200);
       expect((await staff.closed).code).toBe(CLOSE_FORBIDDEN);
       await new Promise((r) => setTimeout(r, 100));
@@ -189,7 +196,7 @@ for (const kind of testDatabases()) {
     it("refuses a user's 21st socket and 11th event stream with 429 RATE_LIMITED, and no one else's", {
       timeout: 30_000,
     }, async () => {
-      const doc = `process-draft:${processId}`;
+      const doc = processDraftDocName(processId);
       const mine = await Promise.all(Array.from({ length: 20 }, () => open(doc, 'tabs', ['admin'])));
       const refused = await refusal(doc, 'tabs', ['admin']);
       expect(refused?.status).toBe(429);
@@ -302,7 +309,7 @@ for (const kind of testDatabases()) {
         flooders.forEach((f, i) => {
           if (f.ws.readyState !== WebSocket.OPEN) return;
           for (let k = 0; k < 5; k++) {
-            locals[i]!.getMap('form').set('stage.visitNotes', `notes ${i}.${tick}.${k}`);
+            locals[i]!.getMap(FORM_ROOT).set('stage.visitNotes', `notes ${i}.${tick}.${k}`);
             f.ws.send(syncUpdate(pending[i]!.shift()!));
             sent++;
           }

@@ -1,7 +1,13 @@
 import {
   addStage,
+  DRAFT_ROOT,
+  FORM_ROOT,
+  MESSAGE_NOTICE,
+  opportunityDocName,
+  processDraftDocName,
   processDraftSchema,
   readDraft,
+  SERVER_ROOT,
   seedProcessDefinition,
   setStageValue,
   type ProcessDraft,
@@ -12,7 +18,6 @@ import WebSocket from 'ws';
 import { WebsocketProvider } from 'y-websocket';
 import * as Y from 'yjs';
 import { startTestServer, testDatabases, waitFor, type TestServer } from '../testing/harness.js';
-import { MESSAGE_NOTICE } from './sync-server.js';
 
 interface Client {
   doc: Y.Doc;
@@ -79,7 +84,7 @@ for (const kind of testDatabases()) {
       return client;
     }
     const draftOf = (c: Client) => processDraftSchema.parse(readDraft(c.doc)) as ProcessDraft;
-    const room = () => `process-draft:${ids.processId}`;
+    const room = () => processDraftDocName(ids.processId);
 
     /** The HTTP status a websocket upgrade is answered with. */
     const upgradeStatus = (url: string) =>
@@ -223,31 +228,31 @@ for (const kind of testDatabases()) {
     });
 
     it("reverts a write to an opportunity's server-owned stage, and a value of the wrong type", async () => {
-      const oroom = `opportunity:${ids.opportunityId}`;
+      const oroom = opportunityDocName(ids.opportunityId);
       const a = await connect(oroom, 'rep', ['sales']);
       const b = await connect(oroom, 'rep', ['sales']);
-      await waitFor(() => a.doc.getMap('server').get('stageId') === 'visit', 2000, 'server state in the doc');
-      a.doc.getMap('server').set('stageId', 'quote');
-      await waitFor(() => a.doc.getMap('server').get('stageId') === 'visit', 2000, 'revert of the stage');
-      expect(b.doc.getMap('server').get('stageId')).toBe('visit');
+      await waitFor(() => a.doc.getMap(SERVER_ROOT).get('stageId') === 'visit', 2000, 'server state in the doc');
+      a.doc.getMap(SERVER_ROOT).set('stageId', 'quote');
+      await waitFor(() => a.doc.getMap(SERVER_ROOT).get('stageId') === 'visit', 2000, 'revert of the stage');
+      expect(b.doc.getMap(SERVER_ROOT).get('stageId')).toBe('visit');
       expect(a.notices.at(-1)).toMatchObject({ code: 'UPDATE_REFUSED', details: [{ path: 'server' }] });
-      a.doc.getMap('form').set('stage.visitNotes', 42);
-      await waitFor(() => a.doc.getMap('form').get('stage.visitNotes') !== 42, 2000, 'revert of a bad value');
-      a.doc.getMap('form').set('stage.nope', 'x');
-      await waitFor(() => !a.doc.getMap('form').has('stage.nope'), 2000, 'revert of an unknown field');
+      a.doc.getMap(FORM_ROOT).set('stage.visitNotes', 42);
+      await waitFor(() => a.doc.getMap(FORM_ROOT).get('stage.visitNotes') !== 42, 2000, 'revert of a bad value');
+      a.doc.getMap(FORM_ROOT).set('stage.nope', 'x');
+      await waitFor(() => !a.doc.getMap(FORM_ROOT).has('stage.nope'), 2000, 'revert of an unknown field');
       expect((await t.as('rep').get(`/opportunities/${ids.opportunityId}`)).body.stageId).toBe('visit');
     });
 
     it('co-fills a form: values reach the other salesperson, the database and the gates', async () => {
-      const oroom = `opportunity:${ids.opportunityId}`;
+      const oroom = opportunityDocName(ids.opportunityId);
       const a = await connect(oroom, 'rep', ['sales']);
       const b = await connect(oroom, 'admin', ['admin']);
-      a.doc.getMap('form').set('stage.visitNotes', '见了林总');
-      b.doc.getMap('form').set('customer.industry', 'it');
+      a.doc.getMap(FORM_ROOT).set('stage.visitNotes', '见了林总');
+      b.doc.getMap(FORM_ROOT).set('customer.industry', 'it');
       await waitFor(
         () =>
-          b.doc.getMap('form').get('stage.visitNotes') === '见了林总' &&
-          a.doc.getMap('form').get('customer.industry') === 'it',
+          b.doc.getMap(FORM_ROOT).get('stage.visitNotes') === '见了林总' &&
+          a.doc.getMap(FORM_ROOT).get('customer.industry') === 'it',
         2000,
         'co-filling',
       );
@@ -261,7 +266,7 @@ for (const kind of testDatabases()) {
       // Gates in the doc follow: both required fields met, contacts not.
       await waitFor(
         () => {
-          const gates = a.doc.getMap('server').get('gates') as { gate: string; met: boolean }[];
+          const gates = a.doc.getMap(SERVER_ROOT).get('gates') as { gate: string; met: boolean }[];
           return gates.filter((g) => g.gate === 'requiredField').every((g) => g.met);
         },
         3000,
@@ -273,11 +278,12 @@ for (const kind of testDatabases()) {
       const moved = await t.as('rep').post(`/opportunities/${ids.opportunityId}/complete-stage`);
       expect(moved.status).toBe(200);
       await waitFor(
-        () => a.doc.getMap('server').get('stageId') === 'needs' && b.doc.getMap('server').get('stageId') === 'needs',
+        () =>
+          a.doc.getMap(SERVER_ROOT).get('stageId') === 'needs' && b.doc.getMap(SERVER_ROOT).get('stageId') === 'needs',
         2000,
         'the move to reach the forms',
       );
-      expect([...a.doc.getMap('form').keys()]).toEqual(['stage.needsSummary']);
+      expect([...a.doc.getMap(FORM_ROOT).keys()]).toEqual(['stage.needsSummary']);
     });
 
     it('a command sees a value typed while the form doc was busy', async () => {
@@ -286,8 +292,8 @@ for (const kind of testDatabases()) {
       const id = (
         await t.as('rep').post('/opportunities', { name: 'O-busy', customerId, amount: 1, processId: ids.processId })
       ).body.id;
-      const a = await connect(`opportunity:${id}`, 'rep', ['sales']);
-      await waitFor(() => a.doc.getMap('server').get('stageId') === 'visit', 2000, 'server state in the doc');
+      const a = await connect(opportunityDocName(id), 'rep', ['sales']);
+      await waitFor(() => a.doc.getMap(SERVER_ROOT).get('stageId') === 'visit', 2000, 'server state in the doc');
       // A REST save refreshes the doc, and that refresh hangs on its store…
       const store = t.server.services.store;
       const append = store.append.bind(store);
@@ -302,7 +308,7 @@ for (const kind of testDatabases()) {
         );
         await waitFor(() => calls > 0, 2000, 'the held refresh');
         // … while the salesperson types the required notes and submits at once.
-        a.doc.getMap('form').set('stage.visitNotes', '见了林总');
+        a.doc.getMap(FORM_ROOT).set('stage.visitNotes', '见了林总');
         await new Promise((r) => setTimeout(r, 50)); // the keystroke has reached the server and waits on the doc
         const command = t.as('rep').post(`/opportunities/${id}/complete-stage`);
         setTimeout(release, 50);
@@ -318,13 +324,13 @@ for (const kind of testDatabases()) {
     });
 
     it('drops writes from read-only connections, with a notice, while awareness still flows', async () => {
-      const oroom = `opportunity:${ids.opportunityId}`;
+      const oroom = opportunityDocName(ids.opportunityId);
       const writer = await connect(oroom, 'rep', ['sales']);
       const reader = await connect(oroom, 'ana', ['analyst']);
-      reader.doc.getMap('form').set('stage.needsSummary', 'sneaky');
+      reader.doc.getMap(FORM_ROOT).set('stage.needsSummary', 'sneaky');
       await waitFor(() => reader.notices.some((n) => n.code === 'FORBIDDEN'), 2000, 'the read-only notice');
       await new Promise((r) => setTimeout(r, 100));
-      expect(writer.doc.getMap('form').get('stage.needsSummary')).not.toBe('sneaky');
+      expect(writer.doc.getMap(FORM_ROOT).get('stage.needsSummary')).not.toBe('sneaky');
       reader.provider.awareness.setLocalStateField('user', { name: '周分析' });
       await waitFor(
         () => [...writer.provider.awareness.getStates().values()].some((s) => s.user?.name === '周分析'),
@@ -362,11 +368,11 @@ for (const kind of testDatabases()) {
       ).body.id;
       expect((await t.as('rep').post(`/opportunities/${id}/win`)).status).toBe(200);
       expect((await t.as('rep').put(`/opportunities/${id}/post-sale-staff`, { userIds: ['ana'] })).status).toBe(200);
-      const oroom = `opportunity:${id}`;
+      const oroom = opportunityDocName(id);
       const owner = await connect(oroom, 'rep', ['sales']);
       // Post-sale staff who is an analyst too: after the removal they still read.
       const staff = await connect(oroom, 'ana', ['postsale', 'analyst']);
-      const form = (c: Client) => c.doc.getMap('form');
+      const form = (c: Client) => c.doc.getMap(FORM_ROOT);
       const stored = async () => (await t.as('rep').get(`/opportunities/${id}`)).body.stageValues.install?.installNotes;
       form(staff).set('stage.installNotes', '已安装');
       await waitFor(async () => (await stored()) === '已安装', 2000, "the staff member's write to be stored");
@@ -374,7 +380,7 @@ for (const kind of testDatabases()) {
 
       expect((await t.as('rep').put(`/opportunities/${id}/post-sale-staff`, { userIds: [] })).status).toBe(200);
       await waitFor(
-        () => JSON.stringify(staff.doc.getMap('server').get('postsaleStaff')) === '[]',
+        () => JSON.stringify(staff.doc.getMap(SERVER_ROOT).get('postsaleStaff')) === '[]',
         2000,
         'the refresh',
       );
@@ -438,7 +444,7 @@ for (const kind of testDatabases()) {
       try {
         const { port } = await busy.server.listen(0, '127.0.0.1');
         const mine = await company(busy);
-        const name = `process-draft:${mine.processId}`;
+        const name = processDraftDocName(mine.processId);
         const token = await busy.token('admin', ['admin']);
         const open = async () => {
           const doc = new Y.Doc();
@@ -475,7 +481,7 @@ for (const kind of testDatabases()) {
         });
         for (let i = 0; i < 10; i++) {
           const d = new Y.Doc();
-          d.getMap('draft').set('junk', 'x'.repeat(10_000));
+          d.getMap(DRAFT_ROOT).set('junk', 'x'.repeat(10_000));
           const update = Y.encodeStateAsUpdate(d);
           flood.send(
             Buffer.concat([Buffer.from([0, 2]), Buffer.from(encodeVarUint(update.length)), Buffer.from(update)]),
@@ -521,13 +527,13 @@ for (const kind of testDatabases()) {
 
     it('saves a value typed just before a contact is added (the refresh must not count it as saved)', async () => {
       const doc = new Y.Doc();
-      provider = new WebsocketProvider(`ws://127.0.0.1:${port}/sync`, `opportunity:${ids.opportunityId}`, doc, {
+      provider = new WebsocketProvider(`ws://127.0.0.1:${port}/sync`, opportunityDocName(ids.opportunityId), doc, {
         WebSocketPolyfill: WebSocket as never,
         disableBc: true,
         params: { token: await t.token('rep', ['sales']) },
       });
-      await waitFor(() => doc.getMap('server').get('stageId') === 'visit', 5000, 'server state in the doc');
-      doc.getMap('form').set('stage.visitNotes', '见了林总');
+      await waitFor(() => doc.getMap(SERVER_ROOT).get('stageId') === 'visit', 5000, 'server state in the doc');
+      doc.getMap(FORM_ROOT).set('stage.visitNotes', '见了林总');
       await new Promise((r) => setTimeout(r, 30)); // on the server, inside its flush delay
       expect((await t.as('rep').post(`/customers/${ids.customerId}/contacts`, { name: '林总' })).status).toBe(201);
       await waitFor(

@@ -10,7 +10,7 @@ import {
 } from '@sales-process/core';
 import { describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
-import { checkDraftDoc, DraftChecker, restoreDraftDoc } from './doc-kinds.js';
+import { checkDraftDoc, DraftChecker, restoreDraftDoc } from './draft-checker.js';
 
 /** A small deterministic PRNG, so a failure replays. */
 function random(seed: number) {

@@ -1,18 +1,25 @@
+/**
+ * The draft's rules as a Yjs doc: every update must leave a structurally valid draft
+ * (core's parseDraft) with nothing the mapping does not know (core's DRAFT_*_KEYS, no
+ * other root than DRAFT_ROOT). `DraftChecker` checks a live draft incrementally;
+ * `restoreDraftDoc` puts one back to a known-good draft.
+ */
 import {
-  checkFieldValue,
+  DRAFT_FIELD_KEYS,
   DRAFT_ROOT,
+  DRAFT_ROOT_KEYS,
+  DRAFT_SETTINGS_KEYS,
+  DRAFT_STAGE_KEYS,
   parseDraft,
   parseDraftByStage,
   parseDraftSettings,
   parseStage,
-  reparseStageKeys,
-  processDraftSchema,
   readDraft,
   readDraftSettings,
   readStage,
   readStageValue,
   readStages,
-  DRAFT_SETTINGS_KEYS,
+  reparseStageKeys,
   writeDraft,
   type PhaseKey,
   type ProcessDraft,
@@ -20,49 +27,8 @@ import {
   type StageCheck,
 } from '@sales-process/core';
 import * as Y from 'yjs';
-
-/**
- * The two kinds of live document and their rules:
- *
- * `process-draft:{processId}` — root map `draft` (see core's ydraft.ts). Admins write;
- *   every update must leave a structurally valid draft with no unknown keys.
- * `opportunity:{opportunityId}` — root map `form` holds the current stage's field values
- *   keyed `source.key` (co-filled by owner, supervisor, post-sale staff); root map
- *   `server` holds what only the server writes after a validated command (stage, status,
- *   gates, …). A client write to `server`, to an unknown key, or of a value of the
- *   wrong type is refused.
- */
-export type DocKind = { kind: 'process-draft'; id: string } | { kind: 'opportunity'; id: string };
-
-export function parseDocName(name: string): DocKind | null {
-  const m = /^(process-draft|opportunity):([A-Za-z0-9_-]{1,128})$/.exec(name);
-  return m ? ({ kind: m[1], id: m[2] } as DocKind) : null;
-}
-
-export const FORM_ROOT = 'form';
-export const SERVER_ROOT = 'server';
-
-export interface Problem {
-  code: string;
-  message: { zh: string; en: string };
-  path?: string;
-}
-
-// ---- drafts -------------------------------------------------------------------------
-
-const STAGE_KEYS = new Set([
-  'order',
-  'name',
-  'requirements',
-  'winRate',
-  'remindAfterDays',
-  'overdueAfterDays',
-  'requiresApproval',
-  'minContacts',
-  'fields',
-]);
-const FIELD_KEYS = new Set(['order', 'source', 'key', 'required', 'label', 'type', 'options']);
-const ROOT_KEYS = new Set(['name', 'departments', 'presale', 'postsale', 'terminal', 'rules']);
+import type { Problem } from '../live/doc-kind.js';
+import { clearUnknownRoots, unknownKeyProblem, unknownRoots } from '../live/yjs-roots.js';
 
 /** Keys the draft mapping does not know: a client wrote something it should not have. */
 function unknownDraftKeys(
@@ -70,11 +36,12 @@ function unknownDraftKeys(
   stageKeys: (phase: PhaseKey, id: string, stage: Y.Map<unknown>) => string[] = unknownStageKeys,
 ): string[] {
   const out: string[] = [];
-  for (const name of doc.share.keys()) if (name !== DRAFT_ROOT && hasContent(doc, name)) out.push(name);
+  out.push(...unknownRoots(doc, [DRAFT_ROOT]));
   const root = doc.getMap(DRAFT_ROOT);
   root.forEach((v, k) => {
     // An unknown key, or a known one holding something else than the type the mapping writes.
-    if (!ROOT_KEYS.has(k) || (k === 'name' ? !(v instanceof Y.Text) : !(v instanceof Y.Map))) out.push(`draft.${k}`);
+    if (!DRAFT_ROOT_KEYS.has(k) || (k === 'name' ? !(v instanceof Y.Text) : !(v instanceof Y.Map)))
+      out.push(`draft.${k}`);
     if ((k === 'presale' || k === 'postsale') && v instanceof Y.Map)
       v.forEach((stage, id) => {
         if (!(stage instanceof Y.Map)) return void out.push(`draft.${k}.${id}`);
@@ -87,24 +54,16 @@ function unknownDraftKeys(
 function unknownStageKeys(phase: PhaseKey, id: string, stage: Y.Map<unknown>): string[] {
   const out: string[] = [];
   stage.forEach((fv, sk) => {
-    if (!STAGE_KEYS.has(sk)) out.push(`draft.${phase}.${id}.${sk}`);
+    if (!DRAFT_STAGE_KEYS.has(sk)) out.push(`draft.${phase}.${id}.${sk}`);
     if (sk === 'fields' && fv instanceof Y.Map)
       fv.forEach((f, uid) => {
         if (!(f instanceof Y.Map)) return void out.push(`draft.${phase}.${id}.fields.${uid}`);
         f.forEach((_, fk) => {
-          if (!FIELD_KEYS.has(fk)) out.push(`draft.${phase}.${id}.fields.${uid}.${fk}`);
+          if (!DRAFT_FIELD_KEYS.has(fk)) out.push(`draft.${phase}.${id}.fields.${uid}.${fk}`);
         });
       });
   });
   return out;
-}
-
-/** Whether a root type holds anything not deleted (deleted map entries stay in `_map`). */
-function hasContent(doc: Y.Doc, name: string): boolean {
-  const t = doc.share.get(name)!;
-  for (const item of t._map.values()) if (!item.deleted) return true;
-  for (let item = t._start; item; item = item.right) if (!item.deleted) return true;
-  return false;
 }
 
 /** The whole draft doc checked at once (see `DraftChecker` for the incremental one). */
@@ -245,11 +204,7 @@ export class DraftChecker {
 }
 
 function problemsOf(unknown: string[], parsed: ReturnType<typeof parseDraft>): Problem[] {
-  const problems: Problem[] = unknown.map((path) => ({
-    code: 'UNKNOWN_KEY',
-    path,
-    message: { zh: `不允许写入 ${path}`, en: `${path} may not be written` },
-  }));
+  const problems: Problem[] = unknown.map(unknownKeyProblem);
   if (!parsed.ok)
     problems.push(...parsed.problems.map((p) => ({ code: p.code, path: p.path.join('.'), message: p.message })));
   return problems;
@@ -258,20 +213,20 @@ function problemsOf(unknown: string[], parsed: ReturnType<typeof parseDraft>): P
 /** Puts a draft doc back to a known-good draft (minimal changes), clearing unknown keys. */
 export function restoreDraftDoc(doc: Y.Doc, good: ProcessDraft, origin: unknown): void {
   doc.transact((tr) => {
-    for (const name of doc.share.keys()) if (name !== DRAFT_ROOT) clearType(doc, name, tr);
+    clearUnknownRoots(doc, [DRAFT_ROOT], tr);
     const root = doc.getMap(DRAFT_ROOT);
-    for (const k of [...root.keys()]) if (!ROOT_KEYS.has(k)) root.delete(k);
+    for (const k of [...root.keys()]) if (!DRAFT_ROOT_KEYS.has(k)) root.delete(k);
     for (const phase of ['presale', 'postsale'] as const) {
       const map = root.get(phase);
       if (!(map instanceof Y.Map)) continue;
       map.forEach((stage, id) => {
         if (!(stage instanceof Y.Map)) return void map.delete(id);
-        for (const sk of [...stage.keys()]) if (!STAGE_KEYS.has(sk)) stage.delete(sk);
+        for (const sk of [...stage.keys()]) if (!DRAFT_STAGE_KEYS.has(sk)) stage.delete(sk);
         const fields = stage.get('fields');
         if (fields instanceof Y.Map)
           fields.forEach((f, uid) => {
             if (!(f instanceof Y.Map)) return void fields.delete(uid);
-            for (const fk of [...f.keys()]) if (!FIELD_KEYS.has(fk)) f.delete(fk);
+            for (const fk of [...f.keys()]) if (!DRAFT_FIELD_KEYS.has(fk)) f.delete(fk);
           });
         else if (fields !== undefined) stage.delete('fields');
       });
@@ -280,119 +235,5 @@ export function restoreDraftDoc(doc: Y.Doc, good: ProcessDraft, origin: unknown)
     for (const k of ['departments', 'presale', 'postsale', 'terminal', 'rules'])
       if (root.has(k) && !(root.get(k) instanceof Y.Map)) root.delete(k);
     writeDraft(doc, good);
-  }, origin);
-}
-
-/**
- * Deletes everything in a root type. A root only a client's update created is a bare
- * AbstractType (no map or array methods), so its items are deleted directly, as
- * Y.Map#delete and Y.Array#delete do.
- */
-function clearType(doc: Y.Doc, name: string, tr: Y.Transaction): void {
-  const t = doc.share.get(name)!;
-  for (const item of t._map.values()) if (!item.deleted) item.delete(tr);
-  for (let item = t._start; item; item = item.right) if (!item.deleted) item.delete(tr);
-}
-
-export const emptyDraft: ProcessDraft = processDraftSchema.parse({});
-
-// ---- opportunity forms -----------------------------------------------------------------
-
-export interface FormField {
-  source: 'customer' | 'opportunity' | 'stage';
-  key: string;
-  type: string;
-  options?: { value: string }[] | null;
-}
-
-export const formKey = (f: { source: string; key: string }) => `${f.source}.${f.key}`;
-
-/** The form map as plain values. */
-export function readForm(doc: Y.Doc): Record<string, unknown> {
-  return doc.getMap(FORM_ROOT).toJSON();
-}
-
-export function readServerState(doc: Y.Doc): Record<string, unknown> {
-  return doc.getMap(SERVER_ROOT).toJSON();
-}
-
-/** Every client-written key must be a field of the current stage, with a value of its type. */
-export function checkFormDoc(
-  doc: Y.Doc,
-  fields: readonly FormField[],
-  serverBefore: Record<string, unknown>,
-): Problem[] {
-  const problems: Problem[] = [];
-  for (const name of doc.share.keys())
-    if (name !== FORM_ROOT && name !== SERVER_ROOT && hasContent(doc, name))
-      problems.push({
-        code: 'UNKNOWN_KEY',
-        path: name,
-        message: { zh: `不允许写入 ${name}`, en: `${name} may not be written` },
-      });
-  if (JSON.stringify(readServerState(doc)) !== JSON.stringify(serverBefore))
-    problems.push({
-      code: 'SERVER_OWNED',
-      path: SERVER_ROOT,
-      message: { zh: '阶段、状态等只能由服务器修改', en: 'Stage, status and gates are written by the server only' },
-    });
-  const byKey = new Map(fields.map((f) => [formKey(f), f]));
-  doc.getMap(FORM_ROOT).forEach((value, key) => {
-    const f = byKey.get(key);
-    if (!f)
-      return void problems.push({
-        code: 'UNKNOWN_FIELD',
-        path: `form.${key}`,
-        message: { zh: `当前阶段没有字段 ${key}`, en: `The current stage has no field ${key}` },
-      });
-    if (value instanceof Y.AbstractType)
-      return void problems.push({
-        code: 'INVALID_VALUE',
-        path: `form.${key}`,
-        message: { zh: `${key} 的值不合法`, en: `${key} has an invalid value` },
-      });
-    const problem = checkFieldValue(f.type as never, value, f.options as never);
-    if (problem)
-      problems.push({
-        code: 'INVALID_VALUE',
-        path: `form.${key}`,
-        message: { zh: `${key}：${problem.message.zh}`, en: `${key}: ${problem.message.en}` },
-      });
-  });
-  return problems;
-}
-
-/** Writes plain values into a root map, changing only what differs. */
-export function writeMap(
-  doc: Y.Doc,
-  root: string,
-  values: Record<string, unknown>,
-  origin: unknown,
-  removeOthers = true,
-): void {
-  doc.transact(() => {
-    const map = doc.getMap(root);
-    if (removeOthers) for (const k of [...map.keys()]) if (!(k in values)) map.delete(k);
-    for (const [k, v] of Object.entries(values)) {
-      if (v === undefined) continue;
-      const json = JSON.stringify(v);
-      const cur = map.get(k);
-      if (cur instanceof Y.AbstractType || JSON.stringify(cur) !== json)
-        map.set(k, v === null ? null : JSON.parse(json));
-    }
-  }, origin);
-}
-
-/** Restores an opportunity doc to known-good form values and server state. */
-export function restoreFormDoc(
-  doc: Y.Doc,
-  form: Record<string, unknown>,
-  server: Record<string, unknown>,
-  origin: unknown,
-): void {
-  doc.transact((tr) => {
-    for (const name of doc.share.keys()) if (name !== FORM_ROOT && name !== SERVER_ROOT) clearType(doc, name, tr);
-    writeMap(doc, FORM_ROOT, form, origin);
-    writeMap(doc, SERVER_ROOT, server, origin);
   }, origin);
 }
