@@ -13,7 +13,7 @@ import type { ServerContext } from '../context.js';
 import { rowsOf } from '../db/open.js';
 import type { Principal } from '../http/auth.js';
 import { ApiError } from '../http/errors.js';
-import type { DirectoryService } from '../directory/service.js';
+import type { DirectoryService } from '../directory/directory.js';
 import type { ProcessService } from '../processes/service.js';
 
 export interface FunnelQuery {

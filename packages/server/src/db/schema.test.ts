@@ -2,9 +2,10 @@ import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rowsOf, type Database } from './open.js';
 import { testDatabases } from '../testing/harness.js';
-import { loadStatement, writeMoves, type MoveRecord } from '../opportunities/service.js';
+import { loadStatement } from '../opportunities/loads.js';
+import { writeMoves, type MoveRecord } from '../opportunities/moves.js';
 
-/** The columns a stage move writes (writeMoves in services/opportunities.ts). */
+/** The columns a stage move writes (writeMoves in opportunities/moves.ts). */
 const MOVE_COLUMNS = [
   'status',
   'phase',

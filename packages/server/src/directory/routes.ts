@@ -9,7 +9,10 @@ import { z } from 'zod';
 import type { Database } from '../db/open.js';
 import { requireRole } from '../http/auth.js';
 import { featureRoutes, idParam, json, principalOf as P, route } from '../http/routes.js';
-import type { CustomerService, DirectoryService, FieldService, TenantService } from './service.js';
+import type { CustomerService } from './customers.js';
+import type { DirectoryService } from './directory.js';
+import type { FieldService } from './fields.js';
+import type { TenantService } from './tenants.js';
 
 const objectParam = z.object({ object: z.enum(FIELD_OBJECTS) });
 

@@ -117,7 +117,7 @@ export class FileService {
  * admins, anyone in the tenant for a customer's value (customers are readable by all), and
  * for an opportunity's values (fields, stage forms, their history) those who may read the
  * opportunity: owner, the owner's supervisor, its post-sale staff, analysts. That last part
- * restates in SQL the read side of `opportunityAccess` (services/opportunities.ts): keep them alike.
+ * restates in SQL the read side of `opportunityAccess` (opportunities/access.ts): keep them alike.
  */
 export async function mayReadFile(q: Db | Tx, p: Principal, id: string): Promise<boolean> {
   if (p.roles.has('admin')) return true;

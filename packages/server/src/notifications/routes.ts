@@ -4,7 +4,8 @@ import { z } from 'zod';
 import { requireRole } from '../http/auth.js';
 import { documented, featureRoutes, idParam, json, principalOf as P, route } from '../http/routes.js';
 import { holding, type UserSlots } from '../http/user-slots.js';
-import type { NotificationService, WebhookService } from './service.js';
+import type { NotificationService } from './notifications.js';
+import type { WebhookService } from './webhooks.js';
 
 /** A user's notifications (list, read, stream) and the tenant's webhook (settings, deliveries). */
 export function notificationRoutes(s: {

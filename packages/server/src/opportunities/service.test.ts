@@ -5,7 +5,7 @@ import { opportunities } from '../db/schema.js';
 import type { Role } from '@sales-process/core';
 import type { Principal } from '../http/auth.js';
 import { startTestServer, testDatabases } from '../testing/harness.js';
-import { opportunityAccess } from './service.js';
+import { opportunityAccess } from './access.js';
 
 const as = (userId: string, ...roles: Role[]): Principal => ({ tenantId: 't1', userId, roles: new Set(roles) });
 

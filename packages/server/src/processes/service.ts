@@ -2,32 +2,30 @@ import {
   checkPublishable,
   parseDraft,
   processDefinitionSchema,
-  publishImpact,
+  processDraftDocName,
   readDraft,
-  stageById,
   writeDraft,
   type createProcessSchema,
   type ProcessDefinition,
   type ProcessDraft,
   type publishSchema,
 } from '@sales-process/core';
-import { and, asc, eq, or, sql } from 'drizzle-orm';
+import { and, asc, eq, sql } from 'drizzle-orm';
 import type * as Y from 'yjs';
 import type { z } from 'zod';
 import type { ServerContext } from '../context.js';
 import type { Db, Tx } from '../db/open.js';
-import { opportunities, processes, processVersions, stageHistory } from '../db/schema.js';
+import { opportunities, processes, processVersions } from '../db/schema.js';
 import type { Principal } from '../http/auth.js';
 import { ApiError, notFound } from '../http/errors.js';
-import type { DirectoryService, FieldService, TenantService } from '../directory/service.js';
+import type { DirectoryService } from '../directory/directory.js';
+import type { FieldService } from '../directory/fields.js';
+import type { TenantService } from '../directory/tenants.js';
 import type { DocStore } from '../live/doc-store.js';
+import { Publishing } from './publishing.js';
 
 type Q = Db | Tx;
 const EMPTY_DEFINITION: ProcessDefinition = processDefinitionSchema.parse({});
-export const draftDocName = (processId: string) => `process-draft:${processId}`;
-
-/** Opportunities still moving (open pre-sale, or won and in post-sale): publish moves these. */
-const live = or(eq(opportunities.status, 'open'), eq(opportunities.phase, 'postsale'));
 
 /** The live-document layer as ProcessService uses it, so REST writes reach connected editors. */
 export interface DraftDocs {
@@ -51,6 +49,15 @@ export class ProcessService {
     /** The drafts' live docs (REST reads and writes reach connected editors). */
     private readonly docs: DraftDocs,
   ) {}
+
+  private readonly publishing = new Publishing({
+    ctx: this.ctx,
+    row: (q, tenantId, id) => this.row(q, tenantId, id),
+    definition: (q, processId, version) => this.definition(q, processId, version),
+    catalog: (q, tenantId) => this.fields.catalog(q, tenantId),
+    publishableDraft: (tenantId, id) => this.publishableDraft(tenantId, id),
+    resetDraft: (tenantId, id) => this.resetDraft(tenantId, id),
+  });
 
   private definitionProblems(def: ProcessDefinition, catalog: Parameters<typeof checkPublishable>[1], name: string) {
     const problems = checkPublishable(def, catalog, name);
@@ -81,7 +88,7 @@ export class ProcessService {
       });
       if (input.definition.presale.length || input.definition.postsale.length)
         await this.docs.edit(
-          draftDocName(id),
+          processDraftDocName(id),
           (ydoc) =>
             writeDraft(ydoc, { name: input.name, departments: input.departments, definition: input.definition }),
           p.userId,
@@ -222,7 +229,7 @@ export class ProcessService {
 
   /** The draft doc, created from the current version the first time anyone opens it. */
   async ensureDraft(tenantId: string, id: string): Promise<void> {
-    const doc = draftDocName(id);
+    const doc = processDraftDocName(id);
     if (await this.store.exists(doc)) return;
     const { db } = this.ctx.database;
     const row = await this.row(db, tenantId, id);
@@ -237,7 +244,7 @@ export class ProcessService {
   async getDraft(tenantId: string, id: string) {
     await this.row(this.ctx.database.db, tenantId, id);
     await this.ensureDraft(tenantId, id);
-    const ydoc = await this.docs.read(draftDocName(id));
+    const ydoc = await this.docs.read(processDraftDocName(id));
     return this.describeDraft(tenantId, readDraft(ydoc));
   }
 
@@ -257,13 +264,13 @@ export class ProcessService {
       );
     await this.row(this.ctx.database.db, p.tenantId, id);
     await this.ensureDraft(p.tenantId, id);
-    await this.docs.edit(draftDocName(id), (ydoc) => writeDraft(ydoc, parsed.draft), p.userId);
+    await this.docs.edit(processDraftDocName(id), (ydoc) => writeDraft(ydoc, parsed.draft), p.userId);
     return this.describeDraft(p.tenantId, parsed.draft);
   }
 
   private async publishableDraft(tenantId: string, id: string): Promise<ProcessDraft> {
     await this.ensureDraft(tenantId, id);
-    const raw = readDraft(await this.docs.read(draftDocName(id)));
+    const raw = readDraft(await this.docs.read(processDraftDocName(id)));
     const parsed = parseDraft(raw);
     if (!parsed.ok)
       throw new ApiError(
@@ -275,194 +282,14 @@ export class ProcessService {
     return parsed.draft;
   }
 
-  private async impact(
-    q: Q,
-    tenantId: string,
-    id: string,
-    before: ProcessDefinition,
-    after: ProcessDefinition,
-    mapping: Record<string, string>,
-  ) {
-    const rows = await q
-      .select({ stageId: opportunities.stageId, n: sql<number>`count(*)`.mapWith(Number) })
-      .from(opportunities)
-      .where(and(eq(opportunities.tenantId, tenantId), eq(opportunities.processId, id), live))
-      .groupBy(opportunities.stageId);
-    return publishImpact(before, after, new Map(rows.map((r) => [r.stageId, r.n])), mapping);
+  /** What publishing the draft would do (publishing.ts). */
+  preview(p: Principal, id: string, input: z.infer<typeof publishSchema>) {
+    return this.publishing.preview(p, id, input);
   }
 
-  async preview(p: Principal, id: string, input: z.infer<typeof publishSchema>) {
-    const { db } = this.ctx.database;
-    const row = await this.row(db, p.tenantId, id);
-    const draft = await this.publishableDraft(p.tenantId, id);
-    const before = await this.definition(db, id, row.currentVersion);
-    const catalog = await this.fields.catalog(db, p.tenantId);
-    const warnings = checkPublishable(draft.definition, catalog, draft.name).filter((x) => x.severity === 'warning');
-    if (input.mode === 'new-process')
-      return {
-        mode: input.mode,
-        affected: 0,
-        perStage: [],
-        unmapped: [],
-        changes: (await this.impact(db, p.tenantId, id, before, draft.definition, {})).changes,
-        warnings,
-        draft,
-      };
-    const impact = await this.impact(db, p.tenantId, id, before, draft.definition, input.stageMapping);
-    return { mode: input.mode, affected: impact.total, ...impact, warnings, draft };
-  }
-
-  async publish(p: Principal, id: string, input: z.infer<typeof publishSchema>) {
-    const { db } = this.ctx.database;
-    const draft = await this.publishableDraft(p.tenantId, id);
-    const now = this.ctx.clock.now();
-    const result = await db.transaction(async (tx) => {
-      // Serialise publishes of one process.
-      const [row] = await tx
-        .select()
-        .from(processes)
-        .where(and(eq(processes.tenantId, p.tenantId), eq(processes.id, id)))
-        .for('update');
-      if (!row) throw notFound('process');
-      if (input.mode === 'new-process') {
-        const newId = this.ctx.ids('proc');
-        await tx.insert(processes).values({
-          id: newId,
-          tenantId: p.tenantId,
-          name: draft.name,
-          departments: draft.departments,
-          status: 'enabled',
-          currentVersion: 1,
-          derivedFrom: id,
-          createdAt: now,
-          updatedAt: now,
-        });
-        await tx.insert(processVersions).values({
-          processId: newId,
-          version: 1,
-          tenantId: p.tenantId,
-          name: draft.name,
-          definition: draft.definition,
-          publishedAt: now,
-          publishedBy: p.userId,
-        });
-        if (input.disableOld)
-          await tx.update(processes).set({ status: 'disabled', updatedAt: now }).where(eq(processes.id, id));
-        return { processId: newId, version: 1, moved: 0, resetOldDraft: true };
-      }
-      const before = await this.definition(tx, id, row.currentVersion);
-      const after = draft.definition;
-      const impact = await this.impact(tx, p.tenantId, id, before, after, input.stageMapping);
-      if (impact.unmapped.length || impact.badTargets.length)
-        throw new ApiError('PUBLISH_MAPPING_REQUIRED', [
-          ...impact.unmapped.map((u) => ({
-            stageId: u.stageId,
-            count: u.count,
-            message: {
-              zh: `阶段“${u.name}”有 ${u.count} 个商机，需选择目标阶段`,
-              en: `${u.count} opportunities sit in removed stage "${u.name}": choose a target`,
-            },
-          })),
-          ...impact.badTargets.map((b) => ({
-            stageId: b.from,
-            target: b.to,
-            message: { zh: `目标阶段 ${b.to} 不存在`, en: `Target stage ${b.to} does not exist in the draft` },
-          })),
-        ]);
-      const version = row.currentVersion + 1;
-      await tx.insert(processVersions).values({
-        processId: id,
-        version,
-        tenantId: p.tenantId,
-        name: draft.name,
-        definition: after,
-        publishedAt: now,
-        publishedBy: p.userId,
-      });
-      // The first publish of a process designed from scratch also enables it.
-      await tx
-        .update(processes)
-        .set({
-          name: draft.name,
-          departments: draft.departments,
-          currentVersion: version,
-          updatedAt: now,
-          ...(row.currentVersion === 0 ? { status: 'enabled' as const } : {}),
-        })
-        .where(eq(processes.id, id));
-      const moved = await this.migrateOpportunities(tx, p, id, before, after, version, input.stageMapping, now);
-      // Closed opportunities keep the version they were closed on; only the version pointer of live ones moves.
-      return { processId: id, version, moved, resetOldDraft: false };
-    });
-    if (result.resetOldDraft) await this.resetDraft(p.tenantId, id);
-    return { processId: result.processId, version: result.version, moved: result.moved };
-  }
-
-  private async migrateOpportunities(
-    tx: Tx,
-    p: Principal,
-    id: string,
-    before: ProcessDefinition,
-    after: ProcessDefinition,
-    version: number,
-    mapping: Record<string, string>,
-    now: Date,
-  ) {
-    const rows = await tx
-      .select({
-        id: opportunities.id,
-        stageId: opportunities.stageId,
-        maxStageIndex: opportunities.maxStageIndex,
-        stageEnteredAt: opportunities.stageEnteredAt,
-        status: opportunities.status,
-        processVersion: opportunities.processVersion,
-      })
-      .from(opportunities)
-      .where(and(eq(opportunities.tenantId, p.tenantId), eq(opportunities.processId, id), live))
-      .for('update');
-    // "Reached" is an index into the version's stages: translate through stage ids.
-    const reachedIndex = (oldMax: number, newStage: string | null) => {
-      let max = newStage
-        ? Math.max(stageById(after, newStage)?.phase === 'presale' ? stageById(after, newStage)!.index : -1, -1)
-        : -1;
-      before.presale.slice(0, oldMax + 1).forEach((s) => {
-        const at = stageById(after, s.id);
-        if (at?.phase === 'presale') max = Math.max(max, at.index);
-      });
-      return Math.max(max, 0);
-    };
-    for (const o of rows) {
-      const removed = o.stageId !== null && !stageById(after, o.stageId);
-      const stageId = removed ? mapping[o.stageId!]! : o.stageId;
-      await tx
-        .update(opportunities)
-        .set({
-          rev: sql`${opportunities.rev} + 1`,
-          processVersion: version,
-          stageId,
-          maxStageIndex: reachedIndex(o.maxStageIndex, stageId),
-          ...(removed ? { stageEnteredAt: now, stageEntry: sql`${opportunities.stageEntry} + 1` } : {}),
-          updatedAt: now,
-        })
-        .where(eq(opportunities.id, o.id));
-      if (removed) {
-        await tx.insert(stageHistory).values({
-          tenantId: p.tenantId,
-          opportunityId: o.id,
-          processId: id,
-          processVersion: version,
-          fromStageId: o.stageId,
-          toStageId: stageId,
-          fromStatus: o.status,
-          toStatus: o.status,
-          action: 'migrate',
-          actorId: p.userId,
-          at: now,
-          daysSpent: (now.getTime() - o.stageEnteredAt.getTime()) / 86_400_000,
-        });
-      }
-    }
-    return rows.length;
+  /** Publishes the draft (publishing.ts). */
+  publish(p: Principal, id: string, input: z.infer<typeof publishSchema>) {
+    return this.publishing.publish(p, id, input);
   }
 
   /** The current version as a draft (what a new draft starts from). */
@@ -483,7 +310,7 @@ export class ProcessService {
    */
   async resetDraft(_tenantId: string, id: string) {
     const current = await this.currentDraft(id);
-    await this.docs.edit(draftDocName(id), (ydoc) => writeDraft(ydoc, current), null);
+    await this.docs.edit(processDraftDocName(id), (ydoc) => writeDraft(ydoc, current), null);
   }
 
   async setStatus(p: Principal, id: string, status: 'enabled' | 'disabled') {
@@ -535,6 +362,6 @@ export class ProcessService {
         ]);
       await tx.delete(processes).where(eq(processes.id, id));
     });
-    await this.docs.reset(draftDocName(id));
+    await this.docs.reset(processDraftDocName(id));
   }
 }

@@ -4,7 +4,7 @@ import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { webhookDeliveries } from '../db/schema.js';
 import { startTestServer, testDatabases, waitFor, type TestServer } from '../testing/harness.js';
-import { sign } from './service.js';
+import { sign } from './webhooks.js';
 
 const DAY = 86_400_000;
 

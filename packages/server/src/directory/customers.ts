@@ -1,0 +1,193 @@
+import {
+  checkFieldValue,
+  type createContactSchema,
+  type createCustomerSchema,
+  type FieldObject,
+} from '@sales-process/core';
+import { and, asc, eq, sql } from 'drizzle-orm';
+import type { z } from 'zod';
+import type { ServerContext } from '../context.js';
+import type { Db, Tx } from '../db/open.js';
+import { contacts, customers } from '../db/schema.js';
+import type { Principal } from '../http/auth.js';
+import { ApiError, notFound } from '../http/errors.js';
+import { canSell } from '../opportunities/access.js';
+import { checkValueRefs, type FieldService, type ValueRef } from './fields.js';
+
+type Q = Db | Tx;
+
+export class CustomerService {
+  constructor(
+    private readonly ctx: ServerContext,
+    private readonly fields: FieldService,
+  ) {}
+
+  /**
+   * Checks custom field values against their definitions (unknown keys are refused) and
+   * the records they name (`checkValueRefs`); answers the values to store.
+   */
+  async checkValues(
+    q: Q,
+    p: Principal,
+    object: FieldObject,
+    values: Record<string, unknown>,
+    pathPrefix: string,
+  ): Promise<Record<string, unknown>> {
+    const defs = await this.fields.list(q, p.tenantId, object);
+    const details = [];
+    const refs: (ValueRef & { key: string })[] = [];
+    for (const [key, value] of Object.entries(values)) {
+      const def = defs.find((d) => d.key === key && !d.system);
+      if (!def)
+        details.push({ path: `${pathPrefix}.${key}`, message: { zh: `未知字段 ${key}`, en: `Unknown field ${key}` } });
+      else {
+        const problem = checkFieldValue(def.type, value, def.options);
+        if (problem)
+          details.push({
+            path: `${pathPrefix}.${key}`,
+            message: { zh: `${key}：${problem.message.zh}`, en: `${key}: ${problem.message.en}` },
+          });
+        else if (def.type === 'file' || def.type === 'user')
+          refs.push({ path: `${pathPrefix}.${key}`, type: def.type, value, key });
+      }
+    }
+    if (details.length) throw new ApiError('VALIDATION_FAILED', details);
+    const stored = await checkValueRefs(q, p, refs);
+    const out = { ...values };
+    refs.forEach((r, i) => (out[r.key] = stored[i]));
+    return out;
+  }
+
+  async create(p: Principal, input: z.infer<typeof createCustomerSchema>) {
+    const { db } = this.ctx.database;
+    if (!canSell(p))
+      throw new ApiError('FORBIDDEN', [
+        { message: { zh: '只有销售人员和管理员可以新建客户', en: 'Only salespeople and admins create customers' } },
+      ]);
+    const fields = await this.checkValues(db, p, 'customer', input.fields, 'body.fields');
+    const now = this.ctx.clock.now();
+    const [row] = await db
+      .insert(customers)
+      .values({
+        id: this.ctx.ids('cus'),
+        tenantId: p.tenantId,
+        name: input.name,
+        fields,
+        ownerId: p.userId,
+        createdAt: now,
+        updatedAt: now,
+      })
+      .returning();
+    return { ...this.view(row!), contacts: [] };
+  }
+
+  view(row: typeof customers.$inferSelect) {
+    return {
+      id: row.id,
+      name: row.name,
+      fields: row.fields,
+      ownerId: row.ownerId,
+      createdAt: row.createdAt.toISOString(),
+    };
+  }
+
+  async get(q: Q, tenantId: string, id: string) {
+    const [row] = await q
+      .select()
+      .from(customers)
+      .where(and(eq(customers.tenantId, tenantId), eq(customers.id, id)));
+    if (!row) throw notFound('customer');
+    const list = await q
+      .select()
+      .from(contacts)
+      .where(eq(contacts.customerId, id))
+      .orderBy(asc(contacts.createdAt), asc(contacts.id));
+    return {
+      ...this.view(row),
+      contacts: list.map(({ tenantId: _t, customerId: _c, ...c }) => ({ ...c, createdAt: c.createdAt.toISOString() })),
+    };
+  }
+
+  async list(tenantId: string) {
+    const rows = await this.ctx.database.db
+      .select({
+        id: customers.id,
+        name: customers.name,
+        fields: customers.fields,
+        contactCount: sql<number>`(select count(*) from contacts where contacts.customer_id = ${customers.id})`.mapWith(
+          Number,
+        ),
+      })
+      .from(customers)
+      .where(eq(customers.tenantId, tenantId))
+      .orderBy(asc(customers.name))
+      .limit(500);
+    return rows;
+  }
+
+  /**
+   * Who may write a customer and its contacts (SPEC §9): admins; salespeople and supervisors
+   * on customers they own or on which they own, or supervise the owner of, an opportunity.
+   * 404 outside the tenant comes first. "Own or supervise the owner of an opportunity" is the
+   * pre-sale writer side of `opportunityAccess` (opportunities/access.ts) in SQL: keep them alike.
+   */
+  async mayWrite(q: Q, p: Principal, customerId: string): Promise<void> {
+    const [row] = await q
+      .select({
+        ownerId: customers.ownerId,
+        related: sql<boolean>`exists (select 1 from opportunities o where o.tenant_id = ${p.tenantId} and o.customer_id = ${customerId}
+          and (o.owner_id = ${p.userId} or o.owner_id in (select u.id from users u where u.tenant_id = ${p.tenantId} and u.manager_id = ${p.userId})))`,
+      })
+      .from(customers)
+      .where(and(eq(customers.tenantId, p.tenantId), eq(customers.id, customerId)));
+    if (!row) throw notFound('customer');
+    if (p.roles.has('admin')) return;
+    if (canSell(p) && (row.ownerId === p.userId || row.related)) return;
+    throw new ApiError('FORBIDDEN', [
+      {
+        message: {
+          zh: '只能修改自己负责或下属负责的客户',
+          en: 'You may change only customers you or your reports work on',
+        },
+      },
+    ]);
+  }
+
+  async addContact(p: Principal, customerId: string, input: z.infer<typeof createContactSchema>) {
+    const { db } = this.ctx.database;
+    await this.mayWrite(db, p, customerId);
+    const [row] = await db
+      .insert(contacts)
+      .values({
+        id: this.ctx.ids('con'),
+        tenantId: p.tenantId,
+        customerId,
+        name: input.name,
+        title: input.title ?? null,
+        phone: input.phone ?? null,
+        email: input.email ?? null,
+        createdAt: this.ctx.clock.now(),
+      })
+      .returning();
+    const { tenantId: _t, ...c } = row!;
+    return { ...c, createdAt: c.createdAt.toISOString() };
+  }
+
+  async removeContact(p: Principal, customerId: string, contactId: string) {
+    const { db } = this.ctx.database;
+    await this.mayWrite(db, p, customerId);
+    const deleted = await db
+      .delete(contacts)
+      .where(and(eq(contacts.tenantId, p.tenantId), eq(contacts.customerId, customerId), eq(contacts.id, contactId)))
+      .returning({ id: contacts.id });
+    if (!deleted.length) throw notFound('contact');
+  }
+
+  async contactCount(q: Q, customerId: string): Promise<number> {
+    const [row] = await q
+      .select({ n: sql<number>`count(*)`.mapWith(Number) })
+      .from(contacts)
+      .where(eq(contacts.customerId, customerId));
+    return row?.n ?? 0;
+  }
+}

@@ -1,0 +1,50 @@
+import { DEFAULT_CUSTOM_FIELDS } from '@sales-process/core';
+import { eq } from 'drizzle-orm';
+import type { ServerContext } from '../context.js';
+import { fieldDefinitions, tenants } from '../db/schema.js';
+
+/** Tenants come into being with their first token: the row and default field definitions. */
+export class TenantService {
+  private readonly known = new Set<string>();
+  constructor(private readonly ctx: ServerContext) {}
+
+  async ensure(tenantId: string): Promise<void> {
+    if (this.known.has(tenantId)) return;
+    const { db } = this.ctx.database;
+    await db.transaction(async (tx) => {
+      const inserted = await tx
+        .insert(tenants)
+        .values({ id: tenantId })
+        .onConflictDoNothing()
+        .returning({ id: tenants.id });
+      if (inserted.length) {
+        const rows = (['customer', 'opportunity'] as const).flatMap((object) =>
+          DEFAULT_CUSTOM_FIELDS[object].map((f) => ({
+            tenantId,
+            object,
+            key: f.key,
+            label: f.label,
+            type: f.type,
+            options: f.options ?? null,
+            required: !!f.required,
+          })),
+        );
+        await tx.insert(fieldDefinitions).values(rows).onConflictDoNothing();
+      }
+    });
+    this.known.add(tenantId);
+  }
+
+  async settings(tenantId: string) {
+    const [row] = await this.ctx.database.db
+      .select({ settings: tenants.settings })
+      .from(tenants)
+      .where(eq(tenants.id, tenantId));
+    return { deleteRequiresStatus: row?.settings.deleteRequiresStatus ?? ('enabled' as const) };
+  }
+
+  async updateSettings(tenantId: string, settings: { deleteRequiresStatus: 'enabled' | 'disabled' | 'any' }) {
+    await this.ctx.database.db.update(tenants).set({ settings }).where(eq(tenants.id, tenantId));
+    return settings;
+  }
+}

@@ -1,0 +1,218 @@
+import { stageById, type HistoryAction, type OpportunityState, type ProcessDefinition } from '@sales-process/core';
+import { sql, type SQL } from 'drizzle-orm';
+import type { ServerContext } from '../context.js';
+import { Batcher } from '../db/batcher.js';
+import { rowsOf } from '../db/open.js';
+import type { Principal } from '../http/auth.js';
+import type { Loaded, Q } from './loads.js';
+
+/**
+ * Writing stage moves: each decided move as one statement that compare-and-sets the
+ * opportunity's `rev` and writes what goes with it (the cancelled approval, the webhook's
+ * outbox row, the history row); concurrent commands' moves are group-committed.
+ */
+
+const DAY = 86_400_000;
+
+/** A move as listeners hear of it after commit (`OpportunityEvents.transition`). */
+export interface Transition {
+  tenantId: string;
+  opportunityId: string;
+  action: string;
+  from: string | null;
+  to: string | null;
+  fromStatus: string;
+  toStatus: string;
+  actorId: string;
+  at: Date;
+  /** An outbox row was written for the tenant's webhook. */
+  webhook: boolean;
+}
+
+export class MoveWriter {
+  constructor(private readonly ctx: ServerContext) {}
+
+  /** Writes a decided move in one statement, if the opportunity's rev is still the one read. */
+  async apply(
+    q: Q,
+    p: Principal,
+    row: Loaded,
+    def: ProcessDefinition,
+    state: OpportunityState,
+    action: HistoryAction,
+    next: Pick<OpportunityState, 'status' | 'phase' | 'stageId'>,
+    now: Date,
+    extra: { lostReason?: string | null; comment?: string },
+  ): Promise<{ row: Loaded; transition: Transition } | null> {
+    const stageChanged = next.stageId !== row.stageId || next.phase !== row.phase;
+    const at = stageById(def, next.stageId);
+    const after: Loaded = {
+      ...row,
+      ...next,
+      stageEnteredAt: stageChanged ? now : row.stageEnteredAt,
+      stageEntry: row.stageEntry + (stageChanged ? 1 : 0),
+      maxStageIndex: at?.phase === 'presale' ? Math.max(row.maxStageIndex, at.index) : row.maxStageIndex,
+      closedAt: next.status !== 'open' && row.status === 'open' ? now : row.closedAt,
+      lostReason: extra.lostReason !== undefined ? extra.lostReason : row.lostReason,
+      updatedAt: now,
+      rev: row.rev + 1,
+      approval: stageChanged ? null : row.approval,
+    };
+    const iso = now.toISOString();
+    // The host's webhook hears of every move, from the same statement (an outbox row).
+    const hookId = this.ctx.ids('whd');
+    const stageName = (id: string | null) => (id ? (stageById(def, id)?.stage.name ?? id) : null);
+    const event = {
+      id: hookId,
+      type: 'opportunity.stage-changed',
+      createdAt: iso,
+      tenantId: p.tenantId,
+      data: {
+        opportunityId: row.id,
+        opportunityName: row.name,
+        action,
+        actorId: p.userId,
+        at: iso,
+        previous: { stageId: row.stageId, stageName: stageName(row.stageId), status: row.status, phase: row.phase },
+        current: { stageId: next.stageId, stageName: stageName(next.stageId), status: next.status, phase: next.phase },
+      },
+    };
+    const move: MoveRecord = {
+      id: row.id,
+      rev: row.rev,
+      new_rev: after.rev,
+      tenant_id: p.tenantId,
+      status: after.status,
+      phase: after.phase,
+      stage_id: after.stageId,
+      stage_entered_at: after.stageEnteredAt.toISOString(),
+      stage_entry: after.stageEntry,
+      max_stage_index: after.maxStageIndex,
+      closed_at: after.closedAt?.toISOString() ?? null,
+      lost_reason: after.lostReason,
+      at: iso,
+      hook_id: hookId,
+      event,
+      process_id: row.processId,
+      process_version: row.processVersion,
+      from_stage_id: row.stageId,
+      from_status: row.status,
+      action,
+      actor_id: p.userId,
+      days_spent: (now.getTime() - row.stageEnteredAt.getTime()) / DAY,
+      values: state.values,
+      comment: extra.comment ?? extra.lostReason ?? null,
+    };
+    // Outside a transaction (every plain command) moves are group-committed; inside one
+    // (an approval's), it is written in that transaction.
+    const [written] =
+      q === this.ctx.database.db
+        ? [await this.moves.add(move)]
+        : await writeMoves((s) => q.execute(s).then(rowsOf<MoveRow>), [move]);
+    if (!written?.moved) return null;
+    return {
+      row: after,
+      transition: {
+        tenantId: p.tenantId,
+        opportunityId: row.id,
+        action,
+        from: row.stageId,
+        to: next.stageId,
+        fromStatus: row.status,
+        toStatus: next.status,
+        actorId: p.userId,
+        at: now,
+        webhook: written.hooked,
+      },
+    };
+  }
+
+  /** Concurrent commands' moves, written together: one statement and one commit for many. */
+  private readonly moves = new Batcher<MoveRecord, WrittenMove>(
+    (batch) => writeMoves((s) => this.ctx.database.prepared<MoveRow>(s), batch),
+    (m) => m.id,
+  );
+}
+
+/** A decided move as the move statement takes it (snake_case: the recordset's columns). */
+export interface MoveRecord {
+  id: string;
+  rev: number;
+  new_rev: number;
+  tenant_id: string;
+  status: string;
+  phase: string;
+  stage_id: string | null;
+  stage_entered_at: string;
+  stage_entry: number;
+  max_stage_index: number;
+  closed_at: string | null;
+  lost_reason: string | null;
+  at: string;
+  hook_id: string;
+  event: unknown;
+  process_id: string;
+  process_version: number;
+  from_stage_id: string | null;
+  from_status: string;
+  action: string;
+  actor_id: string;
+  days_spent: number;
+  values: unknown;
+  comment: string | null;
+}
+export interface WrittenMove {
+  moved: boolean;
+  hooked: boolean;
+}
+export interface MoveRow {
+  id: string;
+  hooked: boolean;
+}
+
+/**
+ * Writes decided moves in one statement: each opportunity only if its `rev` is still the
+ * one its command read (compare-and-set), and for each one written, the pending approval
+ * of the stage it leaves cancelled, the webhook's outbox row (when the tenant has one)
+ * and its history row. Results in input order.
+ */
+export async function writeMoves(
+  run: (statement: SQL) => Promise<MoveRow[]>,
+  moves: MoveRecord[],
+): Promise<WrittenMove[]> {
+  const rows = await run(sql`
+    with m as (
+      select * from jsonb_to_recordset(${JSON.stringify(moves)}::jsonb) as m(id text, rev int, new_rev int, tenant_id text, status text, phase text,
+        stage_id text, stage_entered_at timestamptz, stage_entry int, max_stage_index int, closed_at timestamptz, lost_reason text, at timestamptz,
+        hook_id text, event jsonb, process_id text, process_version int, from_stage_id text, from_status text, action text, actor_id text,
+        days_spent float8, "values" jsonb, comment text)
+      -- The batch's size as a literal: otherwise the planner takes jsonb_to_recordset for
+      -- 100 rows and, on a table of a few thousand, hashes a scan of all of it (one prepared
+      -- statement per batch size).
+      limit ${sql.raw(String(moves.length))}
+    ), upd as (
+      update opportunities o set status = m.status, phase = m.phase, stage_id = m.stage_id, stage_entered_at = m.stage_entered_at,
+        stage_entry = m.stage_entry, max_stage_index = m.max_stage_index, closed_at = m.closed_at, lost_reason = m.lost_reason,
+        updated_at = m.at, rev = m.new_rev
+      from m where o.id = m.id and o.rev = m.rev
+      returning o.id
+    ), cancelled as (
+      -- a move ends any pending approval of the stage being left
+      update approvals a set state = 'cancelled', decided_at = m.at
+      from m where a.opportunity_id = m.id and a.state = 'pending' and m.id in (select id from upd)
+    ), hook as (
+      insert into webhook_deliveries (id, tenant_id, event, state, attempts, next_attempt_at, created_at)
+      select m.hook_id, m.tenant_id, m.event, 'pending', 0, m.at, m.at from m
+      where m.id in (select id from upd) and exists (select 1 from tenants t where t.id = m.tenant_id and t.webhook_url is not null)
+      returning id
+    ), history as (
+      insert into stage_history (tenant_id, opportunity_id, process_id, process_version, from_stage_id, to_stage_id,
+        from_status, to_status, action, actor_id, at, days_spent, values, comment)
+      select m.tenant_id, m.id, m.process_id, m.process_version, m.from_stage_id, m.stage_id, m.from_status, m.status, m.action,
+        m.actor_id, m.at, m.days_spent, m."values", m.comment
+      from m where m.id in (select id from upd)
+    )
+    select upd.id, exists (select 1 from hook where hook.id = m.hook_id) as hooked from upd join m on m.id = upd.id`);
+  const written = new Map(rows.map((r) => [r.id, r.hooked]));
+  return moves.map((m) => ({ moved: written.has(m.id), hooked: written.get(m.id) === true }));
+}
