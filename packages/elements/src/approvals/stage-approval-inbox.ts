@@ -1,10 +1,12 @@
 import { html, nothing } from 'lit';
 import { state } from '../shared/decorators.js';
+import { Task } from '@lit/task';
 import type { ApiClientError } from '../client/api-client.js';
 import { ConnectedElement } from '../shared/connected-element.js';
 import { defineElement } from '../shared/define.js';
 import { SpApprovalDecidedEvent } from '../shared/events.js';
 import { LocalizeController } from '../shared/i18n.js';
+import { StreamController } from '../shared/stream-controller.js';
 import styles from './stage-approval-inbox.styles.js';
 
 export interface ApprovalView {
@@ -88,50 +90,40 @@ export class StageApprovalInbox extends ConnectedElement {
   @state() protected errors = new Map<string, string>();
   @state() protected busy = new Set<string>();
   @state() protected loaded = false;
-  private stop: (() => void) | null = null;
-  private listening: unknown = null;
   protected readonly i18n = new LocalizeController(this, messages);
-
-  protected override willUpdate(): void {
-    // Once per connection (a new token needs no reload: the client has it).
-    const conn = this.conn;
-    if (conn !== this.listening) {
-      this.listening = conn;
-      this.stop?.();
-      // The notification stream is shared with <sales-notifications> on this connection.
-      this.stop = conn.listen('/notifications/stream', {
-        onEvent: (e) => {
-          if (e.event === 'notification' && (JSON.parse(e.data) as { kind?: string }).kind === 'approval-requested')
-            void this.refresh();
-        },
-      });
-      void this.refresh();
-    }
-  }
-
-  override disconnectedCallback(): void {
-    super.disconnectedCallback();
-    this.stop?.();
-    this.stop = null;
-    this.listening = null;
-  }
+  /** The notification stream, shared with <sales-notifications> on this connection: a new request reloads. */
+  protected readonly stream = new StreamController(this, () => [this.conn, '/notifications/stream'], {
+    onEvent: (e) => {
+      if (e.event === 'notification' && (JSON.parse(e.data) as { kind?: string }).kind === 'approval-requested')
+        void this.refresh();
+    },
+  });
+  /**
+   * The pending requests, loaded once per connection (a new token needs no reload: the client
+   * has it) and again when the element comes back to the page; a newer load aborts the one it supersedes.
+   */
+  protected readonly loader = new Task(this, {
+    args: () => [this.conn, this.stream.attached] as const,
+    task: async ([conn], { signal }) => {
+      const all = (await conn.client.get<{ items: ApprovalView[] }>('/approvals?state=pending', signal)).items;
+      const me = conn.client.subject;
+      return all.filter((a) => !me || a.approverId === me);
+    },
+    onComplete: (items) => {
+      this.items = items;
+      this.loaded = true;
+      this.failure = null;
+    },
+    onError: (e) => this.loadFailed(e, this.loaded),
+  });
 
   protected override reload() {
     return this.refresh();
   }
 
+  /** Loads the pending requests again. */
   async refresh(): Promise<void> {
-    const client = this.client;
-    try {
-      const all = (await client.get<{ items: ApprovalView[] }>('/approvals?state=pending')).items;
-      const me = client.subject;
-      this.items = all.filter((a) => !me || a.approverId === me);
-      this.loaded = true;
-      this.failure = null;
-    } catch (e) {
-      if (this.loaded) this.reportError(e);
-      else this.showFailure(e);
-    }
+    await this.loader.run();
   }
 
   private async decide(a: ApprovalView, decision: 'approve' | 'reject', comment: string) {
@@ -143,11 +135,8 @@ export class StageApprovalInbox extends ConnectedElement {
       this.dispatchEvent(new SpApprovalDecidedEvent({ approvalId: a.id, opportunityId: a.opportunityId, decision }));
     } catch (e) {
       const err = e as ApiClientError;
-      const lines = (err.details ?? []).map((d) => (d.message ? this.i18n.pick(d.message) : '')).filter(Boolean);
-      this.errors = new Map(this.errors).set(
-        a.id,
-        [err.messages ? this.i18n.pick(err.messages) : err.message, ...lines].join('；'),
-      );
+      const lines = this.detailMessages(err).filter(Boolean);
+      this.errors = new Map(this.errors).set(a.id, [this.errorMessage(err), ...lines].join('；'));
     } finally {
       const next = new Set(this.busy);
       next.delete(a.id);

@@ -256,16 +256,22 @@ export class ApiClient {
     return fresh ? send(fresh) : res;
   }
 
+  /**
+   * One request; `signal` aborts it (an `AbortError` is thrown, not a failure: a superseded
+   * load, an element that left the page).
+   */
   async request<T>(
     method: string,
     path: string,
     body?: unknown,
     headers: Record<string, string> = {},
+    signal?: AbortSignal,
   ): Promise<{ status: number; data: T }> {
+    // Reads may give up; commands wait for their answer (they may have acted).
+    const timeout = method === 'GET' ? AbortSignal.timeout(ApiClient.readTimeoutMs) : undefined;
     const res = await this.fetch(`${this.root}${path}`, {
       method,
-      // Reads may give up; commands wait for their answer (they may have acted).
-      ...(method === 'GET' ? { signal: AbortSignal.timeout(ApiClient.readTimeoutMs) } : {}),
+      signal: timeout && signal ? AbortSignal.any([timeout, signal]) : (timeout ?? signal),
       headers: { ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...headers },
       body: body !== undefined ? JSON.stringify(body) : undefined,
     });
@@ -288,8 +294,8 @@ export class ApiClient {
     return { status: res.status, data: data as T };
   }
 
-  get<T>(path: string) {
-    return this.request<T>('GET', path).then((r) => r.data);
+  get<T>(path: string, signal?: AbortSignal) {
+    return this.request<T>('GET', path, undefined, {}, signal).then((r) => r.data);
   }
   post<T>(path: string, body?: unknown) {
     return this.request<T>('POST', path, body ?? {});

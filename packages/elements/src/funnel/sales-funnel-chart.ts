@@ -1,10 +1,12 @@
 import type { FunnelFigures, FunnelStageFigures } from '@sales-process/core';
 import { html, nothing, svg } from 'lit';
 import { property, state } from '../shared/decorators.js';
+import { initialState, Task } from '@lit/task';
 import type { ApiClientError } from '../client/api-client.js';
 import { ConnectedElement } from '../shared/connected-element.js';
 import { defineElement } from '../shared/define.js';
 import { LocalizeController } from '../shared/i18n.js';
+import { StreamController } from '../shared/stream-controller.js';
 import styles from './sales-funnel-chart.styles.js';
 
 // The figures are core's (a type-only import: nothing of core is bundled).
@@ -134,48 +136,38 @@ export class SalesFunnelChart extends ConnectedElement {
   @state() protected active: string | null = null;
   @state() protected plan: Plan | null = null;
   @state() protected planError: string | null = null;
-  private stop: (() => void) | null = null;
-  private loadedFor = '';
   protected readonly i18n = new LocalizeController(this, messages);
-
-  protected override willUpdate(): void {
-    // Once per process and connection (a new token needs no reload: the client has it).
-    const conn = this.processId ? this.conn : null;
-    const key = conn ? `${conn.client.root}|${this.processId}` : '';
-    if (key !== this.loadedFor || (conn && !this.stop)) {
-      this.loadedFor = key;
-      this.stop?.();
-      this.stop = null;
-      if (!conn) return;
-      void this.refresh();
-      this.stop = conn.listen(`/analytics/stream?processId=${encodeURIComponent(this.processId)}`, {
-        onEvent: (e) => e.event === 'changed' && void this.refresh(),
-      });
-    }
-  }
-
-  override disconnectedCallback(): void {
-    super.disconnectedCallback();
-    this.stop?.();
-    this.stop = null;
-    this.loadedFor = '';
-  }
+  /** The process's changes, pushed by the server: the figures are loaded again. */
+  protected readonly stream = new StreamController(
+    this,
+    () => [this.processId && this.conn, `/analytics/stream?processId=${encodeURIComponent(this.processId)}`],
+    { onEvent: (e) => e.event === 'changed' && void this.refresh() },
+  );
+  /**
+   * The figures, loaded once per process and connection (a new token needs no reload: the
+   * client has it), and again when the element comes back to the page; a newer load aborts
+   * the one it supersedes.
+   */
+  protected readonly loader = new Task(this, {
+    args: () => [this.processId && this.conn, this.processId, this.stream.attached] as const,
+    task: ([conn, processId], { signal }) =>
+      conn
+        ? conn.client.get<FunnelData>(`/analytics/funnel?processId=${encodeURIComponent(processId)}`, signal)
+        : initialState,
+    onComplete: (data) => {
+      this.data = data;
+      this.failure = null;
+    },
+    onError: (e) => this.loadFailed(e, this.data),
+  });
 
   protected override reload() {
     return this.refresh();
   }
 
+  /** Loads the figures again. */
   async refresh(): Promise<void> {
-    if (!this.processId) return;
-    try {
-      this.data = await this.client.get<FunnelData>(
-        `/analytics/funnel?processId=${encodeURIComponent(this.processId)}`,
-      );
-      this.failure = null;
-    } catch (e) {
-      if (this.data) this.reportError(e);
-      else this.showFailure(e);
-    }
+    if (this.processId) await this.loader.run();
   }
 
   private async computePlan(e: SubmitEvent) {
@@ -193,12 +185,7 @@ export class SalesFunnelChart extends ConnectedElement {
     } catch (err) {
       const error = err as ApiClientError;
       this.plan = null;
-      this.planError = [
-        error.messages ? this.i18n.pick(error.messages) : error.message,
-        ...(error.details ?? []).map((d) => (d.message ? this.i18n.pick(d.message) : '')),
-      ]
-        .filter(Boolean)
-        .join('：');
+      this.planError = [this.errorMessage(error), ...this.detailMessages(error)].filter(Boolean).join('：');
     }
   }
 
@@ -243,7 +230,14 @@ export class SalesFunnelChart extends ConnectedElement {
   protected override render() {
     const t = this.i18n;
     const d = this.data;
-    if (!d) return this.failure ? this.renderFailure() : html`<p aria-busy="true">${t.t('loading')}</p>`;
+    if (!d) {
+      const loading = () => html`<p aria-busy="true">${t.t('loading')}</p>`;
+      return this.loader.render({
+        initial: loading,
+        pending: loading,
+        error: () => (this.failure ? this.renderFailure() : loading()),
+      });
+    }
     const active = d.stages.find((s) => s.stageId === this.active);
     const maxForecast = Math.max(1, ...d.forecast.map((f) => f.weighted));
     return html`

@@ -1,8 +1,10 @@
+import { Task } from '@lit/task';
 import { html, nothing } from 'lit';
 import { state } from '../shared/decorators.js';
 import { ConnectedElement } from '../shared/connected-element.js';
 import { defineElement } from '../shared/define.js';
 import { LocalizeController } from '../shared/i18n.js';
+import { StreamController } from '../shared/stream-controller.js';
 import styles from './sales-notifications.styles.js';
 
 export interface NotificationView {
@@ -94,52 +96,41 @@ export class SalesNotifications extends ConnectedElement {
   @state() protected unread = 0;
   @state() protected open = false;
   @state() protected live = false;
-  private stop: (() => void) | null = null;
-  private listening: unknown = null;
   protected readonly i18n = new LocalizeController(this, messages);
-
-  override disconnectedCallback(): void {
-    super.disconnectedCallback();
-    this.stop?.();
-    this.stop = null;
-    this.listening = null;
-  }
-
-  protected override willUpdate(): void {
-    // Once per connection (a new token needs no reload: the client has it).
-    const conn = this.conn;
-    if (conn !== this.listening) {
-      this.listening = conn;
-      void this.connect();
-    }
-  }
+  /** The live stream (shared with other elements of this connection): new notifications arrive on it. */
+  protected readonly stream = new StreamController(this, () => [this.conn, '/notifications/stream'], {
+    onStatus: (status) => (this.live = status === 'open'),
+    onEvent: (e) => {
+      if (e.event !== 'notification') return;
+      const n = JSON.parse(e.data) as NotificationView;
+      if (this.items.some((x) => x.id === n.id)) return;
+      this.items = [n, ...this.items];
+      this.unread++;
+    },
+  });
+  /**
+   * The list, loaded once per connection (a new token needs no reload: the client has it) and
+   * again when the element comes back to the page; a newer load aborts the one it supersedes.
+   */
+  protected readonly loader = new Task(this, {
+    args: () => [this.conn, this.stream.attached] as const,
+    task: ([conn], { signal }) =>
+      conn.client.get<{ items: NotificationView[]; unread: number }>('/notifications?limit=30', signal),
+    onComplete: (data) => {
+      this.items = data.items;
+      this.unread = data.unread;
+      this.failure = null;
+    },
+    onError: (e) => this.showFailure(e),
+  });
 
   protected override reload() {
     return this.connect();
   }
 
-  /** Loads the list and listens to the live stream (shared with other elements of this connection). */
+  /** Loads the list again (the live stream stays: it is shared with other elements of this connection). */
   async connect(): Promise<void> {
-    const conn = this.conn;
-    this.stop?.();
-    this.stop = conn.listen('/notifications/stream', {
-      onStatus: (status) => (this.live = status === 'open'),
-      onEvent: (e) => {
-        if (e.event !== 'notification') return;
-        const n = JSON.parse(e.data) as NotificationView;
-        if (this.items.some((x) => x.id === n.id)) return;
-        this.items = [n, ...this.items];
-        this.unread++;
-      },
-    });
-    try {
-      const data = await conn.client.get<{ items: NotificationView[]; unread: number }>('/notifications?limit=30');
-      this.items = data.items;
-      this.unread = data.unread;
-      this.failure = null;
-    } catch (e) {
-      this.showFailure(e);
-    }
+    await this.loader.run();
   }
 
   protected text(n: NotificationView): string {

@@ -1,11 +1,15 @@
 import { html, LitElement, nothing, type TemplateResult } from 'lit';
 import { property, state } from './decorators.js';
-import { SupersededError, type ApiClient, type TokenProvider } from '../client/api-client.js';
+import type { LocalizedText } from '@sales-process/core';
+import { SupersededError, type ApiClient, type ApiClientError, type TokenProvider } from '../client/api-client.js';
 import { connectionContext, SalesProcessConnection } from './connection.js';
 import { requestContext } from './context.js';
 import { SpErrorEvent } from './events.js';
 import { failureMessages, retryable, toFailure, type KitFailure } from './failure.js';
 import { LocalizeController } from './i18n.js';
+
+/** A request nobody waits for any more: its connection was replaced, or its load aborted (superseded, or the element left). */
+const superseded = (e: unknown) => e instanceof SupersededError || (e as Error)?.name === 'AbortError';
 
 /**
  * Base of the kit's elements that talk to the server: `base-url`, `token` and
@@ -145,7 +149,7 @@ export class ConnectedElement extends LitElement {
    */
   protected showFailure(e: unknown): KitFailure {
     const failure = toFailure(e);
-    if (e instanceof SupersededError) return failure;
+    if (superseded(e)) return failure;
     this.failure = failure;
     this.dispatchEvent(new SpErrorEvent(failure));
     return failure;
@@ -154,9 +158,29 @@ export class ConnectedElement extends LitElement {
   /** Fires `sp-error` for a failure the element shows in place (an action, a save). */
   protected reportError(e: unknown): KitFailure {
     const failure = toFailure(e);
-    if (e instanceof SupersededError) return failure;
+    if (superseded(e)) return failure;
     this.dispatchEvent(new SpErrorEvent(failure));
     return failure;
+  }
+
+  /** A load failed: with something on screen (`showing`), `sp-error` alone; with nothing, the error box too. */
+  protected loadFailed(e: unknown, showing: unknown): void {
+    if (showing) this.reportError(e);
+    else this.showFailure(e);
+  }
+
+  /** A failure's sentence from the server in the page's language (its raw message when it gave none). */
+  protected errorMessage(e: unknown): string {
+    const err = e as ApiClientError;
+    return err.messages ? this.failureText.pick(err.messages) : err.message;
+  }
+
+  /** What each detail of a failure or notice says in the page's language (`fallback` for one without words). */
+  protected detailMessages(
+    e: { details?: { message?: LocalizedText; path?: string }[] },
+    fallback: (d: { path?: string }) => string = () => '',
+  ): string[] {
+    return (e.details ?? []).map((d) => (d.message ? this.failureText.pick(d.message) : fallback(d)));
   }
 
   /** Clears the error box and loads again. */

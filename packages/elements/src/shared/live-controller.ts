@@ -1,4 +1,4 @@
-import { parseDocName, type LiveNotice } from '@sales-process/core';
+import { OPPORTUNITY_KIND, PROCESS_DRAFT_KIND, type LiveNotice } from '@sales-process/core';
 import type { ReactiveController, ReactiveControllerHost } from 'lit';
 import * as Y from 'yjs';
 import type { ApiClient } from '../client/api-client.js';
@@ -16,8 +16,10 @@ const LIVE_FAILURE: KitFailure = {
 
 /** The REST record behind a live doc, read to learn why its socket was refused. */
 function recordPath(name: string): string | null {
-  const ref = parseDocName(name);
-  return ref && (ref.kind === 'opportunity' ? '/opportunities/' : '/processes/') + encodeURIComponent(ref.id);
+  // `<kind>:<id>` (core's docName); parseDocName would add its id check to every live page.
+  const [kind, id] = name.split(':');
+  const base = kind === OPPORTUNITY_KIND ? '/opportunities/' : kind === PROCESS_DRAFT_KIND ? '/processes/' : null;
+  return id && base ? base + encodeURIComponent(id) : null;
 }
 
 /** How long a live doc may take to connect before an element with nothing to show says so. */
