@@ -211,16 +211,11 @@ export class SalesProcessDesigner extends ConnectedElement {
 
   private fail(e: unknown) {
     const err = this.reportError(e);
-    this.actionError =
-      (err.messages ? this.i18n.pick(err.messages) : err.message) +
-      (err.details.length
-        ? `：${err.details.map((d) => (d.message ? this.i18n.pick(d.message) : '')).join('；')}`
-        : '');
+    this.actionError = this.errorMessage(err) + (err.details.length ? `：${this.detailMessages(err).join('；')}` : '');
   }
 
   private onNotice(n: LiveNotice) {
-    this.notice =
-      this.i18n.t('refused') + n.details.map((d) => (d.message ? this.i18n.pick(d.message) : d.path)).join('；');
+    this.notice = this.i18n.t('refused') + this.detailMessages(n, (d) => d.path).join('；');
   }
 
   /** The draft as JSON (valid structure), and its problems. */
@@ -765,12 +760,7 @@ export class SalesProcessDesigner extends ConnectedElement {
         preview: null,
         error:
           this.i18n.t('previewFailed') +
-          [
-            err.messages ? this.i18n.pick(err.messages) : err.message,
-            ...(err.details ?? []).map((d) => (d.message ? this.i18n.pick(d.message) : '')),
-          ]
-            .filter(Boolean)
-            .join('；'),
+          [this.errorMessage(err), ...this.detailMessages(err)].filter(Boolean).join('；'),
       };
     }
   }
@@ -803,12 +793,7 @@ export class SalesProcessDesigner extends ConnectedElement {
         busy: false,
         error:
           this.i18n.t('publishFailed') +
-          [
-            err.messages ? this.i18n.pick(err.messages) : err.message,
-            ...(err.details ?? []).map((d) => (d.message ? this.i18n.pick(d.message) : '')),
-          ]
-            .filter(Boolean)
-            .join('；'),
+          [this.errorMessage(err), ...this.detailMessages(err)].filter(Boolean).join('；'),
       };
     }
   }

@@ -174,7 +174,7 @@ export class StageFeedbackForm extends ConnectedElement {
     if (missing)
       this.internals.setValidity(
         { valueMissing: true },
-        this.i18n.t('required', { label: this.label(f2(missing)) }),
+        this.i18n.t('required', { label: this.label(missing) }),
         this.anchor(missing),
       );
     else if (invalid)
@@ -221,10 +221,7 @@ export class StageFeedbackForm extends ConnectedElement {
 
   private onNotice(n: LiveNotice) {
     this.notice =
-      this.i18n.pick(n.message) +
-      (n.details.length
-        ? `：${n.details.map((d) => (d.message ? this.i18n.pick(d.message) : d.path)).join('；')}`
-        : '');
+      this.i18n.pick(n.message) + (n.details.length ? `：${this.detailMessages(n, (d) => d.path).join('；')}` : '');
   }
 
   /** Writes one value into the live doc (everyone sees it; the server checks and saves it). */
@@ -309,7 +306,7 @@ export class StageFeedbackForm extends ConnectedElement {
       a.click();
     } catch (e) {
       const err = e as ApiClientError;
-      this.notice = `${this.i18n.t('downloadFailed')}：${err.messages ? this.i18n.pick(err.messages) : err.message}`;
+      this.notice = `${this.i18n.t('downloadFailed')}：${this.errorMessage(err)}`;
       this.reportError(e);
     }
   }
@@ -333,7 +330,7 @@ export class StageFeedbackForm extends ConnectedElement {
       this.contactError = null;
     } catch (err) {
       const error = err as ApiClientError;
-      this.contactError = error.messages ? this.i18n.pick(error.messages) : error.message;
+      this.contactError = this.errorMessage(error);
       this.reportError(error);
     }
   }
@@ -529,7 +526,6 @@ export class StageFeedbackForm extends ConnectedElement {
 }
 
 const keyOf = (f: Pick<Field, 'source' | 'key'>) => `${f.source}.${f.key}`;
-const f2 = (f: Field) => f;
 const numberOrNull = (v: string) => (v === '' ? null : Number(v));
 function toLocalInput(iso: string): string {
   const d = new Date(iso);

@@ -178,9 +178,9 @@ export class ConnectedElement extends LitElement {
   /** What each detail of a failure or notice says in the page's language (`fallback` for one without words). */
   protected detailMessages(
     e: { details?: { message?: LocalizedText; path?: string }[] },
-    fallback: (d: { path?: string }) => string = () => '',
+    fallback: (d: { path?: string }) => string | undefined = () => '',
   ): string[] {
-    return (e.details ?? []).map((d) => (d.message ? this.failureText.pick(d.message) : fallback(d)));
+    return (e.details ?? []).map((d) => (d.message ? this.failureText.pick(d.message) : fallback(d))) as string[];
   }
 
   /** Clears the error box and loads again. */
