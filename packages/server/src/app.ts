@@ -1,11 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { AddressInfo } from 'node:net';
-import {
-  createServer as createHttpServer,
-  type Server as HttpServer,
-  type ServerOptions as HttpServerOptions,
-} from 'node:http';
-import { getRequestListener, RequestError, serve, type ServerType } from '@hono/node-server';
+import type { ServerType } from '@hono/node-server';
 import { OpenAPIHono } from '@hono/zod-openapi';
 import { opportunityDocName } from '@sales-process/core';
 import pino, { type Logger } from 'pino';
@@ -16,11 +10,11 @@ import { apiBodyLimit } from './http/body-limit.js';
 import { apiCors, normalizeOrigins } from './http/cors.js';
 import { devRoutes } from './http/dev.js';
 import type { AppEnv } from './http/env.js';
-import { ApiError, errorHandler, errorResponse, notFound } from './http/errors.js';
+import { errorHandler, errorResponse, notFound } from './http/errors.js';
 import { idempotency } from './http/idempotency.js';
 import { jsonRequests } from './http/json-body.js';
 import { kitAssets } from './http/kit.js';
-import { answerClientErrors, answerUnhandledUpgrades, errorResponseOutsideHono } from './http/node.js';
+import { closeNode, listenNode } from './http/node.js';
 import { requestContext } from './http/request-log.js';
 import { featureRoutes, openApiDocument, registerBearerScheme } from './http/routes.js';
 import { LinkSigner } from './http/signed-links.js';
@@ -52,8 +46,6 @@ import { FileService } from './files/service.js';
 import { AnalyticsBus, AnalyticsService } from './analytics/service.js';
 
 export { MAX_BODY_BYTES } from './http/body-limit.js';
-export { DEMO_CSP } from './http/static.js';
-export { type AppEnv, clientAddress, redactQuery } from './http/env.js';
 
 export interface CreateServerOptions {
   database: Database;
@@ -275,44 +267,15 @@ export async function createServer(options: CreateServerOptions): Promise<SalesP
     clock,
     fetch: (req) => app.fetch(req),
     listen(port = 8787, host = '0.0.0.0') {
-      return new Promise((resolveListen, reject) => {
-        // Node's server with @hono/node-server's listener, plus an error handler: requests it
-        // cannot turn into a Request (a malformed Host, a `*` target) get the envelope too.
-        const requestListener = getRequestListener(upgrades.fetch as never, {
-          hostname: host,
-          errorHandler: (e) =>
-            errorResponseOutsideHono(
-              e instanceof RequestError
-                ? new ApiError(
-                    'VALIDATION_FAILED',
-                    [
-                      {
-                        path: 'request',
-                        message: { zh: '请求目标或 Host 不合法', en: 'The request target or Host is malformed' },
-                      },
-                    ],
-                    { zh: '请求格式不正确', en: 'The request is malformed' },
-                  )
-                : new ApiError('INTERNAL'),
-            ),
-        });
-        const createNodeServer = (opts: HttpServerOptions) => createHttpServer(opts, requestListener);
-        server = serve(
-          {
-            fetch: upgrades.fetch as never,
-            port,
-            hostname: host,
-            websocket: { server: upgrades.wss },
-            createServer: createNodeServer as never,
-          },
-          (info: AddressInfo) => {
-            const shown = host === '0.0.0.0' ? 'localhost' : host;
-            resolveListen({ port: info.port, url: `http://${shown}:${info.port}` });
-          },
-        );
-        server.once('error', reject);
-        answerClientErrors(server as HttpServer);
-        answerUnhandledUpgrades(server as HttpServer, upgrades.reached);
+      return listenNode({
+        fetch: upgrades.fetch as never,
+        wss: upgrades.wss,
+        port,
+        host,
+        reachedUpgrade: upgrades.reached,
+        started: (s) => {
+          server = s;
+        },
       });
     },
     async close() {
@@ -323,13 +286,7 @@ export async function createServer(options: CreateServerOptions): Promise<SalesP
       analyticsBus.stop();
       await stopAnalytics().catch(() => {});
       await sync.close();
-      if (server) {
-        const s = server;
-        await new Promise<void>((done) => {
-          s.close(() => done());
-          (s as { closeIdleConnections?: () => void }).closeIdleConnections?.();
-        });
-      }
+      if (server) await closeNode(server);
       upgrades.close();
     },
   };

@@ -1,5 +1,5 @@
 import { createSecretKey } from 'node:crypto';
-import { BEARER_SUBPROTOCOL_PREFIX, isStorableText, LIVE_SUBPROTOCOL, ROLES, type Role } from '@sales-process/core';
+import { BEARER_SUBPROTOCOL_PREFIX, isStorableText, ROLES, type Role } from '@sales-process/core';
 import type { Context, MiddlewareHandler } from 'hono';
 import { createRemoteJWKSet, jwtVerify, SignJWT, type JWTPayload } from 'jose';
 import { clientAddress, type AppEnv } from './env.js';
@@ -205,11 +205,6 @@ export function bearerToken(header: string | undefined): string | null {
   const m = /^Bearer\s+(\S+)$/i.exec(header);
   return m ? m[1]! : null;
 }
-
-/** The subprotocol the kit's websocket client asks for, and the only one the server answers (core's live protocol). */
-export const SYNC_SUBPROTOCOL = LIVE_SUBPROTOCOL;
-/** Prefix of the subprotocol entry that carries the token: `bearer.<jwt>` (core's live protocol). */
-export { BEARER_SUBPROTOCOL_PREFIX };
 
 /**
  * The token of a websocket upgrade: a `Sec-WebSocket-Protocol` entry `bearer.<jwt>` (the

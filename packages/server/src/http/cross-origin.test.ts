@@ -7,7 +7,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { brotliCompressSync, gzipSync } from 'node:zlib';
-import { processDraftDocName, seedProcessDefinition } from '@sales-process/core';
+import {
+  BEARER_SUBPROTOCOL_PREFIX,
+  LIVE_SUBPROTOCOL,
+  processDraftDocName,
+  seedProcessDefinition,
+} from '@sales-process/core';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
@@ -198,25 +203,29 @@ describe('cross-origin hosts', () => {
       const token = await t.token('admin', ['admin']);
       const res = await upgrade(`/sync/${doc()}`, {
         origin: HOST_ORIGIN,
-        protocols: ['sales-process', `bearer.${token}`],
+        protocols: [LIVE_SUBPROTOCOL, `${BEARER_SUBPROTOCOL_PREFIX}${token}`],
       });
       expect(res.status).toBe(101);
-      expect(res.protocol).toBe('sales-process');
-      expect(res.headers?.['sec-websocket-protocol']).toBe('sales-process');
+      expect(res.protocol).toBe(LIVE_SUBPROTOCOL);
+      expect(res.headers?.['sec-websocket-protocol']).toBe(LIVE_SUBPROTOCOL);
       expect(JSON.stringify(res.headers)).not.toContain(token);
       // Offered token first, the answer is still `sales-process` (ws would pick the first offer).
-      const tokenFirst = await upgrade(`/sync/${doc()}`, { protocols: [`bearer.${token}`, 'sales-process'] });
+      const tokenFirst = await upgrade(`/sync/${doc()}`, {
+        protocols: [`${BEARER_SUBPROTOCOL_PREFIX}${token}`, LIVE_SUBPROTOCOL],
+      });
       expect(tokenFirst.status).toBe(101);
-      expect(tokenFirst.protocol).toBe('sales-process');
+      expect(tokenFirst.protocol).toBe(LIVE_SUBPROTOCOL);
       expect(JSON.stringify(tokenFirst.headers)).not.toContain(token);
       // The subprotocol token wins over a bad ?token= and a bad header.
       const first = await upgrade(`/sync/${doc()}?token=garbage`, {
-        protocols: ['sales-process', `bearer.${token}`],
+        protocols: [LIVE_SUBPROTOCOL, `${BEARER_SUBPROTOCOL_PREFIX}${token}`],
         headers: { authorization: 'Bearer garbage' },
       });
       expect(first.status).toBe(101);
       // A refused one is refused with the envelope.
-      const bad = await upgrade(`/sync/${doc()}`, { protocols: ['sales-process', 'bearer.garbage'] });
+      const bad = await upgrade(`/sync/${doc()}`, {
+        protocols: [LIVE_SUBPROTOCOL, `${BEARER_SUBPROTOCOL_PREFIX}garbage`],
+      });
       expect(bad.status).toBe(401);
       expect(bad.body.error.code).toBe('UNAUTHENTICATED');
       // The Authorization header, for Node clients.

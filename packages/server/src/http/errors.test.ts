@@ -14,7 +14,7 @@ import { processDraftDocName } from '@sales-process/core';
 import { HTTPException } from 'hono/http-exception';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEMO_CSP } from '../app.js';
+import { DEMO_CSP } from './static.js';
 import { openDatabase } from '../db/open.js';
 import { startTestServer, testDatabases, type TestServer } from '../testing/harness.js';
 import { isConnectionLost } from './errors.js';

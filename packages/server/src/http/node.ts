@@ -3,8 +3,17 @@
  * upgrades (@hono/node-server would send them with an empty body) and requests Node's own
  * parser refuses (it would send an empty 431 or 400). Both carry API.md's envelope.
  */
-import { STATUS_CODES, type IncomingMessage, type Server } from 'node:http';
+import {
+  createServer as createHttpServer,
+  STATUS_CODES,
+  type IncomingMessage,
+  type Server,
+  type ServerOptions,
+} from 'node:http';
+import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
+import { getRequestListener, RequestError, serve, type ServerType } from '@hono/node-server';
+import type { WebSocketServer } from 'ws';
 import { ApiError, envelopeBody } from './errors.js';
 import { SECURITY_HEADERS } from './security-headers.js';
 
@@ -111,5 +120,69 @@ export function answerUnhandledUpgrades(server: Server, reached: (req: IncomingM
       ? { path: 'request', message: { zh: '请求目标或 Host 不合法', en: 'The request target or Host is malformed' } }
       : { path: 'headers.upgrade', message: { zh: '只支持 WebSocket 升级', en: 'Only websocket upgrades are served' } };
     writeRaw(socket, 400, envelopeHeaders(), envelopeBody(new ApiError('VALIDATION_FAILED', [detail])));
+  });
+}
+
+/**
+ * Serves `fetch` on Node's HTTP server with @hono/node-server's listener and `wss` for
+ * websocket upgrades, plus the envelope for what hono never sees: requests the listener
+ * cannot turn into a Request (a malformed Host, a `*` target), client errors, and upgrades
+ * nothing answered. `started` gets the server at once (before it listens), for closing.
+ */
+export function listenNode(options: {
+  fetch: (req: Request, env: never) => Response | Promise<Response>;
+  wss: WebSocketServer;
+  port: number;
+  host: string;
+  /** Whether the app saw this upgrade request (the rest are answered by answerUnhandledUpgrades). */
+  reachedUpgrade: (req: IncomingMessage) => boolean;
+  started: (server: ServerType) => void;
+}): Promise<{ port: number; url: string }> {
+  const { port, host } = options;
+  return new Promise((resolveListen, reject) => {
+    const requestListener = getRequestListener(options.fetch as never, {
+      hostname: host,
+      errorHandler: (e) =>
+        errorResponseOutsideHono(
+          e instanceof RequestError
+            ? new ApiError(
+                'VALIDATION_FAILED',
+                [
+                  {
+                    path: 'request',
+                    message: { zh: '请求目标或 Host 不合法', en: 'The request target or Host is malformed' },
+                  },
+                ],
+                { zh: '请求格式不正确', en: 'The request is malformed' },
+              )
+            : new ApiError('INTERNAL'),
+        ),
+    });
+    const createNodeServer = (opts: ServerOptions) => createHttpServer(opts, requestListener);
+    const server = serve(
+      {
+        fetch: options.fetch as never,
+        port,
+        hostname: host,
+        websocket: { server: options.wss },
+        createServer: createNodeServer as never,
+      },
+      (info: AddressInfo) => {
+        const shown = host === '0.0.0.0' ? 'localhost' : host;
+        resolveListen({ port: info.port, url: `http://${shown}:${info.port}` });
+      },
+    );
+    options.started(server);
+    server.once('error', reject);
+    answerClientErrors(server as Server);
+    answerUnhandledUpgrades(server as Server, options.reachedUpgrade);
+  });
+}
+
+/** Stops accepting, lets in-flight requests finish, and closes idle keep-alive connections. */
+export function closeNode(server: ServerType): Promise<void> {
+  return new Promise<void>((done) => {
+    server.close(() => done());
+    (server as { closeIdleConnections?: () => void }).closeIdleConnections?.();
   });
 }

@@ -1,7 +1,7 @@
 /**
  * The security headers every answer of ours shares, written once and spread by each place
- * that sets headers (API and demo-page middleware in app.ts, raw-socket answers in node.ts,
- * the kit's files in kit.ts, downloads in routes/api.ts).
+ * that sets headers (API middleware in request-log.ts, demo pages in static.ts, raw-socket
+ * answers in node.ts, the kit's files in kit.ts, downloads in files/routes.ts).
  */
 
 /** Never sniff a body into another type. Every answer carries it, cross-origin kit files and downloads included. */
