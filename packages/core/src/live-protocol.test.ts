@@ -69,6 +69,7 @@ describe('the live protocol', () => {
 
   it('catches what it is meant to catch', () => {
     const hits = (line: string) => LITERALS.filter(([, p]) => p.test(line)).map(([what]) => what);
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: a line of source code, as the test reads it.
     expect(hits('bind(client, `opportunity:${id}`)')).toEqual(['doc name opportunity:']);
     expect(hits("'process-draft:p1'")).toEqual(['doc name process-draft:']);
     expect(hits("doc.getMap('server')")).toEqual(['root name']);
