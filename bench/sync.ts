@@ -35,6 +35,8 @@ import { WebsocketProvider } from 'y-websocket';
 import * as Y from 'yjs';
 
 const ROOT = resolve(import.meta.dirname, '..');
+/** Numbers our clients' users. */
+let clientSeq = 0;
 const PG = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 15);
 const WARMUP_SECONDS = Number(process.env.WARMUP_SECONDS ?? 5);
@@ -115,7 +117,9 @@ const KINDS: Kind[] = [
       return ids;
     },
     async connect(base, room, doc) {
-      const token = await signToken(SECRET, { sub: 'admin', tenant: 'bench', roles: ['admin'] }, new Date(), 3600);
+      // Each client is its own admin, as in real use: the server caps one user's sockets (20) and shares a budget among them.
+      const sub = `admin-${++clientSeq}`;
+      const token = await signToken(SECRET, { sub, tenant: 'bench', roles: ['admin'] }, new Date(), 3600);
       const p = new WebsocketProvider(`${base.replace('http', 'ws')}/sync`, room, doc, {
         WebSocketPolyfill: WebSocket as never,
         disableBc: true,
