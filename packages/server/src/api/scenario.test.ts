@@ -1,3 +1,7 @@
+/**
+ * End-to-end scenarios over the REST API, one company through every feature. Over 400 lines
+ * on purpose: each scenario builds on the company set up at the top and reads as one story.
+ */
 import { processDraftSchema, seedProcessDefinition } from '@sales-process/core';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

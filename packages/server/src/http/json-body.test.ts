@@ -1,3 +1,7 @@
+/**
+ * The JSON body rules (content types, depth, text) unit by unit and then over the API. Over
+ * 400 lines on purpose: one case per rule, each kept beside the others it must not overlap.
+ */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, TEST_SECRET, testDatabases, type TestServer } from '../testing/harness.js';
 import { checkJsonText, depthOf, MAX_JSON_DEPTH } from './json-body.js';
