@@ -1,3 +1,8 @@
+/**
+ * Live documents over real sockets, both kinds, on each test database. Over 400 lines on
+ * purpose: every case shares one server and its company (built once per database), and
+ * splitting the file would build them again per file.
+ */
 import {
   addStage,
   DRAFT_ROOT,
