@@ -1,5 +1,5 @@
 // custom-elements.json from the elements' JSDoc (@summary @slot @event @csspart @cssproperty)
-// and their Lit decorators; run by scripts/build.mjs on every build (`cem analyze --litelement`).
+// and their Lit reactive properties (`static properties`); run by scripts/build.mjs on every build (`cem analyze --litelement`).
 
 /**
  * The elements register through `export const define = (tag = 'default-tag') => defineElement(tag, Class)`
@@ -86,6 +86,52 @@ function eventTypesPlugin() {
   };
 }
 
+/**
+ * The elements declare their reactive properties in `static properties`; the analyzer reads those,
+ * but takes `{ state: true }` (internal state, never an attribute: Lit sets `attribute: false`
+ * for it) for an attribute. This drops the attribute of every state (inherited ones too).
+ */
+function litStatePlugin() {
+  const states = new Map(); // class name -> Set of state property names
+  return {
+    name: 'sales-process-lit-state',
+    analyzePhase({ ts, node }) {
+      if (!ts.isClassDeclaration(node) || !node.name) return;
+      for (const member of node.members) {
+        if (!ts.isPropertyDeclaration(member) || member.name.getText() !== 'properties') continue;
+        if (!member.modifiers?.some((m) => m.kind === ts.SyntaxKind.StaticKeyword)) continue;
+        const init = member.initializer;
+        if (!init || !ts.isObjectLiteralExpression(init)) continue;
+        const names = new Set();
+        for (const prop of init.properties) {
+          if (!ts.isPropertyAssignment(prop) || !ts.isObjectLiteralExpression(prop.initializer)) continue;
+          const isState = prop.initializer.properties.some(
+            (o) =>
+              ts.isPropertyAssignment(o) &&
+              o.name.getText() === 'state' &&
+              o.initializer.kind === ts.SyntaxKind.TrueKeyword,
+          );
+          if (isState) names.add(prop.name.getText());
+        }
+        states.set(node.name.getText(), names);
+      }
+    },
+    packageLinkPhase({ customElementsManifest }) {
+      const isState = (owner, name) => states.get(owner)?.has(name) ?? false;
+      for (const mod of customElementsManifest.modules)
+        for (const d of mod.declarations ?? []) {
+          if (d.kind !== 'class') continue;
+          for (const m of d.members ?? [])
+            if (m.kind === 'field' && isState(m.inheritedFrom?.name ?? d.name, m.name)) delete m.attribute;
+          if (d.attributes) {
+            d.attributes = d.attributes.filter((a) => !isState(a.inheritedFrom?.name ?? d.name, a.fieldName));
+            if (!d.attributes.length) delete d.attributes;
+          }
+        }
+    },
+  };
+}
+
 /** Module paths as the package ships them (`dist/…js`), not the sources the analyzer read; modules in path order. */
 function distPathsPlugin() {
   const fix = (value) => (typeof value === 'string' ? value.replace(/^\/?src\/(.*)\.ts$/, 'dist/$1.js') : value);
@@ -114,5 +160,5 @@ export default {
   litelement: true,
   dependencies: false,
   packagejson: false,
-  plugins: [defineTagPlugin(), eventTypesPlugin(), distPathsPlugin()],
+  plugins: [defineTagPlugin(), eventTypesPlugin(), litStatePlugin(), distPathsPlugin()],
 };

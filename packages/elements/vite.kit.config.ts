@@ -110,34 +110,6 @@ function lib0ForBrowsers(): Plugin {
 }
 
 /**
- * The elements' decorators (`@property`, `@state`: TypeScript's experimental ones, on fields)
- * compile to calls of Oxc's `decorate` helper, TypeScript's `__decorate`: it also serves class,
- * method and parameter decorators and defers to a `Reflect.decorate` polyfill. The kit only
- * ever calls it as `decorate(decorators, prototype, field, undefined)`; for that call this
- * does what it does (each decorator from the last, given the descriptor so far; one returned
- * is defined on the prototype), in 0.2 KB gzip less on every page.
- */
-function fieldDecorateHelper(): Plugin {
-  return {
-    name: 'sales-process-field-decorate',
-    // The helper is Rolldown's own (no file on disk): its code is replaced as it is transformed.
-    transform: {
-      filter: { id: /@oxc-project\+runtime@[^\\/]*[\\/]helpers[\\/](esm[\\/])?decorate\.js$/ },
-      handler() {
-        return {
-          code: `export default function decorate(decorators, target, key, desc) {
-  for (let i = decorators.length; i--; ) desc = decorators[i](target, key, desc) || desc;
-  if (desc) Object.defineProperty(target, key, desc);
-  return desc;
-}`,
-          map: null,
-        };
-      },
-    },
-  };
-}
-
-/**
  * The minifier leaves template literals alone, so the elements' Lit templates and styles ship
  * with their source indentation. In our own modules, inside `html`, `svg` and `css` tagged
  * templates only: each line's indentation goes (HTML collapses that whitespace anyway; none
@@ -263,7 +235,6 @@ export default defineConfig({
   plugins: [
     pureLib0Schemas(),
     lib0ForBrowsers(),
-    fieldDecorateHelper(),
     compactTemplates(),
     terserFirst(),
     ...(process.env.KIT_REPORT ? [report()] : []),

@@ -1,5 +1,4 @@
 import { html, nothing } from 'lit';
-import { state } from '../shared/decorators.js';
 import { Task } from '@lit/task';
 import type { ApiClientError } from '../client/api-client.js';
 import { ConnectedElement } from '../shared/connected-element.js';
@@ -86,10 +85,17 @@ const messages = {
 export class StageApprovalInbox extends ConnectedElement {
   static override styles = styles;
 
-  @state() protected items: ApprovalView[] = [];
-  @state() protected errors = new Map<string, string>();
-  @state() protected busy = new Set<string>();
-  @state() protected loaded = false;
+  static override properties = {
+    items: { state: true },
+    errors: { state: true },
+    busy: { state: true },
+    loaded: { state: true },
+  };
+
+  protected items: ApprovalView[] = [];
+  protected errors = new Map<string, string>();
+  protected busy = new Set<string>();
+  protected loaded = false;
   protected readonly i18n = new LocalizeController(this, messages);
   /** The notification stream, shared with <sales-notifications> on this connection: a new request reloads. */
   protected readonly stream = new StreamController(this, () => [this.conn, '/notifications/stream'], {

@@ -24,7 +24,6 @@ import {
 import { processDraftDocName, type FieldDefinition, type LiveNotice, type StageField } from '@sales-process/core';
 import { FIELD_TYPES } from '@sales-process/core/field-values';
 import { html, nothing, type PropertyValues, type TemplateResult } from 'lit';
-import { property, state } from '../shared/decorators.js';
 import type * as Y from 'yjs';
 import type { ApiClientError } from '../client/api-client.js';
 import { ConnectedElement } from '../shared/connected-element.js';
@@ -127,26 +126,43 @@ const newId = (prefix: string) => `${prefix}${Math.random().toString(36).slice(2
 export class SalesProcessDesigner extends ConnectedElement {
   static override styles = styles;
 
-  /** The process whose draft to edit. */
-  @property({ attribute: 'process-id' }) processId = '';
-  /** A Y.Doc the host manages itself (instead of connecting to the server). */
-  @property({ attribute: false }) doc: Y.Doc | null = null;
-  /** Field definitions to pick from (loaded from the server when not given). */
-  @property({ attribute: false }) catalog: FieldCatalog | null = null;
-  /** The departments to scope to (loaded from the server when not given). */
-  @property({ attribute: false }) departments: Department[] | null = null;
-  /** The editing user's display name, for presence. */
-  @property({ attribute: 'user-name' }) userName = '';
+  static override properties = {
+    processId: { attribute: 'process-id' },
+    doc: { attribute: false },
+    catalog: { attribute: false },
+    departments: { attribute: false },
+    userName: { attribute: 'user-name' },
+    tab: { state: true },
+    selected: { state: true },
+    picked: { state: true },
+    announcement: { state: true },
+    process: { state: true },
+    notice: { state: true },
+    actionError: { state: true },
+    confirmingDelete: { state: true },
+    publishState: { state: true },
+  };
 
-  @state() protected tab: Tab = 'presale';
-  @state() protected selected: { phase: Phase; id: string } | null = null;
-  @state() protected picked: { phase: Phase; id: string; index: number } | null = null;
-  @state() protected announcement = '';
-  @state() protected process: ProcessInfo | null = null;
-  @state() protected notice: string | null = null;
-  @state() protected actionError: string | null = null;
-  @state() protected confirmingDelete = false;
-  @state() protected publishState: {
+  /** The process whose draft to edit. */
+  processId = '';
+  /** A Y.Doc the host manages itself (instead of connecting to the server). */
+  doc: Y.Doc | null = null;
+  /** Field definitions to pick from (loaded from the server when not given). */
+  catalog: FieldCatalog | null = null;
+  /** The departments to scope to (loaded from the server when not given). */
+  departments: Department[] | null = null;
+  /** The editing user's display name, for presence. */
+  userName = '';
+
+  protected tab: Tab = 'presale';
+  protected selected: { phase: Phase; id: string } | null = null;
+  protected picked: { phase: Phase; id: string; index: number } | null = null;
+  protected announcement = '';
+  protected process: ProcessInfo | null = null;
+  protected notice: string | null = null;
+  protected actionError: string | null = null;
+  protected confirmingDelete = false;
+  protected publishState: {
     mode: 'update-existing' | 'new-process';
     disableOld: boolean;
     mapping: Record<string, string>;

@@ -8,7 +8,6 @@ import {
 } from '@sales-process/core';
 import { checkFieldValue, isEmptyValue, type FieldType } from '@sales-process/core/field-values';
 import { html, nothing, type PropertyValues, type TemplateResult } from 'lit';
-import { property, state } from '../shared/decorators.js';
 import type { ApiClientError } from '../client/api-client.js';
 import { ConnectedElement } from '../shared/connected-element.js';
 import { defineElement } from '../shared/define.js';
@@ -63,24 +62,39 @@ export class StageFeedbackForm extends ConnectedElement {
 
   static override styles = styles;
 
-  /** The opportunity whose current stage form to show. */
-  @property({ attribute: 'opportunity-id' }) opportunityId = '';
-  /** The name it submits under inside a host `<form>`. */
-  @property({ reflect: true }) name = '';
-  /** Show values without allowing edits. */
-  @property({ type: Boolean, reflect: true }) disabled = false;
-  /** Keep a local copy in IndexedDB so offline edits survive (default on). */
-  @property({ type: Boolean, attribute: 'no-offline' }) noOffline = false;
-  /** A Y.Doc the host manages itself (instead of connecting to the server). */
-  @property({ attribute: false }) doc: Y.Doc | null = null;
-  /** The current user's display name and colour for presence. */
-  @property({ attribute: 'user-name' }) userName = '';
+  static override properties = {
+    opportunityId: { attribute: 'opportunity-id' },
+    name: { reflect: true },
+    disabled: { type: Boolean, reflect: true },
+    noOffline: { type: Boolean, attribute: 'no-offline' },
+    doc: { attribute: false },
+    userName: { attribute: 'user-name' },
+    touched: { state: true },
+    users: { state: true },
+    notice: { state: true },
+    contactError: { state: true },
+    uploading: { state: true },
+    formDisabled: { state: true },
+  };
 
-  @state() protected touched = new Set<string>();
-  @state() protected users: DirectoryUser[] = [];
-  @state() protected notice: string | null = null;
-  @state() protected contactError: string | null = null;
-  @state() protected uploading = new Set<string>();
+  /** The opportunity whose current stage form to show. */
+  opportunityId = '';
+  /** The name it submits under inside a host `<form>`. */
+  name = '';
+  /** Show values without allowing edits. */
+  disabled = false;
+  /** Keep a local copy in IndexedDB so offline edits survive (default on). */
+  noOffline = false;
+  /** A Y.Doc the host manages itself (instead of connecting to the server). */
+  doc: Y.Doc | null = null;
+  /** The current user's display name and colour for presence. */
+  userName = '';
+
+  protected touched = new Set<string>();
+  protected users: DirectoryUser[] = [];
+  protected notice: string | null = null;
+  protected contactError: string | null = null;
+  protected uploading = new Set<string>();
 
   protected readonly i18n = new LocalizeController(this, messages);
   protected readonly live = new LiveDocController(this, {
@@ -88,7 +102,7 @@ export class StageFeedbackForm extends ConnectedElement {
     hasContent: () => !!this.opportunity,
   });
   /** Disabled by a surrounding disabled `<fieldset>` (kept apart from `disabled`, which is the host's). */
-  @state() protected formDisabled = false;
+  protected formDisabled = false;
   private readonly internals: ElementInternals;
 
   constructor() {

@@ -1,6 +1,5 @@
 import type { FunnelFigures, FunnelStageFigures } from '@sales-process/core';
 import { html, nothing, svg } from 'lit';
-import { property, state } from '../shared/decorators.js';
 import { initialState, Task } from '@lit/task';
 import type { ApiClientError } from '../client/api-client.js';
 import { ConnectedElement } from '../shared/connected-element.js';
@@ -126,16 +125,25 @@ const messages = {
 export class SalesFunnelChart extends ConnectedElement {
   static override styles = styles;
 
-  /** The process whose funnel to show; loaded from the server (and kept live) when set. */
-  @property({ attribute: 'process-id' }) processId = '';
-  /** Funnel width by `count` (open opportunities) or `amount`. */
-  @property({ reflect: true }) measure: 'count' | 'amount' = 'count';
-  /** Figures to show (loaded from the server when a process id and token are given). */
-  @property({ attribute: false }) data: FunnelData | null = null;
+  static override properties = {
+    processId: { attribute: 'process-id' },
+    measure: { reflect: true },
+    data: { attribute: false },
+    active: { state: true },
+    plan: { state: true },
+    planError: { state: true },
+  };
 
-  @state() protected active: string | null = null;
-  @state() protected plan: Plan | null = null;
-  @state() protected planError: string | null = null;
+  /** The process whose funnel to show; loaded from the server (and kept live) when set. */
+  processId = '';
+  /** Funnel width by `count` (open opportunities) or `amount`. */
+  measure: 'count' | 'amount' = 'count';
+  /** Figures to show (loaded from the server when a process id and token are given). */
+  data: FunnelData | null = null;
+
+  protected active: string | null = null;
+  protected plan: Plan | null = null;
+  protected planError: string | null = null;
   protected readonly i18n = new LocalizeController(this, messages);
   /** The process's changes, pushed by the server: the figures are loaded again. */
   protected readonly stream = new StreamController(

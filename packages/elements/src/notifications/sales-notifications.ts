@@ -1,6 +1,5 @@
 import { Task } from '@lit/task';
 import { html, nothing } from 'lit';
-import { state } from '../shared/decorators.js';
 import { ConnectedElement } from '../shared/connected-element.js';
 import { defineElement } from '../shared/define.js';
 import { LocalizeController } from '../shared/i18n.js';
@@ -92,10 +91,17 @@ const messages = {
 export class SalesNotifications extends ConnectedElement {
   static override styles = styles;
 
-  @state() protected items: NotificationView[] = [];
-  @state() protected unread = 0;
-  @state() protected open = false;
-  @state() protected live = false;
+  static override properties = {
+    items: { state: true },
+    unread: { state: true },
+    open: { state: true },
+    live: { state: true },
+  };
+
+  protected items: NotificationView[] = [];
+  protected unread = 0;
+  protected open = false;
+  protected live = false;
   protected readonly i18n = new LocalizeController(this, messages);
   /** The live stream (shared with other elements of this connection): new notifications arrive on it. */
   protected readonly stream = new StreamController(this, () => [this.conn, '/notifications/stream'], {

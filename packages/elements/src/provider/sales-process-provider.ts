@@ -1,5 +1,4 @@
 import { html, LitElement, type PropertyValues } from 'lit';
-import { property, state } from '../shared/decorators.js';
 import type { TokenProvider } from '../client/api-client.js';
 import { connectionContext, SalesProcessConnection } from '../shared/connection.js';
 import { ContextProvider } from '../shared/context.js';
@@ -13,17 +12,23 @@ import { defineElement } from '../shared/define.js';
  * @slot - The host's content with kit elements anywhere inside.
  */
 export class SalesProcessProvider extends LitElement {
+  static override properties = {
+    baseUrl: { attribute: 'base-url' },
+    token: {},
+    tokenProvider: { attribute: false },
+    connection: { state: true },
+  };
+
   /** The kit server's origin (e.g. `https://kit.example.com`); defaults to the page's. */
-  @property({ attribute: 'base-url' }) baseUrl = '';
+  baseUrl = '';
   /** The bearer token (JWT) the host minted for the signed-in user. */
-  @property() token = '';
+  token = '';
   /**
    * An async function returning a fresh token. The kit calls it when it has no token,
    * about 60 s before the token's `exp`, after a 401 and after a refused live connection.
    */
-  @property({ attribute: false }) tokenProvider?: TokenProvider;
+  tokenProvider?: TokenProvider;
 
-  @state()
   protected connection: SalesProcessConnection | undefined;
 
   readonly #context = new ContextProvider<SalesProcessConnection | undefined>(this, connectionContext, undefined);

@@ -1,5 +1,4 @@
-import { html, LitElement, nothing, type TemplateResult } from 'lit';
-import { property, state } from './decorators.js';
+import { html, LitElement, nothing, type PropertyDeclarations, type TemplateResult } from 'lit';
 import type { LocalizedText } from '@sales-process/core';
 import { SupersededError, type ApiClient, type ApiClientError, type TokenProvider } from '../client/api-client.js';
 import { connectionContext, SalesProcessConnection } from './connection.js';
@@ -38,18 +37,25 @@ const superseded = (e: unknown) => e instanceof SupersededError || (e as Error)?
  * @cssproperty --sp-line-height - Line height (default 1.5).
  */
 export class ConnectedElement extends LitElement {
+  static override properties: PropertyDeclarations = {
+    baseUrl: { attribute: 'base-url' },
+    token: {},
+    tokenProvider: { attribute: false },
+    connection: { state: true },
+    failure: { state: true },
+  };
+
   /** The server's origin; defaults to the provider's, then the page's. */
-  @property({ attribute: 'base-url' }) baseUrl?: string;
+  baseUrl?: string;
   /** A bearer token (JWT) from the host; defaults to the provider's. */
-  @property() token?: string;
+  token?: string;
   /**
    * Returns a fresh token; the kit calls it when it has none, about a minute before the
    * token's `exp`, after a 401 and after a refused live connection. Defaults to the provider's.
    */
-  @property({ attribute: false }) tokenProvider?: TokenProvider;
+  tokenProvider?: TokenProvider;
 
   /** The connection of the nearest `<sales-process-provider>` (the context protocol). */
-  @state()
   protected connection?: SalesProcessConnection;
   #unsubscribe: (() => void) | undefined;
   readonly #provided = (connection: SalesProcessConnection | undefined, unsubscribe?: () => void) => {
@@ -60,7 +66,7 @@ export class ConnectedElement extends LitElement {
   };
 
   /** Why the element cannot show its content, shown in its error box. */
-  @state() protected failure: KitFailure | null = null;
+  protected failure: KitFailure | null = null;
 
   private own: SalesProcessConnection | null = null;
   private pushedToken: string | undefined;

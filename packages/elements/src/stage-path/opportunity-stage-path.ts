@@ -1,6 +1,5 @@
 import { opportunityDocName, SERVER_ROOT, type OpportunityView } from '@sales-process/core';
 import { html, nothing, type PropertyValues } from 'lit';
-import { property, state } from '../shared/decorators.js';
 import type { ApiClientError } from '../client/api-client.js';
 import { ConnectedElement } from '../shared/connected-element.js';
 import { defineElement } from '../shared/define.js';
@@ -67,21 +66,33 @@ interface Option {
 export class OpportunityStagePath extends ConnectedElement {
   static override styles = styles;
 
+  static override properties = {
+    opportunityId: { attribute: 'opportunity-id' },
+    opportunity: { attribute: false },
+    readOnly: { type: Boolean, attribute: 'read-only' },
+    live: { type: Boolean },
+    busy: { state: true },
+    refusal: { state: true },
+    panel: { state: true },
+    lostReasons: { state: true },
+    users: { state: true },
+  };
+
   /** The opportunity to show; loaded from the server. */
-  @property({ attribute: 'opportunity-id' }) opportunityId = '';
+  opportunityId = '';
   /** The loaded opportunity (may also be set directly). */
-  @property({ attribute: false }) opportunity: OpportunityView | null = null;
+  opportunity: OpportunityView | null = null;
 
   /** Show the path only, without action buttons. */
-  @property({ type: Boolean, attribute: 'read-only' }) readOnly = false;
+  readOnly = false;
   /** Follow the opportunity live (its server state through the shared live doc). */
-  @property({ type: Boolean }) live = true;
+  live = true;
 
-  @state() protected busy = false;
-  @state() protected refusal: { title: string; lines: string[] } | null = null;
-  @state() protected panel: Panel = null;
-  @state() protected lostReasons: Option[] = [];
-  @state() protected users: { id: string; name: string; roles: string[] }[] = [];
+  protected busy = false;
+  protected refusal: { title: string; lines: string[] } | null = null;
+  protected panel: Panel = null;
+  protected lostReasons: Option[] = [];
+  protected users: { id: string; name: string; roles: string[] }[] = [];
 
   protected readonly i18n = new LocalizeController(this, messages);
   protected readonly liveDoc = new LiveDocController(this, { hasContent: () => !!this.opportunity });
