@@ -71,27 +71,27 @@ export class ApiClient {
   readonly baseUrl: string;
   lang: string | undefined;
   tokenProvider: TokenProvider | undefined;
-  private current: string;
+  #current: string;
   /** The current token's `sub` claim, read once per token (null when unreadable). */
   subject: string | null;
-  private refreshing: Promise<string> | null = null;
-  private timer: ReturnType<typeof setTimeout> | undefined;
-  private active = true;
-  private readonly listeners = new Set<(token: string) => void>();
-  private readonly waiters = new Set<() => void>();
-  private disposed = false;
+  #refreshing: Promise<string> | null = null;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #active = true;
+  readonly #listeners = new Set<(token: string) => void>();
+  readonly #waiters = new Set<() => void>();
+  #disposed = false;
 
   constructor(config: ClientConfig) {
     this.baseUrl = config.baseUrl;
     this.lang = config.lang;
-    this.subject = tokenSubject((this.current = config.token ?? ''));
+    this.subject = tokenSubject((this.#current = config.token ?? ''));
     this.tokenProvider = config.tokenProvider;
-    this.schedule();
+    this.#schedule();
   }
 
   /** The configuration as it is now (the token changes on refresh). */
   get config(): { baseUrl: string; token: string; lang?: string } {
-    return { baseUrl: this.baseUrl, token: this.current, lang: this.lang };
+    return { baseUrl: this.baseUrl, token: this.#current, lang: this.lang };
   }
 
   get root(): string {
@@ -100,39 +100,39 @@ export class ApiClient {
 
   /** The current token ('' when there is none). */
   get token(): string {
-    return this.current;
+    return this.#current;
   }
 
   /** Sets the token (from the host or a refresh); listeners hear of a change. */
   setToken(token: string): void {
-    if (token === this.current) return;
-    this.subject = tokenSubject((this.current = token));
-    this.schedule();
-    this.listeners.forEach((fn) => fn(token));
+    if (token === this.#current) return;
+    this.subject = tokenSubject((this.#current = token));
+    this.#schedule();
+    this.#listeners.forEach((fn) => fn(token));
   }
 
   setTokenProvider(fn: TokenProvider | undefined): void {
     if (fn === this.tokenProvider) return;
     this.tokenProvider = fn;
-    this.schedule();
+    this.#schedule();
     // Someone waiting for a token can now ask for one.
-    if (fn && !this.current) void this.refreshToken().catch(() => {});
+    if (fn && !this.#current) void this.refreshToken().catch(() => {});
   }
 
   /** Hears every token change; returns the unsubscribe function. */
   onToken(fn: (token: string) => void): () => void {
-    this.listeners.add(fn);
-    return () => this.listeners.delete(fn);
+    this.#listeners.add(fn);
+    return () => this.#listeners.delete(fn);
   }
 
   /** Stops (false) or resumes (true) the timer that refreshes the token before it expires. */
   setActive(active: boolean): void {
-    this.active = active;
-    this.schedule();
+    this.#active = active;
+    this.#schedule();
   }
 
   /** Whether the token expires within `REFRESH_BEFORE_EXP_S`. */
-  expiresSoon(token = this.current): boolean {
+  expiresSoon(token = this.#current): boolean {
     const exp = tokenExpiry(token);
     return exp !== null && exp * 1000 - Date.now() < REFRESH_BEFORE_EXP_S * 1000;
   }
@@ -143,27 +143,27 @@ export class ApiClient {
    * one, then fails with `NO_TOKEN`.
    */
   async getToken(): Promise<string> {
-    if (this.current && !(this.tokenProvider && this.expiresSoon())) return this.current;
+    if (this.#current && !(this.tokenProvider && this.expiresSoon())) return this.#current;
     if (this.tokenProvider) {
       try {
         return await this.refreshToken();
       } catch (e) {
-        if (this.current) return this.current;
+        if (this.#current) return this.#current;
         throw e;
       }
     }
-    if (this.disposed) throw new SupersededError();
+    if (this.#disposed) throw new SupersededError();
     const arrived = await new Promise<string>((resolve) => {
       const done = (t: string) => {
         clearTimeout(timer);
         off();
-        this.waiters.delete(gone);
+        this.#waiters.delete(gone);
         resolve(t);
       };
       const gone = () => done('\0');
-      const timer = setTimeout(() => done(this.current), TOKEN_WAIT_MS);
+      const timer = setTimeout(() => done(this.#current), TOKEN_WAIT_MS);
       const off = this.onToken((t) => t && done(t));
-      this.waiters.add(gone);
+      this.#waiters.add(gone);
     });
     if (arrived === '\0') throw new SupersededError();
     if (!arrived)
@@ -184,7 +184,7 @@ export class ApiClient {
           en: 'Your session has expired or the token is invalid',
         }),
       );
-    if (this.refreshing) return this.refreshing;
+    if (this.#refreshing) return this.#refreshing;
     const run = (async () => {
       let token: unknown;
       try {
@@ -203,23 +203,23 @@ export class ApiClient {
       this.setToken(token);
       return token;
     })();
-    this.refreshing = run;
+    this.#refreshing = run;
     const clear = () => {
-      if (this.refreshing === run) this.refreshing = null;
+      if (this.#refreshing === run) this.#refreshing = null;
     };
     run.then(clear, clear);
     return run;
   }
 
-  private schedule() {
-    clearTimeout(this.timer);
-    this.timer = undefined;
-    if (!this.active || !this.tokenProvider) return;
-    const exp = tokenExpiry(this.current);
+  #schedule() {
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    if (!this.#active || !this.tokenProvider) return;
+    const exp = tokenExpiry(this.#current);
     if (exp === null) return;
     // Timers longer than 2^31 ms fire at once; a day is far enough.
     const wait = Math.min(Math.max(exp * 1000 - Date.now() - REFRESH_BEFORE_EXP_S * 1000, 1000), 86_400_000);
-    this.timer = setTimeout(() => void this.refreshToken().catch(() => this.schedule()), wait);
+    this.#timer = setTimeout(() => void this.refreshToken().catch(() => this.#schedule()), wait);
   }
 
   /** Headers every request carries (the token is added per request). */
@@ -252,7 +252,7 @@ export class ApiClient {
     const res = await send(token);
     if (res.status !== 401 || !this.tokenProvider) return res;
     // Someone else may have refreshed meanwhile; otherwise ask for a new token.
-    const fresh = this.current !== token ? this.current : await this.refreshToken().catch(() => null);
+    const fresh = this.#current !== token ? this.#current : await this.refreshToken().catch(() => null);
     return fresh ? send(fresh) : res;
   }
 
@@ -309,9 +309,9 @@ export class ApiClient {
 
   /** Stops the refresh timer and forgets listeners. */
   dispose(): void {
-    this.disposed = true;
+    this.#disposed = true;
     this.setActive(false);
-    this.waiters.forEach((fn) => fn());
-    this.listeners.clear();
+    this.#waiters.forEach((fn) => fn());
+    this.#listeners.clear();
   }
 }

@@ -98,16 +98,16 @@ export class StageFeedbackForm extends ConnectedElement {
 
   protected readonly i18n = new LocalizeController(this, messages);
   protected readonly live = new LiveDocController(this, {
-    onNotice: (n) => this.onNotice(n),
+    onNotice: (n) => this.#onNotice(n),
     hasContent: () => !!this.opportunity,
   });
   /** Disabled by a surrounding disabled `<fieldset>` (kept apart from `disabled`, which is the host's). */
   protected formDisabled = false;
-  private readonly internals: ElementInternals;
+  readonly #internals: ElementInternals;
 
   constructor() {
     super();
-    this.internals = this.attachInternals();
+    this.#internals = this.attachInternals();
   }
 
   /** The server-owned state of the opportunity (from its live doc). */
@@ -128,26 +128,26 @@ export class StageFeedbackForm extends ConnectedElement {
 
   /** The host `<form>` it belongs to. */
   get form(): HTMLFormElement | null {
-    return this.internals.form;
+    return this.#internals.form;
   }
 
   /** Its validity in the host form (`valueMissing` for an empty required field, `customError` for a bad value). */
   get validity(): ValidityState {
-    return this.internals.validity;
+    return this.#internals.validity;
   }
 
   /** The localized message of the first problem. */
   get validationMessage(): string {
-    return this.internals.validationMessage;
+    return this.#internals.validationMessage;
   }
 
   checkValidity(): boolean {
-    return this.internals.checkValidity();
+    return this.#internals.checkValidity();
   }
 
   reportValidity(): boolean {
     this.touched = new Set(this.fields.map(keyOf));
-    return this.internals.reportValidity();
+    return this.#internals.reportValidity();
   }
 
   protected override willUpdate(changed: PropertyValues<this>): void {
@@ -158,8 +158,8 @@ export class StageFeedbackForm extends ConnectedElement {
       { offline: !this.noOffline },
     );
     if ((changed.has('token') || changed.has('connection' as never)) && this.fields.some((f) => f.type === 'user'))
-      void this.loadUsers();
-    this.updatePresence();
+      void this.#loadUsers();
+    this.#updatePresence();
   }
 
   protected override reload() {
@@ -182,23 +182,23 @@ export class StageFeedbackForm extends ConnectedElement {
   protected override updated(): void {
     // Form association: value and validity follow the live values.
     const values = this.values;
-    this.internals.setFormValue(this.name ? JSON.stringify(values) : null);
+    this.#internals.setFormValue(this.name ? JSON.stringify(values) : null);
     const missing = this.fields.find((f) => f.required && isEmptyValue(values[keyOf(f)]));
-    const invalid = this.fields.find((f) => this.problem(f, values[keyOf(f)]));
+    const invalid = this.fields.find((f) => this.#problem(f, values[keyOf(f)]));
     if (missing)
-      this.internals.setValidity(
+      this.#internals.setValidity(
         { valueMissing: true },
-        this.i18n.t('required', { label: this.label(missing) }),
-        this.anchor(missing),
+        this.i18n.t('required', { label: this.#label(missing) }),
+        this.#anchor(missing),
       );
     else if (invalid)
-      this.internals.setValidity(
+      this.#internals.setValidity(
         { customError: true },
-        this.problem(invalid, values[keyOf(invalid)])!,
-        this.anchor(invalid),
+        this.#problem(invalid, values[keyOf(invalid)])!,
+        this.#anchor(invalid),
       );
-    else this.internals.setValidity({});
-    if (this.fields.some((f) => f.type === 'user') && !this.users.length) void this.loadUsers();
+    else this.#internals.setValidity({});
+    if (this.fields.some((f) => f.type === 'user') && !this.users.length) void this.#loadUsers();
   }
 
   formResetCallback(): void {
@@ -210,20 +210,20 @@ export class StageFeedbackForm extends ConnectedElement {
     this.formDisabled = disabled;
   }
 
-  private anchor(f: Field): HTMLElement | undefined {
+  #anchor(f: Field): HTMLElement | undefined {
     return this.shadowRoot?.querySelector<HTMLElement>(`[data-key="${CSS.escape(keyOf(f))}"]`) ?? undefined;
   }
 
-  private label(f: Pick<Field, 'label'>): string {
+  #label(f: Pick<Field, 'label'>): string {
     return this.i18n.pick(f.label);
   }
 
-  private problem(f: Field, value: unknown): string | null {
+  #problem(f: Field, value: unknown): string | null {
     const p = checkFieldValue(f.type as FieldType, value, f.options ?? undefined);
     return p ? this.i18n.pick(p.message) : null;
   }
 
-  private async loadUsers() {
+  async #loadUsers() {
     const client = this.client;
     if (!client || this.users.length) return;
     try {
@@ -233,7 +233,7 @@ export class StageFeedbackForm extends ConnectedElement {
     }
   }
 
-  private onNotice(n: LiveNotice) {
+  #onNotice(n: LiveNotice) {
     this.notice =
       this.i18n.pick(n.message) + (n.details.length ? `：${this.detailMessages(n, (d) => d.path).join('；')}` : '');
   }
@@ -253,7 +253,7 @@ export class StageFeedbackForm extends ConnectedElement {
     }
   }
 
-  private updatePresence() {
+  #updatePresence() {
     const awareness = this.live.live?.provider.awareness;
     if (!awareness) return;
     const name = this.userName || this.client.subject || '?';
@@ -262,7 +262,7 @@ export class StageFeedbackForm extends ConnectedElement {
       awareness.setLocalStateField('user', { name, color: COLORS[Math.abs(hash(name)) % COLORS.length] });
   }
 
-  private markFocus(key: string | null) {
+  #markFocus(key: string | null) {
     this.live.live?.provider.awareness.setLocalStateField('field', key);
   }
 
@@ -278,7 +278,7 @@ export class StageFeedbackForm extends ConnectedElement {
     return out;
   }
 
-  private async upload(f: Field, file: File) {
+  async #upload(f: Field, file: File) {
     const client = this.client;
     this.uploading = new Set([...this.uploading, keyOf(f)]);
     try {
@@ -325,7 +325,7 @@ export class StageFeedbackForm extends ConnectedElement {
     }
   }
 
-  private async addContact(e: SubmitEvent) {
+  async #addContact(e: SubmitEvent) {
     e.preventDefault();
     const form = e.target as HTMLFormElement;
     const data = new FormData(form);
@@ -382,7 +382,7 @@ export class StageFeedbackForm extends ConnectedElement {
                   ${
                     contacts.met
                       ? nothing
-                      : html`<form @submit=${this.addContact} aria-label=${t.t('addContact')}>
+                      : html`<form @submit=${this.#addContact} aria-label=${t.t('addContact')}>
                         <input name="name" required placeholder=${t.t('contactName')} aria-label=${t.t('contactName')} />
                         <input name="title" placeholder=${t.t('contactTitle')} aria-label=${t.t('contactTitle')} />
                         <input name="phone" type="tel" placeholder=${t.t('contactPhone')} aria-label=${t.t('contactPhone')} />
@@ -408,11 +408,11 @@ export class StageFeedbackForm extends ConnectedElement {
     const id = `f-${key.replace(/[^A-Za-z0-9_-]/g, '_')}`;
     const touched = this.touched.has(key);
     const missing = f.required && isEmptyValue(value);
-    const problem = this.problem(f, value);
+    const problem = this.#problem(f, value);
     const error = touched ? (missing ? this.i18n.t('requiredShort') : problem) : problem;
     const invalid = !!error;
     const editing = others.filter((o) => o.field === key);
-    const label = html`${this.label(f)}${f.required ? html`<span class="req" aria-hidden="true">*</span>` : nothing}${editing.map((w) => html`<span class="editing" .style=${`color:${w.color}`}>✎ ${w.name}</span>`)}`;
+    const label = html`${this.#label(f)}${f.required ? html`<span class="req" aria-hidden="true">*</span>` : nothing}${editing.map((w) => html`<span class="editing" .style=${`color:${w.color}`}>✎ ${w.name}</span>`)}`;
     const common = {
       id,
       key,
@@ -433,9 +433,9 @@ export class StageFeedbackForm extends ConnectedElement {
     label: TemplateResult,
   ): TemplateResult {
     const disabled = this.editingOff;
-    const focus = () => this.markFocus(c.key);
+    const focus = () => this.#markFocus(c.key);
     const blur = () => {
-      this.markFocus(null);
+      this.#markFocus(null);
       this.touched = new Set([...this.touched, c.key]);
     };
     const str = typeof value === 'string' ? value : value === null || value === undefined ? '' : String(value);
@@ -528,7 +528,7 @@ export class StageFeedbackForm extends ConnectedElement {
           <input id=${c.id} data-key=${c.key} type="file" ?disabled=${disabled || this.uploading.has(c.key)} aria-invalid=${c.invalid ? 'true' : 'false'}
             @change=${(e: Event) => {
               const chosen = (e.target as HTMLInputElement).files?.[0];
-              if (chosen) void this.upload(f, chosen);
+              if (chosen) void this.#upload(f, chosen);
             }} />
           ${this.uploading.has(c.key) ? html`<span role="status">${this.i18n.t('uploading')}</span>` : nothing}
         </div>`;

@@ -68,11 +68,11 @@ export class ConnectedElement extends LitElement {
   /** Why the element cannot show its content, shown in its error box. */
   protected failure: KitFailure | null = null;
 
-  private own: SalesProcessConnection | null = null;
-  private pushedToken: string | undefined;
-  private watched: ApiClient | null = null;
-  private unwatch: (() => void) | null = null;
-  private readonly failureText = new LocalizeController(this, failureMessages);
+  #own: SalesProcessConnection | null = null;
+  #pushedToken: string | undefined;
+  #watched: ApiClient | null = null;
+  #unwatch: (() => void) | null = null;
+  readonly #failureText = new LocalizeController(this, failureMessages);
 
   /**
    * The connection in use: the provider's, or the element's own when it has `token`,
@@ -85,27 +85,27 @@ export class ConnectedElement extends LitElement {
     if (provided && !ownSettings) {
       conn = provided;
       // It upgraded before its provider: what it started alone is over.
-      this.own?.dispose();
-      this.own = null;
+      this.#own?.dispose();
+      this.#own = null;
     } else {
       const baseUrl = this.baseUrl ?? provided?.baseUrl ?? globalThis.location?.origin ?? '';
-      if (!this.own || this.own.baseUrl !== baseUrl) {
-        this.own?.dispose();
-        this.own = new SalesProcessConnection(baseUrl, {
+      if (!this.#own || this.#own.baseUrl !== baseUrl) {
+        this.#own?.dispose();
+        this.#own = new SalesProcessConnection(baseUrl, {
           lang: this.closest('[lang]')?.getAttribute('lang') ?? undefined,
         });
-        this.pushedToken = undefined;
+        this.#pushedToken = undefined;
       }
       // Only a change of the element's own token replaces what a refresh fetched.
       const token = this.token ?? provided?.token ?? '';
-      if (token !== this.pushedToken) {
-        this.pushedToken = token;
-        this.own.client.setToken(token);
+      if (token !== this.#pushedToken) {
+        this.#pushedToken = token;
+        this.#own.client.setToken(token);
       }
-      this.own.client.setTokenProvider(this.tokenProvider ?? provided?.client.tokenProvider);
-      conn = this.own;
+      this.#own.client.setTokenProvider(this.tokenProvider ?? provided?.client.tokenProvider);
+      conn = this.#own;
     }
-    this.watch(conn.client);
+    this.#watch(conn.client);
     return conn;
   }
 
@@ -114,11 +114,11 @@ export class ConnectedElement extends LitElement {
     return this.conn.client;
   }
 
-  private watch(client: ApiClient) {
-    if (client === this.watched) return;
-    this.unwatch?.();
-    this.watched = client;
-    this.unwatch = client.onToken(() => this.tokenChanged());
+  #watch(client: ApiClient) {
+    if (client === this.#watched) return;
+    this.#unwatch?.();
+    this.#watched = client;
+    this.#unwatch = client.onToken(() => this.tokenChanged());
   }
 
   /** A new token arrived: an element that failed for want of one tries again. */
@@ -133,20 +133,20 @@ export class ConnectedElement extends LitElement {
   override connectedCallback(): void {
     super.connectedCallback();
     requestContext(this, connectionContext, this.#provided);
-    this.own?.setActive(true);
+    this.#own?.setActive(true);
     // Back in the page: hear of token changes again.
-    if (this.hasUpdated) this.watch(this.conn.client);
+    if (this.hasUpdated) this.#watch(this.conn.client);
   }
 
   override disconnectedCallback(): void {
     super.disconnectedCallback();
     this.#unsubscribe?.();
     this.#unsubscribe = undefined;
-    this.own?.setActive(false);
+    this.#own?.setActive(false);
     // A removed element must not stay reachable from a provider that lives on.
-    this.unwatch?.();
-    this.unwatch = null;
-    this.watched = null;
+    this.#unwatch?.();
+    this.#unwatch = null;
+    this.#watched = null;
   }
 
   /**
@@ -178,7 +178,7 @@ export class ConnectedElement extends LitElement {
   /** A failure's sentence from the server in the page's language (its raw message when it gave none). */
   protected errorMessage(e: unknown): string {
     const err = e as ApiClientError;
-    return err.messages ? this.failureText.pick(err.messages) : err.message;
+    return err.messages ? this.#failureText.pick(err.messages) : err.message;
   }
 
   /** What each detail of a failure or notice says in the page's language (`fallback` for one without words). */
@@ -186,7 +186,7 @@ export class ConnectedElement extends LitElement {
     e: { details?: { message?: LocalizedText; path?: string }[] },
     fallback: (d: { path?: string }) => string | undefined = () => '',
   ): string[] {
-    return (e.details ?? []).map((d) => (d.message ? this.failureText.pick(d.message) : fallback(d))) as string[];
+    return (e.details ?? []).map((d) => (d.message ? this.#failureText.pick(d.message) : fallback(d))) as string[];
   }
 
   /** Clears the error box and loads again. */
@@ -201,7 +201,7 @@ export class ConnectedElement extends LitElement {
 
   /** The short localized sentence for a failure. */
   protected failureMessage(f: KitFailure): string {
-    const t = this.failureText;
+    const t = this.#failureText;
     if (f.source === 'live' && f.code === 'NETWORK') return t.t('LIVE');
     if (f.code in failureMessages['zh-CN']) return t.t(f.code as keyof (typeof failureMessages)['zh-CN']);
     return f.messages ? t.pick(f.messages) : `${t.t('other')}${f.message ? `: ${f.message}` : ''}`;
@@ -212,7 +212,7 @@ export class ConnectedElement extends LitElement {
     if (!f) return nothing;
     return html`<div class="sp-failure" part="error" role="alert" data-code=${f.code}>
       <span part="error-message">${this.failureMessage(f)}</span>
-      ${retryable(f) ? html`<button type="button" part="retry" @click=${() => this.retry()}>${this.failureText.t('retry')}</button>` : nothing}
+      ${retryable(f) ? html`<button type="button" part="retry" @click=${() => this.retry()}>${this.#failureText.t('retry')}</button>` : nothing}
     </div>`;
   }
 }

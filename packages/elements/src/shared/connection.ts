@@ -10,9 +10,9 @@ import type { SharedEventStream, StreamListener } from '../client/event-stream.j
  */
 export class SalesProcessConnection {
   readonly client: ApiClient;
-  private readonly streams = new Map<string, SharedEventStream>();
-  private readonly offToken: () => void;
-  private disposed = false;
+  readonly #streams = new Map<string, SharedEventStream>();
+  readonly #offToken: () => void;
+  #disposed = false;
 
   constructor(
     readonly baseUrl: string,
@@ -20,7 +20,7 @@ export class SalesProcessConnection {
   ) {
     this.client = new ApiClient({ baseUrl, ...init });
     // A stream that was refused or dropped tries again at once with a new token.
-    this.offToken = this.client.onToken(() => this.reconnectStreams());
+    this.#offToken = this.client.onToken(() => this.reconnectStreams());
   }
 
   /** The current token ('' when there is none). */
@@ -42,7 +42,7 @@ export class SalesProcessConnection {
     let off: (() => void) | undefined;
     let stopped = false;
     void import('../client/event-stream.js').then((m) => {
-      if (!stopped && !this.disposed) off = m.listen(this.streams, this.client, url, listener);
+      if (!stopped && !this.#disposed) off = m.listen(this.#streams, this.client, url, listener);
     });
     return () => {
       stopped = true;
@@ -52,7 +52,7 @@ export class SalesProcessConnection {
 
   /** Reconnects at once the streams that failed and wait to try again (a retry from the user, a new token). */
   reconnectStreams(): void {
-    this.streams.forEach((s) => s.status === 'error' && s.reconnect());
+    this.#streams.forEach((s) => s.status === 'error' && s.reconnect());
   }
 
   /** Pauses (false) or resumes (true) the refresh timer, as the owner leaves or joins the page. */
@@ -61,10 +61,10 @@ export class SalesProcessConnection {
   }
 
   dispose(): void {
-    this.disposed = true;
-    this.offToken();
-    this.streams.forEach((s) => s.close());
-    this.streams.clear();
+    this.#disposed = true;
+    this.#offToken();
+    this.#streams.forEach((s) => s.close());
+    this.#streams.clear();
     this.client.dispose();
   }
 }

@@ -16,16 +16,16 @@ export class LocalizeController<M extends Messages> implements ReactiveControlle
     host.addController(this);
   }
 
-  private observer?: MutationObserver;
+  #observer?: MutationObserver;
 
   hostConnected(): void {
     // Re-render when <html lang> changes.
-    this.observer = new MutationObserver(() => this.host.requestUpdate());
-    this.observer.observe(document.documentElement, { attributes: true, attributeFilter: ['lang'] });
+    this.#observer = new MutationObserver(() => this.host.requestUpdate());
+    this.#observer.observe(document.documentElement, { attributes: true, attributeFilter: ['lang'] });
   }
 
   hostDisconnected(): void {
-    this.observer?.disconnect();
+    this.#observer?.disconnect();
   }
 
   get locale(): Locale {

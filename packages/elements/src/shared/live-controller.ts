@@ -38,75 +38,75 @@ export class LiveDocController implements ReactiveController {
   version = 0;
   /** Why the doc could not be shown (set only while there is nothing to show). */
   failure: KitFailure | null = null;
-  private key = '';
-  private cleanup: (() => void)[] = [];
-  private timer: ReturnType<typeof setTimeout> | undefined;
-  private readonly onNotice?: (n: LiveNotice) => void;
-  private readonly hasContent: () => boolean;
+  #key = '';
+  #cleanup: (() => void)[] = [];
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  readonly #onNotice?: (n: LiveNotice) => void;
+  readonly #hasContent: () => boolean;
 
   constructor(
     private readonly host: ReactiveControllerHost & HTMLElement,
     options: ((n: LiveNotice) => void) | { onNotice?: (n: LiveNotice) => void; hasContent?: () => boolean } = {},
   ) {
     const o = typeof options === 'function' ? { onNotice: options } : options;
-    this.onNotice = o.onNotice;
+    this.#onNotice = o.onNotice;
     // By default: the doc has anything at all (from the server, or the local copy).
-    this.hasContent = o.hasContent ?? (() => !!this.doc && Y.encodeStateVector(this.doc).length > 1);
+    this.#hasContent = o.hasContent ?? (() => !!this.doc && Y.encodeStateVector(this.doc).length > 1);
     host.addController(this);
   }
 
   /** (Re)binds to a doc; call from willUpdate when the inputs change. */
   bind(client: ApiClient | null, name: string | null, options: { offline?: boolean } = {}): void {
-    if (this.own) return;
+    if (this.#own) return;
     const key = client && name ? `${client.baseUrl}|${name}` : '';
-    if (key === this.key && (!this.live || this.client === client)) return;
-    this.unbind();
-    this.key = key;
-    this.client = client;
+    if (key === this.#key && (!this.live || this.#client === client)) return;
+    this.#unbind();
+    this.#key = key;
+    this.#client = client;
     if (!key) return;
     const live = acquireLiveDoc(client!, name!, options);
     this.live = live;
     this.connected = live.connected();
     this.version++;
     const onUpdate = () => this.host.requestUpdate();
-    live.doc.on('update', this.ownUpdate);
-    this.cleanup.push(() => live.doc.off('update', this.ownUpdate));
+    live.doc.on('update', this.#ownUpdate);
+    this.#cleanup.push(() => live.doc.off('update', this.#ownUpdate));
     // Presence is drawn from awareness, which changes without any doc update.
     const awareness = live.provider.awareness;
     awareness.on('change', onUpdate);
-    this.cleanup.push(() => awareness.off('change', onUpdate));
-    this.cleanup.push(
+    this.#cleanup.push(() => awareness.off('change', onUpdate));
+    this.#cleanup.push(
       live.onStatus((c) => {
         this.connected = c;
         if (c) this.failure = null;
-        else if (live.authError()) this.check();
+        else if (live.authError()) this.#check();
         this.host.requestUpdate();
       }),
     );
-    this.cleanup.push(
+    this.#cleanup.push(
       live.onNotice((n) => {
-        this.onNotice?.(n);
+        this.#onNotice?.(n);
         this.host.requestUpdate();
       }),
     );
     void live.ready.then(() => this.host.requestUpdate());
-    this.timer = setTimeout(() => this.check(), LIVE_CONNECT_TIMEOUT_MS);
-    this.cleanup.push(() => clearTimeout(this.timer));
+    this.#timer = setTimeout(() => this.#check(), LIVE_CONNECT_TIMEOUT_MS);
+    this.#cleanup.push(() => clearTimeout(this.#timer));
   }
 
-  private client: ApiClient | null = null;
+  #client: ApiClient | null = null;
 
   /**
    * Not connected and nothing to show: say why, once per failure. A socket refused
    * before it opened tells nothing, so the doc's record is read over REST: its answer
    * names the cause (401, 403, 404, the network), and a 401 refreshes the token.
    */
-  private check() {
+  #check() {
     const live = this.live;
-    if (!live || live.connected() || this.hasContent()) return;
+    if (!live || live.connected() || this.#hasContent()) return;
     const auth = live.authError();
     if (auth)
-      return this.fail({
+      return this.#fail({
         code: auth.code,
         status: auth.status,
         message: auth.message,
@@ -114,16 +114,16 @@ export class LiveDocController implements ReactiveController {
         ...(auth.messages ? { messages: auth.messages } : {}),
       });
     const record = recordPath(live.name);
-    const client = this.client;
-    if (!record || !client) return this.fail(LIVE_FAILURE);
+    const client = this.#client;
+    if (!record || !client) return this.#fail(LIVE_FAILURE);
     client.get(record).then(
-      () => this.live === live && this.fail(LIVE_FAILURE),
-      (e) => this.live === live && this.fail(toFailure(e)),
+      () => this.live === live && this.#fail(LIVE_FAILURE),
+      (e) => this.live === live && this.#fail(toFailure(e)),
     );
   }
 
-  private fail(failure: KitFailure) {
-    if (!this.live || this.live.connected() || this.hasContent() || this.failure?.code === failure.code) return;
+  #fail(failure: KitFailure) {
+    if (!this.live || this.live.connected() || this.#hasContent() || this.failure?.code === failure.code) return;
     this.failure = failure;
     this.host.dispatchEvent(new SpErrorEvent(failure));
     this.host.requestUpdate();
@@ -134,8 +134,8 @@ export class LiveDocController implements ReactiveController {
     this.failure = null;
     const live = this.live;
     if (!live) return;
-    clearTimeout(this.timer);
-    this.timer = setTimeout(() => this.check(), LIVE_CONNECT_TIMEOUT_MS);
+    clearTimeout(this.#timer);
+    this.#timer = setTimeout(() => this.#check(), LIVE_CONNECT_TIMEOUT_MS);
     if (!live.connected()) {
       live.provider.disconnect();
       live.provider.connect();
@@ -148,42 +148,42 @@ export class LiveDocController implements ReactiveController {
     return this.live?.flush() ?? Promise.resolve();
   }
 
-  private own: Y.Doc | null = null;
+  #own: Y.Doc | null = null;
 
   /** Uses a doc the host manages itself (its own provider), instead of connecting. */
   useDoc(doc: Y.Doc | null): void {
-    if (doc === this.own) return;
-    if (this.own) this.own.off('update', this.ownUpdate);
-    this.own = doc;
+    if (doc === this.#own) return;
+    if (this.#own) this.#own.off('update', this.#ownUpdate);
+    this.#own = doc;
     this.version++;
     if (doc) {
-      this.unbind();
-      this.key = 'own';
-      doc.on('update', this.ownUpdate);
+      this.#unbind();
+      this.#key = 'own';
+      doc.on('update', this.#ownUpdate);
     }
   }
 
-  private readonly ownUpdate = () => {
+  readonly #ownUpdate = () => {
     this.version++;
     this.host.requestUpdate();
   };
 
   get doc(): Y.Doc | null {
-    return this.own ?? this.live?.doc ?? null;
+    return this.#own ?? this.live?.doc ?? null;
   }
 
-  private unbind() {
-    this.cleanup.forEach((fn) => fn());
-    this.cleanup = [];
+  #unbind() {
+    this.#cleanup.forEach((fn) => fn());
+    this.#cleanup = [];
     this.live?.release();
     this.live = null;
     this.failure = null;
   }
 
   hostDisconnected(): void {
-    this.unbind();
-    this.own?.off('update', this.ownUpdate);
-    this.own = null;
-    this.key = '';
+    this.#unbind();
+    this.#own?.off('update', this.#ownUpdate);
+    this.#own = null;
+    this.#key = '';
   }
 }

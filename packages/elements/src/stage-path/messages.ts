@@ -38,8 +38,6 @@ export const messages = {
     staff: '售后人员',
     assign: '指派',
     noStaff: '未指派',
-    done: '已完成',
-    moved: '已完成',
     actions: '操作',
   },
   en: {
@@ -81,8 +79,6 @@ export const messages = {
     staff: 'Post-sale staff',
     assign: 'Assign',
     noStaff: 'none assigned',
-    done: 'Done',
-    moved: 'Done',
     actions: 'Actions',
   },
 };

@@ -124,12 +124,12 @@ export class OpportunityStagePath extends ConnectedElement {
   async refresh(): Promise<void> {
     if (!this.opportunityId) return;
     // A newer load aborts the one it supersedes (what @lit/task does, without its 0.7 KB on this page).
-    this.loads?.abort();
-    this.loads = new AbortController();
+    this.#loads?.abort();
+    this.#loads = new AbortController();
     try {
       this.opportunity = await this.client.get<OpportunityView>(
         `/opportunities/${encodeURIComponent(this.opportunityId)}`,
-        this.loads.signal,
+        this.#loads.signal,
       );
       this.failure = null;
     } catch (e) {
@@ -137,7 +137,7 @@ export class OpportunityStagePath extends ConnectedElement {
     }
   }
 
-  private loads: AbortController | undefined;
+  #loads: AbortController | undefined;
 
   /** Sends one action; refusals are shown as the list of unmet gates, in words. */
   async act(
@@ -208,7 +208,7 @@ export class OpportunityStagePath extends ConnectedElement {
     }
   }
 
-  private async openPanel(panel: Panel) {
+  async #openPanel(panel: Panel) {
     this.panel = this.panel === panel ? null : panel;
     const client = this.client;
     if (panel === 'lose' && !this.lostReasons.length) {
@@ -221,7 +221,7 @@ export class OpportunityStagePath extends ConnectedElement {
     this.shadowRoot?.querySelector<HTMLElement>('.panel select, .panel input, .panel button')?.focus();
   }
 
-  private async loadUsers() {
+  async #loadUsers() {
     const client = this.client;
     if (this.users.length) return;
     this.users = (
@@ -231,7 +231,7 @@ export class OpportunityStagePath extends ConnectedElement {
     ).users;
   }
 
-  private form(e: Event): Record<string, string> {
+  #form(e: Event): Record<string, string> {
     e.preventDefault();
     return Object.fromEntries(new FormData(e.target as HTMLFormElement)) as Record<string, string>;
   }
@@ -257,15 +257,15 @@ export class OpportunityStagePath extends ConnectedElement {
             : nothing
         }
         ${has('win') ? html`<button class="won" ?disabled=${disabled} @click=${() => this.act('win', '/win')}>${approval && !approval.met ? t.t('requestApproval') : t.t('win')}</button>` : nothing}
-        ${has('createOrder') ? html`<button ?disabled=${disabled} aria-expanded=${this.panel === 'order'} @click=${() => this.openPanel('order')}>${t.t('createOrder')}</button>` : nothing}
-        ${has('moveBack') && earlier.length ? html`<button ?disabled=${disabled} aria-expanded=${this.panel === 'moveBack'} @click=${() => this.openPanel('moveBack')}>${t.t('moveBackGo')}</button>` : nothing}
-        ${has('lose') ? html`<button class="danger" ?disabled=${disabled} aria-expanded=${this.panel === 'lose'} @click=${() => this.openPanel('lose')}>${t.t('lose')}</button>` : nothing}
-        ${has('invalidate') ? html`<button class="danger" ?disabled=${disabled} aria-expanded=${this.panel === 'invalidate'} @click=${() => this.openPanel('invalidate')}>${t.t('invalidate')}</button>` : nothing}
+        ${has('createOrder') ? html`<button ?disabled=${disabled} aria-expanded=${this.panel === 'order'} @click=${() => this.#openPanel('order')}>${t.t('createOrder')}</button>` : nothing}
+        ${has('moveBack') && earlier.length ? html`<button ?disabled=${disabled} aria-expanded=${this.panel === 'moveBack'} @click=${() => this.#openPanel('moveBack')}>${t.t('moveBackGo')}</button>` : nothing}
+        ${has('lose') ? html`<button class="danger" ?disabled=${disabled} aria-expanded=${this.panel === 'lose'} @click=${() => this.#openPanel('lose')}>${t.t('lose')}</button>` : nothing}
+        ${has('invalidate') ? html`<button class="danger" ?disabled=${disabled} aria-expanded=${this.panel === 'invalidate'} @click=${() => this.#openPanel('invalidate')}>${t.t('invalidate')}</button>` : nothing}
         ${o.orderCount ? html`<span class="status">${t.t('orders', { n: o.orderCount })}</span>` : nothing}
       </div>
       ${
         this.panel === 'order'
-          ? html`<form class="panel" @submit=${(e: Event) => this.act('createOrder', '/orders', { amount: Number(this.form(e).amount) })}>
+          ? html`<form class="panel" @submit=${(e: Event) => this.act('createOrder', '/orders', { amount: Number(this.#form(e).amount) })}>
             <label>${t.t('orderAmount')} <input name="amount" type="number" min="0" step="0.01" required .value=${String(o.amount)} /></label>
             <button class="primary" type="submit" ?disabled=${disabled}>${t.t('create')}</button>
             <button type="button" @click=${() => (this.panel = null)}>${t.t('cancel')}</button>
@@ -274,7 +274,7 @@ export class OpportunityStagePath extends ConnectedElement {
       }
       ${
         this.panel === 'moveBack'
-          ? html`<form class="panel" @submit=${(e: Event) => this.act('moveBack', '/move-back', { stageId: this.form(e).stageId })}>
+          ? html`<form class="panel" @submit=${(e: Event) => this.act('moveBack', '/move-back', { stageId: this.#form(e).stageId })}>
             <label>${t.t('moveBack')}
               <select name="stageId" required>${earlier.map((st) => html`<option value=${st.id}>${st.name}</option>`)}</select>
             </label>
@@ -286,7 +286,7 @@ export class OpportunityStagePath extends ConnectedElement {
       ${
         this.panel === 'lose'
           ? html`<form class="panel" @submit=${(e: Event) => {
-              const f = this.form(e);
+              const f = this.#form(e);
               void this.act('lose', '/lose', { reason: f.reason || null, comment: f.comment || undefined });
             }}>
             <label>${t.t('lostReason')}
@@ -324,11 +324,11 @@ export class OpportunityStagePath extends ConnectedElement {
 
   protected renderStaff(o: OpportunityView) {
     const t = this.i18n;
-    if (!this.users.length) void this.loadUsers();
+    if (!this.users.length) void this.#loadUsers();
     const names = o.postsaleStaff.map((id) => this.users.find((u) => u.id === id)?.name ?? id);
     const candidates = this.users.filter((u) => u.roles.includes('postsale') && !o.postsaleStaff.includes(u.id));
     return html`<form class="panel" @submit=${(e: Event) => {
-      const f = this.form(e);
+      const f = this.#form(e);
       if (f.userId)
         void this.act('assignStaff', '/post-sale-staff', { userIds: [...o.postsaleStaff, f.userId] }, 'PUT');
     }}>
