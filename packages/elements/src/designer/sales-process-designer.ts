@@ -23,9 +23,10 @@ import {
 } from '@sales-process/core/ydraft';
 import { processDraftDocName, type FieldDefinition, type LiveNotice, type StageField } from '@sales-process/core';
 import { FIELD_TYPES } from '@sales-process/core/field-values';
+import { initialState, Task } from '@lit/task';
 import { html, nothing, type PropertyValues, type TemplateResult } from 'lit';
 import type * as Y from 'yjs';
-import type { ApiClientError } from '../client/api-client.js';
+import type { ApiClient, ApiClientError } from '../client/api-client.js';
 import { ConnectedElement } from '../shared/connected-element.js';
 import { defineElement } from '../shared/define.js';
 import { LocalizeController } from '../shared/i18n.js';
@@ -182,8 +183,34 @@ export class SalesProcessDesigner extends ConnectedElement {
 
   protected readonly i18n = new LocalizeController(this, messages);
   protected readonly live = new LiveDocController(this, (n) => this.onNotice(n));
-  private loadedFor = '';
   private view: DraftView | null = null;
+  /** The client the draft is bound through (set in willUpdate): null while there is nothing to load with. */
+  #client: ApiClient | null = null;
+  /**
+   * The process, and the field catalog and departments when the host gave none: loaded once
+   * per process and connection (a new token needs no reload: the client has it); a newer load
+   * aborts the one it supersedes.
+   */
+  protected readonly loader = new Task(this, {
+    args: () => [this.#client, this.processId] as const,
+    task: async ([client, processId], { signal }) => {
+      if (!client) return initialState;
+      const [process, customer, opportunity, directory] = await Promise.all([
+        client.get<ProcessInfo>(`/processes/${encodeURIComponent(processId)}`, signal),
+        this.catalog ? null : client.get<{ items: FieldDefinition[] }>('/fields/customer', signal),
+        this.catalog ? null : client.get<{ items: FieldDefinition[] }>('/fields/opportunity', signal),
+        this.departments ? null : client.get<{ departments: Department[] }>('/directory', signal),
+      ]);
+      return { process, customer, opportunity, directory };
+    },
+    onComplete: ({ process, customer, opportunity, directory }) => {
+      this.process = process;
+      this.failure = null;
+      if (customer && opportunity) this.catalog = { customer: customer.items, opportunity: opportunity.items };
+      if (directory) this.departments = directory.departments;
+    },
+    onError: (e) => this.loadFailed(e, this.process),
+  });
 
   protected override willUpdate(changed: PropertyValues<this>): void {
     if (changed.has('doc')) this.live.useDoc(this.doc);
@@ -191,12 +218,8 @@ export class SalesProcessDesigner extends ConnectedElement {
     const conn = this.processId ? this.conn : null;
     const client = conn && (!this.doc || conn.token || conn.client.tokenProvider) ? conn.client : null;
     this.live.bind(client, this.processId ? processDraftDocName(this.processId) : null, { offline: false });
-    // Loads again for another process or server (a new token needs no reload).
-    const key = client ? `${client.baseUrl}|${this.processId}` : '';
-    if (key && key !== this.loadedFor) {
-      this.loadedFor = key;
-      void this.load();
-    }
+    // The loader (its args) follows: another process or connection loads again.
+    this.#client = client;
     this.updatePresence();
     // Once per update, not per stage and field: render reads `view`.
     this.read();
@@ -204,25 +227,7 @@ export class SalesProcessDesigner extends ConnectedElement {
 
   protected override reload() {
     this.live.retry();
-    return this.load();
-  }
-
-  private async load() {
-    const client = this.client;
-    try {
-      const [process, customer, opportunity, directory] = await Promise.all([
-        client.get<ProcessInfo>(`/processes/${encodeURIComponent(this.processId)}`),
-        this.catalog ? null : client.get<{ items: FieldDefinition[] }>('/fields/customer'),
-        this.catalog ? null : client.get<{ items: FieldDefinition[] }>('/fields/opportunity'),
-        this.departments ? null : client.get<{ departments: Department[] }>('/directory'),
-      ]);
-      this.process = process;
-      this.failure = null;
-      if (customer && opportunity) this.catalog = { customer: customer.items, opportunity: opportunity.items };
-      if (directory) this.departments = directory.departments;
-    } catch (e) {
-      this.showFailure(e);
-    }
+    return this.loader.run();
   }
 
   private fail(e: unknown) {
@@ -415,9 +420,17 @@ export class SalesProcessDesigner extends ConnectedElement {
     const t = this.i18n;
     // Read and checked in willUpdate, once per change of the doc.
     const { draft, problems } = this.view!;
-    const failure = this.failure ?? this.live.failure;
-    if (this.live.failure || (failure && !this.process)) return this.renderFailure(failure);
-    if (!this.live.doc || !draft) return html`<p aria-busy="true">${t.t('loading')}</p>`;
+    if (this.live.failure) return this.renderFailure(this.failure ?? this.live.failure);
+    if (!this.live.doc || !draft || (this.failure && !this.process)) {
+      const loading = () => html`<p aria-busy="true">${t.t('loading')}</p>`;
+      // As the inbox and the funnel: the load's error box while there is no process to show.
+      return this.loader.render({
+        initial: loading,
+        pending: loading,
+        complete: loading,
+        error: () => (this.failure && !this.process ? this.renderFailure() : loading()),
+      });
+    }
     const errors = problems.filter((p) => p.severity === 'error');
     const warnings = problems.filter((p) => p.severity === 'warning');
     const tabs: Tab[] = ['presale', 'postsale', 'terminal', 'rules', 'departments'];
@@ -801,7 +814,7 @@ export class SalesProcessDesigner extends ConnectedElement {
       this.dispatchEvent(
         new SpPublishEvent({ processId: data.processId, version: data.version, mode, moved: data.moved }),
       );
-      await this.load();
+      await this.loader.run();
     } catch (e) {
       const err = e as ApiClientError;
       this.publishState = {
