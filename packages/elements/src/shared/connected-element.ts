@@ -123,11 +123,8 @@ export class ConnectedElement extends LitElement {
 
   /** A new token arrived: an element that failed for want of one tries again. */
   protected tokenChanged(): void {
-    if (
-      this.failure &&
-      (this.failure.code === 'NO_TOKEN' || this.failure.code === 'UNAUTHENTICATED' || this.failure.code === 'NETWORK')
-    )
-      this.retry();
+    const code = this.failure?.code;
+    if (code === 'NO_TOKEN' || code === 'UNAUTHENTICATED' || code === 'NETWORK') this.retry();
   }
 
   override connectedCallback(): void {
@@ -154,25 +151,27 @@ export class ConnectedElement extends LitElement {
    * Use for failures that leave nothing to show.
    */
   protected showFailure(e: unknown): KitFailure {
-    const failure = toFailure(e);
-    if (superseded(e)) return failure;
-    this.failure = failure;
-    this.dispatchEvent(new SpErrorEvent(failure));
-    return failure;
+    return this.#report(e, true);
   }
 
   /** Fires `sp-error` for a failure the element shows in place (an action, a save). */
   protected reportError(e: unknown): KitFailure {
-    const failure = toFailure(e);
-    if (superseded(e)) return failure;
-    this.dispatchEvent(new SpErrorEvent(failure));
-    return failure;
+    return this.#report(e);
   }
 
   /** A load failed: with something on screen (`showing`), `sp-error` alone; with nothing, the error box too. */
   protected loadFailed(e: unknown, showing: unknown): void {
-    if (showing) this.reportError(e);
-    else this.showFailure(e);
+    this.#report(e, !showing);
+  }
+
+  /** `e` as a failure; unless nobody waits for it any more: `sp-error`, and in the error box with `show`. */
+  #report(e: unknown, show?: boolean): KitFailure {
+    const failure = toFailure(e);
+    if (!superseded(e)) {
+      if (show) this.failure = failure;
+      this.dispatchEvent(new SpErrorEvent(failure));
+    }
+    return failure;
   }
 
   /** A failure's sentence from the server in the page's language (its raw message when it gave none). */

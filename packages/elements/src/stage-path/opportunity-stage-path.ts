@@ -188,7 +188,7 @@ export class OpportunityStagePath extends ConnectedElement {
       const err = e as ApiClientError;
       if (err.code === 'STALE_STATE') {
         // Someone else moved it since: show it as it is now, and say so.
-        this.refusal = { title: this.i18n.t('stale'), lines: [] };
+        this.refusal = { title: this.failureMessage(err), lines: [] };
         this.panel = null;
         this.dispatchEvent(
           new SpTransitionRefusedEvent({ opportunityId: o.id, action, code: err.code, details: err.details ?? [] }),
@@ -252,11 +252,11 @@ export class OpportunityStagePath extends ConnectedElement {
         ${
           has('completeStage')
             ? html`<button class="primary" ?disabled=${disabled || o.approval?.state === 'pending'} @click=${() => this.act('completeStage', '/complete-stage')}>
-              ${o.phase === 'postsale' ? t.t('completePostsale') : approval && !approval.met ? t.t('requestApproval') : t.t('complete')}
+              ${t.t(o.phase === 'postsale' ? 'completePostsale' : approval && !approval.met ? 'requestApproval' : 'complete')}
             </button>`
             : nothing
         }
-        ${has('win') ? html`<button class="won" ?disabled=${disabled} @click=${() => this.act('win', '/win')}>${approval && !approval.met ? t.t('requestApproval') : t.t('win')}</button>` : nothing}
+        ${has('win') ? html`<button class="won" ?disabled=${disabled} @click=${() => this.act('win', '/win')}>${t.t(approval && !approval.met ? 'requestApproval' : 'win')}</button>` : nothing}
         ${has('createOrder') ? html`<button ?disabled=${disabled} aria-expanded=${this.panel === 'order'} @click=${() => this.#openPanel('order')}>${t.t('createOrder')}</button>` : nothing}
         ${has('moveBack') && earlier.length ? html`<button ?disabled=${disabled} aria-expanded=${this.panel === 'moveBack'} @click=${() => this.#openPanel('moveBack')}>${t.t('moveBackGo')}</button>` : nothing}
         ${has('lose') ? html`<button class="danger" ?disabled=${disabled} aria-expanded=${this.panel === 'lose'} @click=${() => this.#openPanel('lose')}>${t.t('lose')}</button>` : nothing}
