@@ -22,6 +22,8 @@ import { serveDemo } from './http/static.js';
 import { DEFAULT_AUTH_FAILURE_LIMIT, FailureThrottle, type FailureLimit } from './http/throttle.js';
 import { eventStreamSlots } from './http/user-slots.js';
 import { analyticsRoutes } from './analytics/routes.js';
+import { auditRoutes } from './audit/routes.js';
+import { AuditLog } from './audit/service.js';
 import { directoryRoutes } from './directory/routes.js';
 import { fileRoutes, isSignedDownload, isUpload } from './files/routes.js';
 import { notificationRoutes } from './notifications/routes.js';
@@ -98,6 +100,8 @@ export interface Services {
   webhooks: WebhookService;
   files: FileService;
   analytics: AnalyticsService;
+  /** The configuration audit trail (admin changes). */
+  audit: AuditLog;
   analyticsBus: AnalyticsBus;
   scheduler: Scheduler;
   /** A customer's contacts changed: opportunities on it may have new gates. */
@@ -124,6 +128,7 @@ export async function createServer(options: CreateServerOptions): Promise<SalesP
   const logger = options.logger ?? pino({ level: process.env.LOG_LEVEL ?? 'info' });
   const ctx: ServerContext = { database: options.database, clock, ids: options.ids ?? defaultIds, logger };
 
+  const audit = new AuditLog(ctx);
   const store = new DocStore(ctx.database, options.sync?.commitDelayMs);
   const tenants = new TenantService(ctx);
   const directory = new DirectoryService(ctx);
@@ -181,6 +186,7 @@ export async function createServer(options: CreateServerOptions): Promise<SalesP
     notifications,
     webhooks,
     scheduler,
+    audit,
     files: new FileService(ctx, linkSigner),
     analytics: new AnalyticsService(ctx, processes, directory),
     analyticsBus,
@@ -237,6 +243,7 @@ export async function createServer(options: CreateServerOptions): Promise<SalesP
   );
   api.route('/', processRoutes({ database, processes }));
   api.route('/', opportunityRoutes({ opportunities }));
+  api.route('/', auditRoutes({ audit }));
   api.route('/', analyticsRoutes({ database, processes, analytics: services.analytics, analyticsBus, streamSlots }));
   api.route('/', fileRoutes({ files: services.files }));
   api.route('/', notificationRoutes({ notifications, webhooks, streamSlots }));

@@ -190,6 +190,7 @@ const MATRIX: Record<string, Cell> = {
     allowed: ['supervisor'],
     approval: true,
   },
+  'GET /audit': { request: () => ({ path: '/audit' }), allowed: ADMIN, shared: true },
   'GET /analytics/funnel': {
     request: (f) => ({ path: `/analytics/funnel?processId=${f.processId}` }),
     allowed: FUNNEL,

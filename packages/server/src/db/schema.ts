@@ -41,8 +41,48 @@ export const tenants = pgTable('tenants', {
   settings: jsonb('settings').$type<{ deleteRequiresStatus?: 'enabled' | 'disabled' | 'any' }>().notNull().default({}),
   webhookUrl: text('webhook_url'),
   webhookSecret: text('webhook_secret'),
+  /** The currency the funnel and forecast convert amounts into (currency_rates). */
+  baseCurrency: text('base_currency').notNull().default('CNY'),
   createdAt: ts('created_at').notNull().defaultNow(),
 });
+
+/** Units of the tenant's base currency one unit of `currency` is worth, as an admin recorded it. */
+export const currencyRates = pgTable(
+  'currency_rates',
+  {
+    tenantId: text('tenant_id')
+      .notNull()
+      .references(() => tenants.id, { onDelete: 'cascade' }),
+    currency: text('currency').notNull(),
+    rate: doublePrecision('rate').notNull(),
+    updatedAt: ts('updated_at').notNull(),
+    updatedBy: text('updated_by'),
+  },
+  (t) => [primaryKey({ columns: [t.tenantId, t.currency] })],
+);
+
+/** Every admin change of configuration: who, when, what, and a compact diff. */
+export const auditLog = pgTable(
+  'audit_log',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    tenantId: text('tenant_id')
+      .notNull()
+      .references(() => tenants.id, { onDelete: 'cascade' }),
+    at: ts('at').notNull(),
+    actorId: text('actor_id'),
+    /** `process.publish`, `field.update`, `webhook.update`, … */
+    action: text('action').notNull(),
+    targetType: text('target_type').notNull(),
+    targetId: text('target_id'),
+    /** `{key: [before, after]}` for changed keys, or a summary for bulk actions. */
+    diff: jsonb('diff').$type<Record<string, unknown>>().notNull().default({}),
+  },
+  (t) => [
+    index('audit_log_tenant').on(t.tenantId, t.id),
+    index('audit_log_target').on(t.tenantId, t.targetType, t.targetId, t.id),
+  ],
+);
 
 export const departments = pgTable(
   'departments',
@@ -84,6 +124,10 @@ export const fieldDefinitions = pgTable(
     type: text('type').notNull(),
     options: jsonb('options').$type<{ value: string; label: { zh: string; en: string } }[] | null>(),
     required: boolean('required').notNull().default(false),
+    /** Order in pickers and forms (admins reorder). */
+    position: integer('position').notNull().default(0),
+    /** Archived: hidden from pickers; stored values still show with their label. */
+    archivedAt: ts('archived_at'),
     createdAt: ts('created_at').notNull().defaultNow(),
   },
   (t) => [primaryKey({ columns: [t.tenantId, t.object, t.key] })],
@@ -118,6 +162,8 @@ export const contacts = pgTable(
     title: text('title'),
     phone: text('phone'),
     email: text('email'),
+    /** Option values of the contact-role field (直接联系人, 关键决策人, …). */
+    roles: jsonb('roles').$type<string[]>().notNull().default([]),
     createdAt: ts('created_at').notNull().defaultNow(),
   },
   (t) => [index('contacts_customer').on(t.customerId)],
@@ -235,6 +281,29 @@ export const stageHistory = pgTable(
     index('stage_history_opportunity').on(t.opportunityId, t.id),
     index('stage_history_tenant_process').on(t.tenantId, t.processId, t.fromStageId),
   ],
+);
+
+/**
+ * Changes to an opportunity that are not stage moves (edits of its fields, a new owner):
+ * its history shows them beside the moves; the funnel's rollups never read them.
+ */
+export const opportunityChanges = pgTable(
+  'opportunity_changes',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    tenantId: text('tenant_id').notNull(),
+    opportunityId: text('opportunity_id')
+      .notNull()
+      .references(() => opportunities.id, { onDelete: 'cascade' }),
+    /** `edit`, `reassign`, `change-staff`, … */
+    action: text('action').notNull(),
+    actorId: text('actor_id'),
+    at: ts('at').notNull(),
+    /** `{key: [before, after]}`. */
+    changes: jsonb('changes').$type<Record<string, [unknown, unknown]>>().notNull(),
+    reason: text('reason'),
+  },
+  (t) => [index('opportunity_changes_opportunity').on(t.opportunityId, t.id)],
 );
 
 /**

@@ -59,6 +59,7 @@ export interface Requester {
   get(path: string): Promise<{ status: number; body: any }>;
   post(path: string, body?: unknown): Promise<{ status: number; body: any }>;
   put(path: string, body: unknown): Promise<{ status: number; body: any }>;
+  patch(path: string, body: unknown): Promise<{ status: number; body: any }>;
   delete(path: string): Promise<{ status: number; body: any }>;
 }
 
@@ -99,6 +100,7 @@ export async function startTestServer(
       get: (p) => request('GET', p),
       post: (p, b) => request('POST', p, b ?? {}),
       put: (p, b) => request('PUT', p, b),
+      patch: (p, b) => request('PATCH', p, b),
       delete: (p) => request('DELETE', p),
     };
   };
