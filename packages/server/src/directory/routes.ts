@@ -1,34 +1,24 @@
-import {
-  createContactSchema,
-  createCustomerSchema,
-  createFieldSchema,
-  directorySyncSchema,
-  FIELD_OBJECTS,
-} from '@sales-process/core';
+import { createContactSchema, createCustomerSchema, directorySyncSchema } from '@sales-process/core';
 import { z } from 'zod';
 import type { Database } from '../db/open.js';
 import { requireRole } from '../http/auth.js';
 import { featureRoutes, idParam, json, principalOf as P, route } from '../http/routes.js';
 import type { CustomerService } from './customers.js';
 import type { DirectoryService } from './directory.js';
-import type { FieldService } from './fields.js';
 import type { TenantService } from './tenants.js';
 
-const objectParam = z.object({ object: z.enum(FIELD_OBJECTS) });
-
-/** The directory (users, departments, sync), custom fields, tenant settings, customers and contacts. */
+/** The directory (users, departments, sync), tenant settings, customers and contacts (fields: field-routes.ts). */
 export function directoryRoutes(s: {
   database: Database;
   tenants: TenantService;
   directory: DirectoryService;
-  fields: FieldService;
   customers: CustomerService;
   /** A customer's contacts changed: opportunities on it may have new gates. */
   notifyCustomer(tenantId: string, customerId: string): void;
 }) {
   const api = featureRoutes();
 
-  // ---- directory and fields ----------------------------------------------------------
+  // ---- directory and settings -------------------------------------------------------
   api.openapi(
     route({
       method: 'post',
@@ -63,25 +53,6 @@ export function directoryRoutes(s: {
       200,
     );
   });
-  api.openapi(
-    route({ method: 'get', path: '/fields/{object}', tags: ['fields'], request: { params: objectParam } }),
-    async (c) => {
-      const { object } = c.req.valid('param');
-      return c.json({ items: await s.fields.list(s.database.db, P(c).tenantId, object) }, 200);
-    },
-  );
-  api.openapi(
-    route({
-      method: 'post',
-      path: '/fields/{object}',
-      tags: ['fields'],
-      request: { params: objectParam, body: json(createFieldSchema) },
-    }),
-    async (c) => {
-      requireRole(P(c), 'admin');
-      return c.json(await s.fields.add(P(c).tenantId, c.req.valid('param').object, c.req.valid('json')), 201);
-    },
-  );
   api.openapi(route({ method: 'get', path: '/settings', tags: ['settings'] }), async (c) =>
     c.json(await s.tenants.settings(P(c).tenantId), 200),
   );
