@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { processDefinitionSchema, processDraftSchema, stageIdSchema } from './definition.js';
+import { processDefinitionSchema, processDraftSchema, processRulesSchema, stageIdSchema } from './definition.js';
 import {
   fieldDefinitionSchema,
   isCalendarDate,
@@ -116,6 +116,50 @@ export const postSaleStaffSchema = z.object({
     .superRefine(noRepeats((u) => u, null, 'user')),
   ...expected,
 });
+/** reopen: back into a pre-sale stage of its version (API.md "Records"). */
+export const reopenSchema = z.object({ stageId: stageIdSchema, comment: storableText(2000).optional(), ...expected });
+/**
+ * `PATCH /opportunities/{id}`: only what is given changes; custom `fields` are merged into
+ * the stored ones (null empties one). `reason` goes into the change's history row.
+ */
+export const editOpportunitySchema = z.object({
+  name: name.optional(),
+  amount: z.number().finite().min(0).max(MAX.money).optional(),
+  currency: z
+    .string()
+    .regex(/^[A-Z]{3}$/)
+    .optional(),
+  expectedCloseDate: isoDateSchema.nullable().optional(),
+  fields: values.optional(),
+  reason: storableText(500).optional(),
+  ...expected,
+});
+/** `PATCH /customers/{id}`: the name and/or custom fields (merged, null empties one). */
+export const editCustomerSchema = z.object({ name: name.optional(), fields: values.optional() });
+/**
+ * `POST /opportunities/reassign`: the opportunities named, or every open one (post-sale
+ * ones still moving included) of `fromOwnerId`, to `toOwnerId`; exactly one of the two.
+ */
+export const reassignSchema = z
+  .object({
+    opportunityIds: z
+      .array(id)
+      .min(1)
+      .max(500)
+      .superRefine(noRepeats((o) => o, null, 'opportunity'))
+      .optional(),
+    fromOwnerId: id.optional(),
+    toOwnerId: id,
+    reason: storableText(500).optional(),
+  })
+  .superRefine((b, ctx) => {
+    if ((b.opportunityIds === undefined) === (b.fromOwnerId === undefined))
+      ctx.addIssue({
+        code: 'custom',
+        path: [b.opportunityIds === undefined ? 'opportunityIds' : 'fromOwnerId'],
+        message: 'give either opportunityIds or fromOwnerId',
+      });
+  });
 export const decisionSchema = z.object({ comment: storableText(2000).default('') }).default({ comment: '' });
 export const webhookSchema = z.object({ url: z.string().url().max(2000), secret: storableText(200).min(8) });
 export const listOpportunitiesQuery = z.object({
@@ -208,35 +252,41 @@ function strict(schema: z.ZodType): z.ZodType {
  * request that replaces a whole thing sends all of it, so nothing it leaves out is
  * silently reset (optional keys stay optional: their absence is a value).
  */
-export function wholeBody<T extends z.ZodType>(schema: T): z.ZodType<z.output<T>, z.output<T>> {
-  return whole(schema) as never;
+export function wholeBody<T extends z.ZodType>(
+  schema: T,
+  /** Parts that keep their defaults (keys added after clients were written against the body). */
+  keep: ReadonlySet<z.ZodType> = new Set(),
+): z.ZodType<z.output<T>, z.output<T>> {
+  return whole(schema, keep) as never;
 }
 
-function whole(schema: z.ZodType): z.ZodType {
+function whole(schema: z.ZodType, keep: ReadonlySet<z.ZodType>): z.ZodType {
+  if (keep.has(schema)) return schema;
   const def = schema._zod.def as unknown as Record<string, unknown> & { type: string };
+  const inner = (s: z.ZodType) => whole(s, keep);
   switch (def.type) {
     case 'default':
     case 'prefault':
-      return whole(def.innerType as z.ZodType);
+      return inner(def.innerType as z.ZodType);
     case 'object':
       return rebuild(schema, {
         shape: Object.fromEntries(
-          Object.entries(def.shape as Record<string, z.ZodType>).map(([k, v]) => [k, whole(v)]),
+          Object.entries(def.shape as Record<string, z.ZodType>).map(([k, v]) => [k, inner(v)]),
         ),
       });
     case 'array':
-      return rebuild(schema, { element: whole(def.element as z.ZodType) });
+      return rebuild(schema, { element: inner(def.element as z.ZodType) });
     case 'record':
-      return rebuild(schema, { valueType: whole(def.valueType as z.ZodType) });
+      return rebuild(schema, { valueType: inner(def.valueType as z.ZodType) });
     case 'union':
-      return rebuild(schema, { options: (def.options as z.ZodType[]).map(whole) });
+      return rebuild(schema, { options: (def.options as z.ZodType[]).map(inner) });
     case 'optional':
     case 'nullable':
     case 'readonly':
     case 'nonoptional':
-      return rebuild(schema, { innerType: whole(def.innerType as z.ZodType) });
+      return rebuild(schema, { innerType: inner(def.innerType as z.ZodType) });
     case 'pipe':
-      return rebuild(schema, { in: whole(def.in as z.ZodType), out: whole(def.out as z.ZodType) });
+      return rebuild(schema, { in: inner(def.in as z.ZodType), out: inner(def.out as z.ZodType) });
     default:
       return schema;
   }
@@ -247,5 +297,7 @@ function whole(schema: z.ZodType): z.ZodType {
  * the definition with its stages, terminal states and rules, each with all its keys), since
  * it replaces the draft; a key left out is 400 at its path, never reset to empty. Repeated
  * stage ids, field keys in a stage or departments are 400 too (the draft holds each once).
+ * `rules.allowReopen`, a rule newer than the body, may be left out: it is then true, as in
+ * definitions stored before it.
  */
-export const wholeDraftSchema = wholeBody(processDraftSchema);
+export const wholeDraftSchema = wholeBody(processDraftSchema, new Set([processRulesSchema.shape.allowReopen]));

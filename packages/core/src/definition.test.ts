@@ -77,6 +77,7 @@ describe('draft level (structure)', () => {
       orderAllowedAfterStage: null,
       allowSkipStages: false,
       allowMoveBack: true,
+      allowReopen: true,
     });
   });
 });

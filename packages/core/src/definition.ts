@@ -77,6 +77,11 @@ export const processRulesSchema = z.object({
   orderAllowedAfterStage: stageIdSchema.nullable().default(null),
   allowSkipStages: z.boolean().default(false),
   allowMoveBack: z.boolean().default(true),
+  /**
+   * A lost or invalid opportunity may be reopened into a pre-sale stage (admins may also
+   * reopen a won one). Definitions stored before the rule existed parse as true.
+   */
+  allowReopen: z.boolean().default(true),
 });
 export type ProcessRules = z.infer<typeof processRulesSchema>;
 
@@ -113,6 +118,7 @@ export const processDefinitionSchema = z.object({
     orderAllowedAfterStage: null,
     allowSkipStages: false,
     allowMoveBack: true,
+    allowReopen: true,
   }),
 });
 export type ProcessDefinition = z.infer<typeof processDefinitionSchema>;

@@ -151,6 +151,7 @@ const DEFAULT_RULES = {
   orderAllowedAfterStage: null,
   allowSkipStages: false,
   allowMoveBack: true,
+  allowReopen: true,
 };
 
 /**
@@ -211,6 +212,7 @@ export function normalizeDraft(raw: unknown): ProcessDraft {
         allowSkipStages:
           typeof rules.allowSkipStages === 'boolean' ? rules.allowSkipStages : DEFAULT_RULES.allowSkipStages,
         allowMoveBack: typeof rules.allowMoveBack === 'boolean' ? rules.allowMoveBack : DEFAULT_RULES.allowMoveBack,
+        allowReopen: typeof rules.allowReopen === 'boolean' ? rules.allowReopen : DEFAULT_RULES.allowReopen,
       },
     },
   };

@@ -1,5 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { processDefinitionSchema, type ProcessDefinition } from './definition.js';
+import * as Y from 'yjs';
+import { strictBody, wholeDraftSchema } from './api-schemas.js';
+import {
+  normalizeDraft,
+  parseDraft,
+  processDefinitionSchema,
+  processDraftSchema,
+  type ProcessDefinition,
+  type ProcessDraft,
+} from './definition.js';
 import {
   afterWin,
   availableActions,
@@ -11,6 +20,7 @@ import {
   type OpportunityState,
 } from './rules.js';
 import { seedProcessDefinition as seed } from './seed-process.js';
+import { readDraft, setRule, writeDraft } from './ydraft.js';
 
 /** An opportunity of the seed process in a stage, with everything it needs unless overridden. */
 function at(stageId: string, over: Partial<OpportunityState> = {}): OpportunityState {
@@ -374,5 +384,92 @@ describe('win rates and offers', () => {
       'moveBack',
     ]);
     expect(availableActions(seed, at('visit'))).toEqual(['completeStage', 'lose', 'invalidate']);
+  });
+});
+
+describe('reopen', () => {
+  const lost = () => at('quote', { status: 'lost', phase: 'done' });
+  it('brings a lost or invalid one back into a pre-sale stage of its version', () => {
+    for (const status of ['lost', 'invalid'] as const)
+      expect(decide(seed, at('quote', { status, phase: 'done' }), { type: 'reopen', stageId: 'needs' })).toEqual({
+        ok: true,
+        kind: 'moved',
+        action: 'reopen',
+        next: { status: 'open', phase: 'presale', stageId: 'needs' },
+      });
+    // Into the stage it was closed from, or a later one: how far it got is the server's to keep.
+    expect(decide(seed, lost(), { type: 'reopen', stageId: 'quote' })).toMatchObject({ ok: true });
+  });
+  it('reopens a won one for admins only, out of post-sale', () => {
+    const won = at('training', { status: 'won' });
+    expect(decide(seed, won, { type: 'reopen', stageId: 'quote' })).toMatchObject({ ok: false, code: 'FORBIDDEN' });
+    expect(decide(seed, won, { type: 'reopen', stageId: 'quote', admin: true })).toEqual({
+      ok: true,
+      kind: 'moved',
+      action: 'reopen',
+      next: { status: 'open', phase: 'presale', stageId: 'quote' },
+    });
+    const done = at('quote', { status: 'won', phase: 'done', stageId: null });
+    expect(decide(seed, done, { type: 'reopen', stageId: 'visit', admin: true })).toMatchObject({ ok: true });
+  });
+  it('refuses an open one, a stage that is not pre-sale, and a process that forbids it', () => {
+    expect(decide(seed, at('needs'), { type: 'reopen', stageId: 'visit' })).toMatchObject({
+      ok: false,
+      code: 'INVALID_TRANSITION',
+    });
+    for (const stageId of ['install', 'nope'])
+      expect(decide(seed, lost(), { type: 'reopen', stageId })).toMatchObject({
+        ok: false,
+        code: 'INVALID_TRANSITION',
+        details: [{ stageId }],
+      });
+    const strict: ProcessDefinition = { ...seed, rules: { ...seed.rules, allowReopen: false } };
+    for (const state of [lost(), at('training', { status: 'won' })])
+      expect(decide(strict, state, { type: 'reopen', stageId: 'visit', admin: true })).toMatchObject({
+        ok: false,
+        code: 'INVALID_TRANSITION',
+        details: [{ rule: 'allowReopen' }],
+      });
+  });
+  it('is offered once closed (and to admins post-sale), unless the process forbids it', () => {
+    expect(availableActions(seed, lost())).toEqual(['reopen']);
+    expect(availableActions(seed, at('training', { status: 'won' }))).toContain('reopen');
+    expect(availableActions(seed, at('quote'))).not.toContain('reopen');
+    expect(availableActions({ ...seed, rules: { ...seed.rules, allowReopen: false } }, lost())).toEqual([]);
+  });
+});
+
+describe('the allowReopen rule', () => {
+  it('is true in definitions stored before it existed, and kept when set', () => {
+    const { allowReopen: _, ...old } = seed.rules;
+    expect(processDefinitionSchema.parse({ ...seed, rules: old }).rules.allowReopen).toBe(true);
+    expect(processDefinitionSchema.parse({ presale: [{ id: 'a', name: 'A' }] }).rules.allowReopen).toBe(true);
+    expect(processDefinitionSchema.parse({ ...seed, rules: { ...old, allowReopen: false } }).rules.allowReopen).toBe(
+      false,
+    );
+  });
+  it('round-trips through the co-edited draft, its display and its PUT body', () => {
+    const doc = new Y.Doc();
+    writeDraft(doc, processDraftSchema.parse({ name: 'P', definition: seed }));
+    expect(parseDraft(readDraft(doc))).toMatchObject({
+      ok: true,
+      draft: { definition: { rules: { allowReopen: true } } },
+    });
+    setRule(doc, 'allowReopen', false);
+    const read = parseDraft(readDraft(doc));
+    expect(read).toMatchObject({ ok: true, draft: { definition: { rules: { allowReopen: false } } } });
+    expect(normalizeDraft(readDraft(doc)).definition.rules.allowReopen).toBe(false);
+    // Written again (what publishing stores), it stays false.
+    const again = new Y.Doc();
+    writeDraft(again, (read as { draft: ProcessDraft }).draft);
+    expect(normalizeDraft(readDraft(again)).definition.rules.allowReopen).toBe(false);
+    // The whole-draft PUT takes it, and takes a body written before it (then true).
+    const put = strictBody(wholeDraftSchema);
+    const body = (read as { draft: ProcessDraft }).draft;
+    expect(put.parse(body).definition.rules.allowReopen).toBe(false);
+    const { allowReopen: _, ...older } = body.definition.rules;
+    expect(put.parse({ ...body, definition: { ...body.definition, rules: older } }).definition.rules.allowReopen).toBe(
+      true,
+    );
   });
 });

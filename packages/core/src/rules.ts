@@ -41,7 +41,12 @@ export type Action =
   | { type: 'invalidate' }
   | { type: 'createOrder' }
   | { type: 'approve' }
-  | { type: 'reject' };
+  | { type: 'reject' }
+  /**
+   * Back into a pre-sale stage of its version, from lost or invalid (`rules.allowReopen`);
+   * from won only when `admin` (the caller says whether its user is one).
+   */
+  | { type: 'reopen'; stageId: string; admin?: boolean };
 
 export type HistoryAction =
   | 'create'
@@ -54,7 +59,8 @@ export type HistoryAction =
   | 'approve'
   | 'reject'
   | 'change-process'
-  | 'migrate';
+  | 'migrate'
+  | 'reopen';
 
 export type Outcome =
   | { ok: true; kind: 'moved'; action: HistoryAction; next: Pick<OpportunityState, 'status' | 'phase' | 'stageId'> }
@@ -292,6 +298,33 @@ export function decide(def: ProcessDefinition, state: OpportunityState, action: 
       if (state.approval?.state !== 'pending') return invalid('没有待确认的申请', 'There is no pending approval');
       return { ok: true, kind: 'allowed' };
     }
+
+    case 'reopen': {
+      if (state.status === 'open')
+        return invalid('商机进行中，无需重新打开', 'The opportunity is open: nothing to reopen');
+      if (!def.rules.allowReopen)
+        return invalid('此流程不允许重新打开商机', 'Reopening is not allowed in this process', {
+          rule: 'allowReopen',
+        });
+      if (state.status === 'won' && !action.admin)
+        return refuse('FORBIDDEN', [
+          {
+            status: 'won',
+            message: text('只有管理员可以重新打开已赢单的商机', 'Only an admin can reopen a won opportunity'),
+          },
+        ]);
+      const to = stageById(def, action.stageId);
+      if (to?.phase !== 'presale')
+        return invalid('只能重新打开到本流程的售前阶段', 'Reopen into a pre-sale stage of its process', {
+          stageId: action.stageId,
+        });
+      return {
+        ok: true,
+        kind: 'moved',
+        action: 'reopen',
+        next: { status: 'open', phase: 'presale', stageId: to.stage.id },
+      };
+    }
   }
 }
 
@@ -347,5 +380,8 @@ export function availableActions(def: ProcessDefinition, state: OpportunityState
   const at = stageById(def, state.stageId);
   if (def.rules.allowMoveBack && at && at.index > 0 && (state.status === 'open' || state.phase === 'postsale'))
     out.push('moveBack');
+  // Reopening a won one is for admins: offered, and decided with the caller's roles.
+  const first = def.presale[0];
+  if (first && decide(def, state, { type: 'reopen', stageId: first.id, admin: true }).ok) out.push('reopen');
   return out;
 }

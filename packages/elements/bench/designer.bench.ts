@@ -63,7 +63,13 @@ function bigDefinition(): ProcessDefinition {
       lost: { name: '输单', winRate: 0 },
       invalid: { name: '无效', winRate: 0 },
     },
-    rules: { orderRequiredToWin: false, orderAllowedAfterStage: null, allowSkipStages: false, allowMoveBack: true },
+    rules: {
+      orderRequiredToWin: false,
+      orderAllowedAfterStage: null,
+      allowSkipStages: false,
+      allowMoveBack: true,
+      allowReopen: true,
+    },
   } as ProcessDefinition;
 }
 

@@ -64,6 +64,7 @@ export const draftArb: fc.Arbitrary<ProcessDraft> = fc
           orderAllowedAfterStage: fc.option(fc.constantFrom(...(ids.length ? ids : ['x'])), { nil: null }),
           allowSkipStages: fc.boolean(),
           allowMoveBack: fc.boolean(),
+          allowReopen: fc.boolean(),
         }),
       }),
     });

@@ -60,6 +60,7 @@ export function opportunityFixture(overrides: Partial<OpportunityView> = {}): Op
         orderAllowedAfterStage: 'solution',
         allowSkipStages: false,
         allowMoveBack: true,
+        allowReopen: true,
       },
     },
     createdAt: '2026-11-01T00:00:00.000Z',
