@@ -3,7 +3,9 @@ import { processDefinitionSchema, processDraftSchema, processRulesSchema, stageI
 import {
   fieldDefinitionSchema,
   isCalendarDate,
+  fieldKeySchema,
   MAX,
+  localizedTextSchema,
   noRepeats,
   RESERVED_KEYS,
   STORABLE_TEXT,
@@ -53,6 +55,25 @@ export const directorySyncSchema = z.object({
 
 export const createFieldSchema = fieldDefinitionSchema;
 
+/**
+ * `PATCH /fields/{object}/{key}`: what an admin changes of a field (its key and type stay).
+ * `options` is the whole list in display order: options are renamed or archived, never removed.
+ */
+export const updateFieldSchema = z.object({
+  label: localizedTextSchema.optional(),
+  options: definedOptionsSchema.optional(),
+  required: z.boolean().optional(),
+  /** `false` restores an archived field (`DELETE` archives). */
+  archived: z.boolean().optional(),
+});
+/** `PUT /fields/{object}/order`: every custom field of the object that is not archived, in the new order. */
+export const fieldOrderSchema = z.object({
+  keys: z
+    .array(fieldKeySchema)
+    .min(1)
+    .max(500)
+    .superRefine(noRepeats((k) => k, null, 'key')),
+});
 export const createCustomerSchema = z.object({ name, fields: values.default({}) });
 export const createContactSchema = z.object({
   name,

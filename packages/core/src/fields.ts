@@ -38,22 +38,53 @@ export const fieldOptionSchema = z.object({
   label: localizedTextSchema,
 });
 
+/**
+ * An option of a field definition (字段管理). An archived option is not offered for new
+ * values; values that hold it stay readable (with its label) and valid while unchanged.
+ */
+export const definedOptionSchema = fieldOptionSchema.extend({ archived: z.boolean().optional() });
+export type DefinedOption = z.infer<typeof definedOptionSchema>;
+
+/** A field's options, in display order: values unique. */
+export const definedOptionsSchema = z
+  .array(definedOptionSchema)
+  .max(MAX.options)
+  .superRefine(noRepeats((o) => o.value, 'value', 'value'));
+
 export const fieldDefinitionSchema = z.object({
   key: fieldKeySchema,
   label: localizedTextSchema,
   type: z.enum(FIELD_TYPES),
-  options: z
-    .array(fieldOptionSchema)
-    .max(MAX.options)
-    .superRefine(noRepeats((o) => o.value, 'value', 'value'))
-    .optional(),
+  options: definedOptionsSchema.optional(),
   /** Required whenever the object is saved (e.g. the lost reason when losing). */
   required: z.boolean().optional(),
 });
-export type FieldDefinition = z.infer<typeof fieldDefinitionSchema> & { system?: boolean };
+export type FieldDefinition = z.infer<typeof fieldDefinitionSchema> & {
+  system?: boolean;
+  /** Archived (字段管理): hidden from pickers; stored values keep showing with its label. */
+  archived?: boolean;
+  /** Order among the object's custom fields (lower first). */
+  position?: number;
+};
+
+/**
+ * The options a value may take: those not archived, plus any archived ones `stored` (the
+ * value stored now: one value or a list) already holds, so an unchanged value stays valid.
+ */
+export function offeredOptions<O extends { value: string; archived?: boolean }>(
+  options: readonly O[] | null | undefined,
+  stored?: unknown,
+): O[] | undefined {
+  if (!options) return undefined;
+  const held = new Set<unknown>(Array.isArray(stored) ? stored : [stored]);
+  return options.filter((o) => !o.archived || held.has(o.value));
+}
+
+/** The custom field whose options `lose` offers (输单原因): an ordinary select, seeded per tenant. */
+export const LOST_REASON_KEY = 'lostReason';
 
 const LOST_REASON: FieldDefinition = {
-  key: 'lostReason',
+  key: LOST_REASON_KEY,
   label: { zh: '输单原因', en: 'Lost reason' },
   type: 'select',
   required: true,
@@ -64,7 +95,10 @@ const LOST_REASON: FieldDefinition = {
     { value: 'other', label: { zh: '其他', en: 'Other' } },
   ],
 };
-/** Field definitions every tenant starts with; "lost reason" is one (SPEC §2). */
+/**
+ * Field definitions every tenant starts with (seeded with the tenant, then the tenant's own
+ * to edit and archive); "lost reason" is one (SPEC §2): its four reasons are where it starts.
+ */
 export const DEFAULT_CUSTOM_FIELDS: Record<FieldObject, FieldDefinition[]> = {
   customer: [
     {

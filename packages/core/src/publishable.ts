@@ -71,13 +71,20 @@ export function checkPublishable(def: ProcessDefinition, catalog?: FieldCatalog,
           if ((field.type === 'select' || field.type === 'multiselect') && !field.options?.length)
             err([...fat, 'options'], 'FIELD_OPTIONS_REQUIRED', '选项字段需要选项', 'A select field needs options');
         } else if (catalog) {
-          const known = [...SYSTEM_FIELDS[field.source], ...catalog[field.source]].some((f) => f.key === field.key);
+          const known = [...SYSTEM_FIELDS[field.source], ...catalog[field.source]].find((f) => f.key === field.key);
           if (!known)
             err(
               [...fat, 'key'],
               'FIELD_UNKNOWN',
               `字段 ${ref} 不存在`,
               `Field ${ref} is not defined in field management`,
+            );
+          else if ('archived' in known && known.archived)
+            err(
+              [...fat, 'key'],
+              'FIELD_ARCHIVED',
+              `字段 ${ref} 已归档`,
+              `Field ${ref} is archived in field management`,
             );
         }
       });
