@@ -133,7 +133,7 @@ export async function createServer(options: CreateServerOptions): Promise<SalesP
   const store = new DocStore(ctx.database, options.sync?.commitDelayMs);
   const tenants = new TenantService(ctx);
   const directory = new DirectoryService(ctx);
-  const fields = new FieldService(ctx);
+  const fields = new FieldService(ctx, audit);
   const customers = new CustomerService(ctx, fields);
   const webhooks = new WebhookService(ctx, options.webhooks);
   const notifications = new NotificationService(ctx, webhooks);
@@ -167,6 +167,7 @@ export async function createServer(options: CreateServerOptions): Promise<SalesP
   );
   await sync.start();
   const stopNotifications = await notifications.start();
+  const stopFields = await fields.start();
   const scheduler = new Scheduler(ctx, processes, notifications, options.schedulerIntervalMs ?? 60_000);
   const stopAnalytics = await analyticsBus.start();
   webhooks.start();
@@ -239,7 +240,7 @@ export async function createServer(options: CreateServerOptions): Promise<SalesP
   // Content types, JSON depth and text rules on every request, before any schema (http/json-body.ts).
   api.use('*', jsonRequests({ rawBody: (method, path) => method === 'POST' && path.endsWith('/v1/files') }));
   api.route('/', directoryRoutes({ database, tenants, directory, customers, notifyCustomer: services.notifyCustomer }));
-  api.route('/', fieldRoutes({ database, fields }));
+  api.route('/', fieldRoutes({ database, fields, streamSlots }));
   api.route('/', processRoutes({ database, processes }));
   api.route('/', opportunityRoutes({ opportunities }));
   api.route('/', auditRoutes({ audit }));
@@ -289,6 +290,7 @@ export async function createServer(options: CreateServerOptions): Promise<SalesP
       scheduler.stop();
       await webhooks.stop();
       await stopNotifications().catch(() => {});
+      await stopFields().catch(() => {});
       analyticsBus.stop();
       await stopAnalytics().catch(() => {});
       await sync.close();

@@ -25,6 +25,21 @@ const SAMPLES: Record<string, (ids: Ids) => object | undefined> = {
     options: [{ value: 'north', label: { zh: '北区', en: 'North' } }],
     required: false,
   }),
+  // The whole list of options: renamed, added, archived (none removed).
+  'PATCH /fields/{object}/{key}': () => ({
+    label: { zh: '所属行业', en: 'Industry' },
+    options: [
+      { value: 'manufacturing', label: { zh: '制造业', en: 'Manufacturing' } },
+      { value: 'retail', label: { zh: '零售', en: 'Retail' } },
+      { value: 'finance', label: { zh: '金融', en: 'Finance' } },
+      { value: 'it', label: { zh: '信息技术', en: 'IT' }, archived: false },
+      { value: 'energy', label: { zh: '能源', en: 'Energy' }, archived: true },
+    ],
+    required: false,
+    archived: false,
+  }),
+  'DELETE /fields/{object}/{key}': () => undefined,
+  'PUT /fields/{object}/order': () => ({ keys: ['industry'] }),
   'PUT /settings': () => ({ deleteRequiresStatus: 'disabled' }),
   'POST /customers': () => ({ name: '乙公司', fields: { industry: 'it' } }),
   'POST /customers/{id}/contacts': () => ({

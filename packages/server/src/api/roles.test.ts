@@ -68,6 +68,23 @@ const MATRIX: Record<string, Cell> = {
     allowed: ADMIN,
     shared: true,
   },
+  'PATCH /fields/{object}/{key}': {
+    request: () => ({ path: '/fields/customer/industry', body: { required: false } }),
+    allowed: ADMIN,
+    shared: true,
+  },
+  // A field nobody has: the admin's answer is 404, past the access rules.
+  'DELETE /fields/{object}/{key}': {
+    request: () => ({ path: `/fields/customer/k${n()}` }),
+    allowed: ADMIN,
+    shared: true,
+  },
+  'PUT /fields/{object}/order': {
+    request: () => ({ path: '/fields/customer/order', body: { keys: ['industry'] } }),
+    allowed: ADMIN,
+    shared: true,
+  },
+  'GET /fields/stream': { request: () => ({ path: '/fields/stream' }), allowed: ALL, shared: true, stream: true },
   'GET /settings': { request: () => ({ path: '/settings' }), allowed: ALL, shared: true },
   'PUT /settings': {
     request: () => ({ path: '/settings', body: { deleteRequiresStatus: 'enabled' } }),

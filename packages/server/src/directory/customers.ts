@@ -1,5 +1,6 @@
 import {
   checkFieldValue,
+  offeredOptions,
   type createContactSchema,
   type createCustomerSchema,
   type FieldObject,
@@ -24,7 +25,9 @@ export class CustomerService {
 
   /**
    * Checks custom field values against their definitions (unknown keys are refused) and
-   * the records they name (`checkValueRefs`); answers the values to store.
+   * the records they name (`checkValueRefs`); answers the values to store. Against
+   * `current` (the record's values now): a new value may not go to an archived field or
+   * take an archived option; a value left as it is stays valid.
    */
   async checkValues(
     q: Q,
@@ -33,7 +36,8 @@ export class CustomerService {
     values: Record<string, unknown>,
     pathPrefix: string,
   ): Promise<Record<string, unknown>> {
-    const defs = await this.fields.list(q, p.tenantId, object);
+    current: Record<string, unknown> = {},
+    const defs = (await this.fields.catalog(q, p.tenantId))[object];
     const details = [];
     const refs: (ValueRef & { key: string })[] = [];
     for (const [key, value] of Object.entries(values)) {
@@ -41,7 +45,12 @@ export class CustomerService {
       if (!def)
         details.push({ path: `${pathPrefix}.${key}`, message: { zh: `未知字段 ${key}`, en: `Unknown field ${key}` } });
       else {
-        const problem = checkFieldValue(def.type, value, def.options);
+      else if (def.archived && JSON.stringify(value ?? null) !== JSON.stringify(current[key] ?? null))
+        details.push({
+          path: `${pathPrefix}.${key}`,
+          message: { zh: `字段 ${key} 已归档`, en: `The field ${key} is archived` },
+        });
+        const problem = checkFieldValue(def.type, value, offeredOptions(def.options, current[key]));
         if (problem)
           details.push({
             path: `${pathPrefix}.${key}`,

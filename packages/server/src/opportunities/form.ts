@@ -1,6 +1,7 @@
 import {
   checkFieldValue,
   gateDetail,
+  offeredOptions,
   stageById,
   type FieldCatalog,
   type FormFieldView,
@@ -29,27 +30,35 @@ export function fieldLabel(
   return key;
 }
 
-/** The current stage's form: each field with its type, label, options and value. */
+/**
+ * The current stage's form: each field with its type, label, options and value. Options are
+ * those offered for a new value, plus an archived one the value holds (shown with its label).
+ */
 export function formOf(fields: readonly StageField[], catalog: FieldCatalog, state: OpportunityState): FormFieldView[] {
   return fields.map((f) => {
     const def = f.source === 'stage' ? null : catalog[f.source].find((d) => d.key === f.key);
+    const value = state.values[f.source][f.key] ?? null;
     return {
       source: f.source,
       key: f.key,
       required: f.required,
       type: f.type ?? def?.type ?? 'text',
       label: f.label ?? def?.label ?? { zh: f.key, en: f.key },
-      options: f.options ?? def?.options ?? null,
-      value: state.values[f.source][f.key] ?? null,
+      options: offeredOptions(f.options ?? def?.options, value) ?? null,
+      value,
     };
   });
 }
 
-/** Maps submitted values onto the stage's fields, checking each by type. */
+/**
+ * Maps submitted values onto the stage's fields, checking each by type; an archived option
+ * only where `current` (the values now) already holds it.
+ */
 export function resolveFormValues(
   fields: readonly StageField[],
   catalog: FieldCatalog,
   values: Record<string, unknown>,
+  current?: Record<StageField['source'], Record<string, unknown>>,
 ) {
   const out = {
     customer: {} as Record<string, unknown>,
@@ -82,7 +91,7 @@ export function resolveFormValues(
       });
       continue;
     }
-    const problem = checkFieldValue(type, value, f.options ?? def?.options);
+    const problem = checkFieldValue(type, value, offeredOptions(f.options ?? def?.options, current?.[f.source][f.key]));
     if (problem)
       details.push({
         path: `body.values.${name}`,

@@ -1,6 +1,8 @@
 import {
   decide,
   initialState,
+  LOST_REASON_KEY,
+  offeredOptions,
   stageById,
   type Action,
   type createOpportunitySchema,
@@ -318,18 +320,21 @@ export class OpportunityService {
       const def = await this.processes.definition(tx, row.processId, row.processVersion);
       const stage = stageById(def, row.stageId)!.stage;
       const catalog = await this.fields.catalog(tx, p.tenantId);
-      const writes = resolveFormValues(stage.fields, catalog, values);
+      // The values now: one left as it is stays valid (an archived option, a file of someone else's).
+      const [customer] = stage.fields.some((f) => f.source === 'customer')
+        ? await tx
+            .select({ fields: customers.fields })
+            .from(customers)
+            .where(and(eq(customers.tenantId, row.tenantId), eq(customers.id, row.customerId)))
+        : [];
+      const current = {
+        customer: customer?.fields ?? {},
+        opportunity: row.fields,
+        stage: row.stageValues[row.stageId] ?? {},
+      } as Record<StageField['source'], Record<string, unknown>>;
+      const writes = resolveFormValues(stage.fields, catalog, values, current);
       if (writes.refs.length) {
         // Each value that names a user or file, against the field's value now, and stored as checked.
-        const [customer] = await tx
-          .select({ fields: customers.fields })
-          .from(customers)
-          .where(and(eq(customers.tenantId, row.tenantId), eq(customers.id, row.customerId)));
-        const current = {
-          customer: customer?.fields ?? {},
-          opportunity: row.fields,
-          stage: row.stageValues[row.stageId] ?? {},
-        } as Record<StageField['source'], Record<string, unknown>>;
         const stored = await checkValueRefs(
           tx,
           p,
@@ -411,8 +416,9 @@ export class OpportunityService {
       const state = stateOf(row);
       let decided = action;
       if (action.type === 'lose') {
-        const lost = (await this.fields.catalog(db, p.tenantId)).opportunity.find((f) => f.key === 'lostReason');
-        if (action.reason && lost?.options && !lost.options.some((o) => o.value === action.reason))
+        const lost = (await this.fields.catalog(db, p.tenantId)).opportunity.find((f) => f.key === LOST_REASON_KEY);
+        // The reasons offered now (field management): an archived one is not.
+        if (action.reason && lost?.options && !offeredOptions(lost.options)!.some((o) => o.value === action.reason))
           throw new ApiError('VALIDATION_FAILED', [
             { path: 'body.reason', message: { zh: '不是可选的输单原因', en: 'Not one of the lost reasons' } },
           ]);
