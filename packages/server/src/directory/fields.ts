@@ -287,7 +287,11 @@ export class FieldService {
       };
       // Nothing to write (archiving an archived field, an empty body): the field as it is.
       const [updated] = Object.keys(set).length
-        ? await tx.update(fieldDefinitions).set(set).where(this.where(p.tenantId, object, key)).returning()
+        ? await tx
+            .update(fieldDefinitions)
+            .set(set)
+            .where(this.where(p.tenantId, object, key))
+            .returning()
         : [row];
       const result = definitionOf(updated!);
       const diff = diffOf(audited(before), audited(result));
