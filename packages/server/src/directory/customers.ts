@@ -35,8 +35,8 @@ export class CustomerService {
     object: FieldObject,
     values: Record<string, unknown>,
     pathPrefix: string,
-  ): Promise<Record<string, unknown>> {
     current: Record<string, unknown> = {},
+  ): Promise<Record<string, unknown>> {
     const defs = (await this.fields.catalog(q, p.tenantId))[object];
     const details = [];
     const refs: (ValueRef & { key: string })[] = [];
@@ -44,12 +44,12 @@ export class CustomerService {
       const def = defs.find((d) => d.key === key && !d.system);
       if (!def)
         details.push({ path: `${pathPrefix}.${key}`, message: { zh: `未知字段 ${key}`, en: `Unknown field ${key}` } });
-      else {
       else if (def.archived && JSON.stringify(value ?? null) !== JSON.stringify(current[key] ?? null))
         details.push({
           path: `${pathPrefix}.${key}`,
           message: { zh: `字段 ${key} 已归档`, en: `The field ${key} is archived` },
         });
+      else {
         const problem = checkFieldValue(def.type, value, offeredOptions(def.options, current[key]));
         if (problem)
           details.push({
