@@ -10,6 +10,14 @@ beforeEach(() => {
   posted = [];
   window.fetch = (async (input: RequestInfo, init?: RequestInit) => {
     if (String(input).includes('/stream')) return new FakeStream(String(input), {}, init?.signal).response;
+    if (String(input).endsWith('/opportunities/opp_1'))
+      return new Response(
+        JSON.stringify({
+          id: 'opp_1',
+          form: [{ source: 'stage', key: 'designDoc', label: { zh: '方案文档', en: 'Design document' } }],
+        }),
+        { status: 200, headers: { 'content-type': 'application/json' } },
+      );
     if (init?.method === 'POST') {
       posted.push({ url: String(input), body: JSON.parse(String(init.body)) });
       return new Response('{}', { status: 200 });
@@ -41,6 +49,11 @@ beforeEach(() => {
 });
 afterEach(() => (window.fetch = realFetch));
 
+async function waitForText(el: HTMLElement, text: string) {
+  for (let i = 0; i < 50 && !el.shadowRoot!.textContent!.includes(text); i++)
+    await new Promise((r) => setTimeout(r, 10));
+}
+
 describe('<stage-approval-inbox>', () => {
   it('lists what waits for the supervisor, with what was filled in, and approves with a comment', async () => {
     const el = await fixture<StageApprovalInbox>(
@@ -51,6 +64,9 @@ describe('<stage-approval-inbox>', () => {
     const article = el.shadowRoot!.querySelector('article')!;
     expect(article.textContent).to.contain('张三 申请完成「方案设计」');
     expect(article.textContent).to.contain('方案 v1');
+    // Under the field's label in the page's language, not its key.
+    await waitForText(el, '方案文档');
+    expect(article.querySelector('dt')!.textContent).to.equal('方案文档');
     await expect(el).to.be.accessible();
     article.querySelector('textarea')!.value = '同意';
     setTimeout(() => article.querySelector<HTMLButtonElement>('button.approve')!.click());
@@ -68,6 +84,8 @@ describe('<stage-approval-inbox>', () => {
     for (let i = 0; i < 50 && !el.shadowRoot!.querySelector('article'); i++)
       await new Promise((r) => setTimeout(r, 10));
     expect(el.shadowRoot!.textContent).to.contain('Waiting for my approval');
+    await waitForText(el, 'Design document');
+    expect(el.shadowRoot!.querySelector('dt')!.textContent).to.equal('Design document');
     setTimeout(() => el.shadowRoot!.querySelector<HTMLButtonElement>('button.reject')!.click());
     const decided = await oneEvent(el, 'sp-approval-decided');
     expect(decided.detail.decision).to.equal('reject');

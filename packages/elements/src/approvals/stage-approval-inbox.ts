@@ -1,5 +1,6 @@
 import { html, nothing } from 'lit';
 import { Task } from '@lit/task';
+import type { LocalizedText } from '@sales-process/core';
 import type { ApiClientError } from '../client/api-client.js';
 import { ConnectedElement } from '../shared/connected-element.js';
 import { defineElement } from '../shared/define.js';
@@ -58,7 +59,8 @@ const messages = {
 
 /**
  * @summary The supervisor's side: stage completions waiting for approval, with what the
- * salesperson filled in; approve or reject with a comment. Refreshes live when a new
+ * salesperson filled in (under the fields' labels, in the page's language); approve or
+ * reject with a comment. Refreshes live when a new
  * request arrives (the notification stream, shared with `<sales-notifications>`).
  *
  * @event {SpApprovalDecidedEvent} sp-approval-decided - A request was approved or rejected; `detail: {approvalId, opportunityId, decision: 'approve' | 'reject'}`.
@@ -87,12 +89,15 @@ export class StageApprovalInbox extends ConnectedElement {
 
   static override properties = {
     items: { state: true },
+    labels: { state: true },
     errors: { state: true },
     busy: { state: true },
     loaded: { state: true },
   };
 
   protected items: ApprovalView[] = [];
+  /** The labels of the stage fields each request shows, by opportunity id and field key. */
+  protected labels = new Map<string, Map<string, LocalizedText>>();
   protected errors = new Map<string, string>();
   protected busy = new Set<string>();
   protected loaded = false;
@@ -113,10 +118,33 @@ export class StageApprovalInbox extends ConnectedElement {
     task: async ([conn], { signal }) => {
       const all = (await conn.client.get<{ items: ApprovalView[] }>('/approvals?state=pending', signal)).items;
       const me = conn.client.subject;
-      return all.filter((a) => !me || a.approverId === me);
+      const items = all.filter((a) => !me || a.approverId === me);
+      // What was filled in shows under its fields' labels: the opportunity's form (of the stage
+      // that waits, its current one) names them. Without it, the keys.
+      const ids = [
+        ...new Set(items.filter((a) => Object.keys(a.values?.stage ?? {}).length).map((a) => a.opportunityId)),
+      ];
+      const forms = await Promise.all(
+        ids.map((id) =>
+          conn.client
+            .get<{ form?: { source: string; key: string; label: LocalizedText }[] | null }>(
+              `/opportunities/${encodeURIComponent(id)}`,
+              signal,
+            )
+            .then(
+              (view) => view.form ?? [],
+              () => [],
+            ),
+        ),
+      );
+      const labels = new Map(
+        ids.map((id, i) => [id, new Map(forms[i]!.filter((f) => f.source === 'stage').map((f) => [f.key, f.label]))]),
+      );
+      return { items, labels };
     },
-    onComplete: (items) => {
+    onComplete: ({ items, labels }) => {
       this.items = items;
+      this.labels = labels;
       this.loaded = true;
       this.failure = null;
     },
@@ -163,7 +191,7 @@ export class StageApprovalInbox extends ConnectedElement {
           <p>${t.t(a.action === 'win' ? 'requestedWin' : 'requested', { who: a.requestedByName ?? a.requestedBy, stage: a.stageName })} · ${t.money(a.amount)}</p>
           ${
             Object.keys(values).length
-              ? html`<details open><summary>${t.t('values')}</summary><dl>${Object.entries(values).map(([k, v]) => html`<dt>${k}</dt><dd>${typeof v === 'string' ? v : JSON.stringify(v)}</dd>`)}</dl></details>`
+              ? html`<details open><summary>${t.t('values')}</summary><dl>${Object.entries(values).map(([k, v]) => html`<dt>${t.pick(this.labels.get(a.opportunityId)?.get(k)) || k}</dt><dd>${typeof v === 'string' ? v : JSON.stringify(v)}</dd>`)}</dl></details>`
               : nothing
           }
           <form @submit=${(e: SubmitEvent) => {
