@@ -20,6 +20,7 @@ const ENTRIES = {
   'stage-approval-inbox': ['packages/elements/src/approvals/stage-approval-inbox.ts', 20],
   'sales-notifications': ['packages/elements/src/notifications/sales-notifications.ts', 20],
   'sales-funnel-chart': ['packages/elements/src/funnel/sales-funnel-chart.ts', 30],
+  'sales-field-manager': ['packages/elements/src/field-manager/sales-field-manager.ts', 20],
 };
 const EXTERNAL = [
   'lit',

@@ -40,6 +40,7 @@ const EXPECTED: Record<string, { attributes: string[]; events: string[] }> = {
   'stage-approval-inbox': { attributes: [...CONNECTED], events: ['sp-approval-decided', 'sp-error'] },
   'sales-funnel-chart': { attributes: ['process-id', 'measure', ...CONNECTED], events: ['sp-error'] },
   'sales-notifications': { attributes: [...CONNECTED], events: ['sp-notification-open', 'sp-error'] },
+  'sales-field-manager': { attributes: ['object', ...CONNECTED], events: ['sp-fields-changed', 'sp-error'] },
 };
 
 let elements: Map<string, Declaration>;

@@ -20,6 +20,7 @@ const TAGS = [
   'stage-approval-inbox',
   'sales-funnel-chart',
   'sales-notifications',
+  'sales-field-manager',
 ];
 
 let dir: string;
@@ -54,6 +55,7 @@ describe('the tarballs', () => {
       'funnel/sales-funnel-chart',
       'approvals/stage-approval-inbox',
       'notifications/sales-notifications',
+      'field-manager/sales-field-manager',
     ]) {
       expect(files).toContain(`dist/${m}.js`);
       expect(files).toContain(`dist/${m}.d.ts`);

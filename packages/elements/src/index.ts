@@ -6,6 +6,7 @@ import { define as defineForm } from './form/stage-feedback-form.js';
 import { define as defineInbox } from './approvals/stage-approval-inbox.js';
 import { define as defineDesigner } from './designer/sales-process-designer.js';
 import { define as defineFunnel } from './funnel/sales-funnel-chart.js';
+import { define as defineFieldManager } from './field-manager/sales-field-manager.js';
 
 export { SalesProcessProvider } from './provider/sales-process-provider.js';
 export { OpportunityStagePath } from './stage-path/opportunity-stage-path.js';
@@ -13,6 +14,12 @@ export { StageFeedbackForm } from './form/stage-feedback-form.js';
 export { StageApprovalInbox, type ApprovalView } from './approvals/stage-approval-inbox.js';
 export { SalesProcessDesigner, SpChangeEvent, SpPublishEvent } from './designer/sales-process-designer.js';
 export { SalesFunnelChart, type FunnelData } from './funnel/sales-funnel-chart.js';
+export {
+  SalesFieldManager,
+  SpFieldsChangedEvent,
+  type ManagedField,
+  type ManagedOption,
+} from './field-manager/sales-field-manager.js';
 export {
   SalesNotifications,
   SpNotificationOpenEvent,
@@ -32,6 +39,7 @@ export function defineAll(): void {
   defineInbox();
   defineDesigner();
   defineFunnel();
+  defineFieldManager();
 }
 
 defineAll();

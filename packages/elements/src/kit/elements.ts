@@ -18,4 +18,5 @@ export const KIT_ELEMENTS: Readonly<Record<string, () => Promise<ElementModule>>
   'sales-process-designer': () => import('../designer/sales-process-designer.js'),
   'sales-funnel-chart': () => import('../funnel/sales-funnel-chart.js'),
   'sales-notifications': () => import('../notifications/sales-notifications.js'),
+  'sales-field-manager': () => import('../field-manager/sales-field-manager.js'),
 };

@@ -17,8 +17,10 @@ export { StageApprovalInbox } from './stage-approval-inbox.js';
 export { SalesProcessDesigner } from './sales-process-designer.js';
 export { SalesFunnelChart } from './sales-funnel-chart.js';
 export { SalesNotifications } from './sales-notifications.js';
+export { SalesFieldManager } from './sales-field-manager.js';
 export type { SpChangeEvent, SpPublishEvent } from '../designer/sales-process-designer.js';
 export type { SpNotificationOpenEvent } from '../notifications/sales-notifications.js';
+export type { SpFieldsChangedEvent } from '../field-manager/sales-field-manager.js';
 export type {
   SpApprovalDecidedEvent,
   SpApprovalRequestedEvent,
