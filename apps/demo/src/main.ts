@@ -164,7 +164,8 @@ async function adminView(): Promise<string> {
     <section class="card detail" aria-label="${en() ? 'Designer' : '流程设计'}">
       ${editing ? (reactHost ? '<div id="react-root"></div>' : `<sales-process-designer process-id="${esc(editing)}" user-name="${esc(me().name.replace(/（.*）/, ''))}"></sales-process-designer>`) : `<p class="muted">${en() ? 'Choose a process to edit' : '选择一个销售流程进行编辑'}</p>`}
     </section>
-  </div>`;
+  </div>
+  <section class="card" aria-label="${en() ? 'Field management' : '字段管理'}"><sales-field-manager></sales-field-manager></section>`;
 }
 
 async function render(): Promise<void> {
