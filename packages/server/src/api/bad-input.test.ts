@@ -42,6 +42,7 @@ const SAMPLES: Record<string, (ids: Ids) => object | undefined> = {
   'PUT /fields/{object}/order': () => ({ keys: ['industry'] }),
   'PUT /settings': () => ({ deleteRequiresStatus: 'disabled' }),
   'POST /customers': () => ({ name: '乙公司', fields: { industry: 'it' } }),
+  'PATCH /customers/{id}': () => ({ name: '甲公司（更名）', fields: { industry: 'finance' } }),
   'POST /customers/{id}/contacts': () => ({
     name: '李四',
     title: '经理',
@@ -133,6 +134,21 @@ const SAMPLES: Record<string, (ids: Ids) => object | undefined> = {
     ownerId: 'adm',
     fields: { lostReason: 'price' },
   }),
+  'PATCH /opportunities/{id}': () => ({
+    name: '改名商机',
+    amount: 8000,
+    currency: 'USD',
+    expectedCloseDate: '2027-06-30',
+    fields: { lostReason: 'price' },
+    reason: '客户确认了预算',
+    expectedStageId: 'visit',
+  }),
+  'POST /opportunities/reassign': (ids) => ({
+    opportunityIds: [ids.opportunity],
+    toOwnerId: 's2',
+    reason: '负责人离职交接',
+  }),
+  'POST /opportunities/{id}/reopen': () => ({ stageId: 'visit', comment: '客户重新询价', expectedStageId: 'offer' }),
   'PUT /opportunities/{id}/stage-form': (ids) => ({
     values: { notes: '拜访顺利', doc: { id: ids.file, name: 'a.txt', size: 3 } },
     expectedStageId: 'visit',

@@ -99,6 +99,11 @@ const MATRIX: Record<string, Cell> = {
   },
   'GET /customers/{id}': { request: (f) => ({ path: `/customers/${f.customerId}` }), allowed: ALL, shared: true },
   // The customer is the admin's; the salesperson owns an opportunity on it, the supervisor supervises them.
+  'PATCH /customers/{id}': {
+    request: (f) => ({ path: `/customers/${f.customerId}`, body: { name: `C ${n()}` } }),
+    allowed: SELLERS,
+  },
+  // The customer is the admin's; the salesperson owns an opportunity on it, the supervisor supervises them.
   'POST /customers/{id}/contacts': {
     request: (f) => ({ path: `/customers/${f.customerId}/contacts`, body: { name: 'K' } }),
     allowed: SELLERS,
@@ -147,6 +152,24 @@ const MATRIX: Record<string, Cell> = {
   'GET /opportunities/{id}': {
     request: (f) => ({ path: `/opportunities/${f.opportunityId}` }),
     allowed: READERS,
+    shared: true,
+  },
+  'PATCH /opportunities/{id}': {
+    request: (f) => ({ path: `/opportunities/${f.opportunityId}`, body: { name: `O ${n()}` } }),
+    allowed: SELLERS,
+  },
+  // Admins and the owner's direct supervisor; not the owner.
+  'POST /opportunities/reassign': {
+    request: (f) => ({
+      path: '/opportunities/reassign',
+      body: { opportunityIds: [f.opportunityId], toOwnerId: 'u-admin' },
+    }),
+    allowed: ['admin', 'supervisor'],
+  },
+  // Open, so a rule refuses it (422) for whoever may act on it.
+  'POST /opportunities/{id}/reopen': {
+    request: (f) => ({ path: `/opportunities/${f.opportunityId}/reopen`, body: { stageId: 'a' } }),
+    allowed: SELLERS,
     shared: true,
   },
   'PUT /opportunities/{id}/stage-form': {

@@ -3,6 +3,7 @@ import {
   offeredOptions,
   type createContactSchema,
   type createCustomerSchema,
+  type editCustomerSchema,
   type FieldObject,
 } from '@sales-process/core';
 import { and, asc, eq, sql } from 'drizzle-orm';
@@ -136,14 +137,18 @@ export class CustomerService {
 
   /**
    * Who may write a customer and its contacts (SPEC §9): admins; salespeople and supervisors
-   * on customers they own or on which they own, or supervise the owner of, an opportunity.
+   * on customers they own or whose owner they supervise, or on which they own, or supervise
+   * the owner of, an opportunity.
    * 404 outside the tenant comes first. "Own or supervise the owner of an opportunity" is the
    * pre-sale writer side of `opportunityAccess` (opportunities/access.ts) in SQL: keep them alike.
    */
   async mayWrite(q: Q, p: Principal, customerId: string): Promise<void> {
+    const ownerManager = sql<string | null>`(select u.manager_id from users u
+      where u.tenant_id = ${p.tenantId} and u.id = ${customers.ownerId})`;
     const [row] = await q
       .select({
         ownerId: customers.ownerId,
+        ownerManager,
         related: sql<boolean>`exists (select 1 from opportunities o where o.tenant_id = ${p.tenantId} and o.customer_id = ${customerId}
           and (o.owner_id = ${p.userId} or o.owner_id in (select u.id from users u where u.tenant_id = ${p.tenantId} and u.manager_id = ${p.userId})))`,
       })
@@ -151,7 +156,7 @@ export class CustomerService {
       .where(and(eq(customers.tenantId, p.tenantId), eq(customers.id, customerId)));
     if (!row) throw notFound('customer');
     if (p.roles.has('admin')) return;
-    if (canSell(p) && (row.ownerId === p.userId || row.related)) return;
+    if (canSell(p) && (row.ownerId === p.userId || row.ownerManager === p.userId || row.related)) return;
     throw new ApiError('FORBIDDEN', [
       {
         message: {
@@ -160,6 +165,42 @@ export class CustomerService {
         },
       },
     ]);
+  }
+
+  /**
+   * `PATCH /customers/{id}`: its name and custom fields (merged, null empties one; each value
+   * checked against its definition as on creation), by whoever may write it (`mayWrite`).
+   * A change bumps the rev of its opportunities (drizzle/0005): `changed` says whether the
+   * caller should tell their live docs.
+   */
+  async update(p: Principal, id: string, input: z.infer<typeof editCustomerSchema>) {
+    const { db } = this.ctx.database;
+    const changed = await db.transaction(async (tx) => {
+      await this.mayWrite(tx, p, id);
+      const [row] = await tx
+        .select()
+        .from(customers)
+        .where(and(eq(customers.tenantId, p.tenantId), eq(customers.id, id)))
+        .for('update');
+      if (!row) throw notFound('customer');
+      const checked = input.fields
+        ? await this.checkValues(tx, p, 'customer', input.fields, 'body.fields', row.fields)
+        : {};
+      const fields = { ...row.fields, ...checked };
+      const renamed = input.name !== undefined && input.name !== row.name;
+      const refilled = JSON.stringify(fields) !== JSON.stringify(row.fields);
+      if (!renamed && !refilled) return false;
+      await tx
+        .update(customers)
+        .set({
+          ...(renamed ? { name: input.name } : {}),
+          ...(refilled ? { fields } : {}),
+          updatedAt: this.ctx.clock.now(),
+        })
+        .where(and(eq(customers.tenantId, p.tenantId), eq(customers.id, id)));
+      return true;
+    });
+    return { changed, customer: await this.get(db, p.tenantId, id) };
   }
 
   async addContact(p: Principal, customerId: string, input: z.infer<typeof createContactSchema>) {

@@ -1,4 +1,9 @@
-import { createContactSchema, createCustomerSchema, directorySyncSchema } from '@sales-process/core';
+import {
+  createContactSchema,
+  createCustomerSchema,
+  directorySyncSchema,
+  editCustomerSchema,
+} from '@sales-process/core';
 import { z } from 'zod';
 import type { Database } from '../db/open.js';
 import { requireRole } from '../http/auth.js';
@@ -80,6 +85,22 @@ export function directoryRoutes(s: {
   api.openapi(
     route({ method: 'get', path: '/customers/{id}', tags: ['customers'], request: { params: idParam } }),
     async (c) => c.json(await s.customers.get(s.database.db, P(c).tenantId, c.req.valid('param').id), 200),
+  );
+  api.openapi(
+    route({
+      method: 'patch',
+      path: '/customers/{id}',
+      tags: ['customers'],
+      description:
+        "Edits the customer's name and custom `fields` (merged; each value checked against its field definition, null empties it). Admins, its owner, the owner's supervisor, and whoever owns or supervises the owner of an opportunity on it may. Its opportunities' ETags change with it.",
+      request: { params: idParam, body: json(editCustomerSchema) },
+    }),
+    async (c) => {
+      const { id } = c.req.valid('param');
+      const { changed, customer } = await s.customers.update(P(c), id, c.req.valid('json'));
+      if (changed) s.notifyCustomer(P(c).tenantId, id);
+      return c.json(customer, 200);
+    },
   );
   api.openapi(
     route({

@@ -53,6 +53,9 @@ const IF_MATCH = {
   description: 'The ETag of GET /opportunities/{id}: if the opportunity changed since, 409 STALE_STATE.',
 } as const;
 
+/** A write to one opportunity (or below it): it takes If-Match. */
+const onOpportunity = (path: string) => path === '/opportunities/{id}' || path.startsWith('/opportunities/{id}/');
+
 /** A route with the standard error responses documented. */
 export function route<R extends Omit<RouteConfig, 'responses'> & { responses?: RouteConfig['responses'] }>(config: R) {
   return createRoute({
@@ -63,11 +66,11 @@ export function route<R extends Omit<RouteConfig, 'responses'> & { responses?: R
       : {}),
     security: [{ bearer: [] }],
     // Documented, not validated here: http/idempotency.ts and the commands read them.
-    ...(config.method === 'post' || (WRITE_METHODS.has(config.method) && config.path.startsWith('/opportunities/{id}/'))
+    ...(config.method === 'post' || (WRITE_METHODS.has(config.method) && onOpportunity(config.path))
       ? {
           parameters: [
             ...(config.method === 'post' ? [IDEMPOTENCY_KEY] : []),
-            ...(config.path.startsWith('/opportunities/{id}/') ? [IF_MATCH] : []),
+            ...(onOpportunity(config.path) ? [IF_MATCH] : []),
           ],
         }
       : {}),

@@ -52,7 +52,8 @@ export class MoveWriter {
       stageEnteredAt: stageChanged ? now : row.stageEnteredAt,
       stageEntry: row.stageEntry + (stageChanged ? 1 : 0),
       maxStageIndex: at?.phase === 'presale' ? Math.max(row.maxStageIndex, at.index) : row.maxStageIndex,
-      closedAt: next.status !== 'open' && row.status === 'open' ? now : row.closedAt,
+      // Closed when it leaves open; open again (a reopen), it is no longer closed.
+      closedAt: next.status === 'open' ? null : row.status === 'open' ? now : row.closedAt,
       lostReason: extra.lostReason !== undefined ? extra.lostReason : row.lostReason,
       updatedAt: now,
       rev: row.rev + 1,
@@ -99,7 +100,8 @@ export class MoveWriter {
       from_status: row.status,
       action,
       actor_id: p.userId,
-      days_spent: (now.getTime() - row.stageEnteredAt.getTime()) / DAY,
+      // A closed one (a reopen) leaves no stay: the time since closing is not a stay in the stage.
+      days_spent: row.phase === 'done' ? null : (now.getTime() - row.stageEnteredAt.getTime()) / DAY,
       values: state.values,
       comment: extra.comment ?? extra.lostReason ?? null,
     };
@@ -157,7 +159,7 @@ export interface MoveRecord {
   from_status: string;
   action: string;
   actor_id: string;
-  days_spent: number;
+  days_spent: number | null;
   values: unknown;
   comment: string | null;
 }

@@ -4,14 +4,18 @@ import {
   createOpportunitySchema,
   createOrderSchema,
   decisionSchema,
+  editOpportunitySchema,
   listOpportunitiesQuery,
   loseSchema,
   moveBackSchema,
   plainCommandSchema,
   postSaleStaffSchema,
+  reassignSchema,
+  reopenSchema,
   stageFormSchema,
 } from '@sales-process/core';
 import { z } from 'zod';
+import { preferredLang } from '../http/errors.js';
 import { featureRoutes, idParam, json, principalOf as P, route } from '../http/routes.js';
 import { parseIfMatch, type Expected, type OpportunityService } from './service.js';
 
@@ -21,7 +25,7 @@ const expectedOf = (c: { req: { header(name: string): string | undefined } }, bo
   revs: parseIfMatch(c.req.header('if-match')),
 });
 
-/** Opportunities (create, list, view, stage form, commands, orders, post-sale staff) and approvals. */
+/** Opportunities (create, list, view, edit, reassign, stage form, commands, orders, post-sale staff) and approvals. */
 export function opportunityRoutes(s: { opportunities: OpportunityService }) {
   const api = featureRoutes();
 
@@ -52,6 +56,57 @@ export function opportunityRoutes(s: { opportunities: OpportunityService }) {
   );
   api.openapi(
     route({
+      method: 'patch',
+      path: '/opportunities/{id}',
+      tags: ['opportunities'],
+      description:
+        'Edits the record: name, amount, currency, expected close date and custom `fields` (merged; each value checked against its field definition, null empties it). Its owner, the owner\'s supervisor and admins may, in any status. Takes `expectedStageId` and `If-Match`; bumps the ETag; recorded in the history as a change (`action: "edit"`, `changes: {key: [before, after]}`, `reason`).',
+      request: { params: idParam, body: json(editOpportunitySchema) },
+    }),
+    async (c) => {
+      const body = c.req.valid('json');
+      const { view, etag } = await s.opportunities.edit(P(c), c.req.valid('param').id, body, expectedOf(c, body));
+      return c.json(view, 200, { etag });
+    },
+  );
+  api.openapi(
+    route({
+      method: 'post',
+      path: '/opportunities/reassign',
+      tags: ['opportunities'],
+      description:
+        'Gives opportunities to `toOwnerId` (a user of the tenant, else 400): those named in `opportunityIds`, or every open one of `fromOwnerId` (post-sale ones still moving included). Admins and the current owner\'s direct supervisor may (403 when the caller may move none of them). The department follows the new owner. Answered per opportunity: `moved` (with its new ETag) or `refused` with its error (NOT_FOUND, FORBIDDEN, INVALID_TRANSITION for a closed one or one the new owner has). Each move is recorded in its history (`action: "reassign"`, `reason`).',
+      request: { body: json(reassignSchema) },
+    }),
+    async (c) => {
+      const lang = preferredLang(c);
+      const items = (await s.opportunities.reassign(P(c), c.req.valid('json'))).map((r) =>
+        r.result === 'moved'
+          ? r
+          : {
+              opportunityId: r.opportunityId,
+              result: r.result,
+              error: {
+                code: r.error.code,
+                message: r.error.text[lang],
+                messages: r.error.text,
+                details: r.error.details,
+              },
+            },
+      );
+      return c.json(
+        {
+          toOwnerId: c.req.valid('json').toOwnerId,
+          moved: items.filter((r) => r.result === 'moved').length,
+          refused: items.filter((r) => r.result === 'refused').length,
+          items,
+        },
+        200,
+      );
+    },
+  );
+  api.openapi(
+    route({
       method: 'put',
       path: '/opportunities/{id}/stage-form',
       tags: ['opportunities'],
@@ -72,20 +127,23 @@ export function opportunityRoutes(s: { opportunities: OpportunityService }) {
     path: string,
     body: z.ZodType | null,
     toAction: (b: any) => Parameters<OpportunityService['command']>[2],
+    /** Reopen: a body it cannot do without, no approval, and a word in the reference. */
+    opts: { description?: string; bodyRequired?: boolean; approval?: boolean } = {},
   ) =>
     api.openapi(
       route({
         method: 'post',
         path: `/opportunities/{id}/${path}`,
         tags: ['opportunities'],
-        request: { params: idParam, ...(body ? { body: json(body, false) } : {}) },
-        responses: { 202: { description: 'Approval requested' } },
+        ...(opts.description ? { description: opts.description } : {}),
+        request: { params: idParam, ...(body ? { body: json(body, !!opts.bodyRequired) } : {}) },
+        responses: opts.approval === false ? {} : { 202: { description: 'Approval requested' } },
       }),
       async (c) => {
         const b = body ? ((c.req.valid as (t: 'json') => unknown)('json') ?? {}) : {};
         const result = await s.opportunities.command(
           P(c),
-          c.req.valid('param').id,
+          (c.req.valid as (t: 'param') => { id: string })('param').id,
           toAction(b),
           (b as { comment?: string }).comment,
           expectedOf(c, b),
@@ -98,6 +156,12 @@ export function opportunityRoutes(s: { opportunities: OpportunityService }) {
   command('win', plainCommandSchema, () => ({ type: 'win' }));
   command('lose', loseSchema, (b) => ({ type: 'lose', reason: b.reason ?? null }));
   command('invalidate', plainCommandSchema, () => ({ type: 'invalidate' }));
+  command('reopen', reopenSchema, (b) => ({ type: 'reopen', stageId: b.stageId }), {
+    bodyRequired: true,
+    approval: false,
+    description:
+      'Back into a pre-sale stage (`stageId`) of its version: a lost or invalid one by whoever may act on it, a won one by admins only (403; it leaves post-sale, its post-sale staff kept). 422 INVALID_TRANSITION when it is open, the stage is not a pre-sale stage of its version, or the process\'s `rules.allowReopen` is false. Recorded in the stage history (`action: "reopen"`); its lost reason and close date are cleared.',
+  });
   api.openapi(
     route({
       method: 'post',

@@ -6,10 +6,12 @@ import {
   stageById,
   type Action,
   type createOpportunitySchema,
+  type editOpportunitySchema,
   type FieldCatalog,
   type listOpportunitiesQuery,
   type OpportunityView,
   type ProcessDefinition,
+  type reassignSchema,
   type Refusal,
   type StageField,
 } from '@sales-process/core';
@@ -17,7 +19,7 @@ import { and, asc, desc, eq, lt, or, sql, type SQL } from 'drizzle-orm';
 import type { z } from 'zod';
 import type { ServerContext } from '../context.js';
 import { rowsOf } from '../db/open.js';
-import { approvals, customers, opportunities, orders, stageHistory } from '../db/schema.js';
+import { approvals, customers, opportunities, opportunityChanges, orders, stageHistory } from '../db/schema.js';
 import { checkValueRefs, type FieldService } from '../directory/fields.js';
 import type { CustomerService } from '../directory/customers.js';
 import type { DirectoryService } from '../directory/directory.js';
@@ -31,19 +33,22 @@ import { refusalError, resolveFormValues } from './form.js';
 import { OpportunityLoads, stateOf, type Loaded, type Q, type Row } from './loads.js';
 import { MoveWriter, type Transition } from './moves.js';
 import { etagOf, expect, matches, stale, type Expected } from './preconditions.js';
+import { Records } from './records.js';
 import { opportunityView } from './view.js';
 
 /*
  * Over 400 lines on purpose: the commands share one cycle (lock or load, check access and the
  * caller's preconditions, decide with core, write, forget the known state, tell listeners) and
  * read best side by side. Reading and caching rows is loads.ts, writing moves moves.ts, the
- * view view.ts, approvals approvals.ts, access rules access.ts, form values form.ts.
+ * view view.ts, approvals approvals.ts, access rules access.ts, form values form.ts, edits and
+ * reassignments records.ts.
  */
 
 export { opportunityAccess, type AccessRow } from './access.js';
 export { etagOf, parseIfMatch, type Expected } from './preconditions.js';
 export { loadStatement } from './loads.js';
 export { writeMoves, type MoveRecord } from './moves.js';
+export type { ReassignResult } from './records.js';
 
 const DAY = 86_400_000;
 
@@ -94,6 +99,14 @@ export class OpportunityService {
     beforeCommand: (id) => this.hooks.beforeCommand(id),
     emit: (fn) => this.emit(fn),
     get: (p, id) => this.get(p, id),
+  });
+  private readonly records = new Records({
+    ctx: this.ctx,
+    directory: this.directory,
+    customers: this.customerService,
+    loads: this.loads,
+    beforeCommand: (id) => this.hooks.beforeCommand(id),
+    emit: (fn) => this.emit(fn),
   });
 
   /** Tells every subscriber; handlers that return a promise (stored notifications) are awaited. */
@@ -203,15 +216,35 @@ export class OpportunityService {
     return { items, nextCursor: rows.length > query.limit && last ? encodeCursor(last.createdAt, last.id) : null };
   }
 
+  /**
+   * Its stage moves (`kind: 'move'`, as they always were) and its edits and reassignments
+   * (`kind: 'change'`: `action`, `actorId`, `at`, `changes` `{key: [before, after]}`,
+   * `reason`), in time order; moves keep their own order, a change at the same moment
+   * comes after them.
+   */
   async history(p: Principal, id: string) {
     const { db } = this.ctx.database;
     await this.get(p, id);
-    const rows = await db
-      .select()
-      .from(stageHistory)
-      .where(and(eq(stageHistory.tenantId, p.tenantId), eq(stageHistory.opportunityId, id)))
-      .orderBy(asc(stageHistory.id));
-    return { items: rows.map(({ tenantId: _t, ...r }) => ({ ...r, at: r.at.toISOString() })) };
+    const [moves, changes] = await Promise.all([
+      db
+        .select()
+        .from(stageHistory)
+        .where(and(eq(stageHistory.tenantId, p.tenantId), eq(stageHistory.opportunityId, id)))
+        .orderBy(asc(stageHistory.id)),
+      db
+        .select()
+        .from(opportunityChanges)
+        .where(and(eq(opportunityChanges.tenantId, p.tenantId), eq(opportunityChanges.opportunityId, id)))
+        .orderBy(asc(opportunityChanges.id)),
+    ]);
+    const items: ({ kind: 'move' | 'change'; at: string } & Record<string, unknown>)[] = [];
+    let c = 0;
+    for (const { tenantId: _t, ...m } of moves) {
+      while (c < changes.length && changes[c]!.at < m.at) items.push(changeItem(changes[c++]!));
+      items.push({ kind: 'move', ...m, at: m.at.toISOString() });
+    }
+    while (c < changes.length) items.push(changeItem(changes[c++]!));
+    return { items };
   }
 
   // ---- commands ----------------------------------------------------------------------
@@ -379,9 +412,8 @@ export class OpportunityService {
     return this.get(p, id);
   }
 
-  /** complete-stage, move-back, win, lose, invalidate: decided by core, one transaction with history. */
   /**
-   * complete-stage, move-back, win, lose, invalidate. Decided by core against the
+   * complete-stage, move-back, win, lose, invalidate, reopen. Decided by core against the
    * opportunity's version, then written as one statement that compare-and-sets the
    * opportunity's `rev` (the move, cancelling a pending approval, the history row);
    * if anything changed it since it was read, it is read and decided again.
@@ -423,7 +455,7 @@ export class OpportunityService {
             { path: 'body.reason', message: { zh: '不是可选的输单原因', en: 'Not one of the lost reasons' } },
           ]);
         decided = { ...action, reasonRequired: !!lost?.required };
-      }
+      } else if (action.type === 'reopen') decided = { ...action, admin: p.roles.has('admin') };
       const outcome = decide(def, state, decided);
       // Only a move is decided on what this instance knew (its write checks the rev);
       // anything else is decided again on a fresh read.
@@ -469,7 +501,8 @@ export class OpportunityService {
       }
       if (outcome.kind !== 'moved') throw new Error('unexpected outcome');
       const moved = await this.moves.apply(db, p, row, def, state, outcome.action, outcome.next, now, {
-        lostReason: action.type === 'lose' ? (action.reason ?? null) : undefined,
+        // Reopened, it is no longer lost for a reason.
+        lostReason: action.type === 'lose' ? (action.reason ?? null) : action.type === 'reopen' ? null : undefined,
         comment,
       });
       if (!moved) {
@@ -484,6 +517,17 @@ export class OpportunityService {
     throw new ApiError('CONFLICT', [
       { message: { zh: '商机正被频繁修改，请重试', en: 'The opportunity kept changing; try again' } },
     ]);
+  }
+
+  /** `PATCH /opportunities/{id}` (records.ts): the view after, with its entity tag. */
+  async edit(p: Principal, id: string, input: z.infer<typeof editOpportunitySchema>, expected?: Expected) {
+    await this.records.edit(p, id, input, expected);
+    return this.getTagged(p, id);
+  }
+
+  /** `POST /opportunities/reassign` (records.ts): one answer per opportunity. */
+  reassign(p: Principal, input: z.infer<typeof reassignSchema>) {
+    return this.records.reassign(p, input);
   }
 
   async changeProcess(p: Principal, id: string, processId: string, expected?: Expected) {
@@ -628,4 +672,9 @@ export class OpportunityService {
   decideApproval(p: Principal, approvalId: string, decision: 'approve' | 'reject', comment: string) {
     return this.approvals.decide(p, approvalId, decision, comment);
   }
+}
+
+/** A row of `opportunity_changes` as the history shows it. */
+function changeItem({ tenantId: _t, ...c }: typeof opportunityChanges.$inferSelect) {
+  return { kind: 'change' as const, ...c, at: c.at.toISOString() };
 }

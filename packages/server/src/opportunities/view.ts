@@ -65,7 +65,11 @@ export function opportunityView(
     orderCount: state.orderCount,
     approval: state.approval,
     gates: gates.map((g) => ({ ...g, message: gateDetail(g, def, row.stageId, labelOf).message })),
-    actions: row.status === 'open' || row.phase === 'postsale' ? availableActions(def, state) : [],
+    // Closed, the one thing left is reopening it (when the process allows; a won one: admins).
+    actions:
+      row.status === 'open' || row.phase === 'postsale'
+        ? availableActions(def, state)
+        : availableActions(def, state).filter((a) => a === 'reopen'),
     form: at ? formOf(at.stage.fields, catalog, state) : null,
     /** The stages of the version it is on, for drawing its path. */
     path: {
