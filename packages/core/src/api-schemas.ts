@@ -1,11 +1,12 @@
 import { z } from 'zod';
 import { processDefinitionSchema, processDraftSchema, processRulesSchema, stageIdSchema } from './definition.js';
 import {
+  definedOptionsSchema,
   fieldDefinitionSchema,
-  isCalendarDate,
   fieldKeySchema,
-  MAX,
+  isCalendarDate,
   localizedTextSchema,
+  MAX,
   noRepeats,
   RESERVED_KEYS,
   STORABLE_TEXT,
@@ -54,7 +55,6 @@ export const directorySyncSchema = z.object({
 });
 
 export const createFieldSchema = fieldDefinitionSchema;
-
 /**
  * `PATCH /fields/{object}/{key}`: what an admin changes of a field (its key and type stay).
  * `options` is the whole list in display order: options are renamed or archived, never removed.
@@ -74,6 +74,7 @@ export const fieldOrderSchema = z.object({
     .max(500)
     .superRefine(noRepeats((k) => k, null, 'key')),
 });
+
 export const createCustomerSchema = z.object({ name, fields: values.default({}) });
 export const createContactSchema = z.object({
   name,
