@@ -126,12 +126,18 @@ export default [
       padding: 0.5rem 0.75rem;
       margin: 0;
     }
-    ol.options li {
+    ol.options li,
+    .option-head {
       display: grid;
-      grid-template-columns: minmax(6rem, 1fr) minmax(8rem, 2fr) minmax(8rem, 2fr) auto;
+      grid-template-columns: minmax(6rem, 1fr) minmax(8rem, 2fr) minmax(8rem, 2fr) 8rem;
       gap: 0.4rem;
       align-items: center;
       margin-bottom: 0.35rem;
+    }
+    .option-head {
+      color: var(--_muted);
+      font-size: 0.85em;
+      margin-bottom: 0.2rem;
     }
     ol.options li.archived input {
       text-decoration: line-through;

@@ -679,12 +679,16 @@ export class SalesFieldManager extends ConnectedElement {
     const last = ed.options.length - 1;
     return html`<fieldset>
       <legend>${t.t('options')}</legend>
+      <div class="option-head" aria-hidden="true">
+        <span>${t.t('optionValue')}</span><span>${t.t('optionZh')}</span><span>${t.t('optionEn')}</span>
+      </div>
       <ol class="options">
         ${ed.options.map((o, i) => {
           const name = this.i18n.pick({ zh: o.zh, en: o.en }) || o.value || String(i + 1);
           const input = (field: 'value' | 'zh' | 'en', label: string, extra: { readonly?: boolean } = {}) =>
             html`<input class="option-${field}" aria-label="${label} ${i + 1}" maxlength=${field === 'value' ? 64 : 120}
               ?readonly=${!!extra.readonly} .value=${o[field]}
+              placeholder=${field === 'value' && !o.saved ? t.t('optionAuto') : ''}
               @input=${(e: Event) => this.patchOption(i, { [field]: (e.target as HTMLInputElement).value })} />`;
           return html`<li class=${o.archived ? 'archived' : ''}>
             ${input('value', t.t('optionValue'), { readonly: o.saved })}
