@@ -12,6 +12,7 @@ import {
   CLOSE_TOO_LARGE,
   FORM_ROOT,
   MESSAGE_AWARENESS,
+  MESSAGE_NOTICE,
   MESSAGE_QUERY_AWARENESS,
   MESSAGE_SYNC,
   opportunityDocName,
@@ -39,9 +40,11 @@ const syncUpdate = (update: Uint8Array) =>
   });
 /** An awareness update for `clientId` (null state: gone). */
 const awarenessUpdate = (clientId: number, clock: number, state: unknown) =>
+  awarenessEntries([{ clientId, clock, state }]);
+/** An awareness update with several entries (a y-websocket client echoes others' states beside its own). */
+const awarenessEntries = (entries: { clientId: number; clock: number; state: unknown }[]) =>
   frame(MESSAGE_AWARENESS, (e) => {
     const inner = encoding.createEncoder();
-    const entries = [{ clientId, clock, state }];
     encoding.writeVarUint(inner, entries.length);
     for (const entry of entries) {
       encoding.writeVarUint(inner, entry.clientId);
@@ -113,7 +116,9 @@ for (const kind of testDatabases()) {
         `websocket flood on ${kind.name}: closed with ${closed.code} after ${sent} of 10,000 updates sent; slowest /healthz ${Math.round(worst)} ms`,
       );
       expect(closed.code).toBe(CLOSE_RATE_LIMITED);
-      expect(worst).toBeLessThan(1000);
+      // The hazard is a stall of seconds (3.7 s and 10.8 s before the budgets); the bound leaves
+      // room for a busy two-core machine running other suites beside this one.
+      expect(worst).toBeLessThan(2500);
       // The server is fine, and so is the next, well-behaved client.
       expect((await fetch(`${http}/healthz`)).status).toBe(200);
       const next = await open();
@@ -147,6 +152,38 @@ for (const kind of testDatabases()) {
       const seen = new awarenessProtocol.Awareness(new Y.Doc());
       awarenessProtocol.applyAwarenessUpdate(seen, decoding.readVarUint8Array(decoder), null);
       expect(seen.getStates().get(777)).toEqual({ user: { name: 'A' } });
+      for (const r of [a, b, c]) r.ws.close();
+    });
+
+    it("keeps a client's own presence from an update that also echoes another's, and tells it nothing", async () => {
+      const a = await open();
+      const b = await open();
+      a.ws.send(awarenessUpdate(701, 1, { user: { name: 'A' } }));
+      await new Promise((r) => setTimeout(r, 150));
+      b.messages.length = 0;
+      // What a y-websocket client sends after receiving A: A's state (echoed, a later clock) beside its own.
+      b.ws.send(
+        awarenessEntries([
+          { clientId: 701, clock: 5, state: { user: { name: 'spoofed' } } },
+          { clientId: 702, clock: 1, state: { user: { name: 'B' } } },
+        ]),
+      );
+      const c = await open();
+      const states = async () => {
+        c.messages.length = 0;
+        c.ws.send(frame(MESSAGE_QUERY_AWARENESS, () => {}));
+        const reply = (await waitFor(() => c.messages.find((m) => m[0] === MESSAGE_AWARENESS), 2000, 'states'))!;
+        const decoder = decoding.createDecoder(reply);
+        decoding.readVarUint(decoder);
+        const seen = new awarenessProtocol.Awareness(new Y.Doc());
+        awarenessProtocol.applyAwarenessUpdate(seen, decoding.readVarUint8Array(decoder), null);
+        return seen.getStates();
+      };
+      await waitFor(async () => (await states()).has(702), 2000, "B's own state");
+      const seen = await states();
+      expect(seen.get(701)).toEqual({ user: { name: 'A' } });
+      expect(seen.get(702)).toEqual({ user: { name: 'B' } });
+      expect(b.messages.filter((m) => m[0] === MESSAGE_NOTICE)).toEqual([]);
       for (const r of [a, b, c]) r.ws.close();
     });
 
@@ -321,7 +358,9 @@ for (const kind of testDatabases()) {
       console.log(
         `one user's 50 sockets flooding on ${kind.name}: ${sent} updates sent, ${limited} of 50 sockets closed with 4429 (${codes.length} closed in all); slowest /healthz ${Math.round(worst)} ms`,
       );
-      expect(worst).toBeLessThan(1000);
+      // The hazard is a stall of seconds (3.7 s and 10.8 s before the budgets); the bound leaves
+      // room for a busy two-core machine running other suites beside this one.
+      expect(worst).toBeLessThan(2500);
       // The flooders are closed (what is left sends within the user's budget), with 4429 and nothing else.
       expect(limited).toBeGreaterThanOrEqual(45);
       expect(codes.every((c) => c === CLOSE_RATE_LIMITED)).toBe(true);

@@ -17,7 +17,7 @@ import * as syncProtocol from 'y-protocols/sync';
 import * as Y from 'yjs';
 import type { Connection } from './connection.js';
 import type { LiveDoc } from './live-doc.js';
-import { awarenessClients, awarenessMessage, isEmptyUpdate, syncStep2Message } from './messages.js';
+import { awarenessMessage, isEmptyUpdate, keepAwarenessEntries, syncStep2Message } from './messages.js';
 
 /** Handles one message: done when this returns, or a promise when it is queued on the doc behind other work. Throws on a malformed one. */
 export function receive(conn: Connection, doc: LiveDoc, bytes: Uint8Array): void | Promise<void> {
@@ -47,16 +47,13 @@ export function receive(conn: Connection, doc: LiveDoc, bytes: Uint8Array): void
       const update = decoding.readVarUint8Array(decoder);
       const max = conn.host.options.maxAwarenessBytes;
       if (update.length > max) return conn.close(CLOSE_TOO_LARGE, `awareness updates are at most ${max} bytes`);
-      // A client speaks for its own awareness states only: not for another connection's.
-      for (const id of awarenessClients(update))
-        for (const other of doc.conns)
-          if (other !== conn && other.awarenessIds.has(id))
-            return conn.notice({
-              code: 'FORBIDDEN',
-              message: { zh: '不能修改他人的在线状态', en: "You cannot change another client's presence" },
-              details: [{ clientId: id }],
-            });
-      awarenessProtocol.applyAwarenessUpdate(doc.awareness, update, conn);
+      // A client speaks for its own awareness states only: entries for another connection's
+      // clients (echoes of what it just received, or worse) are dropped.
+      const own = keepAwarenessEntries(update, (id) => {
+        for (const other of doc.conns) if (other !== conn && other.awarenessIds.has(id)) return false;
+        return true;
+      });
+      if (own) awarenessProtocol.applyAwarenessUpdate(doc.awareness, own, conn);
       return;
     }
     case MESSAGE_QUERY_AWARENESS:

@@ -43,17 +43,32 @@ export function noticeMessage(notice: LiveNotice): Uint8Array {
   return encoding.toUint8Array(encoder);
 }
 
-/** The client ids an awareness update speaks for (throws on a malformed one: closed as such). */
-export function awarenessClients(update: Uint8Array): number[] {
+/**
+ * The entries of an awareness update whose client `keep` accepts, re-encoded; null when
+ * none is left. Clients echo the states of others they have just received (y-websocket
+ * sends every change of its awareness, remote ones too): those entries are dropped, not
+ * refused, so nobody speaks for another connection and nobody is told off for an echo.
+ */
+export function keepAwarenessEntries(update: Uint8Array, keep: (clientId: number) => boolean): Uint8Array | null {
   const decoder = decoding.createDecoder(update);
   const n = decoding.readVarUint(decoder);
-  const ids: number[] = [];
+  const kept: [number, number, string][] = [];
   for (let i = 0; i < n; i++) {
-    ids.push(decoding.readVarUint(decoder));
-    decoding.readVarUint(decoder); // clock
-    decoding.readVarString(decoder); // state (JSON)
+    const id = decoding.readVarUint(decoder);
+    const clock = decoding.readVarUint(decoder);
+    const state = decoding.readVarString(decoder);
+    if (keep(id)) kept.push([id, clock, state]);
   }
-  return ids;
+  if (kept.length === n) return update;
+  if (!kept.length) return null;
+  const encoder = encoding.createEncoder();
+  encoding.writeVarUint(encoder, kept.length);
+  for (const [id, clock, state] of kept) {
+    encoding.writeVarUint(encoder, id);
+    encoding.writeVarUint(encoder, clock);
+    encoding.writeVarString(encoder, state);
+  }
+  return encoding.toUint8Array(encoder);
 }
 
 /**
