@@ -131,18 +131,18 @@ export async function createServer(options: CreateServerOptions): Promise<SalesP
 
   const audit = new AuditLog(ctx);
   const store = new DocStore(ctx.database, options.sync?.commitDelayMs);
-  const tenants = new TenantService(ctx);
-  const directory = new DirectoryService(ctx);
+  const tenants = new TenantService(ctx, audit);
+  const directory = new DirectoryService(ctx, audit);
   const fields = new FieldService(ctx, audit);
   const customers = new CustomerService(ctx, fields);
-  const webhooks = new WebhookService(ctx, options.webhooks);
+  const webhooks = new WebhookService(ctx, audit, options.webhooks);
   const notifications = new NotificationService(ctx, webhooks);
   const analyticsBus = new AnalyticsBus(ctx);
   // The live layer is built from the services and the services call into it: these ports
   // forward to it once it exists (nothing calls them before createServer returns).
   let sync: LiveDocs | undefined;
   const live = () => sync!;
-  const processes = new ProcessService(ctx, store, directory, fields, tenants, {
+  const processes = new ProcessService(ctx, audit, store, directory, fields, tenants, {
     edit: (doc, fn, author) => live().edit(doc, fn, author),
     read: (doc) => live().read(doc),
     reset: (doc) => live().reset(doc),

@@ -7,7 +7,7 @@
 import { and, desc, eq, lt, type SQL } from 'drizzle-orm';
 import type { ServerContext } from '../context.js';
 import type { Db, Tx } from '../db/open.js';
-import { auditLog } from '../db/schema.js';
+import { auditLog, users } from '../db/schema.js';
 import type { Principal } from '../http/auth.js';
 import { ApiError } from '../http/errors.js';
 
@@ -58,7 +58,10 @@ export class AuditLog {
     });
   }
 
-  /** Newest first, 50 a page; `cursor` is the previous page's `nextCursor`. */
+  /**
+   * Newest first, 50 a page; `cursor` is the previous page's `nextCursor`. Each entry names
+   * its actor as the directory knows them (`actorName`, null when not synced or a system change).
+   */
   async list(p: Principal, query: { cursor?: string; targetType?: string; targetId?: string }) {
     const where: SQL[] = [eq(auditLog.tenantId, p.tenantId)];
     if (query.targetType) where.push(eq(auditLog.targetType, query.targetType));
@@ -71,8 +74,18 @@ export class AuditLog {
       where.push(lt(auditLog.id, Number(query.cursor)));
     }
     const rows = await this.ctx.database.db
-      .select()
+      .select({
+        id: auditLog.id,
+        at: auditLog.at,
+        actorId: auditLog.actorId,
+        actorName: users.name,
+        action: auditLog.action,
+        targetType: auditLog.targetType,
+        targetId: auditLog.targetId,
+        diff: auditLog.diff,
+      })
       .from(auditLog)
+      .leftJoin(users, and(eq(users.tenantId, auditLog.tenantId), eq(users.id, auditLog.actorId)))
       .where(and(...where))
       .orderBy(desc(auditLog.id))
       .limit(PAGE + 1);
@@ -82,6 +95,7 @@ export class AuditLog {
         id: String(r.id),
         at: r.at.toISOString(),
         actorId: r.actorId,
+        actorName: r.actorName,
         action: r.action,
         targetType: r.targetType,
         targetId: r.targetId,

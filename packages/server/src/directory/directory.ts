@@ -1,8 +1,9 @@
 import type { directorySyncSchema } from '@sales-process/core';
 import { and, asc, eq, sql } from 'drizzle-orm';
 import type { z } from 'zod';
+import type { AuditLog } from '../audit/service.js';
 import type { ServerContext } from '../context.js';
-import type { Db, Tx } from '../db/open.js';
+import { rowsOf, type Db, type Tx } from '../db/open.js';
 import { departments, users } from '../db/schema.js';
 import type { Principal } from '../http/auth.js';
 import { ApiError, notFound } from '../http/errors.js';
@@ -52,14 +53,25 @@ function checkTree(
   if (details.length) throw new ApiError('VALIDATION_FAILED', details.slice(0, 50));
 }
 
+/** What a sync did to one table, for the trail: rows added and changed (it never removes). */
+function counted(rows: { inserted: boolean }[]) {
+  const added = rows.filter((r) => r.inserted).length;
+  return { added, changed: rows.length - added, removed: 0 };
+}
+
 export class DirectoryService {
-  constructor(private readonly ctx: ServerContext) {}
+  constructor(
+    private readonly ctx: ServerContext,
+    /** A sync that changed something is recorded (`directory.sync`, with counts). */
+    private readonly audit: AuditLog,
+  ) {}
 
   /**
    * Upserts departments and users, set-based: one statement per table (and one more for
    * users whose roles the host leaves alone), however many rows. Refused with 400, before
    * anything is written, when a department names a parent that is neither in the batch
    * nor already synced, or when the tree would have a cycle. A row named twice: the last wins.
+   * Rows that would not change are left alone; the trail gets the counts added and changed.
    */
   async sync(p: Principal, input: z.infer<typeof directorySyncSchema>) {
     const { db } = this.ctx.database;
@@ -70,15 +82,22 @@ export class DirectoryService {
     ];
     const usersIn = [...new Map(input.users.map((u) => [u.id, u])).values()];
     await db.transaction(async (tx) => {
+      let departmentRows: { inserted: boolean }[] = [];
+      const userRows: { inserted: boolean }[] = [];
       if (departmentsIn.length) {
         const known = await tx
           .select({ id: departments.id, parentId: departments.parentId })
           .from(departments)
           .where(eq(departments.tenantId, p.tenantId));
         checkTree(known, input.departments);
-        await tx.execute(sql`insert into departments (tenant_id, id, name, parent_id)
+        // Returned: the rows inserted (xmax 0) or changed; unchanged ones are not touched.
+        departmentRows = rowsOf<{ inserted: boolean }>(
+          await tx.execute(sql`insert into departments (tenant_id, id, name, parent_id)
           select ${p.tenantId}, d.id, d.name, d.parent_id from jsonb_to_recordset(${JSON.stringify(departmentsIn)}::jsonb) as d(id text, name text, parent_id text)
-          on conflict (tenant_id, id) do update set name = excluded.name, parent_id = excluded.parent_id`);
+          on conflict (tenant_id, id) do update set name = excluded.name, parent_id = excluded.parent_id
+          where (departments.name, departments.parent_id) is distinct from (excluded.name, excluded.parent_id)
+          returning (xmax = 0) as inserted`),
+        );
       }
       // Users with roles given set them; the others keep theirs (new ones start with none).
       for (const withRoles of [true, false]) {
@@ -92,12 +111,22 @@ export class DirectoryService {
             roles: u.roles ?? [],
           }));
         if (!rows.length) continue;
-        await tx.execute(sql`insert into users (tenant_id, id, name, department_id, manager_id, roles)
+        const changed = withRoles
+          ? sql`(users.name, users.department_id, users.manager_id, users.roles) is distinct from (excluded.name, excluded.department_id, excluded.manager_id, excluded.roles)`
+          : sql`(users.name, users.department_id, users.manager_id) is distinct from (excluded.name, excluded.department_id, excluded.manager_id)`;
+        const written = await tx.execute(sql`insert into users (tenant_id, id, name, department_id, manager_id, roles)
           select ${p.tenantId}, u.id, u.name, u.department_id, u.manager_id, u.roles
           from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) as u(id text, name text, department_id text, manager_id text, roles jsonb)
           on conflict (tenant_id, id) do update set name = excluded.name, department_id = excluded.department_id, manager_id = excluded.manager_id
-          ${withRoles ? sql`, roles = excluded.roles` : sql``}`);
+          ${withRoles ? sql`, roles = excluded.roles` : sql``}
+          where ${changed}
+          returning (xmax = 0) as inserted`);
+        userRows.push(...rowsOf<{ inserted: boolean }>(written));
       }
+      const diff = { departments: counted(departmentRows), users: counted(userRows) };
+      // A sync that changed nothing (hosts resend the whole directory) is not a change.
+      if (departmentRows.length || userRows.length)
+        await this.audit.record(tx, p, { action: 'directory.sync', targetType: 'directory', diff });
     });
     return { departments: input.departments.length, users: input.users.length };
   }

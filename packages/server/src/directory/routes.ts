@@ -70,7 +70,7 @@ export function directoryRoutes(s: {
     }),
     async (c) => {
       requireRole(P(c), 'admin');
-      return c.json(await s.tenants.updateSettings(P(c).tenantId, c.req.valid('json')), 200);
+      return c.json(await s.tenants.updateSettings(P(c), c.req.valid('json')), 200);
     },
   );
 

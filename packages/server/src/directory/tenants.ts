@@ -1,12 +1,18 @@
 import { DEFAULT_CUSTOM_FIELDS } from '@sales-process/core';
 import { eq } from 'drizzle-orm';
+import { diffOf, type AuditLog } from '../audit/service.js';
 import type { ServerContext } from '../context.js';
 import { fieldDefinitions, tenants } from '../db/schema.js';
+import type { Principal } from '../http/auth.js';
 
 /** Tenants come into being with their first token: the row and default field definitions. */
 export class TenantService {
   private readonly known = new Set<string>();
-  constructor(private readonly ctx: ServerContext) {}
+  constructor(
+    private readonly ctx: ServerContext,
+    /** Settings changes are recorded (`tenant.settings`). */
+    private readonly audit: AuditLog,
+  ) {}
 
   async ensure(tenantId: string): Promise<void> {
     if (this.known.has(tenantId)) return;
@@ -43,8 +49,20 @@ export class TenantService {
     return { deleteRequiresStatus: row?.settings.deleteRequiresStatus ?? ('enabled' as const) };
   }
 
-  async updateSettings(tenantId: string, settings: { deleteRequiresStatus: 'enabled' | 'disabled' | 'any' }) {
-    await this.ctx.database.db.update(tenants).set({ settings }).where(eq(tenants.id, tenantId));
+  async updateSettings(p: Principal, settings: { deleteRequiresStatus: 'enabled' | 'disabled' | 'any' }) {
+    await this.ctx.database.db.transaction(async (tx) => {
+      const [row] = await tx
+        .select({ settings: tenants.settings })
+        .from(tenants)
+        .where(eq(tenants.id, p.tenantId))
+        .for('update');
+      await tx.update(tenants).set({ settings }).where(eq(tenants.id, p.tenantId));
+      // As `settings()` reads them: an unset setting is its default.
+      const before = { deleteRequiresStatus: row?.settings.deleteRequiresStatus ?? 'enabled' };
+      const diff = diffOf(before, settings);
+      if (Object.keys(diff).length)
+        await this.audit.record(tx, p, { action: 'tenant.settings', targetType: 'tenant', targetId: p.tenantId, diff });
+    });
     return settings;
   }
 }

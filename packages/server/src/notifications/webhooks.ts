@@ -7,6 +7,7 @@ import { rowsOf, type Db, type Tx } from '../db/open.js';
 import { tenants, webhookAttempts, webhookDeliveries } from '../db/schema.js';
 import type { Principal } from '../http/auth.js';
 import { ApiError } from '../http/errors.js';
+import { diffOf, type AuditLog } from '../audit/service.js';
 import { checkWebhookUrl, resolveTarget, TargetRefused, type TargetPolicy } from './webhook-target.js';
 
 type Q = Db | Tx;
@@ -46,6 +47,8 @@ export class WebhookService {
 
   constructor(
     private readonly ctx: ServerContext,
+    /** Configuration changes are recorded (`webhook.update`: the URL, the secret only as changed). */
+    private readonly audit: AuditLog,
     options: WebhookOptions = {},
   ) {
     const allowPrivate = options.allowPrivate ?? false;
@@ -77,10 +80,21 @@ export class WebhookService {
 
   async configure(p: Principal, input: { url: string; secret: string } | null) {
     if (input) checkWebhookUrl(input.url, this.policy);
-    await this.ctx.database.db
-      .update(tenants)
-      .set({ webhookUrl: input?.url ?? null, webhookSecret: input?.secret ?? null })
-      .where(eq(tenants.id, p.tenantId));
+    const after = { url: input?.url ?? null, secret: input?.secret ?? null };
+    await this.ctx.database.db.transaction(async (tx) => {
+      const [before] = await tx
+        .select({ url: tenants.webhookUrl, secret: tenants.webhookSecret })
+        .from(tenants)
+        .where(eq(tenants.id, p.tenantId))
+        .for('update');
+      await tx
+        .update(tenants)
+        .set({ webhookUrl: after.url, webhookSecret: after.secret })
+        .where(eq(tenants.id, p.tenantId));
+      const diff = diffOf(before, after, ['secret']);
+      if (Object.keys(diff).length)
+        await this.audit.record(tx, p, { action: 'webhook.update', targetType: 'webhook', diff });
+    });
     return { url: input?.url ?? null, configured: !!input };
   }
 

@@ -13,6 +13,8 @@ import type { ServerContext } from '../context.js';
 import type { Db, Tx } from '../db/open.js';
 import { opportunities, processes, processVersions, stageHistory } from '../db/schema.js';
 import type { Principal } from '../http/auth.js';
+import { processSummary, versionChanges } from '../audit/changes.js';
+import { diffOf, type AuditLog } from '../audit/service.js';
 import { ApiError, notFound } from '../http/errors.js';
 
 type Q = Db | Tx;
@@ -23,6 +25,8 @@ const live = or(eq(opportunities.status, 'open'), eq(opportunities.phase, 'posts
 /** What publishing uses of ProcessService. */
 export interface PublishPorts {
   ctx: ServerContext;
+  /** A publish is recorded in its transaction; a refused one records nothing. */
+  audit: AuditLog;
   row(q: Q, tenantId: string, id: string): Promise<{ currentVersion: number }>;
   definition(q: Q, processId: string, version: number): Promise<ProcessDefinition>;
   catalog(q: Q, tenantId: string): Promise<FieldCatalog>;
@@ -113,6 +117,23 @@ export class Publishing {
         });
         if (input.disableOld)
           await tx.update(processes).set({ status: 'disabled', updatedAt: now }).where(eq(processes.id, id));
+        const created = processSummary({ ...draft, status: 'enabled', version: 1 });
+        await this.s.audit.record(tx, p, {
+          action: 'process.create',
+          targetType: 'process',
+          targetId: newId,
+          diff: { ...diffOf(null, created), derivedFrom: [null, id] },
+        });
+        await this.s.audit.record(tx, p, {
+          action: 'process.publish',
+          targetType: 'process',
+          targetId: id,
+          diff: {
+            mode: input.mode,
+            processId: newId,
+            ...(input.disableOld ? diffOf({ status: row.status }, { status: 'disabled' }) : {}),
+          },
+        });
         return { processId: newId, version: 1, moved: 0, resetOldDraft: true };
       }
       const before = await this.s.definition(tx, id, row.currentVersion);
@@ -156,6 +177,25 @@ export class Publishing {
         })
         .where(eq(processes.id, id));
       const moved = await this.migrateOpportunities(tx, p, id, before, after, version, input.stageMapping, now);
+      // What changed between the versions, compactly; the mapping of the removed stages that held opportunities.
+      const removed = impact.perStage.filter((x) => x.removed && x.stageId !== null);
+      await this.s.audit.record(tx, p, {
+        action: 'process.publish',
+        targetType: 'process',
+        targetId: id,
+        diff: {
+          version: [row.currentVersion, version],
+          moved,
+          ...(removed.length
+            ? {
+                remapped: removed.reduce((n, x) => n + x.count, 0),
+                stageMapping: Object.fromEntries(removed.map((x) => [x.stageId, x.target])),
+              }
+            : {}),
+          ...(row.currentVersion === 0 ? diffOf({ status: row.status }, { status: 'enabled' }) : {}),
+          ...versionChanges({ name: row.name, departments: row.departments, definition: before }, draft),
+        },
+      });
       // Closed opportunities keep the version they were closed on; only the version pointer of live ones moves.
       return { processId: id, version, moved, resetOldDraft: false };
     });

@@ -22,6 +22,8 @@ import type { DirectoryService } from '../directory/directory.js';
 import type { FieldService } from '../directory/fields.js';
 import type { TenantService } from '../directory/tenants.js';
 import type { DocStore } from '../live/doc-store.js';
+import { processSummary } from '../audit/changes.js';
+import { diffOf, type AuditLog } from '../audit/service.js';
 import { Publishing } from './publishing.js';
 
 type Q = Db | Tx;
@@ -42,6 +44,8 @@ export class ProcessService {
 
   constructor(
     private readonly ctx: ServerContext,
+    /** The configuration trail: create, publish, enable, disable and delete are recorded in their transaction. */
+    private readonly audit: AuditLog,
     private readonly store: DocStore,
     private readonly directory: DirectoryService,
     private readonly fields: FieldService,
@@ -52,6 +56,7 @@ export class ProcessService {
 
   private readonly publishing = new Publishing({
     ctx: this.ctx,
+    audit: this.audit,
     row: (q, tenantId, id) => this.row(q, tenantId, id),
     definition: (q, processId, version) => this.definition(q, processId, version),
     catalog: (q, tenantId) => this.fields.catalog(q, tenantId),
@@ -76,15 +81,30 @@ export class ProcessService {
       // Designed from scratch in the designer: disabled, no version until its first publish.
       const id = this.ctx.ids('proc');
       const now = this.ctx.clock.now();
-      await db.insert(processes).values({
-        id,
-        tenantId: p.tenantId,
-        name: input.name,
-        departments: input.departments,
-        status: 'disabled',
-        currentVersion: 0,
-        createdAt: now,
-        updatedAt: now,
+      await db.transaction(async (tx) => {
+        await tx.insert(processes).values({
+          id,
+          tenantId: p.tenantId,
+          name: input.name,
+          departments: input.departments,
+          status: 'disabled',
+          currentVersion: 0,
+          createdAt: now,
+          updatedAt: now,
+        });
+        // Its stages are a draft (not in force): the trail gets them when they are published.
+        const created = processSummary({
+          name: input.name,
+          departments: input.departments,
+          status: 'disabled',
+          version: 0,
+        });
+        await this.audit.record(tx, p, {
+          action: 'process.create',
+          targetType: 'process',
+          targetId: id,
+          diff: diffOf(null, created),
+        });
       });
       if (input.definition.presale.length || input.definition.postsale.length)
         await this.docs.edit(
@@ -118,6 +138,13 @@ export class ProcessService {
         definition: input.definition,
         publishedAt: now,
         publishedBy: p.userId,
+      });
+      const created = processSummary({ ...input, status: 'enabled', version: 1 });
+      await this.audit.record(tx, p, {
+        action: 'process.create',
+        targetType: 'process',
+        targetId: id,
+        diff: diffOf(null, created),
       });
     });
     return { ...(await this.get(p.tenantId, id)), warnings };
@@ -315,12 +342,27 @@ export class ProcessService {
 
   async setStatus(p: Principal, id: string, status: 'enabled' | 'disabled') {
     const { db } = this.ctx.database;
-    const row = await this.row(db, p.tenantId, id);
-    if (status === 'enabled' && row.currentVersion === 0)
-      throw new ApiError('CONFLICT', [
-        { message: { zh: '请先发布此销售流程', en: 'Publish the process before enabling it' } },
-      ]);
-    await db.update(processes).set({ status, updatedAt: this.ctx.clock.now() }).where(eq(processes.id, id));
+    await db.transaction(async (tx) => {
+      const [row] = await tx
+        .select()
+        .from(processes)
+        .where(and(eq(processes.tenantId, p.tenantId), eq(processes.id, id)))
+        .for('update');
+      if (!row) throw notFound('process');
+      if (status === 'enabled' && row.currentVersion === 0)
+        throw new ApiError('CONFLICT', [
+          { message: { zh: '请先发布此销售流程', en: 'Publish the process before enabling it' } },
+        ]);
+      await tx.update(processes).set({ status, updatedAt: this.ctx.clock.now() }).where(eq(processes.id, id));
+      // Enabling an enabled process changes nothing: nothing to record.
+      if (row.status !== status)
+        await this.audit.record(tx, p, {
+          action: status === 'enabled' ? 'process.enable' : 'process.disable',
+          targetType: 'process',
+          targetId: id,
+          diff: diffOf({ status: row.status }, { status }),
+        });
+    });
     return this.get(p.tenantId, id);
   }
 
@@ -361,6 +403,13 @@ export class ProcessService {
           },
         ]);
       await tx.delete(processes).where(eq(processes.id, id));
+      const gone = processSummary({ ...row, version: row.currentVersion });
+      await this.audit.record(tx, p, {
+        action: 'process.delete',
+        targetType: 'process',
+        targetId: id,
+        diff: diffOf(gone, null),
+      });
     });
     await this.docs.reset(processDraftDocName(id));
   }
