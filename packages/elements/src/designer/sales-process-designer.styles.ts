@@ -199,6 +199,19 @@ export default [
       clip: rect(0 0 0 0);
       white-space: nowrap;
     }
+    ol.history {
+      list-style: none;
+      margin: 0 0 0.75rem;
+      padding: 0;
+    }
+    ol.history > li {
+      padding: 0.5rem 0;
+      border-bottom: 1px solid var(--_border);
+    }
+    ol.history ul {
+      margin: 0.25rem 0 0;
+      padding-left: 1.2rem;
+    }
     .buttons {
       display: flex;
       gap: 0.5rem;

@@ -1,4 +1,4 @@
-import { readDraft, seedProcessDefinition, writeDraft, type ProcessDraft } from '@sales-process/core';
+import { FIELD_TYPES, readDraft, seedProcessDefinition, writeDraft, type ProcessDraft } from '@sales-process/core';
 import { expect, fixture, html, oneEvent } from '@open-wc/testing';
 import * as Y from 'yjs';
 import '../index.js';
@@ -334,5 +334,208 @@ describe('<sales-process-designer>', () => {
       window.fetch = realFetch;
       restore();
     }
+  });
+  it('names field types in the page language, never by their ids', async () => {
+    const el = await render();
+    $<HTMLElement>(el, 'ol.stages li[data-id="needs"]').click();
+    await el.updateComplete;
+    const options = () => $$<HTMLOptionElement>(el, 'select[name="type"] option');
+    expect(options().map((o) => o.value)).to.deep.equal([...FIELD_TYPES]);
+    for (const o of options()) expect(o.textContent).to.not.equal(o.value);
+    expect(new Set(options().map((o) => o.textContent)).size).to.equal(FIELD_TYPES.length);
+    expect(
+      options()
+        .slice(0, 3)
+        .map((o) => o.textContent),
+    ).to.deep.equal(['单行文本', '多行文本', '数字']);
+    document.documentElement.lang = 'en';
+    try {
+      await new Promise((r) => setTimeout(r, 0));
+      await el.updateComplete;
+      expect(
+        options()
+          .slice(0, 3)
+          .map((o) => o.textContent),
+      ).to.deep.equal(['Text', 'Long text', 'Number']);
+    } finally {
+      document.documentElement.lang = 'zh-CN';
+    }
+  });
+
+  it('edits the allowReopen rule (on by default)', async () => {
+    const doc = seedDoc();
+    const el = await render(doc);
+    $<HTMLButtonElement>(el, '#tab-rules').click();
+    await el.updateComplete;
+    const reopen = $<HTMLInputElement>(el, '#rule-reopen');
+    expect(reopen.checked).to.be.true;
+    expect(reopen.parentElement!.textContent).to.contain('允许重新打开已关闭的商机');
+    reopen.click();
+    await el.updateComplete;
+    expect(draftOf(doc).definition.rules.allowReopen).to.be.false;
+  });
+
+  describe('history', () => {
+    const realFetch = window.fetch;
+    let audits: { url: string; signal: AbortSignal | null | undefined }[] = [];
+    let hold: Promise<void> | null = null;
+    let status = 'enabled';
+    const entry = (id: string, action: string, diff: Record<string, unknown>, actorName: string | null = 'Admin') => ({
+      id,
+      at: '2026-12-01T08:30:00.000Z',
+      actorId: actorName ? 'admin' : null,
+      actorName,
+      action,
+      targetType: 'process',
+      targetId: 'p1',
+      diff,
+    });
+    const publish = entry('9', 'process.publish', {
+      version: [1, 2],
+      moved: 2,
+      remapped: 1,
+      stageMapping: { old: 'quote' },
+      stages: [
+        { kind: 'removed', phase: 'presale', stageId: 'old', name: '旧阶段' },
+        { kind: 'added', phase: 'presale', stageId: 'quote', name: '报价竞标' },
+        { kind: 'renamed', phase: 'presale', stageId: 'needs', from: '需求', to: '需求分析匹配' },
+        { kind: 'changed', phase: 'presale', stageId: 'visit', name: '初次拜访', keys: ['winRate', 'fields'] },
+      ],
+      rules: { allowSkipStages: [false, true] },
+      terminal: {
+        lost: [
+          { name: '输单', winRate: 0 },
+          { name: '丢单', winRate: 0 },
+        ],
+      },
+    });
+    const pages: Record<string, unknown> = {
+      first: {
+        items: [publish, entry('8', 'process.disable', { status: ['enabled', 'disabled'] })],
+        nextCursor: '8',
+      },
+      8: {
+        items: [
+          entry(
+            '3',
+            'process.create',
+            { name: [null, '重要客户销售流程'], departments: [null, ['sales']], version: [null, 1] },
+            null,
+          ),
+        ],
+        nextCursor: null,
+      },
+    };
+    beforeEach(() => {
+      audits = [];
+      hold = null;
+      status = 'enabled';
+      window.fetch = (async (input: RequestInfo, init?: RequestInit) => {
+        const url = String(input);
+        if (url.includes('/audit?')) {
+          audits.push({ url, signal: init?.signal });
+          if (hold) await hold;
+          init?.signal?.throwIfAborted();
+          const cursor = new URL(url).searchParams.get('cursor');
+          const page = pages[cursor ?? 'first'] as { items: unknown[] };
+          // After a status change the newest entry is that change.
+          const items =
+            status === 'disabled' && !cursor
+              ? [entry('10', 'process.disable', { status: ['enabled', 'disabled'] }), ...page.items]
+              : page.items;
+          return json(200, { ...page, items });
+        }
+        if (url.endsWith('/disable')) status = 'disabled';
+        return json(200, { id: 'p1', name: '重要客户销售流程', status, version: 2 });
+      }) as typeof fetch;
+    });
+    afterEach(() => (window.fetch = realFetch));
+
+    const open = async (lang?: string) => {
+      const host = await fixture<HTMLElement>(
+        html`<div lang=${lang ?? 'zh-CN'}><sales-process-designer base-url="http://x" token="t" process-id="p1" .doc=${seedDoc()} .catalog=${catalog} .departments=${departments}></sales-process-designer></div>`,
+      );
+      const el = host.querySelector('sales-process-designer')!;
+      await el.updateComplete;
+      expect(audits).to.have.length(0);
+      $<HTMLButtonElement>(el, '#tab-history').click();
+      await until(() => $$(el, 'ol.history > li').length > 0, 2000, 'the history');
+      return el;
+    };
+    const lines = (li: Element) => [...li.querySelectorAll('ul > li')].map((x) => x.textContent!.trim());
+
+    it("lists the process's trail newest first when opened: who, when, what; more pages by the cursor", async () => {
+      const el = await open();
+      expect(new URL(audits[0]!.url).search).to.equal('?targetType=process&targetId=p1');
+      const items = $$(el, 'ol.history > li');
+      expect(items.map((li) => li.getAttribute('data-action'))).to.deep.equal(['process.publish', 'process.disable']);
+      expect(items[0]!.querySelector('strong')!.textContent).to.equal('发布');
+      expect(items[0]!.textContent).to.contain('Admin');
+      expect(items[0]!.querySelector('time')!.getAttribute('datetime')).to.equal('2026-12-01T08:30:00.000Z');
+      expect(lines(items[0]!)).to.deep.equal([
+        '版本：v1 → v2',
+        '2 个商机更新到新版本',
+        '其中 1 个移出已删除的阶段',
+        '“旧阶段”的商机移到“报价竞标”',
+        '删除售前阶段“旧阶段”',
+        '新增售前阶段“报价竞标”',
+        '阶段“需求”改名为“需求分析匹配”',
+        '修改阶段“初次拜访”：赢率、字段',
+        '允许跳过阶段：否 → 是',
+        '输单：输单 0% → 丢单 0%',
+      ]);
+      expect(items[1]!.querySelector('strong')!.textContent).to.equal('停用');
+      expect(lines(items[1]!)).to.deep.equal(['状态：启用中 → 已停用']);
+
+      $<HTMLButtonElement>(el, '#history-more').click();
+      await until(() => $$(el, 'ol.history > li').length === 3, 2000, 'the second page');
+      expect(new URL(audits[1]!.url).searchParams.get('cursor')).to.equal('8');
+      const created = $$(el, 'ol.history > li')[2]!;
+      expect(created.querySelector('strong')!.textContent).to.equal('创建流程');
+      // No actor: a change the system made.
+      expect(created.textContent).to.contain('系统');
+      expect(lines(created)).to.deep.equal(['版本：v1', '销售流程名称：重要客户销售流程', '适用部门：销售部']);
+      expect($(el, '#history-more')).to.equal(null);
+      await expect(el).to.be.accessible();
+    });
+
+    it('loads afresh after a change the designer makes, and aborts a load nobody waits for', async () => {
+      const el = await open();
+      $$<HTMLButtonElement>(el, '.toolbar button')
+        .find((b) => b.textContent === '停用')!
+        .click();
+      await until(() => $$(el, 'ol.history > li').length === 3, 2000, 'the refreshed history');
+      expect(audits).to.have.length(2);
+      expect(new URL(audits[1]!.url).searchParams.has('cursor')).to.be.false;
+      expect($$(el, 'ol.history > li')[0]!.getAttribute('data-action')).to.equal('process.disable');
+
+      // Leaving the tab mid-load aborts it; coming back loads the first page again.
+      let release!: () => void;
+      hold = new Promise((r) => (release = r));
+      $<HTMLButtonElement>(el, '#history-more').click();
+      await until(() => audits.length === 3, 2000, 'the next page requested');
+      $<HTMLButtonElement>(el, '#tab-presale').click();
+      await el.updateComplete;
+      expect(audits[2]!.signal!.aborted).to.be.true;
+      release();
+      hold = null;
+      $<HTMLButtonElement>(el, '#tab-history').click();
+      await until(() => audits.length === 4 && $$(el, 'ol.history > li').length === 3, 2000, 'the history again');
+      expect(new URL(audits[3]!.url).searchParams.has('cursor')).to.be.false;
+    });
+
+    it('speaks English', async () => {
+      const el = await open('en');
+      expect($(el, '#tab-history').textContent).to.equal('History');
+      const first = $$(el, 'ol.history > li')[0]!;
+      expect(first.querySelector('strong')!.textContent).to.equal('Published');
+      expect(lines(first)).to.include.members([
+        'Version: v1 → v2',
+        '2 opportunities moved to the new version',
+        'Pre-sale stages: "报价竞标" added',
+        'Stage "初次拜访" changed: win rate, fields',
+        'Allow skipping stages: no → yes',
+      ]);
+    });
   });
 });

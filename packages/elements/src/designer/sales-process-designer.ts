@@ -23,7 +23,7 @@ import {
 } from '@sales-process/core/ydraft';
 import { processDraftDocName, type FieldDefinition, type LiveNotice, type StageField } from '@sales-process/core';
 import { FIELD_TYPES } from '@sales-process/core/field-values';
-import { initialState, Task } from '@lit/task';
+import { initialState, Task, TaskStatus } from '@lit/task';
 import { html, nothing, type PropertyValues, type TemplateResult } from 'lit';
 import type * as Y from 'yjs';
 import type { ApiClient, ApiClientError } from '../client/api-client.js';
@@ -35,7 +35,7 @@ import styles from './sales-process-designer.styles.js';
 import { messages } from './messages.js';
 
 type Phase = 'presale' | 'postsale';
-type Tab = Phase | 'terminal' | 'rules' | 'departments';
+type Tab = Phase | 'terminal' | 'rules' | 'departments' | 'history';
 type Stage = ProcessDraft['definition']['presale'][number] | ProcessDraft['definition']['postsale'][number];
 interface ProcessInfo {
   id: string;
@@ -56,6 +56,32 @@ interface DraftView {
   draft: ProcessDraft | null;
   problems: DefinitionProblem[];
   at: Map<string, DefinitionProblem[]>;
+}
+/** An entry of the process's trail (`GET /audit?targetType=process&targetId=…`). */
+interface AuditEntry {
+  id: string;
+  at: string;
+  actorId: string | null;
+  actorName?: string | null;
+  action: string;
+  diff: Record<string, unknown>;
+}
+/** A stage change of a `process.publish` entry (the server's audit/changes.ts). */
+interface StageChange {
+  kind: 'added' | 'removed' | 'renamed' | 'reordered' | 'changed';
+  phase: Phase;
+  stageId?: string;
+  name?: string;
+  from?: string;
+  to?: string;
+  names?: string[];
+  keys?: string[];
+}
+type Msg = keyof (typeof messages)['zh-CN'];
+/** The history loaded so far: pages appended, and the cursor of the next. */
+interface History {
+  items: AuditEntry[];
+  next: string | null;
 }
 interface Preview {
   affected: number;
@@ -91,6 +117,22 @@ declare global {
   }
 }
 
+/** The order an audit entry's diff is told in. */
+const ORDER = [
+  'mode',
+  'version',
+  'name',
+  'status',
+  'departments',
+  'moved',
+  'remapped',
+  'stageMapping',
+  'stages',
+  'presale',
+  'postsale',
+  'rules',
+  'terminal',
+];
 const COLORS = ['#0b65c2', '#b3261e', '#1a7f37', '#8250df', '#bf8700', '#0f7b8a'];
 const newId = (prefix: string) => `${prefix}${Math.random().toString(36).slice(2, 9)}`;
 
@@ -108,6 +150,7 @@ const newId = (prefix: string) => `${prefix}${Math.random().toString(36).slice(2
  * @csspart toolbar - Name, status, version, the process actions and presence.
  * @csspart stage-list - The ordered stages of the selected phase.
  * @csspart editor - The selected stage's settings.
+ * @csspart history - The process's change history (the 变更记录 / History tab): who changed what, and when, newest first.
  * @cssproperty --sp-color-text - Text colour (default #1f2328; dark #e6edf3).
  * @cssproperty --sp-color-muted - Secondary text (default #59636e).
  * @cssproperty --sp-color-surface - Background of controls and panels (default #ffffff).
@@ -142,6 +185,8 @@ export class SalesProcessDesigner extends ConnectedElement {
     actionError: { state: true },
     confirmingDelete: { state: true },
     publishState: { state: true },
+    historyCursor: { state: true },
+    historyRev: { state: true },
   };
 
   /** The process whose draft to edit. */
@@ -181,6 +226,11 @@ export class SalesProcessDesigner extends ConnectedElement {
     busy: false,
   };
 
+  /** The history page to load next ("more"); null: the first. */
+  protected historyCursor: string | null = null;
+  /** Bumped when the designer changed the process: the history loads afresh. */
+  protected historyRev = 0;
+
   protected readonly i18n = new LocalizeController(this, messages);
   protected readonly live = new LiveDocController(this, (n) => this.onNotice(n));
   private view: DraftView | null = null;
@@ -212,8 +262,36 @@ export class SalesProcessDesigner extends ConnectedElement {
     onError: (e) => this.loadFailed(e, this.process),
   });
 
+  /**
+   * The process's trail, while the history tab is open (another tab: nothing, and the next
+   * opening starts from the newest again); "more" appends the next page. A newer load
+   * (more, a refresh after publishing, another process) aborts the one it supersedes.
+   */
+  protected readonly history: Task<readonly [ApiClient | null, string, string | null, number], History> = new Task(
+    this,
+    {
+      args: () =>
+        [this.tab === 'history' ? this.#client : null, this.processId, this.historyCursor, this.historyRev] as const,
+      task: async ([client, processId, cursor], { signal }) => {
+        if (!client || !processId) return initialState;
+        const query = `targetType=process&targetId=${encodeURIComponent(processId)}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`;
+        const page = await client.get<{ items: AuditEntry[]; nextCursor: string | null }>(`/audit?${query}`, signal);
+        return { items: [...(cursor ? (this.history.value?.items ?? []) : []), ...page.items], next: page.nextCursor };
+      },
+      onError: (e) => this.reportError(e),
+    },
+  );
+
+  /** The designer changed the process (published, enabled, disabled): its history starts afresh. */
+  private changedProcess() {
+    this.historyCursor = null;
+    this.historyRev++;
+  }
+
   protected override willUpdate(changed: PropertyValues<this>): void {
     if (changed.has('doc')) this.live.useDoc(this.doc);
+    // Protected properties are not in PropertyValues' keys.
+    if ((changed as Map<PropertyKey, unknown>).has('tab') && this.tab !== 'history') this.historyCursor = null;
     // With a doc of the host's own, the server is asked only when there is a token for it.
     const conn = this.processId ? this.conn : null;
     const client = conn && (!this.doc || conn.token || conn.client.tokenProvider) ? conn.client : null;
@@ -433,7 +511,7 @@ export class SalesProcessDesigner extends ConnectedElement {
     }
     const errors = problems.filter((p) => p.severity === 'error');
     const warnings = problems.filter((p) => p.severity === 'warning');
-    const tabs: Tab[] = ['presale', 'postsale', 'terminal', 'rules', 'departments'];
+    const tabs: Tab[] = ['presale', 'postsale', 'terminal', 'rules', 'departments', 'history'];
     return html`
       <div class="toolbar" part="toolbar">
         <label class="stack name">${t.t('name')}
@@ -476,7 +554,7 @@ export class SalesProcessDesigner extends ConnectedElement {
         )}
       </div>
       <div id="panel" role="tabpanel" aria-labelledby="tab-${this.tab}">
-        ${this.tab === 'presale' || this.tab === 'postsale' ? this.renderStages(draft, this.tab) : this.tab === 'terminal' ? this.renderTerminal(draft) : this.tab === 'rules' ? this.renderRules(draft) : this.renderDepartments(draft)}
+        ${this.tab === 'presale' || this.tab === 'postsale' ? this.renderStages(draft, this.tab) : this.tab === 'terminal' ? this.renderTerminal(draft) : this.tab === 'rules' ? this.renderRules(draft) : this.tab === 'history' ? this.renderHistory(draft) : this.renderDepartments(draft)}
       </div>
       <div class="sr-only" role="status" aria-live="assertive">${this.announcement}</div>
       ${this.renderPublish()}
@@ -674,7 +752,7 @@ export class SalesProcessDesigner extends ConnectedElement {
             <input name="zh" id="new-field-zh" required maxlength="120" placeholder=${t.t('fieldLabelZh')} aria-label=${t.t('fieldLabelZh')} />
           </label>
           <input name="en" maxlength="120" placeholder=${t.t('fieldLabelEn')} aria-label=${t.t('fieldLabelEn')} />
-          <select name="type" aria-label=${t.t('fieldType')}>${FIELD_TYPES.map((ty) => html`<option value=${ty}>${ty}</option>`)}</select>
+          <select name="type" aria-label=${t.t('fieldType')}>${FIELD_TYPES.map((ty) => html`<option value=${ty}>${t.t(`type_${ty}`)}</option>`)}</select>
           <textarea name="options" placeholder=${t.t('fieldOptions')} aria-label=${t.t('fieldOptions')}></textarea>
           <button type="submit">${t.t('add')}</button>
         </form>
@@ -710,6 +788,7 @@ export class SalesProcessDesigner extends ConnectedElement {
       </label>
       <label class="check"><input id="rule-skip" type="checkbox" .checked=${r.allowSkipStages} @change=${(e: Event) => rule('allowSkipStages', (e.target as HTMLInputElement).checked)} /> ${t.t('allowSkipStages')}</label>
       <label class="check"><input id="rule-back" type="checkbox" .checked=${r.allowMoveBack} @change=${(e: Event) => rule('allowMoveBack', (e.target as HTMLInputElement).checked)} /> ${t.t('allowMoveBack')}</label>
+      <label class="check"><input id="rule-reopen" type="checkbox" .checked=${r.allowReopen} @change=${(e: Event) => rule('allowReopen', (e.target as HTMLInputElement).checked)} /> ${t.t('allowReopen')}</label>
     </div>`;
   }
 
@@ -736,6 +815,113 @@ export class SalesProcessDesigner extends ConnectedElement {
     return html`<fieldset><legend>${t.t('departments')}</legend><p class="muted">${t.t('departmentsHint')}</p>${tree(null)}</fieldset>`;
   }
 
+  // ---- history ----------------------------------------------------------------------------
+
+  protected renderHistory(draft: ProcessDraft) {
+    const t = this.i18n;
+    const h = this.history;
+    const page = h.value;
+    const pending = h.status === TaskStatus.PENDING;
+    // The first page on its way (opened, or refreshed): what was shown before is not this.
+    const list =
+      h.status === TaskStatus.INITIAL
+        ? html`<p class="muted">${t.t('historyEmpty')}</p>` // nothing to ask: no server
+        : !page || (pending && !this.historyCursor)
+          ? html`<p aria-busy="true">${t.t('loading')}</p>`
+          : page.items.length
+            ? html`<ol class="history">${page.items.map((e) => this.renderEntry(e, draft))}</ol>`
+            : html`<p class="muted">${t.t('historyEmpty')}</p>`;
+    return html`<section part="history" aria-label=${t.t('history')} aria-busy=${pending ? 'true' : 'false'}>
+      ${h.status === TaskStatus.ERROR ? html`<p class="alert" role="alert">${t.t('historyFailed')}${this.errorMessage(h.error)} <button @click=${() => h.run()}>${t.t('retry')}</button></p>` : list}
+      ${page?.next && h.status !== TaskStatus.ERROR ? html`<button id="history-more" ?disabled=${pending} @click=${() => (this.historyCursor = page.next)}>${t.t('more')}</button>` : nothing}
+    </section>`;
+  }
+
+  protected renderEntry(e: AuditEntry, draft: ProcessDraft) {
+    const t = this.i18n;
+    const key = `act_${e.action.replace('.', '_')}`;
+    const when = new Date(e.at);
+    return html`<li data-action=${e.action}>
+      <div><strong>${key in messages['zh-CN'] ? t.t(key as Msg) : e.action}</strong>
+        <span class="muted">${e.actorName || e.actorId || t.t('system')} · <time datetime=${e.at}>${new Intl.DateTimeFormat(t.locale, { dateStyle: 'medium', timeStyle: 'short' }).format(when)}</time></span></div>
+      <ul>${this.diffLines(e.diff, draft).map((line) => html`<li>${line}</li>`)}</ul>
+    </li>`;
+  }
+
+  /** An entry's diff as sentences: `{key: [before, after]}` pairs, counts, and the stage changes of a publish. */
+  private diffLines(diff: Record<string, unknown>, draft: ProcessDraft): string[] {
+    const t = this.i18n;
+    const zh = t.locale !== 'en';
+    const list = (xs: unknown[]) => xs.join(zh ? '、' : ', ');
+    const colon = zh ? '：' : ': ';
+    const removed = ((diff.stages ?? []) as StageChange[]).filter((c) => c.kind === 'removed');
+    const stageName = (id: unknown) =>
+      removed.find((c) => c.stageId === id)?.name ??
+      [...draft.definition.presale, ...draft.definition.postsale].find((s) => s.id === id)?.name ??
+      String(id);
+    const label = (key: string) => {
+      const k = (['status', 'version', 'derivedFrom'].includes(key) ? `k_${key}` : key) as Msg;
+      return k in messages['zh-CN'] ? t.t(k) : key;
+    };
+    const show = (key: string, v: unknown): string => {
+      if (v === null || v === undefined) return key === 'orderAllowedAfterStage' ? t.t('anyStage') : '—';
+      if (typeof v === 'boolean') return t.t(v ? 'yes' : 'no');
+      if (key === 'version') return `v${v}`;
+      if (key === 'status') return t.t(`status_${v}` as Msg);
+      if (key === 'orderAllowedAfterStage') return stageName(v);
+      if (key === 'departments')
+        return (v as string[]).length
+          ? list((v as string[]).map((id) => this.departments?.find((d) => d.id === id)?.name ?? id))
+          : t.t('allDepartments');
+      if (Array.isArray(v)) return list(v);
+      if (typeof v === 'object') {
+        const { name, winRate } = v as { name?: string; winRate?: number };
+        return name !== undefined ? `${name} ${winRate ?? 0}%` : JSON.stringify(v);
+      }
+      return String(v);
+    };
+    const pair = (key: string, v: unknown): string => {
+      const [a, b] = v as [unknown, unknown];
+      if (a === '…') return label(key) + colon + t.t('changedValue');
+      // Created (no before) or deleted (no after): the one value says it.
+      if (a === null || b === null) return label(key) + colon + show(key, a ?? b);
+      return `${label(key)}${colon}${show(key, a)} → ${show(key, b)}`;
+    };
+    const out: string[] = [];
+    // In this order (the database keeps no key order); anything else after.
+    const rank = (k: string) => (ORDER.indexOf(k) + ORDER.length + 1) % (ORDER.length + 1);
+    for (const [key, v] of Object.entries(diff).sort(([a], [b]) => rank(a) - rank(b))) {
+      if (key === 'moved') out.push(t.t('d_moved', { n: Number(v) }));
+      else if (key === 'remapped') out.push(t.t('d_remapped', { n: Number(v) }));
+      else if (key === 'mode') v === 'new-process' && out.push(t.t('publishedNew'));
+      else if (key === 'processId') continue;
+      else if (key === 'stageMapping')
+        for (const [from, to] of Object.entries(v as Record<string, string>))
+          out.push(t.t('d_mapping', { from: stageName(from), to: stageName(to) }));
+      else if (key === 'stages') for (const c of v as StageChange[]) out.push(this.stageLine(c));
+      else if (key === 'rules' || key === 'terminal')
+        for (const [k, p] of Object.entries(v as Record<string, unknown>)) out.push(pair(k, p));
+      else if (Array.isArray(v) && v.length === 2) out.push(pair(key, v));
+      else out.push(key + colon + JSON.stringify(v));
+    }
+    return out;
+  }
+
+  private stageLine(c: StageChange): string {
+    const t = this.i18n;
+    const phase = t.t(c.phase);
+    if (c.kind === 'renamed') return t.t('s_renamed', { from: c.from ?? '', to: c.to ?? '' });
+    if (c.kind === 'reordered') return t.t('s_reordered', { phase, names: (c.names ?? []).join(' → ') });
+    if (c.kind === 'changed')
+      return t.t('s_changed', {
+        name: c.name ?? '',
+        keys: (c.keys ?? [])
+          .map((k) => (`sk_${k}` in messages['zh-CN'] ? t.t(`sk_${k}` as Msg) : k))
+          .join(t.locale === 'en' ? ', ' : '、'),
+      });
+    return t.t(c.kind === 'added' ? 's_added' : 's_removed', { phase, name: c.name ?? '' });
+  }
+
   // ---- lifecycle and publishing -----------------------------------------------------------
 
   private async setStatus(action: 'enable' | 'disable') {
@@ -745,6 +931,7 @@ export class SalesProcessDesigner extends ConnectedElement {
       const { data } = await client.post<ProcessInfo>(`/processes/${encodeURIComponent(this.processId)}/${action}`);
       this.process = data;
       this.actionError = null;
+      this.changedProcess();
     } catch (e) {
       this.fail(e);
     }
@@ -814,6 +1001,7 @@ export class SalesProcessDesigner extends ConnectedElement {
       this.dispatchEvent(
         new SpPublishEvent({ processId: data.processId, version: data.version, mode, moved: data.moved }),
       );
+      this.changedProcess();
       await this.loader.run();
     } catch (e) {
       const err = e as ApiClientError;
