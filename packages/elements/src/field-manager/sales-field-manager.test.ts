@@ -246,7 +246,10 @@ describe('<sales-field-manager>', () => {
     expect($(el, '[role="status"]').textContent).to.contain('已拿起“客户级别”，位置 2/2');
     rowOf(el, 'tier').dispatchEvent(new KeyboardEvent('keydown', { key: 'ArrowUp', bubbles: true }));
     await el.updateComplete;
-    expect($$(el, 'ul.fields li[tabindex]').map((li) => li.dataset.key)).to.deep.equal(['tier', 'industry']);
+    expect($$<HTMLElement>(el, 'ul.fields li[tabindex]').map((li) => li.dataset.key)).to.deep.equal([
+      'tier',
+      'industry',
+    ]);
     setTimeout(() => rowOf(el, 'tier').dispatchEvent(new KeyboardEvent('keydown', { key: 'Enter', bubbles: true })));
     const changed = await oneEvent(el, 'sp-fields-changed');
     expect(changed.detail.action).to.equal('reorder');
