@@ -144,6 +144,7 @@ for (const kind of testDatabases()) {
               { id: 'mgr2', name: '经理二', departmentId: 'north', managerId: 'admin' },
               { id: 'rep3', name: '王五', departmentId: 'north', managerId: 'mgr2' },
               { id: 'rep4', name: '赵六', departmentId: 'east', managerId: 'mgr' },
+              { id: 'rep5', name: '钱七', departmentId: 'east', managerId: 'mgr' },
               { id: 'post', name: '售后', departmentId: 'hq' },
             ],
           })
@@ -478,6 +479,50 @@ for (const kind of testDatabases()) {
             action: 'reassign',
             reason: '离职交接',
           });
+      });
+      it('moves more open opportunities than one statement holds (parts of 1,000)', async () => {
+        const processId = await newProcess(plain);
+        const now = new Date();
+        await t.database.db.insert(opportunities).values(
+          Array.from({ length: 1100 }, (_, i) => ({
+            id: `bulk_${String(i).padStart(4, '0')}`,
+            tenantId: 't1',
+            name: `bulk ${i}`,
+            customerId,
+            ownerId: 'rep5',
+            departmentId: 'east',
+            amount: 10,
+            currency: 'CNY',
+            processId,
+            processVersion: 1,
+            stageId: 'a',
+            status: 'open' as const,
+            phase: 'presale' as const,
+            stageEnteredAt: now,
+            createdAt: now,
+            updatedAt: now,
+          })),
+        );
+        const r = await t
+          .as('mgr', ['supervisor'])
+          .post('/opportunities/reassign', { fromOwnerId: 'rep5', toOwnerId: 'rep3' });
+        expect([r.status, r.body.moved, r.body.refused]).toEqual([200, 1100, 0]);
+        const owners = await t.database.db
+          .select({ ownerId: opportunities.ownerId, departmentId: opportunities.departmentId })
+          .from(opportunities)
+          .where(eq(opportunities.processId, processId));
+        expect(owners.every((o) => o.ownerId === 'rep3' && o.departmentId === 'north')).toBe(true);
+        expect(
+          (
+            await t.database.db.select().from(opportunityChanges).where(eq(opportunityChanges.action, 'reassign'))
+          ).filter((c) => c.opportunityId.startsWith('bulk_')),
+        ).toHaveLength(1100);
+        const funnel = await expectFunnel(
+          processId,
+          '&ownerId=rep3',
+          await expectedFunnel(processId, plain, (o) => o.ownerId === 'rep3'),
+        );
+        expect([funnel.total, funnel.stages[0].open]).toEqual([1100, 1100]);
       });
     });
 

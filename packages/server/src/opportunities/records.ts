@@ -40,6 +40,13 @@ export type ReassignResult =
 
 const same = (a: unknown, b: unknown) => JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
 
+/**
+ * A list in parts of at most 1,000: a departing salesperson may have many thousands of open
+ * opportunities, more than one statement's parameters (65,535) hold.
+ */
+const inParts = <T>(items: readonly T[], size = 1000): T[][] =>
+  Array.from({ length: Math.ceil(items.length / size) }, (_, i) => items.slice(i * size, (i + 1) * size));
+
 export class Records {
   constructor(private readonly o: RecordPorts) {}
 
@@ -171,23 +178,28 @@ export class Records {
     const moved: { id: string; processId: string }[] = [];
     if (ids.length)
       await db.transaction(async (tx) => {
-        // Locked in id order, so two reassignments over the same opportunities cannot deadlock.
-        const rows = await tx
-          .select({
-            id: opportunities.id,
-            ownerId: opportunities.ownerId,
-            departmentId: opportunities.departmentId,
-            status: opportunities.status,
-            phase: opportunities.phase,
-            processId: opportunities.processId,
-            postsaleStaff: opportunities.postsaleStaff,
-            managerId: users.managerId,
-          })
-          .from(opportunities)
-          .leftJoin(users, and(eq(users.tenantId, opportunities.tenantId), eq(users.id, opportunities.ownerId)))
-          .where(and(eq(opportunities.tenantId, p.tenantId), inArray(opportunities.id, ids)))
-          .orderBy(asc(opportunities.id))
-          .for('update', { of: opportunities });
+        // Locked in id order (ids are in id order when there is more than one part), so two
+        // reassignments over the same opportunities cannot deadlock.
+        const rows = [];
+        for (const part of inParts(ids))
+          rows.push(
+            ...(await tx
+              .select({
+                id: opportunities.id,
+                ownerId: opportunities.ownerId,
+                departmentId: opportunities.departmentId,
+                status: opportunities.status,
+                phase: opportunities.phase,
+                processId: opportunities.processId,
+                postsaleStaff: opportunities.postsaleStaff,
+                managerId: users.managerId,
+              })
+              .from(opportunities)
+              .leftJoin(users, and(eq(users.tenantId, opportunities.tenantId), eq(users.id, opportunities.ownerId)))
+              .where(and(eq(opportunities.tenantId, p.tenantId), inArray(opportunities.id, part)))
+              .orderBy(asc(opportunities.id))
+              .for('update', { of: opportunities })),
+          );
         const byId = new Map(rows.map((r) => [r.id, r]));
         for (const id of ids) {
           const row = byId.get(id);
@@ -226,52 +238,52 @@ export class Records {
         if (!moved.length) return;
         const movedIds = moved.map((m) => m.id);
         const now = this.o.ctx.clock.now();
-        const revs = await tx
-          .update(opportunities)
-          .set({ ownerId: to.id, departmentId: to.departmentId, updatedAt: now, rev: sql`${opportunities.rev} + 1` })
-          .where(and(eq(opportunities.tenantId, p.tenantId), inArray(opportunities.id, movedIds)))
-          .returning({ id: opportunities.id, rev: opportunities.rev });
-        // The pending approvals of the owner's old supervisor are not the new one's to decide.
-        const cancelled = new Set(
-          (
-            await tx
-              .update(approvals)
-              .set({ state: 'cancelled', decidedAt: now })
-              .where(
-                and(
-                  inArray(approvals.opportunityId, movedIds),
-                  eq(approvals.state, 'pending'),
-                  sql`${approvals.approverId} is distinct from ${to.managerId}::text`,
-                ),
-              )
-              .returning({ opportunityId: approvals.opportunityId })
-          ).map((r) => r.opportunityId),
-        );
-        const rev = new Map(revs.map((r) => [r.id, r.rev]));
-        await tx.insert(opportunityChanges).values(
-          movedIds.map((id) => {
-            const row = byId.get(id)!;
-            const changes: Changes = { ownerId: [row.ownerId, to.id] };
-            if (!same(row.departmentId, to.departmentId)) changes.departmentId = [row.departmentId, to.departmentId];
-            if (cancelled.has(id)) changes.approval = ['pending', 'cancelled'];
-            results.set(id, {
-              opportunityId: id,
-              result: 'moved',
-              ownerId: to.id,
-              departmentId: to.departmentId,
-              etag: etagOf(rev.get(id)!),
-            });
-            return {
-              tenantId: p.tenantId,
-              opportunityId: id,
-              action: 'reassign',
-              actorId: p.userId,
-              at: now,
-              changes,
-              reason: input.reason ?? null,
-            };
-          }),
-        );
+        const rev = new Map<string, number>();
+        const cancelled = new Set<string>();
+        for (const part of inParts(movedIds)) {
+          const revs = await tx
+            .update(opportunities)
+            .set({ ownerId: to.id, departmentId: to.departmentId, updatedAt: now, rev: sql`${opportunities.rev} + 1` })
+            .where(and(eq(opportunities.tenantId, p.tenantId), inArray(opportunities.id, part)))
+            .returning({ id: opportunities.id, rev: opportunities.rev });
+          for (const r of revs) rev.set(r.id, r.rev);
+          // The pending approvals of the owner's old supervisor are not the new one's to decide.
+          const dropped = await tx
+            .update(approvals)
+            .set({ state: 'cancelled', decidedAt: now })
+            .where(
+              and(
+                inArray(approvals.opportunityId, part),
+                eq(approvals.state, 'pending'),
+                sql`${approvals.approverId} is distinct from ${to.managerId}::text`,
+              ),
+            )
+            .returning({ opportunityId: approvals.opportunityId });
+          for (const r of dropped) cancelled.add(r.opportunityId);
+        }
+        const changeRows = movedIds.map((id) => {
+          const row = byId.get(id)!;
+          const changes: Changes = { ownerId: [row.ownerId, to.id] };
+          if (!same(row.departmentId, to.departmentId)) changes.departmentId = [row.departmentId, to.departmentId];
+          if (cancelled.has(id)) changes.approval = ['pending', 'cancelled'];
+          results.set(id, {
+            opportunityId: id,
+            result: 'moved',
+            ownerId: to.id,
+            departmentId: to.departmentId,
+            etag: etagOf(rev.get(id)!),
+          });
+          return {
+            tenantId: p.tenantId,
+            opportunityId: id,
+            action: 'reassign',
+            actorId: p.userId,
+            at: now,
+            changes,
+            reason: input.reason ?? null,
+          };
+        });
+        for (const part of inParts(changeRows)) await tx.insert(opportunityChanges).values(part);
       });
     for (const m of moved) {
       this.o.loads.forget(p.tenantId, m.id);
