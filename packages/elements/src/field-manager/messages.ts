@@ -1,3 +1,5 @@
+import { fieldTypeMessages } from '../shared/field-type-messages.js';
+
 /** The words of `<sales-field-manager>`, zh-CN and en. */
 export const messages = {
   'zh-CN': {
@@ -46,20 +48,7 @@ export const messages = {
     dropped: '“{name}”放在位置 {pos}/{total}',
     cancelled: '已取消移动“{name}”',
     empty: '还没有自定义字段',
-    type_text: '单行文本',
-    type_textarea: '多行文本',
-    type_number: '数字',
-    type_currency: '金额',
-    type_date: '日期',
-    type_datetime: '日期时间',
-    type_boolean: '是/否',
-    type_select: '单选',
-    type_multiselect: '多选',
-    type_email: '邮箱',
-    type_phone: '电话',
-    type_url: '网址',
-    type_user: '人员',
-    type_file: '附件',
+    ...fieldTypeMessages['zh-CN'],
   },
   en: {
     title: 'Field management',
@@ -107,19 +96,6 @@ export const messages = {
     dropped: '"{name}" dropped at position {pos} of {total}',
     cancelled: 'Moving "{name}" cancelled',
     empty: 'No custom fields yet',
-    type_text: 'Text',
-    type_textarea: 'Long text',
-    type_number: 'Number',
-    type_currency: 'Money',
-    type_date: 'Date',
-    type_datetime: 'Date and time',
-    type_boolean: 'Yes/no',
-    type_select: 'Select',
-    type_multiselect: 'Multi-select',
-    type_email: 'E-mail',
-    type_phone: 'Phone',
-    type_url: 'URL',
-    type_user: 'Person',
-    type_file: 'File',
+    ...fieldTypeMessages.en,
   },
 };
