@@ -10,6 +10,7 @@ import { z } from 'zod';
 import type { Database } from '../db/open.js';
 import { requireRole } from '../http/auth.js';
 import { documented, featureRoutes, json, principalOf as P, route } from '../http/routes.js';
+import { pumpEvents } from '../http/event-pump.js';
 import { holding, type UserSlots } from '../http/user-slots.js';
 import type { FieldChange, FieldService } from './fields.js';
 
@@ -35,27 +36,7 @@ export function fieldRoutes(s: {
       c,
       holding(release, async (stream) => {
         stream.onAbort(release);
-        const queue: FieldChange[] = [];
-        let wake: (() => void) | null = null;
-        const off = s.fields.subscribe(p.tenantId, (change) => {
-          queue.push(change);
-          wake?.();
-        });
-        stream.onAbort(() => {
-          off();
-          wake?.();
-        });
-        await stream.writeSSE({ event: 'ready', data: '{}' });
-        while (!stream.aborted && !stream.closed) {
-          while (queue.length) await stream.writeSSE({ event: 'fields', data: JSON.stringify(queue.shift()) });
-          await new Promise<void>((r) => {
-            wake = r;
-            setTimeout(r, 25_000); // keep-alive
-          });
-          wake = null;
-          if (!queue.length && !stream.aborted) await stream.writeSSE({ event: 'ping', data: '{}' });
-        }
-        off();
+        await pumpEvents<FieldChange>(stream, 'fields', (push) => s.fields.subscribe(p.tenantId, push));
       }),
     );
   });

@@ -3,6 +3,7 @@ import { streamSSE } from 'hono/streaming';
 import { z } from 'zod';
 import { requireRole } from '../http/auth.js';
 import { documented, featureRoutes, idParam, json, principalOf as P, route } from '../http/routes.js';
+import { pumpEvents } from '../http/event-pump.js';
 import { holding, type UserSlots } from '../http/user-slots.js';
 import type { NotificationService } from './notifications.js';
 import type { WebhookService } from './webhooks.js';
@@ -47,27 +48,7 @@ export function notificationRoutes(s: {
       c,
       holding(release, async (stream) => {
         stream.onAbort(release);
-        const queue: Record<string, unknown>[] = [];
-        let wake: (() => void) | null = null;
-        const off = s.notifications.subscribe(p.tenantId, p.userId, (n) => {
-          queue.push(n);
-          wake?.();
-        });
-        stream.onAbort(() => {
-          off();
-          wake?.();
-        });
-        await stream.writeSSE({ event: 'ready', data: '{}' });
-        while (!stream.aborted && !stream.closed) {
-          while (queue.length) await stream.writeSSE({ event: 'notification', data: JSON.stringify(queue.shift()) });
-          await new Promise<void>((r) => {
-            wake = r;
-            setTimeout(r, 25_000); // keep-alive
-          });
-          wake = null;
-          if (!queue.length && !stream.aborted) await stream.writeSSE({ event: 'ping', data: '{}' });
-        }
-        off();
+        await pumpEvents(stream, 'notification', (push) => s.notifications.subscribe(p.tenantId, p.userId, push));
       }),
     );
   });
