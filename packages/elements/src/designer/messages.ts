@@ -1,4 +1,4 @@
-import { fieldTypeMessages } from '../shared/field-type-messages.js';
+import { fieldTypeMessages } from '../field-types/messages.js';
 
 export const messages = {
   'zh-CN': {

@@ -1,4 +1,4 @@
-import { fieldTypeMessages } from '../shared/field-type-messages.js';
+import { fieldTypeMessages } from '../field-types/messages.js';
 
 /** The words of `<sales-field-manager>`, zh-CN and en. */
 export const messages = {

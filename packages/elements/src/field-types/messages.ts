@@ -3,7 +3,8 @@ import type { FieldType } from '@sales-process/core';
 /**
  * The field types' names, zh-CN and en, for the elements that offer a type (the designer's
  * stage-field picker, the field manager): spread into each element's messages, so both say
- * the same.
+ * the same. Not in shared/: that folder goes into the chunk every page loads, and only
+ * these two admin elements need the names.
  */
 export const fieldTypeMessages: Record<'zh-CN' | 'en', Record<`type_${FieldType}`, string>> = {
   'zh-CN': {
