@@ -77,69 +77,40 @@ export class ProcessService {
 
   async create(p: Principal, input: z.infer<typeof createProcessSchema>) {
     const { db } = this.ctx.database;
-    if (input.asDraft) {
-      // Designed from scratch in the designer: disabled, no version until its first publish.
-      const id = this.ctx.ids('proc');
-      const now = this.ctx.clock.now();
-      await db.transaction(async (tx) => {
-        await tx.insert(processes).values({
-          id,
-          tenantId: p.tenantId,
-          name: input.name,
-          departments: input.departments,
-          status: 'disabled',
-          currentVersion: 0,
-          createdAt: now,
-          updatedAt: now,
-        });
-        // Its stages are a draft (not in force): the trail gets them when they are published.
-        const created = processSummary({
-          name: input.name,
-          departments: input.departments,
-          status: 'disabled',
-          version: 0,
-        });
-        await this.audit.record(tx, p, {
-          action: 'process.create',
-          targetType: 'process',
-          targetId: id,
-          diff: diffOf(null, created),
-        });
-      });
-      if (input.definition.presale.length || input.definition.postsale.length)
-        await this.docs.edit(
-          processDraftDocName(id),
-          (ydoc) =>
-            writeDraft(ydoc, { name: input.name, departments: input.departments, definition: input.definition }),
-          p.userId,
-        );
-      return { ...(await this.get(p.tenantId, id)), warnings: [] };
-    }
-    const catalog = await this.fields.catalog(db, p.tenantId);
-    const warnings = this.definitionProblems(input.definition, catalog, input.name);
+    // Designed from scratch in the designer (asDraft): disabled, no version until its first
+    // publish, its stages a draft (not in force: the trail gets them when they are published).
+    const draft = input.asDraft === true;
+    const warnings = draft
+      ? []
+      : this.definitionProblems(input.definition, await this.fields.catalog(db, p.tenantId), input.name);
     const id = this.ctx.ids('proc');
     const now = this.ctx.clock.now();
+    const status = draft ? ('disabled' as const) : ('enabled' as const);
+    const version = draft ? 0 : 1;
     await db.transaction(async (tx) => {
       await tx.insert(processes).values({
         id,
         tenantId: p.tenantId,
         name: input.name,
         departments: input.departments,
-        status: 'enabled',
-        currentVersion: 1,
+        status,
+        currentVersion: version,
         createdAt: now,
         updatedAt: now,
       });
-      await tx.insert(processVersions).values({
-        processId: id,
-        version: 1,
-        tenantId: p.tenantId,
-        name: input.name,
-        definition: input.definition,
-        publishedAt: now,
-        publishedBy: p.userId,
-      });
-      const created = processSummary({ ...input, status: 'enabled', version: 1 });
+      if (!draft)
+        await tx.insert(processVersions).values({
+          processId: id,
+          version,
+          tenantId: p.tenantId,
+          name: input.name,
+          definition: input.definition,
+          publishedAt: now,
+          publishedBy: p.userId,
+        });
+      const created = processSummary(
+        draft ? { name: input.name, departments: input.departments, status, version } : { ...input, status, version },
+      );
       await this.audit.record(tx, p, {
         action: 'process.create',
         targetType: 'process',
@@ -147,6 +118,12 @@ export class ProcessService {
         diff: diffOf(null, created),
       });
     });
+    if (draft && (input.definition.presale.length || input.definition.postsale.length))
+      await this.docs.edit(
+        processDraftDocName(id),
+        (ydoc) => writeDraft(ydoc, { name: input.name, departments: input.departments, definition: input.definition }),
+        p.userId,
+      );
     return { ...(await this.get(p.tenantId, id)), warnings };
   }
 
