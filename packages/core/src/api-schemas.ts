@@ -1,5 +1,12 @@
 import { z } from 'zod';
-import { processDefinitionSchema, processDraftSchema, processRulesSchema, stageIdSchema } from './definition.js';
+import {
+  postsaleStageSchema,
+  presaleStageSchema,
+  processDefinitionSchema,
+  processDraftSchema,
+  processRulesSchema,
+  stageIdSchema,
+} from './definition.js';
 import {
   definedOptionsSchema,
   fieldDefinitionSchema,
@@ -319,7 +326,17 @@ function whole(schema: z.ZodType, keep: ReadonlySet<z.ZodType>): z.ZodType {
  * the definition with its stages, terminal states and rules, each with all its keys), since
  * it replaces the draft; a key left out is 400 at its path, never reset to empty. Repeated
  * stage ids, field keys in a stage or departments are 400 too (the draft holds each once).
- * `rules.allowReopen`, a rule newer than the body, may be left out: it is then true, as in
- * definitions stored before it.
+ * Keys newer than the body may be left out and take their defaults, as in definitions stored
+ * before them: `rules.allowReopen` (true), a pre-sale stage's `requiredContactRoles` ([]), a
+ * post-sale stage's `team` (null: the process's), `postsaleTeam` (nobody) and `appliesWhen` ([]).
  */
-export const wholeDraftSchema = wholeBody(processDraftSchema, new Set([processRulesSchema.shape.allowReopen]));
+export const wholeDraftSchema = wholeBody(
+  processDraftSchema,
+  new Set<z.ZodType>([
+    processRulesSchema.shape.allowReopen,
+    presaleStageSchema.shape.requiredContactRoles,
+    postsaleStageSchema.shape.team,
+    processDefinitionSchema.shape.postsaleTeam,
+    processDefinitionSchema.shape.appliesWhen,
+  ]),
+);

@@ -17,6 +17,7 @@ import { draftArb } from './testing/arbitraries.js';
 const catalog = {
   customer: [...SYSTEM_FIELDS.customer, ...DEFAULT_CUSTOM_FIELDS.customer],
   opportunity: [...SYSTEM_FIELDS.opportunity, ...DEFAULT_CUSTOM_FIELDS.opportunity],
+  contact: [...SYSTEM_FIELDS.contact, ...DEFAULT_CUSTOM_FIELDS.contact],
 };
 const codes = (def: ProcessDefinition, name = 'P') =>
   checkPublishable(def, catalog, name).map((p) => [p.severity, p.code, p.path.join('.')]);
@@ -236,6 +237,37 @@ describe('publishable level', () => {
       path: ['presale', 1, 'winRate'],
     });
     expect(problems[0]!.message.zh).toContain('50%');
+  });
+
+  it('refuses contact roles and applicability conditions that field management does not define', () => {
+    const def = processDefinitionSchema.parse({
+      presale: [{ id: 'a', name: 'A', requiredContactRoles: ['decisionMaker', 'ceo'] }],
+      appliesWhen: [
+        { source: 'customer', key: 'industry', values: ['it', 'mining'] },
+        { source: 'opportunity', key: 'nope', values: ['x'] },
+        { source: 'customer', key: 'name', values: ['x'] },
+      ],
+    });
+    expect(codes(def)).toEqual([
+      ['error', 'CONTACT_ROLE_UNKNOWN', 'presale.0.requiredContactRoles.1'],
+      ['error', 'CONDITION_VALUE_UNKNOWN', 'appliesWhen.0.values.1'],
+      ['error', 'CONDITION_FIELD_UNKNOWN', 'appliesWhen.1.key'],
+      ['error', 'CONDITION_FIELD_UNKNOWN', 'appliesWhen.2.key'],
+    ]);
+    const archived = {
+      ...catalog,
+      contact: catalog.contact.map((f) =>
+        f.key === 'role' && 'options' in f
+          ? { ...f, options: f.options?.map((o) => (o.value === 'decisionMaker' ? { ...o, archived: true } : o)) }
+          : f,
+      ),
+    };
+    const onlyRoles = processDefinitionSchema.parse({
+      presale: [{ id: 'a', name: 'A', requiredContactRoles: ['decisionMaker'] }],
+    });
+    expect(checkPublishable(onlyRoles, archived, 'P').map((p) => [p.code, p.message.en])).toEqual([
+      ['CONTACT_ROLE_UNKNOWN', 'Contact role decisionMaker is archived in field management'],
+    ]);
   });
 
   it('reports every problem in both languages', () => {

@@ -48,18 +48,58 @@ const stageBase = {
     .default([]),
 };
 
+/** A list of option values (contact roles, condition values): each once. */
+const optionValues = (max: number) =>
+  z
+    .array(storableText(MAX.key).min(1))
+    .max(max)
+    .superRefine(noRepeats((v) => v, null, 'value'));
+
 export const presaleStageSchema = z.object({
   ...stageBase,
   winRate: z.number().min(0).max(100).default(0),
   minContacts: z.number().int().min(0).max(100).default(0),
+  /**
+   * The customer must have, for each of these contact roles (options of the `contact.role`
+   * field), a contact holding it (「至少确认项目的直接联系人和关键决策人」).
+   */
+  requiredContactRoles: optionValues(20).default([]),
 });
 export type PresaleStage = z.infer<typeof presaleStageSchema>;
+
+/** Who does post-sale work (售后人员): users by id, and the members of departments. */
+export const postsaleTeamSchema = z.object({
+  userIds: z
+    .array(storableText(MAX.key * 2).min(1))
+    .max(50)
+    .superRefine(noRepeats((v) => v, null, 'user'))
+    .default([]),
+  departments: z
+    .array(storableText(MAX.key * 2).min(1))
+    .max(20)
+    .superRefine(noRepeats((v) => v, null, 'department'))
+    .default([]),
+});
+export type PostsaleTeam = z.infer<typeof postsaleTeamSchema>;
 
 export const postsaleStageSchema = z.object({
   ...stageBase,
   /** After this many days the stage is overdue (超时); null = never. */
   overdueAfterDays: days.default(null),
+  /** Who handles this stage; null = the process's `postsaleTeam`. */
+  team: postsaleTeamSchema.nullable().default(null),
 });
+
+/**
+ * A condition on a customer or opportunity field for a process to apply (适用范围: 客户类型 =
+ * 大客户): the field's value is one of `values` (for a multiselect, holds one of them).
+ */
+export const applicabilityConditionSchema = z.object({
+  source: z.enum(['customer', 'opportunity']),
+  key: fieldKeySchema,
+  values: optionValues(MAX.options).min(1),
+});
+export type ApplicabilityCondition = z.infer<typeof applicabilityConditionSchema>;
 export type PostsaleStage = z.infer<typeof postsaleStageSchema>;
 
 export type Stage = PresaleStage | PostsaleStage;
@@ -120,6 +160,14 @@ export const processDefinitionSchema = z.object({
     allowMoveBack: true,
     allowReopen: true,
   }),
+  /** Assigned to a won opportunity's post-sale work (a stage's own `team` wins over it). */
+  postsaleTeam: postsaleTeamSchema.default(() => ({ userIds: [], departments: [] })),
+  /** Every condition must hold for the process to be offered (beside its departments). */
+  appliesWhen: z
+    .array(applicabilityConditionSchema)
+    .max(10)
+    .superRefine(noRepeats((c) => `${c.source}.${c.key}`, 'key', 'field'))
+    .default([]),
 });
 export type ProcessDefinition = z.infer<typeof processDefinitionSchema>;
 export type ProcessDefinitionInput = z.input<typeof processDefinitionSchema>;
@@ -146,11 +194,16 @@ const draftSettingsSchema = z.object({
   name: processDraftSchema.shape.name,
   departments: processDraftSchema.shape.departments,
   definition: z
-    .object({ terminal: processDefinitionSchema.shape.terminal, rules: processDefinitionSchema.shape.rules })
-    .default(() => ({
-      terminal: processDefinitionSchema.parse({}).terminal,
-      rules: processDefinitionSchema.parse({}).rules,
-    })),
+    .object({
+      terminal: processDefinitionSchema.shape.terminal,
+      rules: processDefinitionSchema.shape.rules,
+      postsaleTeam: processDefinitionSchema.shape.postsaleTeam,
+      appliesWhen: processDefinitionSchema.shape.appliesWhen,
+    })
+    .default(() => {
+      const { terminal, rules, postsaleTeam, appliesWhen } = processDefinitionSchema.parse({});
+      return { terminal, rules, postsaleTeam, appliesWhen };
+    }),
 });
 const stageListSchema = z.array(z.unknown()).max(MAX.stages);
 
@@ -158,16 +211,16 @@ export type SettingsCheck =
   | {
       ok: true;
       settings: Pick<ProcessDraft, 'name' | 'departments'> & {
-        definition: Pick<ProcessDefinition, 'terminal' | 'rules'>;
+        definition: Pick<ProcessDefinition, 'terminal' | 'rules' | 'postsaleTeam' | 'appliesWhen'>;
       };
     }
   | { ok: false; problems: DefinitionProblem[] };
 
-/** The draft's settings (name, departments, terminal states, rules) checked apart from its stages. */
+/** The draft's settings (name, departments, terminal states, rules, team, conditions) checked apart from its stages. */
 export function parseDraftSettings(input: {
   name?: unknown;
   departments?: unknown;
-  definition?: { terminal?: unknown; rules?: unknown };
+  definition?: { terminal?: unknown; rules?: unknown; postsaleTeam?: unknown; appliesWhen?: unknown };
 }): SettingsCheck {
   const result = draftSettingsSchema.safeParse(input);
   return result.success ? { ok: true, settings: result.data } : { ok: false, problems: zodProblems(result.error) };

@@ -190,4 +190,4 @@ export function checkFieldValue(
 
 // The built-in fields live in their own module, so code that only checks values (the stage
 // form in the one-script kit) does not carry them.
-export { SYSTEM_FIELDS, type SystemField } from './system-fields.js';
+export { CONTACT_ROLE_KEY, SYSTEM_FIELDS, type SystemField } from './system-fields.js';

@@ -55,6 +55,7 @@ describe('publishing with an archived field', () => {
         { key: 'tier', label: { zh: '级别', en: 'Tier' }, type: 'text' as const, archived: true },
       ],
       opportunity: [...SYSTEM_FIELDS.opportunity, ...DEFAULT_CUSTOM_FIELDS.opportunity],
+      contact: [...SYSTEM_FIELDS.contact, ...DEFAULT_CUSTOM_FIELDS.contact],
     };
     const problems = checkPublishable(def, catalog, 'P').filter((p) => p.severity === 'error');
     expect(problems.map((p) => [p.code, p.path.join('.')])).toEqual([

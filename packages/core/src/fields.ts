@@ -1,12 +1,13 @@
 import { z } from 'zod';
-import { FIELD_TYPES, MAX, repeatedAt, RESERVED_KEYS, STORABLE_TEXT } from './field-values.js';
+import { CONTACT_ROLE_KEY, FIELD_TYPES, MAX, repeatedAt, RESERVED_KEYS, STORABLE_TEXT } from './field-values.js';
 export * from './field-values.js';
 
 /** A string of at most `max` characters that PostgreSQL can store (no NUL, no unpaired surrogate). */
 export const storableText = (max: number) =>
   z.string().max(max).regex(STORABLE_TEXT, 'must not contain NUL or an unpaired surrogate');
 
-export const FIELD_OBJECTS = ['customer', 'opportunity'] as const;
+/** The objects whose fields admins manage: a contact's roles are a field of `contact`. */
+export const FIELD_OBJECTS = ['customer', 'opportunity', 'contact'] as const;
 export type FieldObject = (typeof FIELD_OBJECTS)[number];
 
 export const fieldKeySchema = z
@@ -95,6 +96,18 @@ const LOST_REASON: FieldDefinition = {
     { value: 'other', label: { zh: '其他', en: 'Other' } },
   ],
 };
+const CONTACT_ROLE: FieldDefinition = {
+  key: CONTACT_ROLE_KEY,
+  label: { zh: '联系人角色', en: 'Contact role' },
+  type: 'multiselect',
+  options: [
+    { value: 'direct', label: { zh: '直接联系人', en: 'Direct contact' } },
+    { value: 'decisionMaker', label: { zh: '关键决策人', en: 'Decision maker' } },
+    { value: 'technical', label: { zh: '技术负责人', en: 'Technical lead' } },
+    { value: 'procurement', label: { zh: '采购', en: 'Procurement' } },
+  ],
+};
+
 /**
  * Field definitions every tenant starts with (seeded with the tenant, then the tenant's own
  * to edit and archive); "lost reason" is one (SPEC §2): its four reasons are where it starts.
@@ -114,4 +127,5 @@ export const DEFAULT_CUSTOM_FIELDS: Record<FieldObject, FieldDefinition[]> = {
     },
   ],
   opportunity: [LOST_REASON],
+  contact: [CONTACT_ROLE],
 };

@@ -71,6 +71,8 @@ export const DRAFT_ROOT_KEYS: ReadonlySet<string> = new Set([
   'postsale',
   'terminal',
   'rules',
+  'postsaleTeam',
+  'appliesWhen',
 ]);
 export const DRAFT_STAGE_KEYS: ReadonlySet<string> = new Set([
   'order',
@@ -81,6 +83,8 @@ export const DRAFT_STAGE_KEYS: ReadonlySet<string> = new Set([
   'overdueAfterDays',
   'requiresApproval',
   'minContacts',
+  'requiredContactRoles',
+  'team',
   'fields',
 ]);
 export const DRAFT_FIELD_KEYS: ReadonlySet<string> = new Set([

@@ -3,7 +3,7 @@
  * no zod, so the designer element can run them without carrying the schemas.
  */
 import type { LocalizedText } from './errors.js';
-import { SYSTEM_FIELDS } from './field-values.js';
+import { CONTACT_ROLE_KEY, SYSTEM_FIELDS } from './field-values.js';
 import type { FieldDefinition, FieldObject } from './fields.js';
 
 export type { FieldDefinition } from './fields.js';
@@ -91,6 +91,49 @@ export function checkPublishable(def: ProcessDefinition, catalog?: FieldCatalog,
     });
   });
 
+  // Contact roles and applicability conditions name options of managed fields.
+  const optionsOf = (source: FieldObject, key: string) => {
+    const f = catalog?.[source]?.find((d) => d.key === key);
+    return f && !('system' in f && f.system) ? f : undefined;
+  };
+  if (catalog) {
+    const roles = optionsOf('contact', CONTACT_ROLE_KEY)?.options ?? [];
+    def.presale.forEach((stage, i) => {
+      stage.requiredContactRoles.forEach((role, j) => {
+        const option = roles.find((o) => o.value === role);
+        if (!option || option.archived)
+          err(
+            ['presale', i, 'requiredContactRoles', j],
+            'CONTACT_ROLE_UNKNOWN',
+            `联系人角色 ${role} ${option ? '已归档' : '不存在'}`,
+            `Contact role ${role} ${option ? 'is archived' : 'is not defined'} in field management`,
+          );
+      });
+    });
+    def.appliesWhen.forEach((c, i) => {
+      const ref = `${c.source}.${c.key}`;
+      const field = optionsOf(c.source, c.key);
+      if (!field || field.archived || !field.options) {
+        err(
+          ['appliesWhen', i, 'key'],
+          'CONDITION_FIELD_UNKNOWN',
+          `适用条件的字段 ${ref} 不存在、已归档或不是选项字段`,
+          `Condition field ${ref} is not defined, archived or not a select field`,
+        );
+        return;
+      }
+      c.values.forEach((v, j) => {
+        if (!field.options?.some((o) => o.value === v))
+          err(
+            ['appliesWhen', i, 'values', j],
+            'CONDITION_VALUE_UNKNOWN',
+            `字段 ${ref} 没有选项 ${v}`,
+            `Field ${ref} has no option ${v}`,
+          );
+      });
+    });
+  }
+
   def.presale.forEach((stage, i) => {
     const prev = def.presale[i - 1];
     if (prev && stage.winRate < prev.winRate)
@@ -172,6 +215,8 @@ export function normalizeDraft(raw: unknown): ProcessDraft {
   const str = (v: unknown, dflt = '') => (typeof v === 'string' ? v : dflt);
   const num = (v: unknown, dflt: number) => (typeof v === 'number' && Number.isFinite(v) ? v : dflt);
   const days = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) ? v : null);
+  const strings = (v: unknown): string[] => (Array.isArray(v) ? v.filter((x) => typeof x === 'string') : []);
+  const team = (t: Record<string, any>) => ({ userIds: strings(t.userIds), departments: strings(t.departments) });
   const fields = (list: unknown) =>
     (Array.isArray(list) ? list : []).map((f: Record<string, any>) => {
       const out: Record<string, unknown> = { source: f.source, key: str(f.key), required: f.required === true };
@@ -198,10 +243,12 @@ export function normalizeDraft(raw: unknown): ProcessDraft {
         ...base(s),
         winRate: num(s.winRate, 0),
         minContacts: num(s.minContacts, 0),
+        requiredContactRoles: strings(s.requiredContactRoles),
       })) as PresaleStage[],
       postsale: (Array.isArray(d.postsale) ? d.postsale : []).map((s: Record<string, any>) => ({
         ...base(s),
         overdueAfterDays: days(s.overdueAfterDays),
+        team: s.team && typeof s.team === 'object' ? team(s.team) : null,
       })) as PostsaleStage[],
       terminal: Object.fromEntries(
         (['won', 'lost', 'invalid'] as const).map((k) => [
@@ -221,6 +268,12 @@ export function normalizeDraft(raw: unknown): ProcessDraft {
         allowMoveBack: typeof rules.allowMoveBack === 'boolean' ? rules.allowMoveBack : DEFAULT_RULES.allowMoveBack,
         allowReopen: typeof rules.allowReopen === 'boolean' ? rules.allowReopen : DEFAULT_RULES.allowReopen,
       },
+      postsaleTeam: team(d.postsaleTeam ?? {}),
+      appliesWhen: (Array.isArray(d.appliesWhen) ? d.appliesWhen : []).map((c: Record<string, any>) => ({
+        source: c.source,
+        key: str(c.key),
+        values: strings(c.values),
+      })),
     },
   };
 }

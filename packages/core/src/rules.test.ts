@@ -12,10 +12,13 @@ import {
 import {
   afterWin,
   availableActions,
+  conditionsHold,
   decide,
   evaluateGates,
+  gateDetail,
   initialState,
   orderStageReached,
+  postsaleTeamFor,
   winRateOf,
   type OpportunityState,
 } from './rules.js';
@@ -29,6 +32,7 @@ function at(stageId: string, over: Partial<OpportunityState> = {}): OpportunityS
     phase: seed.presale.some((s) => s.id === stageId) ? 'presale' : 'postsale',
     stageId,
     contactCount: 2,
+    contactRoles: [],
     orderCount: 0,
     approval: null,
     values: { customer: { industry: 'it' }, opportunity: { expectedCloseDate: '2027-01-31', amount: 1000 }, stage: {} },
@@ -98,6 +102,34 @@ describe('complete stage', () => {
       code: 'STAGE_GATES_UNMET',
       details: [{ gate: 'minContacts', have: 1, need: 2 }],
     });
+  });
+
+  it('refuses while a required contact role is missing, naming the role by its label', () => {
+    const def: ProcessDefinition = {
+      ...seed,
+      presale: seed.presale.map((s) =>
+        s.id === 'visit' ? { ...s, requiredContactRoles: ['direct', 'decisionMaker'] } : s,
+      ),
+    };
+    const state = at('visit', filled({ visitNotes: 'x' }, { contactCount: 2, contactRoles: ['direct'] }));
+    expect(evaluateGates(def, state).filter((g) => g.gate === 'contactRole')).toEqual([
+      { gate: 'contactRole', role: 'direct', met: true },
+      { gate: 'contactRole', role: 'decisionMaker', met: false },
+    ]);
+    expect(decide(def, state, { type: 'completeStage' })).toMatchObject({
+      ok: false,
+      code: 'STAGE_GATES_UNMET',
+      details: [{ gate: 'contactRole', role: 'decisionMaker' }],
+    });
+    const label = { zh: '关键决策人', en: 'Decision maker' };
+    const gate = { gate: 'contactRole', role: 'decisionMaker', met: false } as const;
+    expect(gateDetail(gate, def, 'visit', (source) => (source === 'contactRole' ? label : undefined)).message).toEqual({
+      zh: '客户还没有“关键决策人”角色的联系人',
+      en: 'The customer has no contact with the role "Decision maker"',
+    });
+    expect(
+      decide(def, { ...state, contactRoles: ['decisionMaker', 'direct'] }, { type: 'completeStage' }),
+    ).toMatchObject({ ok: true, kind: 'moved' });
   });
 
   it('moves to the next stage when the gates pass', () => {
@@ -471,5 +503,42 @@ describe('the allowReopen rule', () => {
     expect(put.parse({ ...body, definition: { ...body.definition, rules: older } }).definition.rules.allowReopen).toBe(
       true,
     );
+  });
+});
+
+describe('applicability and post-sale teams', () => {
+  const def = processDefinitionSchema.parse({
+    ...seed,
+    appliesWhen: [
+      { source: 'customer', key: 'customerType', values: ['key'] },
+      { source: 'opportunity', key: 'productLines', values: ['hardware', 'network'] },
+    ],
+    postsaleTeam: { userIds: ['wang'], departments: [] },
+    postsale: seed.postsale.map((s, i) =>
+      i === 1 ? { ...s, team: { userIds: ['zhao'], departments: ['service'] } } : s,
+    ),
+  });
+
+  it('holds when every condition holds: one of the values, or for a list any of them', () => {
+    expect(
+      conditionsHold(def, {
+        customer: { customerType: 'key' },
+        opportunity: { productLines: ['software', 'network'] },
+      }),
+    ).toBe(true);
+    expect(
+      conditionsHold(def, { customer: { customerType: 'key' }, opportunity: { productLines: ['software'] } }),
+    ).toBe(false);
+    expect(
+      conditionsHold(def, { customer: { customerType: 'small' }, opportunity: { productLines: ['hardware'] } }),
+    ).toBe(false);
+    expect(conditionsHold(def, { customer: {}, opportunity: { productLines: ['hardware'] } })).toBe(false);
+    expect(conditionsHold(seed, { customer: {}, opportunity: {} })).toBe(true);
+  });
+
+  it("gives a stage's own team, else the process's", () => {
+    expect(postsaleTeamFor(def, def.postsale[0]!.id)).toEqual({ userIds: ['wang'], departments: [] });
+    expect(postsaleTeamFor(def, def.postsale[1]!.id)).toEqual({ userIds: ['zhao'], departments: ['service'] });
+    expect(postsaleTeamFor(seed, null)).toEqual({ userIds: [], departments: [] });
   });
 });

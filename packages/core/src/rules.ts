@@ -1,4 +1,4 @@
-import { stageById, type ProcessDefinition, type Stage, type Terminal } from './definition.js';
+import { stageById, type PostsaleTeam, type ProcessDefinition, type Stage, type Terminal } from './definition.js';
 import type { Detail, ErrorCode, Refusal } from './errors.js';
 import { isEmptyValue } from './fields.js';
 
@@ -23,6 +23,8 @@ export interface OpportunityState {
   stageId: string | null;
   values: FormValues;
   contactCount: number;
+  /** The contact roles (`contact.role` options) some contact of the customer holds. */
+  contactRoles: readonly string[];
   /** The approval of the current stage entry, if one was requested. */
   approval: { state: ApprovalState; action: ApprovalAction } | null;
   orderCount: number;
@@ -31,6 +33,7 @@ export interface OpportunityState {
 export type Gate =
   | { gate: 'requiredField'; source: 'customer' | 'opportunity' | 'stage'; key: string; met: boolean }
   | { gate: 'minContacts'; have: number; need: number; met: boolean }
+  | { gate: 'contactRole'; role: string; met: boolean }
   | { gate: 'approval'; state: ApprovalState | 'notRequested'; met: boolean };
 
 export type Action =
@@ -78,7 +81,7 @@ function invalid(zh: string, en: string, extra: Record<string, unknown> = {}): O
   return refuse('INVALID_TRANSITION', [{ ...extra, message: text(zh, en) }]);
 }
 
-/** Every gate of a stage, met or not, in a fixed order: fields, contacts, approval. */
+/** Every gate of a stage, met or not, in a fixed order: fields, contacts, contact roles, approval. */
 export function evaluateGates(def: ProcessDefinition, state: OpportunityState, stageId = state.stageId): Gate[] {
   const found = stageById(def, stageId);
   if (!found) return [];
@@ -93,6 +96,9 @@ export function evaluateGates(def: ProcessDefinition, state: OpportunityState, s
     const need = found.stage.minContacts;
     gates.push({ gate: 'minContacts', have: state.contactCount, need, met: state.contactCount >= need });
   }
+  if (found.phase === 'presale')
+    for (const role of found.stage.requiredContactRoles)
+      gates.push({ gate: 'contactRole', role, met: state.contactRoles.includes(role) });
   if (stage.requiresApproval) {
     const s = state.approval?.state ?? 'notRequested';
     gates.push({ gate: 'approval', state: s, met: s === 'approved' });
@@ -104,16 +110,17 @@ export function gateDetail(
   g: Gate,
   def: ProcessDefinition,
   stageId: string | null,
-  labelOf?: (source: string, key: string) => string,
+  /** A field's label (`'contactRole'` and a value: a role's); a string serves both languages. */
+  labelOf?: (source: string, key: string) => string | { zh: string; en: string } | undefined,
 ): Detail {
   switch (g.gate) {
     case 'requiredField': {
-      const label = labelOf?.(g.source, g.key) ?? stageFieldLabel(def, stageId, g.source, g.key) ?? g.key;
+      const label = bilingual(labelOf?.(g.source, g.key) ?? stageFieldLabel(def, stageId, g.source, g.key), g.key);
       return {
         gate: g.gate,
         source: g.source,
         key: g.key,
-        message: text(`必填字段“${label}”未填写`, `Required field "${label}" is empty`),
+        message: text(`必填字段“${label.zh}”未填写`, `Required field "${label.en}" is empty`),
       };
     }
     case 'minContacts':
@@ -126,6 +133,15 @@ export function gateDetail(
           `The customer needs at least ${g.need} contacts (has ${g.have})`,
         ),
       };
+    case 'contactRole': {
+      // `labelOf('contactRole', value)` names a role (an option of the contact.role field).
+      const label = bilingual(labelOf?.('contactRole', g.role), g.role);
+      return {
+        gate: g.gate,
+        role: g.role,
+        message: text(`客户还没有“${label.zh}”角色的联系人`, `The customer has no contact with the role "${label.en}"`),
+      };
+    }
     case 'approval':
       return {
         gate: g.gate,
@@ -145,9 +161,15 @@ function stageFieldLabel(
   stageId: string | null,
   source: string,
   key: string,
-): string | undefined {
-  const f = stageById(def, stageId)?.stage.fields.find((x) => x.source === source && x.key === key);
-  return f?.label?.zh || f?.label?.en || undefined;
+): { zh: string; en: string } | undefined {
+  const label = stageById(def, stageId)?.stage.fields.find((x) => x.source === source && x.key === key)?.label;
+  return label && (label.zh || label.en) ? label : undefined;
+}
+
+/** A label in both languages (an empty side takes the other's), else `fallback` in both. */
+function bilingual(label: string | { zh: string; en: string } | undefined, fallback: string) {
+  if (typeof label === 'string') return { zh: label, en: label };
+  return { zh: label?.zh || label?.en || fallback, en: label?.en || label?.zh || fallback };
 }
 
 /**
@@ -384,4 +406,29 @@ export function availableActions(def: ProcessDefinition, state: OpportunityState
   const first = def.presale[0];
   if (first && decide(def, state, { type: 'reopen', stageId: first.id, admin: true }).ok) out.push('reopen');
   return out;
+}
+
+/**
+ * Whether a process's field conditions (`appliesWhen`) hold for a customer and an
+ * opportunity's values: each condition's field holds one of its values (a multiselect,
+ * any of them). No conditions: it applies. Departments are checked apart (by the server,
+ * which knows the user).
+ */
+export function conditionsHold(
+  def: Pick<ProcessDefinition, 'appliesWhen'>,
+  values: Pick<FormValues, 'customer' | 'opportunity'>,
+): boolean {
+  return def.appliesWhen.every((c) => {
+    const v = values[c.source][c.key];
+    return Array.isArray(v) ? v.some((x) => c.values.includes(String(x))) : v != null && c.values.includes(String(v));
+  });
+}
+
+/** Who handles a post-sale stage: its own team when it names one, else the process's. */
+export function postsaleTeamFor(
+  def: Pick<ProcessDefinition, 'postsale' | 'postsaleTeam'>,
+  stageId: string | null,
+): PostsaleTeam {
+  const stage = def.postsale.find((s) => s.id === stageId);
+  return stage?.team ?? def.postsaleTeam;
 }

@@ -12,10 +12,13 @@ import type { ProcessDraft, StageField } from './definition.js';
  *   postsale      Y.Map<stageId, Y.Map>          (a move changes one number, so a
  *                                                concurrent edit of the moved stage survives)
  *     stage: order number, name Y.Text, requirements Y.Text, winRate, remindAfterDays,
- *            overdueAfterDays, requiresApproval, minContacts,
+ *            overdueAfterDays, requiresApproval, minContacts, requiredContactRoles (a list),
+ *            team (post-sale: {userIds, departments} or null),
  *            fields Y.Map<"source:key", Y.Map{order, source, key, required, label, type, options}>
  *   terminal      Y.Map<won|lost|invalid, Y.Map{name, winRate}>
  *   rules         Y.Map
+ *   postsaleTeam  {userIds, departments}       plain values: an edit replaces the whole
+ *   appliesWhen   [{source, key, values}]        value (a small list, one admin's choice)
  *
  * `readDraft` turns the doc into plain JSON (not yet validated); `writeDraft` applies a
  * JSON draft as the smallest set of changes.
@@ -23,7 +26,15 @@ import type { ProcessDraft, StageField } from './definition.js';
 export const DRAFT_ROOT = 'draft';
 export type PhaseKey = 'presale' | 'postsale';
 
-const STAGE_SCALARS = ['winRate', 'remindAfterDays', 'overdueAfterDays', 'requiresApproval', 'minContacts'] as const;
+const STAGE_SCALARS = [
+  'winRate',
+  'remindAfterDays',
+  'overdueAfterDays',
+  'requiresApproval',
+  'minContacts',
+  'requiredContactRoles',
+  'team',
+] as const;
 const STAGE_TEXTS = ['name', 'requirements'] as const;
 
 export function draftRoot(doc: Y.Doc): Y.Map<unknown> {
@@ -159,6 +170,8 @@ export function writeDraft(doc: Y.Doc, draft: ProcessDraft, origin?: unknown): v
     }
     const rules = ensure(root, 'rules', () => new Y.Map());
     for (const [k, v] of Object.entries(draft.definition.rules)) setScalar(rules, k, v);
+    setScalar(root, 'postsaleTeam', draft.definition.postsaleTeam);
+    setScalar(root, 'appliesWhen', draft.definition.appliesWhen);
   }, origin);
 }
 
@@ -211,7 +224,7 @@ export function readDraftShell<T>(doc: Y.Doc, stage: (phase: PhaseKey, id: strin
   };
 }
 
-/** The draft's settings as plain JSON: name, departments, terminal states and rules. */
+/** The draft's settings as plain JSON: name, departments, terminal states, rules, team, conditions. */
 export function readDraftSettings(doc: Y.Doc) {
   const root = draftRoot(doc);
   const name = root.get('name');
@@ -224,12 +237,14 @@ export function readDraftSettings(doc: Y.Doc) {
     definition: {
       terminal: terminal instanceof Y.Map ? terminal.toJSON() : undefined,
       rules: rules instanceof Y.Map ? rules.toJSON() : undefined,
+      postsaleTeam: plain(root.get('postsaleTeam')),
+      appliesWhen: plain(root.get('appliesWhen')),
     },
   };
 }
 
 /** The root keys `readDraftSettings` reads. */
-export const DRAFT_SETTINGS_KEYS = ['name', 'departments', 'terminal', 'rules'] as const;
+export const DRAFT_SETTINGS_KEYS = ['name', 'departments', 'terminal', 'rules', 'postsaleTeam', 'appliesWhen'] as const;
 
 /** A phase's stages in order, each given by `stage`. */
 export function readStages<T>(

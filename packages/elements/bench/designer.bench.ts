@@ -33,6 +33,7 @@ function bigDefinition(): ProcessDefinition {
     remindAfterDays: 7,
     requiresApproval: i % 5 === 0,
     minContacts: 0,
+    requiredContactRoles: [],
     fields: Array.from({ length: FIELDS }, (_, k) =>
       k % 2
         ? { source: 'customer' as const, key: `c${k}`, required: k % 3 === 0 }
@@ -55,6 +56,7 @@ function bigDefinition(): ProcessDefinition {
         remindAfterDays: null,
         requiresApproval: false,
         overdueAfterDays: 5,
+        team: null,
         fields: [],
       },
     ],
@@ -70,6 +72,8 @@ function bigDefinition(): ProcessDefinition {
       allowMoveBack: true,
       allowReopen: true,
     },
+    postsaleTeam: { userIds: [], departments: [] },
+    appliesWhen: [],
   } as ProcessDefinition;
 }
 

@@ -22,6 +22,10 @@ const fieldArb = fc.oneof(
   }),
 );
 const fieldsArb = fc.uniqueArray(fieldArb, { maxLength: 4, selector: (f) => `${f.source}:${f.key}` });
+const teamArb = fc.record({
+  userIds: fc.uniqueArray(idArb, { maxLength: 3 }),
+  departments: fc.uniqueArray(idArb, { maxLength: 2 }),
+});
 const presaleArb = (id: string) =>
   fc.record({
     id: fc.constant(id),
@@ -31,6 +35,7 @@ const presaleArb = (id: string) =>
     remindAfterDays: days,
     requiresApproval: fc.boolean(),
     minContacts: fc.integer({ min: 0, max: 5 }),
+    requiredContactRoles: fc.uniqueArray(keyArb, { maxLength: 3 }),
     fields: fieldsArb,
   });
 const postsaleArb = (id: string) =>
@@ -41,6 +46,7 @@ const postsaleArb = (id: string) =>
     remindAfterDays: days,
     overdueAfterDays: days,
     requiresApproval: fc.boolean(),
+    team: fc.option(teamArb, { nil: null }),
     fields: fieldsArb,
   });
 
@@ -66,6 +72,15 @@ export const draftArb: fc.Arbitrary<ProcessDraft> = fc
           allowMoveBack: fc.boolean(),
           allowReopen: fc.boolean(),
         }),
+        postsaleTeam: teamArb,
+        appliesWhen: fc.uniqueArray(
+          fc.record({
+            source: fc.constantFrom('customer' as const, 'opportunity' as const),
+            key: keyArb,
+            values: fc.uniqueArray(keyArb, { minLength: 1, maxLength: 3 }),
+          }),
+          { maxLength: 2, selector: (c) => `${c.source}.${c.key}` },
+        ),
       }),
     });
   }) as fc.Arbitrary<ProcessDraft>;

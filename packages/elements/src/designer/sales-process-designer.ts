@@ -245,18 +245,20 @@ export class SalesProcessDesigner extends ConnectedElement {
     args: () => [this.#client, this.processId] as const,
     task: async ([client, processId], { signal }) => {
       if (!client) return initialState;
-      const [process, customer, opportunity, directory] = await Promise.all([
+      const [process, customer, opportunity, contact, directory] = await Promise.all([
         client.get<ProcessInfo>(`/processes/${encodeURIComponent(processId)}`, signal),
         this.catalog ? null : client.get<{ items: FieldDefinition[] }>('/fields/customer', signal),
         this.catalog ? null : client.get<{ items: FieldDefinition[] }>('/fields/opportunity', signal),
+        this.catalog ? null : client.get<{ items: FieldDefinition[] }>('/fields/contact', signal),
         this.departments ? null : client.get<{ departments: Department[] }>('/directory', signal),
       ]);
-      return { process, customer, opportunity, directory };
+      return { process, customer, opportunity, contact, directory };
     },
-    onComplete: ({ process, customer, opportunity, directory }) => {
+    onComplete: ({ process, customer, opportunity, contact, directory }) => {
       this.process = process;
       this.failure = null;
-      if (customer && opportunity) this.catalog = { customer: customer.items, opportunity: opportunity.items };
+      if (customer && opportunity && contact)
+        this.catalog = { customer: customer.items, opportunity: opportunity.items, contact: contact.items };
       if (directory) this.departments = directory.departments;
     },
     onError: (e) => this.loadFailed(e, this.process),

@@ -118,7 +118,7 @@ export const fieldDefinitions = pgTable(
     tenantId: text('tenant_id')
       .notNull()
       .references(() => tenants.id, { onDelete: 'cascade' }),
-    object: text('object').$type<'customer' | 'opportunity'>().notNull(),
+    object: text('object').$type<'customer' | 'opportunity' | 'contact'>().notNull(),
     key: text('key').notNull(),
     label: jsonb('label').$type<{ zh: string; en: string }>().notNull(),
     type: text('type').notNull(),

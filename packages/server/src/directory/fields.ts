@@ -183,6 +183,7 @@ export class FieldService {
     const catalog = {
       customer: [...SYSTEM_FIELDS.customer, ...custom('customer')],
       opportunity: [...SYSTEM_FIELDS.opportunity, ...custom('opportunity')],
+      contact: [...SYSTEM_FIELDS.contact, ...custom('contact')],
     };
     this.cache.set(tenantId, { at: Date.now(), catalog });
     return catalog;

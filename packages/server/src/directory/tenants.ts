@@ -1,4 +1,4 @@
-import { DEFAULT_CUSTOM_FIELDS } from '@sales-process/core';
+import { DEFAULT_CUSTOM_FIELDS, FIELD_OBJECTS } from '@sales-process/core';
 import { eq } from 'drizzle-orm';
 import { diffOf, type AuditLog } from '../audit/service.js';
 import type { ServerContext } from '../context.js';
@@ -24,7 +24,7 @@ export class TenantService {
         .onConflictDoNothing()
         .returning({ id: tenants.id });
       if (inserted.length) {
-        const rows = (['customer', 'opportunity'] as const).flatMap((object) =>
+        const rows = FIELD_OBJECTS.flatMap((object) =>
           DEFAULT_CUSTOM_FIELDS[object].map((f) => ({
             tenantId,
             object,

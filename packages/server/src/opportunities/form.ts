@@ -1,10 +1,12 @@
 import {
+  CONTACT_ROLE_KEY,
   checkFieldValue,
   gateDetail,
   offeredOptions,
   stageById,
   type FieldCatalog,
   type FormFieldView,
+  type LocalizedText,
   type OpportunityState,
   type ProcessDefinition,
   type Refusal,
@@ -22,11 +24,14 @@ export function fieldLabel(
   stageId: string | null,
   source: string,
   key: string,
-): string {
+): LocalizedText | string {
   const f = stageById(def, stageId)?.stage.fields.find((x) => x.source === source && x.key === key);
-  if (f?.label) return f.label.zh || f.label.en;
+  if (f?.label) return f.label;
   if (source === 'customer' || source === 'opportunity')
-    return catalog[source].find((d) => d.key === key)?.label.zh ?? key;
+    return catalog[source].find((d) => d.key === key)?.label ?? key;
+  // A role required by the stage: an option of the contact.role field.
+  if (source === 'contactRole')
+    return catalog.contact.find((d) => d.key === CONTACT_ROLE_KEY)?.options?.find((o) => o.value === key)?.label ?? key;
   return key;
 }
 
@@ -133,7 +138,9 @@ export function refusalError(
           stageId,
           labelOf,
         )
-      : d,
+      : d.gate === 'contactRole'
+        ? gateDetail({ gate: 'contactRole', role: String(d.role), met: false }, def, stageId, labelOf)
+        : d,
   );
   return new ApiError(refusal.code, details);
 }

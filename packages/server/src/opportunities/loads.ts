@@ -20,6 +20,7 @@ export type Loaded = Row & {
   ownerName: string | null;
   managerId: string | null;
   contactCount: number;
+  contactRoles: string[];
   orderCount: number;
   approval: OpportunityState['approval'];
 };
@@ -41,6 +42,9 @@ function selectLoaded(q: Q) {
         sql<number>`(select count(*) from contacts where contacts.customer_id = ${opportunities.customerId})`.mapWith(
           Number,
         ),
+      contactRoles: sql<string[]>`(select coalesce(jsonb_agg(distinct r.role), '[]'::jsonb)
+        from contacts, jsonb_array_elements_text(contacts.roles) as r(role)
+        where contacts.customer_id = ${opportunities.customerId})`,
       orderCount: sql<number>`(select count(*) from orders where orders.opportunity_id = ${opportunities.id})`.mapWith(
         Number,
       ),
@@ -79,6 +83,7 @@ function toLoaded(r: LoadedRow | undefined): Loaded {
     ownerName: r.ownerName,
     managerId: r.managerId,
     contactCount: r.contactCount,
+    contactRoles: r.contactRoles ?? [],
     orderCount: r.orderCount,
     approval: state
       ? { state: state as 'pending' | 'approved' | 'rejected', action: action as 'complete' | 'win' }
@@ -93,6 +98,7 @@ export function stateOf(row: Loaded): OpportunityState {
     phase: row.phase,
     stageId: row.stageId,
     contactCount: row.contactCount,
+    contactRoles: row.contactRoles,
     orderCount: row.orderCount,
     approval: row.approval,
     values: {

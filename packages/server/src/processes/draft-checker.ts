@@ -30,6 +30,10 @@ import * as Y from 'yjs';
 import type { Problem } from '../live/doc-kind.js';
 import { clearUnknownRoots, unknownKeyProblem, unknownRoots } from '../live/yjs-roots.js';
 
+/** Root keys the mapping writes as plain JSON values (an edit replaces the whole value). */
+const ROOT_PLAIN_KEYS: ReadonlySet<string> = new Set(['postsaleTeam', 'appliesWhen']);
+const rootTypeFits = (k: string, v: unknown) => (k === 'name' ? v instanceof Y.Text : v instanceof Y.Map);
+
 /** Keys the draft mapping does not know: a client wrote something it should not have. */
 function unknownDraftKeys(
   doc: Y.Doc,
@@ -39,8 +43,9 @@ function unknownDraftKeys(
   out.push(...unknownRoots(doc, [DRAFT_ROOT]));
   const root = doc.getMap(DRAFT_ROOT);
   root.forEach((v, k) => {
-    // An unknown key, or a known one holding something else than the type the mapping writes.
-    if (!DRAFT_ROOT_KEYS.has(k) || (k === 'name' ? !(v instanceof Y.Text) : !(v instanceof Y.Map)))
+    // An unknown key, or a known one holding something else than the type the mapping writes
+    // (plain values are checked by the settings' schema).
+    if (!DRAFT_ROOT_KEYS.has(k) || (ROOT_PLAIN_KEYS.has(k) ? v instanceof Y.AbstractType : !rootTypeFits(k, v)))
       out.push(`draft.${k}`);
     if ((k === 'presale' || k === 'postsale') && v instanceof Y.Map)
       v.forEach((stage, id) => {
@@ -234,6 +239,7 @@ export function restoreDraftDoc(doc: Y.Doc, good: ProcessDraft, origin: unknown)
     for (const k of ['name'] as const) if (root.has(k) && !(root.get(k) instanceof Y.Text)) root.delete(k);
     for (const k of ['departments', 'presale', 'postsale', 'terminal', 'rules'])
       if (root.has(k) && !(root.get(k) instanceof Y.Map)) root.delete(k);
+    for (const k of ROOT_PLAIN_KEYS) if (root.get(k) instanceof Y.AbstractType) root.delete(k);
     writeDraft(doc, good);
   }, origin);
 }
