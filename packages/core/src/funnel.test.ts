@@ -1,13 +1,16 @@
 import { describe, expect, it } from 'vitest';
 import {
+  acceptedCurrencies,
   computeFunnel,
+  CurrencyConverter,
   diagnoseShape,
   planHistoryOf,
   planTarget,
+  rateOf,
   shiftPeriod,
   type FunnelStageFigures,
 } from './funnel.js';
-import { EXAMPLE, STAYS } from './testing/funnel-example.js';
+import { EXAMPLE, EXAMPLE_FX, FX_RATES, STAYS } from './testing/funnel-example.js';
 import { seedProcessDefinition as seed } from './seed-process.js';
 
 describe('funnel figures of the hand-computed example', () => {
@@ -60,6 +63,52 @@ describe('funnel figures of the hand-computed example', () => {
   it('calls this funnel healthy (5 > 1.2 × 3, no stage under half the others)', () => {
     expect(f.diagnosis.shape).toBe('healthy');
     expect(f.diagnosis.thresholds.topWidthRatio).toBe(1.2);
+  });
+});
+
+describe('amounts in several currencies', () => {
+  it('converts each amount to the base currency at its rate, and says so', () => {
+    const f = computeFunnel(seed, EXAMPLE_FX, STAYS, FX_RATES);
+    const cny = computeFunnel(seed, EXAMPLE, STAYS);
+    // Each foreign amount is worth what the all-CNY example holds: every figure is the hand-computed one.
+    expect({ ...f, rates: {}, converted: false }).toEqual(cny);
+    expect(f.openAmount).toBe(2_200_000);
+    expect(f.weightedAmount).toBe(890_000);
+    expect(f.terminal.lost.amount).toBe(980_000); // 8,000,000 JPY × 0.05 = 400,000 among them
+    expect([f.currency, f.converted, f.rates, f.unconverted]).toEqual(['CNY', true, { JPY: 0.05, USD: 8 }, []]);
+    expect([cny.currency, cny.converted, cny.rates]).toEqual(['CNY', false, {}]);
+  });
+
+  it('does not add 100 USD and 100 JPY into 200', () => {
+    const o = (id: string, currency: string) => ({ ...EXAMPLE[0]!, id, amount: 100, currency });
+    const f = computeFunnel(seed, [o('a', 'USD'), o('b', 'JPY')], [], FX_RATES);
+    expect(f.openAmount).toBe(805); // 100 × 8 + 100 × 0.05
+  });
+
+  it('counts an opportunity in a currency with no rate, leaves its amount out and names the currency', () => {
+    const f = computeFunnel(
+      seed,
+      [...EXAMPLE_FX, { ...EXAMPLE[0]!, id: 'eur', amount: 1_000, currency: 'EUR' }],
+      STAYS,
+      FX_RATES,
+    );
+    expect(f.total).toBe(23);
+    expect(f.stages[0]!.open).toBe(6);
+    expect(f.openAmount).toBe(2_200_000);
+    expect(f.unconverted).toEqual(['EUR']);
+  });
+
+  it('plans targets from won amounts in the base currency', () => {
+    expect(planHistoryOf(EXAMPLE_FX, FX_RATES)).toEqual(planHistoryOf(EXAMPLE));
+  });
+
+  it('knows the base rate, recorded rates and which currencies are accepted', () => {
+    expect([rateOf(FX_RATES, 'CNY'), rateOf(FX_RATES, 'USD'), rateOf(FX_RATES, 'EUR')]).toEqual([1, 8, null]);
+    expect(rateOf({ base: 'USD', rates: {} }, 'toString')).toBeNull();
+    expect(acceptedCurrencies(FX_RATES)).toEqual(['CNY', 'JPY', 'USD']);
+    const fx = new CurrencyConverter({ base: 'USD', rates: { CNY: 0.14 } });
+    expect([fx.toBase(100), fx.toBase(100, 'CNY'), fx.toBase(5, 'GBP')]).toEqual([100, 14.000000000000002, 0]);
+    expect(fx.summary()).toEqual({ currency: 'USD', converted: true, rates: { CNY: 0.14 }, unconverted: ['GBP'] });
   });
 });
 

@@ -13,10 +13,15 @@ import type { OpportunityStatus } from './rules.js';
  *   last stage, won ÷ reached(last). Moving back does not undo "reached".
  * - days in stage: completed stays only (enter → leave), mean and median.
  * - overall win rate = won ÷ (won + lost); invalid ones are not decisions.
+ * - every amount is in the tenant's base currency: an amount in another currency is
+ *   converted at its recorded rate (`CurrencyConverter`); one with no rate counts as an
+ *   opportunity but adds no amount, and the figures name its currency (`unconverted`).
  */
 export interface FunnelOpportunity {
   id: string;
   amount: number;
+  /** ISO 4217 code of `amount`; the base currency when left out. */
+  currency?: string;
   status: OpportunityStatus;
   /** Current stage, or the stage it was closed from. */
   stageId: string | null;
@@ -45,7 +50,7 @@ export interface FunnelStageFigures {
   medianDays: number | null;
 }
 
-export interface FunnelFigures {
+export interface FunnelFigures extends FiguresCurrency {
   stages: FunnelStageFigures[];
   terminal: Record<'won' | 'lost' | 'invalid', { count: number; amount: number }>;
   total: number;
@@ -74,6 +79,84 @@ export function median(xs: readonly number[]): number | null {
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
 
+// ---- currencies -------------------------------------------------------------------
+
+/** A tenant's base currency until an admin sets another (the server's column default). */
+export const DEFAULT_BASE_CURRENCY = 'CNY';
+
+/**
+ * A tenant's base currency and the rates an admin recorded: units of the base currency one
+ * unit of each other currency is worth (base CNY, `USD: 7.1`). The base's own rate is 1.
+ */
+export interface CurrencyTable {
+  base: string;
+  rates: Readonly<Record<string, number>>;
+}
+
+/** What money figures say about their currency. */
+export interface FiguresCurrency {
+  /** Every amount is in this currency: the tenant's base currency. */
+  currency: string;
+  /** Some amounts were in other currencies and were converted at `rates`. */
+  converted: boolean;
+  /** The rates applied, one for each other currency met (units of `currency` per unit). */
+  rates: Record<string, number>;
+  /** Currencies met that have no recorded rate: their opportunities count, their amounts do not. */
+  unconverted: string[];
+}
+
+/** The rate of `currency` in the table: 1 for the base, null when none is recorded. */
+export function rateOf(table: CurrencyTable, currency: string): number | null {
+  if (currency === table.base) return 1;
+  return Object.hasOwn(table.rates, currency) ? table.rates[currency]! : null;
+}
+
+/** The currencies an amount may be in: the base, then those with a rate, in code order. */
+export function acceptedCurrencies(table: CurrencyTable): string[] {
+  return [
+    table.base,
+    ...Object.keys(table.rates)
+      .filter((c) => c !== table.base)
+      .sort(),
+  ];
+}
+
+/**
+ * Converts amounts into the base currency and remembers what it did, for the figures to say
+ * so. Converting a sum is converting each of its amounts: Σ(a) × r = Σ(a × r), which is
+ * why the server converts per-currency sums of its rollups and gets core's figures.
+ */
+export class CurrencyConverter {
+  private readonly used = new Map<string, number>();
+  private readonly missing = new Set<string>();
+
+  constructor(readonly table: CurrencyTable) {}
+
+  /** `amount` in `currency` as base units; 0 when the currency has no rate (and it is named). */
+  toBase(amount: number, currency: string = this.table.base): number {
+    const rate = rateOf(this.table, currency);
+    if (rate === null) {
+      this.missing.add(currency);
+      return 0;
+    }
+    if (currency === this.table.base) return amount;
+    this.used.set(currency, rate);
+    return amount * rate;
+  }
+
+  summary(): FiguresCurrency {
+    const codes = [...this.used.keys()].sort();
+    return {
+      currency: this.table.base,
+      converted: codes.length > 0,
+      rates: Object.fromEntries(codes.map((c) => [c, this.used.get(c)!])),
+      unconverted: [...this.missing].sort(),
+    };
+  }
+}
+
+const NO_RATES: CurrencyTable = { base: DEFAULT_BASE_CURRENCY, rates: {} };
+
 /** Money rounded to cents, ratios to 4 decimals: the same rounding the SQL path uses. */
 export const round2 = (x: number) => Math.round(x * 100) / 100;
 export const round4 = (x: number) => Math.round(x * 10_000) / 10_000;
@@ -88,6 +171,8 @@ export interface FunnelAggregates {
   /** Open opportunities by expected close month ('YYYY-MM' or 'none'), with weighted sums. */
   forecast: ReadonlyMap<string, { count: number; amount: number; weighted: number }>;
   stays: ReadonlyMap<string, { avg: number | null; median: number | null }>;
+  /** The currency the amounts above are in, and how they got there (`CurrencyConverter.summary`). */
+  currency: FiguresCurrency;
 }
 
 /** The one definition of every funnel figure, from aggregates (rows in core, SQL on the server). */
@@ -127,6 +212,7 @@ export function assembleFunnel(def: ProcessDefinition, a: FunnelAggregates): Fun
     weightedAmount: round2(months.reduce((sum, m) => sum + m.weighted, 0)),
     forecast: months,
     diagnosis: diagnoseShape(stages),
+    ...a.currency,
   };
 }
 
@@ -158,11 +244,14 @@ export function addOpen(
   forecast.set(key, f);
 }
 
+/** The figures of opportunities, amounts converted into `currencies.base` (CNY with no rates by default). */
 export function computeFunnel(
   def: ProcessDefinition,
   opportunities: readonly FunnelOpportunity[],
   stays: readonly StageStay[],
+  currencies: CurrencyTable = NO_RATES,
 ): FunnelFigures {
+  const fx = new CurrencyConverter(currencies);
   const n = def.presale.length;
   const reached = new Array<number>(n + 1).fill(0);
   const terminal = { won: { count: 0, amount: 0 }, lost: { count: 0, amount: 0 }, invalid: { count: 0, amount: 0 } };
@@ -171,19 +260,28 @@ export function computeFunnel(
   const index = new Map(def.presale.map((s, i) => [s.id, i]));
   for (const o of opportunities) {
     addReached(reached, o.status === 'won' ? n : Math.max(o.maxStageIndex, index.get(o.stageId ?? '') ?? -1));
+    const amount = fx.toBase(o.amount, o.currency);
     if (o.status !== 'open') {
       terminal[o.status].count++;
-      terminal[o.status].amount += o.amount;
+      terminal[o.status].amount += amount;
       continue;
     }
     const k = index.get(o.stageId ?? '');
     if (k !== undefined)
-      addOpen(def, open, forecast, k, o.expectedCloseDate ? o.expectedCloseDate.slice(0, 7) : null, 1, o.amount);
+      addOpen(def, open, forecast, k, o.expectedCloseDate ? o.expectedCloseDate.slice(0, 7) : null, 1, amount);
   }
   const staysBy = new Map<string, number[]>();
   for (const s of stays) staysBy.set(s.stageId, [...(staysBy.get(s.stageId) ?? []), s.days]);
   const stayFigures = new Map([...staysBy].map(([id, days]) => [id, { avg: mean(days), median: median(days) }]));
-  return assembleFunnel(def, { total: opportunities.length, reached, open, terminal, forecast, stays: stayFigures });
+  return assembleFunnel(def, {
+    total: opportunities.length,
+    reached,
+    open,
+    terminal,
+    forecast,
+    stays: stayFigures,
+    currency: fx.summary(),
+  });
 }
 
 // ---- shape diagnosis -------------------------------------------------------------
@@ -377,15 +475,19 @@ export function planTarget(history: PlanHistory, input: TargetPlanInput): Target
   };
 }
 
-/** The history target planning uses: won ÷ closed, won amounts, days from creation to win. */
-export function planHistoryOf(opportunities: readonly FunnelOpportunity[]): PlanHistory {
+/** The history target planning uses: won ÷ closed, won amounts (in the base currency), days from creation to win. */
+export function planHistoryOf(
+  opportunities: readonly FunnelOpportunity[],
+  currencies: CurrencyTable = NO_RATES,
+): PlanHistory {
+  const fx = new CurrencyConverter(currencies);
   const h: PlanHistory = { won: 0, closed: 0, wonAmount: 0, wonCycleDays: 0 };
   for (const o of opportunities) {
     if (o.status === 'open') continue;
     h.closed++;
     if (o.status !== 'won') continue;
     h.won++;
-    h.wonAmount += o.amount;
+    h.wonAmount += fx.toBase(o.amount, o.currency);
     if (o.closedAt) h.wonCycleDays += (Date.parse(o.closedAt) - Date.parse(o.createdAt)) / 86_400_000;
   }
   return h;

@@ -25,6 +25,7 @@ import { analyticsRoutes } from './analytics/routes.js';
 import { auditRoutes } from './audit/routes.js';
 import { AuditLog } from './audit/service.js';
 import { directoryRoutes } from './directory/routes.js';
+import { currencyRoutes } from './directory/currency-routes.js';
 import { fieldRoutes } from './directory/field-routes.js';
 import { fileRoutes, isSignedDownload, isUpload } from './files/routes.js';
 import { notificationRoutes } from './notifications/routes.js';
@@ -241,6 +242,7 @@ export async function createServer(options: CreateServerOptions): Promise<SalesP
   api.use('*', jsonRequests({ rawBody: (method, path) => method === 'POST' && path.endsWith('/v1/files') }));
   api.route('/', directoryRoutes({ database, tenants, directory, customers, notifyCustomer: services.notifyCustomer }));
   api.route('/', fieldRoutes({ database, fields, streamSlots }));
+  api.route('/', currencyRoutes({ currencies: tenants.currencies }));
   api.route('/', processRoutes({ database, processes }));
   api.route('/', opportunityRoutes({ opportunities }));
   api.route('/', auditRoutes({ audit }));

@@ -53,3 +53,21 @@ export const STAYS: StageStay[] = [
   ...[10, 20, 30].map((days) => ({ stageId: 'needs', days })),
   ...[5, 15].map((days) => ({ stageId: 'solution', days })),
 ];
+
+/** The example's tenant with two other currencies: base CNY, 1 USD = 8 CNY, 1 JPY = 0.05 CNY. */
+export const FX_RATES = { base: 'CNY', rates: { USD: 8, JPY: 0.05 } };
+/**
+ * EXAMPLE with five amounts in USD and JPY, each worth at FX_RATES what it was in CNY: every
+ * converted figure is the hand-computed one. Added up as they stand (the old bug), the open
+ * amount would be 9,362,500 instead of 2,200,000.
+ */
+export const EXAMPLE_FX: FunnelOpportunity[] = EXAMPLE.map((x) => {
+  const as = {
+    o11: ['USD', 62_500],
+    w1: ['USD', 37_500],
+    o1: ['JPY', 2_000_000],
+    o6: ['JPY', 6_000_000],
+    l4: ['JPY', 8_000_000],
+  }[x.id] as [string, number] | undefined;
+  return as ? { ...x, currency: as[0], amount: as[1] } : { ...x, currency: 'CNY' };
+});

@@ -1,14 +1,23 @@
-import { computeFunnel, seedProcessDefinition } from '@sales-process/core';
-import { EXAMPLE, STAYS } from '@sales-process/core/testing/funnel-example';
+import {
+  computeFunnel,
+  planHistoryOf,
+  planTarget,
+  seedProcessDefinition,
+  type FunnelOpportunity,
+} from '@sales-process/core';
+import { EXAMPLE, EXAMPLE_FX, FX_RATES, STAYS } from '@sales-process/core/testing/funnel-example';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { customers, opportunities, stageHistory } from '../db/schema.js';
 import { rowsOf } from '../db/open.js';
 import { startTestServer, testDatabases, waitFor, type TestServer } from '../testing/harness.js';
 
-/** The hand-computed example of core's funnel tests, written into the database. */
-async function loadExample(t: TestServer) {
-  const admin = t.as('admin', ['admin']);
+/**
+ * The hand-computed example of core's funnel tests, written into the database: as tenant t1
+ * (ids as they are), or another tenant with its ids prefixed (ids are global).
+ */
+async function loadExample(t: TestServer, example: FunnelOpportunity[] = EXAMPLE, tenant = 't1', prefix = '') {
+  const admin = t.as('admin', ['admin'], tenant);
   await admin.post('/directory/sync', {
     departments: [
       { id: 'hq', name: '总部' },
@@ -26,17 +35,24 @@ async function loadExample(t: TestServer) {
   const { db } = t.server.services.ctx.database;
   await db
     .insert(customers)
-    .values({ id: 'cus_x', tenantId: 't1', name: 'C', fields: {}, createdAt: new Date(), updatedAt: new Date() });
+    .values({
+      id: `${prefix}cus_x`,
+      tenantId: tenant,
+      name: 'C',
+      fields: {},
+      createdAt: new Date(),
+      updatedAt: new Date(),
+    });
   await db.insert(opportunities).values(
-    EXAMPLE.map((o, i) => ({
-      id: o.id,
-      tenantId: 't1',
+    example.map((o, i) => ({
+      id: prefix + o.id,
+      tenantId: tenant,
       name: o.id,
-      customerId: 'cus_x',
+      customerId: `${prefix}cus_x`,
       ownerId: i % 2 ? 'rep2' : 'rep',
       departmentId: i % 2 ? 'north' : 'east',
       amount: o.amount,
-      currency: 'CNY',
+      currency: o.currency ?? 'CNY',
       expectedCloseDate: o.expectedCloseDate,
       processId,
       processVersion: 1,
@@ -57,8 +73,8 @@ async function loadExample(t: TestServer) {
   );
   await db.insert(stageHistory).values(
     STAYS.map((s, i) => ({
-      tenantId: 't1',
-      opportunityId: EXAMPLE[i]!.id,
+      tenantId: tenant,
+      opportunityId: prefix + example[i]!.id,
       processId,
       processVersion: 1,
       fromStageId: s.stageId,
@@ -102,6 +118,96 @@ for (const kind of testDatabases()) {
         0.6818, 0.6667, 0.5, 0.6,
       ]);
       expect(res.body.weightedAmount).toBe(890_000);
+      expect([res.body.currency, res.body.converted, res.body.rates, res.body.unconverted]).toEqual([
+        'CNY',
+        false,
+        {},
+        [],
+      ]);
+    });
+
+    it("converts amounts in two other currencies at the recorded rates: core's figures, said to be converted", async () => {
+      const fxProcess = await loadExample(t, EXAMPLE_FX, 'fx', 'fx-');
+      const admin = t.as('admin', ['admin'], 'fx');
+      const ana = t.as('ana', ['analyst'], 'fx');
+      const funnel = async (query = '') => {
+        const res = await ana.get(`/analytics/funnel?processId=${fxProcess}${query}`);
+        expect(res.status).toBe(200);
+        const { process: _p, filters: _f, planHistory, ...figures } = res.body;
+        return { figures, planHistory };
+      };
+      // No rates yet: every opportunity counts, the USD and JPY amounts are left out and named.
+      const bare = (await funnel()).figures;
+      expect([bare.total, bare.converted, bare.unconverted]).toEqual([22, false, ['JPY', 'USD']]);
+      expect(bare.openAmount).toBe(2_200_000 - 100_000 - 300_000 - 500_000);
+
+      const put = await admin.put('/currency-rates', {
+        rates: [
+          { currency: 'USD', rate: 8 },
+          { currency: 'JPY', rate: 0.05 },
+        ],
+      });
+      expect(put.status, JSON.stringify(put.body)).toBe(200);
+      const { figures, planHistory } = await funnel();
+      const expected = computeFunnel(seedProcessDefinition, EXAMPLE_FX, STAYS, FX_RATES);
+      expect(figures).toEqual(expected);
+      // Each foreign amount is worth its all-CNY twin: the hand-computed figures, not 9,362,500 open.
+      expect([figures.openAmount, figures.weightedAmount, figures.terminal.won.amount]).toEqual([
+        2_200_000, 890_000, 1_000_000,
+      ]);
+      expect([figures.currency, figures.converted, figures.rates, figures.unconverted]).toEqual([
+        'CNY',
+        true,
+        { JPY: 0.05, USD: 8 },
+        [],
+      ]);
+      expect(planHistory).toEqual(planHistoryOf(EXAMPLE_FX, FX_RATES));
+      // The scan path (a day-precise period) converts alike.
+      const scanned = (await funnel('&from=2026-05-31&to=2026-06-01')).figures;
+      expect(scanned).toEqual(expected);
+      // Filtered by owner (half the cells, and their stays).
+      const even = <T>(xs: T[]) => xs.filter((_, i) => i % 2 === 0);
+      expect((await funnel('&ownerId=rep')).figures).toEqual(
+        computeFunnel(seedProcessDefinition, even(EXAMPLE_FX), even(STAYS), FX_RATES),
+      );
+
+      // Target plans work from won amounts in the base currency, and say which.
+      const plan = await ana.post('/analytics/target-plan', {
+        processId: fxProcess,
+        target: 1_000_000,
+        period: 'month',
+        start: '2027-01',
+        periods: 3,
+      });
+      expect(plan.status).toBe(200);
+      expect(plan.body).toMatchObject({ currency: 'CNY', converted: true, rates: { JPY: 0.05, USD: 8 } });
+      expect(plan.body.figures).toEqual(
+        planTarget(planHistoryOf(EXAMPLE), { target: 1_000_000, period: 'month', start: '2027-01', periods: 3 })!
+          .figures,
+      );
+
+      // A new rate applies at once (the rollup keeps amounts per currency; no rebuild).
+      expect(
+        (
+          await admin.put('/currency-rates', {
+            rates: [
+              { currency: 'USD', rate: 4 },
+              { currency: 'JPY', rate: 0.05 },
+            ],
+          })
+        ).status,
+      ).toBe(200);
+      expect((await funnel()).figures.stages[3].openAmount).toBe(250_000); // 62,500 USD × 4
+
+      // An amount stored before rates were checked, in a currency without one: counted, left out, named.
+      const { db } = t.server.services.ctx.database;
+      await db.execute(sql`insert into opportunities (id, tenant_id, name, customer_id, owner_id, department_id, amount, currency,
+          process_id, process_version, stage_id, status, phase, stage_entered_at, max_stage_index, created_at, updated_at)
+        values ('fx-eur', 'fx', 'EUR', 'fx-cus_x', 'rep', 'east', 1000, 'EUR', ${fxProcess}, 1, 'visit', 'open', 'presale',
+          '2026-06-01', 0, '2026-06-01', '2026-06-01')`);
+      const withEur = (await funnel()).figures;
+      expect([withEur.total, withEur.stages[0].open, withEur.unconverted]).toEqual([23, 6, ['EUR']]);
+      expect(withEur.stages[0].openAmount).toBe(figures.stages[0].openAmount);
     });
 
     it('reads a stay cell split over stripes as one', async () => {
@@ -201,6 +307,7 @@ for (const kind of testDatabases()) {
       );
       await db.execute(sql`update opportunities set amount = amount + 0.5, fields = '{"x": 1}' where id like 'edge%'`);
       await db.execute(sql`update opportunities set owner_id = 'rep2', department_id = 'north' where id = 'edge2'`);
+      await db.execute(sql`update opportunities set currency = 'USD', amount = 99 where id in ('edge0', 'edge2')`);
       await db.execute(
         sql`update opportunities set status = 'won', phase = 'done', stage_id = null, closed_at = created_at + interval '10 days 6 hours' where id = 'edge3'`,
       );

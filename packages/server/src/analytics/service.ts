@@ -2,6 +2,7 @@ import {
   addOpen,
   addReached,
   assembleFunnel,
+  CurrencyConverter,
   planTarget,
   type FunnelFigures,
   type PlanHistory,
@@ -13,6 +14,7 @@ import type { ServerContext } from '../context.js';
 import { rowsOf } from '../db/open.js';
 import type { Principal } from '../http/auth.js';
 import { ApiError } from '../http/errors.js';
+import { currencyTable } from '../directory/currencies.js';
 import type { DirectoryService } from '../directory/directory.js';
 import type { ProcessService } from '../processes/service.js';
 
@@ -33,6 +35,8 @@ type FunnelGroup = {
   stage_id: string | null;
   max_index: number;
   month: string | null;
+  /** The currency `amount` is in: groups are per currency, converted when read. */
+  currency: string;
   n: number;
   amount: number;
   won_days: number;
@@ -49,12 +53,22 @@ export function wholeMonths(q: Pick<FunnelQuery, 'from' | 'to'>): { from?: strin
   return next.getUTCDate() === 1 ? { from, to: q.to.slice(0, 7) } : null;
 }
 
+/** The funnel (and its change stream, and the currency rates it converts at) is for analysts, supervisors and admins. */
+export function mayReadAnalytics(p: Principal): void {
+  if (!p.roles.has('analyst') && !p.roles.has('admin') && !p.roles.has('supervisor'))
+    throw new ApiError('FORBIDDEN', [
+      { message: { zh: '需要分析、主管或管理员角色', en: 'Needs the analyst, supervisor or admin role' } },
+    ]);
+}
+
 /**
  * SPEC §7 computed in PostgreSQL: every aggregate runs in SQL over the filtered
  * opportunities (all versions of the process), only per-stage rows come back, and core
  * (`computeFunnel`'s definitions, `diagnoseShape`, `planTarget`) turns them into the
  * figures. Stages are matched across versions by id; "reached" is translated through
- * each version's stage ids into the current version's order.
+ * each version's stage ids into the current version's order. Sums come back per currency
+ * and are converted into the tenant's base currency at the recorded rates (core's
+ * `CurrencyConverter`: a converted sum is the sum of the converted amounts).
  */
 export class AnalyticsService {
   constructor(
@@ -83,9 +97,9 @@ export class AnalyticsService {
   }
 
   /**
-   * The opportunity aggregates per (version, status, phase, stage, reached, close month).
-   * From the trigger-kept rollup when the period is whole months (or none), which is a
-   * few thousand rows whatever the data size; scanning the opportunities otherwise.
+   * The opportunity aggregates per (version, status, phase, stage, reached, close month,
+   * currency). From the trigger-kept rollup when the period is whole months (or none), which
+   * is a few thousand rows whatever the data size; scanning the opportunities otherwise.
    */
   async groups(p: Principal, q: FunnelQuery, opts: { scan?: boolean } = {}): Promise<FunnelGroup[]> {
     const { db } = this.ctx.database;
@@ -95,12 +109,12 @@ export class AnalyticsService {
       return rowsOf<FunnelGroup>(
         await db.execute(sql`
           select o.process_version as version, o.status, o.phase, o.stage_id, o.max_stage_index as max_index,
-                 to_char(o.expected_close_date, 'YYYY-MM') as month,
+                 to_char(o.expected_close_date, 'YYYY-MM') as month, o.currency,
                  count(*)::int as n, coalesce(sum(o.amount), 0)::float8 as amount,
                  coalesce(sum(extract(epoch from (o.closed_at - o.created_at)) / 86400) filter (where o.status = 'won'), 0)::float8 as won_days
           from opportunities o
           where ${where}
-          group by 1, 2, 3, 4, 5, 6`),
+          group by 1, 2, 3, 4, 5, 6, 7`),
       );
     }
     const parts: SQL[] = [sql`c.tenant_id = ${p.tenantId}`, sql`c.process_id = ${q.processId}`];
@@ -110,12 +124,13 @@ export class AnalyticsService {
     if (q.departmentId) parts.push(await this.inDepartment(p, q.departmentId, sql`c.department_id`));
     return rowsOf<FunnelGroup>(
       await db.execute(sql`
-        -- Grouped by the stored columns, in the primary key's order: no sort.
+        -- Grouped by the stored columns, in the primary key's order (currency comes right after
+        -- the close month there): an ordered walk of the key, no sort.
         select c.process_version as version, c.status, c.phase, nullif(c.stage_id, '') as stage_id, c.max_stage_index as max_index,
-               nullif(c.close_month, '') as month, sum(c.n)::int as n, sum(c.amount)::float8 as amount, sum(c.won_days)::float8 as won_days
+               nullif(c.close_month, '') as month, c.currency, sum(c.n)::int as n, sum(c.amount)::float8 as amount, sum(c.won_days)::float8 as won_days
         from funnel_cells c
         where ${sql.join(parts, sql` and `)}
-        group by c.process_version, c.status, c.phase, c.stage_id, c.max_stage_index, c.close_month
+        group by c.process_version, c.status, c.phase, c.stage_id, c.max_stage_index, c.close_month, c.currency
         having sum(c.n) <> 0`),
     );
   }
@@ -155,10 +170,7 @@ export class AnalyticsService {
 
   /** The funnel (and its change stream) is for analysts, supervisors and admins. */
   mayRead(p: Principal): void {
-    if (!p.roles.has('analyst') && !p.roles.has('admin') && !p.roles.has('supervisor'))
-      throw new ApiError('FORBIDDEN', [
-        { message: { zh: '需要分析、主管或管理员角色', en: 'Needs the analyst, supervisor or admin role' } },
-      ]);
+    mayReadAnalytics(p);
   }
 
   async funnel(
@@ -174,11 +186,13 @@ export class AnalyticsService {
     this.mayRead(p);
     const { db } = this.ctx.database;
     // The aggregates are tenant-scoped on their own, so they start with the process lookup.
-    const [process, rows, stays] = await Promise.all([
+    const [process, rows, stays, currencies] = await Promise.all([
       this.processes.row(db, p.tenantId, q.processId),
       this.groups(p, q),
       this.stays(p, q),
+      currencyTable(db, p.tenantId),
     ]);
+    const fx = new CurrencyConverter(currencies);
     const def = await this.processes.definition(db, q.processId, process.currentVersion);
     const n = def.presale.length;
     const index = new Map(def.presale.map((s, i) => [s.id, i]));
@@ -191,6 +205,7 @@ export class AnalyticsService {
     let total = 0;
     for (const r of rows) {
       total += r.n;
+      const amount = fx.toBase(r.amount, r.currency);
       if (!versionDefs.has(r.version))
         versionDefs.set(r.version, await this.processes.definition(db, q.processId, r.version));
       // How far it got, in the current version's order (stages matched by id).
@@ -206,23 +221,23 @@ export class AnalyticsService {
       addReached(reached, top, r.n);
       if (r.status !== 'open') {
         terminal[r.status].count += r.n;
-        terminal[r.status].amount += r.amount;
+        terminal[r.status].amount += amount;
         plan.closed += r.n;
         if (r.status === 'won') {
           plan.won += r.n;
-          plan.wonAmount += r.amount;
+          plan.wonAmount += amount;
           plan.wonCycleDays += r.won_days;
         }
         continue;
       }
       const k = index.get(r.stage_id ?? '');
-      if (k !== undefined && r.phase === 'presale') addOpen(def, open, forecast, k, r.month, r.n, r.amount);
+      if (k !== undefined && r.phase === 'presale') addOpen(def, open, forecast, k, r.month, r.n, amount);
     }
     const stayFigures = new Map(stays.map((s) => [s.stage_id, { avg: s.avg, median: s.median }]));
     return {
       process: { id: process.id, name: process.name, version: process.currentVersion },
       filters: q,
-      ...assembleFunnel(def, { total, reached, open, terminal, forecast, stays: stayFigures }),
+      ...assembleFunnel(def, { total, reached, open, terminal, forecast, stays: stayFigures, currency: fx.summary() }),
       planHistory: plan,
     };
   }
@@ -256,7 +271,18 @@ export class AnalyticsService {
           message: { zh: '尚无赢单记录，无法分解目标', en: 'No won opportunities yet: nothing to plan from' },
         },
       ]);
-    return { processId: input.processId, period: input.period, start, ...plan };
+    // The targets and won amounts are in the base currency, converted as the funnel's are.
+    const { currency, converted, rates, unconverted } = figures;
+    return {
+      processId: input.processId,
+      period: input.period,
+      start,
+      currency,
+      converted,
+      rates,
+      unconverted,
+      ...plan,
+    };
   }
 }
 

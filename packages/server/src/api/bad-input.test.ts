@@ -41,6 +41,14 @@ const SAMPLES: Record<string, (ids: Ids) => object | undefined> = {
   'DELETE /fields/{object}/{key}': () => undefined,
   'PUT /fields/{object}/order': () => ({ keys: ['industry'] }),
   'PUT /settings': () => ({ deleteRequiresStatus: 'disabled' }),
+  // The whole table; the PATCH sample's USD keeps its rate (beforeAll records it first).
+  'PUT /currency-rates': () => ({
+    baseCurrency: 'CNY',
+    rates: [
+      { currency: 'USD', rate: 7.1 },
+      { currency: 'JPY', rate: 0.048 },
+    ],
+  }),
   'POST /customers': () => ({ name: '乙公司', fields: { industry: 'it' } }),
   'PATCH /customers/{id}': () => ({ name: '甲公司（更名）', fields: { industry: 'finance' } }),
   'POST /customers/{id}/contacts': () => ({
@@ -385,6 +393,8 @@ for (const kind of testDatabases()) {
         'process2',
       );
       const opportunity = ok(
+      // PATCH /opportunities/{id}'s sample moves an amount to USD: a currency with a rate.
+      ok(await admin.put('/currency-rates', { rates: [{ currency: 'USD', rate: 7.1 }] }), 'rates');
         await admin.post('/opportunities', {
           name: '商机',
           customerId: customer.id,

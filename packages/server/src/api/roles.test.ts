@@ -91,6 +91,13 @@ const MATRIX: Record<string, Cell> = {
     allowed: ADMIN,
     shared: true,
   },
+  // The rates the funnel converts at: its readers see them, admins set them.
+  'GET /currency-rates': { request: () => ({ path: '/currency-rates' }), allowed: FUNNEL, shared: true },
+  'PUT /currency-rates': {
+    request: () => ({ path: '/currency-rates', body: { rates: [{ currency: 'USD', rate: 7.1 }] } }),
+    allowed: ADMIN,
+    shared: true,
+  },
   'GET /customers': { request: () => ({ path: '/customers' }), allowed: ALL, shared: true },
   'POST /customers': {
     request: () => ({ path: '/customers', body: { name: `C ${n()}`, fields: {} } }),

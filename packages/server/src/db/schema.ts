@@ -307,9 +307,11 @@ export const opportunityChanges = pgTable(
 );
 
 /**
- * The funnel's rollups, kept by triggers (drizzle/0003) in the same statement as every
+ * The funnel's rollups, kept by triggers (drizzle/0003, 0012) in the same statement as every
  * write to opportunities and stage_history, so they can never drift. One row per cell
  * of what the funnel groups and filters by; '' stands for null in the key columns.
+ * Amounts stay in their own currency (a key column): the funnel converts each cell's sum
+ * at the rate recorded when it reads, so a new rate needs no rebuild.
  */
 export const funnelCells = pgTable(
   'funnel_cells',
@@ -323,6 +325,8 @@ export const funnelCells = pgTable(
     maxStageIndex: integer('max_stage_index').notNull(),
     /** Expected close month, YYYY-MM. */
     closeMonth: text('close_month').notNull(),
+    /** The currency `amount` is in (the opportunities' own). */
+    currency: text('currency').notNull(),
     /** Creation month (UTC), YYYY-MM: the period filter at month grain. */
     createdMonth: text('created_month').notNull(),
     departmentId: text('department_id').notNull(),
@@ -343,6 +347,8 @@ export const funnelCells = pgTable(
         t.stageId,
         t.maxStageIndex,
         t.closeMonth,
+        // Right after what the funnel groups by: its read stays an ordered walk of this key.
+        t.currency,
         t.createdMonth,
         t.departmentId,
         t.ownerId,

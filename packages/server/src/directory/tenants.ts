@@ -4,15 +4,20 @@ import { diffOf, type AuditLog } from '../audit/service.js';
 import type { ServerContext } from '../context.js';
 import { fieldDefinitions, tenants } from '../db/schema.js';
 import type { Principal } from '../http/auth.js';
+import { CurrencyService } from './currencies.js';
 
 /** Tenants come into being with their first token: the row and default field definitions. */
 export class TenantService {
   private readonly known = new Set<string>();
+  /** Its base currency and rates (`GET`/`PUT /currency-rates`). */
+  readonly currencies: CurrencyService;
   constructor(
     private readonly ctx: ServerContext,
-    /** Settings changes are recorded (`tenant.settings`). */
+    /** Settings and currency changes are recorded (`tenant.settings`, `tenant.currencies`). */
     private readonly audit: AuditLog,
-  ) {}
+  ) {
+    this.currencies = new CurrencyService(ctx, audit);
+  }
 
   async ensure(tenantId: string): Promise<void> {
     if (this.known.has(tenantId)) return;

@@ -3,6 +3,7 @@ import { and, asc, eq, inArray, or, sql } from 'drizzle-orm';
 import type { z } from 'zod';
 import type { ServerContext } from '../context.js';
 import { approvals, opportunities, opportunityChanges, users } from '../db/schema.js';
+import { requireRatedCurrency } from '../directory/currencies.js';
 import type { CustomerService } from '../directory/customers.js';
 import type { DirectoryService } from '../directory/directory.js';
 import type { Principal } from '../http/auth.js';
@@ -17,7 +18,8 @@ import type { OpportunityEvents } from './service.js';
  * amount, currency, expected close date, custom fields) and giving it to another owner.
  * Each change bumps `rev` (If-Match, the known-state cache, the live doc follow it), is
  * told to listeners as a command's change is, and is kept in `opportunity_changes`, which
- * the history shows beside the moves. The funnel's rollups follow by their triggers.
+ * the history shows beside the moves. The funnel's rollups follow by their triggers. An
+ * amount is in a currency the tenant can convert (directory/currencies.ts).
  */
 
 export type Changes = Record<string, [unknown, unknown]>;
@@ -73,6 +75,11 @@ export class Records {
       const fields = input.fields
         ? await this.o.customers.checkValues(tx, p, 'opportunity', input.fields, 'body.fields', row.fields)
         : {};
+      // A new amount or currency must convert into the base currency; an amount left alone
+      // keeps the currency it has, rate or none.
+      const currency = input.currency ?? row.currency;
+      if (!same(currency, row.currency) || (input.amount !== undefined && !same(input.amount, row.amount)))
+        await requireRatedCurrency(tx, p.tenantId, currency);
       expect(row, expected);
       const changes: Changes = {};
       const note = (key: string, before: unknown, after: unknown) => {

@@ -22,6 +22,7 @@ import { rowsOf } from '../db/open.js';
 import { approvals, customers, opportunities, opportunityChanges, orders, stageHistory } from '../db/schema.js';
 import { checkValueRefs, type FieldService } from '../directory/fields.js';
 import type { CustomerService } from '../directory/customers.js';
+import { requireRatedCurrency } from '../directory/currencies.js';
 import type { DirectoryService } from '../directory/directory.js';
 import type { Principal } from '../http/auth.js';
 import { ApiError, notFound } from '../http/errors.js';
@@ -282,6 +283,7 @@ export class OpportunityService {
       });
       await this.checkUsable(tx, p.tenantId, process, owner.departmentId);
       const fields = await this.customerService.checkValues(tx, p, 'opportunity', input.fields, 'body.fields');
+      await requireRatedCurrency(tx, p.tenantId, input.currency);
       const def = await this.processes.definition(tx, process.id, process.currentVersion);
       const start = initialState(def);
       const now = this.ctx.clock.now();

@@ -1,0 +1,138 @@
+import { randomBytes } from 'node:crypto';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { sql } from 'drizzle-orm';
+import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
+import { migrate as migratePostgres } from 'drizzle-orm/postgres-js/migrator';
+import { afterAll, describe, expect, it } from 'vitest';
+import { MIGRATIONS_FOLDER, migrateDatabase, openDatabase, pgClient, rowsOf, type Database } from '../db/open.js';
+
+/**
+ * drizzle/0012 puts the currency into the funnel rollup's key and rebuilds the rollup from the
+ * opportunities: a database with opportunities in three currencies, migrated up to 0011 and
+ * filled, then to 0012, has a rollup equal to a scan of its rows, currency by currency, and
+ * the new triggers keep it so.
+ */
+
+/** The migrations folder as it was before 0012 (the journal cut there). */
+function migrationsBefore(tag: string): string {
+  const dir = mkdtempSync(join(tmpdir(), 'sp-migrations-'));
+  cpSync(MIGRATIONS_FOLDER, dir, { recursive: true });
+  const journalPath = join(dir, 'meta', '_journal.json');
+  const journal = JSON.parse(readFileSync(journalPath, 'utf8')) as { entries: { tag: string }[] };
+  const at = journal.entries.findIndex((e) => e.tag.startsWith(tag));
+  expect(at).toBeGreaterThan(0);
+  journal.entries = journal.entries.slice(0, at);
+  writeFileSync(journalPath, JSON.stringify(journal));
+  return dir;
+}
+
+const kinds: { name: string; open(): Promise<{ database: Database; drop(): Promise<void> }> }[] = [
+  {
+    name: 'pglite',
+    open: async () => {
+      const database = await openDatabase({ dataDir: 'memory://', migrate: false });
+      return { database, drop: async () => {} };
+    },
+  },
+];
+const url = process.env.TEST_DATABASE_URL;
+if (url)
+  kinds.push({
+    name: 'postgres',
+    open: async () => {
+      const name = `sp_test_mig_${randomBytes(4).toString('hex')}`;
+      const admin = pgClient(url, { max: 1, onnotice: () => {} });
+      await admin.unsafe(`create database ${name}`);
+      await admin.end();
+      const u = new URL(url);
+      u.pathname = `/${name}`;
+      const database = await openDatabase({ url: u.toString(), migrate: false });
+      return {
+        database,
+        drop: async () => {
+          const a = pgClient(url, { max: 1, onnotice: () => {} });
+          await a.unsafe(`drop database if exists ${name} with (force)`);
+          await a.end();
+        },
+      };
+    },
+  });
+
+/** The rollup's cells summed over what the funnel does not group by, and the same from the rows. */
+async function rollupAndScan(database: Database) {
+  const q = async (query: ReturnType<typeof sql>) =>
+    rowsOf<Record<string, unknown>>(await database.db.execute(query))
+      .map((r) => JSON.stringify(r))
+      .sort();
+  return {
+    rollup:
+      await q(sql`select process_version as v, status, phase, nullif(stage_id, '') as stage, max_stage_index as max,
+        nullif(close_month, '') as month, currency, created_month, owner_id, sum(n)::int as n, sum(amount)::float8 as amount,
+        round(sum(won_days)::numeric, 6)::float8 as won_days
+      from funnel_cells group by 1, 2, 3, 4, 5, 6, 7, 8, 9 having sum(n) <> 0`),
+    scan: await q(sql`select o.process_version as v, o.status, o.phase, o.stage_id as stage, o.max_stage_index as max,
+        to_char(o.expected_close_date, 'YYYY-MM') as month, o.currency, to_char(o.created_at at time zone 'UTC', 'YYYY-MM') as created_month,
+        o.owner_id, count(*)::int as n, sum(o.amount)::float8 as amount,
+        round(coalesce(sum(extract(epoch from (o.closed_at - o.created_at)) / 86400) filter (where o.status = 'won'), 0)::numeric, 6)::float8 as won_days
+      from opportunities o group by 1, 2, 3, 4, 5, 6, 7, 8, 9`),
+  };
+}
+
+for (const kind of kinds) {
+  describe(`migration 0012 (currency in the funnel rollup) on ${kind.name}`, () => {
+    const cleanup: (() => Promise<void>)[] = [];
+    afterAll(async () => {
+      for (const f of cleanup.reverse()) await f();
+    });
+
+    it('rebuilds the rollup from the opportunities, per currency, and keeps it with the new triggers', async () => {
+      const { database, drop } = await kind.open();
+      cleanup.push(drop, () => database.close());
+      const before = migrationsBefore('0012_');
+      cleanup.push(async () => rmSync(before, { recursive: true, force: true }));
+      const { db } = database;
+      if (database.kind === 'pglite') await migratePglite(db as never, { migrationsFolder: before });
+      else await migratePostgres(db as never, { migrationsFolder: before });
+
+      await db.execute(sql`insert into tenants (id) values ('m1')`);
+      await db.execute(sql`insert into users (tenant_id, id, name) values ('m1', 'rep', 'R'), ('m1', 'rep2', 'R2')`);
+      await db.execute(sql`insert into customers (id, tenant_id, name) values ('mc', 'm1', 'C')`);
+      await db.execute(sql`insert into processes (id, tenant_id, name) values ('mp', 'm1', 'P')`);
+      // 60 opportunities: three currencies, open and closed, two owners, two creation months.
+      await db.execute(sql`insert into opportunities (id, tenant_id, name, customer_id, owner_id, department_id, amount, currency,
+          expected_close_date, process_id, process_version, stage_id, status, phase, stage_entered_at, max_stage_index,
+          created_at, closed_at, updated_at)
+        select 'mo' || i, 'm1', 'O', 'mc', case when i % 2 = 0 then 'rep' else 'rep2' end, null, 100 * i + 0.25,
+          (array['CNY', 'USD', 'JPY'])[1 + (i / 3) % 3], date '2027-01-15' + (i % 4) * 31, 'mp', 1,
+          case when i % 5 = 4 then null else (array['visit', 'needs', 'solution'])[1 + i % 3] end,
+          case when i % 5 = 4 then 'won' when i % 7 = 0 then 'lost' else 'open' end,
+          case when i % 5 = 4 then 'done' when i % 7 = 0 then 'done' else 'presale' end,
+          timestamptz '2026-05-20' , i % 3, timestamptz '2026-05-20' + (i % 2) * interval '20 days',
+          case when i % 5 = 4 then timestamptz '2026-08-01' + i * interval '1 hour' end, now()
+        from generate_series(1, 60) i`);
+      // The old rollup had no currency: one cell per key held all three.
+      const old = rowsOf<{ n: number }>(
+        await db.execute(sql`select count(*)::int as n from funnel_cells where tenant_id = 'm1'`),
+      )[0]!.n;
+
+      await migrateDatabase(database);
+      const after = await rollupAndScan(database);
+      expect(after.rollup.length).toBeGreaterThan(old);
+      expect(after.rollup).toEqual(after.scan);
+      expect(new Set(after.rollup.map((r) => JSON.parse(r).currency))).toEqual(new Set(['CNY', 'USD', 'JPY']));
+
+      // The new triggers: a currency changes, amounts move, rows come and go.
+      await db.execute(sql`update opportunities set currency = 'EUR' where id in ('mo1', 'mo2')`);
+      await db.execute(sql`update opportunities set amount = amount * 2, currency = 'CNY' where id = 'mo3'`);
+      await db.execute(sql`update opportunities set status = 'lost', phase = 'done' where id = 'mo5'`);
+      await db.execute(sql`delete from opportunities where id = 'mo6'`);
+      await db.execute(sql`insert into opportunities (id, tenant_id, name, customer_id, owner_id, amount, currency, process_id,
+          process_version, stage_id, status, phase, stage_entered_at, max_stage_index, created_at, updated_at)
+        values ('mo99', 'm1', 'O', 'mc', 'rep', 5, 'GBP', 'mp', 1, 'visit', 'open', 'presale', now(), 0, now(), now())`);
+      const kept = await rollupAndScan(database);
+      expect(kept.rollup).toEqual(kept.scan);
+    });
+  });
+}
