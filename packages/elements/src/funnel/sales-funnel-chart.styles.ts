@@ -115,6 +115,15 @@ export default [
     .error {
       color: var(--_danger);
     }
+    .error:empty {
+      margin: 0;
+    }
+    .currency {
+      margin: 0;
+    }
+    .warn {
+      color: var(--_warn);
+    }
     h4 {
       margin: 1rem 0 0.4rem;
     }

@@ -12,10 +12,16 @@ import styles from './sales-funnel-chart.styles.js';
 type StageFigures = FunnelStageFigures;
 export type FunnelData = FunnelFigures & { process: { id: string; name: string; version: number } };
 interface Plan {
+  /** The currency targets and won amounts are in (the tenant's base); older servers leave it out. */
+  currency?: string;
   figures: { winRate: number; avgWonAmount: number; avgCycleDays: number; leadPeriods: number };
   periods: { period: string; target: number; dealsNeeded: number; opportunitiesNeeded: number; findIn: string }[];
   newOpportunitiesPerPeriod: { period: string; opportunities: number }[];
 }
+
+/** The largest target the server takes (core's targetPlanSchema). */
+const MAX_TARGET = 1e13;
+type TargetProblem = 'targetMissing' | 'targetNotNumber' | 'targetTooSmall' | 'targetTooLarge';
 
 const messages = {
   'zh-CN': {
@@ -54,6 +60,14 @@ const messages = {
     chart: '销售漏斗图',
     details: '{name}：进行中 {count} 个，金额 {amount}，加权 {weighted}，转化率 {conv}，停留中位数 {days} 天',
     none: '—',
+    inBase: '金额单位：{base}',
+    convertedNote: '其他货币的金额已按记录的汇率换算为 {base}（{rates}）',
+    unconvertedNote: '{codes} 没有记录汇率，这些金额未计入（商机数已计入）',
+    targetIn: '目标金额（{base}）',
+    targetMissing: '请输入目标金额',
+    targetNotNumber: '目标金额须为数字，例如 1000000',
+    targetTooSmall: '目标金额须大于 0',
+    targetTooLarge: '目标金额不能超过 {max}',
   },
   en: {
     loading: 'Loading…',
@@ -91,6 +105,14 @@ const messages = {
     chart: 'Sales funnel chart',
     details: '{name}: {count} open, amount {amount}, weighted {weighted}, conversion {conv}, median {days} days',
     none: '—',
+    inBase: 'Amounts in {base}',
+    convertedNote: 'Amounts in other currencies were converted to {base} at the recorded rates ({rates})',
+    unconvertedNote: 'No rate is recorded for {codes}: those amounts are left out (the opportunities are counted)',
+    targetIn: 'Target amount ({base})',
+    targetMissing: 'Enter a target amount',
+    targetNotNumber: 'The target amount must be a number, such as 1000000',
+    targetTooSmall: 'The target amount must be more than 0',
+    targetTooLarge: 'The target amount may not exceed {max}',
   },
 };
 
@@ -98,7 +120,8 @@ const messages = {
  * @summary The sales funnel of a process: stage widths by count or amount, per-stage
  * figures on hover and focus, the forecast by month, the shape diagnosis with its
  * thresholds, target planning, and a table alternative. Refreshes when opportunities
- * move (pushed by the server over a server-sent event stream).
+ * move (pushed by the server over a server-sent event stream). Amounts are in the tenant's
+ * base currency, and it says when amounts in other currencies were converted.
  *
  * @event {SpErrorEvent} sp-error - Loading, saving or connecting failed. `detail: KitFailure` = `{code, status, message, details, messages?, source?}`; `code` is the server's (`UNAUTHENTICATED`, `FORBIDDEN`, `NOT_FOUND`, …) or `NETWORK` (server down, origin refused, live connection failed) or `NO_TOKEN`; `status` is the HTTP status, 0 when no answer came.
  * @csspart error - The box shown instead of the content when it cannot be loaded (no token, refused token, server unreachable, 401/403, live connection failed).
@@ -106,6 +129,7 @@ const messages = {
  * @csspart retry - The retry button in the error box (when trying again may help).
  * @csspart funnel - The SVG funnel.
  * @csspart table - The table alternative.
+ * @csspart currency - The note on the currency amounts are in (and the rates they were converted at).
  * @cssproperty --sp-color-text - Text colour (default #1f2328; dark #e6edf3).
  * @cssproperty --sp-color-muted - Secondary text (default #59636e).
  * @cssproperty --sp-color-surface - Background of controls and panels (default #ffffff).
@@ -132,6 +156,7 @@ export class SalesFunnelChart extends ConnectedElement {
     active: { state: true },
     plan: { state: true },
     planError: { state: true },
+    targetError: { state: true },
   };
 
   /** The process whose funnel to show; loaded from the server (and kept live) when set. */
@@ -144,6 +169,8 @@ export class SalesFunnelChart extends ConnectedElement {
   protected active: string | null = null;
   protected plan: Plan | null = null;
   protected planError: string | null = null;
+  /** What the target field's check found (null: nothing), said in the page's language when shown. */
+  protected targetError: TargetProblem | null = null;
   protected readonly i18n = new LocalizeController(this, messages);
   /** The process's changes, pushed by the server: the figures are loaded again. */
   protected readonly stream = new StreamController(
@@ -178,14 +205,47 @@ export class SalesFunnelChart extends ConnectedElement {
     if (this.processId) await this.loader.run();
   }
 
+  /**
+   * The target field's own check, in the page's language: the browser's messages (and its
+   * step rule, which refused the default 1,000,000 against min 1 and step 1,000) would speak
+   * the browser's. The message is the field's custom validity and shows under it.
+   */
+  private checkTarget(input: HTMLInputElement): boolean {
+    const value = input.valueAsNumber;
+    const problem: TargetProblem | null = input.validity.badInput
+      ? 'targetNotNumber'
+      : input.value.trim() === ''
+        ? 'targetMissing'
+        : !Number.isFinite(value)
+          ? 'targetNotNumber'
+          : value <= 0
+            ? 'targetTooSmall'
+            : value > MAX_TARGET
+              ? 'targetTooLarge'
+              : null;
+    this.targetError = problem;
+    input.setCustomValidity(problem ? this.targetMessage(problem) : '');
+    return !problem;
+  }
+
+  private targetMessage(problem: TargetProblem): string {
+    return this.i18n.t(problem, { max: this.i18n.number(MAX_TARGET) });
+  }
+
   private async computePlan(e: SubmitEvent) {
     e.preventDefault();
-    const data = new FormData(e.target as HTMLFormElement);
+    const form = e.target as HTMLFormElement;
+    const target = form.elements.namedItem('target') as HTMLInputElement;
+    if (!this.checkTarget(target)) {
+      target.focus();
+      return;
+    }
+    const data = new FormData(form);
     const client = this.client;
     try {
       const { data: plan } = await client.post<Plan>('/analytics/target-plan', {
         processId: this.processId,
-        target: Number(data.get('target')),
+        target: target.valueAsNumber,
         period: String(data.get('period')),
       });
       this.plan = plan;
@@ -201,13 +261,36 @@ export class SalesFunnelChart extends ConnectedElement {
     return this.measure === 'amount' ? s.openAmount : s.open;
   }
 
+  /** The currency the figures are in: the tenant's base (CNY from servers that did not say). */
+  private get base(): string {
+    return this.data?.currency ?? 'CNY';
+  }
+
+  private money(amount: number): string {
+    return this.i18n.money(amount, this.base);
+  }
+
+  /** Which currency amounts are in; when others were converted, at which rates; which could not be. */
+  protected renderCurrency(d: FunnelData) {
+    const t = this.i18n;
+    const base = this.base;
+    const rate = new Intl.NumberFormat(t.locale, { maximumSignificantDigits: 6 });
+    const rates = Object.entries(d.rates ?? {})
+      .map(([code, r]) => `1 ${code} = ${rate.format(r)} ${base}`)
+      .join(t.locale === 'en' ? '; ' : '；');
+    return html`<p part="currency" class="muted currency">
+      ${t.t('inBase', { base })}${d.converted ? html`${t.locale === 'en' ? '. ' : '。'}${t.t('convertedNote', { base, rates })}` : nothing}
+      ${d.unconverted?.length ? html`<br /><span class="warn">${t.t('unconvertedNote', { codes: d.unconverted.join(t.locale === 'en' ? ', ' : '、') })}</span>` : nothing}
+    </p>`;
+  }
+
   private describe(s: StageFigures): string {
     const t = this.i18n;
     return t.t('details', {
       name: s.name,
       count: t.number(s.open),
-      amount: t.money(s.openAmount),
-      weighted: t.money(s.weightedAmount),
+      amount: this.money(s.openAmount),
+      weighted: this.money(s.weightedAmount),
       conv: s.conversionToNext === null ? t.t('none') : t.percent(s.conversionToNext * 100),
       days: s.medianDays ?? t.t('none'),
     });
@@ -225,7 +308,7 @@ export class SalesFunnelChart extends ConnectedElement {
         const bottom = Math.min(top, width(d.stages[i + 1]) * 0.98 || top * 0.8);
         const y = i * H;
         const points = `${(W - top) / 2},${y + 2} ${(W + top) / 2},${y + 2} ${(W + bottom) / 2},${y + H - 2} ${(W - bottom) / 2},${y + H - 2}`;
-        const label = `${s.name} · ${this.measure === 'amount' ? this.i18n.money(s.openAmount) : this.i18n.number(s.open)}`;
+        const label = `${s.name} · ${this.measure === 'amount' ? this.money(s.openAmount) : this.i18n.number(s.open)}`;
         return svg`<g class="seg ${this.active === s.stageId ? 'active' : ''}" tabindex="0" role="button" data-stage=${s.stageId} aria-label="${label} — ${this.describe(s)}"
             @mouseenter=${() => (this.active = s.stageId)} @focus=${() => (this.active = s.stageId)}>
           <polygon points=${points}></polygon>
@@ -247,10 +330,14 @@ export class SalesFunnelChart extends ConnectedElement {
       });
     }
     const active = d.stages.find((s) => s.stageId === this.active);
+    const planBase = this.plan?.currency ?? this.base;
     const maxForecast = Math.max(1, ...d.forecast.map((f) => f.weighted));
     return html`
       <div class="top">
-        <p>${t.t('summary', { total: t.number(d.total), open: t.money(d.openAmount), weighted: t.money(d.weightedAmount), rate: d.overallWinRate === null ? t.t('none') : t.percent(d.overallWinRate * 100) })}</p>
+        <div>
+          <p>${t.t('summary', { total: t.number(d.total), open: this.money(d.openAmount), weighted: this.money(d.weightedAmount), rate: d.overallWinRate === null ? t.t('none') : t.percent(d.overallWinRate * 100) })}</p>
+          ${this.renderCurrency(d)}
+        </div>
         <div class="toggle" role="group" aria-label=${t.t('measure')}>
           <button aria-pressed=${this.measure === 'count'} @click=${() => (this.measure = 'count')}>${t.t('byCount')}</button><button aria-pressed=${this.measure === 'amount'} @click=${() => (this.measure = 'amount')}>${t.t('byAmount')}</button>
         </div>
@@ -269,7 +356,7 @@ export class SalesFunnelChart extends ConnectedElement {
           <table>
             <thead><tr><th scope="col">${t.t('month')}</th><th scope="col">${t.t('open')}</th><th scope="col">${t.t('weighted')}</th><th scope="col"><span class="muted">%</span></th></tr></thead>
             <tbody>
-              ${d.forecast.map((f) => html`<tr><td>${f.month === 'none' ? t.t('noDate') : f.month}</td><td>${f.count}</td><td>${t.money(f.weighted)}</td><td class="bar-cell"><div class="bar" .style=${`width:${(f.weighted / maxForecast) * 100}%`}></div></td></tr>`)}
+              ${d.forecast.map((f) => html`<tr><td>${f.month === 'none' ? t.t('noDate') : f.month}</td><td>${f.count}</td><td>${this.money(f.weighted)}</td><td class="bar-cell"><div class="bar" .style=${`width:${(f.weighted / maxForecast) * 100}%`}></div></td></tr>`)}
             </tbody>
           </table>
         </div>
@@ -283,25 +370,28 @@ export class SalesFunnelChart extends ConnectedElement {
             ${d.stages.map(
               (
                 s,
-              ) => html`<tr><th scope="row">${s.name}</th><td>${t.percent(s.winRate)}</td><td>${s.open}</td><td>${t.money(s.openAmount)}</td><td>${t.money(s.weightedAmount)}</td>
+              ) => html`<tr><th scope="row">${s.name}</th><td>${t.percent(s.winRate)}</td><td>${s.open}</td><td>${this.money(s.openAmount)}</td><td>${this.money(s.weightedAmount)}</td>
                 <td>${s.conversionToNext === null ? t.t('none') : t.percent(s.conversionToNext * 100)}</td><td>${s.avgDays ?? t.t('none')}</td><td>${s.medianDays ?? t.t('none')}</td></tr>`,
             )}
           </tbody>
         </table>
       </details>
       <h4>${t.t('plan')}</h4>
-      <form @submit=${this.computePlan}>
-        <label>${t.t('target')} <input name="target" type="number" min="1" step="1000" required value="1000000" /></label>
+      <form novalidate @submit=${this.computePlan}>
+        <label>${t.t('targetIn', { base: this.base })} <input name="target" type="number" inputmode="decimal" step="any" required value="1000000"
+          aria-invalid=${this.targetError ? 'true' : 'false'} aria-describedby="target-error"
+          @input=${(e: Event) => this.targetError !== null && this.checkTarget(e.target as HTMLInputElement)} /></label>
         <label>${t.t('period')} <select name="period"><option value="month">${t.t('month_p')}</option><option value="quarter">${t.t('quarter_p')}</option></select></label>
         <button type="submit">${t.t('compute')}</button>
       </form>
+      <p id="target-error" class="error" role="alert">${this.targetError ? this.targetMessage(this.targetError) : nothing}</p>
       ${this.planError ? html`<p class="error" role="alert">${this.planError}</p>` : nothing}
       ${
         this.plan
-          ? html`<p class="muted">${t.t('planFigures', { rate: t.percent(this.plan.figures.winRate * 100), avg: t.money(this.plan.figures.avgWonAmount), days: this.plan.figures.avgCycleDays, lead: this.plan.figures.leadPeriods })}</p>
+          ? html`<p class="muted">${t.t('planFigures', { rate: t.percent(this.plan.figures.winRate * 100), avg: t.money(this.plan.figures.avgWonAmount, planBase), days: this.plan.figures.avgCycleDays, lead: this.plan.figures.leadPeriods })}</p>
             <table class="plan">
               <thead><tr><th scope="col">${t.t('periodCol')}</th><th scope="col">${t.t('target')}</th><th scope="col">${t.t('deals')}</th><th scope="col">${t.t('opps')}</th><th scope="col">${t.t('findIn')}</th></tr></thead>
-              <tbody>${this.plan.periods.map((p) => html`<tr><td>${p.period}</td><td>${t.money(p.target)}</td><td>${p.dealsNeeded}</td><td>${p.opportunitiesNeeded}</td><td>${p.findIn}</td></tr>`)}</tbody>
+              <tbody>${this.plan.periods.map((p) => html`<tr><td>${p.period}</td><td>${t.money(p.target, planBase)}</td><td>${p.dealsNeeded}</td><td>${p.opportunitiesNeeded}</td><td>${p.findIn}</td></tr>`)}</tbody>
             </table>`
           : nothing
       }

@@ -6,7 +6,8 @@
  *
  * Three processes (the seed's and two variants, one with a second version), a department
  * tree, 60 salespeople, a year of creation dates, outcomes that narrow stage by stage,
- * and a history row for every move with its days in stage.
+ * amounts in three currencies (CNY, and USD and JPY at recorded rates, as the funnel
+ * converts them), and a history row for every move with its days in stage.
  */
 import { processDefinitionSchema, seedProcessDefinition } from '@sales-process/core';
 import { sql } from 'drizzle-orm';
@@ -84,6 +85,13 @@ export async function seedLarge(
         })
       ).id,
     );
+  // Most amounts in the base currency, some in two others: the funnel's cells are per currency.
+  await s.tenants.currencies.replace(admin as never, {
+    rates: [
+      { currency: 'USD', rate: 7.1 },
+      { currency: 'JPY', rate: 0.048 },
+    ],
+  });
   const { db } = database;
   await db.execute(sql`select setseed(0.42)`);
   const customers = Math.max(10, Math.floor(n / 10));
@@ -97,7 +105,7 @@ export async function seedLarge(
       postsale_staff, created_at, closed_at, updated_at, rev)
     select 'lo_' || ${tenant} || '_' || g.i, ${tenant}, '商机 ' || g.i, 'lc_' || ${tenant} || '_' || (1 + g.i % ${customers}),
       'rep' || (g.i % 60), (array[${sql.raw(teams.map((t) => `'${t}'`).join(','))}])[1 + (g.i % 60) % ${teams.length}],
-      round((20000 + g.r_amount * g.r_amount * 2000000)::numeric, 2), 'CNY',
+      round(((20000 + g.r_amount * g.r_amount * 2000000) * case g.currency when 'USD' then 0.14 when 'JPY' then 20 else 1 end)::numeric, 2), g.currency,
       (g.created + ((30 + g.r_close * 240) || ' days')::interval)::date,
       (array[${sql.raw(processIds.map((p) => `'${p}'`).join(','))}])[1 + g.i % 3], 1,
       case when g.status = 'won' then null else (array['visit','needs', case when g.i % 3 = 1 then 'poc' else 'solution' end,'quote'])[1 + g.top] end,
@@ -106,6 +114,8 @@ export async function seedLarge(
       g.created, case when g.status = 'open' then null else g.created + ((g.top + 1) * 15 || ' days')::interval end, now(), 0
     from (
       select i, r_amount, r_close, created, top,
+        -- From a hash of i, not random(): every other column draws as it did before.
+        case (hashtext('currency' || i) & 1023) % 20 when 0 then 'JPY' when 1 then 'USD' when 2 then 'USD' else 'CNY' end as currency,
         case when top = 4 then 'won'
              when created > now() - interval '60 days' then 'open'
              when r_out < 0.55 then 'lost' when r_out < 0.65 then 'invalid' else 'open' end as status
