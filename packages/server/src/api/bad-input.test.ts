@@ -381,6 +381,8 @@ for (const kind of testDatabases()) {
           body: 'abc',
         }),
       );
+      // PATCH /opportunities/{id}'s sample moves an amount to USD: a currency with a rate.
+      ok(await admin.put('/currency-rates', { rates: [{ currency: 'USD', rate: 7.1 }] }), 'rates');
       const customer = ok(await admin.post('/customers', { name: '甲公司', fields: { industry: 'it' } }), 'customer');
       const contact = ok(await admin.post(`/customers/${customer.id}/contacts`, { name: '王五' }), 'contact');
       const definition = SAMPLES['PUT /processes/{id}/draft']!({} as Ids) as { definition: Json };
@@ -393,8 +395,6 @@ for (const kind of testDatabases()) {
         'process2',
       );
       const opportunity = ok(
-      // PATCH /opportunities/{id}'s sample moves an amount to USD: a currency with a rate.
-      ok(await admin.put('/currency-rates', { rates: [{ currency: 'USD', rate: 7.1 }] }), 'rates');
         await admin.post('/opportunities', {
           name: '商机',
           customerId: customer.id,
