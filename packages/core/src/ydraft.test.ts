@@ -11,6 +11,7 @@ import {
   readDraft,
   removeStage,
   setDraftName,
+  setDraftValue,
   setRule,
   setStageValue,
   writeDraft,
@@ -158,6 +159,31 @@ describe('Yjs ⇄ JSON mapping of a draft', () => {
     expect((parseDraft(readDraft(b)) as { ok: true; draft: ProcessDraft }).draft.name).toBe(
       '2027 重要客户销售流程（华东）',
     );
+  });
+});
+
+describe('setDraftValue (the post-sale team and the conditions)', () => {
+  it('replaces the whole value, reads back through the schema and syncs to another admin', () => {
+    const a = docOf(seedDraft);
+    const b = new Y.Doc();
+    sync(a, b);
+    const team = { userIds: ['zhao', 'qian'], departments: ['service'] };
+    const conditions = [{ source: 'customer' as const, key: 'customerType', values: ['key'] }];
+    setDraftValue(a, 'postsaleTeam', team);
+    setDraftValue(a, 'appliesWhen', conditions);
+    sync(a, b);
+    const read = parseDraft(readDraft(b)) as { ok: true; draft: ProcessDraft };
+    expect(read.ok).toBe(true);
+    expect(read.draft.definition.postsaleTeam).toEqual(team);
+    expect(read.draft.definition.appliesWhen).toEqual(conditions);
+    // The same value again writes nothing.
+    let updates = 0;
+    a.on('update', () => updates++);
+    setDraftValue(a, 'postsaleTeam', { userIds: ['zhao', 'qian'], departments: ['service'] });
+    expect(updates).toBe(0);
+    setDraftValue(a, 'appliesWhen', []);
+    expect(updates).toBe(1);
+    expect((parseDraft(readDraft(a)) as { ok: true; draft: ProcessDraft }).draft.definition.appliesWhen).toEqual([]);
   });
 });
 

@@ -402,6 +402,14 @@ export function setDepartments(doc: Y.Doc, ids: readonly string[]): void {
   });
 }
 
+/**
+ * One of the draft's plain root values (`postsaleTeam`, `appliesWhen`): the whole value is
+ * replaced (nothing is written when it is unchanged).
+ */
+export function setDraftValue(doc: Y.Doc, key: 'postsaleTeam' | 'appliesWhen', value: unknown): void {
+  setScalar(draftRoot(doc), key, value);
+}
+
 export function setDraftName(doc: Y.Doc, name: string): void {
   setText(
     ensure(draftRoot(doc), 'name', () => new Y.Text()),

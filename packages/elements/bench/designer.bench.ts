@@ -22,6 +22,18 @@ const catalog = {
     type: 'text' as const,
   })),
   opportunity: [{ key: 'amount', label: { zh: '金额', en: 'Amount' }, type: 'currency' as const }],
+  // The contact roles each pre-sale stage's editor offers.
+  contact: [
+    {
+      key: 'role',
+      label: { zh: '联系人角色', en: 'Contact role' },
+      type: 'multiselect' as const,
+      options: ['direct', 'decisionMaker', 'technical', 'procurement'].map((value) => ({
+        value,
+        label: { zh: value, en: value },
+      })),
+    },
+  ],
 };
 
 function bigDefinition(): ProcessDefinition {

@@ -175,6 +175,33 @@ export default [
     .alert {
       color: var(--_danger);
     }
+    ul.chips,
+    ul.conditions {
+      list-style: none;
+      margin: 0 0 0.5rem;
+      padding: 0;
+      display: flex;
+      flex-wrap: wrap;
+      gap: 0.3rem;
+    }
+    ul.chips li:not(.muted) {
+      border: 1px solid var(--_border);
+      border-radius: 999px;
+      padding: 0 0.15rem 0 0.6rem;
+      background: var(--_subtle);
+    }
+    ul.conditions {
+      display: grid;
+    }
+    form.add {
+      display: flex;
+      flex-wrap: wrap;
+      gap: 0.5rem;
+      align-items: end;
+    }
+    form.add > label {
+      flex: 1 1 12rem;
+    }
     ul.tree {
       list-style: none;
       padding-left: 1.2rem;

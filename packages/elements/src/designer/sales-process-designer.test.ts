@@ -16,6 +16,7 @@ const catalog = {
     },
   ],
   opportunity: [{ key: 'amount', label: { zh: '金额', en: 'Amount' }, type: 'currency' as const }],
+  contact: [{ key: 'name', label: { zh: '姓名', en: 'Name' }, type: 'text' as const, system: true }],
 };
 const departments = [
   { id: 'hq', name: '总部', parentId: null },
@@ -536,6 +537,378 @@ describe('<sales-process-designer>', () => {
         'Stage "初次拜访" changed: win rate, fields',
         'Allow skipping stages: no → yes',
       ]);
+    });
+  });
+
+  describe('contact roles, post-sale team and applicability conditions', () => {
+    const option = (value: string, zh: string, en: string, archived = false) => ({
+      value,
+      label: { zh, en },
+      ...(archived ? { archived } : {}),
+    });
+    /** The catalog as the server gives it: contact roles (采购 archived), choice fields to condition on. */
+    const full = {
+      customer: [
+        { key: 'name', label: { zh: '客户名称', en: 'Customer name' }, type: 'text' as const, system: true },
+        {
+          key: 'industry',
+          label: { zh: '行业', en: 'Industry' },
+          type: 'select' as const,
+          options: [option('it', '信息技术', 'IT')],
+        },
+        {
+          key: 'customerType',
+          label: { zh: '客户类型', en: 'Customer type' },
+          type: 'select' as const,
+          options: [
+            option('key', '大客户', 'Key account'),
+            option('strategic', '战略客户', 'Strategic'),
+            option('small', '小客户', 'Small', true),
+          ],
+        },
+        { key: 'tier', label: { zh: '客户级别', en: 'Tier' }, type: 'text' as const },
+        {
+          key: 'region',
+          label: { zh: '区域', en: 'Region' },
+          type: 'select' as const,
+          archived: true,
+          options: [option('north', '北区', 'North')],
+        },
+      ],
+      opportunity: [
+        { key: 'amount', label: { zh: '金额', en: 'Amount' }, type: 'currency' as const, system: true },
+        {
+          key: 'productLines',
+          label: { zh: '产品线', en: 'Product lines' },
+          type: 'multiselect' as const,
+          options: [option('hardware', '硬件', 'Hardware'), option('network', '网络', 'Network')],
+        },
+        {
+          key: 'lostReason',
+          label: { zh: '输单原因', en: 'Lost reason' },
+          type: 'select' as const,
+          options: [option('price', '价格', 'Price')],
+        },
+      ],
+      contact: [
+        { key: 'name', label: { zh: '姓名', en: 'Name' }, type: 'text' as const, system: true },
+        {
+          key: 'role',
+          label: { zh: '联系人角色', en: 'Contact role' },
+          type: 'multiselect' as const,
+          options: [
+            option('direct', '直接联系人', 'Direct contact'),
+            option('decisionMaker', '关键决策人', 'Decision maker'),
+            option('technical', '技术负责人', 'Technical lead'),
+            option('procurement', '采购', 'Procurement', true),
+          ],
+        },
+      ],
+    };
+    const users = [
+      { id: 'zhao', name: '赵售后', roles: ['postsale'] },
+      { id: 'qian', name: '钱服务', roles: ['postsale', 'sales'] },
+      { id: 'zhang', name: '张三', roles: ['sales'] },
+    ];
+    const open = (doc = seedDoc(), lang = 'zh-CN') =>
+      fixture<SalesProcessDesigner>(
+        html`<sales-process-designer lang=${lang} process-id="p1" .doc=${doc} .catalog=${full} .departments=${departments} .users=${users}></sales-process-designer>`,
+      );
+    const tab = async (el: SalesProcessDesigner, name: string) => {
+      $<HTMLButtonElement>(el, `#tab-${name}`).click();
+      await el.updateComplete;
+    };
+    const stage = async (el: SalesProcessDesigner, id: string) => {
+      $<HTMLElement>(el, `ol.stages li[data-id="${id}"]`).click();
+      await el.updateComplete;
+    };
+    const pick = async (el: SalesProcessDesigner, select: string, value: string, submit = true) => {
+      const s = $<HTMLSelectElement>(el, select);
+      s.value = value;
+      s.dispatchEvent(new Event('change'));
+      await el.updateComplete;
+      if (submit) {
+        s.closest('form')!.requestSubmit();
+        await el.updateComplete;
+      }
+    };
+    const check = async (el: SalesProcessDesigner, selector: string) => {
+      $<HTMLInputElement>(el, selector).click();
+      await el.updateComplete;
+    };
+    const text = (el: Element | null) => el!.textContent!.replace(/\s+/g, ' ').trim();
+    const definition = (doc: Y.Doc) => draftOf(doc).definition;
+    /** Two admins' docs, each update of one applied to the other (as the server relays them). */
+    const linkedDocs = () => {
+      const a = seedDoc();
+      const b = new Y.Doc();
+      Y.applyUpdate(b, Y.encodeStateAsUpdate(a));
+      a.on('update', (u: Uint8Array, origin: unknown) => origin !== b && Y.applyUpdate(b, u, a));
+      b.on('update', (u: Uint8Array, origin: unknown) => origin !== a && Y.applyUpdate(a, u, b));
+      return [a, b] as const;
+    };
+
+    it("offers the contact roles not archived next to a pre-sale stage's minimum contacts and writes the chosen ones", async () => {
+      const doc = seedDoc();
+      const el = await open(doc);
+      await stage(el, 'visit');
+      const roles = $(el, '#stage-contact-roles');
+      expect(roles.previousElementSibling!.querySelector('#stage-min-contacts')).to.exist;
+      expect(text(roles.querySelector('legend'))).to.equal('必需联系人角色');
+      expect($$<HTMLInputElement>(el, '#stage-contact-roles input').map((i) => i.dataset.role)).to.deep.equal([
+        'direct',
+        'decisionMaker',
+        'technical',
+      ]);
+      await check(el, 'input[data-role="direct"]');
+      await check(el, 'input[data-role="decisionMaker"]');
+      expect(definition(doc).presale[0]!.requiredContactRoles).to.deep.equal(['direct', 'decisionMaker']);
+      await check(el, 'input[data-role="direct"]');
+      expect(definition(doc).presale[0]!.requiredContactRoles).to.deep.equal(['decisionMaker']);
+      expect($<HTMLInputElement>(el, 'input[data-role="decisionMaker"]').checked).to.be.true;
+      // Post-sale stages have no contact gate.
+      await tab(el, 'postsale');
+      await stage(el, 'install');
+      expect($(el, '#stage-contact-roles')).to.equal(null);
+      await expect(el).to.be.accessible();
+    });
+
+    it('picks the post-sale team (post-sale staff first, anyone allowed, departments) and a stage team of its own', async () => {
+      const doc = seedDoc();
+      const el = await open(doc);
+      await tab(el, 'settings');
+      const groups = $$<HTMLOptGroupElement>(el, '#team optgroup');
+      expect(groups.map((g) => [g.label, [...g.querySelectorAll('option')].map((o) => o.textContent)])).to.deep.equal([
+        ['售后', ['赵售后', '钱服务']],
+        ['其他', ['张三']],
+        ['部门', ['总部', '销售部', '华东']],
+      ]);
+      await pick(el, '#team', 'uzhao');
+      await pick(el, '#team', 'uzhang');
+      await pick(el, '#team', 'dsales');
+      expect(definition(doc).postsaleTeam).to.deep.equal({ userIds: ['zhao', 'zhang'], departments: ['sales'] });
+      expect($$(el, '#postsale-team ul.chips li').map(text)).to.deep.equal(['赵售后 ×', '张三 ×', '销售部 ×']);
+      // Chosen ones are not offered again; the select is back on "choose".
+      expect($$<HTMLOptionElement>(el, '#team option').map((o) => o.value)).to.deep.equal([
+        '',
+        'uqian',
+        'dhq',
+        'deast',
+      ]);
+      expect($<HTMLSelectElement>(el, '#team').value).to.equal('');
+      $<HTMLButtonElement>(el, '#postsale-team button[aria-label="移除：张三"]').click();
+      await el.updateComplete;
+      expect(definition(doc).postsaleTeam).to.deep.equal({ userIds: ['zhao'], departments: ['sales'] });
+
+      // A post-sale stage uses the process's team until it names its own.
+      await tab(el, 'postsale');
+      await stage(el, 'install');
+      const own = $<HTMLInputElement>(el, '#stage-process-team');
+      expect(own.checked).to.be.true;
+      expect(text(own.closest('fieldset')!.querySelector('p'))).to.equal('赵售后、销售部');
+      await check(el, '#stage-process-team');
+      expect(definition(doc).postsale[0]!.team).to.deep.equal({ userIds: ['zhao'], departments: ['sales'] });
+      await pick(el, '#stage-team', 'uqian');
+      expect(definition(doc).postsale[0]!.team).to.deep.equal({ userIds: ['zhao', 'qian'], departments: ['sales'] });
+      expect(definition(doc).postsaleTeam).to.deep.equal({ userIds: ['zhao'], departments: ['sales'] });
+      await expect(el).to.be.accessible();
+      await check(el, '#stage-process-team');
+      expect(definition(doc).postsale[0]!.team).to.equal(null);
+    });
+
+    it('adds applicability conditions on choice fields, tells them as sentences, and removes them', async () => {
+      const doc = seedDoc();
+      const el = await open(doc);
+      await tab(el, 'settings');
+      expect(text($(el, '#conditions ul.conditions'))).to.equal('不限');
+      // Choice fields with options offered, not built in, archived or the lost reason.
+      expect($$<HTMLOptionElement>(el, '#condition-field option').map((o) => o.value)).to.deep.equal([
+        '',
+        'customer:industry',
+        'customer:customerType',
+        fieldUid('opportunity', 'productLines'),
+      ]);
+      expect($<HTMLButtonElement>(el, '#add-condition button[type="submit"]').disabled).to.be.true;
+      await pick(el, '#condition-field', 'customer:customerType', false);
+      // The archived option is not offered.
+      expect($$<HTMLInputElement>(el, '#add-condition input[name="value"]').map((i) => i.value)).to.deep.equal([
+        'key',
+        'strategic',
+      ]);
+      // Nothing chosen: nothing added, and the user is told.
+      $<HTMLFormElement>(el, '#add-condition').requestSubmit();
+      await el.updateComplete;
+      expect(definition(doc).appliesWhen).to.deep.equal([]);
+      expect($(el, '[aria-live="assertive"]').textContent).to.equal('请选择取值');
+      await check(el, '#add-condition input[value="key"]');
+      await check(el, '#add-condition input[value="strategic"]');
+      $<HTMLFormElement>(el, '#add-condition').requestSubmit();
+      await el.updateComplete;
+      await pick(el, '#condition-field', fieldUid('opportunity', 'productLines'), false);
+      // Another field: nothing chosen yet.
+      expect($$<HTMLInputElement>(el, '#add-condition input[name="value"]').some((i) => i.checked)).to.be.false;
+      await check(el, '#add-condition input[value="hardware"]');
+      await check(el, '#add-condition input[value="network"]');
+      $<HTMLFormElement>(el, '#add-condition').requestSubmit();
+      await el.updateComplete;
+      expect(definition(doc).appliesWhen).to.deep.equal([
+        { source: 'customer', key: 'customerType', values: ['key', 'strategic'] },
+        { source: 'opportunity', key: 'productLines', values: ['hardware', 'network'] },
+      ]);
+      expect($$(el, 'ul.conditions li').map(text)).to.deep.equal([
+        '客户的“客户类型”为“大客户”或“战略客户” ×',
+        '商机的“产品线”包含“硬件”或“网络” ×',
+      ]);
+      // A field with a condition is not offered again.
+      expect($$<HTMLOptionElement>(el, '#condition-field option').map((o) => o.value)).to.deep.equal([
+        '',
+        'customer:industry',
+      ]);
+      await expect(el).to.be.accessible();
+      $<HTMLButtonElement>(el, 'li[data-condition="customer:customerType"] button').click();
+      await el.updateComplete;
+      expect(definition(doc).appliesWhen.map((c) => c.key)).to.deep.equal(['productLines']);
+    });
+
+    it('speaks English', async () => {
+      const doc = seedDoc();
+      const el = await open(doc, 'en');
+      await tab(el, 'settings');
+      expect($(el, '#tab-settings').textContent).to.equal('Post-sale team and conditions');
+      await pick(el, '#condition-field', 'customer:customerType', false);
+      await check(el, '#add-condition input[value="key"]');
+      $<HTMLFormElement>(el, '#add-condition').requestSubmit();
+      await el.updateComplete;
+      expect(text($(el, 'ul.conditions li'))).to.equal('Customer "Customer type" is "Key account" ×');
+      await tab(el, 'presale');
+      await stage(el, 'visit');
+      expect(text($(el, '#stage-contact-roles'))).to.equal(
+        'Required contact roles Direct contact Decision maker Technical lead',
+      );
+    });
+
+    it('shows the publish problems of roles and conditions at their controls', async () => {
+      const doc = seedDoc();
+      const d = draftOf(doc);
+      d.definition.presale[0]!.requiredContactRoles = ['decisionMaker', 'procurement', 'ceo'];
+      d.definition.appliesWhen = [
+        { source: 'customer', key: 'customerType', values: ['key', 'gone'] },
+        { source: 'customer', key: 'region', values: ['north'] },
+      ];
+      writeDraft(doc, d);
+      const el = await open(doc);
+      await stage(el, 'visit');
+      const role = (r: string) => $<HTMLInputElement>(el, `input[data-role="${r}"]`).parentElement!;
+      // A stored archived or unknown role is shown, checked, with its problem beside it.
+      expect(
+        $$<HTMLInputElement>(el, '#stage-contact-roles input').map((i) => [i.dataset.role, i.checked]),
+      ).to.deep.equal([
+        ['direct', false],
+        ['decisionMaker', true],
+        ['technical', false],
+        ['procurement', true],
+        ['ceo', true],
+      ]);
+      expect(role('decisionMaker').querySelector('.err')).to.equal(null);
+      expect(role('procurement').querySelector('.err')!.textContent).to.equal('联系人角色 procurement 已归档');
+      expect(role('ceo').querySelector('.err')!.textContent).to.equal('联系人角色 ceo 不存在');
+      expect($(el, '.summary').textContent).to.contain('发布前需处理 4 个问题');
+      // The summary leads to the conditions, where each problem sits at its condition.
+      $$<HTMLButtonElement>(el, '.summary button')
+        .find((b) => b.textContent!.includes('没有选项'))!
+        .click();
+      await el.updateComplete;
+      expect($(el, '#tab-settings').getAttribute('aria-selected')).to.equal('true');
+      const condition = (ref: string) => $(el, `li[data-condition="${ref}"]`);
+      expect(text(condition('customer:customerType'))).to.equal(
+        '客户的“客户类型”为“大客户”或“gone” × 字段 customer.customerType 没有选项 gone',
+      );
+      expect(condition('customer:region').querySelector('.err')!.textContent).to.equal(
+        '适用条件的字段 customer.region 不存在、已归档或不是选项字段',
+      );
+      await expect(el).to.be.accessible();
+      // Unchecking the archived role takes it away (it is not offered again).
+      await tab(el, 'presale');
+      await check(el, 'input[data-role="procurement"]');
+      expect(definition(doc).presale[0]!.requiredContactRoles).to.deep.equal(['decisionMaker', 'ceo']);
+      expect($(el, 'input[data-role="procurement"]')).to.equal(null);
+    });
+
+    it('loads the fields, archived ones included but not offered, and the directory when the host gives none', async () => {
+      const realFetch = window.fetch;
+      const asked: string[] = [];
+      window.fetch = (async (input: RequestInfo) => {
+        const url = new URL(String(input));
+        asked.push(url.pathname + url.search);
+        if (url.pathname.endsWith('/directory')) return json(200, { departments, users });
+        const object = /\/fields\/(\w+)$/.exec(url.pathname)?.[1] as keyof typeof full | undefined;
+        if (object) return json(200, { items: full[object] });
+        return json(200, { id: 'p1', name: '重要客户销售流程', status: 'enabled', version: 1 });
+      }) as typeof fetch;
+      try {
+        const doc = seedDoc();
+        const d = draftOf(doc);
+        d.definition.presale[0]!.requiredContactRoles = ['procurement'];
+        writeDraft(doc, d);
+        const el = await fixture<SalesProcessDesigner>(
+          html`<sales-process-designer base-url="http://x" token="t" process-id="p1" .doc=${doc}></sales-process-designer>`,
+        );
+        await until(() => el.catalog && el.users, 2000, 'the fields and the directory');
+        expect(asked.filter((u) => u.includes('/fields/')).sort()).to.deep.equal([
+          '/api/v1/fields/contact?includeArchived=true',
+          '/api/v1/fields/customer?includeArchived=true',
+          '/api/v1/fields/opportunity?includeArchived=true',
+        ]);
+        await el.updateComplete;
+        await stage(el, 'visit');
+        // An archived role the stage holds: by its label, said to be archived.
+        expect(text($<HTMLInputElement>(el, 'input[data-role="procurement"]').parentElement)).to.equal(
+          '采购 联系人角色 procurement 已归档',
+        );
+        // An archived field is not offered.
+        expect($$<HTMLOptionElement>(el, '#add-existing option').map((o) => o.value)).to.not.include('customer:region');
+        await tab(el, 'settings');
+        expect($$<HTMLOptionElement>(el, '#team option').map((o) => o.textContent)).to.include.members([
+          '赵售后',
+          '张三',
+          '销售部',
+        ]);
+      } finally {
+        window.fetch = realFetch;
+      }
+    });
+
+    it('two admins see each other change roles, the team and conditions', async () => {
+      const [a, b] = linkedDocs();
+      const one = await open(a);
+      const two = await open(b);
+      await stage(one, 'visit');
+      await stage(two, 'visit');
+      await check(one, 'input[data-role="decisionMaker"]');
+      await two.updateComplete;
+      expect($<HTMLInputElement>(two, 'input[data-role="decisionMaker"]').checked).to.be.true;
+      await check(two, 'input[data-role="direct"]');
+      await one.updateComplete;
+      expect(definition(a).presale[0]!.requiredContactRoles).to.deep.equal(['decisionMaker', 'direct']);
+      expect($<HTMLInputElement>(one, 'input[data-role="direct"]').checked).to.be.true;
+
+      await tab(one, 'settings');
+      await tab(two, 'settings');
+      await pick(one, '#team', 'uqian');
+      await two.updateComplete;
+      expect($$(two, '#postsale-team ul.chips li').map(text)).to.deep.equal(['钱服务 ×']);
+      await pick(two, '#condition-field', 'customer:customerType', false);
+      await check(two, '#add-condition input[value="key"]');
+      $<HTMLFormElement>(two, '#add-condition').requestSubmit();
+      await one.updateComplete;
+      expect($$(one, 'ul.conditions li').map(text)).to.deep.equal(['客户的“客户类型”为“大客户” ×']);
+      // The field taken is no longer offered to the other admin either.
+      expect($$<HTMLOptionElement>(one, '#condition-field option').map((o) => o.value)).to.deep.equal([
+        '',
+        'customer:industry',
+        fieldUid('opportunity', 'productLines'),
+      ]);
+      expect(definition(a)).to.deep.equal(definition(b));
     });
   });
 });

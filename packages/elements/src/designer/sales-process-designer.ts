@@ -16,13 +16,14 @@ import {
   removeStageField,
   setDepartments,
   setDraftName,
+  setDraftValue,
   setRule,
   setStageFieldValue,
   setStageValue,
   setTerminal,
 } from '@sales-process/core/ydraft';
 import { processDraftDocName, type FieldDefinition, type LiveNotice, type StageField } from '@sales-process/core';
-import { FIELD_TYPES } from '@sales-process/core/field-values';
+import { CONTACT_ROLE_KEY, FIELD_TYPES } from '@sales-process/core/field-values';
 import { initialState, Task, TaskStatus } from '@lit/task';
 import { html, nothing, type PropertyValues, type TemplateResult } from 'lit';
 import type * as Y from 'yjs';
@@ -31,12 +32,19 @@ import { ConnectedElement } from '../shared/connected-element.js';
 import { defineElement } from '../shared/define.js';
 import { LocalizeController } from '../shared/i18n.js';
 import { LiveDocController } from '../shared/live-controller.js';
+import { camelKey } from '../admin/camel-key.js';
+import { ReorderController } from '../admin/reorder-controller.js';
+import { tabAfterKey } from '../admin/tabs.js';
 import styles from './sales-process-designer.styles.js';
 import { messages } from './messages.js';
 
 type Phase = 'presale' | 'postsale';
-type Tab = Phase | 'terminal' | 'rules' | 'departments' | 'history';
-type Stage = ProcessDraft['definition']['presale'][number] | ProcessDraft['definition']['postsale'][number];
+type Tab = Phase | 'terminal' | 'rules' | 'departments' | 'settings' | 'history';
+type Definition = ProcessDraft['definition'];
+type Stage = Definition['presale'][number] | Definition['postsale'][number];
+/** Post-sale staff: users and departments (a process's, or a post-sale stage's own). */
+type Team = Definition['postsaleTeam'];
+type Condition = Definition['appliesWhen'][number];
 interface ProcessInfo {
   id: string;
   name: string;
@@ -47,6 +55,12 @@ interface Department {
   id: string;
   name: string;
   parentId: string | null;
+}
+/** A user of the directory (`GET /directory`), to pick post-sale staff from. */
+interface DirectoryUser {
+  id: string;
+  name: string;
+  roles?: string[];
 }
 /** The draft as read from the doc at one version, its problems, and those filed by where they sit. */
 interface DraftView {
@@ -175,10 +189,10 @@ export class SalesProcessDesigner extends ConnectedElement {
     doc: { attribute: false },
     catalog: { attribute: false },
     departments: { attribute: false },
+    users: { attribute: false },
     userName: { attribute: 'user-name' },
     tab: { state: true },
     selected: { state: true },
-    picked: { state: true },
     announcement: { state: true },
     process: { state: true },
     notice: { state: true },
@@ -187,22 +201,30 @@ export class SalesProcessDesigner extends ConnectedElement {
     publishState: { state: true },
     historyCursor: { state: true },
     historyRev: { state: true },
+    conditionField: { state: true },
   };
 
   /** The process whose draft to edit. */
   processId = '';
   /** A Y.Doc the host manages itself (instead of connecting to the server). */
   doc: Y.Doc | null = null;
-  /** Field definitions to pick from (loaded from the server when not given). */
+  /**
+   * Field definitions `{customer, opportunity, contact}` to pick from (loaded from the server
+   * when not given, archived ones included: they are not offered, but named where a draft holds one).
+   */
   catalog: FieldCatalog | null = null;
   /** The departments to scope to (loaded from the server when not given). */
   departments: Department[] | null = null;
+  /**
+   * The users to pick post-sale staff from, `{id, name, roles?}` (loaded from the server when
+   * not given); those with the `postsale` role are offered first.
+   */
+  users: DirectoryUser[] | null = null;
   /** The editing user's display name, for presence. */
   userName = '';
 
   protected tab: Tab = 'presale';
   protected selected: { phase: Phase; id: string } | null = null;
-  protected picked: { phase: Phase; id: string; index: number } | null = null;
   protected announcement = '';
   protected process: ProcessInfo | null = null;
   protected notice: string | null = null;
@@ -230,9 +252,18 @@ export class SalesProcessDesigner extends ConnectedElement {
   protected historyCursor: string | null = null;
   /** Bumped when the designer changed the process: the history loads afresh. */
   protected historyRev = 0;
+  /** The field (`source:key`) picked in the form that adds an applicability condition. */
+  protected conditionField = '';
 
   protected readonly i18n = new LocalizeController(this, messages);
   protected readonly live = new LiveDocController(this, (n) => this.onNotice(n));
+  /** Keyboard moves in the stage list of the phase shown. */
+  protected readonly reorder = new ReorderController(this, {
+    drop: (id, to) => this.edit((doc) => moveStage(doc, this.tab as Phase, id, to)),
+    focusAt: (i) =>
+      void this.updateComplete.then(() => this.shadowRoot!.querySelectorAll<HTMLElement>('ol.stages li')[i]?.focus()),
+    say: (text) => (this.announcement = text),
+  });
   private view: DraftView | null = null;
   /** The client the draft is bound through (set in willUpdate): null while there is nothing to load with. */
   #client: ApiClient | null = null;
@@ -245,12 +276,20 @@ export class SalesProcessDesigner extends ConnectedElement {
     args: () => [this.#client, this.processId] as const,
     task: async ([client, processId], { signal }) => {
       if (!client) return initialState;
+      // Archived fields and options too: a draft may still hold one (shown by its label, with
+      // its problem); pickers offer only the others.
+      const fields = (object: string) =>
+        this.catalog
+          ? null
+          : client.get<{ items: FieldDefinition[] }>(`/fields/${object}?includeArchived=true`, signal);
       const [process, customer, opportunity, contact, directory] = await Promise.all([
         client.get<ProcessInfo>(`/processes/${encodeURIComponent(processId)}`, signal),
-        this.catalog ? null : client.get<{ items: FieldDefinition[] }>('/fields/customer', signal),
-        this.catalog ? null : client.get<{ items: FieldDefinition[] }>('/fields/opportunity', signal),
-        this.catalog ? null : client.get<{ items: FieldDefinition[] }>('/fields/contact', signal),
-        this.departments ? null : client.get<{ departments: Department[] }>('/directory', signal),
+        fields('customer'),
+        fields('opportunity'),
+        fields('contact'),
+        this.departments && this.users
+          ? null
+          : client.get<{ departments: Department[]; users: DirectoryUser[] }>('/directory', signal),
       ]);
       return { process, customer, opportunity, contact, directory };
     },
@@ -259,7 +298,10 @@ export class SalesProcessDesigner extends ConnectedElement {
       this.failure = null;
       if (customer && opportunity && contact)
         this.catalog = { customer: customer.items, opportunity: opportunity.items, contact: contact.items };
-      if (directory) this.departments = directory.departments;
+      if (directory) {
+        this.departments ??= directory.departments;
+        this.users ??= directory.users;
+      }
     },
     onError: (e) => this.loadFailed(e, this.process),
   });
@@ -293,7 +335,11 @@ export class SalesProcessDesigner extends ConnectedElement {
   protected override willUpdate(changed: PropertyValues<this>): void {
     if (changed.has('doc')) this.live.useDoc(this.doc);
     // Protected properties are not in PropertyValues' keys.
-    if ((changed as Map<PropertyKey, unknown>).has('tab') && this.tab !== 'history') this.historyCursor = null;
+    if ((changed as Map<PropertyKey, unknown>).has('tab')) {
+      if (this.tab !== 'history') this.historyCursor = null;
+      // A stage picked up stays in the list it was in.
+      this.reorder.picked = null;
+    }
     // With a doc of the host's own, the server is asked only when there is a token for it.
     const conn = this.processId ? this.conn : null;
     const client = conn && (!this.doc || conn.token || conn.client.tokenProvider) ? conn.client : null;
@@ -342,7 +388,8 @@ export class SalesProcessDesigner extends ConnectedElement {
     const draft = doc ? normalizeDraft(readDraft(doc)) : null;
     const problems = draft ? checkPublishable(draft.definition, catalog ?? undefined, draft.name) : [];
     // Where each problem sits: `phase/index` of a stage, `phase/index/key` of its settings,
-    // `phase/index/fields/i` of a field, `name`, `rules`.
+    // `phase/index/fields/i` of a field, `presale/index/requiredContactRoles/i` of a role,
+    // `appliesWhen/i` of a condition, `name`, `rules`.
     const at = new Map<string, DefinitionProblem[]>();
     const file = (key: string, p: DefinitionProblem) => {
       const list = at.get(key);
@@ -354,7 +401,7 @@ export class SalesProcessDesigner extends ConnectedElement {
       file(String(a), p);
       if (b === undefined) continue;
       file(`${a}/${b}`, p);
-      if (c !== undefined) file(c === 'fields' ? `${a}/${b}/fields/${d}` : `${a}/${b}/${c}`, p);
+      if (c !== undefined) file(d === undefined ? `${a}/${b}/${c}` : `${a}/${b}/${c}/${d}`, p);
     }
     return (this.view = { doc, version, catalog, draft, problems, at });
   }
@@ -408,60 +455,14 @@ export class SalesProcessDesigner extends ConnectedElement {
 
   // ---- stage list and keyboard reordering -----------------------------------------------
 
-  private stagesOf(draft: ProcessDraft, phase: Phase): Stage[] {
-    const list: Stage[] = [...draft.definition[phase]];
-    if (this.picked?.phase === phase) {
-      const from = list.findIndex((s) => s.id === this.picked!.id);
-      if (from >= 0) {
-        const [moving] = list.splice(from, 1);
-        list.splice(this.picked.index, 0, moving!);
-      }
-    }
-    return list;
-  }
-
   private select(phase: Phase, id: string) {
     this.selected = { phase, id };
   }
 
   private onStageKey(e: KeyboardEvent, phase: Phase, stage: Stage, index: number, total: number) {
-    const t = this.i18n;
-    const say = (key: 'pickedUp' | 'movedTo' | 'dropped' | 'cancelled', pos = index) =>
-      (this.announcement = t.t(key, { name: stage.name || t.t('newStage'), pos: pos + 1, total }));
-    if (e.key === 'Enter' || e.key === ' ') {
-      e.preventDefault();
-      if (!this.picked) {
-        this.picked = { phase, id: stage.id, index };
-        this.select(phase, stage.id);
-        say('pickedUp');
-      } else {
-        const { id, index: to } = this.picked;
-        this.picked = null;
-        this.edit((doc) => moveStage(doc, phase, id, to));
-        say('dropped', to);
-        void this.focusStage(id);
-      }
-    } else if (e.key === 'ArrowDown' || e.key === 'ArrowUp') {
-      e.preventDefault();
-      const delta = e.key === 'ArrowDown' ? 1 : -1;
-      if (this.picked) {
-        const to = Math.max(0, Math.min(total - 1, this.picked.index + delta));
-        this.picked = { ...this.picked, index: to };
-        say('movedTo', to);
-        void this.focusStage(stage.id);
-      } else {
-        const items = [...this.shadowRoot!.querySelectorAll<HTMLElement>('ol.stages li')];
-        items[Math.max(0, Math.min(items.length - 1, index + delta))]?.focus();
-      }
-    } else if (e.key === 'Escape' && this.picked) {
-      this.picked = null;
-      say('cancelled');
-    }
-  }
-
-  private async focusStage(id: string) {
-    await this.updateComplete;
-    this.shadowRoot!.querySelector<HTMLElement>(`ol.stages li[data-id="${CSS.escape(id)}"]`)?.focus();
+    // Picking a stage up selects it.
+    if (!this.reorder.picked && (e.key === 'Enter' || e.key === ' ')) this.select(phase, stage.id);
+    this.reorder.onKey(e, stage.id, stage.name || this.i18n.t('newStage'), index, total);
   }
 
   private onDrop(e: DragEvent, phase: Phase, index: number) {
@@ -513,7 +514,7 @@ export class SalesProcessDesigner extends ConnectedElement {
     }
     const errors = problems.filter((p) => p.severity === 'error');
     const warnings = problems.filter((p) => p.severity === 'warning');
-    const tabs: Tab[] = ['presale', 'postsale', 'terminal', 'rules', 'departments', 'history'];
+    const tabs: Tab[] = ['presale', 'postsale', 'terminal', 'rules', 'departments', 'settings', 'history'];
     return html`
       <div class="toolbar" part="toolbar">
         <label class="stack name">${t.t('name')}
@@ -556,7 +557,7 @@ export class SalesProcessDesigner extends ConnectedElement {
         )}
       </div>
       <div id="panel" role="tabpanel" aria-labelledby="tab-${this.tab}">
-        ${this.tab === 'presale' || this.tab === 'postsale' ? this.renderStages(draft, this.tab) : this.tab === 'terminal' ? this.renderTerminal(draft) : this.tab === 'rules' ? this.renderRules(draft) : this.tab === 'history' ? this.renderHistory(draft) : this.renderDepartments(draft)}
+        ${this.tab === 'presale' || this.tab === 'postsale' ? this.renderStages(draft, this.tab) : this.tab === 'terminal' ? this.renderTerminal(draft) : this.tab === 'rules' ? this.renderRules(draft) : this.tab === 'history' ? this.renderHistory(draft) : this.tab === 'settings' ? this.renderSettings(draft) : this.renderDepartments(draft)}
       </div>
       <div class="sr-only" role="status" aria-live="assertive">${this.announcement}</div>
       ${this.renderPublish()}
@@ -564,10 +565,10 @@ export class SalesProcessDesigner extends ConnectedElement {
   }
 
   private onTabKey(e: KeyboardEvent, tabs: Tab[]) {
-    if (e.key !== 'ArrowRight' && e.key !== 'ArrowLeft') return;
-    const i = tabs.indexOf(this.tab);
-    this.tab = tabs[(i + (e.key === 'ArrowRight' ? 1 : tabs.length - 1)) % tabs.length]!;
-    void this.updateComplete.then(() => this.shadowRoot!.querySelector<HTMLElement>(`#tab-${this.tab}`)?.focus());
+    const tab = tabAfterKey(e, tabs, this.tab);
+    if (!tab) return;
+    this.tab = tab;
+    void this.updateComplete.then(() => this.shadowRoot!.querySelector<HTMLElement>(`#tab-${tab}`)?.focus());
   }
 
   private goTo(p: DefinitionProblem) {
@@ -577,12 +578,13 @@ export class SalesProcessDesigner extends ConnectedElement {
       const stage = this.draft?.definition[phase][index];
       if (stage) this.select(phase, stage.id);
     } else if (phase === 'rules') this.tab = 'rules';
+    else if (phase === 'appliesWhen' || phase === 'postsaleTeam') this.tab = 'settings';
     else if (phase === 'name') this.shadowRoot!.querySelector<HTMLInputElement>('#process-name')?.focus();
   }
 
   protected renderStages(draft: ProcessDraft, phase: Phase) {
     const t = this.i18n;
-    const stages = this.stagesOf(draft, phase);
+    const stages = this.reorder.arrange(draft.definition[phase] as Stage[], (s) => s.id);
     const others = this.others();
     const selected =
       this.selected?.phase === phase ? draft.definition[phase].find((s) => s.id === this.selected!.id) : undefined;
@@ -596,7 +598,7 @@ export class SalesProcessDesigner extends ConnectedElement {
             const bad = this.problemsAt(phase, realIndex(s.id)).some((p) => p.severity === 'error');
             const isSelected = this.selected?.id === s.id;
             return html`<li role="option" data-id=${s.id} aria-selected=${isSelected ? 'true' : 'false'} tabindex=${isSelected || (!selected && i === 0) ? 0 : -1}
-              class="${this.picked?.id === s.id ? 'picked' : ''} ${bad ? 'problem' : ''}" draggable="true"
+              class="${this.reorder.picked?.id === s.id ? 'picked' : ''} ${bad ? 'problem' : ''}" draggable="true"
               @click=${() => this.select(phase, s.id)} @keydown=${(e: KeyboardEvent) => this.onStageKey(e, phase, s, i, stages.length)}
               @dragstart=${(e: DragEvent) => e.dataTransfer?.setData('text/x-sp-stage', s.id)} @dragover=${(e: DragEvent) => e.preventDefault()} @drop=${(e: DragEvent) => this.onDrop(e, phase, i)}>
               <span>${i + 1}. ${s.name || html`<em class="muted">${t.t('newStage')}</em>`}</span>
@@ -657,7 +659,9 @@ export class SalesProcessDesigner extends ConnectedElement {
             : nothing
         }
       </div>
+      ${'requiredContactRoles' in s ? this.renderContactRoles(s, index) : nothing}
       <label class="check"><input id="stage-approval" type="checkbox" .checked=${s.requiresApproval} @change=${(e: Event) => set('requiresApproval', (e.target as HTMLInputElement).checked)} /> ${t.t('requiresApproval')}</label>
+      ${'team' in s ? this.renderStageTeam(draft, s) : nothing}
       ${this.renderFields(phase, s, index)}
       <div>
         <button class="icon" ?disabled=${index === 0} aria-label=${t.t('moveUp')} @click=${() => this.edit((doc) => moveStage(doc, phase, s.id, index - 1))}>↑</button>
@@ -668,6 +672,219 @@ export class SalesProcessDesigner extends ConnectedElement {
         }}>${t.t('removeStage')}</button>
       </div>
     </section>`;
+  }
+
+  /**
+   * A pre-sale stage's required contact roles: the options of the `contact.role` field not
+   * archived, and a stored role that is archived or unknown (with its problem beside it).
+   */
+  protected renderContactRoles(s: Definition['presale'][number], index: number) {
+    const t = this.i18n;
+    const options = this.catalog?.contact?.find((f) => f.key === CONTACT_ROLE_KEY)?.options ?? [];
+    const chosen = s.requiredContactRoles;
+    const shown = options.filter((o) => !o.archived).map((o) => o.value);
+    for (const r of chosen) if (!shown.includes(r)) shown.push(r);
+    // The roles now, not at render time: quick clicks must not lose one.
+    const toggle = (role: string, on: boolean) =>
+      this.edit((doc) => {
+        const now = (this.draft?.definition.presale.find((x) => x.id === s.id)?.requiredContactRoles ?? []).filter(
+          (r) => r !== role,
+        );
+        setStageValue(doc, 'presale', s.id, 'requiredContactRoles', on ? [...now, role] : now);
+      });
+    return html`<fieldset id="stage-contact-roles">
+      <legend>${t.t('requiredContactRoles')}</legend>
+      ${shown.length ? nothing : html`<p class="muted">${t.t('noRoles')}</p>`}
+      ${shown.map((role) => {
+        const option = options.find((o) => o.value === role);
+        return html`<label class="check"><input type="checkbox" data-role=${role} .checked=${chosen.includes(role)} @change=${(e: Event) => toggle(role, (e.target as HTMLInputElement).checked)} /> ${option ? t.pick(option.label) : role}
+          ${this.problemText(this.problemsAt('presale', index, 'requiredContactRoles', chosen.indexOf(role)))}</label>`;
+      })}
+    </fieldset>`;
+  }
+
+  /** A post-sale stage's staff: the process's (default), or a team of its own. */
+  protected renderStageTeam(draft: ProcessDraft, s: Definition['postsale'][number]) {
+    const t = this.i18n;
+    const set = (team: Team | null) => this.edit((doc) => setStageValue(doc, 'postsale', s.id, 'team', team));
+    return html`<fieldset>
+      <legend>${t.t('postsaleTeam')}</legend>
+      <label class="check"><input id="stage-process-team" type="checkbox" .checked=${!s.team}
+        @change=${(e: Event) => set((e.target as HTMLInputElement).checked ? null : this.draft!.definition.postsaleTeam)} /> ${t.t('useProcessTeam')}</label>
+      ${s.team ? this.renderTeam('stage-team', () => this.draft?.definition.postsale.find((x) => x.id === s.id)?.team ?? s.team!, set) : html`<p class="muted">${this.teamNames(draft.definition.postsaleTeam)}</p>`}
+    </fieldset>`;
+  }
+
+  /** A team member's name: a user's or a department's (its id when the directory lacks it). */
+  private memberName(key: keyof Team, id: string): string {
+    return (key === 'userIds' ? this.users : this.departments)?.find((x) => x.id === id)?.name ?? id;
+  }
+
+  /** A team's members by name ("nobody" when empty). */
+  private teamNames(team: Team): string {
+    const names = [...team.userIds, ...team.departments].map((id, i) =>
+      this.memberName(i < team.userIds.length ? 'userIds' : 'departments', id),
+    );
+    return names.join(this.i18n.t('comma')) || this.i18n.t('nobody');
+  }
+
+  /**
+   * Picks post-sale staff: the chosen users and departments, each with a remove button, and a
+   * form to add one (users with the post-sale role first, any user allowed, then departments).
+   * `now` reads the team at the time of the click (quick clicks must not lose one).
+   */
+  protected renderTeam(id: string, now: () => Team, set: (team: Team) => void) {
+    const t = this.i18n;
+    const team = now();
+    const users = this.users ?? [];
+    const staff = users.filter((u) => u.roles?.includes('postsale'));
+    const change = (key: keyof Team, x: string, add: boolean) => {
+      const current = now();
+      set({ ...current, [key]: [...current[key].filter((y) => y !== x), ...(add ? [x] : [])] });
+    };
+    // An option's value: `u` or `d` (user or department), then the id.
+    const groups = [
+      [t.t('postsaleRole'), staff],
+      [t.t('otherUsers'), users.filter((u) => !staff.includes(u))],
+      [t.t('dept'), this.departments ?? []],
+    ] as const;
+    return html`<ul class="chips" aria-label=${t.t('postsaleTeam')}>
+        ${(['userIds', 'departments'] as const).map((key) =>
+          team[key].map(
+            (x) =>
+              html`<li>${this.memberName(key, x)} <button type="button" class="icon" aria-label=${t.t('remove', { name: this.memberName(key, x) })} @click=${() => change(key, x, false)}>×</button></li>`,
+          ),
+        )}
+        ${team.userIds.length || team.departments.length ? nothing : html`<li class="muted">${t.t('nobody')}</li>`}
+      </ul>
+      <form class="add" @submit=${(e: SubmitEvent) => {
+        e.preventDefault();
+        const form = e.target as HTMLFormElement;
+        const value = String(new FormData(form).get('member'));
+        if (value) change(value[0] === 'd' ? 'departments' : 'userIds', value.slice(1), true);
+        form.reset();
+      }}>
+        <label class="stack">${t.t('addMember')}
+          <select name="member" id=${id}>
+            <option value="">${t.t('choose')}</option>
+            ${groups.map(
+              ([label, list], i) =>
+                html`<optgroup label=${label}>${list
+                  .filter((a) => !team[i > 1 ? 'departments' : 'userIds'].includes(a.id))
+                  .map((a) => html`<option value=${(i > 1 ? 'd' : 'u') + a.id}>${a.name}</option>`)}</optgroup>`,
+            )}
+          </select>
+        </label>
+        <button type="submit">${t.t('add')}</button>
+      </form>`;
+  }
+
+  // ---- process settings: post-sale team, applicability conditions ------------------------
+
+  protected renderSettings(draft: ProcessDraft) {
+    const t = this.i18n;
+    const def = draft.definition;
+    return html`<div class="editor"><fieldset id="postsale-team">
+        <legend>${t.t('postsaleTeam')}</legend>
+        <p class="muted">${t.t('postsaleTeamHint')}</p>
+        ${this.renderTeam(
+          'team',
+          () => this.draft!.definition.postsaleTeam,
+          (team) => this.edit((doc) => setDraftValue(doc, 'postsaleTeam', team)),
+        )}
+      </fieldset>
+      ${this.renderConditions(def.appliesWhen)}</div>`;
+  }
+
+  /** A custom field of a customer or opportunity (not built in). */
+  private customField(source: Condition['source'], key: string): FieldDefinition | undefined {
+    const f = this.catalog?.[source].find((d) => d.key === key);
+    return f && !('system' in f && f.system) ? f : undefined;
+  }
+
+  /** A condition as a sentence: 客户的“客户类型”为“大客户”或“战略客户”. */
+  private conditionText(c: Condition): string {
+    const t = this.i18n;
+    const field = this.customField(c.source, c.key);
+    return t.t(field?.type === 'multiselect' ? 'conditionHas' : 'conditionIs', {
+      source: t.t(`source_${c.source}`),
+      field: field ? t.pick(field.label) : c.key,
+      values: c.values
+        .map((v) => {
+          const o = field?.options?.find((x) => x.value === v);
+          return o ? t.pick(o.label) : v;
+        })
+        .join(t.t('or')),
+    });
+  }
+
+  /**
+   * The applicability conditions, each a sentence with a remove button (and its problems);
+   * a form adds one: a select or multiselect field not archived, and some of its options.
+   */
+  protected renderConditions(conditions: Condition[]) {
+    const t = this.i18n;
+    const set = (list: Condition[]) => this.edit((doc) => setDraftValue(doc, 'appliesWhen', list));
+    const now = () => this.draft!.definition.appliesWhen;
+    const [source, key] = this.conditionField.split(':') as [Condition['source'], string];
+    const picked = this.conditionField ? this.customField(source, key) : undefined;
+    const offered = (f: FieldDefinition) => (f.options ?? []).filter((o) => !o.archived);
+    return html`<fieldset id="conditions">
+      <legend>${t.t('appliesWhen')}</legend>
+      <p class="muted">${t.t('appliesWhenHint')}</p>
+      <ul class="conditions">
+        ${conditions.map((c, i) => {
+          const text = this.conditionText(c);
+          return html`<li data-condition="${c.source}:${c.key}">${text}
+            <button class="icon danger" aria-label=${t.t('remove', { name: text })} @click=${() => set(now().filter((x) => x.source !== c.source || x.key !== c.key))}>×</button>
+            ${this.problemText(this.problemsAt('appliesWhen', i))}</li>`;
+        })}
+        ${conditions.length ? nothing : html`<li class="muted">${t.t('noConditions')}</li>`}
+      </ul>
+      <form id="add-condition" class="add" @submit=${(e: SubmitEvent) => {
+        e.preventDefault();
+        const values = new FormData(e.target as HTMLFormElement).getAll('value') as string[];
+        if (!values.length) {
+          this.announcement = t.t('pickValues');
+          return;
+        }
+        set([...now().filter((x) => x.source !== source || x.key !== key), { source, key, values }]);
+        this.conditionField = '';
+      }}>
+        <label class="stack">${t.t('conditionField')}
+          <select id="condition-field" .value=${this.conditionField} @change=${(e: Event) => {
+            const select = e.target as HTMLSelectElement;
+            // Another field: none of its values is chosen yet.
+            for (const box of select.form!.querySelectorAll('input')) box.checked = false;
+            this.conditionField = select.value;
+          }}>
+            <option value="">${t.t('choose')}</option>
+            ${(['customer', 'opportunity'] as const).map(
+              (s) =>
+                html`<optgroup label=${t.t(`source_${s}`)}>${(this.catalog?.[s] ?? [])
+                  .filter(
+                    (f) =>
+                      // The lost reason is chosen when a deal is lost, long after its process.
+                      f.key !== 'lostReason' &&
+                      this.customField(s, f.key) &&
+                      !f.archived &&
+                      offered(f).length &&
+                      !conditions.some((c) => c.source === s && c.key === f.key),
+                  )
+                  .map((f) => html`<option value="${s}:${f.key}">${t.pick(f.label)}</option>`)}</optgroup>`,
+            )}
+          </select>
+        </label>
+        ${
+          picked
+            ? html`<fieldset><legend>${t.t('conditionValues')}</legend>
+              ${offered(picked).map((o) => html`<label class="check"><input type="checkbox" name="value" value=${o.value} /> ${t.pick(o.label)}</label>`)}
+            </fieldset>`
+            : nothing
+        }
+        <button type="submit" ?disabled=${!picked}>${t.t('addCondition')}</button>
+      </form>
+    </fieldset>`;
   }
 
   private fieldLabel(f: StageField): string {
@@ -682,7 +899,7 @@ export class SalesProcessDesigner extends ConnectedElement {
     const taken = new Set(s.fields.map(uid));
     const pickable = (['customer', 'opportunity'] as const).map((source) => ({
       source,
-      items: (this.catalog?.[source] ?? []).filter((d) => !taken.has(`${source}:${d.key}`)),
+      items: (this.catalog?.[source] ?? []).filter((d) => !d.archived && !taken.has(`${source}:${d.key}`)),
     }));
     return html`<fieldset>
       <legend>${t.t('fields')}</legend>
@@ -734,10 +951,7 @@ export class SalesProcessDesigner extends ConnectedElement {
             .filter(Boolean)
             .map((label, i) => ({ value: `o${i + 1}`, label: { zh: label, en: label } }));
           // "Budget range" → budgetRange; no usable English label → a generated key.
-          const camel = en
-            .replace(/[^A-Za-z0-9]+(.)?/g, (_m, c: string | undefined) => (c ? c.toUpperCase() : ''))
-            .replace(/^[^A-Za-z]+/, '');
-          const key = (camel ? camel[0]!.toLowerCase() + camel.slice(1) : newId('f')).slice(0, 40);
+          const key = camelKey(en) || newId('f');
           this.edit((doc) =>
             addStageField(doc, phase, s.id, {
               source: 'stage',

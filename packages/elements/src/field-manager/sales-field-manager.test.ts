@@ -1,3 +1,4 @@
+import { CONTACT_ROLE_KEY, DEFAULT_CUSTOM_FIELDS } from '@sales-process/core';
 import { expect, fixture, html, oneEvent } from '@open-wc/testing';
 import '../index.js';
 import { FakeStream, json, until } from '../testing/network.js';
@@ -22,6 +23,10 @@ const lostReason = (): ManagedField => ({
   ],
 });
 
+/** The contact roles every tenant starts with (直接联系人, 关键决策人, 技术负责人, 采购). */
+const contactRole = (): ManagedField =>
+  structuredClone(DEFAULT_CUSTOM_FIELDS.contact.find((f) => f.key === CONTACT_ROLE_KEY)!) as ManagedField;
+
 beforeEach(() => {
   fields = {
     customer: [
@@ -36,6 +41,12 @@ beforeEach(() => {
       { key: 'old', label: { zh: '旧字段', en: 'Old field' }, type: 'text', archived: true },
     ],
     opportunity: [{ key: 'amount', label: { zh: '金额', en: 'Amount' }, type: 'currency', system: true }, lostReason()],
+    contact: [
+      { key: 'name', label: { zh: '姓名', en: 'Name' }, type: 'text', system: true },
+      { key: 'title', label: { zh: '职务', en: 'Title' }, type: 'text', system: true },
+      { key: 'phone', label: { zh: '电话', en: 'Phone' }, type: 'text', system: true },
+      contactRole(),
+    ],
   };
   sent = [];
   streams = [];
@@ -118,7 +129,11 @@ async function manager(lang = 'zh-CN') {
 describe('<sales-field-manager>', () => {
   it('lists the customer and opportunity fields in tabs, built-in, custom and archived ones, and is accessible', async () => {
     const el = await manager();
-    expect($$(el, '[role="tab"]').map((t) => t.textContent!.trim())).to.deep.equal(['客户字段', '商机字段']);
+    expect($$(el, '[role="tab"]').map((t) => t.textContent!.trim())).to.deep.equal([
+      '客户字段',
+      '商机字段',
+      '联系人字段',
+    ]);
     expect(rowOf(el, 'name').textContent).to.contain('系统');
     expect(rowOf(el, 'industry').textContent).to.contain('行业');
     expect(rowOf(el, 'industry').textContent).to.contain('信息技术');
@@ -186,6 +201,11 @@ describe('<sales-field-manager>', () => {
     await el.updateComplete;
     type(rows()[4]!.querySelector('input.option-zh')!, '时机不对');
     type(rows()[4]!.querySelector('input.option-en')!, 'Bad timing');
+    // A value made from a name that is taken gets a number, still in lower camel case.
+    $<HTMLButtonElement>(el, 'button.add-option').click();
+    await el.updateComplete;
+    type(rows()[5]!.querySelector('input.option-zh')!, '价格（年费）');
+    type(rows()[5]!.querySelector('input.option-en')!, 'Price');
     await el.updateComplete;
     expect(rows()[1]!.classList.contains('archived')).to.be.true;
     await expect(el).to.be.accessible();
@@ -203,6 +223,7 @@ describe('<sales-field-manager>', () => {
         { value: 'noBudget', label: { zh: '无预算', en: 'No budget' } },
         { value: 'other', label: { zh: '其他', en: 'Other' } },
         { value: 'badTiming', label: { zh: '时机不对', en: 'Bad timing' } },
+        { value: 'price2', label: { zh: '价格（年费）', en: 'Price' } },
       ],
     });
     // The list shows the reasons offered now.
@@ -271,5 +292,66 @@ describe('<sales-field-manager>', () => {
     expect(rowOf(el, 'industry').textContent).to.contain('所属行业');
     expect($(el, 'form.editor .note').textContent).to.contain('其他管理员刚刚修改了此字段');
     expect($(el, '.live').textContent).to.contain('实时');
+  });
+
+  it('manages the contact fields in a third tab: the built-in ones, and the roles as options to rename, add and archive', async () => {
+    const el = await manager();
+    $<HTMLButtonElement>(el, '#tab-opportunity').focus();
+    $(el, '[role="tablist"]').dispatchEvent(new KeyboardEvent('keydown', { key: 'End', bubbles: true }));
+    await el.updateComplete;
+    expect(el.object).to.equal('contact');
+    expect(el.shadowRoot!.activeElement!.id).to.equal('tab-contact');
+    await until(() => rowOf(el, 'role'), 2000, 'the contact fields');
+    for (const key of ['name', 'title', 'phone']) {
+      expect(rowOf(el, key).classList.contains('system')).to.be.true;
+      expect(rowOf(el, key).textContent).to.contain('系统');
+      expect(rowOf(el, key).querySelector('button')).to.equal(null);
+    }
+    expect(rowOf(el, 'role').textContent).to.contain('直接联系人 · 关键决策人 · 技术负责人 · 采购');
+    await expect(el).to.be.accessible();
+
+    rowOf(el, 'role').querySelector<HTMLButtonElement>('button.edit')!.click();
+    await el.updateComplete;
+    const rows = () => $$<HTMLLIElement>(el, 'ol.options li');
+    type(rows()[1]!.querySelector('input.option-zh')!, '决策人');
+    rows()[3]!.querySelector<HTMLButtonElement>('button.archive-option')!.click();
+    $<HTMLButtonElement>(el, 'button.add-option').click();
+    await el.updateComplete;
+    type(rows()[4]!.querySelector('input.option-zh')!, '财务负责人');
+    type(rows()[4]!.querySelector('input.option-en')!, 'Finance lead');
+    await el.updateComplete;
+    setTimeout(() => $<HTMLButtonElement>(el, 'form.editor button[type="submit"]').click());
+    const changed = await oneEvent(el, 'sp-fields-changed');
+    expect(changed.detail).to.deep.equal({ object: 'contact', key: 'role', action: 'update' });
+    expect(sent).to.deep.equal([
+      {
+        method: 'PATCH',
+        url: '/api/v1/fields/contact/role',
+        body: {
+          label: { zh: '联系人角色', en: 'Contact role' },
+          required: false,
+          options: [
+            { value: 'direct', label: { zh: '直接联系人', en: 'Direct contact' } },
+            { value: 'decisionMaker', label: { zh: '决策人', en: 'Decision maker' } },
+            { value: 'technical', label: { zh: '技术负责人', en: 'Technical lead' } },
+            { value: 'procurement', label: { zh: '采购', en: 'Procurement' }, archived: true },
+            { value: 'financeLead', label: { zh: '财务负责人', en: 'Finance lead' } },
+          ],
+        },
+      },
+    ]);
+    await until(() => rowOf(el, 'role').textContent!.includes('财务负责人'), 2000, 'the roles offered now');
+    expect(rowOf(el, 'role').textContent).to.contain('直接联系人 · 决策人 · 技术负责人 · 财务负责人');
+
+    // A contact field of the tenant's own.
+    $<HTMLButtonElement>(el, 'button.add').click();
+    await el.updateComplete;
+    expect($(el, '#editor-title').textContent).to.equal('添加联系人字段');
+    type($(el, 'input[name="key"]'), 'wechat');
+    type($(el, 'input[name="zh"]'), '微信');
+    setTimeout(() => $<HTMLButtonElement>(el, 'form.editor button[type="submit"]').click());
+    await oneEvent(el, 'sp-fields-changed');
+    expect(sent.at(-1)).to.deep.include({ method: 'POST', url: '/api/v1/fields/contact' });
+    await until(() => rowOf(el, 'wechat'), 2000, 'the new contact field');
   });
 });

@@ -1,16 +1,22 @@
 import { Task } from '@lit/task';
 import { html, nothing } from 'lit';
 import type { FieldType, LocalizedText } from '@sales-process/core';
+// The list only: the stage form's value checks (the rest of field-values) stay out of this chunk.
+import { FIELD_TYPES } from '@sales-process/core/field-values';
 import type { ApiClientError } from '../client/api-client.js';
 import { ConnectedElement } from '../shared/connected-element.js';
 import { defineElement } from '../shared/define.js';
 import { LocalizeController } from '../shared/i18n.js';
 import { StreamController } from '../shared/stream-controller.js';
+import { camelKey } from '../admin/camel-key.js';
+import { ReorderController } from '../admin/reorder-controller.js';
+import { tabAfterKey } from '../admin/tabs.js';
 import { messages } from './messages.js';
 import styles from './sales-field-manager.styles.js';
 
-export type FieldObject = 'customer' | 'opportunity';
-const OBJECTS: readonly FieldObject[] = ['customer', 'opportunity'];
+/** The objects whose fields admins manage (a contact's roles are the `contact.role` field). */
+export type FieldObject = 'customer' | 'opportunity' | 'contact';
+const OBJECTS: readonly FieldObject[] = ['customer', 'opportunity', 'contact'];
 
 /** A field definition as `GET /fields/{object}?includeArchived=true` answers it. */
 export interface ManagedField {
@@ -31,26 +37,6 @@ export interface ManagedOption {
   archived?: boolean;
 }
 
-/**
- * The field types an admin picks from (core's FIELD_TYPES, listed here so the element does
- * not share a module with the stage form's chunk); `satisfies` keeps each one a FieldType.
- */
-const TYPES = [
-  'text',
-  'textarea',
-  'number',
-  'currency',
-  'date',
-  'datetime',
-  'boolean',
-  'select',
-  'multiselect',
-  'email',
-  'phone',
-  'url',
-  'user',
-  'file',
-] as const satisfies readonly FieldType[];
 const hasOptions = (type: string) => type === 'select' || type === 'multiselect';
 
 /** What the user changed, after the server took it. */
@@ -98,19 +84,21 @@ interface EditorState {
 type Catalog = Record<FieldObject, ManagedField[]>;
 
 /**
- * @summary Field management (字段管理) for admins: the customer and opportunity fields in two
- * tabs; add a field, edit its names (zh/en), `required` and options (add, rename, reorder,
+ * @summary Field management (字段管理) for admins: the customer, opportunity and contact fields
+ * in three tabs; add a field, edit its names (zh/en), `required` and options (add, rename, reorder,
  * archive), reorder fields (buttons, drag and drop, or the keyboard), archive and restore
- * fields. The lost reason (输单原因) is one of the opportunity fields. Fields are archived,
+ * fields. The lost reason (输单原因) is one of the opportunity fields; the contact roles
+ * (联系人角色: 直接联系人, 关键决策人, …, which stages may require) are the options of the contact
+ * field `role`. Fields are archived,
  * never deleted: values already stored keep their label. Live: when another admin changes
  * the fields, the list reloads (the `GET /fields/stream` server-sent events).
  *
- * @event {SpFieldsChangedEvent} sp-fields-changed - This element changed a field and the server took it; `detail: {object: 'customer' | 'opportunity', key?, action: 'create' | 'update' | 'archive' | 'restore' | 'reorder'}`.
+ * @event {SpFieldsChangedEvent} sp-fields-changed - This element changed a field and the server took it; `detail: {object: 'customer' | 'opportunity' | 'contact', key?, action: 'create' | 'update' | 'archive' | 'restore' | 'reorder'}`.
  * @event {SpErrorEvent} sp-error - Loading, saving or connecting failed. `detail: KitFailure` = `{code, status, message, details, messages?, source?}`; `code` is the server's (`UNAUTHENTICATED`, `FORBIDDEN`, `NOT_FOUND`, `CONFLICT`, …) or `NETWORK` (server down, origin refused, live connection failed) or `NO_TOKEN`; `status` is the HTTP status, 0 when no answer came.
  * @csspart error - The box shown instead of the content when it cannot be loaded (no token, refused token, server unreachable, 401/403, live connection failed).
  * @csspart error-message - The short localized sentence in the error box.
  * @csspart retry - The retry button in the error box (when trying again may help).
- * @csspart tabs - The customer / opportunity tabs.
+ * @csspart tabs - The customer / opportunity / contact tabs.
  * @csspart list - The list of fields of the chosen object.
  * @csspart editor - The form that adds or edits a field.
  * @cssproperty --sp-color-text - Text colour (default #1f2328; dark #e6edf3).
@@ -140,12 +128,11 @@ export class SalesFieldManager extends ConnectedElement {
     problem: { state: true },
     announcement: { state: true },
     confirming: { state: true },
-    picked: { state: true },
     live: { state: true },
     rev: { state: true },
   };
 
-  /** The tab shown: `customer` (default) or `opportunity`. */
+  /** The tab shown: `customer` (default), `opportunity` or `contact`. */
   object: FieldObject = 'customer';
 
   protected catalog: Catalog | null = null;
@@ -157,8 +144,6 @@ export class SalesFieldManager extends ConnectedElement {
   protected announcement = '';
   /** The key of the field whose archiving waits for confirmation. */
   protected confirming: string | null = null;
-  /** A field picked up with the keyboard, and where it would go. */
-  protected picked: { key: string; index: number } | null = null;
   protected live = false;
   /** Bumped when the fields changed (here or elsewhere): the list loads again. */
   protected rev = 0;
@@ -166,6 +151,15 @@ export class SalesFieldManager extends ConnectedElement {
   #focusKey: string | null = null;
 
   protected readonly i18n = new LocalizeController(this, messages);
+  /** Keyboard moves in the list of custom fields. */
+  protected readonly reorder = new ReorderController(this, {
+    drop: (key, to) => this.moveTo(key, to, key),
+    focusAt: (i) => {
+      const f = this.ordered(this.object)[i];
+      if (f) void this.focusField((this.#focusKey = f.key));
+    },
+    say: (text) => (this.announcement = text),
+  });
   /** Changes by any admin (any instance): the list reloads; an open editor of that field is told. */
   protected readonly stream = new StreamController(this, () => [this.conn, '/fields/stream'], {
     onStatus: (status) => (this.live = status === 'open'),
@@ -178,14 +172,14 @@ export class SalesFieldManager extends ConnectedElement {
       this.rev++;
     },
   });
-  /** Both objects' fields, archived ones included; again on each change and when the element comes back. */
+  /** Every object's fields, archived ones included; again on each change and when the element comes back. */
   protected readonly loader = new Task(this, {
     args: () => [this.conn, this.stream.attached, this.rev] as const,
     task: async ([conn], { signal }) => {
-      const [customer, opportunity] = await Promise.all(
+      const lists = await Promise.all(
         OBJECTS.map((o) => conn.client.get<{ items: ManagedField[] }>(`/fields/${o}?includeArchived=true`, signal)),
       );
-      return { customer: customer!.items, opportunity: opportunity!.items };
+      return Object.fromEntries(OBJECTS.map((o, i) => [o, lists[i]!.items])) as Catalog;
     },
     onComplete: (catalog) => {
       this.catalog = catalog;
@@ -211,15 +205,10 @@ export class SalesFieldManager extends ConnectedElement {
 
   /** The object's custom fields that are not archived, in order (a picked one where it would go). */
   private ordered(object: FieldObject): ManagedField[] {
-    const list = this.fieldsOf(object).filter((f) => !f.system && !f.archived);
-    if (this.picked) {
-      const from = list.findIndex((f) => f.key === this.picked!.key);
-      if (from >= 0) {
-        const [moving] = list.splice(from, 1);
-        list.splice(this.picked.index, 0, moving!);
-      }
-    }
-    return list;
+    return this.reorder.arrange(
+      this.fieldsOf(object).filter((f) => !f.system && !f.archived),
+      (f) => f.key,
+    );
   }
 
   private nameOf(f: { label: LocalizedText; key?: string; value?: string }): string {
@@ -272,7 +261,7 @@ export class SalesFieldManager extends ConnectedElement {
     );
   }
 
-  private async reorder(keys: string[], focus?: string) {
+  private async saveOrder(keys: string[], focus?: string) {
     const object = this.object;
     const ok = await this.change('reorder', object, undefined, () =>
       this.client.put(`${this.path(object)}/order`, { keys }),
@@ -288,14 +277,17 @@ export class SalesFieldManager extends ConnectedElement {
     if (focus) void this.focusField(focus);
   }
 
-  private move(f: ManagedField, delta: number) {
+  /** Moves a custom field to `to` and saves the order; `focus`: the row to focus afterwards. */
+  private moveTo(key: string, to: number, focus?: string) {
     const keys = this.ordered(this.object).map((x) => x.key);
-    const from = keys.indexOf(f.key);
-    const to = from + delta;
-    if (from < 0 || to < 0 || to >= keys.length) return;
+    const from = keys.indexOf(key);
+    if (from < 0 || from === to || to < 0 || to >= keys.length) {
+      if (focus) void this.focusField(focus);
+      return;
+    }
     keys.splice(from, 1);
-    keys.splice(to, 0, f.key);
-    return this.reorder(keys);
+    keys.splice(to, 0, key);
+    void this.saveOrder(keys, focus);
   }
 
   // ---- the editor ------------------------------------------------------------------------
@@ -383,13 +375,8 @@ export class SalesFieldManager extends ConnectedElement {
     return ed.options.map((o, i) => {
       let value = o.value.trim();
       if (!value) {
-        const base =
-          o.en
-            .trim()
-            .replace(/[^A-Za-z0-9]+(.)?/g, (_, c: string | undefined) => (c ? c.toUpperCase() : ''))
-            .replace(/^[^A-Za-z]+/, '')
-            .slice(0, 40) || `option${i + 1}`;
-        value = base.charAt(0).toLowerCase() + base.slice(1);
+        const base = camelKey(o.en) || `option${i + 1}`;
+        value = base;
         for (let n = 2; taken.has(value); n++) value = `${base}${n}`;
         taken.add(value);
       }
@@ -441,77 +428,22 @@ export class SalesFieldManager extends ConnectedElement {
   // ---- keyboard and pointer --------------------------------------------------------------
 
   private onTabKey(e: KeyboardEvent) {
-    if (e.key !== 'ArrowRight' && e.key !== 'ArrowLeft' && e.key !== 'Home' && e.key !== 'End') return;
-    e.preventDefault();
-    const i = OBJECTS.indexOf(this.object);
-    const next =
-      e.key === 'Home'
-        ? 0
-        : e.key === 'End'
-          ? OBJECTS.length - 1
-          : (i + (e.key === 'ArrowRight' ? 1 : -1) + OBJECTS.length) % OBJECTS.length;
-    this.select(OBJECTS[next]!);
+    const next = tabAfterKey(e, OBJECTS, this.object);
+    if (!next) return;
+    this.select(next);
     void this.updateComplete.then(() => this.shadowRoot!.querySelector<HTMLElement>(`#tab-${this.object}`)?.focus());
   }
 
   private select(object: FieldObject) {
     this.object = object;
-    this.picked = null;
+    this.reorder.picked = null;
     this.confirming = null;
-  }
-
-  private onFieldKey(e: KeyboardEvent, f: ManagedField, index: number, total: number) {
-    if (e.target !== e.currentTarget) return;
-    const t = this.i18n;
-    const say = (key: 'pickedUp' | 'movedTo' | 'dropped' | 'cancelled', pos = index) =>
-      (this.announcement = t.t(key, { name: this.nameOf(f), pos: pos + 1, total }));
-    if (e.key === 'Enter' || e.key === ' ') {
-      e.preventDefault();
-      if (!this.picked) {
-        this.picked = { key: f.key, index };
-        say('pickedUp');
-      } else {
-        const keys = this.ordered(this.object).map((x) => x.key);
-        const to = this.picked.index;
-        this.picked = null;
-        say('dropped', to);
-        const before = this.fieldsOf(this.object)
-          .filter((x) => !x.system && !x.archived)
-          .map((x) => x.key);
-        if (keys.join('\u0000') !== before.join('\u0000')) void this.reorder(keys, f.key);
-        else void this.focusField(f.key);
-      }
-    } else if (e.key === 'ArrowDown' || e.key === 'ArrowUp') {
-      e.preventDefault();
-      const delta = e.key === 'ArrowDown' ? 1 : -1;
-      if (this.picked) {
-        const to = Math.max(0, Math.min(total - 1, this.picked.index + delta));
-        this.picked = { ...this.picked, index: to };
-        say('movedTo', to);
-        void this.focusField(f.key);
-      } else {
-        const list = this.ordered(this.object);
-        const next = list[Math.max(0, Math.min(list.length - 1, index + delta))];
-        if (next) {
-          this.#focusKey = next.key;
-          void this.focusField(next.key);
-        }
-      }
-    } else if (e.key === 'Escape' && this.picked) {
-      this.picked = null;
-      say('cancelled');
-    }
   }
 
   private onDrop(e: DragEvent, index: number) {
     e.preventDefault();
     const key = e.dataTransfer?.getData('text/x-sp-field');
-    const keys = this.ordered(this.object).map((x) => x.key);
-    const from = key ? keys.indexOf(key) : -1;
-    if (from < 0 || from === index) return;
-    keys.splice(from, 1);
-    keys.splice(index, 0, key!);
-    void this.reorder(keys);
+    if (key) this.moveTo(key, index);
   }
 
   // ---- rendering -------------------------------------------------------------------------
@@ -583,11 +515,11 @@ export class SalesFieldManager extends ConnectedElement {
   private renderField(f: ManagedField, index: number, total: number) {
     const t = this.i18n;
     const name = this.nameOf(f);
-    return html`<li data-key=${f.key} class=${this.picked?.key === f.key ? 'picked' : ''}
+    return html`<li data-key=${f.key} class=${this.reorder.picked?.id === f.key ? 'picked' : ''}
       tabindex=${f.key === this.#focusKey ? 0 : -1} aria-label=${name} aria-describedby="reorder-hint"
       draggable="true"
       @focus=${() => (this.#focusKey = f.key)}
-      @keydown=${(e: KeyboardEvent) => this.onFieldKey(e, f, index, total)}
+      @keydown=${(e: KeyboardEvent) => e.target === e.currentTarget && this.reorder.onKey(e, f.key, name, index, total)}
       @dragstart=${(e: DragEvent) => e.dataTransfer?.setData('text/x-sp-field', f.key)}
       @dragover=${(e: DragEvent) => e.preventDefault()}
       @drop=${(e: DragEvent) => this.onDrop(e, index)}>
@@ -605,9 +537,9 @@ export class SalesFieldManager extends ConnectedElement {
       }
       <span class="actions">
         <button type="button" class="icon" aria-label=${t.t('moveUp', { name })} ?disabled=${this.busy || index === 0}
-          @click=${() => this.move(f, -1)}>↑</button>
+          @click=${() => this.moveTo(f.key, index - 1)}>↑</button>
         <button type="button" class="icon" aria-label=${t.t('moveDown', { name })} ?disabled=${this.busy || index === total - 1}
-          @click=${() => this.move(f, 1)}>↓</button>
+          @click=${() => this.moveTo(f.key, index + 1)}>↓</button>
         <button type="button" class="edit" ?disabled=${this.busy} @click=${() => this.openEdit(f)}>${t.t('edit')}</button>
         ${
           this.confirming === f.key
@@ -659,7 +591,7 @@ export class SalesFieldManager extends ConnectedElement {
                         : ed.options,
                   });
                 }}>
-                  ${TYPES.map((type) => html`<option value=${type} ?selected=${type === ed.type}>${this.typeName(type)}</option>`)}
+                  ${FIELD_TYPES.map((type) => html`<option value=${type} ?selected=${type === ed.type}>${this.typeName(type)}</option>`)}
                 </select></label>`
             : html`<p class="stack">${t.t('type')}: ${this.typeName(ed.type)} · <code>${ed.key}</code></p>`
         }
