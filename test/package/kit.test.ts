@@ -113,6 +113,8 @@ describe('the one-script kit from another origin', () => {
     // The stage path and the stage form share one chunk (src/kit/stage-path-form.ts).
     expect(scripts.some((u) => /\/chunks\/stage-path-form-[\w-]{8,}\.js$/.test(u))).toBe(true);
     expect(scripts.some((u) => /designer|funnel|notifications|approval-inbox/.test(u))).toBe(false);
+    // The path's record actions and the form's contact gates load on first use, not with the page.
+    expect(scripts.some((u) => /record-actions|contact-gates/.test(u))).toBe(false);
     expect(await p.evaluate(() => customElements.get('sales-process-designer'))).toBeUndefined();
 
     // A tag that appears later loads on sight.

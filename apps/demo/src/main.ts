@@ -253,7 +253,8 @@ async function refreshProcessList() {
     )
     .join('');
 }
-for (const type of ['sp-stage-changed', 'sp-approval-decided'])
+// Edits and reassignments change the list too (name, amount, owner); a process change is also a stage change.
+for (const type of ['sp-stage-changed', 'sp-approval-decided', 'sp-opportunity-edited', 'sp-opportunity-reassigned'])
   document.addEventListener(type, () => setTimeout(() => void render(), 50));
 document.addEventListener('sp-notification-open', (e) => {
   selected = e.detail.notification.opportunityId;

@@ -10,6 +10,11 @@ import { define as defineFieldManager } from './field-manager/sales-field-manage
 
 export { SalesProcessProvider } from './provider/sales-process-provider.js';
 export { OpportunityStagePath } from './stage-path/opportunity-stage-path.js';
+export {
+  SpOpportunityEditedEvent,
+  SpOpportunityReassignedEvent,
+  SpProcessChangedEvent,
+} from './stage-path/record-events.js';
 export { StageFeedbackForm } from './form/stage-feedback-form.js';
 export { StageApprovalInbox, type ApprovalView } from './approvals/stage-approval-inbox.js';
 export { SalesProcessDesigner, SpChangeEvent, SpPublishEvent } from './designer/sales-process-designer.js';

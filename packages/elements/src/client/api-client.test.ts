@@ -30,6 +30,17 @@ describe('ApiClient tokens', () => {
     expect(new ApiClient({ baseUrl: 'http://x' }).subject).to.be.null;
   });
 
+  it('knows the roles of its current token (what the elements offer), [] when it cannot read them', () => {
+    const client = new ApiClient({ baseUrl: 'http://x', token: fakeJwt({ sub: 'u_li', roles: ['supervisor', 7] }) });
+    expect(client.roles).to.deep.equal(['supervisor']);
+    client.setToken(fakeJwt({ sub: 'admin', roles: ['admin'] }));
+    expect(client.roles).to.deep.equal(['admin']);
+    client.setToken(fakeJwt({ sub: 'x', roles: 'admin' }));
+    expect(client.roles).to.deep.equal([]);
+    client.setToken('garbage');
+    expect(client.roles).to.deep.equal([]);
+  });
+
   it('refreshes about 60 s before exp on its own, without a request', async () => {
     let calls = 0;
     const fresh = fakeJwt({ exp: Math.floor(Date.now() / 1000) + 3600 });

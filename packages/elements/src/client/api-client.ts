@@ -39,10 +39,14 @@ export const REFRESH_BEFORE_EXP_S = 60;
 export const TOKEN_WAIT_MS = 2000;
 
 /** The claims of a JWT, read without verifying it; null for anything unreadable. */
-function claims(token: string): { exp?: unknown; sub?: unknown } | null {
+function claims(token: string): { exp?: unknown; sub?: unknown; roles?: unknown } | null {
   try {
     const b64 = token.split('.')[1]!.replace(/-/g, '+').replace(/_/g, '/');
-    return JSON.parse(atob(b64 + '='.repeat((4 - (b64.length % 4)) % 4))) as { exp?: unknown; sub?: unknown };
+    return JSON.parse(atob(b64 + '='.repeat((4 - (b64.length % 4)) % 4))) as {
+      exp?: unknown;
+      sub?: unknown;
+      roles?: unknown;
+    };
   } catch {
     return null;
   }
@@ -73,7 +77,12 @@ export class ApiClient {
   tokenProvider: TokenProvider | undefined;
   #current: string;
   /** The current token's `sub` claim, read once per token (null when unreadable). */
-  subject: string | null;
+  subject: string | null = null;
+  /**
+   * The current token's `roles` claim, read with `subject` ([] when unreadable). Elements use
+   * it only to decide what to offer; the server decides what is allowed.
+   */
+  roles: readonly string[] = [];
   #refreshing: Promise<string> | null = null;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #active = true;
@@ -84,9 +93,15 @@ export class ApiClient {
   constructor(config: ClientConfig) {
     this.baseUrl = config.baseUrl;
     this.lang = config.lang;
-    this.subject = tokenSubject((this.#current = config.token ?? ''));
+    this.#read((this.#current = config.token ?? ''));
     this.tokenProvider = config.tokenProvider;
     this.#schedule();
+  }
+
+  #read(token: string) {
+    const c = claims(token);
+    this.subject = typeof c?.sub === 'string' ? c.sub : null;
+    this.roles = Array.isArray(c?.roles) ? c.roles.filter((r): r is string => typeof r === 'string') : [];
   }
 
   /** The configuration as it is now (the token changes on refresh). */
@@ -106,7 +121,7 @@ export class ApiClient {
   /** Sets the token (from the host or a refresh); listeners hear of a change. */
   setToken(token: string): void {
     if (token === this.#current) return;
-    this.subject = tokenSubject((this.#current = token));
+    this.#read((this.#current = token));
     this.#schedule();
     this.#listeners.forEach((fn) => fn(token));
   }

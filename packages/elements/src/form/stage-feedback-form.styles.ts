@@ -83,28 +83,9 @@ export default [
     .offline {
       color: var(--_warn);
     }
-    .contacts {
-      border: 1px dashed var(--_border);
-      border-radius: var(--_radius);
-      padding: 0.5rem 0.75rem;
-      margin-bottom: 0.75rem;
-    }
-    .contacts form {
-      display: flex;
-      flex-wrap: wrap;
-      gap: 0.5rem;
-      margin-top: 0.5rem;
-    }
-    .contacts input {
-      width: auto !important;
-      flex: 1 1 8rem;
-    }
     .notice {
       color: var(--_danger);
       margin: 0 0 0.5rem;
-    }
-    .met {
-      color: var(--_done);
     }
     button.file-link {
       border: 0;

@@ -170,6 +170,8 @@ describe('<stage-feedback-form>', () => {
     const el = await fixture<StageFeedbackForm>(
       html`<stage-feedback-form opportunity-id="opp_1" .doc=${docWith({}, [{ gate: 'minContacts', have: 1, need: 2, met: false, message: L('x') }])}></stage-feedback-form>`,
     );
+    // The contact gates' chunk loads when a stage first has one.
+    await until(() => el.shadowRoot!.querySelector('.contacts form'), 3000, 'the contact gates');
     expect(q(el, '.contacts').textContent).to.contain('客户联系人：1/2');
     expect(q(el, '.contacts form input[name="name"]')).to.exist;
   });
@@ -186,6 +188,7 @@ describe('<stage-feedback-form>', () => {
     const el = await fixture<StageFeedbackForm>(
       html`<stage-feedback-form opportunity-id="opp_1" .doc=${docWith({}, [{ gate: 'minContacts', have: 1, need: 2, met: false, message: L('x') }])}></stage-feedback-form>`,
     );
+    await until(() => el.shadowRoot!.querySelector('.contacts form'), 3000, 'the contact gates');
     await expect(el).to.be.accessible();
   });
 

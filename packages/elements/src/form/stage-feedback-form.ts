@@ -13,6 +13,7 @@ import { ConnectedElement } from '../shared/connected-element.js';
 import { defineElement } from '../shared/define.js';
 import { LocalizeController } from '../shared/i18n.js';
 import { LiveDocController } from '../shared/live-controller.js';
+import type { ContactGates } from './contact-gates.js';
 import styles from './stage-feedback-form.styles.js';
 import type * as Y from 'yjs';
 import { messages } from './messages.js';
@@ -40,6 +41,8 @@ const COLORS = ['#0b65c2', '#b3261e', '#1a7f37', '#8250df', '#bf8700', '#0f7b8a'
  * @csspart presence - The bar with the live state and who else is here.
  * @csspart requirements - The stage's requirements.
  * @csspart field - One field row (label, control, message).
+ * @csspart contacts - The current stage's contact gates (at least n contacts, a contact with a role), each met or not; its chunk loads when a stage first has one.
+ * @csspart add-contact - The form that adds a contact to the customer, with its roles (the options of the `contact.role` field), shown while a contact gate is unmet.
  * @csspart file-link - The name of an uploaded file; a click downloads it through a short-lived signed link.
  * @cssproperty --sp-color-text - Text colour (default #1f2328; dark #e6edf3).
  * @cssproperty --sp-color-muted - Secondary text (default #59636e).
@@ -72,7 +75,6 @@ export class StageFeedbackForm extends ConnectedElement {
     touched: { state: true },
     users: { state: true },
     notice: { state: true },
-    contactError: { state: true },
     uploading: { state: true },
     formDisabled: { state: true },
   };
@@ -93,7 +95,6 @@ export class StageFeedbackForm extends ConnectedElement {
   protected touched = new Set<string>();
   protected users: DirectoryUser[] = [];
   protected notice: string | null = null;
-  protected contactError: string | null = null;
   protected uploading = new Set<string>();
 
   protected readonly i18n = new LocalizeController(this, messages);
@@ -325,28 +326,26 @@ export class StageFeedbackForm extends ConnectedElement {
     }
   }
 
-  async #addContact(e: SubmitEvent) {
-    e.preventDefault();
-    const form = e.target as HTMLFormElement;
-    const data = new FormData(form);
-    const o = this.opportunity;
-    const client = this.client;
-    if (!o) return;
-    try {
-      // What was typed just before must reach the server before the contact does.
-      await this.flush();
-      await client.post(`/customers/${encodeURIComponent(o.customerId)}/contacts`, {
-        name: String(data.get('name') ?? ''),
-        title: String(data.get('title') ?? '') || undefined,
-        phone: String(data.get('phone') ?? '') || undefined,
-      });
-      form.reset();
-      this.contactError = null;
-    } catch (err) {
-      const error = err as ApiClientError;
-      this.contactError = this.errorMessage(error);
-      this.reportError(error);
-    }
+  #contacts?: ContactGates;
+  #contactChunk?: Promise<void>;
+
+  /** The contact gates and "add contact" form: their chunk loads when a stage first has a contact gate. */
+  #loadContacts() {
+    this.#contactChunk ??= import('./contact-gates.js').then(
+      (m) => {
+        this.#contacts = new m.ContactGates(
+          this,
+          () => this.client,
+          (e) => {
+            this.reportError(e);
+            return this.errorMessage(e);
+          },
+        );
+        this.requestUpdate();
+      },
+      (e: unknown) => void this.reportError(e),
+    );
+    return nothing;
   }
 
   protected override render() {
@@ -359,9 +358,6 @@ export class StageFeedbackForm extends ConnectedElement {
         : html`<p aria-busy="true">${t.t('loading')}</p>`;
     const closed = !(o.status === 'open' || o.phase === 'postsale') || !o.stageId;
     const values = this.values;
-    const contacts = o.gates.find((g) => g.gate === 'minContacts') as
-      | { have: number; need: number; met: boolean }
-      | undefined;
     const others = this.others();
     return html`
       <div class="bar" part="presence">
@@ -376,21 +372,8 @@ export class StageFeedbackForm extends ConnectedElement {
             <h3>${o.stageName}</h3>
             ${o.stageRequirements ? html`<p class="requirements" part="requirements"><strong>${t.t('requirements')}：</strong>${o.stageRequirements}</p>` : nothing}
             ${
-              contacts
-                ? html`<div class="contacts">
-                  <span class=${contacts.met ? 'met' : ''}>${t.t('contacts', { have: contacts.have, need: contacts.need })}</span>
-                  ${
-                    contacts.met
-                      ? nothing
-                      : html`<form @submit=${this.#addContact} aria-label=${t.t('addContact')}>
-                        <input name="name" required placeholder=${t.t('contactName')} aria-label=${t.t('contactName')} />
-                        <input name="title" placeholder=${t.t('contactTitle')} aria-label=${t.t('contactTitle')} />
-                        <input name="phone" type="tel" placeholder=${t.t('contactPhone')} aria-label=${t.t('contactPhone')} />
-                        <button type="submit">${t.t('addContact')}</button>
-                      </form>
-                      ${this.contactError ? html`<p class="error" role="alert">${this.contactError}</p>` : nothing}`
-                  }
-                </div>`
+              o.gates.some((g) => g.gate === 'minContacts' || g.gate === 'contactRole')
+                ? (this.#contacts?.render(o, this.editingOff) ?? this.#loadContacts())
                 : nothing
             }
             ${this.fields.length ? this.fields.map((f) => this.renderField(f, values[keyOf(f)], others)) : html`<p>${t.t('noFields')}</p>`}

@@ -10,6 +10,11 @@ import type {
   SpStageCompletedEvent,
   SpTransitionRefusedEvent,
 } from '../shared/events.js';
+import type {
+  SpOpportunityEditedEvent,
+  SpOpportunityReassignedEvent,
+  SpProcessChangedEvent,
+} from '../stage-path/record-events.js';
 
 define();
 
@@ -25,6 +30,9 @@ export const OpportunityStagePath = createComponent({
     onSpStageCompleted: 'sp-stage-completed' as EventName<SpStageCompletedEvent>,
     onSpApprovalRequested: 'sp-approval-requested' as EventName<SpApprovalRequestedEvent>,
     onSpTransitionRefused: 'sp-transition-refused' as EventName<SpTransitionRefusedEvent>,
+    onSpOpportunityEdited: 'sp-opportunity-edited' as EventName<SpOpportunityEditedEvent>,
+    onSpOpportunityReassigned: 'sp-opportunity-reassigned' as EventName<SpOpportunityReassignedEvent>,
+    onSpProcessChanged: 'sp-process-changed' as EventName<SpProcessChangedEvent>,
     onSpError: 'sp-error' as EventName<SpErrorEvent>,
   },
 });

@@ -38,6 +38,7 @@ export const messages = {
     assign: '指派',
     noStaff: '未指派',
     actions: '操作',
+    more: '更多',
   },
   en: {
     loading: 'Loading…',
@@ -78,5 +79,6 @@ export const messages = {
     assign: 'Assign',
     noStaff: 'none assigned',
     actions: 'Actions',
+    more: 'More',
   },
 };

@@ -74,7 +74,6 @@ export default [
     .step-meta {
       display: block;
       font-size: 0.8em;
-      opacity: 0.85;
     }
     .phase {
       margin: 0.75rem 0 0.25rem;

@@ -13,6 +13,7 @@ import {
 } from '../shared/events.js';
 import { LiveDocController } from '../shared/live-controller.js';
 import { LocalizeController } from '../shared/i18n.js';
+import type { RecordActions } from './record-actions.js';
 import styles from './opportunity-stage-path.styles.js';
 import { messages } from './messages.js';
 
@@ -33,6 +34,9 @@ interface Option {
  * @event {SpStageCompletedEvent} sp-stage-completed - A stage was completed; `detail: {opportunityId, fromStageId, toStageId}`.
  * @event {SpApprovalRequestedEvent} sp-approval-requested - Completing asked the supervisor; `detail: {opportunityId, stageId}`.
  * @event {SpTransitionRefusedEvent} sp-transition-refused - The server refused; `detail: {opportunityId, action, code, details}`, `details` lists every unmet gate; `code: 'STALE_STATE'` when the opportunity changed meanwhile (it is reloaded).
+ * @event {SpOpportunityEditedEvent} sp-opportunity-edited - The record was edited from the "more actions" menu; `detail: {opportunityId, changes}` (`changes`: the name, amount, currency and expected close date that changed).
+ * @event {SpOpportunityReassignedEvent} sp-opportunity-reassigned - The opportunity went to another owner; `detail: {opportunityId, fromOwnerId, toOwnerId}`.
+ * @event {SpProcessChangedEvent} sp-process-changed - The opportunity moved to another sales process; `detail: {opportunityId, fromProcessId, processId, stageId}` (`sp-stage-changed` follows with `action: 'changeProcess'`; reopening fires `sp-stage-changed` with `action: 'reopen'`).
  * @event {SpErrorEvent} sp-error - Loading, saving or connecting failed. `detail: KitFailure` = `{code, status, message, details, messages?, source?}`; `code` is the server's (`UNAUTHENTICATED`, `FORBIDDEN`, `NOT_FOUND`, …) or `NETWORK` (server down, origin refused, live connection failed) or `NO_TOKEN`; `status` is the HTTP status, 0 when no answer came.
  * @csspart error - The box shown instead of the content when it cannot be loaded (no token, refused token, server unreachable, 401/403, live connection failed).
  * @csspart error-message - The short localized sentence in the error box.
@@ -47,6 +51,10 @@ interface Option {
  * @csspart lost - The lost terminal step.
  * @csspart invalid - The invalid terminal step.
  * @csspart actions - The action buttons.
+ * @csspart more - The "more actions" button (edit, reassign, reopen, change process), shown to the owner, the owner's supervisor and admins; its menu loads on first use.
+ * @csspart menu - The "more actions" menu (`role="menu"`).
+ * @csspart menu-item - One item of that menu.
+ * @csspart dialog - The modal dialog of a menu action (`<dialog>`, with `data-action`: `edit`, `reassign`, `reopen` or `changeProcess`).
  * @cssproperty --sp-color-text - Text colour (default #1f2328; dark #e6edf3).
  * @cssproperty --sp-color-muted - Secondary text (default #59636e).
  * @cssproperty --sp-color-surface - Background of controls and panels (default #ffffff).
@@ -139,6 +147,11 @@ export class OpportunityStagePath extends ConnectedElement {
 
   #loads: AbortController | undefined;
 
+  /** Resolves once values typed in this opportunity's form (if it is open here) reached the server; commands wait for it. */
+  flushForm(): Promise<void> | undefined {
+    return findLiveDoc(this.client.baseUrl, opportunityDocName(this.opportunity?.id ?? this.opportunityId))?.flush();
+  }
+
   /** Sends one action; refusals are shown as the list of unmet gates, in words. */
   async act(
     action: string,
@@ -160,8 +173,7 @@ export class OpportunityStagePath extends ConnectedElement {
     this.busy = true;
     this.refusal = null;
     try {
-      // Values typed in this opportunity's form just before reach the server first.
-      await findLiveDoc(client.baseUrl, opportunityDocName(o.id))?.flush();
+      await this.flushForm();
       const res = await client.request<OpportunityView>(
         method,
         `/opportunities/${encodeURIComponent(o.id)}${path}`,
@@ -231,6 +243,25 @@ export class OpportunityStagePath extends ConnectedElement {
     ).users;
   }
 
+  #record?: RecordActions;
+
+  /** The owner, the owner's supervisor and admins may edit (and see the menu); the server decides. */
+  #mayEdit(o: OpportunityView): boolean {
+    const { subject, roles } = this.client;
+    return !!subject && (subject === o.ownerId || subject === o.supervisorId || roles.includes('admin'));
+  }
+
+  readonly #more = () =>
+    import('./record-actions.js').then(
+      (m) =>
+        (this.#record ??= new m.RecordActions(
+          this,
+          () => this.client,
+          (e) => this.reportError(e),
+        )).toggle(),
+      (e: unknown) => this.reportError(e),
+    );
+
   #form(e: Event): Record<string, string> {
     e.preventDefault();
     return Object.fromEntries(new FormData(e.target as HTMLFormElement)) as Record<string, string>;
@@ -262,6 +293,12 @@ export class OpportunityStagePath extends ConnectedElement {
         ${has('lose') ? html`<button class="danger" ?disabled=${disabled} aria-expanded=${this.panel === 'lose'} @click=${() => this.#openPanel('lose')}>${t.t('lose')}</button>` : nothing}
         ${has('invalidate') ? html`<button class="danger" ?disabled=${disabled} aria-expanded=${this.panel === 'invalidate'} @click=${() => this.#openPanel('invalidate')}>${t.t('invalidate')}</button>` : nothing}
         ${o.orderCount ? html`<span class="status">${t.t('orders', { n: o.orderCount })}</span>` : nothing}
+        ${
+          // Edit, reassign, reopen, change process: their code loads when the menu is first opened.
+          this.#mayEdit(o)
+            ? html`<span class="more"><button part="more" aria-haspopup="menu" aria-expanded=${!!this.#record?.menu} @click=${this.#more}>${t.t('more')} ▾</button>${this.#record?.render()}</span>`
+            : nothing
+        }
       </div>
       ${
         this.panel === 'order'
