@@ -33,16 +33,14 @@ async function loadExample(t: TestServer, example: FunnelOpportunity[] = EXAMPLE
   const processId = (await admin.post('/processes', { name: 'P', departments: [], definition: seedProcessDefinition }))
     .body.id;
   const { db } = t.server.services.ctx.database;
-  await db
-    .insert(customers)
-    .values({
-      id: `${prefix}cus_x`,
-      tenantId: tenant,
-      name: 'C',
-      fields: {},
-      createdAt: new Date(),
-      updatedAt: new Date(),
-    });
+  await db.insert(customers).values({
+    id: `${prefix}cus_x`,
+    tenantId: tenant,
+    name: 'C',
+    fields: {},
+    createdAt: new Date(),
+    updatedAt: new Date(),
+  });
   await db.insert(opportunities).values(
     example.map((o, i) => ({
       id: prefix + o.id,
