@@ -83,11 +83,29 @@ export const fieldOrderSchema = z.object({
 });
 
 export const createCustomerSchema = z.object({ name, fields: values.default({}) });
+/**
+ * A contact's roles: option values of the `contact.role` field (直接联系人, 关键决策人, …),
+ * each once. The server refuses a value that is not an option, or an archived one the
+ * contact does not already hold, at `body.roles.N`.
+ */
+const contactRoles = z
+  .array(storableText(MAX.key).min(1))
+  .max(20)
+  .superRefine(noRepeats((r) => r, null, 'role'));
 export const createContactSchema = z.object({
   name,
   title: storableText(200).optional(),
   phone: storableText(40).optional(),
   email: storableText(200).optional(),
+  roles: contactRoles.optional(),
+});
+/** `PATCH /customers/{id}/contacts/{cid}`: only what is given changes; null empties title, phone or email. */
+export const updateContactSchema = z.object({
+  name: name.optional(),
+  title: storableText(200).nullable().optional(),
+  phone: storableText(40).nullable().optional(),
+  email: storableText(200).nullable().optional(),
+  roles: contactRoles.optional(),
 });
 
 export const createProcessSchema = z.object({
@@ -117,7 +135,11 @@ export const createOpportunitySchema = z.object({
     .regex(/^[A-Z]{3}$/)
     .default('CNY'),
   expectedCloseDate: isoDateSchema.nullable().optional(),
-  processId: id,
+  /**
+   * Left out: the one enabled process usable by the owner whose conditions (`appliesWhen`)
+   * hold for the customer and `fields`; none or several is 400 at `body.processId`.
+   */
+  processId: id.optional(),
   ownerId: id.optional(),
   fields: values.default({}),
 });
@@ -136,7 +158,25 @@ export const loseSchema = z
   .default({});
 /** win and invalidate: nothing but the expected stage. */
 export const plainCommandSchema = z.object({ ...expected }).default({});
-export const changeProcessSchema = z.object({ processId: id, ...expected });
+/**
+ * change-process: `stageId`, a pre-sale stage of the target's current version, is where it
+ * lands; left out, the stage with the id it is in now if the target has one, else the
+ * target's first stage.
+ */
+export const changeProcessSchema = z.object({ processId: id, stageId: stageIdSchema.optional(), ...expected });
+/** `GET /opportunities/{id}/change-process`: what the POST with the same values would do. */
+export const changeProcessPreviewQuery = z.object({ processId: id, stageId: stageIdSchema.optional() });
+/**
+ * `GET /processes`: `usableBy` keeps the enabled ones the user's department may use;
+ * `customerId` and/or `fields` (the opportunity's custom field values as a JSON object)
+ * judge each process's conditions (`applies`, `unmet`, `undecided`, and `suggestedId`).
+ */
+export const listProcessesQuery = z.object({
+  status: z.enum(['enabled', 'disabled']).optional(),
+  usableBy: z.string().max(128).optional(),
+  customerId: z.string().min(1).max(128).optional(),
+  fields: z.string().max(20_000).optional(),
+});
 export const createOrderSchema = z.object({ amount: z.number().finite().min(0).max(MAX.money), ...expected });
 export const postSaleStaffSchema = z.object({
   userIds: z

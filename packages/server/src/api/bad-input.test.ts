@@ -56,6 +56,14 @@ const SAMPLES: Record<string, (ids: Ids) => object | undefined> = {
     title: '经理',
     phone: '+86 10 1234 5678',
     email: 'li@example.com',
+    roles: ['direct', 'decisionMaker'],
+  }),
+  'PATCH /customers/{id}/contacts/{cid}': () => ({
+    name: '王五',
+    title: '总监',
+    phone: null,
+    email: 'wang@example.com',
+    roles: ['technical'],
   }),
   'DELETE /customers/{id}/contacts/{cid}': () => undefined,
   'POST /processes': () => ({
@@ -166,7 +174,11 @@ const SAMPLES: Record<string, (ids: Ids) => object | undefined> = {
   'POST /opportunities/{id}/win': () => ({ expectedStageId: 'offer' }),
   'POST /opportunities/{id}/lose': () => ({ reason: 'price', comment: '价格太高', expectedStageId: 'offer' }),
   'POST /opportunities/{id}/invalidate': () => ({ expectedStageId: 'offer' }),
-  'POST /opportunities/{id}/change-process': (ids) => ({ processId: ids.process2, expectedStageId: 'visit' }),
+  'POST /opportunities/{id}/change-process': (ids) => ({
+    processId: ids.process2,
+    stageId: 'offer',
+    expectedStageId: 'visit',
+  }),
   'POST /opportunities/{id}/orders': () => ({ amount: 100, expectedStageId: 'visit' }),
   'PUT /opportunities/{id}/post-sale-staff': () => ({ userIds: ['adm'] }),
   'POST /approvals/{id}/approve': () => ({ comment: '同意' }),

@@ -115,6 +115,10 @@ const MATRIX: Record<string, Cell> = {
     request: (f) => ({ path: `/customers/${f.customerId}/contacts`, body: { name: 'K' } }),
     allowed: SELLERS,
   },
+  'PATCH /customers/{id}/contacts/{cid}': {
+    request: (f) => ({ path: `/customers/${f.customerId}/contacts/${f.contactId}`, body: { roles: ['direct'] } }),
+    allowed: SELLERS,
+  },
   'DELETE /customers/{id}/contacts/{cid}': {
     request: (f) => ({ path: `/customers/${f.customerId}/contacts/${f.contactId}` }),
     allowed: SELLERS,
@@ -202,6 +206,12 @@ const MATRIX: Record<string, Cell> = {
   'POST /opportunities/{id}/invalidate': {
     request: (f) => ({ path: `/opportunities/${f.opportunityId}/invalidate`, body: {} }),
     allowed: SELLERS,
+  },
+  // The same process: a rule refuses it (422) for whoever may act on it, as the POST would.
+  'GET /opportunities/{id}/change-process': {
+    request: (f) => ({ path: `/opportunities/${f.opportunityId}/change-process?processId=${f.processId}` }),
+    allowed: SELLERS,
+    shared: true,
   },
   'POST /opportunities/{id}/change-process': {
     request: (f) => ({ path: `/opportunities/${f.opportunityId}/change-process`, body: { processId: f.processId } }),
@@ -425,6 +435,10 @@ for (const kind of testDatabases()) {
       const other = t.as('u-other', ['sales', 'supervisor']);
       expect((await other.post(`/customers/${shared.customerId}/contacts`, { name: 'K' })).status).toBe(403);
       expect((await other.delete(`/customers/${shared.customerId}/contacts/${shared.contactId}`)).status).toBe(403);
+      expect(
+        (await other.patch(`/customers/${shared.customerId}/contacts/${shared.contactId}`, { roles: ['direct'] }))
+          .status,
+      ).toBe(403);
       expect((await other.get(`/files/${shared.fileId}`)).status).toBe(403);
       // Their own customer they write; the file they uploaded they read.
       const mine = (await other.post('/customers', { name: 'Mine', fields: {} })).body.id;

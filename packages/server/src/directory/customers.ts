@@ -1,16 +1,18 @@
 import {
+  CONTACT_ROLE_KEY,
   checkFieldValue,
   offeredOptions,
   type createContactSchema,
   type createCustomerSchema,
   type editCustomerSchema,
   type FieldObject,
+  type updateContactSchema,
 } from '@sales-process/core';
 import { and, asc, eq, sql } from 'drizzle-orm';
 import type { z } from 'zod';
 import type { ServerContext } from '../context.js';
 import type { Db, Tx } from '../db/open.js';
-import { contacts, customers } from '../db/schema.js';
+import { contacts, customers, opportunities } from '../db/schema.js';
 import type { Principal } from '../http/auth.js';
 import { ApiError, notFound } from '../http/errors.js';
 import { canSell } from '../opportunities/access.js';
@@ -112,10 +114,7 @@ export class CustomerService {
       .from(contacts)
       .where(eq(contacts.customerId, id))
       .orderBy(asc(contacts.createdAt), asc(contacts.id));
-    return {
-      ...this.view(row),
-      contacts: list.map(({ tenantId: _t, customerId: _c, ...c }) => ({ ...c, createdAt: c.createdAt.toISOString() })),
-    };
+    return { ...this.view(row), contacts: list.map(contactView) };
   }
 
   async list(tenantId: string) {
@@ -203,9 +202,39 @@ export class CustomerService {
     return { changed, customer: await this.get(db, p.tenantId, id) };
   }
 
+  /**
+   * Checks a contact's roles against the options of the `contact.role` field: each must be
+   * an option; an archived option (or any role of an archived field) only if the contact
+   * holds it already (`current`). 400 at `body.roles.N`.
+   */
+  async checkRoles(q: Q, tenantId: string, roles: readonly string[], current: readonly string[] = []) {
+    const field = (await this.fields.catalog(q, tenantId)).contact.find((d) => d.key === CONTACT_ROLE_KEY);
+    const details = [];
+    for (const [i, role] of roles.entries()) {
+      if (current.includes(role)) continue;
+      const option = field?.options?.find((o) => o.value === role);
+      if (!option)
+        details.push({
+          path: `body.roles.${i}`,
+          message: { zh: `没有联系人角色 ${role}`, en: `No contact role ${role}` },
+        });
+      else if (option.archived || field?.archived)
+        details.push({
+          path: `body.roles.${i}`,
+          message: {
+            zh: `联系人角色“${option.label.zh}”已归档`,
+            en: `The contact role "${option.label.en}" is archived`,
+          },
+        });
+    }
+    if (details.length) throw new ApiError('VALIDATION_FAILED', details);
+  }
+
   async addContact(p: Principal, customerId: string, input: z.infer<typeof createContactSchema>) {
     const { db } = this.ctx.database;
     await this.mayWrite(db, p, customerId);
+    const roles = input.roles ?? [];
+    await this.checkRoles(db, p.tenantId, roles);
     const [row] = await db
       .insert(contacts)
       .values({
@@ -216,11 +245,48 @@ export class CustomerService {
         title: input.title ?? null,
         phone: input.phone ?? null,
         email: input.email ?? null,
+        roles,
         createdAt: this.ctx.clock.now(),
       })
       .returning();
-    const { tenantId: _t, ...c } = row!;
-    return { ...c, createdAt: c.createdAt.toISOString() };
+    return contactView(row!);
+  }
+
+  /**
+   * `PATCH /customers/{id}/contacts/{cid}`: name, title, phone, email and roles (only what is
+   * given; null empties title, phone or email), by whoever may add a contact. A change of
+   * roles bumps the rev of the customer's opportunities (their gates read the roles; the
+   * database's triggers do this for contacts added and removed): `rolesChanged` says whether
+   * the caller should tell their live docs.
+   */
+  async updateContact(p: Principal, customerId: string, contactId: string, input: z.infer<typeof updateContactSchema>) {
+    const { db } = this.ctx.database;
+    return db.transaction(async (tx) => {
+      await this.mayWrite(tx, p, customerId);
+      const where = and(
+        eq(contacts.tenantId, p.tenantId),
+        eq(contacts.customerId, customerId),
+        eq(contacts.id, contactId),
+      );
+      const [row] = await tx.select().from(contacts).where(where).for('update');
+      if (!row) throw notFound('contact');
+      if (input.roles) await this.checkRoles(tx, p.tenantId, input.roles, row.roles);
+      const set = {
+        ...(input.name !== undefined ? { name: input.name } : {}),
+        ...(input.title !== undefined ? { title: input.title } : {}),
+        ...(input.phone !== undefined ? { phone: input.phone } : {}),
+        ...(input.email !== undefined ? { email: input.email } : {}),
+        ...(input.roles !== undefined ? { roles: input.roles } : {}),
+      };
+      const rolesChanged = input.roles !== undefined && JSON.stringify(input.roles) !== JSON.stringify(row.roles);
+      const [updated] = Object.keys(set).length ? await tx.update(contacts).set(set).where(where).returning() : [row];
+      if (rolesChanged)
+        await tx
+          .update(opportunities)
+          .set({ rev: sql`${opportunities.rev} + 1` })
+          .where(and(eq(opportunities.tenantId, p.tenantId), eq(opportunities.customerId, customerId)));
+      return { rolesChanged, contact: contactView(updated!) };
+    });
   }
 
   async removeContact(p: Principal, customerId: string, contactId: string) {
@@ -240,4 +306,9 @@ export class CustomerService {
       .where(eq(contacts.customerId, customerId));
     return row?.n ?? 0;
   }
+}
+
+/** A contact as the API shows it (its roles: values of the `contact.role` field's options). */
+function contactView({ tenantId: _t, ...c }: typeof contacts.$inferSelect) {
+  return { ...c, roles: c.roles ?? [], createdAt: c.createdAt.toISOString() };
 }

@@ -1,5 +1,5 @@
 import type { directorySyncSchema } from '@sales-process/core';
-import { and, asc, eq, sql } from 'drizzle-orm';
+import { and, asc, eq, inArray, sql } from 'drizzle-orm';
 import type { z } from 'zod';
 import type { AuditLog } from '../audit/service.js';
 import type { ServerContext } from '../context.js';
@@ -176,6 +176,49 @@ export class DirectoryService {
       at = parent.get(at);
     }
     return out;
+  }
+
+  /**
+   * The users a post-sale team names, each once, in order: its `userIds` that are users of
+   * the tenant (others are skipped: the directory may have dropped them since the process
+   * was published), then for each of its departments (sub-departments included) the members
+   * holding the `postsale` role, or every member when none holds it (a department of
+   * post-sale people whose roles the host does not sync), by id. An unknown department adds
+   * nobody.
+   */
+  async teamMembers(q: Q, tenantId: string, team: { userIds: string[]; departments: string[] }): Promise<string[]> {
+    const out: string[] = [];
+    if (team.userIds.length) {
+      const found = new Set(
+        (
+          await q
+            .select({ id: users.id })
+            .from(users)
+            .where(and(eq(users.tenantId, tenantId), inArray(users.id, team.userIds)))
+        ).map((u) => u.id),
+      );
+      out.push(...team.userIds.filter((u) => found.has(u)));
+    }
+    if (team.departments.length) {
+      const all = await q
+        .select({ id: departments.id, parentId: departments.parentId })
+        .from(departments)
+        .where(eq(departments.tenantId, tenantId));
+      for (const d of team.departments) {
+        if (!all.some((x) => x.id === d)) continue;
+        const tree = [d];
+        for (let i = 0; i < tree.length; i++)
+          for (const x of all) if (x.parentId === tree[i] && !tree.includes(x.id)) tree.push(x.id);
+        const members = await q
+          .select({ id: users.id, roles: users.roles })
+          .from(users)
+          .where(and(eq(users.tenantId, tenantId), inArray(users.departmentId, tree)))
+          .orderBy(asc(users.id));
+        const postsale = members.filter((m) => m.roles.includes('postsale'));
+        out.push(...(postsale.length ? postsale : members).map((m) => m.id));
+      }
+    }
+    return [...new Set(out)];
   }
 
   /** All sub-departments of one (itself included). */

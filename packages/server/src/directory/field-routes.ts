@@ -100,7 +100,7 @@ export function fieldRoutes(s: {
       path: '/fields/{object}/{key}',
       tags: ['fields'],
       description:
-        'Archives the field (never deletes it): pickers stop offering it, stored values keep showing with its label. 409 CONFLICT while a published process uses it in a stage form (details: one per process, with `processId`, `processName`, `stages`), and for `opportunity.lostReason` (archive its options instead).',
+        'Archives the field (never deletes it): pickers stop offering it, stored values keep showing with its label. 409 CONFLICT while a published process uses it: in a stage form, in its conditions (`appliesWhen`), or, for `contact.role`, by a stage requiring contact roles (details: one per process, with `processId`, `processName`, `stages`, `conditions`); and for `opportunity.lostReason` (archive its options instead). An option of `contact.role` may be archived: contacts keep it, and publishing a stage that requires it is refused.',
       request: { params: fieldParam },
     }),
     async (c) => {

@@ -1,4 +1,5 @@
 import {
+  CONTACT_ROLE_KEY,
   SYSTEM_FIELDS,
   isEmptyValue,
   isFileRef,
@@ -373,25 +374,37 @@ export class FieldService {
   }
 
   /**
-   * The processes whose published (current) version has a stage form with the field:
-   * `[{id, name, stages: [stage ids]}]`.
+   * The processes whose published (current) version uses the field: a stage form with it,
+   * a pre-sale stage requiring contact roles (for `contact.role`, whose options they are),
+   * or a condition on it (`appliesWhen`): `[{id, name, stages: [stage ids], conditions}]`.
    */
   async usedBy(q: Q, tenantId: string, object: FieldObject, key: string) {
-    const rows = rowsOf<{ id: string; name: string; stage_id: string }>(
-      await q.execute(sql`select p.id, p.name, s.value->>'id' as stage_id
+    const roles = object === 'contact' && key === CONTACT_ROLE_KEY;
+    const rows = rowsOf<{ id: string; name: string; stage_id: string | null }>(
+      await q.execute(sql`select p.id, p.name, s.value->>'id' as stage_id, s.n
         from processes p
         join process_versions v on v.process_id = p.id and v.version = p.current_version
         cross join lateral jsonb_array_elements(
-          coalesce(v.definition->'presale', '[]'::jsonb) || coalesce(v.definition->'postsale', '[]'::jsonb)) s
+          coalesce(v.definition->'presale', '[]'::jsonb) || coalesce(v.definition->'postsale', '[]'::jsonb))
+          with ordinality s(value, n)
         where p.tenant_id = ${tenantId}
-          and exists (select 1 from jsonb_array_elements(coalesce(s.value->'fields', '[]'::jsonb)) f
-                      where f->>'source' = ${object} and f->>'key' = ${key})
-        order by p.name, p.id`),
+          and (exists (select 1 from jsonb_array_elements(coalesce(s.value->'fields', '[]'::jsonb)) f
+                       where f->>'source' = ${object} and f->>'key' = ${key})
+               or (${roles}::boolean and jsonb_array_length(coalesce(s.value->'requiredContactRoles', '[]'::jsonb)) > 0))
+        union all
+        select p.id, p.name, null as stage_id, null as n
+        from processes p
+        join process_versions v on v.process_id = p.id and v.version = p.current_version
+        where p.tenant_id = ${tenantId}
+          and exists (select 1 from jsonb_array_elements(coalesce(v.definition->'appliesWhen', '[]'::jsonb)) c
+                      where c->>'source' = ${object} and c->>'key' = ${key})
+        order by 2, 1, 4 nulls last`),
     );
-    const out = new Map<string, { id: string; name: string; stages: string[] }>();
+    const out = new Map<string, { id: string; name: string; stages: string[]; conditions: boolean }>();
     for (const r of rows) {
-      const p = out.get(r.id) ?? { id: r.id, name: r.name, stages: [] };
-      p.stages.push(r.stage_id);
+      const p = out.get(r.id) ?? { id: r.id, name: r.name, stages: [], conditions: false };
+      if (r.stage_id === null) p.conditions = true;
+      else p.stages.push(r.stage_id);
       out.set(r.id, p);
     }
     return [...out.values()];
@@ -409,6 +422,7 @@ export class FieldService {
         },
       ]);
     const used = await this.usedBy(q, tenantId, object, key);
+    const roles = object === 'contact' && key === CONTACT_ROLE_KEY;
     if (used.length)
       throw new ApiError(
         'CONFLICT',
@@ -416,10 +430,21 @@ export class FieldService {
           processId: u.id,
           processName: u.name,
           stages: u.stages,
-          message: {
-            zh: `已发布的销售流程「${u.name}」的阶段表单使用此字段`,
-            en: `The published process "${u.name}" uses this field in a stage form`,
-          },
+          conditions: u.conditions,
+          message: roles
+            ? {
+                zh: `已发布的销售流程「${u.name}」的阶段要求联系人角色`,
+                en: `The published process "${u.name}" requires contact roles in a stage`,
+              }
+            : u.stages.length
+              ? {
+                  zh: `已发布的销售流程「${u.name}」的阶段表单使用此字段`,
+                  en: `The published process "${u.name}" uses this field in a stage form`,
+                }
+              : {
+                  zh: `已发布的销售流程「${u.name}」的适用条件使用此字段`,
+                  en: `The published process "${u.name}" uses this field in its conditions`,
+                },
         })),
         {
           zh: '字段正被已发布的销售流程使用，不能归档',

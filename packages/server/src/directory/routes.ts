@@ -3,6 +3,7 @@ import {
   createCustomerSchema,
   directorySyncSchema,
   editCustomerSchema,
+  updateContactSchema,
 } from '@sales-process/core';
 import { z } from 'zod';
 import type { Database } from '../db/open.js';
@@ -107,12 +108,30 @@ export function directoryRoutes(s: {
       method: 'post',
       path: '/customers/{id}/contacts',
       tags: ['customers'],
+      description:
+        "Adds a contact. `roles` are values of the `contact.role` field's options (直接联系人 `direct`, 关键决策人 `decisionMaker`, …; field management edits them): an unknown or archived one is 400 at `body.roles.N`. Who: as for `PATCH /customers/{id}`. The customer's opportunities' ETags and live gates (`minContacts`, `requiredContactRoles`) follow.",
       request: { params: idParam, body: json(createContactSchema) },
     }),
     async (c) => {
       const contact = await s.customers.addContact(P(c), c.req.valid('param').id, c.req.valid('json'));
       s.notifyCustomer(P(c).tenantId, c.req.valid('param').id);
       return c.json(contact, 201);
+    },
+  );
+  api.openapi(
+    route({
+      method: 'patch',
+      path: '/customers/{id}/contacts/{cid}',
+      tags: ['customers'],
+      description:
+        "Edits a contact: `name`, `title`, `phone`, `email` (null empties one) and `roles` (the whole list; values of the `contact.role` field's options: an unknown one, or an archived one the contact does not hold already, is 400 at `body.roles.N`). Who: as for adding a contact. A change of roles changes the ETags of the customer's opportunities and refreshes their live gates (a stage's `requiredContactRoles`).",
+      request: { params: idParam.extend({ cid: z.string().min(1).max(128) }), body: json(updateContactSchema) },
+    }),
+    async (c) => {
+      const { id, cid } = c.req.valid('param');
+      const { rolesChanged, contact } = await s.customers.updateContact(P(c), id, cid, c.req.valid('json'));
+      if (rolesChanged) s.notifyCustomer(P(c).tenantId, id);
+      return c.json(contact, 200);
     },
   );
   api.openapi(

@@ -1,4 +1,11 @@
-import { stageById, type HistoryAction, type OpportunityState, type ProcessDefinition } from '@sales-process/core';
+import {
+  postsaleTeamFor,
+  stageById,
+  type HistoryAction,
+  type OpportunityState,
+  type PostsaleTeam,
+  type ProcessDefinition,
+} from '@sales-process/core';
 import { sql, type SQL } from 'drizzle-orm';
 import type { ServerContext } from '../context.js';
 import { Batcher } from '../db/batcher.js';
@@ -29,8 +36,36 @@ export interface Transition {
   webhook: boolean;
 }
 
+/** The users a post-sale team names (directory.ts `teamMembers`). */
+export type TeamMembers = (q: Q, tenantId: string, team: PostsaleTeam) => Promise<string[]>;
+
 export class MoveWriter {
-  constructor(private readonly ctx: ServerContext) {}
+  constructor(
+    private readonly ctx: ServerContext,
+    private readonly teamMembers: TeamMembers,
+  ) {}
+
+  /**
+   * The post-sale staff after a move, when it adds some (else null): entering post-sale (a
+   * win) adds the team of the stage it lands in (its own, else the process's
+   * `postsaleTeam`); moving on to a post-sale stage with a `team` of its own adds that team.
+   * Staff already there stay (assigned by hand or earlier), first.
+   */
+  private async staffAfter(
+    q: Q,
+    row: Loaded,
+    def: ProcessDefinition,
+    next: Pick<OpportunityState, 'phase' | 'stageId'>,
+  ): Promise<string[] | null> {
+    if (next.phase !== 'postsale' || (row.phase === 'postsale' && row.stageId === next.stageId)) return null;
+    const team =
+      row.phase === 'postsale'
+        ? (def.postsale.find((s) => s.id === next.stageId)?.team ?? null)
+        : postsaleTeamFor(def, next.stageId);
+    if (!team || (!team.userIds.length && !team.departments.length)) return null;
+    const added = (await this.teamMembers(q, row.tenantId, team)).filter((u) => !row.postsaleStaff.includes(u));
+    return added.length ? [...row.postsaleStaff, ...added] : null;
+  }
 
   /** Writes a decided move in one statement, if the opportunity's rev is still the one read. */
   async apply(
@@ -46,9 +81,11 @@ export class MoveWriter {
   ): Promise<{ row: Loaded; transition: Transition } | null> {
     const stageChanged = next.stageId !== row.stageId || next.phase !== row.phase;
     const at = stageById(def, next.stageId);
+    const staff = await this.staffAfter(q, row, def, next);
     const after: Loaded = {
       ...row,
       ...next,
+      postsaleStaff: staff ?? row.postsaleStaff,
       stageEnteredAt: stageChanged ? now : row.stageEnteredAt,
       stageEntry: row.stageEntry + (stageChanged ? 1 : 0),
       maxStageIndex: at?.phase === 'presale' ? Math.max(row.maxStageIndex, at.index) : row.maxStageIndex,
@@ -104,6 +141,7 @@ export class MoveWriter {
       days_spent: row.phase === 'done' ? null : (now.getTime() - row.stageEnteredAt.getTime()) / DAY,
       values: state.values,
       comment: extra.comment ?? extra.lostReason ?? null,
+      ...(staff ? { postsale_staff: staff, staff_changes: { postsaleStaff: [row.postsaleStaff, staff] } } : {}),
     };
     // Outside a transaction (every plain command) moves are group-committed; inside one
     // (an approval's), it is written in that transaction.
@@ -162,6 +200,10 @@ export interface MoveRecord {
   days_spent: number | null;
   values: unknown;
   comment: string | null;
+  /** The post-sale staff after the move, when it assigns a post-sale team (absent: unchanged). */
+  postsale_staff?: string[] | null;
+  /** Then the history's change row: `{postsaleStaff: [before, after]}`. */
+  staff_changes?: Record<string, [unknown, unknown]> | null;
 }
 export interface WrittenMove {
   moved: boolean;
@@ -175,8 +217,9 @@ export interface MoveRow {
 /**
  * Writes decided moves in one statement: each opportunity only if its `rev` is still the
  * one its command read (compare-and-set), and for each one written, the pending approval
- * of the stage it leaves cancelled, the webhook's outbox row (when the tenant has one)
- * and its history row. Results in input order.
+ * of the stage it leaves cancelled, the webhook's outbox row (when the tenant has one),
+ * its history row and, when the move assigns a post-sale team, the new staff and its
+ * change row. Results in input order.
  */
 export async function writeMoves(
   run: (statement: SQL) => Promise<MoveRow[]>,
@@ -187,7 +230,7 @@ export async function writeMoves(
       select * from jsonb_to_recordset(${JSON.stringify(moves)}::jsonb) as m(id text, rev int, new_rev int, tenant_id text, status text, phase text,
         stage_id text, stage_entered_at timestamptz, stage_entry int, max_stage_index int, closed_at timestamptz, lost_reason text, at timestamptz,
         hook_id text, event jsonb, process_id text, process_version int, from_stage_id text, from_status text, action text, actor_id text,
-        days_spent float8, "values" jsonb, comment text)
+        days_spent float8, "values" jsonb, comment text, postsale_staff jsonb, staff_changes jsonb)
       -- The batch's size as a literal: otherwise the planner takes jsonb_to_recordset for
       -- 100 rows and, on a table of a few thousand, hashes a scan of all of it (one prepared
       -- statement per batch size).
@@ -195,9 +238,14 @@ export async function writeMoves(
     ), upd as (
       update opportunities o set status = m.status, phase = m.phase, stage_id = m.stage_id, stage_entered_at = m.stage_entered_at,
         stage_entry = m.stage_entry, max_stage_index = m.max_stage_index, closed_at = m.closed_at, lost_reason = m.lost_reason,
-        updated_at = m.at, rev = m.new_rev
+        updated_at = m.at, rev = m.new_rev, postsale_staff = coalesce(m.postsale_staff, o.postsale_staff)
       from m where o.id = m.id and o.rev = m.rev
       returning o.id
+    ), staff as (
+      -- a post-sale team assigned by the move, in the opportunity's history as a change
+      insert into opportunity_changes (tenant_id, opportunity_id, action, actor_id, at, changes)
+      select m.tenant_id, m.id, 'postsale-team', m.actor_id, m.at, m.staff_changes
+      from m where m.staff_changes is not null and m.id in (select id from upd)
     ), cancelled as (
       -- a move ends any pending approval of the stage being left
       update approvals a set state = 'cancelled', decided_at = m.at

@@ -1,4 +1,5 @@
 import {
+  changeProcessPreviewQuery,
   changeProcessSchema,
   completeStageSchema,
   createOpportunitySchema,
@@ -34,6 +35,8 @@ export function opportunityRoutes(s: { opportunities: OpportunityService }) {
       method: 'post',
       path: '/opportunities',
       tags: ['opportunities'],
+      description:
+        "Creates an opportunity at its process's first stage. The process must be enabled (422 PROCESS_DISABLED) and usable by the owner's department (422 PROCESS_NOT_APPLICABLE), and its field conditions (`appliesWhen`) must hold for the customer's values and the opportunity's `fields` (422 PROCESS_NOT_APPLICABLE, one detail per unmet condition `{source, key, values, message}` naming the field and values by label). Without `processId`: the one enabled process usable by the owner whose conditions hold, when exactly one does; none or several is 400 at `body.processId` (`details[0].candidates`: the ids that apply). `GET /processes?usableBy=&customerId=&fields=` answers the same choice beforehand (`suggestedId`). Editing the opportunity later (`PATCH`) does not check the conditions again.",
       request: { body: json(createOpportunitySchema) },
     }),
     async (c) => c.json(await s.opportunities.create(P(c), c.req.valid('json')), 201),
@@ -164,21 +167,40 @@ export function opportunityRoutes(s: { opportunities: OpportunityService }) {
   });
   api.openapi(
     route({
+      method: 'get',
+      path: '/opportunities/{id}/change-process',
+      tags: ['opportunities'],
+      description:
+        'Previews changing the process (writes nothing): what `POST` with the same `processId` and `stageId` would do, refused exactly as it would be (the same codes). Answers `{processId, processName, version, landing: {stageId, stageName, reason: "chosen" | "sameId" | "first"}, stages: [{id, name}], gates}`: where it would land (the `stageId` given; else the stage with the id it is in now when the target\'s current version has one; else the target\'s first stage), the target\'s pre-sale stages to choose from, and the landing stage\'s gates for this opportunity as its view shows gates (`{gate, …, met, message}`).',
+      request: { params: idParam, query: changeProcessPreviewQuery },
+    }),
+    async (c) => {
+      const { processId, stageId } = c.req.valid('query');
+      return c.json(await s.opportunities.previewChangeProcess(P(c), c.req.valid('param').id, processId, stageId), 200);
+    },
+  );
+  api.openapi(
+    route({
       method: 'post',
       path: '/opportunities/{id}/change-process',
       tags: ['opportunities'],
+      description:
+        "Moves an open pre-sale opportunity onto another process's current version, landing at `stageId` (a pre-sale stage of it), else at the stage with the id it is in now when the target has one, else at the target's first stage (`GET` previews it). Who: the owner, their supervisor and admins. Refused: closed or post-sale, or the same process (422 INVALID_TRANSITION); no such process (404); disabled (422 PROCESS_DISABLED); outside the owner's department, or its field conditions (`appliesWhen`) not holding for the customer's and the opportunity's values (422 PROCESS_NOT_APPLICABLE, one detail per unmet condition `{source, key, values, message}`); a `stageId` that is not a pre-sale stage of the target (422 INVALID_TRANSITION). A pending approval is cancelled. Recorded in the stage history (`action: \"change-process\"`, `comment: \"from <process name> (<process id>)\"`).",
       request: { params: idParam, body: json(changeProcessSchema) },
     }),
-    async (c) =>
-      c.json(
+    async (c) => {
+      const body = c.req.valid('json');
+      return c.json(
         await s.opportunities.changeProcess(
           P(c),
           c.req.valid('param').id,
-          c.req.valid('json').processId,
-          expectedOf(c, c.req.valid('json')),
+          body.processId,
+          expectedOf(c, body),
+          body.stageId,
         ),
         200,
-      ),
+      );
+    },
   );
   api.openapi(
     route({
@@ -216,6 +238,8 @@ export function opportunityRoutes(s: { opportunities: OpportunityService }) {
       method: 'put',
       path: '/opportunities/{id}/post-sale-staff',
       tags: ['opportunities'],
+      description:
+        "Sets the opportunity's post-sale staff (users of the tenant, else 400), who read it and work its post-sale stages. On a win they are filled in from the process's post-sale team (a post-sale stage's own team is added when it is entered); this replaces the list at any time. Who: the owner, their supervisor and admins.",
       request: { params: idParam, body: json(postSaleStaffSchema) },
     }),
     async (c) =>

@@ -1,5 +1,8 @@
 import {
+  conditionsHold,
   decide,
+  evaluateGates,
+  gateDetail,
   initialState,
   LOST_REASON_KEY,
   offeredOptions,
@@ -26,11 +29,12 @@ import { requireRatedCurrency } from '../directory/currencies.js';
 import type { DirectoryService } from '../directory/directory.js';
 import type { Principal } from '../http/auth.js';
 import { ApiError, notFound } from '../http/errors.js';
+import { conditionsUnmetError, judgeConditions } from '../processes/applicability.js';
 import type { ProcessService } from '../processes/service.js';
 import { canSell, mayAct, opportunityAccess, type OpportunityAccess } from './access.js';
 import { Approvals } from './approvals.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
-import { refusalError, resolveFormValues } from './form.js';
+import { fieldLabel, refusalError, resolveFormValues } from './form.js';
 import { OpportunityLoads, stateOf, type Loaded, type Q, type Row } from './loads.js';
 import { MoveWriter, type Transition } from './moves.js';
 import { etagOf, expect, matches, stale, type Expected } from './preconditions.js';
@@ -90,7 +94,9 @@ export class OpportunityService {
   ) {}
 
   private readonly loads = new OpportunityLoads(this.ctx);
-  private readonly moves = new MoveWriter(this.ctx);
+  private readonly moves = new MoveWriter(this.ctx, (q, tenantId, team) =>
+    this.directory.teamMembers(q, tenantId, team),
+  );
   private readonly approvals = new Approvals({
     ctx: this.ctx,
     processes: this.processes,
@@ -269,22 +275,27 @@ export class OpportunityService {
           { message: { zh: '不能为他人创建商机', en: 'You cannot create opportunities for this owner' } },
         ]);
       const [customer] = await tx
-        .select({ id: customers.id })
+        .select({ id: customers.id, fields: customers.fields })
         .from(customers)
         .where(and(eq(customers.tenantId, p.tenantId), eq(customers.id, input.customerId)));
       if (!customer)
         throw new ApiError('VALIDATION_FAILED', [
           { path: 'body.customerId', message: { zh: '客户不存在', en: 'No such customer' } },
         ]);
-      const process = await this.processes.row(tx, p.tenantId, input.processId).catch(() => {
-        throw new ApiError('VALIDATION_FAILED', [
-          { path: 'body.processId', message: { zh: '销售流程不存在', en: 'No such process' } },
-        ]);
-      });
-      await this.checkUsable(tx, p.tenantId, process, owner.departmentId);
+      const named = input.processId
+        ? await this.processes.row(tx, p.tenantId, input.processId).catch(() => {
+            throw new ApiError('VALIDATION_FAILED', [
+              { path: 'body.processId', message: { zh: '销售流程不存在', en: 'No such process' } },
+            ]);
+          })
+        : null;
+      if (named) await this.checkUsable(tx, p.tenantId, named, owner.departmentId);
       const fields = await this.customerService.checkValues(tx, p, 'opportunity', input.fields, 'body.fields');
       await requireRatedCurrency(tx, p.tenantId, input.currency);
-      const def = await this.processes.definition(tx, process.id, process.currentVersion);
+      const { process, def } = await this.processForNew(tx, p.tenantId, named, owner.departmentId, {
+        customer: customer.fields,
+        opportunity: fields,
+      });
       const start = initialState(def);
       const now = this.ctx.clock.now();
       await tx.insert(opportunities).values({
@@ -322,6 +333,55 @@ export class OpportunityService {
     });
     await this.emit((e) => e.changed(p.tenantId, id));
     return this.get(p, id);
+  }
+
+  /**
+   * The process a new opportunity goes on: the one named (its conditions must hold for the
+   * customer's and the opportunity's values: 422 PROCESS_NOT_APPLICABLE naming them), or
+   * with none named, the one enabled process usable by the owner's department whose
+   * conditions hold, when exactly one does (else 400 at `body.processId`, as before).
+   */
+  private async processForNew(
+    q: Q,
+    tenantId: string,
+    named: Awaited<ReturnType<ProcessService['row']>> | null,
+    departmentId: string | null,
+    values: { customer: Record<string, unknown>; opportunity: Record<string, unknown> },
+  ) {
+    if (named) {
+      const def = await this.processes.definition(q, named.id, named.currentVersion);
+      await this.checkConditions(q, tenantId, def, values);
+      return { process: named, def };
+    }
+    const matching = [];
+    for (const process of await this.processes.usableFor(q, tenantId, departmentId)) {
+      const def = await this.processes.definition(q, process.id, process.currentVersion);
+      if (conditionsHold(def, values)) matching.push({ process, def });
+    }
+    if (matching.length === 1) return matching[0]!;
+    throw new ApiError('VALIDATION_FAILED', [
+      {
+        path: 'body.processId',
+        candidates: matching.map((m) => m.process.id),
+        message: matching.length
+          ? {
+              zh: `有 ${matching.length} 个销售流程适用，请指定 processId`,
+              en: `${matching.length} processes apply: name one in processId`,
+            }
+          : { zh: '没有适用的销售流程，请指定 processId', en: 'No process applies: name one in processId' },
+      },
+    ]);
+  }
+
+  /** 422 PROCESS_NOT_APPLICABLE unless the process's field conditions hold (naming the unmet ones by label). */
+  private async checkConditions(
+    q: Q,
+    tenantId: string,
+    def: ProcessDefinition,
+    values: { customer: Record<string, unknown>; opportunity: Record<string, unknown> },
+  ) {
+    const { unmet } = judgeConditions(def, values);
+    if (unmet.length) throw conditionsUnmetError(await this.fields.catalog(q, tenantId), unmet);
   }
 
   private async checkUsable(
@@ -532,29 +592,112 @@ export class OpportunityService {
     return this.records.reassign(p, input);
   }
 
-  async changeProcess(p: Principal, id: string, processId: string, expected?: Expected) {
+  /**
+   * `GET /opportunities/{id}/change-process`: what `POST` with the same `processId` and
+   * `stageId` would do, refused exactly as it would be; writes nothing.
+   */
+  async previewChangeProcess(p: Principal, id: string, processId: string, stageId?: string) {
+    const { db } = this.ctx.database;
+    const row = await this.loads.loadFast(p.tenantId, id);
+    mayAct(p, row);
+    const plan = await this.planChange(db, p, row, processId, stageId);
+    const catalog = await this.fields.catalog(db, p.tenantId);
+    const landingId = plan.landing.stageId;
+    const base = stateOf(row);
+    // As it would stand there: a new stage entry (no approval), the values kept under that stage id.
+    const state = {
+      ...base,
+      status: 'open' as const,
+      phase: 'presale' as const,
+      stageId: landingId,
+      approval: null,
+      values: { ...base.values, stage: (landingId && row.stageValues[landingId]) || {} },
+    };
+    const labelOf = (source: string, key: string) => fieldLabel(plan.def, catalog, landingId, source, key);
+    return {
+      processId: plan.process.id,
+      processName: plan.process.name,
+      version: plan.process.currentVersion,
+      landing: plan.landing,
+      stages: plan.def.presale.map((s) => ({ id: s.id, name: s.name })),
+      gates: evaluateGates(plan.def, state).map((g) => ({
+        ...g,
+        message: gateDetail(g, plan.def, landingId, labelOf).message,
+      })),
+    };
+  }
+
+  /**
+   * Where changing process takes an open pre-sale opportunity, or the refusal (the POST and
+   * its preview alike, in this order): closed or post-sale (422 INVALID_TRANSITION), the
+   * same process (422), no such process (404), disabled (422 PROCESS_DISABLED), outside the
+   * owner's department (422 PROCESS_NOT_APPLICABLE), field conditions unmet for the
+   * customer's and the opportunity's values (422 PROCESS_NOT_APPLICABLE naming them), a
+   * `stageId` that is not a pre-sale stage of the target's current version (422
+   * INVALID_TRANSITION). Lands at `stageId` (`chosen`), else at the stage with the id it is
+   * in now if the target has one (`sameId`), else at the target's first stage (`first`).
+   */
+  private async planChange(q: Q, p: Principal, row: Loaded, processId: string, stageId?: string) {
+    if (row.status !== 'open' || row.phase !== 'presale')
+      throw new ApiError('INVALID_TRANSITION', [
+        {
+          message: {
+            zh: '只有进行中的售前商机可以更换销售流程',
+            en: 'Only an open pre-sale opportunity can change process',
+          },
+        },
+      ]);
+    if (processId === row.processId)
+      throw new ApiError('INVALID_TRANSITION', [
+        { message: { zh: '已在此销售流程中', en: 'Already on this process' } },
+      ]);
+    const process = await this.processes.row(q, p.tenantId, processId);
+    await this.checkUsable(q, p.tenantId, process, row.departmentId);
+    const def = await this.processes.definition(q, process.id, process.currentVersion);
+    await this.checkConditions(q, p.tenantId, def, { customer: row.customerFields, opportunity: row.fields });
+    let landing: { stageId: string | null; reason: 'chosen' | 'sameId' | 'first' };
+    if (stageId !== undefined) {
+      if (!def.presale.some((s) => s.id === stageId))
+        throw new ApiError('INVALID_TRANSITION', [
+          {
+            stageId,
+            message: {
+              zh: `目标销售流程没有售前阶段 ${stageId}`,
+              en: `The target process has no pre-sale stage ${stageId}`,
+            },
+          },
+        ]);
+      landing = { stageId, reason: 'chosen' };
+    } else if (row.stageId && def.presale.some((s) => s.id === row.stageId))
+      landing = { stageId: row.stageId, reason: 'sameId' };
+    else landing = { stageId: initialState(def).stageId, reason: 'first' };
+    const index = def.presale.findIndex((s) => s.id === landing.stageId);
+    return {
+      process,
+      def,
+      index: Math.max(index, 0),
+      landing: {
+        stageId: landing.stageId,
+        stageName: index >= 0 ? def.presale[index]!.name : null,
+        reason: landing.reason,
+      },
+    };
+  }
+
+  /**
+   * `POST /opportunities/{id}/change-process`: onto the target's current version, at the
+   * stage `planChange` lands it on (a new stage entry: a pending approval is cancelled; its
+   * stage values stay, under their stage ids). Recorded in the stage history
+   * (`action: "change-process"`, the comment naming the process it leaves).
+   */
+  async changeProcess(p: Principal, id: string, processId: string, expected?: Expected, stageId?: string) {
     const { db } = this.ctx.database;
     await db.transaction(async (tx) => {
       const row = await this.loads.lock(tx, p.tenantId, id);
       mayAct(p, row);
       expect(row, expected);
-      if (row.status !== 'open' || row.phase !== 'presale')
-        throw new ApiError('INVALID_TRANSITION', [
-          {
-            message: {
-              zh: '只有进行中的售前商机可以更换销售流程',
-              en: 'Only an open pre-sale opportunity can change process',
-            },
-          },
-        ]);
-      if (processId === row.processId)
-        throw new ApiError('INVALID_TRANSITION', [
-          { message: { zh: '已在此销售流程中', en: 'Already on this process' } },
-        ]);
-      const process = await this.processes.row(tx, p.tenantId, processId);
-      await this.checkUsable(tx, p.tenantId, process, row.departmentId);
-      const def = await this.processes.definition(tx, process.id, process.currentVersion);
-      const start = initialState(def);
+      const { process, landing, index } = await this.planChange(tx, p, row, processId, stageId);
+      const from = await this.processes.row(tx, p.tenantId, row.processId);
       const now = this.ctx.clock.now();
       await tx
         .update(opportunities)
@@ -562,10 +705,12 @@ export class OpportunityService {
           rev: sql`${opportunities.rev} + 1`,
           processId,
           processVersion: process.currentVersion,
-          ...start,
+          status: 'open',
+          phase: 'presale',
+          stageId: landing.stageId,
           stageEnteredAt: now,
           stageEntry: sql`${opportunities.stageEntry} + 1`,
-          maxStageIndex: 0,
+          maxStageIndex: index,
           updatedAt: now,
         })
         .where(eq(opportunities.id, row.id));
@@ -579,14 +724,14 @@ export class OpportunityService {
         processId,
         processVersion: process.currentVersion,
         fromStageId: row.stageId,
-        toStageId: start.stageId,
+        toStageId: landing.stageId,
         fromStatus: row.status,
         toStatus: 'open',
         action: 'change-process',
         actorId: p.userId,
         at: now,
         daysSpent: (now.getTime() - row.stageEnteredAt.getTime()) / DAY,
-        comment: `from ${row.processId}`,
+        comment: `from ${from.name} (${row.processId})`,
       });
     });
     this.loads.forget(p.tenantId, id);

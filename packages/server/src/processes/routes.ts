@@ -1,5 +1,4 @@
-import { createProcessSchema, publishSchema, wholeDraftSchema } from '@sales-process/core';
-import { z } from 'zod';
+import { createProcessSchema, listProcessesQuery, publishSchema, wholeDraftSchema } from '@sales-process/core';
 import type { Database } from '../db/open.js';
 import { requireRole } from '../http/auth.js';
 import { featureRoutes, idParam, json, principalOf as P, route } from '../http/routes.js';
@@ -20,12 +19,9 @@ export function processRoutes(s: { database: Database; processes: ProcessService
       method: 'get',
       path: '/processes',
       tags: ['processes'],
-      request: {
-        query: z.object({
-          status: z.enum(['enabled', 'disabled']).optional(),
-          usableBy: z.string().max(128).optional(),
-        }),
-      },
+      description:
+        'Lists the processes, each with its conditions (`appliesWhen`: `[{source: "customer" | "opportunity", key, values}]`). `status` filters; `usableBy` keeps the enabled ones the user\'s department (or an ancestor) may use (404 for no such user). `customerId` (404 for no such customer) and/or `fields` (the opportunity\'s custom field values as a JSON object, e.g. `{"productLine":"hardware"}`; 400 at `query.fields` when not an object) judge each process: `applies` (no condition fails), `unmet` (the conditions that fail) and `undecided` (conditions on customer values without `customerId`, on opportunity values without `fields`: not judged, not hidden), and the answer gains `suggestedId`: the one enabled process that applies when exactly one does, else null (what `POST /opportunities` without `processId` would take, given the same values).',
+      request: { query: listProcessesQuery },
     }),
     async (c) => c.json(await s.processes.list(P(c).tenantId, c.req.valid('query')), 200),
   );

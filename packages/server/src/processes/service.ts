@@ -15,7 +15,7 @@ import type * as Y from 'yjs';
 import type { z } from 'zod';
 import type { ServerContext } from '../context.js';
 import type { Db, Tx } from '../db/open.js';
-import { opportunities, processes, processVersions } from '../db/schema.js';
+import { customers, opportunities, processes, processVersions } from '../db/schema.js';
 import type { Principal } from '../http/auth.js';
 import { ApiError, notFound } from '../http/errors.js';
 import type { DirectoryService } from '../directory/directory.js';
@@ -24,6 +24,7 @@ import type { TenantService } from '../directory/tenants.js';
 import type { DocStore } from '../live/doc-store.js';
 import { processSummary } from '../audit/changes.js';
 import { diffOf, type AuditLog } from '../audit/service.js';
+import { judgeConditions, type ConditionValues } from './applicability.js';
 import { Publishing } from './publishing.js';
 
 type Q = Db | Tx;
@@ -190,8 +191,29 @@ export class ProcessService {
     return rows.filter((r) => r.departments.length === 0 || r.departments.some((d) => chain.includes(d)));
   }
 
-  async list(tenantId: string, filter: { status?: 'enabled' | 'disabled'; usableBy?: string }) {
+  /**
+   * `GET /processes`. With `customerId` and/or `fields` (the opportunity's custom values, as
+   * a creation form has them), each process is judged against its conditions (`applies`,
+   * `unmet`, `undecided`: opportunity conditions without `fields`, customer ones without
+   * `customerId`), and `suggestedId` names the one enabled process that applies when exactly
+   * one does (what `POST /opportunities` without a `processId` takes).
+   */
+  async list(
+    tenantId: string,
+    filter: { status?: 'enabled' | 'disabled'; usableBy?: string; customerId?: string; fields?: string },
+  ) {
     const { db } = this.ctx.database;
+    const judged = filter.customerId !== undefined || filter.fields !== undefined;
+    const values: ConditionValues = {};
+    if (filter.fields !== undefined) values.opportunity = parseFieldsQuery(filter.fields);
+    if (filter.customerId !== undefined) {
+      const [customer] = await db
+        .select({ fields: customers.fields })
+        .from(customers)
+        .where(and(eq(customers.tenantId, tenantId), eq(customers.id, filter.customerId)));
+      if (!customer) throw notFound('customer');
+      values.customer = customer.fields;
+    }
     let rows: (typeof processes.$inferSelect)[];
     if (filter.usableBy) {
       const user = await this.directory.user(db, tenantId, filter.usableBy);
@@ -222,11 +244,15 @@ export class ProcessService {
           presale: def.presale.map((s) => ({ id: s.id, name: s.name, winRate: s.winRate })),
           postsale: def.postsale.map((s) => ({ id: s.id, name: s.name })),
         },
+        appliesWhen: def.appliesWhen,
+        ...(judged ? judgeConditions(def, values) : {}),
         openOpportunities: open.get(r.id) ?? 0,
         updatedAt: r.updatedAt.toISOString(),
       });
     }
-    return { items };
+    if (!judged) return { items };
+    const applying = items.filter((i) => i.status === 'enabled' && i.applies);
+    return { items, suggestedId: applying.length === 1 ? applying[0]!.id : null };
   }
 
   // ---- drafts --------------------------------------------------------------------
@@ -390,4 +416,25 @@ export class ProcessService {
     });
     await this.docs.reset(processDraftDocName(id));
   }
+}
+
+/** `GET /processes?fields=`: the opportunity's custom values as a JSON object, else 400 at `query.fields`. */
+function parseFieldsQuery(text: string): Record<string, unknown> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    parsed = undefined;
+  }
+  if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed))
+    throw new ApiError('VALIDATION_FAILED', [
+      {
+        path: 'query.fields',
+        message: {
+          zh: 'fields 须为 JSON 对象（商机字段的值）',
+          en: "fields must be a JSON object (the opportunity's field values)",
+        },
+      },
+    ]);
+  return parsed as Record<string, unknown>;
 }

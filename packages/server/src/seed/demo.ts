@@ -51,24 +51,24 @@ export async function seedDemo(s: Services): Promise<boolean> {
     asDraft: false,
   });
 
-  const customers = [
+  // Contacts with their roles (options of the contact.role field: 直接联系人, 关键决策人, 技术负责人, 采购).
+  const customers: { name: string; industry?: string; contacts: [string, string, string[]][] }[] = [
     {
       name: '华润置地',
       industry: 'retail',
       contacts: [
-        ['刘总', '总经理'],
-        ['钱经理', '采购经理'],
+        ['刘总', '总经理', ['decisionMaker']],
+        ['钱经理', '采购经理', ['direct', 'procurement']],
       ],
     },
-    { name: '中信银行', industry: 'finance', contacts: [['何行长', '分行行长']] },
+    { name: '中信银行', industry: 'finance', contacts: [['何行长', '分行行长', ['decisionMaker']]] },
     { name: '海尔集团', industry: 'manufacturing', contacts: [] },
     {
       name: '宝钢股份',
-      industry: undefined,
       contacts: [
-        ['马工', '信息部主任'],
-        ['林总', 'CIO'],
-        ['郑经理', '项目经理'],
+        ['马工', '信息部主任', ['technical']],
+        ['林总', 'CIO', ['decisionMaker']],
+        ['郑经理', '项目经理', ['direct']],
       ],
     },
   ];
@@ -78,7 +78,8 @@ export async function seedDemo(s: Services): Promise<boolean> {
       name: c.name,
       fields: c.industry ? { industry: c.industry } : {},
     });
-    for (const [name, title] of c.contacts) await s.customers.addContact(admin, created.id, { name: name!, title });
+    for (const [name, title, roles] of c.contacts)
+      await s.customers.addContact(admin, created.id, { name, title, roles });
     ids.push(created.id);
   }
   const opp = (name: string, customer: number, amount: number, owner: string, close: string) =>
