@@ -46,15 +46,18 @@ export function stageChanges(before: ProcessDefinition, after: ProcessDefinition
 }
 
 /**
- * A published version against the one before: `name`, `departments` as `[before, after]`
- * when they changed, `stages` (stageChanges), `rules` and `terminal` as `{key: [before, after]}`.
- * Only what changed appears.
+ * A published version against the one before: `name`, `departments`, `postsaleTeam` and
+ * `appliesWhen` as `[before, after]` when they changed, `stages` (stageChanges), `rules` and
+ * `terminal` as `{key: [before, after]}`. Only what changed appears.
  */
 export function versionChanges(before: ProcessDraft, after: ProcessDraft): Record<string, unknown> {
-  const out: Record<string, unknown> = diffOf(
-    { name: before.name, departments: before.departments },
-    { name: after.name, departments: after.departments },
-  );
+  const settings = (d: ProcessDraft) => ({
+    name: d.name,
+    departments: d.departments,
+    postsaleTeam: d.definition.postsaleTeam,
+    appliesWhen: d.definition.appliesWhen,
+  });
+  const out: Record<string, unknown> = diffOf(settings(before), settings(after));
   const stages = stageChanges(before.definition, after.definition);
   if (stages.length) out.stages = stages;
   for (const key of ['rules', 'terminal'] as const) {

@@ -145,6 +145,7 @@ for (const kind of testDatabases()) {
       ];
       draft.definition.rules.allowSkipStages = true;
       draft.definition.terminal.lost.name = 'Lost deal';
+      draft.definition.postsaleTeam = { userIds: ['rep'], departments: [] };
       expect((await admin.put(`/processes/${processId}/draft`, draft)).status).toBe(200);
       expect(await recorded()).toEqual([]);
 
@@ -167,6 +168,10 @@ for (const kind of testDatabases()) {
         remapped: 1,
         stageMapping: { c: 'd' },
         name: ['Key accounts', 'Key accounts 2027'],
+        postsaleTeam: [
+          { userIds: [], departments: [] },
+          { userIds: ['rep'], departments: [] },
+        ],
         stages: [
           { kind: 'removed', phase: 'presale', stageId: 'c', name: 'C' },
           { kind: 'added', phase: 'presale', stageId: 'd', name: 'Deal' },
