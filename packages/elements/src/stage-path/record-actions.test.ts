@@ -242,13 +242,52 @@ describe('<opportunity-stage-path> more actions (edit, reassign, reopen, change 
     set(dialog, 'reason', '离职交接');
     setTimeout(() => submit(dialog));
     const event = await oneEvent(el, 'sp-opportunity-reassigned');
-    expect(event.detail).to.deep.equal({ opportunityId: 'opp_1', fromOwnerId: 'sun', toOwnerId: 'zhang' });
+    expect(event.detail).to.deep.equal({
+      opportunityId: 'opp_1',
+      fromOwnerId: 'sun',
+      toOwnerId: 'zhang',
+      opportunityIds: ['opp_1'],
+    });
     expect(calls.find((c) => c.url.endsWith('/reassign'))!.body).to.deep.equal({
       opportunityIds: ['opp_1'],
       toOwnerId: 'zhang',
       reason: '离职交接',
     });
     await until(() => el.opportunity!.ownerId === 'zhang', 2000, 'the fresh view');
+  });
+
+  it("hands over all of the owner's open opportunities in one request when asked to", async () => {
+    reply = (url) => {
+      if (url.endsWith('/directory')) return json(200, { departments: [], users: USERS });
+      if (!url.endsWith('/reassign')) return json(200, opportunityFixture());
+      return json(200, {
+        toOwnerId: 'zhang',
+        moved: 2,
+        refused: 1,
+        items: [
+          { opportunityId: 'opp_0', result: 'moved', ownerId: 'zhang', etag: 'W/"3"' },
+          { opportunityId: 'opp_1', result: 'moved', ownerId: 'zhang', etag: 'W/"9"' },
+          { opportunityId: 'opp_2', result: 'refused', error: { code: 'FORBIDDEN', message: 'x' } },
+        ],
+      });
+    };
+    const el = await fixture<OpportunityStagePath>(
+      html`<opportunity-stage-path opportunity-id="opp_1" base-url="http://x" .token=${fakeJwt({ sub: 'li', roles: ['supervisor'] })} .live=${false}></opportunity-stage-path>`,
+    );
+    await until(() => el.opportunity, 2000, 'the opportunity');
+    await el.updateComplete;
+    const dialog = await openDialog(el, 'reassign');
+    await until(() => dialog.querySelector('select[name="toOwnerId"]'), 2000, 'the directory');
+    expect(dialog.textContent).to.contain('同时转移 孙七 的全部进行中商机');
+    set(dialog, 'toOwnerId', 'zhang');
+    dialog.querySelector<HTMLInputElement>('input[name="allOfOwner"]')!.checked = true;
+    setTimeout(() => submit(dialog));
+    const event = await oneEvent(el, 'sp-opportunity-reassigned');
+    expect(event.detail.opportunityIds).to.deep.equal(['opp_0', 'opp_1']);
+    expect(calls.find((c) => c.url.endsWith('/reassign'))!.body).to.deep.equal({
+      fromOwnerId: 'sun',
+      toOwnerId: 'zhang',
+    });
   });
 
   it("reassign: the server's refusal is shown in the dialog, per item and as a 403", async () => {

@@ -292,14 +292,20 @@ export class RecordActions implements ReactiveController {
         return;
       }
       case 'reassign': {
+        // Checked: every open opportunity of this owner, in one request (a departing salesperson's).
+        const all = f.allOfOwner === 'on';
         const res = await this.#send<{
-          items: { result: string; error?: { code: ApiClientError['code']; message: string; details?: Detail[] } }[];
+          items: {
+            opportunityId: string;
+            result: string;
+            error?: { code: ApiClientError['code']; message: string; details?: Detail[] };
+          }[];
         }>('reassign', 'POST', '/opportunities/reassign', {
-          opportunityIds: [o.id],
+          ...(all ? { fromOwnerId: o.ownerId } : { opportunityIds: [o.id] }),
           toOwnerId: f.toOwnerId,
           ...(f.reason ? { reason: f.reason } : {}),
         });
-        const item = res?.items[0];
+        const item = res?.items.find((i) => i.opportunityId === o.id) ?? res?.items[0];
         if (!item) return;
         if (item.result !== 'moved') {
           // Answered per opportunity: this one was refused (closed, not the caller's to move, …).
@@ -318,7 +324,12 @@ export class RecordActions implements ReactiveController {
         }
         this.#close();
         this.host.dispatchEvent(
-          new SpOpportunityReassignedEvent({ opportunityId: o.id, fromOwnerId: o.ownerId, toOwnerId: f.toOwnerId! }),
+          new SpOpportunityReassignedEvent({
+            opportunityId: o.id,
+            fromOwnerId: o.ownerId,
+            toOwnerId: f.toOwnerId!,
+            opportunityIds: res!.items.filter((i) => i.result === 'moved').map((i) => i.opportunityId),
+          }),
         );
         await this.host.refresh();
         return;
@@ -469,6 +480,7 @@ export class RecordActions implements ReactiveController {
               ${this.users.map((u) => html`<option value=${u.id}>${u.name}</option>`)}
             </select>
           </label>
+          <label class="check"><input type="checkbox" name="allOfOwner" /> ${t.t('allOfOwner', { name: o.ownerName ?? o.ownerId })}</label>
           <label>${t.t('reason')} <input name="reason" maxlength="500" /></label>`;
       case 'reopen': {
         const presale = o.path.presale;

@@ -23,7 +23,15 @@ export class SpOpportunityEditedEvent extends Event {
 /** The opportunity went to another owner (`POST /opportunities/reassign`). */
 export class SpOpportunityReassignedEvent extends Event {
   static readonly type = 'sp-opportunity-reassigned';
-  constructor(readonly detail: { opportunityId: string; fromOwnerId: string; toOwnerId: string }) {
+  constructor(
+    readonly detail: {
+      opportunityId: string;
+      fromOwnerId: string;
+      toOwnerId: string;
+      /** Every opportunity the request moved: this one, or all of the owner's open ones. */
+      opportunityIds: string[];
+    },
+  ) {
     super(SpOpportunityReassignedEvent.type, init);
   }
 }
