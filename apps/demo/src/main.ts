@@ -106,6 +106,7 @@ async function newOpportunityForm(): Promise<string> {
       <label>${en() ? 'Amount' : '金额'} <input name="amount" type="number" min="0" step="1000" required value="100000" /></label>
       <label>${en() ? 'Expected close' : '预计成交日期'} <input name="expectedCloseDate" type="date" /></label>
       <label>${en() ? 'Process' : '销售流程'} <select name="processId">${usable.map((p) => `<option value="${esc(p.id)}">${esc(p.name)}</option>`).join('')}</select></label>
+      <output id="new-opp-hint" class="muted"></output>
       <button type="submit">${en() ? 'Create' : '创建'}</button>
       <output id="new-opp-error" class="error"></output>
     </form>
@@ -207,6 +208,11 @@ async function render(): Promise<void> {
     editing = created.id;
     void render();
   });
+  const newOpp = document.querySelector<HTMLFormElement>('#new-opp');
+  if (newOpp) {
+    newOpp.customerId.addEventListener('change', () => void suggestProcess(newOpp));
+    void suggestProcess(newOpp);
+  }
   document.querySelector<HTMLFormElement>('#new-opp')?.addEventListener('submit', async (e) => {
     e.preventDefault();
     const data = Object.fromEntries(new FormData(e.target as HTMLFormElement)) as Record<string, string>;
@@ -225,6 +231,31 @@ async function render(): Promise<void> {
       document.querySelector('#new-opp-error')!.textContent = (err as Error).message;
     }
   });
+}
+
+/**
+ * The processes the user may use, judged on the chosen customer (a process may require, say,
+ * 客户类型 = 大客户): those that do not apply are disabled, the one that does is chosen.
+ */
+async function suggestProcess(form: HTMLFormElement): Promise<void> {
+  const customerId = (form.elements.namedItem('customerId') as HTMLSelectElement).value;
+  if (!customerId) return;
+  const { items, suggestedId } = await api<{
+    items: { id: string; name: string; applies?: boolean }[];
+    suggestedId: string | null;
+  }>(`/processes?usableBy=${encodeURIComponent(me().id)}&customerId=${encodeURIComponent(customerId)}`);
+  const select = form.elements.namedItem('processId') as HTMLSelectElement;
+  for (const option of select.options) {
+    const item = items.find((p) => p.id === option.value);
+    option.disabled = item?.applies === false;
+    option.textContent = `${item?.name ?? option.textContent}${item?.applies === false ? (en() ? ' (does not apply)' : '（不适用）') : ''}`;
+  }
+  if (suggestedId) select.value = suggestedId;
+  form.querySelector('#new-opp-hint')!.textContent = suggestedId
+    ? en()
+      ? `Suggested for this customer: ${items.find((p) => p.id === suggestedId)?.name}`
+      : `适用于该客户的销售流程：${items.find((p) => p.id === suggestedId)?.name}`
+    : '';
 }
 
 app.addEventListener('click', (e) => {
