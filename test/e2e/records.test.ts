@@ -41,7 +41,6 @@ async function apiAs(demo: Demo, user: string, roles: string[], method: string, 
     headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
-  // biome-ignore lint/suspicious/noExplicitAny: test-only JSON
   return { status: res.status, body: (await res.json().catch(() => null)) as any };
 }
 
