@@ -130,10 +130,11 @@ export const createOpportunitySchema = z.object({
   name,
   customerId: id,
   amount: z.number().finite().min(0).max(MAX.money),
+  /** Left out: the tenant's base currency. */
   currency: z
     .string()
     .regex(/^[A-Z]{3}$/)
-    .default('CNY'),
+    .optional(),
   expectedCloseDate: isoDateSchema.nullable().optional(),
   /**
    * Left out: the one enabled process usable by the owner whose conditions (`appliesWhen`)

@@ -232,9 +232,10 @@ for (const kind of testDatabases()) {
         'rates.JPY': [0.048, null],
         'rates.USD': [7.2, null],
       });
-      // JPY is no longer accepted; an opportunity without a currency is CNY (the request's default), rated now.
+      // JPY is no longer accepted; an opportunity without a currency takes the base one, USD now.
       expect((await newOpp('JPY')).status).toBe(400);
-      expect((await newOpp()).status).toBe(201);
+      const plain = await newOpp();
+      expect([plain.status, plain.body.currency]).toEqual([201, 'USD']);
       // Back to CNY for the tests that follow.
       expect((await rates({ baseCurrency: 'CNY', rates: [{ currency: 'USD', rate: 7 }] })).status).toBe(200);
     });

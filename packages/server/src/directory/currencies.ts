@@ -79,26 +79,28 @@ export function currencyRefusal(table: CurrencyTable, currency: string, path = '
 
 /**
  * Refuses (400 at `path`) an amount in a currency that is neither the tenant's base currency
- * nor in its rates table. Call it in the transaction that writes the amount: it holds the
+ * nor in its rates table; answers the currency to store (the base one when none is given). Call it in the transaction that writes the amount: it holds the
  * tenant row (KEY SHARE, which the opportunity's foreign key takes anyway) until commit, so
  * a `PUT /currency-rates` that drops the rate waits for the write, and then sees it in use.
  */
 export async function requireRatedCurrency(
   tx: Tx,
   tenantId: string,
-  currency: string,
+  currency: string | undefined,
   path = 'body.currency',
-): Promise<void> {
+): Promise<string> {
   const [tenant] = rowsOf<{ base_currency: string }>(
     await tx.execute(sql`select base_currency from tenants where id = ${tenantId} for key share`),
   );
-  if (tenant?.base_currency === currency) return;
+  // No currency given: the tenant's base currency (always accepted).
+  if (currency === undefined) return tenant?.base_currency ?? 'CNY';
+  if (tenant?.base_currency === currency) return currency;
   // A statement of its own: it sees a rates change committed while the lock was awaited.
   const [rated] = await tx
     .select({ rate: currencyRates.rate })
     .from(currencyRates)
     .where(and(eq(currencyRates.tenantId, tenantId), eq(currencyRates.currency, currency)));
-  if (rated) return;
+  if (rated) return currency;
   throw currencyRefusal(await currencyTable(tx, tenantId), currency, path);
 }
 

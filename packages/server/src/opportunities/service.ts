@@ -291,7 +291,7 @@ export class OpportunityService {
         : null;
       if (named) await this.checkUsable(tx, p.tenantId, named, owner.departmentId);
       const fields = await this.customerService.checkValues(tx, p, 'opportunity', input.fields, 'body.fields');
-      await requireRatedCurrency(tx, p.tenantId, input.currency);
+      const currency = await requireRatedCurrency(tx, p.tenantId, input.currency);
       const { process, def } = await this.processForNew(tx, p.tenantId, named, owner.departmentId, {
         customer: customer.fields,
         opportunity: fields,
@@ -306,7 +306,7 @@ export class OpportunityService {
         ownerId,
         departmentId: owner.departmentId,
         amount: input.amount,
-        currency: input.currency,
+        currency,
         expectedCloseDate: input.expectedCloseDate ?? null,
         processId: process.id,
         processVersion: process.currentVersion,
