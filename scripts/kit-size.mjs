@@ -81,4 +81,18 @@ export function kitFigures(dir = KIT_DIR) {
   };
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) console.log(JSON.stringify(kitFigures(), null, 2));
+/** Each .js file of the kit with its gzip and brotli bytes (hash left out of the name), largest first. */
+export function fileSizes(dir = KIT_DIR) {
+  const { whole } = kitFigures(dir);
+  return whole.files
+    .map((f) => ({ file: f.replace(/-[\w-]{8}\.js$/, '.js'), gzip: gz(join(dir, f)), brotli: br(join(dir, f)) }))
+    .sort((a, b) => b.gzip - a.gzip);
+}
+
+// `node scripts/kit-size.mjs`: the three figures as JSON; `--files`: a table of each file.
+if (import.meta.url === `file://${process.argv[1]}`) {
+  if (process.argv.includes('--files')) {
+    for (const { file, gzip, brotli } of fileSizes())
+      console.log(`${file.padEnd(36)} ${String(gzip).padStart(7)} ${String(brotli).padStart(7)}`);
+  } else console.log(JSON.stringify(kitFigures(), null, 2));
+}
