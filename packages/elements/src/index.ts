@@ -7,6 +7,7 @@ import { define as defineInbox } from './approvals/stage-approval-inbox.js';
 import { define as defineDesigner } from './designer/sales-process-designer.js';
 import { define as defineFunnel } from './funnel/sales-funnel-chart.js';
 import { define as defineFieldManager } from './field-manager/sales-field-manager.js';
+import { define as defineBoard } from './board/opportunity-board.js';
 
 export { SalesProcessProvider } from './provider/sales-process-provider.js';
 export { OpportunityStagePath } from './stage-path/opportunity-stage-path.js';
@@ -30,6 +31,14 @@ export {
   SpNotificationOpenEvent,
   type NotificationView,
 } from './notifications/sales-notifications.js';
+export {
+  OpportunityBoard,
+  SpBulkDoneEvent,
+  SpOpportunityOpenEvent,
+  type BoardCard,
+  type BoardCommand,
+  type BoardResult,
+} from './board/opportunity-board.js';
 export { ApiClient, ApiClientError, type KitErrorCode, type TokenProvider } from './client/api-client.js';
 export { SalesProcessConnection } from './shared/connection.js';
 export type { KitFailure } from './shared/failure.js';
@@ -45,6 +54,7 @@ export function defineAll(): void {
   defineDesigner();
   defineFunnel();
   defineFieldManager();
+  defineBoard();
 }
 
 defineAll();
