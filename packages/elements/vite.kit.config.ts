@@ -185,6 +185,26 @@ function yjsWithoutXml(): Plugin {
 }
 
 /**
+ * The path's record actions and the form's contact gates as one lazily loaded chunk
+ * (src/kit/path-form-extras.ts says why): their two dynamic imports become imports of that
+ * module. Through one entry module the chunk needs no namespace objects (two entries in one
+ * chunk would pull Rolldown's runtime helper into a chunk of its own, on the page).
+ */
+function oneExtrasChunk(): Plugin {
+  const imports = /import\((["'])\.\/(record-actions|contact-gates)\.js\1\)/;
+  return {
+    name: 'sales-process-one-extras-chunk',
+    transform: {
+      filter: { id: /[\\/]src[\\/](stage-path[\\/]opportunity-stage-path|form[\\/]stage-feedback-form)\.ts$/ },
+      handler(code, id) {
+        if (!imports.test(code)) throw new Error(`${id}: its lazy import moved (vite.kit.config.ts, oneExtrasChunk)`);
+        return { code: code.replace(imports, "import('../kit/path-form-extras.js')"), map: null };
+      },
+    },
+  };
+}
+
+/**
  * The minifier leaves template literals alone, so the elements' Lit templates and styles ship
  * with their source indentation. In our own modules, inside `html`, `svg` and `css` tagged
  * templates only: each line's indentation goes (HTML collapses that whitespace anyway; none
@@ -311,6 +331,7 @@ export default defineConfig({
     pureLib0Schemas(),
     lib0ForBrowsers(),
     yjsWithoutXml(),
+    oneExtrasChunk(),
     compactTemplates(),
     terserFirst(),
     ...(process.env.KIT_REPORT ? [report()] : []),

@@ -12,6 +12,7 @@ import { join, normalize } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium } from '../e2e/browser.js';
+import { opportunityFixture } from '../../packages/elements/src/testing/fixtures.js';
 import { ensureBuilt, ROOT } from './pack.js';
 
 const KIT = join(ROOT, 'packages/elements/dist/kit');
@@ -114,7 +115,7 @@ describe('the one-script kit from another origin', () => {
     expect(scripts.some((u) => /\/chunks\/stage-path-form-[\w-]{8,}\.js$/.test(u))).toBe(true);
     expect(scripts.some((u) => /designer|funnel|notifications|approval-inbox/.test(u))).toBe(false);
     // The path's record actions and the form's contact gates load on first use, not with the page.
-    expect(scripts.some((u) => /record-actions|contact-gates/.test(u))).toBe(false);
+    expect(scripts.some((u) => /record-actions|contact-gates|path-form-extras/.test(u))).toBe(false);
     expect(await p.evaluate(() => customElements.get('sales-process-designer'))).toBeUndefined();
 
     // A tag that appears later loads on sight.
@@ -146,6 +147,35 @@ describe('the one-script kit from another origin', () => {
       { timeout: 5_000 },
     );
     expect(await connectionOf(p, '#late')).toBe(kit.origin);
+    await p.close();
+  });
+
+  it("loads the path's record actions and the form's contact gates as one chunk, on first use", async () => {
+    const { page: p, requests } = await open('/extras.html', '');
+    await p.evaluate((view) => {
+      // An owner's token (unsigned: nothing here asks a server) and the opportunity set directly.
+      const claims = btoa(JSON.stringify({ sub: view.ownerId, roles: ['sales'] })).replace(/=+$/, '');
+      const path = Object.assign(document.createElement('opportunity-stage-path'), {
+        live: false,
+        token: `x.${claims}.y`,
+      });
+      document.body.append(path);
+      return customElements
+        .whenDefined('opportunity-stage-path')
+        .then(() => Object.assign(path, { opportunity: view }));
+    }, opportunityFixture());
+    const more = p.locator('opportunity-stage-path [part~="more"]');
+    await more.click();
+    await p.locator('opportunity-stage-path [role="menuitem"]').first().waitFor({ timeout: 15_000 });
+    expect(await p.locator('opportunity-stage-path [role="menuitem"]').count()).toBeGreaterThan(0);
+    const extras = requests.filter((u) => /\/chunks\/path-form-extras-[\w-]{8,}\.js$/.test(u));
+    expect(extras).toHaveLength(1);
+    // The same chunk holds the contact gates: both classes, each with its render().
+    // (A string: vitest would rewrite an import() in a function.)
+    const renders = await p.evaluate(
+      `import(${JSON.stringify(extras[0])}).then((m) => Object.values(m).filter((c) => typeof c === 'function' && 'render' in c.prototype).length)`,
+    );
+    expect(renders).toBe(2);
     await p.close();
   });
 });
