@@ -188,6 +188,53 @@ export const postSaleStaffSchema = z.object({
 });
 /** reopen: back into a pre-sale stage of its version (API.md "Records"). */
 export const reopenSchema = z.object({ stageId: stageIdSchema, comment: storableText(2000).optional(), ...expected });
+/** The commands `POST /opportunities/commands` takes, each as its single endpoint does it. */
+export const OPPORTUNITY_COMMAND_TYPES = ['completeStage', 'moveBack', 'win', 'lose', 'invalidate', 'reopen'] as const;
+export type OpportunityCommandType = (typeof OPPORTUNITY_COMMAND_TYPES)[number];
+/** The most commands one batch holds. */
+export const MAX_BATCH_COMMANDS = 500;
+/** The keys each command type takes besides `opportunityId`, `type` and `expectedStageId` (its single endpoint's body). */
+const COMMAND_KEYS: Record<OpportunityCommandType, readonly string[]> = {
+  completeStage: ['toStageId'],
+  moveBack: ['stageId'],
+  win: [],
+  lose: ['reason', 'comment'],
+  invalidate: [],
+  reopen: ['stageId', 'comment'],
+};
+/**
+ * One command of a batch: the body of its single endpoint (`complete-stage` takes
+ * `toStageId`; `move-back` and `reopen` need `stageId`; `lose` takes `reason` and `comment`;
+ * `reopen` a `comment`) with the opportunity's id and the command's type. A key its type
+ * does not take is refused at its path, as an unknown key of the single body is.
+ */
+export const opportunityCommandSchema = z
+  .object({
+    opportunityId: id,
+    type: z.enum(OPPORTUNITY_COMMAND_TYPES),
+    toStageId: stageIdSchema.optional(),
+    stageId: stageIdSchema.optional(),
+    reason: storableText(MAX.key).nullable().optional(),
+    comment: storableText(2000).optional(),
+    ...expected,
+  })
+  .superRefine((c, ctx) => {
+    const takes = COMMAND_KEYS[c.type];
+    for (const key of ['toStageId', 'stageId', 'reason', 'comment'] as const)
+      if (c[key] !== undefined && !takes.includes(key))
+        ctx.addIssue({ code: 'custom', path: [key], message: `${c.type} does not take ${key}` });
+    if ((c.type === 'moveBack' || c.type === 'reopen') && c.stageId === undefined)
+      ctx.addIssue({ code: 'custom', path: ['stageId'], message: `${c.type} needs stageId` });
+  });
+export type OpportunityCommand = z.infer<typeof opportunityCommandSchema>;
+/** `POST /opportunities/commands`: 1 to 500 commands, each opportunity at most once. */
+export const commandBatchSchema = z.object({
+  commands: z
+    .array(opportunityCommandSchema)
+    .min(1)
+    .max(MAX_BATCH_COMMANDS)
+    .superRefine(noRepeats((c) => c.opportunityId, 'opportunityId', 'opportunity')),
+});
 /**
  * `PATCH /opportunities/{id}`: only what is given changes; custom `fields` are merged into
  * the stored ones (null empties one). `reason` goes into the change's history row.
@@ -238,8 +285,11 @@ export const listOpportunitiesQuery = z.object({
   ownerId: id.optional(),
   stageId: stageIdSchema.optional(),
   cursor: z.string().max(200).optional(),
-  limit: z.coerce.number().int().min(1).max(200).default(50),
+  /** Up to 500: a board loads a process's open opportunities in a few pages. */
+  limit: z.coerce.number().int().min(1).max(500).default(50),
 });
+/** `GET /opportunities/stream`: the opportunities of one process, or of all. */
+export const opportunityStreamQuery = z.object({ processId: id.optional() });
 /** Dev mode's token request; strict like every body (it is parsed outside the API routes). */
 export const devTokenSchema = strictBody(
   z.object({

@@ -244,7 +244,7 @@ export async function createServer(options: CreateServerOptions): Promise<SalesP
   api.route('/', fieldRoutes({ database, fields, streamSlots }));
   api.route('/', currencyRoutes({ currencies: tenants.currencies }));
   api.route('/', processRoutes({ database, processes }));
-  api.route('/', opportunityRoutes({ opportunities }));
+  api.route('/', opportunityRoutes({ opportunities, streamSlots }));
   api.route('/', auditRoutes({ audit }));
   api.route('/', analyticsRoutes({ database, processes, analytics: services.analytics, analyticsBus, streamSlots }));
   api.route('/', fileRoutes({ files: services.files }));

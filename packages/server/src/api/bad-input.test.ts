@@ -164,6 +164,11 @@ const SAMPLES: Record<string, (ids: Ids) => object | undefined> = {
     toOwnerId: 's2',
     reason: '负责人离职交接',
   }),
+  'POST /opportunities/commands': (ids) => ({
+    commands: [
+      { opportunityId: ids.opportunity, type: 'lose', reason: 'price', comment: '价格太高', expectedStageId: 'offer' },
+    ],
+  }),
   'POST /opportunities/{id}/reopen': () => ({ stageId: 'visit', comment: '客户重新询价', expectedStageId: 'offer' }),
   'PUT /opportunities/{id}/stage-form': (ids) => ({
     values: { notes: '拜访顺利', doc: { id: ids.file, name: 'a.txt', size: 3 } },

@@ -160,6 +160,22 @@ const MATRIX: Record<string, Cell> = {
     shared: true,
   },
   'GET /opportunities': { request: () => ({ path: '/opportunities' }), allowed: ALL, shared: true },
+  // Every change the caller may read: anyone may listen (what they hear is filtered by access).
+  'GET /opportunities/stream': {
+    request: (f) => ({ path: `/opportunities/stream?processId=${f.processId}` }),
+    allowed: ALL,
+    shared: true,
+    stream: true,
+  },
+  // Answered per item: whoever may not act on an opportunity gets its item refused
+  // FORBIDDEN (as the single command's 403), the batch itself is anyone's.
+  'POST /opportunities/commands': {
+    request: (f) => ({
+      path: '/opportunities/commands',
+      body: { commands: [{ opportunityId: f.opportunityId, type: 'completeStage' }] },
+    }),
+    allowed: ALL,
+  },
   'GET /opportunities/{id}': {
     request: (f) => ({ path: `/opportunities/${f.opportunityId}` }),
     allowed: READERS,

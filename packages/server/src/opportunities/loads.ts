@@ -1,5 +1,5 @@
 import type { OpportunityState } from '@sales-process/core';
-import { and, eq, sql } from 'drizzle-orm';
+import { and, eq, inArray, sql, type SQL } from 'drizzle-orm';
 import type { ServerContext } from '../context.js';
 import { Batcher } from '../db/batcher.js';
 import type { Db, Tx } from '../db/open.js';
@@ -123,6 +123,24 @@ export class OpportunityLoads {
 
   lock(tx: Tx, tenantId: string, id: string): Promise<Loaded> {
     return this.load(tx, tenantId, id, true);
+  }
+
+  /** Several opportunities of a tenant as `load` reads each, in one statement (those that exist; in no order). */
+  async many(q: Q, tenantId: string, ids: readonly string[]): Promise<Loaded[]> {
+    if (!ids.length) return [];
+    const rows = await selectLoaded(q).where(
+      and(eq(opportunities.tenantId, tenantId), inArray(opportunities.id, [...ids])),
+    );
+    return rows.map(toLoaded);
+  }
+
+  /** A page of a list as `load` reads each: those `where` keeps, in `order`, at most `limit`, in one statement. */
+  async page(q: Q, where: SQL | undefined, order: SQL[], limit: number): Promise<Loaded[]> {
+    const rows = await selectLoaded(q)
+      .where(where)
+      .orderBy(...order)
+      .limit(limit);
+    return rows.map(toLoaded);
   }
 
   private readonly preparedLoads = new Map<number, { execute(p: { keys: string }): Promise<LoadedRow[]> }>();

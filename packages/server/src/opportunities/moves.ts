@@ -36,6 +36,13 @@ export interface Transition {
   webhook: boolean;
 }
 
+/** A decided move before it is written (`MoveWriter.plan`). */
+export interface PlannedMove {
+  record: MoveRecord;
+  after: Loaded;
+  transition: Transition;
+}
+
 /** The users a post-sale team names (directory.ts `teamMembers`). */
 export type TeamMembers = (q: Q, tenantId: string, team: PostsaleTeam) => Promise<string[]>;
 
@@ -56,6 +63,7 @@ export class MoveWriter {
     row: Loaded,
     def: ProcessDefinition,
     next: Pick<OpportunityState, 'phase' | 'stageId'>,
+    members?: Map<string, Promise<string[]>>,
   ): Promise<string[] | null> {
     if (next.phase !== 'postsale' || (row.phase === 'postsale' && row.stageId === next.stageId)) return null;
     const team =
@@ -63,12 +71,23 @@ export class MoveWriter {
         ? (def.postsale.find((s) => s.id === next.stageId)?.team ?? null)
         : postsaleTeamFor(def, next.stageId);
     if (!team || (!team.userIds.length && !team.departments.length)) return null;
-    const added = (await this.teamMembers(q, row.tenantId, team)).filter((u) => !row.postsaleStaff.includes(u));
+    const key = `${row.tenantId}\u0000${JSON.stringify(team)}`;
+    let users = members?.get(key);
+    if (!users) {
+      users = this.teamMembers(q, row.tenantId, team);
+      members?.set(key, users);
+    }
+    const added = (await users).filter((u) => !row.postsaleStaff.includes(u));
     return added.length ? [...row.postsaleStaff, ...added] : null;
   }
 
-  /** Writes a decided move in one statement, if the opportunity's rev is still the one read. */
-  async apply(
+  /**
+   * A decided move as the move statement takes it (`record`), the opportunity as it will be
+   * after it (`after`), and what listeners hear once it is written (`transition`, whose
+   * `webhook` the write fills in). `members` caches the users of post-sale teams across
+   * the moves of one batch.
+   */
+  async plan(
     q: Q,
     p: Principal,
     row: Loaded,
@@ -78,10 +97,11 @@ export class MoveWriter {
     next: Pick<OpportunityState, 'status' | 'phase' | 'stageId'>,
     now: Date,
     extra: { lostReason?: string | null; comment?: string },
-  ): Promise<{ row: Loaded; transition: Transition } | null> {
+    members?: Map<string, Promise<string[]>>,
+  ): Promise<PlannedMove> {
     const stageChanged = next.stageId !== row.stageId || next.phase !== row.phase;
     const at = stageById(def, next.stageId);
-    const staff = await this.staffAfter(q, row, def, next);
+    const staff = await this.staffAfter(q, row, def, next, members);
     const after: Loaded = {
       ...row,
       ...next,
@@ -115,7 +135,7 @@ export class MoveWriter {
         current: { stageId: next.stageId, stageName: stageName(next.stageId), status: next.status, phase: next.phase },
       },
     };
-    const move: MoveRecord = {
+    const record: MoveRecord = {
       id: row.id,
       rev: row.rev,
       new_rev: after.rev,
@@ -143,15 +163,9 @@ export class MoveWriter {
       comment: extra.comment ?? extra.lostReason ?? null,
       ...(staff ? { postsale_staff: staff, staff_changes: { postsaleStaff: [row.postsaleStaff, staff] } } : {}),
     };
-    // Outside a transaction (every plain command) moves are group-committed; inside one
-    // (an approval's), it is written in that transaction.
-    const [written] =
-      q === this.ctx.database.db
-        ? [await this.moves.add(move)]
-        : await writeMoves((s) => q.execute(s).then(rowsOf<MoveRow>), [move]);
-    if (!written?.moved) return null;
     return {
-      row: after,
+      record,
+      after,
       transition: {
         tenantId: p.tenantId,
         opportunityId: row.id,
@@ -162,9 +176,32 @@ export class MoveWriter {
         toStatus: next.status,
         actorId: p.userId,
         at: now,
-        webhook: written.hooked,
+        webhook: false,
       },
     };
+  }
+
+  /** Writes a decided move in one statement, if the opportunity's rev is still the one read. */
+  async apply(
+    q: Q,
+    p: Principal,
+    row: Loaded,
+    def: ProcessDefinition,
+    state: OpportunityState,
+    action: HistoryAction,
+    next: Pick<OpportunityState, 'status' | 'phase' | 'stageId'>,
+    now: Date,
+    extra: { lostReason?: string | null; comment?: string },
+  ): Promise<{ row: Loaded; transition: Transition } | null> {
+    const planned = await this.plan(q, p, row, def, state, action, next, now, extra);
+    // Outside a transaction (every plain command) moves are group-committed; inside one
+    // (an approval's), it is written in that transaction.
+    const [written] =
+      q === this.ctx.database.db
+        ? [await this.moves.add(planned.record)]
+        : await writeMoves((s) => q.execute(s).then(rowsOf<MoveRow>), [planned.record]);
+    if (!written?.moved) return null;
+    return { row: planned.after, transition: { ...planned.transition, webhook: written.hooked } };
   }
 
   /** Concurrent commands' moves, written together: one statement and one commit for many. */
@@ -225,9 +262,12 @@ export async function writeMoves(
   run: (statement: SQL) => Promise<MoveRow[]>,
   moves: MoveRecord[],
 ): Promise<WrittenMove[]> {
+  // In id order, as a batch of commands locks its rows: the update takes its row locks in
+  // this order, so it cannot deadlock with a batch over some of the same opportunities.
+  const ordered = moves.length > 1 ? [...moves].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)) : moves;
   const rows = await run(sql`
     with m as (
-      select * from jsonb_to_recordset(${JSON.stringify(moves)}::jsonb) as m(id text, rev int, new_rev int, tenant_id text, status text, phase text,
+      select * from jsonb_to_recordset(${JSON.stringify(ordered)}::jsonb) as m(id text, rev int, new_rev int, tenant_id text, status text, phase text,
         stage_id text, stage_entered_at timestamptz, stage_entry int, max_stage_index int, closed_at timestamptz, lost_reason text, at timestamptz,
         hook_id text, event jsonb, process_id text, process_version int, from_stage_id text, from_status text, action text, actor_id text,
         days_spent float8, "values" jsonb, comment text, postsale_staff jsonb, staff_changes jsonb)

@@ -11,7 +11,7 @@ import { ApiError, notFound } from '../http/errors.js';
 import { canSell, opportunityAccess } from './access.js';
 import type { OpportunityLoads } from './loads.js';
 import { etagOf, expect, type Expected } from './preconditions.js';
-import type { OpportunityEvents } from './service.js';
+import type { OpportunityEvents, Sight } from './service.js';
 
 /**
  * The opportunity as a record, beside its stage moves: editing its own values (name,
@@ -182,7 +182,7 @@ export class Records {
 
     const results = new Map<string, ReassignResult>();
     const refuse = (id: string, error: ApiError) => results.set(id, { opportunityId: id, result: 'refused', error });
-    const moved: { id: string; processId: string }[] = [];
+    const moved: { id: string; processId: string; before: Sight }[] = [];
     if (ids.length)
       await db.transaction(async (tx) => {
         // Locked in id order (ids are in id order when there is more than one part), so two
@@ -240,7 +240,18 @@ export class Records {
                 { ownerId: to.id, message: { zh: '已是该负责人的商机', en: 'The new owner has it already' } },
               ]),
             );
-          else moved.push({ id, processId: row.processId });
+          else
+            moved.push({
+              id,
+              processId: row.processId,
+              // Who saw it until now: the stream tells those who no longer do.
+              before: {
+                processId: row.processId,
+                ownerId: row.ownerId,
+                managerId: row.managerId,
+                postsaleStaff: row.postsaleStaff,
+              },
+            });
         }
         if (!moved.length) return;
         const movedIds = moved.map((m) => m.id);
@@ -294,7 +305,7 @@ export class Records {
       });
     for (const m of moved) {
       this.o.loads.forget(p.tenantId, m.id);
-      await this.o.emit((e) => e.changed(p.tenantId, m.id, m.processId));
+      await this.o.emit((e) => e.changed(p.tenantId, m.id, m.processId, m.before));
     }
     const out = ids.map((id) => results.get(id)!);
     if (out.length && out.every((r) => r.result === 'refused' && r.error.code === 'FORBIDDEN'))

@@ -1,4 +1,5 @@
 import {
+  commandBatchSchema,
   changeProcessPreviewQuery,
   changeProcessSchema,
   completeStageSchema,
@@ -9,16 +10,19 @@ import {
   listOpportunitiesQuery,
   loseSchema,
   moveBackSchema,
+  opportunityStreamQuery,
   plainCommandSchema,
   postSaleStaffSchema,
   reassignSchema,
   reopenSchema,
   stageFormSchema,
 } from '@sales-process/core';
+import { streamSSE } from 'hono/streaming';
 import { z } from 'zod';
-import { preferredLang } from '../http/errors.js';
-import { featureRoutes, idParam, json, principalOf as P, route } from '../http/routes.js';
-import { parseIfMatch, type Expected, type OpportunityService } from './service.js';
+import { preferredLang, validationError, type ApiError } from '../http/errors.js';
+import { documented, featureRoutes, idParam, json, principalOf as P, route } from '../http/routes.js';
+import { holding, type UserSlots } from '../http/user-slots.js';
+import { parseIfMatch, type Expected, type FeedMessage, type OpportunityService } from './service.js';
 
 /** What a command's caller saw: `expectedStageId` in its body, `If-Match` with the ETag of GET /opportunities/{id}. */
 const expectedOf = (c: { req: { header(name: string): string | undefined } }, body: unknown): Expected => ({
@@ -26,8 +30,23 @@ const expectedOf = (c: { req: { header(name: string): string | undefined } }, bo
   revs: parseIfMatch(c.req.header('if-match')),
 });
 
-/** Opportunities (create, list, view, edit, reassign, stage form, commands, orders, post-sale staff) and approvals. */
-export function opportunityRoutes(s: { opportunities: OpportunityService }) {
+/** A per-item refusal as the envelope's `error` says it, in the caller's language. */
+const itemError = (error: ApiError, lang: 'zh' | 'en') => ({
+  code: error.code,
+  message: error.text[lang],
+  messages: error.text,
+  details: error.details,
+});
+
+/**
+ * Opportunities (create, list, stream, view, edit, reassign, stage form, commands one by one
+ * and in batches, orders, post-sale staff) and approvals.
+ */
+export function opportunityRoutes(s: {
+  opportunities: OpportunityService;
+  /** Shared with the other event streams (http/user-slots.ts `eventStreamSlots`). */
+  streamSlots: UserSlots;
+}) {
   const api = featureRoutes();
 
   api.openapi(
@@ -46,10 +65,69 @@ export function opportunityRoutes(s: { opportunities: OpportunityService }) {
       method: 'get',
       path: '/opportunities',
       tags: ['opportunities'],
+      description:
+        "The opportunities the caller may read (admins and analysts: all; others their own, their direct reports' and those they work post-sale), newest first, filtered by `processId`, `status` (`open` for a board), `ownerId` and `stageId`; pages of `limit` (default 50, at most 500) with `nextCursor` (null on the last page). Each item is the opportunity's view as `GET /opportunities/{id}` answers it (`id, name, customerId, customerName, amount, currency, ownerId, ownerName, departmentId, processId, processVersion, stageId, stageName, stageEnteredAt, daysInStage, status, phase, winRate, weightedAmount, overdue` (post-sale, past its stage's `overdueAfterDays`), gates, actions, …) and also `rev` (the revision its ETag names), `remindAfterDays` (of its current stage; null when it has none) and `stale` (open and in its stage at least `remindAfterDays` days).",
       request: { query: listOpportunitiesQuery },
     }),
     async (c) => c.json(await s.opportunities.list(P(c), c.req.valid('query')), 200),
   );
+  // Before `/opportunities/{id}`, which would take "stream" for an id.
+  api.get('/opportunities/stream', async (c) => {
+    const p = P(c);
+    const query = opportunityStreamQuery.safeParse({ processId: c.req.query('processId') });
+    if (!query.success) throw validationError(query.error, 'query');
+    const release = s.streamSlots.take(p);
+    let stop: (() => void) | undefined;
+    const queue: FeedMessage[] = [];
+    let wake: (() => void) | null = null;
+    try {
+      // Listening before the stream's `ready`: nothing committed after it is missed.
+      stop = await s.opportunities.follow(p, query.data.processId, (m) => {
+        queue.push(m);
+        wake?.();
+      });
+    } catch (error) {
+      release();
+      throw error;
+    }
+    return streamSSE(
+      c,
+      holding(release, async (stream) => {
+        stream.onAbort(() => {
+          stop?.();
+          release();
+          wake?.();
+        });
+        try {
+          await stream.writeSSE({ event: 'ready', data: '{}' });
+          while (!stream.aborted && !stream.closed) {
+            while (queue.length) {
+              const m = queue.shift()!;
+              await stream.writeSSE({ event: m.event, data: JSON.stringify(m.data) });
+            }
+            await new Promise<void>((r) => {
+              wake = r;
+              setTimeout(r, 25_000); // keep-alive
+            });
+            wake = null;
+            if (!queue.length && !stream.aborted) await stream.writeSSE({ event: 'ping', data: '{}' });
+          }
+        } finally {
+          stop?.();
+        }
+      }),
+    );
+  });
+  api.openAPIRegistry.registerPath({
+    ...documented,
+    method: 'get',
+    path: '/opportunities/stream',
+    tags: ['opportunities'],
+    summary: 'Server-sent events: changes to the opportunities the caller may read (a board follows them)',
+    description:
+      'Server-sent events, authenticated as every request (`Authorization: Bearer`); at most 10 event streams per user across kinds (429 RATE_LIMITED past it). `ready` once listening, then for each committed change (a move, an approval requested or decided, an edit, a stage form, a reassignment, a reopen, a change of process, a new opportunity), on whichever instance: `opportunity` with `{id, rev, processId, stageId, status, phase, ownerId}` when the caller may read it (and it is of `processId`, when given); `removed` with `{id}` when the change took it out of what this stream shows (reassigned away from the caller, post-sale staff changed, moved to another process). `ping` after 25 s of quiet. Events are at-least-once and may repeat a `rev`: keep the highest. An unknown `processId` is 404.',
+    request: { query: opportunityStreamQuery },
+  });
   api.openapi(
     route({ method: 'get', path: '/opportunities/{id}', tags: ['opportunities'], request: { params: idParam } }),
     async (c) => {
@@ -89,12 +167,7 @@ export function opportunityRoutes(s: { opportunities: OpportunityService }) {
           : {
               opportunityId: r.opportunityId,
               result: r.result,
-              error: {
-                code: r.error.code,
-                message: r.error.text[lang],
-                messages: r.error.text,
-                details: r.error.details,
-              },
+              error: itemError(r.error, lang),
             },
       );
       return c.json(
@@ -103,6 +176,26 @@ export function opportunityRoutes(s: { opportunities: OpportunityService }) {
           moved: items.filter((r) => r.result === 'moved').length,
           refused: items.filter((r) => r.result === 'refused').length,
           items,
+        },
+        200,
+      );
+    },
+  );
+  api.openapi(
+    route({
+      method: 'post',
+      path: '/opportunities/commands',
+      tags: ['opportunities'],
+      description:
+        'Up to 500 stage commands in one request (a board\'s drag or bulk action): `{commands: [{opportunityId, type: "completeStage" | "moveBack" | "win" | "lose" | "invalidate" | "reopen", expectedStageId?, toStageId?, stageId?, reason?, comment?}]}`, each with the keys of its single endpoint\'s body (`toStageId` for completeStage; `stageId`, required, for moveBack and reopen; `reason` and `comment` for lose; `comment` for reopen; another key is 400 at its path), each opportunity at most once (400 at `body.commands.N.opportunityId`). Each is decided exactly as `POST /opportunities/{id}/complete-stage`, `/move-back`, `/win`, `/lose`, `/invalidate` or `/reopen` decides it (who may act, `expectedStageId`, the lost reason, the gates, the approval a stage needs, the order rules, the post-sale team a win assigns; its history row, cancelled approval, webhook event, notifications and live refresh alike) and answered in order: `200 {items: [{opportunityId, result, status?, phase?, stageId?, rev?, error?}]}` with `result` `moved` (where it is now), `approvalRequested` (the supervisor\'s approval is pending, as a 202 of the single endpoint), `stale` (`expectedStageId` is no longer its stage: `error` STALE_STATE with its stage, status and ETag) or `refused` (`error` `{code, message, messages, details}` as the single endpoint would answer: STAGE_GATES_UNMET with one detail per unmet gate, INVALID_TRANSITION, ORDER_REQUIRED, FORBIDDEN, NOT_FOUND, VALIDATION_FAILED at `body.commands.N.reason` for a reason that is not offered, …). `status`, `phase`, `stageId` and `rev` are given for opportunities the caller may read. One transaction: the batch\'s opportunities are locked in id order, decided together, and the moves, history rows and approval requests written in a few statements; a refused or stale item writes nothing and holds back no other. Takes `Idempotency-Key`; no `If-Match` (each item has its `expectedStageId`).',
+      request: { body: json(commandBatchSchema) },
+    }),
+    async (c) => {
+      const lang = preferredLang(c);
+      const results = await s.opportunities.commands(P(c), c.req.valid('json').commands);
+      return c.json(
+        {
+          items: results.map(({ error, ...r }) => (error ? { ...r, error: itemError(error, lang) } : r)),
         },
         200,
       );

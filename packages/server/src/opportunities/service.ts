@@ -4,14 +4,13 @@ import {
   evaluateGates,
   gateDetail,
   initialState,
-  LOST_REASON_KEY,
-  offeredOptions,
   stageById,
   type Action,
   type createOpportunitySchema,
   type editOpportunitySchema,
   type FieldCatalog,
   type listOpportunitiesQuery,
+  type OpportunityCommand,
   type OpportunityView,
   type ProcessDefinition,
   type reassignSchema,
@@ -33,7 +32,9 @@ import { conditionsUnmetError, judgeConditions } from '../processes/applicabilit
 import type { ProcessService } from '../processes/service.js';
 import { canSell, mayAct, opportunityAccess, type OpportunityAccess } from './access.js';
 import { Approvals } from './approvals.js';
+import { CommandBatch, decidable, noApprover, type CommandResult } from './commands.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
+import { OpportunityFeed, type FeedMessage, type Sight } from './feed.js';
 import { fieldLabel, refusalError, resolveFormValues } from './form.js';
 import { OpportunityLoads, stateOf, type Loaded, type Q, type Row } from './loads.js';
 import { MoveWriter, type Transition } from './moves.js';
@@ -54,13 +55,19 @@ export { etagOf, parseIfMatch, type Expected } from './preconditions.js';
 export { loadStatement } from './loads.js';
 export { writeMoves, type MoveRecord } from './moves.js';
 export type { ReassignResult } from './records.js';
+export type { CommandResult } from './commands.js';
+export type { FeedMessage, Sight } from './feed.js';
 
 const DAY = 86_400_000;
 
 /** Events other layers (live docs, notifications, webhooks) subscribe to after commit. */
 export interface OpportunityEvents {
-  /** Its process, when the caller knows it (saves listeners a lookup). */
-  changed(tenantId: string, opportunityId: string, processId?: string): unknown;
+  /**
+   * Its process, when the caller knows it (saves listeners a lookup); `before`, when the
+   * change may have taken it out of someone's sight (reassigned, its post-sale staff or its
+   * process changed): who saw it until now (the stream tells them `removed`).
+   */
+  changed(tenantId: string, opportunityId: string, processId?: string, before?: Sight): unknown;
   /** A move was written (`webhook`: an outbox row was written for the tenant's webhook). */
   transition?(event: Transition): unknown;
   approval?(event: {
@@ -107,6 +114,17 @@ export class OpportunityService {
     emit: (fn) => this.emit(fn),
     get: (p, id) => this.get(p, id),
   });
+  /** `GET /opportunities/stream` (feed.ts): told of every change, as the hooks' listeners are. */
+  private readonly feed = new OpportunityFeed(this.ctx);
+  private readonly batch = new CommandBatch({
+    ctx: this.ctx,
+    processes: this.processes,
+    fields: this.fields,
+    loads: this.loads,
+    moves: this.moves,
+    beforeCommand: (id) => this.hooks.beforeCommand(id),
+    emit: (fn) => this.emit(fn),
+  });
   private readonly records = new Records({
     ctx: this.ctx,
     directory: this.directory,
@@ -119,7 +137,7 @@ export class OpportunityService {
   /** Tells every subscriber; handlers that return a promise (stored notifications) are awaited. */
   private async emit(fn: (e: OpportunityEvents) => unknown) {
     await Promise.all(
-      this.hooks.events.map(async (e) => {
+      [...this.hooks.events, this.feed.events].map(async (e) => {
         try {
           await fn(e);
         } catch (error) {
@@ -208,17 +226,32 @@ export class OpportunityService {
         or(lt(opportunities.createdAt, c.at), and(eq(opportunities.createdAt, c.at), lt(opportunities.id, c.id)))!,
       );
     }
-    const rows = await db
-      .select()
-      .from(opportunities)
-      .where(and(...where))
-      .orderBy(desc(opportunities.createdAt), desc(opportunities.id))
-      .limit(query.limit + 1);
+    // The page in one statement, each row as a single load reads it.
+    const rows = await this.loads.page(
+      db,
+      and(...where),
+      [desc(opportunities.createdAt), desc(opportunities.id)],
+      query.limit + 1,
+    );
     const page = rows.slice(0, query.limit);
     const catalog = await this.fields.catalog(db, p.tenantId);
+    const now = this.ctx.clock.now();
     const items = [];
-    for (const r of page)
-      items.push(await this.view(db, await this.loads.load(db, p.tenantId, r.id), undefined, catalog));
+    for (const row of page) {
+      const def = await this.processes.definition(db, row.processId, row.processVersion);
+      const remindAfterDays = stageById(def, row.stageId)?.stage.remindAfterDays || null;
+      items.push({
+        ...opportunityView(row, def, catalog, now),
+        // What a board's card needs besides the view: the revision (its ETag's), the current
+        // stage's reminder days, and whether an open one has stayed past them.
+        rev: row.rev,
+        remindAfterDays,
+        stale:
+          row.status === 'open' &&
+          remindAfterDays !== null &&
+          now.getTime() - row.stageEnteredAt.getTime() >= remindAfterDays * DAY,
+      });
+    }
     const last = page.at(-1);
     return { items, nextCursor: rows.length > query.limit && last ? encodeCursor(last.createdAt, last.id) : null };
   }
@@ -508,16 +541,8 @@ export class OpportunityService {
       }
       const def = await this.processes.definition(db, row.processId, row.processVersion);
       const state = stateOf(row);
-      let decided = action;
-      if (action.type === 'lose') {
-        const lost = (await this.fields.catalog(db, p.tenantId)).opportunity.find((f) => f.key === LOST_REASON_KEY);
-        // The reasons offered now (field management): an archived one is not.
-        if (action.reason && lost?.options && !offeredOptions(lost.options)!.some((o) => o.value === action.reason))
-          throw new ApiError('VALIDATION_FAILED', [
-            { path: 'body.reason', message: { zh: '不是可选的输单原因', en: 'Not one of the lost reasons' } },
-          ]);
-        decided = { ...action, reasonRequired: !!lost?.required };
-      } else if (action.type === 'reopen') decided = { ...action, admin: p.roles.has('admin') };
+      const catalog = action.type === 'lose' ? await this.fields.catalog(db, p.tenantId) : undefined;
+      const decided = decidable(p, action, catalog, 'body.reason');
       const outcome = decide(def, state, decided);
       // Only a move is decided on what this instance knew (its write checks the rev);
       // anything else is decided again on a fresh read.
@@ -525,13 +550,7 @@ export class OpportunityService {
       if (!outcome.ok) throw await this.refusal(db, outcome, def, row);
       const now = this.ctx.clock.now();
       if (outcome.kind === 'approvalRequested') {
-        if (!access.manager)
-          throw new ApiError('INVALID_TRANSITION', [
-            {
-              gate: 'approval',
-              message: { zh: '负责人没有直属上级，无法提交确认', en: 'The owner has no supervisor to approve' },
-            },
-          ]);
+        if (!access.manager) throw noApprover();
         const approvalId = this.ctx.ids('apr');
         // Only while the opportunity is as read; the one-pending index refuses a twin.
         const inserted = await db
@@ -579,6 +598,24 @@ export class OpportunityService {
     throw new ApiError('CONFLICT', [
       { message: { zh: '商机正被频繁修改，请重试', en: 'The opportunity kept changing; try again' } },
     ]);
+  }
+
+  /**
+   * `POST /opportunities/commands` (commands.ts): each command decided as `command` decides
+   * it, answered per item in order, written in one transaction.
+   */
+  commands(p: Principal, commands: readonly OpportunityCommand[]): Promise<CommandResult[]> {
+    return this.batch.run(p, commands);
+  }
+
+  /**
+   * `GET /opportunities/stream` (feed.ts): `push` hears of each change to an opportunity `p`
+   * may read (of `processId`, which must exist, or of every process) once this resolves;
+   * answers the function that stops it.
+   */
+  async follow(p: Principal, processId: string | undefined, push: (message: FeedMessage) => void) {
+    if (processId !== undefined) await this.processes.row(this.ctx.database.db, p.tenantId, processId);
+    return this.feed.follow(p, processId, push);
   }
 
   /** `PATCH /opportunities/{id}` (records.ts): the view after, with its entity tag. */
@@ -692,8 +729,10 @@ export class OpportunityService {
    */
   async changeProcess(p: Principal, id: string, processId: string, expected?: Expected, stageId?: string) {
     const { db } = this.ctx.database;
+    let before: Sight | undefined;
     await db.transaction(async (tx) => {
       const row = await this.loads.lock(tx, p.tenantId, id);
+      before = row;
       mayAct(p, row);
       expect(row, expected);
       const { process, landing, index } = await this.planChange(tx, p, row, processId, stageId);
@@ -735,7 +774,7 @@ export class OpportunityService {
       });
     });
     this.loads.forget(p.tenantId, id);
-    await this.emit((e) => e.changed(p.tenantId, id));
+    await this.emit((e) => e.changed(p.tenantId, id, processId, before));
     return this.get(p, id);
   }
 
@@ -784,8 +823,10 @@ export class OpportunityService {
 
   async setPostsaleStaff(p: Principal, id: string, userIds: string[], expected?: Expected) {
     const { db } = this.ctx.database;
+    let before: Sight | undefined;
     await db.transaction(async (tx) => {
       const row = await this.loads.lock(tx, p.tenantId, id);
+      before = row;
       const access = opportunityAccess(p, row);
       if (!access.presale) throw new ApiError('FORBIDDEN');
       expect(row, expected);
@@ -801,7 +842,7 @@ export class OpportunityService {
         .where(eq(opportunities.id, id));
     });
     this.loads.forget(p.tenantId, id);
-    await this.emit((e) => e.changed(p.tenantId, id));
+    await this.emit((e) => e.changed(p.tenantId, id, before?.processId, before));
     return this.get(p, id);
   }
 
