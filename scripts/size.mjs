@@ -21,6 +21,7 @@ const ENTRIES = {
   'sales-notifications': ['packages/elements/src/notifications/sales-notifications.ts', 20],
   'sales-funnel-chart': ['packages/elements/src/funnel/sales-funnel-chart.ts', 30],
   'sales-field-manager': ['packages/elements/src/field-manager/sales-field-manager.ts', 20],
+  'opportunity-board': ['packages/elements/src/board/opportunity-board.ts', 20],
 };
 const EXTERNAL = [
   'lit',

@@ -44,6 +44,18 @@ const EXPECTED: Record<string, { attributes: string[]; events: string[] }> = {
   'sales-funnel-chart': { attributes: ['process-id', 'measure', ...CONNECTED], events: ['sp-error'] },
   'sales-notifications': { attributes: [...CONNECTED], events: ['sp-notification-open', 'sp-error'] },
   'sales-field-manager': { attributes: ['object', ...CONNECTED], events: ['sp-fields-changed', 'sp-error'] },
+  'opportunity-board': {
+    attributes: ['process-id', 'mine', ...CONNECTED],
+    events: [
+      'sp-before-action',
+      'sp-stage-changed',
+      'sp-approval-requested',
+      'sp-transition-refused',
+      'sp-bulk-done',
+      'sp-opportunity-open',
+      'sp-error',
+    ],
+  },
 };
 
 let elements: Map<string, Declaration>;

@@ -21,6 +21,7 @@ const TAGS = [
   'sales-funnel-chart',
   'sales-notifications',
   'sales-field-manager',
+  'opportunity-board',
 ];
 
 let dir: string;
@@ -56,6 +57,7 @@ describe('the tarballs', () => {
       'approvals/stage-approval-inbox',
       'notifications/sales-notifications',
       'field-manager/sales-field-manager',
+      'board/opportunity-board',
     ]) {
       expect(files).toContain(`dist/${m}.js`);
       expect(files).toContain(`dist/${m}.d.ts`);

@@ -16,11 +16,6 @@ export default [
       align-items: center;
       margin-bottom: 0.5rem;
     }
-    .bulk {
-      padding: 0.4rem 0.6rem;
-      border: 1px solid var(--_accent);
-      border-radius: var(--_radius);
-    }
     .cols {
       display: flex;
       gap: 0.5rem;
@@ -128,11 +123,8 @@ export default [
       white-space: nowrap;
     }
     dialog {
-      width: min(42rem, 92vw);
       color: inherit;
       background: var(--_bg);
-      border: 1px solid var(--_border);
-      border-radius: var(--_radius);
     }
   `,
 ];

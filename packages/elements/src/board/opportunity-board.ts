@@ -2,6 +2,7 @@ import type { Detail, LocalizedText } from '@sales-process/core';
 import { html, nothing } from 'lit';
 import type { ApiClientError } from '../client/api-client.js';
 import type { SalesProcessConnection } from '../shared/connection.js';
+import type { KitFailure } from '../shared/failure.js';
 import { ConnectedElement } from '../shared/connected-element.js';
 import { defineElement } from '../shared/define.js';
 import {
@@ -276,30 +277,28 @@ export class OpportunityBoard extends ConnectedElement {
     this.cards = next;
   }
 
-  #event(type: string, d: Partial<BoardCard> & { id: string; rev: number }) {
+  /** A move elsewhere: a known card follows at once; a new one, or one with a new owner, is fetched. */
+  #event(type: string, d: BoardCard) {
     const c = this.cards.get(d.id);
-    if (type === 'removed') {
-      if (c) this.#put({ ...c, status: 'removed', phase: '' });
-    } else if (type === 'opportunity' && !(c && c.rev >= d.rev)) {
-      if (!c) return void (this.#keep(d as BoardCard) && this.#fetch(d.id, d.rev));
-      const u = d.ownerId !== c.ownerId && this.#users.find((x) => x.id === d.ownerId);
+    if (type === 'removed') d.status = '';
+    else if (type !== 'opportunity' || (c?.rev ?? -1) >= d.rev) return;
+    if (c && (c.ownerId === d.ownerId || !this.#keep(d)))
       this.#put({
         ...c,
         ...d,
         ...(d.stageId !== c.stageId && { stageEnteredAt: new Date().toISOString(), overdue: false, stale: false }),
-        ...(u && { ownerName: u.name, departmentId: u.departmentId }),
       });
-    }
+    else if (this.#keep(d)) void this.#fetch(d.id, d.rev);
   }
 
   async #fetch(id: string, rev: number) {
+    let view: BoardCard | null = null;
     try {
-      const view = await this.client.get<BoardCard>(`/opportunities/${enc(id)}`);
-      this.#put({ ...view, stale: !!view.stale, rev });
-    } catch {
-      const c = this.cards.get(id);
-      if (c) this.#put({ ...c, status: 'gone' });
-    }
+      view = await this.client.get<BoardCard>(`/opportunities/${enc(id)}`);
+    } catch {}
+    const c = view ?? this.cards.get(id);
+    if (c && !((this.cards.get(id)?.rev ?? -1) > rev))
+      this.#put({ ...c, rev, stale: !!c.stale, status: view ? c.status : '' });
   }
 
   /** The filtered cards of each column, oldest in its stage first (recomputed only when cards or filters change). */
@@ -349,11 +348,8 @@ export class OpportunityBoard extends ConnectedElement {
     for (const c of list) {
       const from = this.#colOf(c);
       if (from === to) continue;
-      if (from < 0 || this.cols[from]!.post !== col.post) {
-        this.notes.set(c.id, { lines: [this.i18n.t('cannot', { col: col.name })] });
-        this.#say('cannot', { col: col.name });
-        continue;
-      }
+      // Pre-sale and post-sale stages are apart: no move between them.
+      if (from < 0 || this.cols[from]!.post !== col.post) continue;
       const base = { opportunityId: c.id, expectedStageId: c.stageId };
       commands.push(
         to > from
@@ -427,7 +423,7 @@ export class OpportunityBoard extends ConnectedElement {
           );
           if (r.result === 'stale') {
             n.stale++;
-            this.notes.set(id, { lines: [t.t('changed')] });
+            this.notes.set(id, { lines: [this.failureMessage(err as KitFailure)] });
             void this.#fetch(id, c.rev);
           } else {
             n.refused++;
@@ -454,7 +450,6 @@ export class OpportunityBoard extends ConnectedElement {
   }
 
   async #reassign(list: BoardCard[], to: string): Promise<BoardResult[]> {
-    const u = this.#users.find((x) => x.id === to);
     try {
       const { items } = (
         await this.client.post<{ items: BoardResult[] }>('/opportunities/reassign', {
@@ -462,17 +457,15 @@ export class OpportunityBoard extends ConnectedElement {
           toOwnerId: to,
         })
       ).data;
-      const moved: BoardCard[] = [];
       let ok = 0;
       for (const r of items) {
         const c = this.cards.get(r.opportunityId);
         if (!c) continue;
         this.notes.delete(c.id);
-        if (r.result === 'moved' && ++ok)
-          moved.push({ ...c, ownerId: to, ownerName: u?.name ?? to, departmentId: u?.departmentId ?? null });
+        // Its new owner's name and department come with the card.
+        if (r.result === 'moved' && ++ok) void this.#fetch(c.id, c.rev + 1);
         else this.notes.set(c.id, { lines: [this.errorMessage(r.error)] });
       }
-      this.#put(...moved);
       this.#say('summary', { ok, refused: items.length - ok, stale: 0 });
       return items;
     } catch (e) {
@@ -548,9 +541,11 @@ export class OpportunityBoard extends ConnectedElement {
     const g = this.grab;
     const step = k === 'ArrowLeft' ? -1 : k === 'ArrowRight' ? 1 : 0;
     if (g && step) {
-      const to = Math.max(0, Math.min(this.cols.length - 1, g.col + step));
-      this.grab = { ...g, col: to };
-      this.#say('over', { col: this.cols[to]!.name });
+      const to = g.col + step;
+      if (this.cols[to]?.post === this.cols[g.col]!.post) {
+        this.grab = { ...g, col: to };
+        this.#say('over', { col: this.cols[to]!.name });
+      }
     } else if (g && k === ' ') {
       this.grab = null;
       void this.#moveTo([this.cards.get(g.id) ?? c], g.col);
@@ -559,7 +554,7 @@ export class OpportunityBoard extends ConnectedElement {
       this.#say('cancelled');
     } else if (k === ' ') {
       this.grab = { id: c.id, col };
-      this.#say('picked', { name: c.name, col: this.cols[col]!.name });
+      this.#say('picked', { name: c.name });
     } else if (k === 'Enter') this.#open(c.id);
     else if (k === 'x' || k === 'X') this.#toggle(c.id);
     else {
@@ -611,7 +606,7 @@ export class OpportunityBoard extends ConnectedElement {
       </div>
       ${
         this.selected.size
-          ? html`<form class="bar bulk" part="bulk" aria-label=${t.t('bulk')} @submit=${this.#bulk}>
+          ? html`<form class="bar bulk" part="bulk" @submit=${this.#bulk}>
             <strong>${t.t('selected', { n: this.selected.size })}</strong>
             <select name="to" aria-label=${t.t('moveTo')}>${this.cols.map((c) => option(c.id, c.name, ''))}</select>
             <button value="move">${t.t('move')}</button>
@@ -658,7 +653,7 @@ export class OpportunityBoard extends ConnectedElement {
         }}
         @drop=${(e: DragEvent) => this.#drop(e, i)}>
       <header part="column-header">
-        <input type="checkbox" aria-label=${t.t('selectAll', { name: col.name })} .checked=${!!list.length && list.every((c) => this.selected.has(c.id))}
+        <input type="checkbox" aria-label=${t.t('select', { name: col.name })} .checked=${!!list.length && list.every((c) => this.selected.has(c.id))}
           @change=${(e: Event) => list.forEach((c) => this.#toggle(c.id, (e.target as HTMLInputElement).checked))} />
         <h3 id="h${i}">${col.name}</h3><span>${list.length}</span>
         <div part="total">${money(sums[0]!)} · ${t.t('weighted')} ${money(sums[1]!)}</div>
@@ -681,7 +676,7 @@ export class OpportunityBoard extends ConnectedElement {
                 ? html`<div class="refusal" part="refusal" role="alert">
                   <ul>${note.lines.map((l) => html`<li>${l}</li>`)}</ul>
                   ${note.retry ? html`<button @click=${() => this.#fill(c.id)}>${t.t('fill')}</button> <button class="primary" @click=${() => this.#send([note.retry!])}>${t.t(note.approval ? 'requestApproval' : 'retry')}</button>` : nothing}
-                  <button aria-label=${t.t('dismiss')} @click=${() => this.notes.delete(c.id) && this.requestUpdate()}>×</button>
+                  <button aria-label=${t.t('close')} @click=${() => this.notes.delete(c.id) && this.requestUpdate()}>×</button>
                 </div>`
                 : nothing
             }

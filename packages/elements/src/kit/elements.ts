@@ -19,4 +19,5 @@ export const KIT_ELEMENTS: Readonly<Record<string, () => Promise<ElementModule>>
   'sales-funnel-chart': () => import('../funnel/sales-funnel-chart.js'),
   'sales-notifications': () => import('../notifications/sales-notifications.js'),
   'sales-field-manager': () => import('../field-manager/sales-field-manager.js'),
+  'opportunity-board': () => import('../board/opportunity-board.js'),
 };

@@ -18,9 +18,11 @@ export { SalesProcessDesigner } from './sales-process-designer.js';
 export { SalesFunnelChart } from './sales-funnel-chart.js';
 export { SalesNotifications } from './sales-notifications.js';
 export { SalesFieldManager } from './sales-field-manager.js';
+export { OpportunityBoard } from './opportunity-board.js';
 export type { SpChangeEvent, SpPublishEvent } from '../designer/sales-process-designer.js';
 export type { SpNotificationOpenEvent } from '../notifications/sales-notifications.js';
 export type { SpFieldsChangedEvent } from '../field-manager/sales-field-manager.js';
+export type { SpBulkDoneEvent, SpOpportunityOpenEvent } from '../board/opportunity-board.js';
 export type {
   SpApprovalDecidedEvent,
   SpApprovalRequestedEvent,
