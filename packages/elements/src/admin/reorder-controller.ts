@@ -40,11 +40,12 @@ export class ReorderController {
   /** The item picked up, and where it would go. */
   picked: { id: string; index: number } | null = null;
   readonly #i18n: LocalizeController<(typeof messages)['en']>;
+  readonly #host: ReactiveControllerHost & HTMLElement;
+  readonly #list: ReorderList;
 
-  constructor(
-    private readonly host: ReactiveControllerHost & HTMLElement,
-    private readonly list: ReorderList,
-  ) {
+  constructor(host: ReactiveControllerHost & HTMLElement, list: ReorderList) {
+    this.#host = host;
+    this.#list = list;
     this.#i18n = new LocalizeController(host, messages);
   }
 
@@ -61,12 +62,12 @@ export class ReorderController {
   onKey(e: KeyboardEvent, id: string, name: string, index: number, total: number): void {
     const p = this.picked;
     const say = (key: keyof (typeof messages)['en'], pos = index) =>
-      this.list.say(this.#i18n.t(key, { name, pos: pos + 1, total }));
+      this.#list.say(this.#i18n.t(key, { name, pos: pos + 1, total }));
     if (e.key === 'Enter' || e.key === ' ') {
       this.picked = p ? null : { id, index };
       if (p) {
         say('dropped', p.index);
-        this.list.drop(p.id, p.index);
+        this.#list.drop(p.id, p.index);
       } else say('pickedUp');
     } else if (e.key === 'ArrowDown' || e.key === 'ArrowUp') {
       const to = Math.max(0, Math.min(total - 1, (p?.index ?? index) + (e.key === 'ArrowDown' ? 1 : -1)));
@@ -74,12 +75,12 @@ export class ReorderController {
         this.picked = { id: p.id, index: to };
         say('movedTo', to);
       }
-      this.list.focusAt(to);
+      this.#list.focusAt(to);
     } else if (e.key === 'Escape' && p) {
       this.picked = null;
       say('cancelled');
     } else return;
     e.preventDefault();
-    this.host.requestUpdate();
+    this.#host.requestUpdate();
   }
 }

@@ -101,9 +101,9 @@ export class StageApprovalInbox extends ConnectedElement {
   protected errors = new Map<string, string>();
   protected busy = new Set<string>();
   protected loaded = false;
-  protected readonly i18n = new LocalizeController(this, messages);
+  readonly #i18n = new LocalizeController(this, messages);
   /** The notification stream, shared with <sales-notifications> on this connection: a new request reloads. */
-  protected readonly stream = new StreamController(this, () => [this.conn, '/notifications/stream'], {
+  readonly #stream = new StreamController(this, () => [this.conn, '/notifications/stream'], {
     onEvent: (e) => {
       if (e.event === 'notification' && (JSON.parse(e.data) as { kind?: string }).kind === 'approval-requested')
         void this.refresh();
@@ -113,8 +113,8 @@ export class StageApprovalInbox extends ConnectedElement {
    * The pending requests, loaded once per connection (a new token needs no reload: the client
    * has it) and again when the element comes back to the page; a newer load aborts the one it supersedes.
    */
-  protected readonly loader = new Task(this, {
-    args: () => [this.conn, this.stream.attached] as const,
+  readonly #loader = new Task(this, {
+    args: () => [this.conn, this.#stream.attached] as const,
     task: async ([conn], { signal }) => {
       const all = (await conn.client.get<{ items: ApprovalView[] }>('/approvals?state=pending', signal)).items;
       const me = conn.client.subject;
@@ -157,10 +157,10 @@ export class StageApprovalInbox extends ConnectedElement {
 
   /** Loads the pending requests again. */
   async refresh(): Promise<void> {
-    await this.loader.run();
+    await this.#loader.run();
   }
 
-  private async decide(a: ApprovalView, decision: 'approve' | 'reject', comment: string) {
+  async #decide(a: ApprovalView, decision: 'approve' | 'reject', comment: string) {
     const client = this.client;
     this.busy = new Set([...this.busy, a.id]);
     try {
@@ -179,7 +179,7 @@ export class StageApprovalInbox extends ConnectedElement {
   }
 
   protected override render() {
-    const t = this.i18n;
+    const t = this.#i18n;
     return html`<section aria-labelledby="inbox-title">
       <h3 id="inbox-title">${t.t('title')} (${this.items.length})</h3>
       ${this.renderFailure()}
@@ -197,7 +197,7 @@ export class StageApprovalInbox extends ConnectedElement {
           <form @submit=${(e: SubmitEvent) => {
             e.preventDefault();
             const decision = (e.submitter as HTMLButtonElement | null)?.value === 'reject' ? 'reject' : 'approve';
-            void this.decide(a, decision, String(new FormData(e.target as HTMLFormElement).get('comment') ?? ''));
+            void this.#decide(a, decision, String(new FormData(e.target as HTMLFormElement).get('comment') ?? ''));
           }}>
             <label>${t.t('comment')}<textarea name="comment" maxlength="2000"></textarea></label>
             <div class="buttons">

@@ -20,35 +20,39 @@ export interface StreamListener {
  * `data`, `id`, `retry` fields, comments, CR/LF/CRLF line ends).
  */
 export class EventStreamParser {
-  private buffer = '';
-  private event = '';
-  private data: string[] = [];
-  private id: string | undefined;
+  #buffer = '';
+  #event = '';
+  #data: string[] = [];
+  #id: string | undefined;
   retry: number | undefined;
 
-  constructor(private readonly emit: (e: StreamEvent) => void) {}
+  readonly #emit: (e: StreamEvent) => void;
+
+  constructor(emit: (e: StreamEvent) => void) {
+    this.#emit = emit;
+  }
 
   feed(chunk: string): void {
-    this.buffer += chunk;
+    this.#buffer += chunk;
     let start = 0;
     for (;;) {
-      const cr = this.buffer.indexOf('\r', start);
-      const lf = this.buffer.indexOf('\n', start);
+      const cr = this.#buffer.indexOf('\r', start);
+      const lf = this.#buffer.indexOf('\n', start);
       if (cr < 0 && lf < 0) break;
       const end = cr < 0 ? lf : lf < 0 ? cr : Math.min(cr, lf);
       // A CR at the very end may be the first half of a CRLF still on its way.
-      if (end === cr && end === this.buffer.length - 1) break;
-      this.line(this.buffer.slice(start, end));
-      start = end + (end === cr && this.buffer[end + 1] === '\n' ? 2 : 1);
+      if (end === cr && end === this.#buffer.length - 1) break;
+      this.#line(this.#buffer.slice(start, end));
+      start = end + (end === cr && this.#buffer[end + 1] === '\n' ? 2 : 1);
     }
-    this.buffer = this.buffer.slice(start);
+    this.#buffer = this.#buffer.slice(start);
   }
 
-  private line(line: string) {
+  #line(line: string) {
     if (line === '') {
-      if (this.data.length) this.emit({ event: this.event || 'message', data: this.data.join('\n'), id: this.id });
-      this.event = '';
-      this.data = [];
+      if (this.#data.length) this.#emit({ event: this.#event || 'message', data: this.#data.join('\n'), id: this.#id });
+      this.#event = '';
+      this.#data = [];
       return;
     }
     if (line.startsWith(':')) return;
@@ -56,9 +60,9 @@ export class EventStreamParser {
     const field = colon < 0 ? line : line.slice(0, colon);
     let value = colon < 0 ? '' : line.slice(colon + 1);
     if (value.startsWith(' ')) value = value.slice(1);
-    if (field === 'event') this.event = value;
-    else if (field === 'data') this.data.push(value);
-    else if (field === 'id' && !value.includes('\0')) this.id = value;
+    if (field === 'event') this.#event = value;
+    else if (field === 'data') this.#data.push(value);
+    else if (field === 'id' && !value.includes('\0')) this.#id = value;
     else if (field === 'retry' && /^\d+$/.test(value)) this.retry = Number(value);
   }
 }
@@ -76,60 +80,66 @@ export class SharedEventStream {
   readonly listeners = new Set<StreamListener>();
   status: StreamStatus = 'connecting';
   lastError: ApiClientError | undefined;
-  private abort: AbortController | null = null;
-  private timer: ReturnType<typeof setTimeout> | undefined;
-  private attempts = 0;
-  private lastEventId: string | undefined;
-  private stopped = false;
+  #abort: AbortController | null = null;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #attempts = 0;
+  #lastEventId: string | undefined;
+  #stopped = false;
+
+  readonly #client: ApiClient;
+  readonly #onIdle: () => void;
 
   constructor(
-    private readonly client: ApiClient,
+    client: ApiClient,
     readonly url: string,
-    private readonly onIdle: () => void,
-  ) {}
+    onIdle: () => void,
+  ) {
+    this.#client = client;
+    this.#onIdle = onIdle;
+  }
 
   add(listener: StreamListener): () => void {
     this.listeners.add(listener);
-    if (this.listeners.size === 1 && !this.abort && !this.timer) void this.open();
+    if (this.listeners.size === 1 && !this.#abort && !this.#timer) void this.#open();
     else listener.onStatus?.(this.status, this.lastError);
     return () => {
       if (!this.listeners.delete(listener) || this.listeners.size) return;
       this.close();
-      this.onIdle();
+      this.#onIdle();
     };
   }
 
   /** Reconnects at once (after a token change, or the user's retry). */
   reconnect(): void {
-    if (this.stopped) return;
-    this.abort?.abort();
-    this.abort = null;
-    clearTimeout(this.timer);
-    this.timer = undefined;
-    this.attempts = 0;
-    void this.open();
+    if (this.#stopped) return;
+    this.#abort?.abort();
+    this.#abort = null;
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#attempts = 0;
+    void this.#open();
   }
 
   close(): void {
-    this.stopped = true;
-    clearTimeout(this.timer);
-    this.abort?.abort();
-    this.abort = null;
+    this.#stopped = true;
+    clearTimeout(this.#timer);
+    this.#abort?.abort();
+    this.#abort = null;
   }
 
-  private setStatus(status: StreamStatus, error?: ApiClientError) {
+  #setStatus(status: StreamStatus, error?: ApiClientError) {
     this.status = status;
     this.lastError = error;
     this.listeners.forEach((l) => l.onStatus?.(status, error));
   }
 
-  private async open(): Promise<void> {
+  async #open(): Promise<void> {
     const abort = new AbortController();
-    this.abort = abort;
+    this.#abort = abort;
     let retryAfter: number | undefined;
     try {
-      const res = await this.client.fetch(this.url, {
-        headers: { accept: 'text/event-stream', ...(this.lastEventId ? { 'last-event-id': this.lastEventId } : {}) },
+      const res = await this.#client.fetch(this.url, {
+        headers: { accept: 'text/event-stream', ...(this.#lastEventId ? { 'last-event-id': this.#lastEventId } : {}) },
         signal: abort.signal,
         cache: 'no-store',
       });
@@ -147,10 +157,10 @@ export class SharedEventStream {
           body?.error?.messages,
         );
       }
-      this.attempts = 0;
-      this.setStatus('open');
+      this.#attempts = 0;
+      this.#setStatus('open');
       const parser = new EventStreamParser((e) => {
-        if (e.id !== undefined) this.lastEventId = e.id;
+        if (e.id !== undefined) this.#lastEventId = e.id;
         this.listeners.forEach((l) => l.onEvent?.(e));
       });
       const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
@@ -161,9 +171,9 @@ export class SharedEventStream {
       }
       retryAfter = parser.retry;
       if (abort.signal.aborted) return;
-      this.setStatus('connecting');
+      this.#setStatus('connecting');
     } catch (e) {
-      if (abort.signal.aborted || this.stopped) return;
+      if (abort.signal.aborted || this.#stopped) return;
       const err =
         e instanceof ApiClientError
           ? e
@@ -171,15 +181,15 @@ export class SharedEventStream {
               zh: '无法连接服务器',
               en: 'Cannot reach the server',
             });
-      this.setStatus('error', err);
+      this.#setStatus('error', err);
     }
-    if (this.abort !== abort || this.stopped) return;
-    this.abort = null;
-    const backoff = retryAfter ?? Math.min(MIN_BACKOFF_MS * 2 ** this.attempts, MAX_BACKOFF_MS);
-    this.attempts++;
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
-      void this.open();
+    if (this.#abort !== abort || this.#stopped) return;
+    this.#abort = null;
+    const backoff = retryAfter ?? Math.min(MIN_BACKOFF_MS * 2 ** this.#attempts, MAX_BACKOFF_MS);
+    this.#attempts++;
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      void this.#open();
     }, backoff);
   }
 }

@@ -255,16 +255,16 @@ export class SalesProcessDesigner extends ConnectedElement {
   /** The field (`source:key`) picked in the form that adds an applicability condition. */
   protected conditionField = '';
 
-  protected readonly i18n = new LocalizeController(this, messages);
-  protected readonly live = new LiveDocController(this, (n) => this.onNotice(n));
+  readonly #i18n = new LocalizeController(this, messages);
+  readonly #live = new LiveDocController(this, (n) => this.#onNotice(n));
   /** Keyboard moves in the stage list of the phase shown. */
-  protected readonly reorder = new ReorderController(this, {
-    drop: (id, to) => this.edit((doc) => moveStage(doc, this.tab as Phase, id, to)),
+  readonly #reorder = new ReorderController(this, {
+    drop: (id, to) => this.#edit((doc) => moveStage(doc, this.tab as Phase, id, to)),
     focusAt: (i) =>
       void this.updateComplete.then(() => this.shadowRoot!.querySelectorAll<HTMLElement>('ol.stages li')[i]?.focus()),
     say: (text) => (this.announcement = text),
   });
-  private view: DraftView | null = null;
+  #view: DraftView | null = null;
   /** The client the draft is bound through (set in willUpdate): null while there is nothing to load with. */
   #client: ApiClient | null = null;
   /**
@@ -272,7 +272,7 @@ export class SalesProcessDesigner extends ConnectedElement {
    * per process and connection (a new token needs no reload: the client has it); a newer load
    * aborts the one it supersedes.
    */
-  protected readonly loader = new Task(this, {
+  readonly #loader = new Task(this, {
     args: () => [this.#client, this.processId] as const,
     task: async ([client, processId], { signal }) => {
       if (!client) return initialState;
@@ -311,79 +311,76 @@ export class SalesProcessDesigner extends ConnectedElement {
    * opening starts from the newest again); "more" appends the next page. A newer load
    * (more, a refresh after publishing, another process) aborts the one it supersedes.
    */
-  protected readonly history: Task<readonly [ApiClient | null, string, string | null, number], History> = new Task(
-    this,
-    {
-      args: () =>
-        [this.tab === 'history' ? this.#client : null, this.processId, this.historyCursor, this.historyRev] as const,
-      task: async ([client, processId, cursor], { signal }) => {
-        if (!client || !processId) return initialState;
-        const query = `targetType=process&targetId=${encodeURIComponent(processId)}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`;
-        const page = await client.get<{ items: AuditEntry[]; nextCursor: string | null }>(`/audit?${query}`, signal);
-        return { items: [...(cursor ? (this.history.value?.items ?? []) : []), ...page.items], next: page.nextCursor };
-      },
-      onError: (e) => this.reportError(e),
+  readonly #history: Task<readonly [ApiClient | null, string, string | null, number], History> = new Task(this, {
+    args: () =>
+      [this.tab === 'history' ? this.#client : null, this.processId, this.historyCursor, this.historyRev] as const,
+    task: async ([client, processId, cursor], { signal }) => {
+      if (!client || !processId) return initialState;
+      const query = `targetType=process&targetId=${encodeURIComponent(processId)}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`;
+      const page = await client.get<{ items: AuditEntry[]; nextCursor: string | null }>(`/audit?${query}`, signal);
+      return { items: [...(cursor ? (this.#history.value?.items ?? []) : []), ...page.items], next: page.nextCursor };
     },
-  );
+    onError: (e) => this.reportError(e),
+  });
 
   /** The designer changed the process (published, enabled, disabled): its history starts afresh. */
-  private changedProcess() {
+  #changedProcess() {
     this.historyCursor = null;
     this.historyRev++;
   }
 
   protected override willUpdate(changed: PropertyValues<this>): void {
-    if (changed.has('doc')) this.live.useDoc(this.doc);
+    if (changed.has('doc')) this.#live.useDoc(this.doc);
     // Protected properties are not in PropertyValues' keys.
     if ((changed as Map<PropertyKey, unknown>).has('tab')) {
       if (this.tab !== 'history') this.historyCursor = null;
       // A stage picked up stays in the list it was in.
-      this.reorder.picked = null;
+      this.#reorder.picked = null;
     }
     // With a doc of the host's own, the server is asked only when there is a token for it.
     const conn = this.processId ? this.conn : null;
     const client = conn && (!this.doc || conn.token || conn.client.tokenProvider) ? conn.client : null;
-    this.live.bind(client, this.processId ? processDraftDocName(this.processId) : null, { offline: false });
+    this.#live.bind(client, this.processId ? processDraftDocName(this.processId) : null, { offline: false });
     // The loader (its args) follows: another process or connection loads again.
     this.#client = client;
-    this.updatePresence();
+    this.#updatePresence();
     // Once per update, not per stage and field: render reads `view`.
-    this.read();
+    this.#read();
   }
 
   protected override reload() {
-    this.live.retry();
-    return this.loader.run();
+    this.#live.retry();
+    return this.#loader.run();
   }
 
-  private fail(e: unknown) {
+  #fail(e: unknown) {
     const err = this.reportError(e);
     this.actionError = this.errorMessage(err) + (err.details.length ? `：${this.detailMessages(err).join('；')}` : '');
   }
 
-  private onNotice(n: LiveNotice) {
-    this.notice = this.i18n.t('refused') + this.detailMessages(n, (d) => d.path).join('；');
+  #onNotice(n: LiveNotice) {
+    this.notice = this.#i18n.t('refused') + this.detailMessages(n, (d) => d.path).join('；');
   }
 
   /** The draft as JSON (valid structure), and its problems. */
   get draft(): ProcessDraft | null {
-    return this.read().draft;
+    return this.#read().draft;
   }
 
   /** What keeps the draft from being published (errors) or is worth a look (warnings). */
   get problems(): DefinitionProblem[] {
-    return this.read().problems;
+    return this.#read().problems;
   }
 
   /**
    * The draft and its problems as of the doc's current state: read and checked once per
    * change of the doc (or the catalog), however often the element renders or asks.
    */
-  private read(): DraftView {
-    const doc = this.live.doc;
-    const version = this.live.version;
+  #read(): DraftView {
+    const doc = this.#live.doc;
+    const version = this.#live.version;
     const catalog = this.catalog;
-    const v = this.view;
+    const v = this.#view;
     if (v && v.doc === doc && v.version === version && v.catalog === catalog) return v;
     const draft = doc ? normalizeDraft(readDraft(doc)) : null;
     const problems = draft ? checkPublishable(draft.definition, catalog ?? undefined, draft.name) : [];
@@ -403,21 +400,21 @@ export class SalesProcessDesigner extends ConnectedElement {
       file(`${a}/${b}`, p);
       if (c !== undefined) file(d === undefined ? `${a}/${b}/${c}` : `${a}/${b}/${c}/${d}`, p);
     }
-    return (this.view = { doc, version, catalog, draft, problems, at });
+    return (this.#view = { doc, version, catalog, draft, problems, at });
   }
 
   /** Runs a local edit and tells the host. */
-  private edit(fn: (doc: Y.Doc) => void) {
-    const doc = this.live.doc;
+  #edit(fn: (doc: Y.Doc) => void) {
+    const doc = this.#live.doc;
     if (!doc) return;
     fn(doc);
     this.notice = null;
-    const { draft, problems } = this.read();
+    const { draft, problems } = this.#read();
     this.dispatchEvent(new SpChangeEvent({ draft, problems }));
   }
 
-  private updatePresence() {
-    const awareness = this.live.live?.provider.awareness;
+  #updatePresence() {
+    const awareness = this.#live.live?.provider.awareness;
     if (!awareness) return;
     const name = this.userName || 'admin';
     const state = awareness.getLocalState() as { user?: { name: string }; stage?: string | null } | null;
@@ -430,8 +427,8 @@ export class SalesProcessDesigner extends ConnectedElement {
     if ((state?.stage ?? null) !== stage) awareness.setLocalStateField('stage', stage);
   }
 
-  private others(): { name: string; color: string; stage: string | null }[] {
-    const awareness = this.live.live?.provider.awareness;
+  #others(): { name: string; color: string; stage: string | null }[] {
+    const awareness = this.#live.live?.provider.awareness;
     if (!awareness) return [];
     const out: { name: string; color: string; stage: string | null }[] = [];
     awareness.getStates().forEach((s, id) => {
@@ -444,38 +441,38 @@ export class SalesProcessDesigner extends ConnectedElement {
   // ---- problems placed at their controls -------------------------------------------------
 
   /** The problems at `path` (see `read`), as of this update. */
-  private problemsAt(...path: (string | number)[]): DefinitionProblem[] {
-    return this.view?.at.get(path.join('/')) ?? [];
+  #problemsAt(...path: (string | number)[]): DefinitionProblem[] {
+    return this.#view?.at.get(path.join('/')) ?? [];
   }
 
-  private problemText(list: DefinitionProblem[]): TemplateResult | typeof nothing {
+  #problemText(list: DefinitionProblem[]): TemplateResult | typeof nothing {
     if (!list.length) return nothing;
-    return html`${list.map((p) => html`<span class=${p.severity === 'error' ? 'err' : 'warn'}>${this.i18n.pick(p.message)}</span>`)}`;
+    return html`${list.map((p) => html`<span class=${p.severity === 'error' ? 'err' : 'warn'}>${this.#i18n.pick(p.message)}</span>`)}`;
   }
 
   // ---- stage list and keyboard reordering -----------------------------------------------
 
-  private select(phase: Phase, id: string) {
+  #select(phase: Phase, id: string) {
     this.selected = { phase, id };
   }
 
-  private onStageKey(e: KeyboardEvent, phase: Phase, stage: Stage, index: number, total: number) {
+  #onStageKey(e: KeyboardEvent, phase: Phase, stage: Stage, index: number, total: number) {
     // Picking a stage up selects it.
-    if (!this.reorder.picked && (e.key === 'Enter' || e.key === ' ')) this.select(phase, stage.id);
-    this.reorder.onKey(e, stage.id, stage.name || this.i18n.t('newStage'), index, total);
+    if (!this.#reorder.picked && (e.key === 'Enter' || e.key === ' ')) this.#select(phase, stage.id);
+    this.#reorder.onKey(e, stage.id, stage.name || this.#i18n.t('newStage'), index, total);
   }
 
-  private onDrop(e: DragEvent, phase: Phase, index: number) {
+  #onDrop(e: DragEvent, phase: Phase, index: number) {
     e.preventDefault();
     const id = e.dataTransfer?.getData('text/x-sp-stage');
-    if (id) this.edit((doc) => moveStage(doc, phase, id, index));
+    if (id) this.#edit((doc) => moveStage(doc, phase, id, index));
   }
 
-  private addStage(phase: Phase) {
+  #addStage(phase: Phase) {
     const id = newId(phase === 'presale' ? 's' : 'p');
     const draft = this.draft;
     const last = draft?.definition.presale.at(-1);
-    this.edit((doc) =>
+    this.#edit((doc) =>
       addStage(
         doc,
         phase,
@@ -491,21 +488,21 @@ export class SalesProcessDesigner extends ConnectedElement {
           : { id, name: '', requiresApproval: false, remindAfterDays: null, overdueAfterDays: null },
       ),
     );
-    this.select(phase, id);
+    this.#select(phase, id);
     void this.updateComplete.then(() => this.shadowRoot!.querySelector<HTMLInputElement>('#stage-name')?.focus());
   }
 
   // ---- rendering -----------------------------------------------------------------------
 
   protected override render() {
-    const t = this.i18n;
+    const t = this.#i18n;
     // Read and checked in willUpdate, once per change of the doc.
-    const { draft, problems } = this.view!;
-    if (this.live.failure) return this.renderFailure(this.failure ?? this.live.failure);
-    if (!this.live.doc || !draft || (this.failure && !this.process)) {
+    const { draft, problems } = this.#view!;
+    if (this.#live.failure) return this.renderFailure(this.failure ?? this.#live.failure);
+    if (!this.#live.doc || !draft || (this.failure && !this.process)) {
       const loading = () => html`<p aria-busy="true">${t.t('loading')}</p>`;
       // As the inbox and the funnel: the load's error box while there is no process to show.
-      return this.loader.render({
+      return this.#loader.render({
         initial: loading,
         pending: loading,
         complete: loading,
@@ -518,25 +515,25 @@ export class SalesProcessDesigner extends ConnectedElement {
     return html`
       <div class="toolbar" part="toolbar">
         <label class="stack name">${t.t('name')}
-          <input id="process-name" .value=${draft.name} maxlength="80" aria-invalid=${this.problemsAt('name').length ? 'true' : 'false'}
-            @input=${(e: Event) => this.edit((doc) => setDraftName(doc, (e.target as HTMLInputElement).value))} />
-          ${this.problemText(this.problemsAt('name'))}
+          <input id="process-name" .value=${draft.name} maxlength="80" aria-invalid=${this.#problemsAt('name').length ? 'true' : 'false'}
+            @input=${(e: Event) => this.#edit((doc) => setDraftName(doc, (e.target as HTMLInputElement).value))} />
+          ${this.#problemText(this.#problemsAt('name'))}
         </label>
         ${
           this.process
             ? html`<span class="badge ${this.process.status}">${t.t(`status_${this.process.status}`)}</span>
               <span class="muted">${t.t('version', { v: this.process.version })}</span>
-              <button @click=${() => this.setStatus(this.process!.status === 'enabled' ? 'disable' : 'enable')}>${t.t(this.process.status === 'enabled' ? 'disable' : 'enable')}</button>
+              <button @click=${() => this.#setStatus(this.process!.status === 'enabled' ? 'disable' : 'enable')}>${t.t(this.process.status === 'enabled' ? 'disable' : 'enable')}</button>
               ${
                 this.confirmingDelete
-                  ? html`<span role="group" aria-label=${t.t('delete')}>${t.t('confirmDelete')} <button class="danger" @click=${this.deleteProcess}>${t.t('delete')}</button> <button @click=${() => (this.confirmingDelete = false)}>${t.t('cancel')}</button></span>`
+                  ? html`<span role="group" aria-label=${t.t('delete')}>${t.t('confirmDelete')} <button class="danger" @click=${this.#deleteProcess}>${t.t('delete')}</button> <button @click=${() => (this.confirmingDelete = false)}>${t.t('cancel')}</button></span>`
                   : html`<button class="danger" @click=${() => (this.confirmingDelete = true)}>${t.t('delete')}</button>`
               }`
             : nothing
         }
-        <button class="primary" @click=${this.openPublish}>${t.t('publish')}</button>
-        <span class="muted" role="status">${this.live.connected || this.doc ? `● ${t.t('live')}` : t.t('offline')}</span>
-        ${this.others().map((o) => html`<span class="who" title=${o.name}><span class="dot" .style=${`background:${o.color}`}></span>${o.name}</span>`)}
+        <button class="primary" @click=${this.#openPublish}>${t.t('publish')}</button>
+        <span class="muted" role="status">${this.#live.connected || this.doc ? `● ${t.t('live')}` : t.t('offline')}</span>
+        ${this.#others().map((o) => html`<span class="who" title=${o.name}><span class="dot" .style=${`background:${o.color}`}></span>${o.name}</span>`)}
       </div>
       ${this.actionError ? html`<p class="alert" role="alert">${t.t('actionFailed')}${this.actionError}</p>` : nothing}
       ${this.notice ? html`<p class="alert" role="alert">${this.notice}</p>` : nothing}
@@ -544,7 +541,7 @@ export class SalesProcessDesigner extends ConnectedElement {
         ${errors.length ? t.t('problems', { n: errors.length }) : t.t('ok')}${warnings.length ? ` · ${t.t('warnings', { n: warnings.length })}` : ''}
         ${
           problems.length
-            ? html`<ul>${problems.map((p) => html`<li class=${p.severity === 'error' ? 'err' : 'warn'}><button @click=${() => this.goTo(p)}>${this.i18n.pick(p.message)}</button></li>`)}</ul>`
+            ? html`<ul>${problems.map((p) => html`<li class=${p.severity === 'error' ? 'err' : 'warn'}><button @click=${() => this.#goTo(p)}>${this.#i18n.pick(p.message)}</button></li>`)}</ul>`
             : nothing
         }
       </div>
@@ -553,39 +550,39 @@ export class SalesProcessDesigner extends ConnectedElement {
           (
             tab,
           ) => html`<button role="tab" id="tab-${tab}" aria-controls="panel" aria-selected=${this.tab === tab} tabindex=${this.tab === tab ? 0 : -1}
-            @click=${() => (this.tab = tab)} @keydown=${(e: KeyboardEvent) => this.onTabKey(e, tabs)}>${t.t(tab)}</button>`,
+            @click=${() => (this.tab = tab)} @keydown=${(e: KeyboardEvent) => this.#onTabKey(e, tabs)}>${t.t(tab)}</button>`,
         )}
       </div>
       <div id="panel" role="tabpanel" aria-labelledby="tab-${this.tab}">
-        ${this.tab === 'presale' || this.tab === 'postsale' ? this.renderStages(draft, this.tab) : this.tab === 'terminal' ? this.renderTerminal(draft) : this.tab === 'rules' ? this.renderRules(draft) : this.tab === 'history' ? this.renderHistory(draft) : this.tab === 'settings' ? this.renderSettings(draft) : this.renderDepartments(draft)}
+        ${this.tab === 'presale' || this.tab === 'postsale' ? this.#renderStages(draft, this.tab) : this.tab === 'terminal' ? this.#renderTerminal(draft) : this.tab === 'rules' ? this.#renderRules(draft) : this.tab === 'history' ? this.#renderHistory(draft) : this.tab === 'settings' ? this.#renderSettings(draft) : this.#renderDepartments(draft)}
       </div>
       <div class="sr-only" role="status" aria-live="assertive">${this.announcement}</div>
-      ${this.renderPublish()}
+      ${this.#renderPublish()}
     `;
   }
 
-  private onTabKey(e: KeyboardEvent, tabs: Tab[]) {
+  #onTabKey(e: KeyboardEvent, tabs: Tab[]) {
     const tab = tabAfterKey(e, tabs, this.tab);
     if (!tab) return;
     this.tab = tab;
     void this.updateComplete.then(() => this.shadowRoot!.querySelector<HTMLElement>(`#tab-${tab}`)?.focus());
   }
 
-  private goTo(p: DefinitionProblem) {
+  #goTo(p: DefinitionProblem) {
     const [phase, index] = p.path;
     if ((phase === 'presale' || phase === 'postsale') && typeof index === 'number') {
       this.tab = phase;
       const stage = this.draft?.definition[phase][index];
-      if (stage) this.select(phase, stage.id);
+      if (stage) this.#select(phase, stage.id);
     } else if (phase === 'rules') this.tab = 'rules';
     else if (phase === 'appliesWhen' || phase === 'postsaleTeam') this.tab = 'settings';
     else if (phase === 'name') this.shadowRoot!.querySelector<HTMLInputElement>('#process-name')?.focus();
   }
 
-  protected renderStages(draft: ProcessDraft, phase: Phase) {
-    const t = this.i18n;
-    const stages = this.reorder.arrange(draft.definition[phase] as Stage[], (s) => s.id);
-    const others = this.others();
+  #renderStages(draft: ProcessDraft, phase: Phase) {
+    const t = this.#i18n;
+    const stages = this.#reorder.arrange(draft.definition[phase] as Stage[], (s) => s.id);
+    const others = this.#others();
     const selected =
       this.selected?.phase === phase ? draft.definition[phase].find((s) => s.id === this.selected!.id) : undefined;
     const realIndex = (id: string) => draft.definition[phase].findIndex((s) => s.id === id);
@@ -595,12 +592,12 @@ export class SalesProcessDesigner extends ConnectedElement {
         <ol class="stages" part="stage-list" role="listbox" aria-label=${t.t(phase)} aria-describedby="reorder-hint">
           ${stages.map((s, i) => {
             const editing = others.filter((o) => o.stage === s.id);
-            const bad = this.problemsAt(phase, realIndex(s.id)).some((p) => p.severity === 'error');
+            const bad = this.#problemsAt(phase, realIndex(s.id)).some((p) => p.severity === 'error');
             const isSelected = this.selected?.id === s.id;
             return html`<li role="option" data-id=${s.id} aria-selected=${isSelected ? 'true' : 'false'} tabindex=${isSelected || (!selected && i === 0) ? 0 : -1}
-              class="${this.reorder.picked?.id === s.id ? 'picked' : ''} ${bad ? 'problem' : ''}" draggable="true"
-              @click=${() => this.select(phase, s.id)} @keydown=${(e: KeyboardEvent) => this.onStageKey(e, phase, s, i, stages.length)}
-              @dragstart=${(e: DragEvent) => e.dataTransfer?.setData('text/x-sp-stage', s.id)} @dragover=${(e: DragEvent) => e.preventDefault()} @drop=${(e: DragEvent) => this.onDrop(e, phase, i)}>
+              class="${this.#reorder.picked?.id === s.id ? 'picked' : ''} ${bad ? 'problem' : ''}" draggable="true"
+              @click=${() => this.#select(phase, s.id)} @keydown=${(e: KeyboardEvent) => this.#onStageKey(e, phase, s, i, stages.length)}
+              @dragstart=${(e: DragEvent) => e.dataTransfer?.setData('text/x-sp-stage', s.id)} @dragover=${(e: DragEvent) => e.preventDefault()} @drop=${(e: DragEvent) => this.#onDrop(e, phase, i)}>
               <span>${i + 1}. ${s.name || html`<em class="muted">${t.t('newStage')}</em>`}</span>
               <span>
                 ${editing.map((o) => html`<span class="dot" .style=${`background:${o.color}`} title=${t.t('editing', { name: o.name })}></span>`)}
@@ -609,29 +606,29 @@ export class SalesProcessDesigner extends ConnectedElement {
             </li>`;
           })}
         </ol>
-        <button @click=${() => this.addStage(phase)}>+ ${t.t('addStage')}</button>
+        <button @click=${() => this.#addStage(phase)}>+ ${t.t('addStage')}</button>
       </div>
-      ${selected ? this.renderStageEditor(draft, phase, selected, realIndex(selected.id)) : html`<div></div>`}
+      ${selected ? this.#renderStageEditor(draft, phase, selected, realIndex(selected.id)) : html`<div></div>`}
     </div>`;
   }
 
-  protected renderStageEditor(draft: ProcessDraft, phase: Phase, s: Stage, index: number) {
-    const t = this.i18n;
-    const set = (key: string, value: unknown) => this.edit((doc) => setStageValue(doc, phase, s.id, key, value));
+  #renderStageEditor(draft: ProcessDraft, phase: Phase, s: Stage, index: number) {
+    const t = this.#i18n;
+    const set = (key: string, value: unknown) => this.#edit((doc) => setStageValue(doc, phase, s.id, key, value));
     const days = (v: string) => (v === '' || v === '0' ? null : Math.max(0, Math.min(3650, Math.round(Number(v)))));
     const total = draft.definition[phase].length;
     return html`<section class="editor" part="editor" aria-label=${s.name || t.t('newStage')}>
       <div class="row">
         <label class="stack">${t.t('stageName')}
           <input id="stage-name" .value=${s.name} maxlength="80" @input=${(e: Event) => set('name', (e.target as HTMLInputElement).value)} />
-          ${this.problemText(this.problemsAt(phase, index, 'name'))}
+          ${this.#problemText(this.#problemsAt(phase, index, 'name'))}
         </label>
         ${
           'winRate' in s
             ? html`<label class="stack">${t.t('winRate')}
               <input id="stage-win-rate" type="number" min="0" max="100" step="1" .value=${String(s.winRate)}
                 @change=${(e: Event) => set('winRate', Math.max(0, Math.min(100, Number((e.target as HTMLInputElement).value) || 0)))} />
-              ${this.problemText(this.problemsAt(phase, index, 'winRate'))}
+              ${this.#problemText(this.#problemsAt(phase, index, 'winRate'))}
             </label>`
             : nothing
         }
@@ -647,7 +644,7 @@ export class SalesProcessDesigner extends ConnectedElement {
           'overdueAfterDays' in s
             ? html`<label class="stack">${t.t('overdueAfterDays')}
               <input id="stage-overdue" type="number" min="0" max="3650" .value=${String(s.overdueAfterDays ?? 0)} @change=${(e: Event) => set('overdueAfterDays', days((e.target as HTMLInputElement).value))} />
-              ${this.problemText(this.problemsAt(phase, index, 'overdueAfterDays'))}
+              ${this.#problemText(this.#problemsAt(phase, index, 'overdueAfterDays'))}
             </label>`
             : nothing
         }
@@ -659,15 +656,15 @@ export class SalesProcessDesigner extends ConnectedElement {
             : nothing
         }
       </div>
-      ${'requiredContactRoles' in s ? this.renderContactRoles(s, index) : nothing}
+      ${'requiredContactRoles' in s ? this.#renderContactRoles(s, index) : nothing}
       <label class="check"><input id="stage-approval" type="checkbox" .checked=${s.requiresApproval} @change=${(e: Event) => set('requiresApproval', (e.target as HTMLInputElement).checked)} /> ${t.t('requiresApproval')}</label>
-      ${'team' in s ? this.renderStageTeam(draft, s) : nothing}
-      ${this.renderFields(phase, s, index)}
+      ${'team' in s ? this.#renderStageTeam(draft, s) : nothing}
+      ${this.#renderFields(phase, s, index)}
       <div>
-        <button class="icon" ?disabled=${index === 0} aria-label=${t.t('moveUp')} @click=${() => this.edit((doc) => moveStage(doc, phase, s.id, index - 1))}>↑</button>
-        <button class="icon" ?disabled=${index === total - 1} aria-label=${t.t('moveDown')} @click=${() => this.edit((doc) => moveStage(doc, phase, s.id, index + 1))}>↓</button>
+        <button class="icon" ?disabled=${index === 0} aria-label=${t.t('moveUp')} @click=${() => this.#edit((doc) => moveStage(doc, phase, s.id, index - 1))}>↑</button>
+        <button class="icon" ?disabled=${index === total - 1} aria-label=${t.t('moveDown')} @click=${() => this.#edit((doc) => moveStage(doc, phase, s.id, index + 1))}>↓</button>
         <button class="danger" @click=${() => {
-          this.edit((doc) => removeStage(doc, phase, s.id));
+          this.#edit((doc) => removeStage(doc, phase, s.id));
           this.selected = null;
         }}>${t.t('removeStage')}</button>
       </div>
@@ -678,15 +675,15 @@ export class SalesProcessDesigner extends ConnectedElement {
    * A pre-sale stage's required contact roles: the options of the `contact.role` field not
    * archived, and a stored role that is archived or unknown (with its problem beside it).
    */
-  protected renderContactRoles(s: Definition['presale'][number], index: number) {
-    const t = this.i18n;
+  #renderContactRoles(s: Definition['presale'][number], index: number) {
+    const t = this.#i18n;
     const options = this.catalog?.contact?.find((f) => f.key === CONTACT_ROLE_KEY)?.options ?? [];
     const chosen = s.requiredContactRoles;
     const shown = options.filter((o) => !o.archived).map((o) => o.value);
     for (const r of chosen) if (!shown.includes(r)) shown.push(r);
     // The roles now, not at render time: quick clicks must not lose one.
     const toggle = (role: string, on: boolean) =>
-      this.edit((doc) => {
+      this.#edit((doc) => {
         const now = (this.draft?.definition.presale.find((x) => x.id === s.id)?.requiredContactRoles ?? []).filter(
           (r) => r !== role,
         );
@@ -698,34 +695,34 @@ export class SalesProcessDesigner extends ConnectedElement {
       ${shown.map((role) => {
         const option = options.find((o) => o.value === role);
         return html`<label class="check"><input type="checkbox" data-role=${role} .checked=${chosen.includes(role)} @change=${(e: Event) => toggle(role, (e.target as HTMLInputElement).checked)} /> ${option ? t.pick(option.label) : role}
-          ${this.problemText(this.problemsAt('presale', index, 'requiredContactRoles', chosen.indexOf(role)))}</label>`;
+          ${this.#problemText(this.#problemsAt('presale', index, 'requiredContactRoles', chosen.indexOf(role)))}</label>`;
       })}
     </fieldset>`;
   }
 
   /** A post-sale stage's staff: the process's (default), or a team of its own. */
-  protected renderStageTeam(draft: ProcessDraft, s: Definition['postsale'][number]) {
-    const t = this.i18n;
-    const set = (team: Team | null) => this.edit((doc) => setStageValue(doc, 'postsale', s.id, 'team', team));
+  #renderStageTeam(draft: ProcessDraft, s: Definition['postsale'][number]) {
+    const t = this.#i18n;
+    const set = (team: Team | null) => this.#edit((doc) => setStageValue(doc, 'postsale', s.id, 'team', team));
     return html`<fieldset>
       <legend>${t.t('postsaleTeam')}</legend>
       <label class="check"><input id="stage-process-team" type="checkbox" .checked=${!s.team}
         @change=${(e: Event) => set((e.target as HTMLInputElement).checked ? null : this.draft!.definition.postsaleTeam)} /> ${t.t('useProcessTeam')}</label>
-      ${s.team ? this.renderTeam('stage-team', () => this.draft?.definition.postsale.find((x) => x.id === s.id)?.team ?? s.team!, set) : html`<p class="muted">${this.teamNames(draft.definition.postsaleTeam)}</p>`}
+      ${s.team ? this.#renderTeam('stage-team', () => this.draft?.definition.postsale.find((x) => x.id === s.id)?.team ?? s.team!, set) : html`<p class="muted">${this.#teamNames(draft.definition.postsaleTeam)}</p>`}
     </fieldset>`;
   }
 
   /** A team member's name: a user's or a department's (its id when the directory lacks it). */
-  private memberName(key: keyof Team, id: string): string {
+  #memberName(key: keyof Team, id: string): string {
     return (key === 'userIds' ? this.users : this.departments)?.find((x) => x.id === id)?.name ?? id;
   }
 
   /** A team's members by name ("nobody" when empty). */
-  private teamNames(team: Team): string {
+  #teamNames(team: Team): string {
     const names = [...team.userIds, ...team.departments].map((id, i) =>
-      this.memberName(i < team.userIds.length ? 'userIds' : 'departments', id),
+      this.#memberName(i < team.userIds.length ? 'userIds' : 'departments', id),
     );
-    return names.join(this.i18n.t('comma')) || this.i18n.t('nobody');
+    return names.join(this.#i18n.t('comma')) || this.#i18n.t('nobody');
   }
 
   /**
@@ -733,8 +730,8 @@ export class SalesProcessDesigner extends ConnectedElement {
    * form to add one (users with the post-sale role first, any user allowed, then departments).
    * `now` reads the team at the time of the click (quick clicks must not lose one).
    */
-  protected renderTeam(id: string, now: () => Team, set: (team: Team) => void) {
-    const t = this.i18n;
+  #renderTeam(id: string, now: () => Team, set: (team: Team) => void) {
+    const t = this.#i18n;
     const team = now();
     const users = this.users ?? [];
     const staff = users.filter((u) => u.roles?.includes('postsale'));
@@ -752,7 +749,7 @@ export class SalesProcessDesigner extends ConnectedElement {
         ${(['userIds', 'departments'] as const).map((key) =>
           team[key].map(
             (x) =>
-              html`<li>${this.memberName(key, x)} <button type="button" class="icon" aria-label=${t.t('remove', { name: this.memberName(key, x) })} @click=${() => change(key, x, false)}>×</button></li>`,
+              html`<li>${this.#memberName(key, x)} <button type="button" class="icon" aria-label=${t.t('remove', { name: this.#memberName(key, x) })} @click=${() => change(key, x, false)}>×</button></li>`,
           ),
         )}
         ${team.userIds.length || team.departments.length ? nothing : html`<li class="muted">${t.t('nobody')}</li>`}
@@ -781,31 +778,31 @@ export class SalesProcessDesigner extends ConnectedElement {
 
   // ---- process settings: post-sale team, applicability conditions ------------------------
 
-  protected renderSettings(draft: ProcessDraft) {
-    const t = this.i18n;
+  #renderSettings(draft: ProcessDraft) {
+    const t = this.#i18n;
     const def = draft.definition;
     return html`<div class="editor"><fieldset id="postsale-team">
         <legend>${t.t('postsaleTeam')}</legend>
         <p class="muted">${t.t('postsaleTeamHint')}</p>
-        ${this.renderTeam(
+        ${this.#renderTeam(
           'team',
           () => this.draft!.definition.postsaleTeam,
-          (team) => this.edit((doc) => setDraftValue(doc, 'postsaleTeam', team)),
+          (team) => this.#edit((doc) => setDraftValue(doc, 'postsaleTeam', team)),
         )}
       </fieldset>
-      ${this.renderConditions(def.appliesWhen)}</div>`;
+      ${this.#renderConditions(def.appliesWhen)}</div>`;
   }
 
   /** A custom field of a customer or opportunity (not built in). */
-  private customField(source: Condition['source'], key: string): FieldDefinition | undefined {
+  #customField(source: Condition['source'], key: string): FieldDefinition | undefined {
     const f = this.catalog?.[source].find((d) => d.key === key);
     return f && !('system' in f && f.system) ? f : undefined;
   }
 
   /** A condition as a sentence: 客户的“客户类型”为“大客户”或“战略客户”. */
-  private conditionText(c: Condition): string {
-    const t = this.i18n;
-    const field = this.customField(c.source, c.key);
+  #conditionText(c: Condition): string {
+    const t = this.#i18n;
+    const field = this.#customField(c.source, c.key);
     return t.t(field?.type === 'multiselect' ? 'conditionHas' : 'conditionIs', {
       source: t.t(`source_${c.source}`),
       field: field ? t.pick(field.label) : c.key,
@@ -822,22 +819,22 @@ export class SalesProcessDesigner extends ConnectedElement {
    * The applicability conditions, each a sentence with a remove button (and its problems);
    * a form adds one: a select or multiselect field not archived, and some of its options.
    */
-  protected renderConditions(conditions: Condition[]) {
-    const t = this.i18n;
-    const set = (list: Condition[]) => this.edit((doc) => setDraftValue(doc, 'appliesWhen', list));
+  #renderConditions(conditions: Condition[]) {
+    const t = this.#i18n;
+    const set = (list: Condition[]) => this.#edit((doc) => setDraftValue(doc, 'appliesWhen', list));
     const now = () => this.draft!.definition.appliesWhen;
     const [source, key] = this.conditionField.split(':') as [Condition['source'], string];
-    const picked = this.conditionField ? this.customField(source, key) : undefined;
+    const picked = this.conditionField ? this.#customField(source, key) : undefined;
     const offered = (f: FieldDefinition) => (f.options ?? []).filter((o) => !o.archived);
     return html`<fieldset id="conditions">
       <legend>${t.t('appliesWhen')}</legend>
       <p class="muted">${t.t('appliesWhenHint')}</p>
       <ul class="conditions">
         ${conditions.map((c, i) => {
-          const text = this.conditionText(c);
+          const text = this.#conditionText(c);
           return html`<li data-condition="${c.source}:${c.key}">${text}
             <button class="icon danger" aria-label=${t.t('remove', { name: text })} @click=${() => set(now().filter((x) => x.source !== c.source || x.key !== c.key))}>×</button>
-            ${this.problemText(this.problemsAt('appliesWhen', i))}</li>`;
+            ${this.#problemText(this.#problemsAt('appliesWhen', i))}</li>`;
         })}
         ${conditions.length ? nothing : html`<li class="muted">${t.t('noConditions')}</li>`}
       </ul>
@@ -866,7 +863,7 @@ export class SalesProcessDesigner extends ConnectedElement {
                     (f) =>
                       // The lost reason is chosen when a deal is lost, long after its process.
                       f.key !== 'lostReason' &&
-                      this.customField(s, f.key) &&
+                      this.#customField(s, f.key) &&
                       !f.archived &&
                       offered(f).length &&
                       !conditions.some((c) => c.source === s && c.key === f.key),
@@ -887,14 +884,14 @@ export class SalesProcessDesigner extends ConnectedElement {
     </fieldset>`;
   }
 
-  private fieldLabel(f: StageField): string {
-    if (f.label) return this.i18n.pick(f.label);
+  #fieldLabel(f: StageField): string {
+    if (f.label) return this.#i18n.pick(f.label);
     const def = f.source === 'stage' ? undefined : this.catalog?.[f.source].find((d) => d.key === f.key);
-    return def ? this.i18n.pick(def.label) : f.key;
+    return def ? this.#i18n.pick(def.label) : f.key;
   }
 
-  protected renderFields(phase: Phase, s: Stage, index: number) {
-    const t = this.i18n;
+  #renderFields(phase: Phase, s: Stage, index: number) {
+    const t = this.#i18n;
     const uid = (f: StageField) => `${f.source}:${f.key}`;
     const taken = new Set(s.fields.map(uid));
     const pickable = (['customer', 'opportunity'] as const).map((source) => ({
@@ -910,12 +907,12 @@ export class SalesProcessDesigner extends ConnectedElement {
               ${s.fields.map(
                 (f, i) => html`<tr data-field=${uid(f)}>
                   <td><span class="badge">${t.t(`source_${f.source}`)}</span></td>
-                  <td>${this.fieldLabel(f)} ${this.problemText(this.problemsAt(phase, index, 'fields', i))}</td>
-                  <td><label class="check"><input type="checkbox" .checked=${f.required} @change=${(e: Event) => this.edit((doc) => setStageFieldValue(doc, phase, s.id, uid(f), 'required', (e.target as HTMLInputElement).checked))} /> ${t.t('required')}</label></td>
+                  <td>${this.#fieldLabel(f)} ${this.#problemText(this.#problemsAt(phase, index, 'fields', i))}</td>
+                  <td><label class="check"><input type="checkbox" .checked=${f.required} @change=${(e: Event) => this.#edit((doc) => setStageFieldValue(doc, phase, s.id, uid(f), 'required', (e.target as HTMLInputElement).checked))} /> ${t.t('required')}</label></td>
                   <td>
-                    <button class="icon" ?disabled=${i === 0} aria-label="${t.t('moveUp')} ${this.fieldLabel(f)}" @click=${() => this.edit((doc) => moveStageField(doc, phase, s.id, uid(f), i - 1))}>↑</button>
-                    <button class="icon" ?disabled=${i === s.fields.length - 1} aria-label="${t.t('moveDown')} ${this.fieldLabel(f)}" @click=${() => this.edit((doc) => moveStageField(doc, phase, s.id, uid(f), i + 1))}>↓</button>
-                    <button class="icon danger" aria-label="${t.t('removeField')} ${this.fieldLabel(f)}" @click=${() => this.edit((doc) => removeStageField(doc, phase, s.id, uid(f)))}>×</button>
+                    <button class="icon" ?disabled=${i === 0} aria-label="${t.t('moveUp')} ${this.#fieldLabel(f)}" @click=${() => this.#edit((doc) => moveStageField(doc, phase, s.id, uid(f), i - 1))}>↑</button>
+                    <button class="icon" ?disabled=${i === s.fields.length - 1} aria-label="${t.t('moveDown')} ${this.#fieldLabel(f)}" @click=${() => this.#edit((doc) => moveStageField(doc, phase, s.id, uid(f), i + 1))}>↓</button>
+                    <button class="icon danger" aria-label="${t.t('removeField')} ${this.#fieldLabel(f)}" @click=${() => this.#edit((doc) => removeStageField(doc, phase, s.id, uid(f)))}>×</button>
                   </td>
                 </tr>`,
               )}
@@ -928,7 +925,7 @@ export class SalesProcessDesigner extends ConnectedElement {
           e.preventDefault();
           const value = String(new FormData(e.target as HTMLFormElement).get('field') ?? '');
           const [source, key] = value.split(':') as ['customer' | 'opportunity', string];
-          if (key) this.edit((doc) => addStageField(doc, phase, s.id, { source, key, required: false }));
+          if (key) this.#edit((doc) => addStageField(doc, phase, s.id, { source, key, required: false }));
           (e.target as HTMLFormElement).reset();
         }}>
           <label class="stack">${t.t('addExisting')}
@@ -952,7 +949,7 @@ export class SalesProcessDesigner extends ConnectedElement {
             .map((label, i) => ({ value: `o${i + 1}`, label: { zh: label, en: label } }));
           // "Budget range" → budgetRange; no usable English label → a generated key.
           const key = camelKey(en) || newId('f');
-          this.edit((doc) =>
+          this.#edit((doc) =>
             addStageField(doc, phase, s.id, {
               source: 'stage',
               key: taken.has(`stage:${key}`) ? newId('f') : key,
@@ -976,23 +973,23 @@ export class SalesProcessDesigner extends ConnectedElement {
     </fieldset>`;
   }
 
-  protected renderTerminal(draft: ProcessDraft) {
-    const t = this.i18n;
+  #renderTerminal(draft: ProcessDraft) {
+    const t = this.#i18n;
     return html`<div class="row">
       ${(['won', 'lost', 'invalid'] as const).map(
         (k) => html`<fieldset>
           <legend>${t.t(k)}</legend>
-          <label class="stack">${t.t('terminalName')} <input id="terminal-${k}-name" .value=${draft.definition.terminal[k].name} maxlength="80" @change=${(e: Event) => this.edit((doc) => setTerminal(doc, k, 'name', (e.target as HTMLInputElement).value))} /></label>
-          <label class="stack">${t.t('winRate')} <input id="terminal-${k}-rate" type="number" min="0" max="100" .value=${String(draft.definition.terminal[k].winRate)} @change=${(e: Event) => this.edit((doc) => setTerminal(doc, k, 'winRate', Math.max(0, Math.min(100, Number((e.target as HTMLInputElement).value) || 0))))} /></label>
+          <label class="stack">${t.t('terminalName')} <input id="terminal-${k}-name" .value=${draft.definition.terminal[k].name} maxlength="80" @change=${(e: Event) => this.#edit((doc) => setTerminal(doc, k, 'name', (e.target as HTMLInputElement).value))} /></label>
+          <label class="stack">${t.t('winRate')} <input id="terminal-${k}-rate" type="number" min="0" max="100" .value=${String(draft.definition.terminal[k].winRate)} @change=${(e: Event) => this.#edit((doc) => setTerminal(doc, k, 'winRate', Math.max(0, Math.min(100, Number((e.target as HTMLInputElement).value) || 0))))} /></label>
         </fieldset>`,
       )}
     </div>`;
   }
 
-  protected renderRules(draft: ProcessDraft) {
-    const t = this.i18n;
+  #renderRules(draft: ProcessDraft) {
+    const t = this.#i18n;
     const r = draft.definition.rules;
-    const rule = (key: keyof typeof r, value: unknown) => this.edit((doc) => setRule(doc, key, value));
+    const rule = (key: keyof typeof r, value: unknown) => this.#edit((doc) => setRule(doc, key, value));
     return html`<div class="editor">
       <label class="check"><input id="rule-order-to-win" type="checkbox" .checked=${r.orderRequiredToWin} @change=${(e: Event) => rule('orderRequiredToWin', (e.target as HTMLInputElement).checked)} /> ${t.t('orderRequiredToWin')}</label>
       <label class="stack">${t.t('orderAllowedAfterStage')}
@@ -1000,7 +997,7 @@ export class SalesProcessDesigner extends ConnectedElement {
           <option value="" ?selected=${!r.orderAllowedAfterStage}>${t.t('anyStage')}</option>
           ${draft.definition.presale.map((s) => html`<option value=${s.id} ?selected=${r.orderAllowedAfterStage === s.id}>${s.name || s.id}</option>`)}
         </select>
-        ${this.problemText(this.problemsAt('rules'))}
+        ${this.#problemText(this.#problemsAt('rules'))}
       </label>
       <label class="check"><input id="rule-skip" type="checkbox" .checked=${r.allowSkipStages} @change=${(e: Event) => rule('allowSkipStages', (e.target as HTMLInputElement).checked)} /> ${t.t('allowSkipStages')}</label>
       <label class="check"><input id="rule-back" type="checkbox" .checked=${r.allowMoveBack} @change=${(e: Event) => rule('allowMoveBack', (e.target as HTMLInputElement).checked)} /> ${t.t('allowMoveBack')}</label>
@@ -1008,13 +1005,13 @@ export class SalesProcessDesigner extends ConnectedElement {
     </div>`;
   }
 
-  protected renderDepartments(draft: ProcessDraft) {
-    const t = this.i18n;
+  #renderDepartments(draft: ProcessDraft) {
+    const t = this.#i18n;
     const all = this.departments ?? [];
     const chosen = new Set(draft.departments);
     // The departments now, not at render time: quick clicks must not lose one.
     const toggle = (id: string, on: boolean) =>
-      this.edit((doc) => {
+      this.#edit((doc) => {
         const now = new Set(this.draft?.departments ?? []);
         if (on) now.add(id);
         else now.delete(id);
@@ -1033,9 +1030,9 @@ export class SalesProcessDesigner extends ConnectedElement {
 
   // ---- history ----------------------------------------------------------------------------
 
-  protected renderHistory(draft: ProcessDraft) {
-    const t = this.i18n;
-    const h = this.history;
+  #renderHistory(draft: ProcessDraft) {
+    const t = this.#i18n;
+    const h = this.#history;
     const page = h.value;
     const pending = h.status === TaskStatus.PENDING;
     // The first page on its way (opened, or refreshed): what was shown before is not this.
@@ -1045,7 +1042,7 @@ export class SalesProcessDesigner extends ConnectedElement {
         : !page || (pending && !this.historyCursor)
           ? html`<p aria-busy="true">${t.t('loading')}</p>`
           : page.items.length
-            ? html`<ol class="history">${page.items.map((e) => this.renderEntry(e, draft))}</ol>`
+            ? html`<ol class="history">${page.items.map((e) => this.#renderEntry(e, draft))}</ol>`
             : html`<p class="muted">${t.t('historyEmpty')}</p>`;
     return html`<section part="history" aria-label=${t.t('history')} aria-busy=${pending ? 'true' : 'false'}>
       ${h.status === TaskStatus.ERROR ? html`<p class="alert" role="alert">${t.t('historyFailed')}${this.errorMessage(h.error)} <button @click=${() => h.run()}>${t.t('retry')}</button></p>` : list}
@@ -1053,20 +1050,20 @@ export class SalesProcessDesigner extends ConnectedElement {
     </section>`;
   }
 
-  protected renderEntry(e: AuditEntry, draft: ProcessDraft) {
-    const t = this.i18n;
+  #renderEntry(e: AuditEntry, draft: ProcessDraft) {
+    const t = this.#i18n;
     const key = `act_${e.action.replace('.', '_')}`;
     const when = new Date(e.at);
     return html`<li data-action=${e.action}>
       <div><strong>${key in messages['zh-CN'] ? t.t(key as Msg) : e.action}</strong>
         <span class="muted">${e.actorName || e.actorId || t.t('system')} · <time datetime=${e.at}>${new Intl.DateTimeFormat(t.locale, { dateStyle: 'medium', timeStyle: 'short' }).format(when)}</time></span></div>
-      <ul>${this.diffLines(e.diff, draft).map((line) => html`<li>${line}</li>`)}</ul>
+      <ul>${this.#diffLines(e.diff, draft).map((line) => html`<li>${line}</li>`)}</ul>
     </li>`;
   }
 
   /** An entry's diff as sentences: `{key: [before, after]}` pairs, counts, and the stage changes of a publish. */
-  private diffLines(diff: Record<string, unknown>, draft: ProcessDraft): string[] {
-    const t = this.i18n;
+  #diffLines(diff: Record<string, unknown>, draft: ProcessDraft): string[] {
+    const t = this.#i18n;
     const zh = t.locale !== 'en';
     const list = (xs: unknown[]) => xs.join(zh ? '、' : ', ');
     const colon = zh ? '：' : ': ';
@@ -1114,7 +1111,7 @@ export class SalesProcessDesigner extends ConnectedElement {
       else if (key === 'stageMapping')
         for (const [from, to] of Object.entries(v as Record<string, string>))
           out.push(t.t('d_mapping', { from: stageName(from), to: stageName(to) }));
-      else if (key === 'stages') for (const c of v as StageChange[]) out.push(this.stageLine(c));
+      else if (key === 'stages') for (const c of v as StageChange[]) out.push(this.#stageLine(c));
       else if (key === 'rules' || key === 'terminal')
         for (const [k, p] of Object.entries(v as Record<string, unknown>)) out.push(pair(k, p));
       else if (Array.isArray(v) && v.length === 2) out.push(pair(key, v));
@@ -1123,8 +1120,8 @@ export class SalesProcessDesigner extends ConnectedElement {
     return out;
   }
 
-  private stageLine(c: StageChange): string {
-    const t = this.i18n;
+  #stageLine(c: StageChange): string {
+    const t = this.#i18n;
     const phase = t.t(c.phase);
     if (c.kind === 'renamed') return t.t('s_renamed', { from: c.from ?? '', to: c.to ?? '' });
     if (c.kind === 'reordered') return t.t('s_reordered', { phase, names: (c.names ?? []).join(' → ') });
@@ -1140,20 +1137,20 @@ export class SalesProcessDesigner extends ConnectedElement {
 
   // ---- lifecycle and publishing -----------------------------------------------------------
 
-  private async setStatus(action: 'enable' | 'disable') {
+  async #setStatus(action: 'enable' | 'disable') {
     const client = this.client;
     if (!client) return;
     try {
       const { data } = await client.post<ProcessInfo>(`/processes/${encodeURIComponent(this.processId)}/${action}`);
       this.process = data;
       this.actionError = null;
-      this.changedProcess();
+      this.#changedProcess();
     } catch (e) {
-      this.fail(e);
+      this.#fail(e);
     }
   }
 
-  private deleteProcess = async () => {
+  #deleteProcess = async () => {
     const client = this.client;
     if (!client) return;
     this.confirmingDelete = false;
@@ -1162,24 +1159,24 @@ export class SalesProcessDesigner extends ConnectedElement {
       this.actionError = null;
       this.process = null;
     } catch (e) {
-      this.fail(e);
+      this.#fail(e);
     }
   };
 
-  private openPublish = async () => {
+  #openPublish = async () => {
     this.publishState = { ...this.publishState, preview: null, error: null, result: null, mapping: {} };
     await this.updateComplete;
     this.shadowRoot!.querySelector<HTMLDialogElement>('dialog')?.showModal();
-    await this.loadPreview();
+    await this.#loadPreview();
   };
 
-  private async loadPreview() {
+  async #loadPreview() {
     const client = this.client;
     if (!client) return;
     const { mode, mapping } = this.publishState;
     try {
       // The last edits reach the server before it reads the draft.
-      await this.live.flush();
+      await this.#live.flush();
       const { data } = await client.post<Preview>(`/processes/${encodeURIComponent(this.processId)}/publish/preview`, {
         mode,
         stageMapping: mapping,
@@ -1191,19 +1188,19 @@ export class SalesProcessDesigner extends ConnectedElement {
         ...this.publishState,
         preview: null,
         error:
-          this.i18n.t('previewFailed') +
+          this.#i18n.t('previewFailed') +
           [this.errorMessage(err), ...this.detailMessages(err)].filter(Boolean).join('；'),
       };
     }
   }
 
-  private async publish() {
+  async #publish() {
     const client = this.client;
     if (!client) return;
     const { mode, mapping, disableOld } = this.publishState;
     this.publishState = { ...this.publishState, busy: true };
     try {
-      await this.live.flush();
+      await this.#live.flush();
       const { data } = await client.post<{ processId: string; version: number; moved: number }>(
         `/processes/${encodeURIComponent(this.processId)}/publish`,
         { mode, stageMapping: mapping, disableOld },
@@ -1211,34 +1208,34 @@ export class SalesProcessDesigner extends ConnectedElement {
       this.publishState = {
         ...this.publishState,
         busy: false,
-        result: mode === 'new-process' ? this.i18n.t('publishedNew') : this.i18n.t('published', { v: data.version }),
+        result: mode === 'new-process' ? this.#i18n.t('publishedNew') : this.#i18n.t('published', { v: data.version }),
         error: null,
       };
       this.dispatchEvent(
         new SpPublishEvent({ processId: data.processId, version: data.version, mode, moved: data.moved }),
       );
-      this.changedProcess();
-      await this.loader.run();
+      this.#changedProcess();
+      await this.#loader.run();
     } catch (e) {
       const err = e as ApiClientError;
       this.publishState = {
         ...this.publishState,
         busy: false,
         error:
-          this.i18n.t('publishFailed') +
+          this.#i18n.t('publishFailed') +
           [this.errorMessage(err), ...this.detailMessages(err)].filter(Boolean).join('；'),
       };
     }
   }
 
-  protected renderPublish() {
-    const t = this.i18n;
+  #renderPublish() {
+    const t = this.#i18n;
     const st = this.publishState;
-    const { draft, problems } = this.view!;
+    const { draft, problems } = this.#view!;
     const close = () => this.shadowRoot!.querySelector<HTMLDialogElement>('dialog')?.close();
     const change = (patch: Partial<typeof st>) => {
       this.publishState = { ...this.publishState, ...patch };
-      void this.loadPreview();
+      void this.#loadPreview();
     };
     const unmapped = st.preview?.unmapped ?? [];
     const blocked =
@@ -1279,7 +1276,7 @@ export class SalesProcessDesigner extends ConnectedElement {
       ${st.result ? html`<p role="status"><strong>${st.result}</strong></p>` : nothing}
       <div class="buttons">
         <button @click=${close}>${st.result ? t.t('close') : t.t('cancel')}</button>
-        ${st.result ? nothing : html`<button class="primary" ?disabled=${blocked} @click=${() => this.publish()}>${t.t('confirmPublish')}</button>`}
+        ${st.result ? nothing : html`<button class="primary" ?disabled=${blocked} @click=${() => this.#publish()}>${t.t('confirmPublish')}</button>`}
       </div>
     </dialog>`;
   }

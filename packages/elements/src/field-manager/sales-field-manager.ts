@@ -150,18 +150,18 @@ export class SalesFieldManager extends ConnectedElement {
   /** The field row that takes the tab stop in the list (roving tabindex). */
   #focusKey: string | null = null;
 
-  protected readonly i18n = new LocalizeController(this, messages);
+  readonly #i18n = new LocalizeController(this, messages);
   /** Keyboard moves in the list of custom fields. */
-  protected readonly reorder = new ReorderController(this, {
-    drop: (key, to) => this.moveTo(key, to, key),
+  readonly #reorder = new ReorderController(this, {
+    drop: (key, to) => this.#moveTo(key, to, key),
     focusAt: (i) => {
-      const f = this.ordered(this.object)[i];
-      if (f) void this.focusField((this.#focusKey = f.key));
+      const f = this.#ordered(this.object)[i];
+      if (f) void this.#focusField((this.#focusKey = f.key));
     },
     say: (text) => (this.announcement = text),
   });
   /** Changes by any admin (any instance): the list reloads; an open editor of that field is told. */
-  protected readonly stream = new StreamController(this, () => [this.conn, '/fields/stream'], {
+  readonly #stream = new StreamController(this, () => [this.conn, '/fields/stream'], {
     onStatus: (status) => (this.live = status === 'open'),
     onEvent: (e) => {
       if (e.event !== 'fields') return;
@@ -173,8 +173,8 @@ export class SalesFieldManager extends ConnectedElement {
     },
   });
   /** Every object's fields, archived ones included; again on each change and when the element comes back. */
-  protected readonly loader = new Task(this, {
-    args: () => [this.conn, this.stream.attached, this.rev] as const,
+  readonly #loader = new Task(this, {
+    args: () => [this.conn, this.#stream.attached, this.rev] as const,
     task: async ([conn], { signal }) => {
       const lists = await Promise.all(
         OBJECTS.map((o) => conn.client.get<{ items: ManagedField[] }>(`/fields/${o}?includeArchived=true`, signal)),
@@ -194,35 +194,35 @@ export class SalesFieldManager extends ConnectedElement {
 
   /** Loads the fields again. */
   async refresh(): Promise<void> {
-    await this.loader.run();
+    await this.#loader.run();
   }
 
   // ---- reading -----------------------------------------------------------------------
 
-  private fieldsOf(object: FieldObject): ManagedField[] {
+  #fieldsOf(object: FieldObject): ManagedField[] {
     return this.catalog?.[object] ?? [];
   }
 
   /** The object's custom fields that are not archived, in order (a picked one where it would go). */
-  private ordered(object: FieldObject): ManagedField[] {
-    return this.reorder.arrange(
-      this.fieldsOf(object).filter((f) => !f.system && !f.archived),
+  #ordered(object: FieldObject): ManagedField[] {
+    return this.#reorder.arrange(
+      this.#fieldsOf(object).filter((f) => !f.system && !f.archived),
       (f) => f.key,
     );
   }
 
-  private nameOf(f: { label: LocalizedText; key?: string; value?: string }): string {
-    return this.i18n.pick(f.label) || f.key || f.value || '';
+  #nameOf(f: { label: LocalizedText; key?: string; value?: string }): string {
+    return this.#i18n.pick(f.label) || f.key || f.value || '';
   }
 
-  private typeName(type: string): string {
-    return this.i18n.t(`type_${type}` as 'type_text');
+  #typeName(type: string): string {
+    return this.#i18n.t(`type_${type}` as 'type_text');
   }
 
   // ---- changes -------------------------------------------------------------------------
 
   /** Sends one change; on success reloads, says so and fires `sp-fields-changed`; on refusal shows why. */
-  private async change(
+  async #change(
     action: FieldChangeAction,
     object: FieldObject,
     key: string | undefined,
@@ -232,7 +232,7 @@ export class SalesFieldManager extends ConnectedElement {
     this.problem = '';
     try {
       await send();
-      this.announcement = this.i18n.t('saved');
+      this.announcement = this.#i18n.t('saved');
       this.dispatchEvent(new SpFieldsChangedEvent({ object, key, action }));
       this.rev++;
       return true;
@@ -246,53 +246,53 @@ export class SalesFieldManager extends ConnectedElement {
     }
   }
 
-  private path(object: FieldObject, key?: string) {
+  #path(object: FieldObject, key?: string) {
     return `/fields/${object}${key === undefined ? '' : `/${encodeURIComponent(key)}`}`;
   }
 
-  private archive(f: ManagedField) {
+  #archive(f: ManagedField) {
     this.confirming = null;
-    return this.change('archive', this.object, f.key, () => this.client.delete(this.path(this.object, f.key)));
+    return this.#change('archive', this.object, f.key, () => this.client.delete(this.#path(this.object, f.key)));
   }
 
-  private restore(f: ManagedField) {
-    return this.change('restore', this.object, f.key, () =>
-      this.client.request('PATCH', this.path(this.object, f.key), { archived: false }),
+  #restore(f: ManagedField) {
+    return this.#change('restore', this.object, f.key, () =>
+      this.client.request('PATCH', this.#path(this.object, f.key), { archived: false }),
     );
   }
 
-  private async saveOrder(keys: string[], focus?: string) {
+  async #saveOrder(keys: string[], focus?: string) {
     const object = this.object;
-    const ok = await this.change('reorder', object, undefined, () =>
-      this.client.put(`${this.path(object)}/order`, { keys }),
+    const ok = await this.#change('reorder', object, undefined, () =>
+      this.client.put(`${this.#path(object)}/order`, { keys }),
     );
     if (ok && this.catalog) {
       // Shown at once in the new order (the reload confirms it).
-      const byKey = new Map(this.fieldsOf(object).map((f) => [f.key, f]));
-      const rest = this.fieldsOf(object).filter((f) => f.system || f.archived);
+      const byKey = new Map(this.#fieldsOf(object).map((f) => [f.key, f]));
+      const rest = this.#fieldsOf(object).filter((f) => f.system || f.archived);
       const system = rest.filter((f) => f.system);
       const archived = rest.filter((f) => !f.system);
       this.catalog = { ...this.catalog, [object]: [...system, ...keys.map((k) => byKey.get(k)!), ...archived] };
     }
-    if (focus) void this.focusField(focus);
+    if (focus) void this.#focusField(focus);
   }
 
   /** Moves a custom field to `to` and saves the order; `focus`: the row to focus afterwards. */
-  private moveTo(key: string, to: number, focus?: string) {
-    const keys = this.ordered(this.object).map((x) => x.key);
+  #moveTo(key: string, to: number, focus?: string) {
+    const keys = this.#ordered(this.object).map((x) => x.key);
     const from = keys.indexOf(key);
     if (from < 0 || from === to || to < 0 || to >= keys.length) {
-      if (focus) void this.focusField(focus);
+      if (focus) void this.#focusField(focus);
       return;
     }
     keys.splice(from, 1);
     keys.splice(to, 0, key);
-    void this.saveOrder(keys, focus);
+    void this.#saveOrder(keys, focus);
   }
 
   // ---- the editor ------------------------------------------------------------------------
 
-  private openAdd() {
+  #openAdd() {
     this.problem = '';
     this.editor = {
       mode: 'add',
@@ -305,10 +305,10 @@ export class SalesFieldManager extends ConnectedElement {
       options: [],
       changedElsewhere: false,
     };
-    void this.focusEditor();
+    void this.#focusEditor();
   }
 
-  private openEdit(f: ManagedField) {
+  #openEdit(f: ManagedField) {
     this.problem = '';
     this.editor = {
       mode: 'edit',
@@ -327,25 +327,25 @@ export class SalesFieldManager extends ConnectedElement {
       })),
       changedElsewhere: false,
     };
-    void this.focusEditor();
+    void this.#focusEditor();
   }
 
-  private closeEditor() {
+  #closeEditor() {
     this.editor = null;
     this.problem = '';
   }
 
-  private patchEditor(patch: Partial<EditorState>) {
+  #patchEditor(patch: Partial<EditorState>) {
     if (this.editor) this.editor = { ...this.editor, ...patch };
   }
 
-  private patchOption(i: number, patch: Partial<OptionDraft>) {
+  #patchOption(i: number, patch: Partial<OptionDraft>) {
     const ed = this.editor;
     if (!ed) return;
     this.editor = { ...ed, options: ed.options.map((o, j) => (j === i ? { ...o, ...patch } : o)) };
   }
 
-  private moveOption(i: number, delta: number) {
+  #moveOption(i: number, delta: number) {
     const ed = this.editor;
     const to = i + delta;
     if (!ed || to < 0 || to >= ed.options.length) return;
@@ -355,7 +355,7 @@ export class SalesFieldManager extends ConnectedElement {
     this.editor = { ...ed, options };
   }
 
-  private addOption() {
+  #addOption() {
     const ed = this.editor;
     if (!ed) return;
     this.editor = { ...ed, options: [...ed.options, { value: '', zh: '', en: '', archived: false, saved: false }] };
@@ -364,13 +364,13 @@ export class SalesFieldManager extends ConnectedElement {
     );
   }
 
-  private removeOption(i: number) {
+  #removeOption(i: number) {
     const ed = this.editor;
     if (ed) this.editor = { ...ed, options: ed.options.filter((_, j) => j !== i) };
   }
 
   /** The options to send: a new option without a value gets one from its name (unique in the field). */
-  private optionsToSend(ed: EditorState): ManagedOption[] {
+  #optionsToSend(ed: EditorState): ManagedOption[] {
     const taken = new Set(ed.options.map((o) => o.value.trim()).filter(Boolean));
     return ed.options.map((o, i) => {
       let value = o.value.trim();
@@ -386,18 +386,18 @@ export class SalesFieldManager extends ConnectedElement {
     });
   }
 
-  private async save(e: SubmitEvent) {
+  async #save(e: SubmitEvent) {
     e.preventDefault();
     const ed = this.editor;
     if (!ed || this.busy) return;
     const zh = ed.zh.trim();
     const en = ed.en.trim();
     const label = { zh: zh || en, en: en || zh };
-    const options = hasOptions(ed.type) ? this.optionsToSend(ed) : undefined;
+    const options = hasOptions(ed.type) ? this.#optionsToSend(ed) : undefined;
     const ok =
       ed.mode === 'add'
-        ? await this.change('create', ed.object, ed.key, () =>
-            this.client.post(this.path(ed.object), {
+        ? await this.#change('create', ed.object, ed.key, () =>
+            this.client.post(this.#path(ed.object), {
               key: ed.key.trim(),
               label,
               type: ed.type,
@@ -405,8 +405,8 @@ export class SalesFieldManager extends ConnectedElement {
               ...(options ? { options } : {}),
             }),
           )
-        : await this.change('update', ed.object, ed.key, () =>
-            this.client.request('PATCH', this.path(ed.object, ed.key), {
+        : await this.#change('update', ed.object, ed.key, () =>
+            this.client.request('PATCH', this.#path(ed.object, ed.key), {
               label,
               required: ed.required,
               ...(options ? { options } : {}),
@@ -415,46 +415,46 @@ export class SalesFieldManager extends ConnectedElement {
     if (ok) this.editor = null;
   }
 
-  private async focusEditor() {
+  async #focusEditor() {
     await this.updateComplete;
     this.shadowRoot!.querySelector<HTMLElement>('form.editor input:not([readonly])')?.focus();
   }
 
-  private async focusField(key: string) {
+  async #focusField(key: string) {
     await this.updateComplete;
     this.shadowRoot!.querySelector<HTMLElement>(`ul.fields li[data-key="${CSS.escape(key)}"]`)?.focus();
   }
 
   // ---- keyboard and pointer --------------------------------------------------------------
 
-  private onTabKey(e: KeyboardEvent) {
+  #onTabKey(e: KeyboardEvent) {
     const next = tabAfterKey(e, OBJECTS, this.object);
     if (!next) return;
-    this.select(next);
+    this.#select(next);
     void this.updateComplete.then(() => this.shadowRoot!.querySelector<HTMLElement>(`#tab-${this.object}`)?.focus());
   }
 
-  private select(object: FieldObject) {
+  #select(object: FieldObject) {
     this.object = object;
-    this.reorder.picked = null;
+    this.#reorder.picked = null;
     this.confirming = null;
   }
 
-  private onDrop(e: DragEvent, index: number) {
+  #onDrop(e: DragEvent, index: number) {
     e.preventDefault();
     const key = e.dataTransfer?.getData('text/x-sp-field');
-    if (key) this.moveTo(key, index);
+    if (key) this.#moveTo(key, index);
   }
 
   // ---- rendering -------------------------------------------------------------------------
 
   protected override render() {
-    const t = this.i18n;
+    const t = this.#i18n;
     const object = this.object;
     const objectName = t.t(object);
-    const custom = this.ordered(object);
-    const system = this.fieldsOf(object).filter((f) => f.system);
-    const archived = this.fieldsOf(object).filter((f) => !f.system && f.archived);
+    const custom = this.#ordered(object);
+    const system = this.#fieldsOf(object).filter((f) => f.system);
+    const archived = this.#fieldsOf(object).filter((f) => !f.system && f.archived);
     if (!custom.some((f) => f.key === this.#focusKey)) this.#focusKey = custom[0]?.key ?? null;
     return html`<section aria-labelledby="fm-title">
       <header>
@@ -462,10 +462,10 @@ export class SalesFieldManager extends ConnectedElement {
         ${this.live ? html`<span class="live">● ${t.t('live')}</span>` : nothing}
       </header>
       ${this.renderFailure()}
-      <div role="tablist" part="tabs" aria-label=${t.t('objects')} @keydown=${this.onTabKey}>
+      <div role="tablist" part="tabs" aria-label=${t.t('objects')} @keydown=${this.#onTabKey}>
         ${OBJECTS.map(
           (o) => html`<button role="tab" id="tab-${o}" aria-controls="fm-panel" aria-selected=${o === object}
-            tabindex=${o === object ? 0 : -1} @click=${() => this.select(o)}>${t.t(o)}</button>`,
+            tabindex=${o === object ? 0 : -1} @click=${() => this.#select(o)}>${t.t(o)}</button>`,
         )}
       </div>
       <div role="tabpanel" id="fm-panel" aria-labelledby="tab-${object}">
@@ -473,12 +473,12 @@ export class SalesFieldManager extends ConnectedElement {
         <ul class="fields" part="list" aria-label=${t.t('fields', { object: objectName })}>
           ${system.map(
             (f) => html`<li class="system" data-key=${f.key}>
-              <span class="name">${this.nameOf(f)}</span>
+              <span class="name">${this.#nameOf(f)}</span>
               <span class="tag">${t.t('system')}</span>
-              <span class="muted">${this.typeName(f.type)}</span>
+              <span class="muted">${this.#typeName(f.type)}</span>
             </li>`,
           )}
-          ${custom.map((f, i) => this.renderField(f, i, custom.length))}
+          ${custom.map((f, i) => this.#renderField(f, i, custom.length))}
         </ul>
         ${this.catalog && !custom.length ? html`<p class="muted">${t.t('empty')}</p>` : nothing}
         ${
@@ -489,11 +489,11 @@ export class SalesFieldManager extends ConnectedElement {
               <ul class="fields archived">
                 ${archived.map(
                   (f) => html`<li data-key=${f.key}>
-                    <span class="name">${this.nameOf(f)}</span>
+                    <span class="name">${this.#nameOf(f)}</span>
                     <code>${f.key}</code>
                     <span class="tag">${t.t('archivedTag')}</span>
                     <span class="actions">
-                      <button type="button" ?disabled=${this.busy} @click=${() => this.restore(f)}>${t.t('restore')}</button>
+                      <button type="button" ?disabled=${this.busy} @click=${() => this.#restore(f)}>${t.t('restore')}</button>
                     </span>
                   </li>`,
                 )}
@@ -504,47 +504,47 @@ export class SalesFieldManager extends ConnectedElement {
         ${this.problem ? html`<p class="error" role="alert">${this.problem}</p>` : nothing}
         ${
           this.editor
-            ? this.renderEditor(this.editor)
-            : html`<button type="button" class="primary add" ?disabled=${!this.catalog} @click=${this.openAdd}>${t.t('add')}</button>`
+            ? this.#renderEditor(this.editor)
+            : html`<button type="button" class="primary add" ?disabled=${!this.catalog} @click=${this.#openAdd}>${t.t('add')}</button>`
         }
       </div>
       <div class="sr-only" role="status" aria-live="polite">${this.announcement}</div>
     </section>`;
   }
 
-  private renderField(f: ManagedField, index: number, total: number) {
-    const t = this.i18n;
-    const name = this.nameOf(f);
-    return html`<li data-key=${f.key} class=${this.reorder.picked?.id === f.key ? 'picked' : ''}
+  #renderField(f: ManagedField, index: number, total: number) {
+    const t = this.#i18n;
+    const name = this.#nameOf(f);
+    return html`<li data-key=${f.key} class=${this.#reorder.picked?.id === f.key ? 'picked' : ''}
       tabindex=${f.key === this.#focusKey ? 0 : -1} aria-label=${name} aria-describedby="reorder-hint"
       draggable="true"
       @focus=${() => (this.#focusKey = f.key)}
-      @keydown=${(e: KeyboardEvent) => e.target === e.currentTarget && this.reorder.onKey(e, f.key, name, index, total)}
+      @keydown=${(e: KeyboardEvent) => e.target === e.currentTarget && this.#reorder.onKey(e, f.key, name, index, total)}
       @dragstart=${(e: DragEvent) => e.dataTransfer?.setData('text/x-sp-field', f.key)}
       @dragover=${(e: DragEvent) => e.preventDefault()}
-      @drop=${(e: DragEvent) => this.onDrop(e, index)}>
+      @drop=${(e: DragEvent) => this.#onDrop(e, index)}>
       <span class="name">${name}</span>
       <code>${f.key}</code>
-      <span class="muted">${this.typeName(f.type)}</span>
+      <span class="muted">${this.#typeName(f.type)}</span>
       ${f.required ? html`<span class="tag required">${t.t('required')}</span>` : nothing}
       ${
         hasOptions(f.type)
           ? html`<span class="muted">${(f.options ?? [])
               .filter((o) => !o.archived)
-              .map((o) => this.nameOf(o))
+              .map((o) => this.#nameOf(o))
               .join(' · ')}</span>`
           : nothing
       }
       <span class="actions">
         <button type="button" class="icon" aria-label=${t.t('moveUp', { name })} ?disabled=${this.busy || index === 0}
-          @click=${() => this.moveTo(f.key, index - 1)}>↑</button>
+          @click=${() => this.#moveTo(f.key, index - 1)}>↑</button>
         <button type="button" class="icon" aria-label=${t.t('moveDown', { name })} ?disabled=${this.busy || index === total - 1}
-          @click=${() => this.moveTo(f.key, index + 1)}>↓</button>
-        <button type="button" class="edit" ?disabled=${this.busy} @click=${() => this.openEdit(f)}>${t.t('edit')}</button>
+          @click=${() => this.#moveTo(f.key, index + 1)}>↓</button>
+        <button type="button" class="edit" ?disabled=${this.busy} @click=${() => this.#openEdit(f)}>${t.t('edit')}</button>
         ${
           this.confirming === f.key
             ? html`<span role="group" aria-label=${t.t('archive')}>${t.t('confirmArchive', { name })}
-                <button type="button" class="danger confirm" ?disabled=${this.busy} @click=${() => this.archive(f)}>${t.t('archive')}</button>
+                <button type="button" class="danger confirm" ?disabled=${this.busy} @click=${() => this.#archive(f)}>${t.t('archive')}</button>
                 <button type="button" @click=${() => (this.confirming = null)}>${t.t('cancel')}</button></span>`
             : html`<button type="button" class="danger archive" ?disabled=${this.busy}
                 @click=${() => (this.confirming = f.key)}>${t.t('archive')}</button>`
@@ -553,13 +553,13 @@ export class SalesFieldManager extends ConnectedElement {
     </li>`;
   }
 
-  private renderEditor(ed: EditorState) {
-    const t = this.i18n;
+  #renderEditor(ed: EditorState) {
+    const t = this.#i18n;
     const title =
       ed.mode === 'add'
         ? t.t('addTitle', { object: t.t(ed.object) })
-        : t.t('editTitle', { name: this.i18n.pick({ zh: ed.zh, en: ed.en }) || ed.key });
-    return html`<form class="editor" part="editor" aria-labelledby="editor-title" @submit=${this.save}>
+        : t.t('editTitle', { name: this.#i18n.pick({ zh: ed.zh, en: ed.en }) || ed.key });
+    return html`<form class="editor" part="editor" aria-labelledby="editor-title" @submit=${this.#save}>
       <h4 id="editor-title">${title}</h4>
       ${ed.changedElsewhere ? html`<p class="note" role="status">${t.t('changedElsewhere')}</p>` : nothing}
       <div class="grid">
@@ -568,22 +568,22 @@ export class SalesFieldManager extends ConnectedElement {
             ? html`<label class="stack">${t.t('key')}
                 <input name="key" required maxlength="64" pattern="[A-Za-z][A-Za-z0-9_]*" autocomplete="off"
                   aria-describedby="key-hint" .value=${ed.key}
-                  @input=${(e: Event) => this.patchEditor({ key: (e.target as HTMLInputElement).value })} />
+                  @input=${(e: Event) => this.#patchEditor({ key: (e.target as HTMLInputElement).value })} />
                 <small id="key-hint">${t.t('keyHint')}</small></label>`
             : nothing
         }
         <label class="stack">${t.t('labelZh')}
           <input name="zh" maxlength="120" ?required=${!ed.en.trim()} .value=${ed.zh}
-            @input=${(e: Event) => this.patchEditor({ zh: (e.target as HTMLInputElement).value })} /></label>
+            @input=${(e: Event) => this.#patchEditor({ zh: (e.target as HTMLInputElement).value })} /></label>
         <label class="stack">${t.t('labelEn')}
           <input name="en" maxlength="120" ?required=${!ed.zh.trim()} .value=${ed.en}
-            @input=${(e: Event) => this.patchEditor({ en: (e.target as HTMLInputElement).value })} /></label>
+            @input=${(e: Event) => this.#patchEditor({ en: (e.target as HTMLInputElement).value })} /></label>
         ${
           ed.mode === 'add'
             ? html`<label class="stack">${t.t('type')}
                 <select name="type" @change=${(e: Event) => {
                   const type = (e.target as HTMLSelectElement).value as FieldType;
-                  this.patchEditor({
+                  this.#patchEditor({
                     type,
                     options:
                       hasOptions(type) && !ed.options.length
@@ -591,23 +591,23 @@ export class SalesFieldManager extends ConnectedElement {
                         : ed.options,
                   });
                 }}>
-                  ${FIELD_TYPES.map((type) => html`<option value=${type} ?selected=${type === ed.type}>${this.typeName(type)}</option>`)}
+                  ${FIELD_TYPES.map((type) => html`<option value=${type} ?selected=${type === ed.type}>${this.#typeName(type)}</option>`)}
                 </select></label>`
-            : html`<p class="stack">${t.t('type')}: ${this.typeName(ed.type)} · <code>${ed.key}</code></p>`
+            : html`<p class="stack">${t.t('type')}: ${this.#typeName(ed.type)} · <code>${ed.key}</code></p>`
         }
       </div>
       <label class="check"><input type="checkbox" name="required" .checked=${ed.required}
-        @change=${(e: Event) => this.patchEditor({ required: (e.target as HTMLInputElement).checked })} /> ${t.t('required')}</label>
-      ${hasOptions(ed.type) ? this.renderOptionList(ed) : nothing}
+        @change=${(e: Event) => this.#patchEditor({ required: (e.target as HTMLInputElement).checked })} /> ${t.t('required')}</label>
+      ${hasOptions(ed.type) ? this.#renderOptionList(ed) : nothing}
       <div class="buttons">
         <button type="submit" class="primary" ?disabled=${this.busy}>${t.t('save')}</button>
-        <button type="button" @click=${this.closeEditor}>${t.t('cancel')}</button>
+        <button type="button" @click=${this.#closeEditor}>${t.t('cancel')}</button>
       </div>
     </form>`;
   }
 
-  private renderOptionList(ed: EditorState) {
-    const t = this.i18n;
+  #renderOptionList(ed: EditorState) {
+    const t = this.#i18n;
     const last = ed.options.length - 1;
     return html`<fieldset>
       <legend>${t.t('options')}</legend>
@@ -616,35 +616,35 @@ export class SalesFieldManager extends ConnectedElement {
       </div>
       <ol class="options">
         ${ed.options.map((o, i) => {
-          const name = this.i18n.pick({ zh: o.zh, en: o.en }) || o.value || String(i + 1);
+          const name = this.#i18n.pick({ zh: o.zh, en: o.en }) || o.value || String(i + 1);
           const input = (field: 'value' | 'zh' | 'en', label: string, extra: { readonly?: boolean } = {}) =>
             html`<input class="option-${field}" aria-label="${label} ${i + 1}" maxlength=${field === 'value' ? 64 : 120}
               ?readonly=${!!extra.readonly} .value=${o[field]}
               placeholder=${field === 'value' && !o.saved ? t.t('optionAuto') : ''}
-              @input=${(e: Event) => this.patchOption(i, { [field]: (e.target as HTMLInputElement).value })} />`;
+              @input=${(e: Event) => this.#patchOption(i, { [field]: (e.target as HTMLInputElement).value })} />`;
           return html`<li class=${o.archived ? 'archived' : ''}>
             ${input('value', t.t('optionValue'), { readonly: o.saved })}
             ${input('zh', t.t('optionZh'))}
             ${input('en', t.t('optionEn'))}
             <span class="row-actions">
               <button type="button" class="icon" aria-label=${t.t('moveUp', { name })} ?disabled=${i === 0}
-                @click=${() => this.moveOption(i, -1)}>↑</button>
+                @click=${() => this.#moveOption(i, -1)}>↑</button>
               <button type="button" class="icon" aria-label=${t.t('moveDown', { name })} ?disabled=${i === last}
-                @click=${() => this.moveOption(i, 1)}>↓</button>
+                @click=${() => this.#moveOption(i, 1)}>↓</button>
               ${
                 o.saved
                   ? html`<button type="button" class=${o.archived ? 'restore-option' : 'danger archive-option'}
                       aria-label=${t.t(o.archived ? 'restoreOption' : 'archiveOption', { name })}
                       title=${o.archived ? t.t('optionArchived') : ''}
-                      @click=${() => this.patchOption(i, { archived: !o.archived })}>${t.t(o.archived ? 'restore' : 'archive')}</button>`
+                      @click=${() => this.#patchOption(i, { archived: !o.archived })}>${t.t(o.archived ? 'restore' : 'archive')}</button>`
                   : html`<button type="button" class="icon remove-option" aria-label=${t.t('removeOption', { name })}
-                      @click=${() => this.removeOption(i)}>×</button>`
+                      @click=${() => this.#removeOption(i)}>×</button>`
               }
             </span>
           </li>`;
         })}
       </ol>
-      <button type="button" class="add-option" @click=${this.addOption}>${t.t('addOption')}</button>
+      <button type="button" class="add-option" @click=${this.#addOption}>${t.t('addOption')}</button>
     </fieldset>`;
   }
 }

@@ -77,13 +77,16 @@ export class ContactGates {
   readonly #t: LocalizeController<(typeof contactMessages)['zh-CN']>;
   #loading = false;
 
-  constructor(
-    private readonly host: ContactHost,
-    /** The form's REST client (its connection's, with the current token). */
-    private readonly api: () => ApiClient,
-    /** The form's `sp-error`, and its localized message for a failure. */
-    private readonly report: (e: unknown) => string,
-  ) {
+  readonly #host: ContactHost;
+  /** The form's REST client (its connection's, with the current token). */
+  readonly #api: () => ApiClient;
+  /** The form's `sp-error`, and its localized message for a failure. */
+  readonly #report: (e: unknown) => string;
+
+  constructor(host: ContactHost, api: () => ApiClient, report: (e: unknown) => string) {
+    this.#host = host;
+    this.#api = api;
+    this.#report = report;
     this.#t = new LocalizeController(host, contactMessages);
     const root = host.shadowRoot;
     if (root && styles.styleSheet) root.adoptedStyleSheets = [...root.adoptedStyleSheets, styles.styleSheet];
@@ -93,7 +96,7 @@ export class ContactGates {
     if (this.#loading || this.roles) return;
     this.#loading = true;
     try {
-      const { items } = await this.api().get<{ items: { key: string; options?: RoleOption[] | null }[] }>(
+      const { items } = await this.#api().get<{ items: { key: string; options?: RoleOption[] | null }[] }>(
         '/fields/contact',
       );
       this.roles = (items.find((f) => f.key === 'role')?.options ?? []).filter((o) => !o.archived);
@@ -102,7 +105,7 @@ export class ContactGates {
       this.roles = [];
     } finally {
       this.#loading = false;
-      this.host.requestUpdate();
+      this.#host.requestUpdate();
     }
   }
 
@@ -119,8 +122,8 @@ export class ContactGates {
     const roles = data.getAll('roles').map(String);
     try {
       // What was typed just before must reach the server before the contact does.
-      await this.host.flush();
-      await this.api().post(`/customers/${encodeURIComponent(customerId)}/contacts`, {
+      await this.#host.flush();
+      await this.#api().post(`/customers/${encodeURIComponent(customerId)}/contacts`, {
         name: String(data.get('name') ?? ''),
         title: text('title'),
         phone: text('phone'),
@@ -129,9 +132,9 @@ export class ContactGates {
       form.reset();
       this.error = null;
     } catch (err) {
-      this.error = this.report(err as ApiClientError);
+      this.error = this.#report(err as ApiClientError);
     }
-    this.host.requestUpdate();
+    this.#host.requestUpdate();
   };
 
   /** The contact gates of the current stage, and the form while one is unmet (unless editing is off). */

@@ -97,7 +97,7 @@ export class StageFeedbackForm extends ConnectedElement {
   protected notice: string | null = null;
   protected uploading = new Set<string>();
 
-  protected readonly i18n = new LocalizeController(this, messages);
+  readonly #i18n = new LocalizeController(this, messages);
   protected readonly live = new LiveDocController(this, {
     onNotice: (n) => this.#onNotice(n),
     hasContent: () => !!this.opportunity,
@@ -168,7 +168,7 @@ export class StageFeedbackForm extends ConnectedElement {
   }
 
   /** Whether editing is off: `disabled`, or inside a disabled `<fieldset>`. */
-  protected get editingOff(): boolean {
+  get #editingOff(): boolean {
     return this.disabled || this.formDisabled;
   }
 
@@ -189,7 +189,7 @@ export class StageFeedbackForm extends ConnectedElement {
     if (missing)
       this.#internals.setValidity(
         { valueMissing: true },
-        this.i18n.t('required', { label: this.#label(missing) }),
+        this.#i18n.t('required', { label: this.#label(missing) }),
         this.#anchor(missing),
       );
     else if (invalid)
@@ -216,12 +216,12 @@ export class StageFeedbackForm extends ConnectedElement {
   }
 
   #label(f: Pick<Field, 'label'>): string {
-    return this.i18n.pick(f.label);
+    return this.#i18n.pick(f.label);
   }
 
   #problem(f: Field, value: unknown): string | null {
     const p = checkFieldValue(f.type as FieldType, value, f.options ?? undefined);
-    return p ? this.i18n.pick(p.message) : null;
+    return p ? this.#i18n.pick(p.message) : null;
   }
 
   async #loadUsers() {
@@ -236,13 +236,13 @@ export class StageFeedbackForm extends ConnectedElement {
 
   #onNotice(n: LiveNotice) {
     this.notice =
-      this.i18n.pick(n.message) + (n.details.length ? `：${this.detailMessages(n, (d) => d.path).join('；')}` : '');
+      this.#i18n.pick(n.message) + (n.details.length ? `：${this.detailMessages(n, (d) => d.path).join('；')}` : '');
   }
 
   /** Writes one value into the live doc (everyone sees it; the server checks and saves it). */
-  protected setValue(f: Field, value: unknown, commit: boolean) {
+  #setValue(f: Field, value: unknown, commit: boolean) {
     const doc = this.live.doc;
-    if (!doc || this.editingOff) return;
+    if (!doc || this.#editingOff) return;
     const map = doc.getMap(FORM_ROOT);
     if (JSON.stringify(map.get(keyOf(f))) !== JSON.stringify(value))
       map.set(keyOf(f), value === undefined ? null : value);
@@ -268,7 +268,7 @@ export class StageFeedbackForm extends ConnectedElement {
   }
 
   /** Others in this form, and which field each is in. */
-  protected others(): { name: string; color: string; field: string | null }[] {
+  #others(): { name: string; color: string; field: string | null }[] {
     const awareness = this.live.live?.provider.awareness;
     if (!awareness) return [];
     const out: { name: string; color: string; field: string | null }[] = [];
@@ -293,9 +293,9 @@ export class StageFeedbackForm extends ConnectedElement {
       });
       const body = await res.json().catch(() => null);
       if (!res.ok) throw new Error(body?.error?.message ?? res.statusText);
-      this.setValue(f, body, true);
+      this.#setValue(f, body, true);
     } catch (e) {
-      this.notice = `${this.i18n.t('uploadFailed')}：${(e as Error).message}`;
+      this.notice = `${this.#i18n.t('uploadFailed')}：${(e as Error).message}`;
       this.reportError(e);
     } finally {
       const next = new Set(this.uploading);
@@ -321,7 +321,7 @@ export class StageFeedbackForm extends ConnectedElement {
       a.click();
     } catch (e) {
       const err = e as ApiClientError;
-      this.notice = `${this.i18n.t('downloadFailed')}：${this.errorMessage(err)}`;
+      this.notice = `${this.#i18n.t('downloadFailed')}：${this.errorMessage(err)}`;
       this.reportError(e);
     }
   }
@@ -349,7 +349,7 @@ export class StageFeedbackForm extends ConnectedElement {
   }
 
   protected override render() {
-    const t = this.i18n;
+    const t = this.#i18n;
     const o = this.opportunity;
     if (!this.opportunityId) return nothing;
     if (!o)
@@ -358,7 +358,7 @@ export class StageFeedbackForm extends ConnectedElement {
         : html`<p aria-busy="true">${t.t('loading')}</p>`;
     const closed = !(o.status === 'open' || o.phase === 'postsale') || !o.stageId;
     const values = this.values;
-    const others = this.others();
+    const others = this.#others();
     return html`
       <div class="bar" part="presence">
         ${this.live.connected ? html`<span>● ${t.t('live')}</span>` : html`<span class="offline" role="status">${t.t('offline')}</span>`}
@@ -373,16 +373,16 @@ export class StageFeedbackForm extends ConnectedElement {
             ${o.stageRequirements ? html`<p class="requirements" part="requirements"><strong>${t.t('requirements')}：</strong>${o.stageRequirements}</p>` : nothing}
             ${
               o.gates.some((g) => g.gate === 'minContacts' || g.gate === 'contactRole')
-                ? (this.#contacts?.render(o, this.editingOff) ?? this.#loadContacts())
+                ? (this.#contacts?.render(o, this.#editingOff) ?? this.#loadContacts())
                 : nothing
             }
-            ${this.fields.length ? this.fields.map((f) => this.renderField(f, values[keyOf(f)], others)) : html`<p>${t.t('noFields')}</p>`}
+            ${this.fields.length ? this.fields.map((f) => this.#renderField(f, values[keyOf(f)], others)) : html`<p>${t.t('noFields')}</p>`}
           `
       }
     `;
   }
 
-  protected renderField(
+  #renderField(
     f: Field,
     value: unknown,
     others: { name: string; color: string; field: string | null }[],
@@ -392,7 +392,7 @@ export class StageFeedbackForm extends ConnectedElement {
     const touched = this.touched.has(key);
     const missing = f.required && isEmptyValue(value);
     const problem = this.#problem(f, value);
-    const error = touched ? (missing ? this.i18n.t('requiredShort') : problem) : problem;
+    const error = touched ? (missing ? this.#i18n.t('requiredShort') : problem) : problem;
     const invalid = !!error;
     const editing = others.filter((o) => o.field === key);
     const label = html`${this.#label(f)}${f.required ? html`<span class="req" aria-hidden="true">*</span>` : nothing}${editing.map((w) => html`<span class="editing" .style=${`color:${w.color}`}>✎ ${w.name}</span>`)}`;
@@ -404,18 +404,18 @@ export class StageFeedbackForm extends ConnectedElement {
     };
     return html`<div class="field" part="field">
       ${f.type === 'multiselect' || f.type === 'boolean' ? nothing : html`<label for=${id}>${label}</label>`}
-      ${this.control(f, value, common, label)}
+      ${this.#control(f, value, common, label)}
       ${error ? html`<span class="error" id="${id}-error">${error}</span>` : nothing}
     </div>`;
   }
 
-  protected control(
+  #control(
     f: Field,
     value: unknown,
     c: { id: string; key: string; invalid: boolean; describedby: string },
     label: TemplateResult,
   ): TemplateResult {
-    const disabled = this.editingOff;
+    const disabled = this.#editingOff;
     const focus = () => this.#markFocus(c.key);
     const blur = () => {
       this.#markFocus(null);
@@ -433,21 +433,21 @@ export class StageFeedbackForm extends ConnectedElement {
       aria-describedby=${c.describedby || nothing}
       @focus=${focus}
       @blur=${blur}
-      @input=${(e: Event) => this.setValue(f, (e.target as HTMLInputElement).value || null, false)}
-      @change=${(e: Event) => this.setValue(f, (e.target as HTMLInputElement).value || null, true)}
+      @input=${(e: Event) => this.#setValue(f, (e.target as HTMLInputElement).value || null, false)}
+      @change=${(e: Event) => this.#setValue(f, (e.target as HTMLInputElement).value || null, true)}
     />`;
     switch (f.type) {
       case 'textarea':
         return html`<textarea id=${c.id} data-key=${c.key} .value=${str} ?required=${f.required} ?disabled=${disabled} aria-invalid=${c.invalid ? 'true' : 'false'} aria-describedby=${c.describedby || nothing}
           @focus=${focus} @blur=${blur}
-          @input=${(e: Event) => this.setValue(f, (e.target as HTMLTextAreaElement).value || null, false)}
-          @change=${(e: Event) => this.setValue(f, (e.target as HTMLTextAreaElement).value || null, true)}></textarea>`;
+          @input=${(e: Event) => this.#setValue(f, (e.target as HTMLTextAreaElement).value || null, false)}
+          @change=${(e: Event) => this.#setValue(f, (e.target as HTMLTextAreaElement).value || null, true)}></textarea>`;
       case 'number':
       case 'currency':
         return html`<input id=${c.id} data-key=${c.key} type="number" step=${f.type === 'currency' ? '0.01' : 'any'} inputmode="decimal" .value=${str} ?required=${f.required} ?disabled=${disabled}
           aria-invalid=${c.invalid ? 'true' : 'false'} aria-describedby=${c.describedby || nothing} @focus=${focus} @blur=${blur}
-          @input=${(e: Event) => this.setValue(f, numberOrNull((e.target as HTMLInputElement).value), false)}
-          @change=${(e: Event) => this.setValue(f, numberOrNull((e.target as HTMLInputElement).value), true)} />`;
+          @input=${(e: Event) => this.#setValue(f, numberOrNull((e.target as HTMLInputElement).value), false)}
+          @change=${(e: Event) => this.#setValue(f, numberOrNull((e.target as HTMLInputElement).value), true)} />`;
       case 'date':
         return text('date');
       case 'datetime':
@@ -455,16 +455,16 @@ export class StageFeedbackForm extends ConnectedElement {
           aria-invalid=${c.invalid ? 'true' : 'false'} @focus=${focus} @blur=${blur}
           @change=${(e: Event) => {
             const v = (e.target as HTMLInputElement).value;
-            this.setValue(f, v ? new Date(v).toISOString() : null, true);
+            this.#setValue(f, v ? new Date(v).toISOString() : null, true);
           }} />`;
       case 'boolean':
         return html`<label><input id=${c.id} data-key=${c.key} type="checkbox" .checked=${value === true} ?disabled=${disabled} @focus=${focus} @blur=${blur}
-            @change=${(e: Event) => this.setValue(f, (e.target as HTMLInputElement).checked, true)} /> ${label}</label>`;
+            @change=${(e: Event) => this.#setValue(f, (e.target as HTMLInputElement).checked, true)} /> ${label}</label>`;
       case 'select':
         return html`<select id=${c.id} data-key=${c.key} ?required=${f.required} ?disabled=${disabled} aria-invalid=${c.invalid ? 'true' : 'false'} @focus=${focus} @blur=${blur}
-          @change=${(e: Event) => this.setValue(f, (e.target as HTMLSelectElement).value || null, true)}>
-          <option value="" ?selected=${!str}>${this.i18n.t('choose')}</option>
-          ${(f.options ?? []).map((o) => html`<option value=${o.value} ?selected=${o.value === str}>${this.i18n.pick(o.label)}</option>`)}
+          @change=${(e: Event) => this.#setValue(f, (e.target as HTMLSelectElement).value || null, true)}>
+          <option value="" ?selected=${!str}>${this.#i18n.t('choose')}</option>
+          ${(f.options ?? []).map((o) => html`<option value=${o.value} ?selected=${o.value === str}>${this.#i18n.pick(o.label)}</option>`)}
         </select>`;
       case 'multiselect': {
         const chosen = Array.isArray(value) ? (value as string[]) : [];
@@ -481,8 +481,8 @@ export class StageFeedbackForm extends ConnectedElement {
                     const now = this.values[c.key];
                     const current = Array.isArray(now) ? (now as string[]) : [];
                     const next = on ? [...new Set([...current, o.value])] : current.filter((x) => x !== o.value);
-                    this.setValue(f, next, true);
-                  }} />${this.i18n.pick(o.label)}</label>`,
+                    this.#setValue(f, next, true);
+                  }} />${this.#i18n.pick(o.label)}</label>`,
             )}
           </div>
         </fieldset>`;
@@ -495,8 +495,8 @@ export class StageFeedbackForm extends ConnectedElement {
         return text('url');
       case 'user':
         return this.users.length
-          ? html`<select id=${c.id} data-key=${c.key} ?required=${f.required} ?disabled=${disabled} @focus=${focus} @blur=${blur} @change=${(e: Event) => this.setValue(f, (e.target as HTMLSelectElement).value || null, true)}>
-              <option value="" ?selected=${!str}>${this.i18n.t('choose')}</option>
+          ? html`<select id=${c.id} data-key=${c.key} ?required=${f.required} ?disabled=${disabled} @focus=${focus} @blur=${blur} @change=${(e: Event) => this.#setValue(f, (e.target as HTMLSelectElement).value || null, true)}>
+              <option value="" ?selected=${!str}>${this.#i18n.t('choose')}</option>
               ${this.users.map((u) => html`<option value=${u.id} ?selected=${u.id === str}>${u.name}</option>`)}
             </select>`
           : text('text');
@@ -513,7 +513,7 @@ export class StageFeedbackForm extends ConnectedElement {
               const chosen = (e.target as HTMLInputElement).files?.[0];
               if (chosen) void this.#upload(f, chosen);
             }} />
-          ${this.uploading.has(c.key) ? html`<span role="status">${this.i18n.t('uploading')}</span>` : nothing}
+          ${this.uploading.has(c.key) ? html`<span role="status">${this.#i18n.t('uploading')}</span>` : nothing}
         </div>`;
       }
       default:

@@ -171,9 +171,9 @@ export class SalesFunnelChart extends ConnectedElement {
   protected planError: string | null = null;
   /** What the target field's check found (null: nothing), said in the page's language when shown. */
   protected targetError: TargetProblem | null = null;
-  protected readonly i18n = new LocalizeController(this, messages);
+  readonly #i18n = new LocalizeController(this, messages);
   /** The process's changes, pushed by the server: the figures are loaded again. */
-  protected readonly stream = new StreamController(
+  readonly #stream = new StreamController(
     this,
     () => [this.processId && this.conn, `/analytics/stream?processId=${encodeURIComponent(this.processId)}`],
     { onEvent: (e) => e.event === 'changed' && void this.refresh() },
@@ -183,8 +183,8 @@ export class SalesFunnelChart extends ConnectedElement {
    * client has it), and again when the element comes back to the page; a newer load aborts
    * the one it supersedes.
    */
-  protected readonly loader = new Task(this, {
-    args: () => [this.processId && this.conn, this.processId, this.stream.attached] as const,
+  readonly #loader = new Task(this, {
+    args: () => [this.processId && this.conn, this.processId, this.#stream.attached] as const,
     task: ([conn, processId], { signal }) =>
       conn
         ? conn.client.get<FunnelData>(`/analytics/funnel?processId=${encodeURIComponent(processId)}`, signal)
@@ -202,7 +202,7 @@ export class SalesFunnelChart extends ConnectedElement {
 
   /** Loads the figures again. */
   async refresh(): Promise<void> {
-    if (this.processId) await this.loader.run();
+    if (this.processId) await this.#loader.run();
   }
 
   /**
@@ -210,7 +210,7 @@ export class SalesFunnelChart extends ConnectedElement {
    * step rule, which refused the default 1,000,000 against min 1 and step 1,000) would speak
    * the browser's. The message is the field's custom validity and shows under it.
    */
-  private checkTarget(input: HTMLInputElement): boolean {
+  #checkTarget(input: HTMLInputElement): boolean {
     const value = input.valueAsNumber;
     const problem: TargetProblem | null = input.validity.badInput
       ? 'targetNotNumber'
@@ -224,19 +224,19 @@ export class SalesFunnelChart extends ConnectedElement {
               ? 'targetTooLarge'
               : null;
     this.targetError = problem;
-    input.setCustomValidity(problem ? this.targetMessage(problem) : '');
+    input.setCustomValidity(problem ? this.#targetMessage(problem) : '');
     return !problem;
   }
 
-  private targetMessage(problem: TargetProblem): string {
-    return this.i18n.t(problem, { max: this.i18n.number(MAX_TARGET) });
+  #targetMessage(problem: TargetProblem): string {
+    return this.#i18n.t(problem, { max: this.#i18n.number(MAX_TARGET) });
   }
 
-  private async computePlan(e: SubmitEvent) {
+  async #computePlan(e: SubmitEvent) {
     e.preventDefault();
     const form = e.target as HTMLFormElement;
     const target = form.elements.namedItem('target') as HTMLInputElement;
-    if (!this.checkTarget(target)) {
+    if (!this.#checkTarget(target)) {
       target.focus();
       return;
     }
@@ -257,23 +257,23 @@ export class SalesFunnelChart extends ConnectedElement {
     }
   }
 
-  private value(s: StageFigures): number {
+  #value(s: StageFigures): number {
     return this.measure === 'amount' ? s.openAmount : s.open;
   }
 
   /** The currency the figures are in: the tenant's base (CNY from servers that did not say). */
-  private get base(): string {
+  get #base(): string {
     return this.data?.currency ?? 'CNY';
   }
 
-  private money(amount: number): string {
-    return this.i18n.money(amount, this.base);
+  #money(amount: number): string {
+    return this.#i18n.money(amount, this.#base);
   }
 
   /** Which currency amounts are in; when others were converted, at which rates; which could not be. */
-  protected renderCurrency(d: FunnelData) {
-    const t = this.i18n;
-    const base = this.base;
+  #renderCurrency(d: FunnelData) {
+    const t = this.#i18n;
+    const base = this.#base;
     const rate = new Intl.NumberFormat(t.locale, { maximumSignificantDigits: 6 });
     const rates = Object.entries(d.rates ?? {})
       .map(([code, r]) => `1 ${code} = ${rate.format(r)} ${base}`)
@@ -284,32 +284,32 @@ export class SalesFunnelChart extends ConnectedElement {
     </p>`;
   }
 
-  private describe(s: StageFigures): string {
-    const t = this.i18n;
+  #describe(s: StageFigures): string {
+    const t = this.#i18n;
     return t.t('details', {
       name: s.name,
       count: t.number(s.open),
-      amount: this.money(s.openAmount),
-      weighted: this.money(s.weightedAmount),
+      amount: this.#money(s.openAmount),
+      weighted: this.#money(s.weightedAmount),
       conv: s.conversionToNext === null ? t.t('none') : t.percent(s.conversionToNext * 100),
       days: s.medianDays ?? t.t('none'),
     });
   }
 
-  protected renderFunnel(d: FunnelData) {
+  #renderFunnel(d: FunnelData) {
     const W = 600;
     const H = 64;
-    const max = Math.max(1, ...d.stages.map((s) => this.value(s)));
+    const max = Math.max(1, ...d.stages.map((s) => this.#value(s)));
     // A floor wide enough for the label of an empty stage.
-    const width = (s: StageFigures | undefined) => (s ? 170 + (this.value(s) / max) * (W - 170) : 150);
-    return html`<svg part="funnel" viewBox="0 0 ${W} ${d.stages.length * H}" role="group" aria-label=${this.i18n.t('chart')}>
+    const width = (s: StageFigures | undefined) => (s ? 170 + (this.#value(s) / max) * (W - 170) : 150);
+    return html`<svg part="funnel" viewBox="0 0 ${W} ${d.stages.length * H}" role="group" aria-label=${this.#i18n.t('chart')}>
       ${d.stages.map((s, i) => {
         const top = width(s);
         const bottom = Math.min(top, width(d.stages[i + 1]) * 0.98 || top * 0.8);
         const y = i * H;
         const points = `${(W - top) / 2},${y + 2} ${(W + top) / 2},${y + 2} ${(W + bottom) / 2},${y + H - 2} ${(W - bottom) / 2},${y + H - 2}`;
-        const label = `${s.name} · ${this.measure === 'amount' ? this.money(s.openAmount) : this.i18n.number(s.open)}`;
-        return svg`<g class="seg ${this.active === s.stageId ? 'active' : ''}" tabindex="0" role="button" data-stage=${s.stageId} aria-label="${label} — ${this.describe(s)}"
+        const label = `${s.name} · ${this.measure === 'amount' ? this.#money(s.openAmount) : this.#i18n.number(s.open)}`;
+        return svg`<g class="seg ${this.active === s.stageId ? 'active' : ''}" tabindex="0" role="button" data-stage=${s.stageId} aria-label="${label} — ${this.#describe(s)}"
             @mouseenter=${() => (this.active = s.stageId)} @focus=${() => (this.active = s.stageId)}>
           <polygon points=${points}></polygon>
           <text x=${W / 2} y=${y + H / 2 + 5} text-anchor="middle">${label}</text>
@@ -319,24 +319,24 @@ export class SalesFunnelChart extends ConnectedElement {
   }
 
   protected override render() {
-    const t = this.i18n;
+    const t = this.#i18n;
     const d = this.data;
     if (!d) {
       const loading = () => html`<p aria-busy="true">${t.t('loading')}</p>`;
-      return this.loader.render({
+      return this.#loader.render({
         initial: loading,
         pending: loading,
         error: () => (this.failure ? this.renderFailure() : loading()),
       });
     }
     const active = d.stages.find((s) => s.stageId === this.active);
-    const planBase = this.plan?.currency ?? this.base;
+    const planBase = this.plan?.currency ?? this.#base;
     const maxForecast = Math.max(1, ...d.forecast.map((f) => f.weighted));
     return html`
       <div class="top">
         <div>
-          <p>${t.t('summary', { total: t.number(d.total), open: this.money(d.openAmount), weighted: this.money(d.weightedAmount), rate: d.overallWinRate === null ? t.t('none') : t.percent(d.overallWinRate * 100) })}</p>
-          ${this.renderCurrency(d)}
+          <p>${t.t('summary', { total: t.number(d.total), open: this.#money(d.openAmount), weighted: this.#money(d.weightedAmount), rate: d.overallWinRate === null ? t.t('none') : t.percent(d.overallWinRate * 100) })}</p>
+          ${this.#renderCurrency(d)}
         </div>
         <div class="toggle" role="group" aria-label=${t.t('measure')}>
           <button aria-pressed=${this.measure === 'count'} @click=${() => (this.measure = 'count')}>${t.t('byCount')}</button><button aria-pressed=${this.measure === 'amount'} @click=${() => (this.measure = 'amount')}>${t.t('byAmount')}</button>
@@ -344,8 +344,8 @@ export class SalesFunnelChart extends ConnectedElement {
       </div>
       <div class="grid">
         <div>
-          ${this.renderFunnel(d)}
-          <div class="details" role="status" aria-live="polite">${active ? this.describe(active) : nothing}</div>
+          ${this.#renderFunnel(d)}
+          <div class="details" role="status" aria-live="polite">${active ? this.#describe(active) : nothing}</div>
           <p class="muted">${t.t('terminal', { won: d.terminal.won.count, lost: d.terminal.lost.count, invalid: d.terminal.invalid.count })}</p>
         </div>
         <div>
@@ -356,7 +356,7 @@ export class SalesFunnelChart extends ConnectedElement {
           <table>
             <thead><tr><th scope="col">${t.t('month')}</th><th scope="col">${t.t('open')}</th><th scope="col">${t.t('weighted')}</th><th scope="col"><span class="muted">%</span></th></tr></thead>
             <tbody>
-              ${d.forecast.map((f) => html`<tr><td>${f.month === 'none' ? t.t('noDate') : f.month}</td><td>${f.count}</td><td>${this.money(f.weighted)}</td><td class="bar-cell"><div class="bar" .style=${`width:${(f.weighted / maxForecast) * 100}%`}></div></td></tr>`)}
+              ${d.forecast.map((f) => html`<tr><td>${f.month === 'none' ? t.t('noDate') : f.month}</td><td>${f.count}</td><td>${this.#money(f.weighted)}</td><td class="bar-cell"><div class="bar" .style=${`width:${(f.weighted / maxForecast) * 100}%`}></div></td></tr>`)}
             </tbody>
           </table>
         </div>
@@ -370,21 +370,21 @@ export class SalesFunnelChart extends ConnectedElement {
             ${d.stages.map(
               (
                 s,
-              ) => html`<tr><th scope="row">${s.name}</th><td>${t.percent(s.winRate)}</td><td>${s.open}</td><td>${this.money(s.openAmount)}</td><td>${this.money(s.weightedAmount)}</td>
+              ) => html`<tr><th scope="row">${s.name}</th><td>${t.percent(s.winRate)}</td><td>${s.open}</td><td>${this.#money(s.openAmount)}</td><td>${this.#money(s.weightedAmount)}</td>
                 <td>${s.conversionToNext === null ? t.t('none') : t.percent(s.conversionToNext * 100)}</td><td>${s.avgDays ?? t.t('none')}</td><td>${s.medianDays ?? t.t('none')}</td></tr>`,
             )}
           </tbody>
         </table>
       </details>
       <h4>${t.t('plan')}</h4>
-      <form novalidate @submit=${this.computePlan}>
-        <label>${t.t('targetIn', { base: this.base })} <input name="target" type="number" inputmode="decimal" step="any" required value="1000000"
+      <form novalidate @submit=${this.#computePlan}>
+        <label>${t.t('targetIn', { base: this.#base })} <input name="target" type="number" inputmode="decimal" step="any" required value="1000000"
           aria-invalid=${this.targetError ? 'true' : 'false'} aria-describedby="target-error"
-          @input=${(e: Event) => this.targetError !== null && this.checkTarget(e.target as HTMLInputElement)} /></label>
+          @input=${(e: Event) => this.targetError !== null && this.#checkTarget(e.target as HTMLInputElement)} /></label>
         <label>${t.t('period')} <select name="period"><option value="month">${t.t('month_p')}</option><option value="quarter">${t.t('quarter_p')}</option></select></label>
         <button type="submit">${t.t('compute')}</button>
       </form>
-      <p id="target-error" class="error" role="alert">${this.targetError ? this.targetMessage(this.targetError) : nothing}</p>
+      <p id="target-error" class="error" role="alert">${this.targetError ? this.#targetMessage(this.targetError) : nothing}</p>
       ${this.planError ? html`<p class="error" role="alert">${this.planError}</p>` : nothing}
       ${
         this.plan

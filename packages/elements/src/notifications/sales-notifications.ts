@@ -102,9 +102,9 @@ export class SalesNotifications extends ConnectedElement {
   protected unread = 0;
   protected open = false;
   protected live = false;
-  protected readonly i18n = new LocalizeController(this, messages);
+  readonly #i18n = new LocalizeController(this, messages);
   /** The live stream (shared with other elements of this connection): new notifications arrive on it. */
-  protected readonly stream = new StreamController(this, () => [this.conn, '/notifications/stream'], {
+  readonly #stream = new StreamController(this, () => [this.conn, '/notifications/stream'], {
     onStatus: (status) => (this.live = status === 'open'),
     onEvent: (e) => {
       if (e.event !== 'notification') return;
@@ -118,8 +118,8 @@ export class SalesNotifications extends ConnectedElement {
    * The list, loaded once per connection (a new token needs no reload: the client has it) and
    * again when the element comes back to the page; a newer load aborts the one it supersedes.
    */
-  protected readonly loader = new Task(this, {
-    args: () => [this.conn, this.stream.attached] as const,
+  readonly #loader = new Task(this, {
+    args: () => [this.conn, this.#stream.attached] as const,
     task: ([conn], { signal }) =>
       conn.client.get<{ items: NotificationView[]; unread: number }>('/notifications?limit=30', signal),
     onComplete: (data) => {
@@ -136,17 +136,17 @@ export class SalesNotifications extends ConnectedElement {
 
   /** Loads the list again (the live stream stays: it is shared with other elements of this connection). */
   async connect(): Promise<void> {
-    await this.loader.run();
+    await this.#loader.run();
   }
 
-  protected text(n: NotificationView): string {
+  #text(n: NotificationView): string {
     const vars = { opp: n.payload.opportunityName ?? '', stage: n.payload.stageName ?? '', days: n.payload.days ?? '' };
     if (n.kind === 'approval-decided')
-      return this.i18n.t(n.payload.state === 'approved' ? 'approved' : 'rejected', vars);
-    return this.i18n.t(n.kind, vars);
+      return this.#i18n.t(n.payload.state === 'approved' ? 'approved' : 'rejected', vars);
+    return this.#i18n.t(n.kind, vars);
   }
 
-  protected async openItem(n: NotificationView) {
+  async #openItem(n: NotificationView) {
     if (!n.readAt) {
       n.readAt = new Date().toISOString();
       this.unread = Math.max(0, this.unread - 1);
@@ -156,7 +156,7 @@ export class SalesNotifications extends ConnectedElement {
     this.dispatchEvent(new SpNotificationOpenEvent({ notification: n }));
   }
 
-  protected async markAll() {
+  async #markAll() {
     const unread = this.items.filter((n) => !n.readAt);
     for (const n of unread) n.readAt = new Date().toISOString();
     this.unread = 0;
@@ -165,7 +165,7 @@ export class SalesNotifications extends ConnectedElement {
   }
 
   protected override render() {
-    const t = this.i18n;
+    const t = this.#i18n;
     return html`
       <button class="bell" part="bell" aria-expanded=${this.open} aria-controls="panel" aria-label=${t.t('bell', { n: this.unread })} @click=${() => (this.open = !this.open)}>
         <svg aria-hidden="true" width="16" height="16" viewBox="0 0 24 24" fill="none" stroke="currentColor" stroke-width="2" stroke-linecap="round" stroke-linejoin="round" class="icon">
@@ -180,15 +180,15 @@ export class SalesNotifications extends ConnectedElement {
             <header>
               <strong>${t.t('title')}</strong>
               ${this.live ? html`<span class="muted">● ${t.t('live')}</span>` : nothing}
-              ${this.unread ? html`<button class="link" @click=${this.markAll}>${t.t('markAll')}</button>` : nothing}
+              ${this.unread ? html`<button class="link" @click=${this.#markAll}>${t.t('markAll')}</button>` : nothing}
             </header>
             ${
               this.items.length
                 ? html`<ul>
                   ${this.items.map(
                     (n) => html`<li class=${n.readAt ? '' : 'unread'}>
-                      <button @click=${() => this.openItem(n)}>
-                        ${this.text(n)}
+                      <button @click=${() => this.#openItem(n)}>
+                        ${this.#text(n)}
                         <time datetime=${n.createdAt}>${new Intl.DateTimeFormat(t.locale, { dateStyle: 'medium', timeStyle: 'short' }).format(new Date(n.createdAt))}</time>
                       </button>
                     </li>`,

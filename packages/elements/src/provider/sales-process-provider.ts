@@ -39,13 +39,13 @@ export class SalesProcessProvider extends LitElement {
   }
 
   protected override willUpdate(changed: PropertyValues<this>): void {
-    if (this.ensureConnection()) return;
+    if (this.#ensureConnection()) return;
     if (changed.has('token')) this.connection!.client.setToken(this.token);
     if (changed.has('tokenProvider')) this.connection!.client.setTokenProvider(this.tokenProvider);
   }
 
   /** Makes the connection for the current `base-url`; true when it made a new one. */
-  private ensureConnection(): boolean {
+  #ensureConnection(): boolean {
     const baseUrl = this.baseUrl || globalThis.location?.origin || '';
     if (this.connection && this.connection.baseUrl === baseUrl) return false;
     this.connection?.dispose();
@@ -60,7 +60,7 @@ export class SalesProcessProvider extends LitElement {
 
   override connectedCallback(): void {
     // Before the children ask for it: they find the connection on their first render.
-    this.ensureConnection();
+    this.#ensureConnection();
     this.connection!.setActive(true);
     super.connectedCallback();
   }

@@ -34,11 +34,12 @@ export class ContextProvider<V> implements ReactiveController {
   readonly #subscribers = new Map<Callback<V>, { target: Element; unsubscribe: () => void }>();
   #value: V;
 
-  constructor(
-    private readonly host: ReactiveControllerHost & HTMLElement,
-    private readonly context: unknown,
-    value: V,
-  ) {
+  readonly #host: ReactiveControllerHost & HTMLElement;
+  readonly #context: unknown;
+
+  constructor(host: ReactiveControllerHost & HTMLElement, context: unknown, value: V) {
+    this.#host = host;
+    this.#context = context;
     this.#value = value;
     host.addEventListener('context-request', (e) => {
       const request = e as ContextRequest<V>;
@@ -74,6 +75,6 @@ export class ContextProvider<V> implements ReactiveController {
 
   /** Tells a context root that requests nobody answered may now find their provider. */
   hostConnected(): void {
-    this.host.dispatchEvent(event('context-provider', { context: this.context, contextTarget: this.host }));
+    this.#host.dispatchEvent(event('context-provider', { context: this.#context, contextTarget: this.#host }));
   }
 }

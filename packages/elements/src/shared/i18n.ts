@@ -9,10 +9,11 @@ export type Messages = Record<string, string>;
  * ancestor, then `<html lang>`.
  */
 export class LocalizeController<M extends Messages> implements ReactiveController {
-  constructor(
-    private readonly host: ReactiveControllerHost & HTMLElement,
-    private readonly messages: Record<Locale, M>,
-  ) {
+  readonly #host: ReactiveControllerHost & HTMLElement;
+  readonly #messages: Record<Locale, M>;
+  constructor(host: ReactiveControllerHost & HTMLElement, messages: Record<Locale, M>) {
+    this.#host = host;
+    this.#messages = messages;
     host.addController(this);
   }
 
@@ -20,7 +21,7 @@ export class LocalizeController<M extends Messages> implements ReactiveControlle
 
   hostConnected(): void {
     // Re-render when <html lang> changes.
-    this.#observer = new MutationObserver(() => this.host.requestUpdate());
+    this.#observer = new MutationObserver(() => this.#host.requestUpdate());
     this.#observer.observe(document.documentElement, { attributes: true, attributeFilter: ['lang'] });
   }
 
@@ -29,7 +30,7 @@ export class LocalizeController<M extends Messages> implements ReactiveControlle
   }
 
   get locale(): Locale {
-    const lang = this.host.closest('[lang]')?.getAttribute('lang') || document.documentElement.lang || 'zh-CN';
+    const lang = this.#host.closest('[lang]')?.getAttribute('lang') || document.documentElement.lang || 'zh-CN';
     return lang.toLowerCase().startsWith('en') ? 'en' : 'zh-CN';
   }
 
@@ -40,7 +41,7 @@ export class LocalizeController<M extends Messages> implements ReactiveControlle
   }
 
   t<K extends keyof M>(key: K, vars: Record<string, string | number> = {}): string {
-    const template = this.messages[this.locale][key] ?? this.messages['zh-CN'][key] ?? String(key);
+    const template = this.#messages[this.locale][key] ?? this.#messages['zh-CN'][key] ?? String(key);
     return String(template).replace(/\{(\w+)\}/g, (_, k: string) => String(vars[k] ?? ''));
   }
 

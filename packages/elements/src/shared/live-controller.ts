@@ -43,11 +43,13 @@ export class LiveDocController implements ReactiveController {
   #timer: ReturnType<typeof setTimeout> | undefined;
   readonly #onNotice?: (n: LiveNotice) => void;
   readonly #hasContent: () => boolean;
+  readonly #host: ReactiveControllerHost & HTMLElement;
 
   constructor(
-    private readonly host: ReactiveControllerHost & HTMLElement,
+    host: ReactiveControllerHost & HTMLElement,
     options: ((n: LiveNotice) => void) | { onNotice?: (n: LiveNotice) => void; hasContent?: () => boolean } = {},
   ) {
+    this.#host = host;
     const o = typeof options === 'function' ? { onNotice: options } : options;
     this.#onNotice = o.onNotice;
     // By default: the doc has anything at all (from the server, or the local copy).
@@ -68,7 +70,7 @@ export class LiveDocController implements ReactiveController {
     this.live = live;
     this.connected = live.connected();
     this.version++;
-    const onUpdate = () => this.host.requestUpdate();
+    const onUpdate = () => this.#host.requestUpdate();
     live.doc.on('update', this.#ownUpdate);
     this.#cleanup.push(() => live.doc.off('update', this.#ownUpdate));
     // Presence is drawn from awareness, which changes without any doc update.
@@ -80,16 +82,16 @@ export class LiveDocController implements ReactiveController {
         this.connected = c;
         if (c) this.failure = null;
         else if (live.authError()) this.#check();
-        this.host.requestUpdate();
+        this.#host.requestUpdate();
       }),
     );
     this.#cleanup.push(
       live.onNotice((n) => {
         this.#onNotice?.(n);
-        this.host.requestUpdate();
+        this.#host.requestUpdate();
       }),
     );
-    void live.ready.then(() => this.host.requestUpdate());
+    void live.ready.then(() => this.#host.requestUpdate());
     this.#timer = setTimeout(() => this.#check(), LIVE_CONNECT_TIMEOUT_MS);
     this.#cleanup.push(() => clearTimeout(this.#timer));
   }
@@ -125,8 +127,8 @@ export class LiveDocController implements ReactiveController {
   #fail(failure: KitFailure) {
     if (!this.live || this.live.connected() || this.#hasContent() || this.failure?.code === failure.code) return;
     this.failure = failure;
-    this.host.dispatchEvent(new SpErrorEvent(failure));
-    this.host.requestUpdate();
+    this.#host.dispatchEvent(new SpErrorEvent(failure));
+    this.#host.requestUpdate();
   }
 
   /** Tries to connect again now (the user's retry). */
@@ -140,7 +142,7 @@ export class LiveDocController implements ReactiveController {
       live.provider.disconnect();
       live.provider.connect();
     }
-    this.host.requestUpdate();
+    this.#host.requestUpdate();
   }
 
   /** Resolves once the server has every local edit of the bound doc (see `LiveDoc.flush`). */
@@ -165,7 +167,7 @@ export class LiveDocController implements ReactiveController {
 
   readonly #ownUpdate = () => {
     this.version++;
-    this.host.requestUpdate();
+    this.#host.requestUpdate();
   };
 
   get doc(): Y.Doc | null {

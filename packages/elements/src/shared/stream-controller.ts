@@ -15,27 +15,34 @@ export class StreamController implements ReactiveController {
   #path = '';
   #stop: (() => void) | undefined;
 
+  readonly #host: ReactiveControllerHost;
+  /** The connection and the stream's path (under `/api/v1`); none while either is missing. */
+  readonly #source: () => readonly [SalesProcessConnection | null | undefined | '', string];
+  readonly #listener: StreamListener;
+
   constructor(
-    private readonly host: ReactiveControllerHost,
-    /** The connection and the stream's path (under `/api/v1`); none while either is missing. */
-    private readonly source: () => readonly [SalesProcessConnection | null | undefined | '', string],
-    private readonly listener: StreamListener,
+    host: ReactiveControllerHost,
+    source: () => readonly [SalesProcessConnection | null | undefined | '', string],
+    listener: StreamListener,
   ) {
+    this.#host = host;
+    this.#source = source;
+    this.#listener = listener;
     host.addController(this);
   }
 
   hostConnected(): void {
     this.attached++;
-    this.host.requestUpdate();
+    this.#host.requestUpdate();
   }
 
   hostUpdate(): void {
-    const [conn, path] = this.source();
+    const [conn, path] = this.#source();
     if ((conn || null) === this.#conn && path === this.#path) return;
     this.#stop?.();
     this.#conn = conn || null;
     this.#path = path;
-    this.#stop = conn && path ? conn.listen(path, this.listener) : undefined;
+    this.#stop = conn && path ? conn.listen(path, this.#listener) : undefined;
   }
 
   hostDisconnected(): void {

@@ -102,7 +102,7 @@ export class OpportunityStagePath extends ConnectedElement {
   protected lostReasons: Option[] = [];
   protected users: { id: string; name: string; roles: string[] }[] = [];
 
-  protected readonly i18n = new LocalizeController(this, messages);
+  readonly #i18n = new LocalizeController(this, messages);
   protected readonly liveDoc = new LiveDocController(this, { hasContent: () => !!this.opportunity });
 
   protected override willUpdate(changed: PropertyValues<this>): void {
@@ -167,7 +167,7 @@ export class OpportunityStagePath extends ConnectedElement {
     body = { ...body, expectedStageId: o.stageId };
     if (!this.dispatchEvent(new SpBeforeActionEvent({ opportunityId: o.id, action, body }))) return false;
     if (globalThis.navigator && navigator.onLine === false) {
-      this.refusal = { title: this.i18n.t('offline'), lines: [] };
+      this.refusal = { title: this.#i18n.t('offline'), lines: [] };
       return false;
     }
     this.busy = true;
@@ -208,7 +208,7 @@ export class OpportunityStagePath extends ConnectedElement {
         await this.refresh();
         return false;
       }
-      const title = err.code === 'NETWORK' ? this.i18n.t('offline') : this.i18n.t('refused') + this.errorMessage(err);
+      const title = err.code === 'NETWORK' ? this.#i18n.t('offline') : this.#i18n.t('refused') + this.errorMessage(err);
       this.refusal = { title, lines: this.detailMessages(err, (d) => JSON.stringify(d)) };
       this.dispatchEvent(
         new SpTransitionRefusedEvent({ opportunityId: o.id, action, code: err.code, details: err.details ?? [] }),
@@ -267,9 +267,9 @@ export class OpportunityStagePath extends ConnectedElement {
     return Object.fromEntries(new FormData(e.target as HTMLFormElement)) as Record<string, string>;
   }
 
-  protected renderActions(o: OpportunityView) {
+  #renderActions(o: OpportunityView) {
     if (this.readOnly) return nothing;
-    const t = this.i18n;
+    const t = this.#i18n;
     const has = (a: string) => o.actions.includes(a);
     const approval = o.gates.find((g) => g.gate === 'approval');
     const current = stageIndex(o);
@@ -347,7 +347,7 @@ export class OpportunityStagePath extends ConnectedElement {
           </div>`
           : nothing
       }
-      ${o.status === 'won' && o.phase === 'postsale' ? this.renderStaff(o) : nothing}
+      ${o.status === 'won' && o.phase === 'postsale' ? this.#renderStaff(o) : nothing}
       ${
         this.refusal
           ? html`<div class="refusal" role="alert">
@@ -359,8 +359,8 @@ export class OpportunityStagePath extends ConnectedElement {
     `;
   }
 
-  protected renderStaff(o: OpportunityView) {
-    const t = this.i18n;
+  #renderStaff(o: OpportunityView) {
+    const t = this.#i18n;
     if (!this.users.length) void this.#loadUsers();
     const names = o.postsaleStaff.map((id) => this.users.find((u) => u.id === id)?.name ?? id);
     const candidates = this.users.filter((u) => u.roles.includes('postsale') && !o.postsaleStaff.includes(u.id));
@@ -379,7 +379,7 @@ export class OpportunityStagePath extends ConnectedElement {
     </form>`;
   }
 
-  protected presaleState(o: OpportunityView, index: number): StepState {
+  #presaleState(o: OpportunityView, index: number): StepState {
     const current = o.path.presale.findIndex((s) => s.id === o.stageId);
     if (o.status === 'won') return 'done';
     if (o.status === 'open' && o.phase === 'presale')
@@ -393,8 +393,8 @@ export class OpportunityStagePath extends ConnectedElement {
     if (!o)
       return this.failure || this.liveDoc.failure
         ? this.renderFailure(this.failure ?? this.liveDoc.failure)
-        : html`<p class="muted" aria-busy="true">${this.i18n.t('loading')}</p>`;
-    const t = this.i18n;
+        : html`<p class="muted" aria-busy="true">${this.#i18n.t('loading')}</p>`;
+    const t = this.#i18n;
     const closed = o.status === 'lost' || o.status === 'invalid';
     return html`
       <div class="summary" part="summary">
@@ -409,9 +409,9 @@ export class OpportunityStagePath extends ConnectedElement {
       </div>
       <div class="phase" id="presale-label">${t.t('presale')}</div>
       <ol part="path" aria-labelledby="presale-label">
-        ${o.path.presale.map((s, i) => this.step(s.name, this.presaleState(o, i), t.percent(s.winRate)))}
-        ${o.status === 'won' ? this.step(o.path.terminal.won.name, 'won', t.percent(o.path.terminal.won.winRate)) : nothing}
-        ${closed ? this.step(o.path.terminal[o.status as 'lost' | 'invalid'].name, o.status as StepState, t.percent(o.winRate)) : nothing}
+        ${o.path.presale.map((s, i) => this.#step(s.name, this.#presaleState(o, i), t.percent(s.winRate)))}
+        ${o.status === 'won' ? this.#step(o.path.terminal.won.name, 'won', t.percent(o.path.terminal.won.winRate)) : nothing}
+        ${closed ? this.#step(o.path.terminal[o.status as 'lost' | 'invalid'].name, o.status as StepState, t.percent(o.winRate)) : nothing}
       </ol>
       ${
         o.status === 'won' && o.path.postsale.length
@@ -421,7 +421,7 @@ export class OpportunityStagePath extends ConnectedElement {
                 const current = o.path.postsale.findIndex((x) => x.id === o.stageId);
                 const st: StepState =
                   o.phase === 'done' ? 'done' : i < current ? 'done' : i === current ? 'current' : 'todo';
-                return this.step(
+                return this.#step(
                   s.name,
                   st,
                   st === 'current' && o.overdue ? t.t('overdue') : '',
@@ -431,12 +431,12 @@ export class OpportunityStagePath extends ConnectedElement {
             </ol>`
           : nothing
       }
-      ${this.renderActions(o)}
+      ${this.#renderActions(o)}
     `;
   }
 
-  protected step(name: string, st: StepState, meta: string, overdue = false) {
-    const label = this.i18n.t(`state_${st}` as 'state_done');
+  #step(name: string, st: StepState, meta: string, overdue = false) {
+    const label = this.#i18n.t(`state_${st}` as 'state_done');
     return html`<li
       part="step ${st}"
       class="${st}${overdue ? ' overdue' : ''}"

@@ -65,13 +65,16 @@ export class RecordActions implements ReactiveController {
   readonly #t: LocalizeController<(typeof recordMessages)['zh-CN']>;
   #loads: AbortController | null = null;
 
-  constructor(
-    private readonly host: RecordHost,
-    /** The path's REST client (its connection's, with the current token). */
-    private readonly api: () => ApiClient,
-    /** Fires the path's `sp-error` (network, 401, 403). */
-    private readonly report: (e: unknown) => void,
-  ) {
+  readonly #host: RecordHost;
+  /** The path's REST client (its connection's, with the current token). */
+  readonly #api: () => ApiClient;
+  /** Fires the path's `sp-error` (network, 401, 403). */
+  readonly #report: (e: unknown) => void;
+
+  constructor(host: RecordHost, api: () => ApiClient, report: (e: unknown) => void) {
+    this.#host = host;
+    this.#api = api;
+    this.#report = report;
     this.#t = new LocalizeController(host, recordMessages);
     host.addController(this);
     const root = host.shadowRoot;
@@ -85,9 +88,9 @@ export class RecordActions implements ReactiveController {
 
   /** The actions this user may take on this opportunity (the server still decides). */
   actions(): RecordAction[] {
-    const o = this.host.opportunity;
+    const o = this.#host.opportunity;
     if (!o) return [];
-    const { subject: me, roles } = this.api();
+    const { subject: me, roles } = this.#api();
     const admin = roles.includes('admin');
     const supervisor = !!me && me === o.supervisorId;
     const acts = admin || supervisor || (!!me && me === o.ownerId);
@@ -109,35 +112,35 @@ export class RecordActions implements ReactiveController {
   }
 
   #update() {
-    this.host.requestUpdate();
-    return this.host.updateComplete;
+    this.#host.requestUpdate();
+    return this.#host.updateComplete;
   }
 
   #items(): HTMLElement[] {
-    return [...(this.host.shadowRoot?.querySelectorAll<HTMLElement>('[role="menuitem"]') ?? [])];
+    return [...(this.#host.shadowRoot?.querySelectorAll<HTMLElement>('[role="menuitem"]') ?? [])];
   }
 
   #moreButton() {
-    return this.host.shadowRoot?.querySelector<HTMLElement>('[part~="more"]');
+    return this.#host.shadowRoot?.querySelector<HTMLElement>('[part~="more"]');
   }
 
   #closeMenu(focusButton = false) {
     document.removeEventListener('pointerdown', this.#outside, true);
     if (!this.menu) return;
     this.menu = false;
-    this.host.requestUpdate();
+    this.#host.requestUpdate();
     if (focusButton) this.#moreButton()?.focus();
   }
 
   readonly #outside = (e: Event) => {
-    const more = this.host.shadowRoot?.querySelector('.more');
+    const more = this.#host.shadowRoot?.querySelector('.more');
     if (more && !e.composedPath().includes(more)) this.#closeMenu();
   };
 
   /** The menu's keys: arrows, Home and End move; Escape closes it (focus back on its button); Tab leaves it. */
   readonly #menuKey = (e: KeyboardEvent) => {
     const items = this.#items();
-    const at = items.indexOf(this.host.shadowRoot?.activeElement as HTMLElement);
+    const at = items.indexOf(this.#host.shadowRoot?.activeElement as HTMLElement);
     const go = (i: number) => {
       e.preventDefault();
       items[(i + items.length) % items.length]?.focus();
@@ -157,11 +160,11 @@ export class RecordActions implements ReactiveController {
     this.#closeMenu();
     Object.assign(this, { dialog: action, error: null, record: null, users: null, processes: null, preview: null });
     await this.#update();
-    this.host.shadowRoot?.querySelector('dialog')?.showModal();
+    this.#host.shadowRoot?.querySelector('dialog')?.showModal();
     this.#loads?.abort();
     const signal = (this.#loads = new AbortController()).signal;
-    const o = this.host.opportunity!;
-    const api = this.api();
+    const o = this.#host.opportunity!;
+    const api = this.#api();
     try {
       if (action === 'edit') await this.#loadRecord(signal);
       else if (action === 'reassign')
@@ -181,13 +184,13 @@ export class RecordActions implements ReactiveController {
       this.#fail(e);
     }
     await this.#update();
-    this.host.shadowRoot?.querySelector<HTMLElement>('dialog :is(input, select)')?.focus();
+    this.#host.shadowRoot?.querySelector<HTMLElement>('dialog :is(input, select)')?.focus();
   }
 
   /** Edit works on the record as the server has it now: its values, and its ETag for If-Match. */
   async #loadRecord(signal?: AbortSignal) {
-    const api = this.api();
-    const res = await api.fetch(`${api.root}/opportunities/${encodeURIComponent(this.host.opportunity!.id)}`, {
+    const api = this.#api();
+    const res = await api.fetch(`${api.root}/opportunities/${encodeURIComponent(this.#host.opportunity!.id)}`, {
       signal,
     });
     const body = await res.json().catch(() => null);
@@ -198,13 +201,13 @@ export class RecordActions implements ReactiveController {
     this.record = { view: body as OpportunityView, etag: res.headers.get('etag') };
   }
 
-  #close = () => this.host.shadowRoot?.querySelector('dialog')?.close();
+  #close = () => this.#host.shadowRoot?.querySelector('dialog')?.close();
 
   /** The dialog closed (a button, Escape, or done): focus goes back to the menu's button. */
   readonly #closed = () => {
     this.#loads?.abort();
     this.dialog = null;
-    this.host.requestUpdate();
+    this.#host.requestUpdate();
     this.#moreButton()?.focus();
   };
 
@@ -218,7 +221,7 @@ export class RecordActions implements ReactiveController {
   #fail(e: unknown) {
     const err = e as ApiClientError;
     this.error = err.code === 'NETWORK' ? this.#t.t('offline') : this.#t.t('refused') + this.#describe(err);
-    if (err.status === 0 || err.status === 401 || err.status === 403) this.report(err);
+    if (err.status === 0 || err.status === 401 || err.status === 403) this.#report(err);
   }
 
   /**
@@ -233,40 +236,40 @@ export class RecordActions implements ReactiveController {
     body: Record<string, unknown>,
     headers: Record<string, string> = {},
   ): Promise<T | undefined> {
-    const o = this.host.opportunity!;
-    const api = this.api();
-    if (!this.host.dispatchEvent(new SpBeforeActionEvent({ opportunityId: o.id, action, body }))) return;
+    const o = this.#host.opportunity!;
+    const api = this.#api();
+    if (!this.#host.dispatchEvent(new SpBeforeActionEvent({ opportunityId: o.id, action, body }))) return;
     this.busy = true;
     this.error = null;
-    this.host.requestUpdate();
+    this.#host.requestUpdate();
     try {
       if (globalThis.navigator?.onLine === false) throw new ApiClientError(0, 'NETWORK', [], 'offline');
-      await this.host.flushForm();
+      await this.#host.flushForm();
       return (await api.request<T>(method, path, body, headers)).data;
     } catch (e) {
       const err = e as ApiClientError;
       this.#fail(err);
-      this.host.dispatchEvent(
+      this.#host.dispatchEvent(
         new SpTransitionRefusedEvent({ opportunityId: o.id, action, code: err.code, details: err.details ?? [] }),
       );
       if (err.code === 'STALE_STATE') {
-        await this.host.refresh();
+        await this.#host.refresh();
         if (action === 'edit') await this.#loadRecord().catch((x: unknown) => this.#fail(x));
       }
       return undefined;
     } finally {
       this.busy = false;
-      this.host.requestUpdate();
+      this.#host.requestUpdate();
     }
   }
 
   readonly #submit = async (e: SubmitEvent) => {
     e.preventDefault();
     const f = Object.fromEntries(new FormData(e.target as HTMLFormElement)) as Record<string, string>;
-    const o = this.host.opportunity!;
+    const o = this.#host.opportunity!;
     const id = encodeURIComponent(o.id);
     const done = (view: OpportunityView) => {
-      this.host.opportunity = view;
+      this.#host.opportunity = view;
       this.#close();
     };
     switch (this.dialog) {
@@ -288,7 +291,7 @@ export class RecordActions implements ReactiveController {
         );
         if (!res) return;
         done(res);
-        this.host.dispatchEvent(new SpOpportunityEditedEvent({ opportunityId: o.id, changes }));
+        this.#host.dispatchEvent(new SpOpportunityEditedEvent({ opportunityId: o.id, changes }));
         return;
       }
       case 'reassign': {
@@ -311,7 +314,7 @@ export class RecordActions implements ReactiveController {
           // Answered per opportunity: this one was refused (closed, not the caller's to move, …).
           const err = item.error ?? { code: 'INVALID_TRANSITION' as const, message: '' };
           this.error = this.#t.t('refused') + this.#describe(err);
-          this.host.dispatchEvent(
+          this.#host.dispatchEvent(
             new SpTransitionRefusedEvent({
               opportunityId: o.id,
               action: 'reassign',
@@ -319,11 +322,11 @@ export class RecordActions implements ReactiveController {
               details: err.details ?? [],
             }),
           );
-          this.host.requestUpdate();
+          this.#host.requestUpdate();
           return;
         }
         this.#close();
-        this.host.dispatchEvent(
+        this.#host.dispatchEvent(
           new SpOpportunityReassignedEvent({
             opportunityId: o.id,
             fromOwnerId: o.ownerId,
@@ -331,7 +334,7 @@ export class RecordActions implements ReactiveController {
             opportunityIds: res!.items.filter((i) => i.result === 'moved').map((i) => i.opportunityId),
           }),
         );
-        await this.host.refresh();
+        await this.#host.refresh();
         return;
       }
       case 'reopen': {
@@ -342,7 +345,7 @@ export class RecordActions implements ReactiveController {
         });
         if (!res) return;
         done(res);
-        this.host.dispatchEvent(
+        this.#host.dispatchEvent(
           new SpStageChangedEvent({ opportunityId: o.id, action: 'reopen', stageId: res.stageId, status: res.status }),
         );
         return;
@@ -358,7 +361,7 @@ export class RecordActions implements ReactiveController {
         });
         if (!res) return;
         done(res);
-        this.host.dispatchEvent(
+        this.#host.dispatchEvent(
           new SpProcessChangedEvent({
             opportunityId: o.id,
             fromProcessId: o.processId,
@@ -366,7 +369,7 @@ export class RecordActions implements ReactiveController {
             stageId: res.stageId,
           }),
         );
-        this.host.dispatchEvent(
+        this.#host.dispatchEvent(
           new SpStageChangedEvent({
             opportunityId: o.id,
             action: 'changeProcess',
@@ -384,23 +387,23 @@ export class RecordActions implements ReactiveController {
     const signal = (this.#loads = new AbortController()).signal;
     this.preview = null;
     this.error = null;
-    this.host.requestUpdate();
+    this.#host.requestUpdate();
     if (!processId) return;
-    const api = this.api();
+    const api = this.#api();
     try {
       this.preview = await api.get<ChangePreview>(
-        `/opportunities/${encodeURIComponent(this.host.opportunity!.id)}/change-process?processId=${encodeURIComponent(processId)}${stageId ? `&stageId=${encodeURIComponent(stageId)}` : ''}`,
+        `/opportunities/${encodeURIComponent(this.#host.opportunity!.id)}/change-process?processId=${encodeURIComponent(processId)}${stageId ? `&stageId=${encodeURIComponent(stageId)}` : ''}`,
         signal,
       );
     } catch (e) {
       if ((e as Error)?.name !== 'AbortError') this.#fail(e);
     }
-    this.host.requestUpdate();
+    this.#host.requestUpdate();
   }
 
   render() {
     const t = this.#t;
-    const o = this.host.opportunity;
+    const o = this.#host.opportunity;
     return html`${
       this.menu
         ? html`<div role="menu" part="menu" aria-label=${t.t('menu')} @keydown=${this.#menuKey}>
