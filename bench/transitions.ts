@@ -15,6 +15,13 @@
  * response view. The plain side, from this process with the same concurrency: `begin;
  * update bench_rows set n = n + 1 where id = $1; commit` on the worker's own row.
  * Goal (issue 4): ours ≥ 0.5 × plain (peak against peak; each level's ratio is printed too).
+ *
+ * Batched (issue 21, BATCH_CLIENTS=8, BATCH_SIZE=100): each client owns BATCH_SIZE
+ * opportunities of its own salesperson and alternates one `POST /opportunities/commands`
+ * completing the stage of all of them and one moving them all back, over its own keep-alive
+ * connection. Counted in moves per second (every item must come back `moved`), against the
+ * plain single-row update transactions per second at the same number of clients, measured in
+ * the same rounds. Goal (issue 21): batched moves/s ≥ 1.0 × plain tx/s.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -33,6 +40,8 @@ const LEVELS = (process.env.WORKERS ?? '8,32').split(',').map(Number);
 const WORKERS = Math.max(...LEVELS);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
 const ROUNDS = Number(process.env.ROUNDS ?? 3);
+const BATCH_CLIENTS = Number(process.env.BATCH_CLIENTS ?? 8);
+const BATCH_SIZE = Number(process.env.BATCH_SIZE ?? 100);
 const SECRET = 'bench-secret-0123456789abcdef0123456789';
 const root = resolve(import.meta.dirname, '..');
 
@@ -57,6 +66,8 @@ async function timed(
   worker: (i: number) => Promise<void>,
   workers: number,
   duration = SECONDS,
+  /** What one call counts for (a batch's moves). */
+  per = 1,
 ): Promise<number> {
   let count = 0;
   let stop = false;
@@ -75,6 +86,7 @@ async function timed(
   );
   clearTimeout(timer);
   const seconds = (performance.now() - started) / 1000;
+  count *= per;
   const rate = count / seconds;
   const load = process.cpuUsage(cpu0);
   const serverCpu = serverCpuSeconds() - server0;
@@ -131,7 +143,7 @@ for (let i = 0; ; i++) {
 const tokens = new Map<string, string>();
 // Setup: node:http with keep-alive rather than fetch: fetch costs the load generator several
 // times the CPU per request, and on a small machine it takes that from the server.
-const agent = new Agent({ keepAlive: true, maxSockets: WORKERS + 2 });
+const agent = new Agent({ keepAlive: true, maxSockets: Math.max(WORKERS, BATCH_CLIENTS) + 2 });
 async function call(user: string, roles: string[], method: string, path: string, body?: unknown) {
   const key = `${user}:${roles}`;
   if (!tokens.has(key))
@@ -237,6 +249,12 @@ await admin('POST', '/directory/sync', {
       departmentId: 'sales',
       managerId: 'admin',
     })),
+    ...Array.from({ length: BATCH_CLIENTS }, (_, i) => ({
+      id: `brep${i}`,
+      name: `B${i}`,
+      departmentId: 'sales',
+      managerId: 'admin',
+    })),
   ],
 });
 const processId = (await admin('POST', '/processes', { name: 'P', departments: [], definition: seedProcessDefinition }))
@@ -252,6 +270,51 @@ for (let i = 0; i < WORKERS; i++) {
   await call(`rep${i}`, ['sales'], 'PUT', `/opportunities/${id}/stage-form`, { values: { visitNotes: 'x' } });
   opps.push(id);
 }
+// The batched side: each client's salesperson, one customer with two contacts, BATCH_SIZE
+// opportunities with their visit notes (the first stage's gates met), as for the single side.
+const batchBodies = await Promise.all(
+  Array.from({ length: BATCH_CLIENTS }, async (_, i) => {
+    const user = `brep${i}`;
+    const customerId = (await admin('POST', '/customers', { name: `BC${i}`, fields: { industry: 'it' } })).body.id;
+    await admin('POST', `/customers/${customerId}/contacts`, { name: 'a' });
+    await admin('POST', `/customers/${customerId}/contacts`, { name: 'b' });
+    const ids: string[] = [];
+    for (let k = 0; k < BATCH_SIZE; k++) {
+      const id = (
+        await call(user, ['sales'], 'POST', '/opportunities', {
+          name: `B${i}-${k}`,
+          customerId,
+          amount: 1000,
+          processId,
+        })
+      ).body.id;
+      await call(user, ['sales'], 'PUT', `/opportunities/${id}/stage-form`, { values: { visitNotes: 'x' } });
+      ids.push(id);
+    }
+    return {
+      token: await signToken(SECRET, { sub: user, tenant: 'bench', roles: ['sales'] }, new Date(), 3600),
+      forward: JSON.stringify({ commands: ids.map((opportunityId) => ({ opportunityId, type: 'completeStage' })) }),
+      back: JSON.stringify({
+        commands: ids.map((opportunityId) => ({ opportunityId, type: 'moveBack', stageId: 'visit' })),
+      }),
+    };
+  }),
+);
+const batchForward = new Array<boolean>(BATCH_CLIENTS).fill(true);
+const batchConnections = batchBodies.map(() => new Connection(port));
+const batched = async (i: number) => {
+  const b = batchBodies[i]!;
+  const r = await batchConnections[i]!.request(
+    'POST',
+    '/opportunities/commands',
+    b.token,
+    batchForward[i] ? b.forward : b.back,
+  );
+  if (r.status !== 200 || r.body.items.some((x: { result: string }) => x.result !== 'moved'))
+    throw new Error(`batch not moved: ${JSON.stringify(r.body).slice(0, 500)}`);
+  batchForward[i] = !batchForward[i];
+};
+
 const forward = new Array<boolean>(WORKERS).fill(true);
 const connections = opps.map(() => new Connection(port));
 const repTokens = await Promise.all(
@@ -259,15 +322,17 @@ const repTokens = await Promise.all(
 );
 
 // As pgbench -c N: one connection per worker, a client of its own for each level.
-const plainClients = new Map(LEVELS.map((n) => [n, pgClient(scratch.url!, { max: n, onnotice: () => {} })]));
-const plain = plainClients.get(WORKERS)!;
+const plainClients = new Map(
+  [...new Set([...LEVELS, BATCH_CLIENTS])].map((n) => [n, pgClient(scratch.url!, { max: n, onnotice: () => {} })]),
+);
+const plain = plainClients.get(Math.max(WORKERS, BATCH_CLIENTS))!;
 const plainTx = (n: number) => (i: number) =>
   plainClients
     .get(n)!
     .begin((tx) => tx`update bench_rows set n = n + 1 where id = ${i}`)
     .then(() => {});
 await plain`create table if not exists bench_rows (id int primary key, n bigint not null default 0)`;
-await plain`insert into bench_rows (id) select generate_series(0, ${WORKERS - 1}) on conflict do nothing`;
+await plain`insert into bench_rows (id) select generate_series(0, ${Math.max(WORKERS, BATCH_CLIENTS) - 1}) on conflict do nothing`;
 
 console.log(
   `PostgreSQL transitions benchmark: ${LEVELS.join(' and ')} workers, ${SECONDS}s per measurement, ${ROUNDS} rounds${pin ? ', server pinned to CPU 0, load on CPU 1' : ''}`,
@@ -287,13 +352,21 @@ const transition = async (i: number) => {
 // The server's JIT and PostgreSQL's caches warm up first: the first seconds run slower.
 await timed('warm-up (not counted)', transition, WORKERS, 3);
 await timed('warm-up plain (not counted)', plainTx(WORKERS), WORKERS, 3);
+await timed('warm-up batched (not counted)', batched, BATCH_CLIENTS, 3, BATCH_SIZE);
 const results = new Map<number, { ours: number[]; plain: number[] }>(LEVELS.map((n) => [n, { ours: [], plain: [] }]));
+const batchResults = { moves: [] as number[], plain: [] as number[] };
 for (let round = 1; round <= ROUNDS; round++) {
   console.log(`round ${round}`);
   for (const n of LEVELS) {
     results.get(n)!.ours.push(await timed(`validated transitions (HTTP)`, transition, n));
     results.get(n)!.plain.push(await timed(`plain single-row update tx`, plainTx(n), n));
   }
+  batchResults.moves.push(
+    await timed(`batched moves (${BATCH_SIZE}/request)`, batched, BATCH_CLIENTS, SECONDS, BATCH_SIZE),
+  );
+  // The plain rate at the same number of clients, in the same round (measured above when it is a level).
+  const same = results.get(BATCH_CLIENTS)?.plain.at(-1);
+  batchResults.plain.push(same ?? (await timed(`plain single-row update tx`, plainTx(BATCH_CLIENTS), BATCH_CLIENTS)));
 }
 console.log('');
 for (const [n, r] of results)
@@ -304,11 +377,14 @@ const peakOurs = Math.max(...[...results.values()].map((r) => median(r.ours)));
 const peakPlain = Math.max(...[...results.values()].map((r) => median(r.plain)));
 console.log(`peak rates: validated transitions/s ${peakOurs.toFixed(0)}, plain update tx/s ${peakPlain.toFixed(0)}`);
 console.log(`ratio of peaks (ours / plain): ${(peakOurs / peakPlain).toFixed(2)}   goal ≥ 0.50`);
+console.log(
+  `batched, ${BATCH_CLIENTS} clients × ${BATCH_SIZE}-command batches: median moves/s ${median(batchResults.moves).toFixed(0)}, plain update tx/s at ${BATCH_CLIENTS} clients ${median(batchResults.plain).toFixed(0)}, ratio ${(median(batchResults.moves) / median(batchResults.plain)).toFixed(2)}×   goal ≥ 1.0×`,
+);
 const history = (await call('rep0', ['sales'], 'GET', `/opportunities/${opps[0]}/history`)).body.items.length;
 console.log(`(history rows written on one opportunity: ${history})`);
 await Promise.all([...plainClients.values()].map((c) => c.end()));
 agent.destroy();
-for (const c of connections) c.close();
+for (const c of [...connections, ...batchConnections]) c.close();
 process.kill(-server.pid!, 'SIGTERM');
 await new Promise((r) => server.once('exit', r));
 await scratch.close();
