@@ -113,7 +113,32 @@ async function newOpportunityForm(): Promise<string> {
   </details>`;
 }
 
-async function salesView(): Promise<string> {
+let view = params.get('view') === 'board' ? 'board' : 'list';
+
+/** The list or the board (看板) of the salesperson's and supervisor's side. */
+function viewTabs(): string {
+  const tab = (v: string, zh: string, enName: string) =>
+    `<button type="button" class="opp ${view === v ? 'current' : ''}" data-view="${v}" aria-pressed="${view === v}">${en() ? enName : zh}</button>`;
+  return `<div class="tabs" role="group" aria-label="${en() ? 'View' : '视图'}">${tab('list', '列表', 'List')}${tab('board', '看板', 'Board')}</div>`;
+}
+
+/** The pipeline board of one enabled process (the first, or ?board=<id>). */
+function boardView(processes: ProcessSummary[]): string {
+  const enabled = processes.filter((p) => p.status === 'enabled');
+  const chosen = enabled.find((p) => p.id === params.get('board')) ?? enabled[0];
+  if (!chosen) return `<p class="muted">${en() ? 'No enabled process.' : '没有启用的销售流程。'}</p>`;
+  const options = enabled
+    .map((p) => `<option value="${esc(p.id)}" ${p.id === chosen.id ? 'selected' : ''}>${esc(p.name)}</option>`)
+    .join('');
+  return `<section class="card" aria-labelledby="board-title">
+    <h2 id="board-title">${en() ? 'Pipeline board' : '商机看板'}</h2>
+    <label>${en() ? 'Process' : '销售流程'} <select id="board-process">${options}</select></label>
+    <opportunity-board process-id="${esc(chosen.id)}"></opportunity-board>
+  </section>`;
+}
+
+async function salesView(processes: ProcessSummary[]): Promise<string> {
+  if (view === 'board') return viewTabs() + boardView(processes);
   const { items } = await api<{ items: OpportunityItem[] }>('/opportunities?limit=100');
   if (!selected || !items.some((o) => o.id === selected))
     selected = items.find((o) => o.status === 'open' || o.phase === 'postsale')?.id ?? items[0]?.id ?? null;
@@ -125,7 +150,7 @@ async function salesView(): Promise<string> {
         <strong>${esc(o.name)}</strong><span class="muted">${esc(o.customerName ?? '')} · ${money(o.amount)} · ${esc(o.stageName ?? o.status)}</span></button></li>`,
     )
     .join('');
-  return `${me().roles.includes('sales') ? await newOpportunityForm() : ''}
+  return `${viewTabs()}${me().roles.includes('sales') ? await newOpportunityForm() : ''}
     <div class="split">
       <nav class="card list" aria-label="${en() ? 'Opportunities' : '商机列表'}"><h2>${en() ? 'Opportunities' : '商机'}</h2><ul>${list || `<li class="muted">${en() ? 'None' : '暂无商机'}</li>`}</ul></nav>
       <section class="card detail" aria-label="${en() ? 'Opportunity' : '商机详情'}">
@@ -178,7 +203,7 @@ async function render(): Promise<void> {
   if (roles.includes('admin')) body += await adminView();
   if (roles.includes('supervisor'))
     body += `<section class="card"><stage-approval-inbox></stage-approval-inbox></section>`;
-  if (roles.some((r) => r === 'sales' || r === 'postsale' || r === 'supervisor')) body += await salesView();
+  if (roles.some((r) => r === 'sales' || r === 'postsale' || r === 'supervisor')) body += await salesView(processes);
   if (roles.includes('analyst')) {
     const chosen = params.get('funnel') ?? processes.find((p) => p.status === 'enabled')?.id ?? processes[0]?.id;
     if (chosen)
@@ -194,6 +219,10 @@ async function render(): Promise<void> {
       userName: me().name.replace(/（.*）/, ''),
     });
   }
+  document.querySelector<HTMLSelectElement>('#board-process')?.addEventListener('change', (e) => {
+    params.set('board', (e.target as HTMLSelectElement).value);
+    void render();
+  });
   document.querySelector('#react-toggle')?.addEventListener('change', (e) => {
     reactHost = (e.target as HTMLInputElement).checked;
     void render();
@@ -259,6 +288,12 @@ async function suggestProcess(form: HTMLFormElement): Promise<void> {
 }
 
 app.addEventListener('click', (e) => {
+  const tab = (e.target as HTMLElement).closest<HTMLElement>('[data-view]');
+  if (tab) {
+    view = tab.dataset.view!;
+    void render();
+    return;
+  }
   const edit = (e.target as HTMLElement).closest<HTMLElement>('[data-edit]');
   if (edit) {
     editing = edit.dataset.edit!;
@@ -285,8 +320,17 @@ async function refreshProcessList() {
     .join('');
 }
 // Edits and reassignments change the list too (name, amount, owner); a process change is also a stage change.
+// The board moves its own cards (and hears others' moves): it is not rebuilt for them.
 for (const type of ['sp-stage-changed', 'sp-approval-decided', 'sp-opportunity-edited', 'sp-opportunity-reassigned'])
-  document.addEventListener(type, () => setTimeout(() => void render(), 50));
+  document.addEventListener(type, (e) => {
+    if ((e.target as Element).localName !== 'opportunity-board') setTimeout(() => void render(), 50);
+  });
+// A card opened on the board: its path and form in the list view.
+document.addEventListener('sp-opportunity-open', (e) => {
+  selected = e.detail.opportunityId;
+  view = 'list';
+  void render();
+});
 document.addEventListener('sp-notification-open', (e) => {
   selected = e.detail.notification.opportunityId;
   void render();
