@@ -9,7 +9,7 @@ import type { OpportunityEvents } from './service.js';
  * The opportunity feed behind `GET /opportunities/stream` (a board follows other users'
  * moves): every committed change of an opportunity (a move, an approval, an edit, a
  * reassignment, a reopen, a change of process, a new one) is announced on one channel,
- * coalesced per tenant into few NOTIFYs, and every instance with followers of that tenant
+ * gathered for 20 ms and coalesced per tenant into few NOTIFYs, and every instance with followers of that tenant
  * reads the opportunities named, in one statement, and tells each follower what it may
  * read: `opportunity` `{id, rev, processId, stageId, status, phase, ownerId}`, or `removed`
  * `{id}` when it just left what the follower sees (reassigned away from them, its post-sale
@@ -47,13 +47,15 @@ interface Follower {
 type Announced = [id: string, before?: Sight];
 
 const CHANNEL = 'sp_opportunities';
+/** How long changes gather before they are announced. */
+const ANNOUNCE_MS = 20;
 /** PostgreSQL's NOTIFY payload limit is 8000 bytes: each payload stays well under it. */
 const MAX_PAYLOAD = 7000;
 
 export class OpportunityFeed {
   /** Followers by tenant, on this instance. */
   private readonly followers = new Map<string, Set<Follower>>();
-  /** Changes not yet announced, by tenant (sent together on the next turn of the event loop). */
+  /** Changes not yet announced, by tenant (sent together `ANNOUNCE_MS` after the first). */
   private pending = new Map<string, Map<string, Sight | undefined>>();
   private scheduled = false;
   private listening: Promise<() => Promise<void>> | null = null;
@@ -82,7 +84,9 @@ export class OpportunityFeed {
     if (!ids.has(id) || (before && !ids.get(id))) ids.set(id, before ?? ids.get(id));
     if (this.scheduled) return;
     this.scheduled = true;
-    setImmediate(() => void this.announce());
+    // A short window gathers the changes of concurrent commands into one NOTIFY (a busy
+    // instance sends a few dozen a second, not one per command); followers wait no longer.
+    setTimeout(() => void this.announce(), ANNOUNCE_MS).unref();
   }
 
   private async announce() {
