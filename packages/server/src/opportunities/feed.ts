@@ -9,9 +9,9 @@ import type { OpportunityEvents } from './service.js';
  * The opportunity feed behind `GET /opportunities/stream` (a board follows other users'
  * moves): every committed change of an opportunity (a move, an approval, an edit, a
  * reassignment, a reopen, a change of process, a new one) is announced on one channel,
- * gathered for 20 ms and coalesced per tenant into few NOTIFYs, and every instance with followers of that tenant
- * reads the opportunities named, in one statement, and tells each follower what it may
- * read: `opportunity` `{id, rev, processId, stageId, status, phase, ownerId}`, or `removed`
+ * gathered for 20 ms and coalesced per tenant into few NOTIFYs, and every instance with
+ * followers of that tenant reads the opportunities named, in one statement, and tells each
+ * follower what it may read: `opportunity` `{id, rev, processId, stageId, status, phase, ownerId}`, or `removed`
  * `{id}` when it just left what the follower sees (reassigned away from them, its post-sale
  * staff changed, moved to another process than the one followed).
  */
