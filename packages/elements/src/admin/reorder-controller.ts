@@ -1,24 +1,16 @@
 import type { ReactiveControllerHost } from 'lit';
-import { LocalizeController } from '../shared/i18n.js';
+import { LocalizeController, type Messages } from '../shared/i18n.js';
 
 /**
  * The steps of a keyboard move, said in the host's live region. Not in shared/: that folder
  * goes into the chunk every page loads, and only the two admin elements reorder lists.
  */
 const messages = {
-  'zh-CN': {
-    pickedUp: '已拿起“{name}”，位置 {pos}/{total}',
-    movedTo: '“{name}”移到位置 {pos}/{total}',
-    dropped: '“{name}”放在位置 {pos}/{total}',
-    cancelled: '已取消移动“{name}”',
-  },
-  en: {
-    pickedUp: 'Picked up "{name}", position {pos} of {total}',
-    movedTo: '"{name}" moved to position {pos} of {total}',
-    dropped: '"{name}" dropped at position {pos} of {total}',
-    cancelled: 'Move of "{name}" cancelled',
-  },
-};
+  pickedUp: ['已拿起“{name}”，位置 {pos}/{total}', 'Picked up "{name}", position {pos} of {total}'],
+  movedTo: ['“{name}”移到位置 {pos}/{total}', '"{name}" moved to position {pos} of {total}'],
+  dropped: ['“{name}”放在位置 {pos}/{total}', '"{name}" dropped at position {pos} of {total}'],
+  cancelled: ['已取消移动“{name}”', 'Move of "{name}" cancelled'],
+} satisfies Messages;
 
 /** What a reorderable list does for the controller. */
 export interface ReorderList {
@@ -39,7 +31,7 @@ export interface ReorderList {
 export class ReorderController {
   /** The item picked up, and where it would go. */
   picked: { id: string; index: number } | null = null;
-  readonly #i18n: LocalizeController<(typeof messages)['en']>;
+  readonly #i18n: LocalizeController<typeof messages>;
   readonly #host: ReactiveControllerHost & HTMLElement;
   readonly #list: ReorderList;
 
@@ -61,7 +53,7 @@ export class ReorderController {
   /** A key pressed on the item `id` (named `name`), shown at `index` of `total`. */
   onKey(e: KeyboardEvent, id: string, name: string, index: number, total: number): void {
     const p = this.picked;
-    const say = (key: keyof (typeof messages)['en'], pos = index) =>
+    const say = (key: keyof typeof messages, pos = index) =>
       this.#list.say(this.#i18n.t(key, { name, pos: pos + 1, total }));
     if (e.key === 'Enter' || e.key === ' ') {
       this.picked = p ? null : { id, index };

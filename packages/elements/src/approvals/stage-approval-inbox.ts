@@ -5,7 +5,7 @@ import type { ApiClientError } from '../client/api-client.js';
 import { ConnectedElement } from '../shared/connected-element.js';
 import { defineElement } from '../shared/define.js';
 import { SpApprovalDecidedEvent } from '../shared/events.js';
-import { LocalizeController } from '../shared/i18n.js';
+import { LocalizeController, type Messages } from '../shared/i18n.js';
 import { StreamController } from '../shared/stream-controller.js';
 import styles from './stage-approval-inbox.styles.js';
 
@@ -31,31 +31,17 @@ export interface ApprovalView {
 }
 
 const messages = {
-  'zh-CN': {
-    title: '待我确认',
-    empty: '没有待确认的阶段',
-    requested: '{who} 申请完成「{stage}」',
-    requestedWin: '{who} 申请在「{stage}」赢单',
-    values: '阶段填写内容',
-    comment: '意见',
-    approve: '同意',
-    reject: '驳回',
-    refresh: '刷新',
-    decided: '已处理',
-  },
-  en: {
-    title: 'Waiting for my approval',
-    empty: 'Nothing waits for your approval',
-    requested: '{who} asks to complete "{stage}"',
-    requestedWin: '{who} asks to win from "{stage}"',
-    values: 'What was filled in',
-    comment: 'Comment',
-    approve: 'Approve',
-    reject: 'Reject',
-    refresh: 'Refresh',
-    decided: 'Done',
-  },
-};
+  title: ['待我确认', 'Waiting for my approval'],
+  empty: ['没有待确认的阶段', 'Nothing waits for your approval'],
+  requested: ['{who} 申请完成「{stage}」', '{who} asks to complete "{stage}"'],
+  requestedWin: ['{who} 申请在「{stage}」赢单', '{who} asks to win from "{stage}"'],
+  values: ['阶段填写内容', 'What was filled in'],
+  comment: ['意见', 'Comment'],
+  approve: ['同意', 'Approve'],
+  reject: ['驳回', 'Reject'],
+  refresh: ['刷新', 'Refresh'],
+  decided: ['已处理', 'Done'],
+} satisfies Messages;
 
 /**
  * @summary The supervisor's side: stage completions waiting for approval, with what the

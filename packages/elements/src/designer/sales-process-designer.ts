@@ -91,7 +91,7 @@ interface StageChange {
   names?: string[];
   keys?: string[];
 }
-type Msg = keyof (typeof messages)['zh-CN'];
+type Msg = keyof typeof messages;
 /** The history loaded so far: pages appended, and the cursor of the next. */
 interface History {
   items: AuditEntry[];
@@ -1055,7 +1055,7 @@ export class SalesProcessDesigner extends ConnectedElement {
     const key = `act_${e.action.replace('.', '_')}`;
     const when = new Date(e.at);
     return html`<li data-action=${e.action}>
-      <div><strong>${key in messages['zh-CN'] ? t.t(key as Msg) : e.action}</strong>
+      <div><strong>${key in messages ? t.t(key as Msg) : e.action}</strong>
         <span class="muted">${e.actorName || e.actorId || t.t('system')} · <time datetime=${e.at}>${new Intl.DateTimeFormat(t.locale, { dateStyle: 'medium', timeStyle: 'short' }).format(when)}</time></span></div>
       <ul>${this.#diffLines(e.diff, draft).map((line) => html`<li>${line}</li>`)}</ul>
     </li>`;
@@ -1074,7 +1074,7 @@ export class SalesProcessDesigner extends ConnectedElement {
       String(id);
     const label = (key: string) => {
       const k = (['status', 'version', 'derivedFrom'].includes(key) ? `k_${key}` : key) as Msg;
-      return k in messages['zh-CN'] ? t.t(k) : key;
+      return k in messages ? t.t(k) : key;
     };
     const show = (key: string, v: unknown): string => {
       if (v === null || v === undefined) return key === 'orderAllowedAfterStage' ? t.t('anyStage') : '—';
@@ -1129,7 +1129,7 @@ export class SalesProcessDesigner extends ConnectedElement {
       return t.t('s_changed', {
         name: c.name ?? '',
         keys: (c.keys ?? [])
-          .map((k) => (`sk_${k}` in messages['zh-CN'] ? t.t(`sk_${k}` as Msg) : k))
+          .map((k) => (`sk_${k}` in messages ? t.t(`sk_${k}` as Msg) : k))
           .join(t.locale === 'en' ? ', ' : '、'),
       });
     return t.t(c.kind === 'added' ? 's_added' : 's_removed', { phase, name: c.name ?? '' });

@@ -74,7 +74,7 @@ export class ContactGates {
   /** The options of `contact.role`; null until loaded ([] when the server has none). */
   roles: RoleOption[] | null = null;
   error: string | null = null;
-  readonly #t: LocalizeController<(typeof contactMessages)['zh-CN']>;
+  readonly #t: LocalizeController<typeof contactMessages>;
   #loading = false;
 
   readonly #host: ContactHost;

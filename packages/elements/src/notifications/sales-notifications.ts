@@ -2,7 +2,7 @@ import { Task } from '@lit/task';
 import { html, nothing } from 'lit';
 import { ConnectedElement } from '../shared/connected-element.js';
 import { defineElement } from '../shared/define.js';
-import { LocalizeController } from '../shared/i18n.js';
+import { LocalizeController, type Messages } from '../shared/i18n.js';
 import { StreamController } from '../shared/stream-controller.js';
 import styles from './sales-notifications.styles.js';
 
@@ -34,31 +34,20 @@ declare global {
 }
 
 const messages = {
-  'zh-CN': {
-    title: '通知',
-    bell: '通知，{n} 条未读',
-    empty: '暂无通知',
-    markAll: '全部标为已读',
-    reminder: '「{opp}」在「{stage}」已停留 {days} 天，请尽快推进',
-    overdue: '「{opp}」的「{stage}」已超时（{days} 天）',
-    'approval-requested': '「{opp}」请求您确认阶段完成',
-    approved: '「{opp}」的阶段确认已通过',
-    rejected: '「{opp}」的阶段确认被驳回',
-    live: '实时',
-  },
-  en: {
-    title: 'Notifications',
-    bell: 'Notifications, {n} unread',
-    empty: 'No notifications',
-    markAll: 'Mark all read',
-    reminder: '"{opp}" has been in "{stage}" for {days} days: move it on',
-    overdue: '"{opp}" is overdue in "{stage}" ({days} days)',
-    'approval-requested': '"{opp}" asks for your approval of a stage',
-    approved: 'The stage of "{opp}" was approved',
-    rejected: 'The stage of "{opp}" was rejected',
-    live: 'Live',
-  },
-};
+  title: ['通知', 'Notifications'],
+  bell: ['通知，{n} 条未读', 'Notifications, {n} unread'],
+  empty: ['暂无通知', 'No notifications'],
+  markAll: ['全部标为已读', 'Mark all read'],
+  reminder: [
+    '「{opp}」在「{stage}」已停留 {days} 天，请尽快推进',
+    '"{opp}" has been in "{stage}" for {days} days: move it on',
+  ],
+  overdue: ['「{opp}」的「{stage}」已超时（{days} 天）', '"{opp}" is overdue in "{stage}" ({days} days)'],
+  'approval-requested': ['「{opp}」请求您确认阶段完成', '"{opp}" asks for your approval of a stage'],
+  approved: ['「{opp}」的阶段确认已通过', 'The stage of "{opp}" was approved'],
+  rejected: ['「{opp}」的阶段确认被驳回', 'The stage of "{opp}" was rejected'],
+  live: ['实时', 'Live'],
+} satisfies Messages;
 
 /**
  * @summary A bell with the signed-in user's notifications (reminders, overdue notices,

@@ -202,7 +202,7 @@ export class ConnectedElement extends LitElement {
   protected failureMessage(f: KitFailure): string {
     const t = this.#failureText;
     if (f.source === 'live' && f.code === 'NETWORK') return t.t('LIVE');
-    if (f.code in failureMessages['zh-CN']) return t.t(f.code as keyof (typeof failureMessages)['zh-CN']);
+    if (f.code in failureMessages) return t.t(f.code as keyof typeof failureMessages);
     return f.messages ? t.pick(f.messages) : `${t.t('other')}${f.message ? `: ${f.message}` : ''}`;
   }
 

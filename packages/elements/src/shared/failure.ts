@@ -1,5 +1,6 @@
 import type { Detail } from '@sales-process/core';
 import type { ApiClientError, KitErrorCode } from '../client/api-client.js';
+import type { Messages } from './i18n.js';
 
 /** Why an element cannot show what it should: `sp-error`'s detail, and what its error box says. */
 export interface KitFailure {
@@ -16,29 +17,16 @@ export interface KitFailure {
 }
 
 export const failureMessages = {
-  'zh-CN': {
-    NO_TOKEN: '未登录：缺少访问令牌',
-    UNAUTHENTICATED: '登录已过期或令牌无效',
-    FORBIDDEN: '没有权限查看此内容',
-    NOT_FOUND: '记录不存在',
-    NETWORK: '无法连接服务器',
-    LIVE: '无法建立实时连接',
-    STALE_STATE: '商机已被他人更新，已重新加载',
-    other: '加载失败',
-    retry: '重试',
-  },
-  en: {
-    NO_TOKEN: 'Not signed in: no access token',
-    UNAUTHENTICATED: 'Your session has expired or the token is invalid',
-    FORBIDDEN: 'You do not have access to this',
-    NOT_FOUND: 'Not found',
-    NETWORK: 'Cannot reach the server',
-    LIVE: 'Cannot open the live connection',
-    STALE_STATE: 'The opportunity changed; reloaded',
-    other: 'Could not load',
-    retry: 'Retry',
-  },
-};
+  NO_TOKEN: ['未登录：缺少访问令牌', 'Not signed in: no access token'],
+  UNAUTHENTICATED: ['登录已过期或令牌无效', 'Your session has expired or the token is invalid'],
+  FORBIDDEN: ['没有权限查看此内容', 'You do not have access to this'],
+  NOT_FOUND: ['记录不存在', 'Not found'],
+  NETWORK: ['无法连接服务器', 'Cannot reach the server'],
+  LIVE: ['无法建立实时连接', 'Cannot open the live connection'],
+  STALE_STATE: ['商机已被他人更新，已重新加载', 'The opportunity changed; reloaded'],
+  other: ['加载失败', 'Could not load'],
+  retry: ['重试', 'Retry'],
+} satisfies Messages;
 
 /** Any thrown value as a failure. */
 export function toFailure(e: unknown): KitFailure {

@@ -1,19 +1,27 @@
 import type { ReactiveController, ReactiveControllerHost } from 'lit';
 
 export type Locale = 'zh-CN' | 'en';
-export type Messages = Record<string, string>;
+/** An element's words: each key's text in zh-CN and in en, side by side. */
+export type Messages = Record<string, readonly [zh: string, en: string]>;
+/** Words in the older shape, one object per locale (still taken, turned into `Messages`). */
+export type LocaleMessages = Record<Locale, Record<string, string>>;
+type Key<M> = M extends LocaleMessages ? keyof M['zh-CN'] : keyof M;
 
 /**
  * A small typed translation registry: each element declares its strings for both
  * locales; the locale comes from the element's `lang`, then the nearest `lang`
  * ancestor, then `<html lang>`.
  */
-export class LocalizeController<M extends Messages> implements ReactiveController {
+export class LocalizeController<M extends Messages | LocaleMessages> implements ReactiveController {
   readonly #host: ReactiveControllerHost & HTMLElement;
-  readonly #messages: Record<Locale, M>;
-  constructor(host: ReactiveControllerHost & HTMLElement, messages: Record<Locale, M>) {
+  readonly #messages: Messages;
+  constructor(host: ReactiveControllerHost & HTMLElement, messages: M) {
     this.#host = host;
-    this.#messages = messages;
+    const m = messages as LocaleMessages;
+    this.#messages =
+      'zh-CN' in m
+        ? Object.fromEntries(Object.keys({ ...m.en, ...m['zh-CN'] }).map((k) => [k, [m['zh-CN'][k]!, m.en[k]!]]))
+        : (messages as Messages);
     host.addController(this);
   }
 
@@ -40,8 +48,9 @@ export class LocalizeController<M extends Messages> implements ReactiveControlle
     return this.locale === 'en' ? text.en || text.zh : text.zh || text.en;
   }
 
-  t<K extends keyof M>(key: K, vars: Record<string, string | number> = {}): string {
-    const template = this.#messages[this.locale][key] ?? this.#messages['zh-CN'][key] ?? String(key);
+  t(key: Key<M>, vars: Record<string, string | number> = {}): string {
+    const m = this.#messages[key as string];
+    const template = m?.[this.locale === 'en' ? 1 : 0] ?? m?.[0] ?? String(key);
     return String(template).replace(/\{(\w+)\}/g, (_, k: string) => String(vars[k] ?? ''));
   }
 

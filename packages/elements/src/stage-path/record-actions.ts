@@ -62,7 +62,7 @@ export class RecordActions implements ReactiveController {
   processes: ProcessItem[] | null = null;
   preview: ChangePreview | null = null;
 
-  readonly #t: LocalizeController<(typeof recordMessages)['zh-CN']>;
+  readonly #t: LocalizeController<typeof recordMessages>;
   #loads: AbortController | null = null;
 
   readonly #host: RecordHost;
