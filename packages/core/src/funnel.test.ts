@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   acceptedCurrencies,
+  cohortRule,
   computeFunnel,
   CurrencyConverter,
   diagnoseShape,
@@ -8,6 +9,7 @@ import {
   planTarget,
   rateOf,
   shiftPeriod,
+  targetPlanProblem,
   type FunnelStageFigures,
 } from './funnel.js';
 import { EXAMPLE, EXAMPLE_FX, FX_RATES, STAYS } from './testing/funnel-example.js';
@@ -115,9 +117,18 @@ describe('amounts in several currencies', () => {
 describe('target decomposition', () => {
   it('works back from the target through the won amount, the win rate and the cycle', () => {
     const history = planHistoryOf(EXAMPLE);
-    expect(history).toEqual({ won: 3, closed: 11, wonAmount: 1_000_000, wonCycleDays: 180 });
+    expect(history).toEqual({
+      won: 3,
+      closed: 11,
+      wonAmount: 1_000_000,
+      wonCycleDays: 180,
+      opportunities: 22,
+      amount: 4_300_000, // 2,200,000 open + 1,000,000 won + 980,000 lost + 120,000 invalid
+      customers: 11,
+    });
     const plan = planTarget(history, { target: 1_000_000, period: 'month', start: '2027-01', periods: 3 })!;
-    // avg won 333,333.33; 3 deals; win rate 3/11 → 11 opportunities; 60-day cycle = 2 months earlier.
+    // avg won 333,333.33; 3 deals; win rate 3/11 → 11 opportunities; 60-day cycle = 2 months earlier;
+    // 11 customers for 22 opportunities → 5.5 → 6 customers.
     expect(plan.figures).toEqual({
       winRate: 0.2727,
       avgWonAmount: 333_333.33,
@@ -125,17 +136,30 @@ describe('target decomposition', () => {
       leadPeriods: 2,
       won: 3,
       closed: 11,
+      basis: 'history',
+      customersPerOpportunity: 0.5,
+      customersBasis: 'history',
     });
-    expect(plan.periods).toEqual([
-      { period: '2027-01', target: 1_000_000, dealsNeeded: 3, opportunitiesNeeded: 11, findIn: '2026-11' },
-      { period: '2027-02', target: 1_000_000, dealsNeeded: 3, opportunitiesNeeded: 11, findIn: '2026-12' },
-      { period: '2027-03', target: 1_000_000, dealsNeeded: 3, opportunitiesNeeded: 11, findIn: '2027-01' },
-    ]);
+    const p = (period: string, findIn: string) => ({
+      period,
+      target: 1_000_000,
+      dealsNeeded: 3,
+      opportunitiesNeeded: 11,
+      customersNeeded: 6,
+      findIn,
+    });
+    expect(plan.periods).toEqual([p('2027-01', '2026-11'), p('2027-02', '2026-12'), p('2027-03', '2027-01')]);
     expect(plan.newOpportunitiesPerPeriod).toEqual([
       { period: '2026-11', opportunities: 11 },
       { period: '2026-12', opportunities: 11 },
       { period: '2027-01', opportunities: 11 },
     ]);
+    expect(plan.newCustomersPerPeriod).toEqual([
+      { period: '2026-11', customers: 6 },
+      { period: '2026-12', customers: 6 },
+      { period: '2027-01', customers: 6 },
+    ]);
+    expect(plan.note).toBeUndefined();
   });
 
   it('plans quarters, with per-period targets', () => {
@@ -144,19 +168,89 @@ describe('target decomposition', () => {
       { target: [250_000, 0], period: 'quarter', start: '2027-Q1' },
     )!;
     // 100k per deal → 3 deals → ÷ 0.5 → 6; 100-day cycle ≈ 1 quarter earlier.
+    // No opportunity counts: one customer per opportunity, assumed.
     expect(plan.periods).toEqual([
-      { period: '2027-Q1', target: 250_000, dealsNeeded: 3, opportunitiesNeeded: 6, findIn: '2026-Q4' },
-      { period: '2027-Q2', target: 0, dealsNeeded: 0, opportunitiesNeeded: 0, findIn: '2027-Q1' },
+      {
+        period: '2027-Q1',
+        target: 250_000,
+        dealsNeeded: 3,
+        opportunitiesNeeded: 6,
+        customersNeeded: 6,
+        findIn: '2026-Q4',
+      },
+      { period: '2027-Q2', target: 0, dealsNeeded: 0, opportunitiesNeeded: 0, customersNeeded: 0, findIn: '2027-Q1' },
     ]);
+    expect([plan.figures.customersPerOpportunity, plan.figures.customersBasis]).toEqual([1, 'assumed']);
   });
 
-  it('has no plan without won history', () => {
-    expect(
-      planTarget(
-        { won: 0, closed: 5, wonAmount: 0, wonCycleDays: 0 },
-        { target: 1, period: 'month', start: '2027-01' },
-      ),
-    ).toBeNull();
+  it('has no plan without won history and nothing to fall back on, and says why', () => {
+    const none = { won: 0, closed: 5, wonAmount: 0, wonCycleDays: 0 };
+    expect(planTarget(none, { target: 1, period: 'month', start: '2027-01' })).toBeNull();
+    expect(targetPlanProblem(none)!.en).toContain('first stage a win rate of 0');
+    // The process stands in for the win rate, but there is no deal size anywhere.
+    expect(planTarget(none, { target: 1, period: 'month', start: '2027-01' }, { process: seed })).toBeNull();
+    expect(targetPlanProblem(none, { process: seed })!.zh).toContain('averageDealAmount');
+    const zeroFirst = { ...seed, presale: [{ ...seed.presale[0]!, winRate: 0 }, ...seed.presale.slice(1)] };
+    expect(targetPlanProblem(none, { process: zeroFirst, averageDealAmount: 1000 })!.zh).toContain('赢率也为 0');
+    expect(targetPlanProblem(planHistoryOf(EXAMPLE))).toBeNull();
+  });
+
+  it("plans before the first win from the process's stage win rates, and says so", () => {
+    // A new salesperson's book: the example's 11 open ones (2,200,000 on 6 customers, c1 … c6), nothing closed.
+    const open = EXAMPLE.filter((o) => o.status === 'open');
+    const history = planHistoryOf(open);
+    expect(history).toMatchObject({ won: 0, closed: 0, opportunities: 11, amount: 2_200_000, customers: 6 });
+    const plan = planTarget(
+      history,
+      { target: 1_000_000, period: 'month', start: '2027-01', periods: 2 },
+      { process: seed },
+    )!;
+    // Deal 2,200,000 ÷ 11 = 200,000 → 5 deals; the first stage wins 10 % → 50 opportunities;
+    // the stages' reminder days 7 + 14 + 14 + 10 = 45 days ≈ 1 month earlier; 6 ÷ 11 customers each → 28.
+    expect(plan.figures).toEqual({
+      winRate: 0.1,
+      avgWonAmount: 200_000,
+      avgCycleDays: 45,
+      leadPeriods: 1,
+      won: 0,
+      closed: 0,
+      basis: 'process',
+      customersPerOpportunity: 0.5455,
+      customersBasis: 'history',
+    });
+    expect(plan.periods[0]).toEqual({
+      period: '2027-01',
+      target: 1_000_000,
+      dealsNeeded: 5,
+      opportunitiesNeeded: 50,
+      customersNeeded: 28,
+      findIn: '2026-12',
+    });
+    expect(plan.newCustomersPerPeriod).toEqual([
+      { period: '2026-12', customers: 28 },
+      { period: '2027-01', customers: 28 },
+    ]);
+    expect(plan.note!.zh).toBe(
+      '尚无赢单记录：按流程设定估算，赢率取第一阶段“初次拜访”的 10%，周期取各阶段停留提醒天数之和（45 天），成交金额取现有商机的平均金额',
+    );
+    expect(plan.note!.en).toContain('No won opportunities yet: planned from the process');
+    // A brand-new tenant: no opportunities at all, a deal size given; one customer per opportunity, assumed.
+    const fresh = planTarget(
+      { won: 0, closed: 0, wonAmount: 0, wonCycleDays: 0 },
+      { target: 1_000_000, period: 'quarter', start: '2027-Q1', periods: 1 },
+      { process: seed, averageDealAmount: 250_000 },
+    )!;
+    // 45 days is under half a quarter: found in the quarter itself.
+    expect(fresh.periods[0]).toMatchObject({
+      dealsNeeded: 4,
+      opportunitiesNeeded: 40,
+      customersNeeded: 40,
+      findIn: '2027-Q1',
+    });
+    expect([fresh.figures.customersBasis, fresh.note!.zh.endsWith('成交金额取给定的平均成交金额')]).toEqual([
+      'assumed',
+      true,
+    ]);
   });
 
   it('shifts period labels across years', () => {
@@ -207,5 +301,74 @@ describe('shape diagnosis', () => {
     const d = diagnoseShape(stages([3, 2, 1, 1]));
     expect(d.shape).toBe('insufficient-data');
     expect(d.findings[0]!.figures).toEqual({ open: 7, minOpen: 10 });
+  });
+});
+
+describe('the diagnosis reads conversions only from cohorts old enough to have converted', () => {
+  // 30 opportunities created the day before, all still in 初次拜访.
+  const fresh = (asOf: string) =>
+    Array.from({ length: 30 }, (_, i) => ({
+      ...EXAMPLE[0]!,
+      id: `new${i}`,
+      createdAt: new Date(Date.parse(asOf) - 86_400_000).toISOString(),
+    }));
+  const asOf = '2026-12-02T08:00:00Z';
+
+  it('takes the process’s reminder days as the age a creation month needs, and names the months', () => {
+    // 7 + 14 + 14 + 10 = 45 days before 2026-12-02 is 2026-10-18: October has not ended 45 days ago, September has.
+    expect(cohortRule(seed, asOf)).toEqual({ createdThrough: '2026-09', minAgeDays: 45, basis: 'stage-reminders' });
+    // A month counts from the moment it ended minAgeDays ago: 2026-09 ended 2026-10-01, + 45 days = 2026-11-15.
+    expect(cohortRule(seed, '2026-11-15T00:00:00Z').createdThrough).toBe('2026-09');
+    expect(cohortRule(seed, '2026-11-14T23:59:59Z').createdThrough).toBe('2026-08');
+    const noReminders = { ...seed, presale: seed.presale.map((s) => ({ ...s, remindAfterDays: null })) };
+    expect(cohortRule(noReminders, asOf)).toEqual({ createdThrough: '2026-10', minAgeDays: 30, basis: 'default' });
+  });
+
+  it('keeps a healthy funnel healthy when 30 brand-new opportunities join its first stage', () => {
+    const all = [...EXAMPLE, ...fresh(asOf)];
+    // Read from every opportunity (the old rule), 初次拜访 converts 15 ÷ 52 = 29 %, under half the others' 60 %.
+    const old = computeFunnel(seed, all, STAYS);
+    expect(old.diagnosis.shape).toBe('bottleneck');
+    expect(old.diagnosis.findings[0]!.stageId).toBe('visit');
+    // Read from the cohorts created through 2026-09: the example's 22, as healthy as before.
+    const f = computeFunnel(seed, all, STAYS, undefined, { asOf });
+    expect(f.diagnosis.shape).toBe('healthy');
+    expect(f.stages[0]!.conversionToNext).toBe(0.2885); // the figures themselves still count everyone
+    expect(f.diagnosis.cohort).toEqual({
+      createdThrough: '2026-09',
+      minAgeDays: 45,
+      basis: 'stage-reminders',
+      opportunities: 22,
+      stages: [
+        { stageId: 'visit', reached: 22, conversionToNext: 0.6818 },
+        { stageId: 'needs', reached: 15, conversionToNext: 0.6667 },
+        { stageId: 'solution', reached: 10, conversionToNext: 0.5 },
+        { stageId: 'quote', reached: 5, conversionToNext: 0.6 },
+      ],
+      message: {
+        zh: '转化率只看 2026-09 及以前创建的 22 个商机（创建月份结束已满 45 天，各售前阶段停留提醒天数之和）；更晚创建的商机还来不及转化，不计入',
+        en: "Conversions are read from the 22 opportunities created through 2026-09 (months ended at least 45 days ago, the sum of the pre-sale stages' reminder days); newer ones have not had time to convert",
+      },
+    });
+  });
+
+  it('still finds a real bottleneck in an old cohort', () => {
+    // The example made worse in the old cohort: 6 more reached 方案设计 and were lost there.
+    const lostAtSolution = Array.from({ length: 6 }, (_, i) => ({
+      ...EXAMPLE[16]!, // l3: lost at 方案设计
+      id: `ls${i}`,
+    }));
+    const f = computeFunnel(seed, [...EXAMPLE, ...lostAtSolution, ...fresh(asOf)], STAYS, undefined, { asOf });
+    // 方案设计 converts 5 ÷ 16 = 31 %, under half the others' median (75 %, 76 %, 60 % → 75 %).
+    expect(f.diagnosis.findings.map((x) => [x.code, x.stageId])).toEqual([['bottleneck', 'solution']]);
+  });
+
+  it('judges no conversion while no cohort is old enough, and says so', () => {
+    const f = computeFunnel(seed, fresh(asOf), [], undefined, { asOf });
+    expect(f.diagnosis.cohort!.opportunities).toBe(0);
+    expect(f.diagnosis.findings.some((x) => x.code === 'bottleneck')).toBe(false);
+    expect(f.diagnosis.cohort!.message.en).toBe(
+      "No opportunities created through 2026-09 yet (months ended at least 45 days ago, the sum of the pre-sale stages' reminder days): bottlenecks are not judged",
+    );
   });
 });

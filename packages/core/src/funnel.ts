@@ -16,9 +16,14 @@ import type { OpportunityStatus } from './rules.js';
  * - every amount is in the tenant's base currency: an amount in another currency is
  *   converted at its recorded rate (`CurrencyConverter`); one with no rate counts as an
  *   opportunity but adds no amount, and the figures name its currency (`unconverted`).
+ * - the shape diagnosis judges conversions only from cohorts old enough to have converted
+ *   (`cohortRule`): opportunities created in months that ended at least the process's
+ *   reminder days ago.
  */
 export interface FunnelOpportunity {
   id: string;
+  /** The customer it is for (customers per opportunity, for target plans). */
+  customerId?: string;
   amount: number;
   /** ISO 4217 code of `amount`; the base currency when left out. */
   currency?: string;
@@ -30,6 +35,8 @@ export interface FunnelOpportunity {
   expectedCloseDate: string | null;
   createdAt: string;
   closedAt: string | null;
+  /** The lost reason (an option value of the `lostReason` field), for lost ones. */
+  lostReason?: string | null;
 }
 
 export interface StageStay {
@@ -173,6 +180,11 @@ export interface FunnelAggregates {
   stays: ReadonlyMap<string, { avg: number | null; median: number | null }>;
   /** The currency the amounts above are in, and how they got there (`CurrencyConverter.summary`). */
   currency: FiguresCurrency;
+  /**
+   * The cohorts old enough to have converted (`cohortRule`) and how far their opportunities
+   * got (`reached` as above): what the diagnosis reads conversions from. Left out: all.
+   */
+  cohort?: CohortRule & { reached: number[]; opportunities: number };
 }
 
 /** The one definition of every funnel figure, from aggregates (rows in core, SQL on the server). */
@@ -211,7 +223,7 @@ export function assembleFunnel(def: ProcessDefinition, a: FunnelAggregates): Fun
     openAmount: round2(stages.reduce((sum, s) => sum + s.openAmount, 0)),
     weightedAmount: round2(months.reduce((sum, m) => sum + m.weighted, 0)),
     forecast: months,
-    diagnosis: diagnoseShape(stages),
+    diagnosis: diagnoseShape(stages, DIAGNOSIS_THRESHOLDS, a.cohort && cohortFigures(def, a.cohort)),
     ...a.currency,
   };
 }
@@ -244,22 +256,37 @@ export function addOpen(
   forecast.set(key, f);
 }
 
-/** The figures of opportunities, amounts converted into `currencies.base` (CNY with no rates by default). */
+/** The creation month (UTC) of an ISO timestamp, YYYY-MM. */
+export const monthOf = (iso: string) => new Date(iso).toISOString().slice(0, 7);
+
+/**
+ * The figures of opportunities, amounts converted into `currencies.base` (CNY with no rates
+ * by default). With `asOf`, the diagnosis reads conversions only from the cohorts old enough
+ * to have converted by then (`cohortRule`); without, from every opportunity.
+ */
 export function computeFunnel(
   def: ProcessDefinition,
   opportunities: readonly FunnelOpportunity[],
   stays: readonly StageStay[],
   currencies: CurrencyTable = NO_RATES,
+  options: { asOf?: string | Date } = {},
 ): FunnelFigures {
   const fx = new CurrencyConverter(currencies);
   const n = def.presale.length;
   const reached = new Array<number>(n + 1).fill(0);
+  const rule = options.asOf === undefined ? undefined : cohortRule(def, options.asOf);
+  const cohort = rule && { ...rule, reached: new Array<number>(n + 1).fill(0), opportunities: 0 };
   const terminal = { won: { count: 0, amount: 0 }, lost: { count: 0, amount: 0 }, invalid: { count: 0, amount: 0 } };
   const open = new Map<string, { count: number; amount: number }>();
   const forecast = new Map<string, { count: number; amount: number; weighted: number }>();
   const index = new Map(def.presale.map((s, i) => [s.id, i]));
   for (const o of opportunities) {
-    addReached(reached, o.status === 'won' ? n : Math.max(o.maxStageIndex, index.get(o.stageId ?? '') ?? -1));
+    const top = o.status === 'won' ? n : Math.max(o.maxStageIndex, index.get(o.stageId ?? '') ?? -1);
+    addReached(reached, top);
+    if (cohort && monthOf(o.createdAt) <= cohort.createdThrough) {
+      addReached(cohort.reached, top);
+      cohort.opportunities++;
+    }
     const amount = fx.toBase(o.amount, o.currency);
     if (o.status !== 'open') {
       terminal[o.status].count++;
@@ -281,6 +308,7 @@ export function computeFunnel(
     forecast,
     stays: stayFigures,
     currency: fx.summary(),
+    cohort,
   });
 }
 
@@ -297,6 +325,8 @@ export const DIAGNOSIS_THRESHOLDS = {
   bottleneckFactor: 0.5,
   /** Conversions from fewer entries than this are not judged. */
   minReachedForConversion: 5,
+  /** A cohort's age when the process sets no reminder days (otherwise their sum). */
+  defaultCohortAgeDays: 30,
 } as const;
 
 export type Shape = 'healthy' | 'cylinder' | 'bottom-heavy' | 'bottleneck' | 'insufficient-data';
@@ -312,16 +342,95 @@ export interface Diagnosis {
   shape: Shape;
   findings: Finding[];
   thresholds: typeof DIAGNOSIS_THRESHOLDS;
+  /** The cohorts conversions were judged from (left out: from every opportunity). */
+  cohort?: DiagnosisCohort;
 }
 
-export function diagnoseShape(stages: readonly FunnelStageFigures[], t = DIAGNOSIS_THRESHOLDS): Diagnosis {
+/** Which creation months are old enough to have converted, and why. */
+export interface CohortRule {
+  /** Opportunities created up to the end of this month (UTC), YYYY-MM, count. */
+  createdThrough: string;
+  /** A month counts once this many days have passed since it ended. */
+  minAgeDays: number;
+  /** `stage-reminders`: the sum of the process's pre-sale reminder days (停留n天提醒); `default`: it sets none. */
+  basis: 'stage-reminders' | 'default';
+}
+
+/** What the diagnosis read its conversions from. */
+export interface DiagnosisCohort extends CohortRule {
+  /** Opportunities in those months (of the filtered ones). */
+  opportunities: number;
+  /** Their conversion per pre-sale stage (as `conversionToNext` is for every opportunity). */
+  stages: { stageId: string; reached: number; conversionToNext: number | null }[];
+  /** The same, in words. */
+  message: LocalizedText;
+}
+
+/**
+ * The cohort rule: an opportunity converts on the process's own clock, the days its
+ * pre-sale stages allow before a reminder, added up (30 when it sets none). A creation month
+ * counts once that many days have passed since its end; later ones have not had the time, and
+ * counting them reads every new opportunity as one that failed to move on.
+ */
+export function cohortRule(def: ProcessDefinition, asOf: string | Date, t = DIAGNOSIS_THRESHOLDS): CohortRule {
+  const sum = def.presale.reduce((a, s) => a + (s.remindAfterDays ?? 0), 0);
+  const minAgeDays = sum > 0 ? sum : t.defaultCohortAgeDays;
+  // The newest month whose end (the next month's first day) is at least minAgeDays before asOf.
+  const latestEnd = new Date(new Date(asOf).getTime() - minAgeDays * 86_400_000).toISOString().slice(0, 7);
+  return {
+    createdThrough: shiftPeriod(latestEnd, 'month', -1),
+    minAgeDays,
+    basis: sum > 0 ? 'stage-reminders' : 'default',
+  };
+}
+
+/** The cohort's conversions and what they say, from its `reached` counts. */
+export function cohortFigures(
+  def: ProcessDefinition,
+  c: CohortRule & { reached: number[]; opportunities: number },
+): DiagnosisCohort {
+  const stages = def.presale.map((s, k) => {
+    const reached = c.reached[k] ?? 0;
+    return { stageId: s.id, reached, conversionToNext: reached ? round4((c.reached[k + 1] ?? 0) / reached) : null };
+  });
+  const why = {
+    zh: c.basis === 'stage-reminders' ? '各售前阶段停留提醒天数之和' : '流程未设停留提醒，取默认值',
+    en:
+      c.basis === 'stage-reminders'
+        ? "the sum of the pre-sale stages' reminder days"
+        : 'the process sets no reminders: the default',
+  };
+  const message = c.opportunities
+    ? {
+        zh: `转化率只看 ${c.createdThrough} 及以前创建的 ${c.opportunities} 个商机（创建月份结束已满 ${c.minAgeDays} 天，${why.zh}）；更晚创建的商机还来不及转化，不计入`,
+        en: `Conversions are read from the ${c.opportunities} opportunities created through ${c.createdThrough} (months ended at least ${c.minAgeDays} days ago, ${why.en}); newer ones have not had time to convert`,
+      }
+    : {
+        zh: `尚无 ${c.createdThrough} 及以前创建的商机（创建月份结束已满 ${c.minAgeDays} 天，${why.zh}）：转化瓶颈暂不评估`,
+        en: `No opportunities created through ${c.createdThrough} yet (months ended at least ${c.minAgeDays} days ago, ${why.en}): bottlenecks are not judged`,
+      };
+  const { createdThrough, minAgeDays, basis, opportunities } = c;
+  return { createdThrough, minAgeDays, basis, opportunities, stages, message };
+}
+
+/**
+ * The shape from the open opportunities per stage (widths now), and bottlenecks from
+ * conversions: the cohort's when given (`cohortFigures`), every opportunity's otherwise.
+ */
+export function diagnoseShape(
+  stages: readonly FunnelStageFigures[],
+  t = DIAGNOSIS_THRESHOLDS,
+  cohort?: DiagnosisCohort,
+): Diagnosis {
   const counts = stages.map((s) => s.open);
   const total = counts.reduce((a, b) => a + b, 0);
   const findings: Finding[] = [];
+  const withCohort = cohort ? { cohort } : {};
   if (stages.length < 2 || total < t.minOpen) {
     return {
       shape: 'insufficient-data',
       thresholds: t,
+      ...withCohort,
       findings: [
         {
           code: 'insufficient-data',
@@ -358,7 +467,8 @@ export function diagnoseShape(stages: readonly FunnelStageFigures[], t = DIAGNOS
       },
     });
   }
-  const judged = stages.filter((s) => s.conversionToNext !== null && s.reached >= t.minReachedForConversion);
+  const conversions = cohort ? stages.map((s, i) => ({ ...s, ...cohort.stages[i]! })) : stages;
+  const judged = conversions.filter((s) => s.conversionToNext !== null && s.reached >= t.minReachedForConversion);
   for (const s of judged) {
     const others = judged.filter((x) => x !== s).map((x) => x.conversionToNext!);
     const med = median(others);
@@ -384,7 +494,7 @@ export function diagnoseShape(stages: readonly FunnelStageFigures[], t = DIAGNOS
       },
     });
   }
-  return { shape: findings[0]!.code, findings, thresholds: t };
+  return { shape: findings[0]!.code, findings, thresholds: t, ...withCohort };
 }
 
 // ---- target decomposition ---------------------------------------------------------
@@ -395,6 +505,11 @@ export interface PlanHistory {
   wonAmount: number;
   /** Σ days from creation to win, over won opportunities. */
   wonCycleDays: number;
+  /** Opportunities of any status, and Σ their amounts (base currency): the fallback's deal size. */
+  opportunities?: number;
+  amount?: number;
+  /** Distinct customers of those opportunities: customers per opportunity (需挖掘的客户量). */
+  customers?: number;
 }
 
 export interface TargetPlanInput {
@@ -406,6 +521,14 @@ export interface TargetPlanInput {
   periods?: number;
 }
 
+/** What a plan falls back on before the first win. */
+export interface PlanFallback {
+  /** The process: its first stage's win rate and its reminder days stand in for history. */
+  process?: ProcessDefinition;
+  /** The deal size to plan with (base currency); otherwise the mean amount of the opportunities. */
+  averageDealAmount?: number;
+}
+
 export interface TargetPlan {
   figures: {
     winRate: number;
@@ -414,10 +537,26 @@ export interface TargetPlan {
     leadPeriods: number;
     won: number;
     closed: number;
+    /** `history`: won ÷ closed, won amounts and cycles; `process`: no wins yet, the process's figures (`note` says which). */
+    basis: 'history' | 'process';
+    /** Customers per opportunity: distinct customers ÷ opportunities (`assumed`: 1, with no opportunities yet). */
+    customersPerOpportunity: number;
+    customersBasis: 'history' | 'assumed';
   };
-  periods: { period: string; target: number; dealsNeeded: number; opportunitiesNeeded: number; findIn: string }[];
+  periods: {
+    period: string;
+    target: number;
+    dealsNeeded: number;
+    opportunitiesNeeded: number;
+    customersNeeded: number;
+    findIn: string;
+  }[];
   /** New opportunities to find in each period (summing what later targets need). */
   newOpportunitiesPerPeriod: { period: string; opportunities: number }[];
+  /** New customers to find in each period (需挖掘的客户量): the opportunities × customers per opportunity. */
+  newCustomersPerPeriod: { period: string; customers: number }[];
+  /** What the plan stands on when it is not its own history. */
+  note?: LocalizedText;
 }
 
 const PERIOD_DAYS = { month: 365.25 / 12, quarter: 365.25 / 4 };
@@ -433,62 +572,137 @@ export function shiftPeriod(label: string, period: 'month' | 'quarter', k: numbe
   return period === 'month' ? `${y}-${String(r + 1).padStart(2, '0')}` : `${y}-Q${r + 1}`;
 }
 
+/** The figures a plan works from: the history's when it has wins, the process's otherwise (null: neither). */
+function planBasis(history: PlanHistory, fallback: PlanFallback) {
+  if (history.won > 0 && history.closed > 0 && history.wonAmount > 0)
+    return {
+      basis: 'history' as const,
+      winRate: history.won / history.closed,
+      avgWonAmount: history.wonAmount / history.won,
+      avgCycleDays: history.wonCycleDays / history.won,
+    };
+  const first = fallback.process?.presale[0];
+  const deal =
+    fallback.averageDealAmount ??
+    (history.opportunities && history.amount && history.amount > 0 ? history.amount / history.opportunities : 0);
+  if (!first || first.winRate <= 0 || deal <= 0) return null;
+  return {
+    basis: 'process' as const,
+    // A new opportunity starts in the first stage: the process says how likely it is to be won from there.
+    winRate: first.winRate / 100,
+    avgWonAmount: deal,
+    avgCycleDays: fallback.process!.presale.reduce((a, s) => a + (s.remindAfterDays ?? 0), 0),
+    firstStage: first.name,
+    dealFrom: fallback.averageDealAmount !== undefined ? ('input' as const) : ('opportunities' as const),
+  };
+}
+
+/** Why no plan can be made (null: one can): no wins and nothing in the process or the opportunities to stand in. */
+export function targetPlanProblem(history: PlanHistory, fallback: PlanFallback = {}): LocalizedText | null {
+  if (planBasis(history, fallback)) return null;
+  const first = fallback.process?.presale[0];
+  if (!first || first.winRate <= 0)
+    return {
+      zh: '尚无赢单记录，流程第一阶段的赢率也为 0：无法分解目标',
+      en: 'No won opportunities yet, and the process gives its first stage a win rate of 0: nothing to plan from',
+    };
+  return {
+    zh: '尚无赢单记录，也没有商机金额可作平均成交金额：请给出平均成交金额（averageDealAmount）',
+    en: 'No won opportunities yet, and no opportunity amounts to take a deal size from: give averageDealAmount',
+  };
+}
+
 /**
  * 分解销售目标: deals = target ÷ average won amount; opportunities = deals ÷
- * (won ÷ closed), found one average sales cycle earlier. Returns null when there is no
- * won history to plan from.
+ * (won ÷ closed), found one average sales cycle earlier; customers = opportunities ×
+ * (customers ÷ opportunities). Before the first win it plans from the process: its first
+ * stage's win rate, its reminder days as the cycle, and the opportunities' mean amount (or
+ * `averageDealAmount`) as the deal, and says so in `note`. Null when neither can
+ * (`targetPlanProblem` says why).
  */
-export function planTarget(history: PlanHistory, input: TargetPlanInput): TargetPlan | null {
-  if (history.won === 0 || history.closed === 0 || history.wonAmount <= 0) return null;
-  const winRate = history.won / history.closed;
-  const avgWonAmount = history.wonAmount / history.won;
-  const avgCycleDays = history.wonCycleDays / history.won;
-  const leadPeriods = Math.round(avgCycleDays / PERIOD_DAYS[input.period]);
+export function planTarget(
+  history: PlanHistory,
+  input: TargetPlanInput,
+  fallback: PlanFallback = {},
+): TargetPlan | null {
+  const b = planBasis(history, fallback);
+  if (!b) return null;
+  const leadPeriods = Math.round(b.avgCycleDays / PERIOD_DAYS[input.period]);
+  const customersBasis = history.opportunities && history.customers ? ('history' as const) : ('assumed' as const);
+  const perOpportunity = customersBasis === 'history' ? history.customers! / history.opportunities! : 1;
   const count = Array.isArray(input.target)
     ? input.target.length
     : (input.periods ?? (input.period === 'month' ? 12 : 4));
   const periods: TargetPlan['periods'] = [];
   const byFind = new Map<string, number>();
+  // The epsilon keeps float noise (3.0000000000000004) from adding one; max() keeps -0 out.
+  const up = (x: number) => Math.max(0, Math.ceil(x - 1e-9));
   for (let i = 0; i < count; i++) {
     const target = Array.isArray(input.target) ? input.target[i]! : input.target;
     const period = shiftPeriod(input.start, input.period, i);
-    // The epsilon keeps float noise (3.0000000000000004) from adding a deal; max() keeps -0 out.
-    const dealsNeeded = Math.max(0, Math.ceil(target / avgWonAmount - 1e-9));
-    const opportunitiesNeeded = Math.max(0, Math.ceil(dealsNeeded / winRate - 1e-9));
+    const dealsNeeded = up(target / b.avgWonAmount);
+    const opportunitiesNeeded = up(dealsNeeded / b.winRate);
+    const customersNeeded = up(opportunitiesNeeded * perOpportunity);
     const findIn = shiftPeriod(period, input.period, -leadPeriods);
-    periods.push({ period, target, dealsNeeded, opportunitiesNeeded, findIn });
+    periods.push({ period, target, dealsNeeded, opportunitiesNeeded, customersNeeded, findIn });
     byFind.set(findIn, (byFind.get(findIn) ?? 0) + opportunitiesNeeded);
   }
-  return {
+  const finds = [...byFind].sort((a, c) => a[0].localeCompare(c[0]));
+  const plan: TargetPlan = {
     figures: {
-      winRate: round4(winRate),
-      avgWonAmount: round2(avgWonAmount),
-      avgCycleDays: round2(avgCycleDays),
+      winRate: round4(b.winRate),
+      avgWonAmount: round2(b.avgWonAmount),
+      avgCycleDays: round2(b.avgCycleDays),
       leadPeriods,
       won: history.won,
       closed: history.closed,
+      basis: b.basis,
+      customersPerOpportunity: round4(perOpportunity),
+      customersBasis,
     },
     periods,
-    newOpportunitiesPerPeriod: [...byFind]
-      .map(([period, opportunities]) => ({ period, opportunities }))
-      .sort((a, b) => a.period.localeCompare(b.period)),
+    newOpportunitiesPerPeriod: finds.map(([period, opportunities]) => ({ period, opportunities })),
+    newCustomersPerPeriod: finds.map(([period, opportunities]) => ({
+      period,
+      customers: up(opportunities * perOpportunity),
+    })),
   };
+  if (b.basis === 'process') {
+    const deal =
+      b.dealFrom === 'input'
+        ? { zh: '给定的平均成交金额', en: 'the average deal amount given' }
+        : { zh: '现有商机的平均金额', en: "the opportunities' mean amount" };
+    plan.note = {
+      zh: `尚无赢单记录：按流程设定估算，赢率取第一阶段“${b.firstStage}”的 ${Math.round(b.winRate * 1000) / 10}%，周期取各阶段停留提醒天数之和（${b.avgCycleDays} 天），成交金额取${deal.zh}`,
+      en: `No won opportunities yet: planned from the process, with the win rate of its first stage "${b.firstStage}" (${Math.round(b.winRate * 1000) / 10}%), the sum of its stages' reminder days as the cycle (${b.avgCycleDays} days) and ${deal.en} as the deal size`,
+    };
+  }
+  return plan;
 }
 
-/** The history target planning uses: won ÷ closed, won amounts (in the base currency), days from creation to win. */
+/**
+ * The history target planning uses: won ÷ closed, won amounts (in the base currency), days
+ * from creation to win, and every opportunity's amount and customer.
+ */
 export function planHistoryOf(
   opportunities: readonly FunnelOpportunity[],
   currencies: CurrencyTable = NO_RATES,
 ): PlanHistory {
   const fx = new CurrencyConverter(currencies);
-  const h: PlanHistory = { won: 0, closed: 0, wonAmount: 0, wonCycleDays: 0 };
+  const h: PlanHistory = { won: 0, closed: 0, wonAmount: 0, wonCycleDays: 0, opportunities: 0, amount: 0 };
+  const customers = new Set<string>();
   for (const o of opportunities) {
+    const amount = fx.toBase(o.amount, o.currency);
+    h.opportunities! += 1;
+    h.amount! += amount;
+    if (o.customerId) customers.add(o.customerId);
     if (o.status === 'open') continue;
     h.closed++;
     if (o.status !== 'won') continue;
     h.won++;
-    h.wonAmount += fx.toBase(o.amount, o.currency);
+    h.wonAmount += amount;
     if (o.closedAt) h.wonCycleDays += (Date.parse(o.closedAt) - Date.parse(o.createdAt)) / 86_400_000;
   }
+  if (customers.size) h.customers = customers.size;
   return h;
 }

@@ -4,6 +4,7 @@ export * from './definition.js';
 export * from './rules.js';
 export * from './versioning.js';
 export * from './funnel.js';
+export * from './pipeline-analytics.js';
 export * from './ydraft.js';
 export * from './seed-process.js';
 export * from './api-schemas.js';

@@ -9,6 +9,9 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { MIGRATIONS_FOLDER, migrateDatabase, openDatabase, pgClient, rowsOf, type Database } from '../db/open.js';
 
 /**
+ * drizzle/0013 adds issue 21's rollups (outcome_cells, stay_period_cells) and builds them from
+ * the rows: the same kind of database, migrated up to 0012 and filled, then to 0013.
+ *
  * drizzle/0012 puts the currency into the funnel rollup's key and rebuilds the rollup from the
  * opportunities: a database with opportunities in three currencies, migrated up to 0011 and
  * filled, then to 0012, has a rollup equal to a scan of its rows, currency by currency, and
@@ -133,6 +136,96 @@ for (const kind of kinds) {
         values ('mo99', 'm1', 'O', 'mc', 'rep', 5, 'GBP', 'mp', 1, 'visit', 'open', 'presale', now(), 0, now(), now())`);
       const kept = await rollupAndScan(database);
       expect(kept.rollup).toEqual(kept.scan);
+    });
+  });
+}
+
+/** Issue 21's rollups summed over what they are read by, and the same from the rows. */
+async function issue21RollupsAndScans(database: Database) {
+  const q = async (query: ReturnType<typeof sql>) =>
+    rowsOf<Record<string, unknown>>(await database.db.execute(query))
+      .map((r) => JSON.stringify(r))
+      .sort();
+  return {
+    outcomes:
+      await q(sql`select closed_month, status, stage_id, lost_reason, currency, department_id, owner_id, sum(n)::int as n,
+        sum(amount)::float8 as amount from outcome_cells group by 1, 2, 3, 4, 5, 6, 7 having sum(n) <> 0`),
+    outcomesScan: await q(sql`select to_char(closed_at at time zone 'UTC', 'YYYY-MM') as closed_month, status,
+        case when status = 'won' then '' else coalesce(stage_id, '') end as stage_id,
+        case when status = 'lost' then coalesce(lost_reason, '') else '' end as lost_reason, currency,
+        coalesce(department_id, '') as department_id, owner_id, count(*)::int as n, sum(amount)::float8 as amount
+      from opportunities where status <> 'open' and closed_at is not null group by 1, 2, 3, 4, 5, 6, 7`),
+    stays: await q(sql`select process_id, created_month, department_id, stage_id, days::float8 as days, sum(n)::int as n
+      from stay_period_cells group by 1, 2, 3, 4, 5 having sum(n) <> 0`),
+    staysScan: await q(sql`select h.process_id, to_char(o.created_at at time zone 'UTC', 'YYYY-MM') as created_month,
+        coalesce(o.department_id, '') as department_id, h.from_stage_id as stage_id, round(h.days_spent::numeric, 2)::float8 as days, count(*)::int as n
+      from stage_history h join opportunities o on o.id = h.opportunity_id
+      where h.from_stage_id is not null and h.days_spent is not null and h.action <> 'migrate' group by 1, 2, 3, 4, 5`),
+  };
+}
+
+for (const kind of kinds) {
+  describe(`migration 0013 (win/loss and stays per period and department) on ${kind.name}`, () => {
+    const cleanup: (() => Promise<void>)[] = [];
+    afterAll(async () => {
+      for (const f of cleanup.reverse()) await f();
+    });
+
+    it('builds the new rollups from the rows, and the triggers keep them', async () => {
+      const { database, drop } = await kind.open();
+      cleanup.push(drop, () => database.close());
+      const before = migrationsBefore('0013_');
+      cleanup.push(async () => rmSync(before, { recursive: true, force: true }));
+      const { db } = database;
+      if (database.kind === 'pglite') await migratePglite(db as never, { migrationsFolder: before });
+      else await migratePostgres(db as never, { migrationsFolder: before });
+
+      await db.execute(sql`insert into tenants (id) values ('m1')`);
+      await db.execute(sql`insert into users (tenant_id, id, name) values ('m1', 'rep', 'R'), ('m1', 'rep2', 'R2')`);
+      await db.execute(sql`insert into customers (id, tenant_id, name) values ('mc', 'm1', 'C')`);
+      await db.execute(sql`insert into processes (id, tenant_id, name) values ('mp', 'm1', 'P')`);
+      // 60 opportunities: won, lost with and without reasons, invalid, open; two departments; closes across months.
+      await db.execute(sql`insert into opportunities (id, tenant_id, name, customer_id, owner_id, department_id, amount, currency,
+          process_id, process_version, stage_id, status, phase, stage_entered_at, max_stage_index, lost_reason, created_at, closed_at, updated_at)
+        select 'mo' || i, 'm1', 'O', 'mc', case when i % 2 = 0 then 'rep' else 'rep2' end, case when i % 3 = 0 then null else 'd' || (i % 2) end,
+          100 * i + 0.25, (array['CNY', 'USD'])[1 + i % 2], 'mp', 1,
+          (array['visit', 'needs', 'solution'])[1 + i % 3],
+          (array['won', 'lost', 'lost', 'invalid', 'open'])[1 + i % 5],
+          case when i % 5 = 4 then 'presale' else 'done' end,
+          timestamptz '2026-05-20', i % 3, case when i % 5 in (1, 2) and i % 4 <> 0 then (array['price', 'other'])[1 + i % 2] end,
+          timestamptz '2026-05-20' + (i % 2) * interval '20 days',
+          case when i % 5 <> 4 then timestamptz '2026-07-30' + i * interval '7 hours' end, now()
+        from generate_series(1, 60) i`);
+      await db.execute(sql`insert into stage_history (tenant_id, opportunity_id, process_id, process_version, from_stage_id, to_stage_id,
+          to_status, action, at, days_spent)
+        select 'm1', 'mo' || i, 'mp', 1, (array['visit', 'needs'])[1 + k], 'x', 'open', case when i = 7 then 'migrate' else 'complete' end,
+          now(), i * 0.37 + k
+        from generate_series(1, 60) i, generate_series(0, 1) k`);
+
+      await migrateDatabase(database);
+      const after = await issue21RollupsAndScans(database);
+      expect(after.outcomes.length).toBeGreaterThan(10);
+      expect(after.outcomes).toEqual(after.outcomesScan);
+      expect(after.stays.length).toBeGreaterThan(10);
+      expect(after.stays).toEqual(after.staysScan);
+
+      // The triggers: a loss, a reason changed, a reopening, a department changed, a deletion, more history.
+      await db.execute(
+        sql`update opportunities set status = 'lost', phase = 'done', lost_reason = 'price', closed_at = now() where id = 'mo4'`,
+      );
+      await db.execute(sql`update opportunities set lost_reason = 'other' where id = 'mo1'`);
+      await db.execute(
+        sql`update opportunities set status = 'open', phase = 'presale', closed_at = null where id = 'mo2'`,
+      );
+      await db.execute(sql`update opportunities set department_id = 'd9' where id in ('mo3', 'mo5', 'mo6')`);
+      await db.execute(sql`delete from opportunities where id in ('mo8', 'mo10')`);
+      await db.execute(sql`delete from stage_history where opportunity_id = 'mo11' and from_stage_id = 'visit'`);
+      await db.execute(sql`insert into stage_history (tenant_id, opportunity_id, process_id, process_version, from_stage_id, to_stage_id,
+          to_status, action, at, days_spent) values ('m1', 'mo3', 'mp', 1, 'solution', 'x', 'open', 'complete', now(), 2.345)`);
+      const kept = await issue21RollupsAndScans(database);
+      expect(kept.outcomes).toEqual(kept.outcomesScan);
+      expect(kept.stays).toEqual(kept.staysScan);
+      expect(kept.stays.some((r) => JSON.parse(r).department_id === 'd9')).toBe(true);
     });
   });
 }

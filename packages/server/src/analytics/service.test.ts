@@ -1,90 +1,17 @@
-import {
-  computeFunnel,
-  planHistoryOf,
-  planTarget,
-  seedProcessDefinition,
-  type FunnelOpportunity,
-} from '@sales-process/core';
+import { computeFunnel, planHistoryOf, planTarget, seedProcessDefinition } from '@sales-process/core';
 import { EXAMPLE, EXAMPLE_FX, FX_RATES, STAYS } from '@sales-process/core/testing/funnel-example';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { customers, opportunities, stageHistory } from '../db/schema.js';
+import { opportunities, stageHistory } from '../db/schema.js';
+import { loadExample } from './load-example.js';
+import { winLoss } from './win-loss.js';
 import { rowsOf } from '../db/open.js';
 import { startTestServer, testDatabases, waitFor, type TestServer } from '../testing/harness.js';
 
-/**
- * The hand-computed example of core's funnel tests, written into the database: as tenant t1
- * (ids as they are), or another tenant with its ids prefixed (ids are global).
- */
-async function loadExample(t: TestServer, example: FunnelOpportunity[] = EXAMPLE, tenant = 't1', prefix = '') {
-  const admin = t.as('admin', ['admin'], tenant);
-  await admin.post('/directory/sync', {
-    departments: [
-      { id: 'hq', name: '总部' },
-      { id: 'east', name: '华东', parentId: 'hq' },
-      { id: 'north', name: '华北', parentId: 'hq' },
-    ],
-    users: [
-      { id: 'admin', name: 'A', departmentId: 'hq' },
-      { id: 'rep', name: 'R', departmentId: 'east', managerId: 'admin' },
-      { id: 'rep2', name: 'R2', departmentId: 'north', managerId: 'admin' },
-    ],
-  });
-  const processId = (await admin.post('/processes', { name: 'P', departments: [], definition: seedProcessDefinition }))
-    .body.id;
-  const { db } = t.server.services.ctx.database;
-  await db.insert(customers).values({
-    id: `${prefix}cus_x`,
-    tenantId: tenant,
-    name: 'C',
-    fields: {},
-    createdAt: new Date(),
-    updatedAt: new Date(),
-  });
-  await db.insert(opportunities).values(
-    example.map((o, i) => ({
-      id: prefix + o.id,
-      tenantId: tenant,
-      name: o.id,
-      customerId: `${prefix}cus_x`,
-      ownerId: i % 2 ? 'rep2' : 'rep',
-      departmentId: i % 2 ? 'north' : 'east',
-      amount: o.amount,
-      currency: o.currency ?? 'CNY',
-      expectedCloseDate: o.expectedCloseDate,
-      processId,
-      processVersion: 1,
-      stageId: o.stageId,
-      status: o.status,
-      phase:
-        o.status === 'open'
-          ? ('presale' as const)
-          : o.status === 'won' && o.stageId
-            ? ('postsale' as const)
-            : ('done' as const),
-      stageEnteredAt: new Date(o.createdAt),
-      maxStageIndex: o.maxStageIndex,
-      createdAt: new Date(o.createdAt),
-      closedAt: o.closedAt ? new Date(o.closedAt) : null,
-      updatedAt: new Date(o.createdAt),
-    })),
-  );
-  await db.insert(stageHistory).values(
-    STAYS.map((s, i) => ({
-      tenantId: tenant,
-      opportunityId: prefix + example[i]!.id,
-      processId,
-      processVersion: 1,
-      fromStageId: s.stageId,
-      toStageId: 'x',
-      toStatus: 'open',
-      action: 'complete',
-      at: new Date(),
-      daysSpent: s.days,
-    })),
-  );
-  return processId;
-}
+/** The clock of these tests: the example (created 2026-06) is an old enough cohort (through 2026-09). */
+const NOW = '2026-12-02T08:00:00Z';
+const asOf = { asOf: NOW };
+const { customers: _c, ...planHistoryWithoutCustomers } = planHistoryOf(EXAMPLE);
 
 for (const kind of testDatabases()) {
   describe(`the funnel API on ${kind.name}`, () => {
@@ -92,6 +19,7 @@ for (const kind of testDatabases()) {
     let processId: string;
     beforeAll(async () => {
       t = await startTestServer(await kind.open());
+      t.clock.set(new Date(NOW));
       processId = await loadExample(t);
     });
     afterAll(() => t.close());
@@ -100,7 +28,7 @@ for (const kind of testDatabases()) {
     it("gives core's hand-computed figures, figure by figure", async () => {
       const res = await analyst().get(`/analytics/funnel?processId=${processId}`);
       expect(res.status).toBe(200);
-      const expected = computeFunnel(seedProcessDefinition, EXAMPLE, STAYS);
+      const expected = computeFunnel(seedProcessDefinition, EXAMPLE, STAYS, undefined, asOf);
       expect(res.body.stages).toEqual(expected.stages);
       expect(res.body.terminal).toEqual(expected.terminal);
       expect(res.body.forecast).toEqual(expected.forecast);
@@ -147,7 +75,7 @@ for (const kind of testDatabases()) {
       });
       expect(put.status, JSON.stringify(put.body)).toBe(200);
       const { figures, planHistory } = await funnel();
-      const expected = computeFunnel(seedProcessDefinition, EXAMPLE_FX, STAYS, FX_RATES);
+      const expected = computeFunnel(seedProcessDefinition, EXAMPLE_FX, STAYS, FX_RATES, asOf);
       expect(figures).toEqual(expected);
       // Each foreign amount is worth its all-CNY twin: the hand-computed figures, not 9,362,500 open.
       expect([figures.openAmount, figures.weightedAmount, figures.terminal.won.amount]).toEqual([
@@ -159,14 +87,16 @@ for (const kind of testDatabases()) {
         { JPY: 0.05, USD: 8 },
         [],
       ]);
-      expect(planHistory).toEqual(planHistoryOf(EXAMPLE_FX, FX_RATES));
+      const { customers: _fxc, ...fxHistory } = planHistoryOf(EXAMPLE_FX, FX_RATES);
+      expect(planHistory).toEqual(fxHistory);
+      expect(planHistory).toEqual(planHistoryWithoutCustomers);
       // The scan path (a day-precise period) converts alike.
       const scanned = (await funnel('&from=2026-05-31&to=2026-06-01')).figures;
       expect(scanned).toEqual(expected);
       // Filtered by owner (half the cells, and their stays).
       const even = <T>(xs: T[]) => xs.filter((_, i) => i % 2 === 0);
       expect((await funnel('&ownerId=rep')).figures).toEqual(
-        computeFunnel(seedProcessDefinition, even(EXAMPLE_FX), even(STAYS), FX_RATES),
+        computeFunnel(seedProcessDefinition, even(EXAMPLE_FX), even(STAYS), FX_RATES, asOf),
       );
 
       // Target plans work from won amounts in the base currency, and say which.
@@ -255,12 +185,24 @@ for (const kind of testDatabases()) {
         leadPeriods: 2,
         won: 3,
         closed: 11,
+        basis: 'history',
+        customersPerOpportunity: 0.5, // 11 customers, 22 opportunities
+        customersBasis: 'history',
       });
       expect(res.body.newOpportunitiesPerPeriod).toEqual([
         { period: '2026-11', opportunities: 11 },
         { period: '2026-12', opportunities: 11 },
         { period: '2027-01', opportunities: 11 },
       ]);
+      expect(res.body.newCustomersPerPeriod).toEqual([
+        { period: '2026-11', customers: 6 },
+        { period: '2026-12', customers: 6 },
+        { period: '2027-01', customers: 6 },
+      ]);
+      // core's plan of the same history, period by period.
+      expect(res.body).toMatchObject(
+        planTarget(planHistoryOf(EXAMPLE), { target: 1_000_000, period: 'month', start: '2027-01', periods: 3 })!,
+      );
       expect((await analyst().post('/analytics/target-plan', { processId, target: -1, period: 'month' })).status).toBe(
         400,
       );
@@ -369,6 +311,82 @@ for (const kind of testDatabases()) {
       expect(
         (await analyst().get(`/analytics/funnel?processId=${processId}&from=2026-03-01&to=2026-03-31`)).body.total,
       ).toBe(1);
+
+      // Issue 21's rollups through more writes: stays of an opportunity that then changes
+      // department, of one that is deleted, and one deleted on its own; losing across a month
+      // edge, a reason changed, a reopening, a won one deleted.
+      const stay = (opportunityId: string, daysSpent: number) => ({
+        tenantId: 't1',
+        opportunityId,
+        processId,
+        processVersion: 1,
+        fromStageId: 'visit',
+        toStageId: 'needs',
+        toStatus: 'open',
+        action: 'complete',
+        at: new Date(),
+        daysSpent,
+      });
+      await db.insert(stageHistory).values([stay('edge3', 4), stay('o2', 6.25)]);
+      await db.execute(sql`update opportunities set department_id = 'north' where id in ('edge3', 'o5')`);
+      await db.execute(sql`update opportunities set department_id = null where id = 'o7'`);
+      await db.execute(sql`delete from stage_history where opportunity_id = 'o3'`);
+      await db.execute(sql`delete from opportunities where id in ('o2', 'w1')`);
+      await db.execute(
+        sql`update opportunities set status = 'lost', phase = 'done', lost_reason = 'competitor', closed_at = '2026-09-30T23:59:00Z' where id in ('o6', 'o8')`,
+      );
+      await db.execute(sql`update opportunities set lost_reason = 'price' where id = 'o8'`);
+      await db.execute(sql`update opportunities set lost_reason = null where id = 'l1'`);
+      await db.execute(
+        sql`update opportunities set status = 'open', phase = 'presale', lost_reason = null, closed_at = null where id = 'l2'`,
+      );
+      for (const q of [
+        {},
+        { departmentId: 'hq' },
+        { departmentId: 'north' },
+        { departmentId: 'east', from: '2026-06-01' },
+        { from: '2026-03-01', to: '2026-05-31' },
+        { from: '2026-06-01', to: '2026-06-30' },
+      ]) {
+        const query = { processId, ...q };
+        const byStage = (xs: { stage_id: string }[]) => [...xs].sort((a, b) => a.stage_id.localeCompare(b.stage_id));
+        expect(byStage(await analytics.stays(p, query)), JSON.stringify(q)).toEqual(
+          byStage(await analytics.stays(p, query, { scan: true })),
+        );
+      }
+      // 初次拜访 in 华北: o4's 10 days, and o5's 3 and edge3's 4 that moved there with them; o2's 3 and 6.25 went with it.
+      expect(
+        (await analytics.stays(p, { processId, departmentId: 'north' })).find((x) => x.stage_id === 'visit'),
+      ).toEqual({
+        stage_id: 'visit',
+        avg: expect.closeTo(17 / 3, 9),
+        median: 4,
+      });
+      const { ctx, processes } = t.server.services;
+      for (const q of [
+        {},
+        { period: 'quarter' as const },
+        { ownerId: 'rep' },
+        { departmentId: 'north' },
+        { from: '2026-09-01', to: '2026-09-30' },
+        { from: '2026-07-01', period: 'quarter' as const },
+      ]) {
+        const query = { processId, ...q };
+        expect(await winLoss(ctx, processes, analytics, p, query), JSON.stringify(q)).toEqual(
+          await winLoss(ctx, processes, analytics, p, query, { scan: true }),
+        );
+      }
+      const september = await winLoss(ctx, processes, analytics, p, {
+        processId,
+        from: '2026-09-01',
+        to: '2026-09-30',
+      });
+      // l5 (noBudget), l6 (price) and now o6 (competitor) and o8 (price), 23:59 on the last day.
+      expect(september.total.lostByReason.map((r) => [r.reason, r.count])).toEqual([
+        ['price', 2],
+        ['competitor', 1],
+        ['noBudget', 1],
+      ]);
     });
 
     it('tells open charts when opportunities move (server-sent events)', async () => {

@@ -194,6 +194,8 @@ const SAMPLES: Record<string, (ids: Ids) => object | undefined> = {
     period: 'month',
     start: '2027-01',
     periods: 3,
+    departmentId: 'd1',
+    averageDealAmount: 25000,
   }),
   'POST /files/{id}/link': () => undefined,
   'POST /notifications/{id}/read': () => undefined,

@@ -14,6 +14,8 @@ const ALL = ROLES;
 const SELLERS: Role[] = ['admin', 'sales', 'supervisor'];
 const READERS: Role[] = ['admin', 'sales', 'supervisor', 'postsale', 'analyst'];
 const FUNNEL: Role[] = ['admin', 'supervisor', 'analyst'];
+/** Issue 21's figures: the funnel's readers, and a salesperson for their own. */
+const OWN_FIGURES: Role[] = ['admin', 'sales', 'supervisor', 'analyst'];
 const ADMIN: Role[] = ['admin'];
 
 /** A process whose first stage holds a file and needs the supervisor's approval. */
@@ -274,7 +276,17 @@ const MATRIX: Record<string, Cell> = {
       path: '/analytics/target-plan',
       body: { processId: f.processId, target: 1000, period: 'month' },
     }),
-    allowed: FUNNEL,
+    allowed: OWN_FIGURES,
+    shared: true,
+  },
+  'GET /analytics/win-loss': {
+    request: (f) => ({ path: `/analytics/win-loss?processId=${f.processId}&period=quarter` }),
+    allowed: OWN_FIGURES,
+    shared: true,
+  },
+  'GET /analytics/stale-deals': {
+    request: (f) => ({ path: `/analytics/stale-deals?processId=${f.processId}` }),
+    allowed: OWN_FIGURES,
     shared: true,
   },
   'GET /analytics/stream': {

@@ -354,6 +354,8 @@ export const funnelCells = pgTable(
         t.ownerId,
       ],
     }),
+    // A department's (or a period's) funnel reads only its cells, not the whole process's (drizzle/0013).
+    index('funnel_cells_period').on(t.tenantId, t.processId, t.createdMonth, t.departmentId),
   ],
 );
 
@@ -370,6 +372,72 @@ export const stayCells = pgTable(
     n: bigint('n', { mode: 'number' }).notNull(),
   },
   (t) => [primaryKey({ name: 'stay_cells_pk', columns: [t.tenantId, t.processId, t.stageId, t.days, t.shard] })],
+);
+
+/**
+ * The same stays per creation month and department of their opportunity (drizzle/0013): days
+ * in stage under the funnel's department and whole-month period filters, without joining
+ * the history to the opportunities. Kept by the stay triggers, and by the opportunity
+ * triggers when an opportunity changes department or is deleted.
+ */
+export const stayPeriodCells = pgTable(
+  'stay_period_cells',
+  {
+    tenantId: text('tenant_id').notNull(),
+    processId: text('process_id').notNull(),
+    /** The opportunity's creation month (UTC), YYYY-MM, as in funnel_cells. */
+    createdMonth: text('created_month').notNull(),
+    departmentId: text('department_id').notNull(),
+    stageId: text('stage_id').notNull(),
+    days: numeric('days', { precision: 12, scale: 2, mode: 'number' }).notNull(),
+    shard: smallint('shard').notNull().default(0),
+    n: bigint('n', { mode: 'number' }).notNull(),
+  },
+  (t) => [
+    primaryKey({
+      name: 'stay_period_cells_pk',
+      columns: [t.tenantId, t.processId, t.createdMonth, t.departmentId, t.stageId, t.days, t.shard],
+    }),
+  ],
+);
+
+/**
+ * Closed opportunities (drizzle/0013): win/loss by close month, outcome, the stage lost (or
+ * invalidated) from ('' for won ones), the lost reason ('' unless lost with one), currency,
+ * department and owner. Kept by the funnel's opportunity triggers.
+ */
+export const outcomeCells = pgTable(
+  'outcome_cells',
+  {
+    tenantId: text('tenant_id').notNull(),
+    processId: text('process_id').notNull(),
+    /** The month closed in (UTC), YYYY-MM. */
+    closedMonth: text('closed_month').notNull(),
+    status: text('status').notNull(),
+    stageId: text('stage_id').notNull(),
+    lostReason: text('lost_reason').notNull(),
+    currency: text('currency').notNull(),
+    departmentId: text('department_id').notNull(),
+    ownerId: text('owner_id').notNull(),
+    n: bigint('n', { mode: 'number' }).notNull(),
+    amount: numeric('amount', { mode: 'number' }).notNull(),
+  },
+  (t) => [
+    primaryKey({
+      name: 'outcome_cells_pk',
+      columns: [
+        t.tenantId,
+        t.processId,
+        t.closedMonth,
+        t.status,
+        t.stageId,
+        t.lostReason,
+        t.currency,
+        t.departmentId,
+        t.ownerId,
+      ],
+    }),
+  ],
 );
 
 export const approvals = pgTable(
