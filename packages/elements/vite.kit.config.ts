@@ -365,14 +365,15 @@ export default defineConfig({
           // Core's value checks (field-values) go with their only user in the kit, the stage form.
           // The provider (0.6 KB) sits in `lit` too: nearly every page has one, and in the
           // shared chunk it costs 0.3 KB less than as a chunk of its own.
-          // @lit/task and the stream controller are a group of their own (`task`): only the elements
-          // that load through a Task or listen to a stream (the designer, inbox, funnel, bell) use
-          // them; the stage path and form pages never load it.
+          // The load task (shared/task.ts) and the stream controller are a group of their own
+          // (`task`): only the elements that load through a Task or listen to a stream (the
+          // designer, field manager, inbox, funnel, bell) use them; the stage path and form pages
+          // never load it.
           includeDependenciesRecursively: false,
           groups: [
             {
               name: 'task',
-              test: /[\\/]@lit[\\/]task[\\/]|[\\/]src[\\/]shared[\\/]stream-controller\.ts$/,
+              test: /[\\/]src[\\/]shared[\\/](task|stream-controller)\.ts$/,
               priority: 3,
             },
             { name: 'yjs', test: YJS, priority: 2 },

@@ -1,5 +1,5 @@
 import { html, nothing } from 'lit';
-import { Task } from '@lit/task';
+import { Task } from '../shared/task.js';
 import type { LocalizedText } from '@sales-process/core';
 import type { ApiClientError } from '../client/api-client.js';
 import { ConnectedElement } from '../shared/connected-element.js';

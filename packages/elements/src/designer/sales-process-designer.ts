@@ -24,7 +24,7 @@ import {
 } from '@sales-process/core/ydraft';
 import { processDraftDocName, type FieldDefinition, type LiveNotice, type StageField } from '@sales-process/core';
 import { CONTACT_ROLE_KEY, FIELD_TYPES } from '@sales-process/core/field-values';
-import { initialState, Task, TaskStatus } from '@lit/task';
+import { initialState, Task, TaskStatus } from '../shared/task.js';
 import { html, nothing, type PropertyValues, type TemplateResult } from 'lit';
 import type * as Y from 'yjs';
 import type { ApiClient, ApiClientError } from '../client/api-client.js';

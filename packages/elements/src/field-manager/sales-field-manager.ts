@@ -1,4 +1,4 @@
-import { Task } from '@lit/task';
+import { Task } from '../shared/task.js';
 import { html, nothing } from 'lit';
 import type { FieldType, LocalizedText } from '@sales-process/core';
 // The list only: the stage form's value checks (the rest of field-values) stay out of this chunk.

@@ -1,6 +1,6 @@
 import type { FunnelFigures, FunnelStageFigures } from '@sales-process/core';
 import { html, nothing, svg } from 'lit';
-import { initialState, Task } from '@lit/task';
+import { initialState, Task } from '../shared/task.js';
 import type { ApiClientError } from '../client/api-client.js';
 import { ConnectedElement } from '../shared/connected-element.js';
 import { defineElement } from '../shared/define.js';

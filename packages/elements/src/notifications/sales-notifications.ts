@@ -1,4 +1,4 @@
-import { Task } from '@lit/task';
+import { Task } from '../shared/task.js';
 import { html, nothing } from 'lit';
 import { ConnectedElement } from '../shared/connected-element.js';
 import { defineElement } from '../shared/define.js';
