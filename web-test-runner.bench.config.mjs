@@ -10,5 +10,5 @@ export default {
   // The figures are what matters: print the page's console, not only failures.
   browserLogs: true,
   reporters: [defaultReporter()],
-  filterBrowserLogs: ({ args }) => typeof args[0] === 'string' && args[0].startsWith('designer bench'),
+  filterBrowserLogs: ({ args }) => typeof args[0] === 'string' && /^(designer|board) bench/.test(args[0]),
 };

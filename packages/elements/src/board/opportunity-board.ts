@@ -199,7 +199,7 @@ export class OpportunityBoard extends ConnectedElement {
   #key = '';
   #conn?: SalesProcessConnection;
   #abort?: AbortController;
-  #memo?: { key: unknown[]; cols: BoardCard[][]; owners: Map<string, string> };
+  #memo?: { key: unknown[]; cols: BoardCard[][]; sums: Map<string, number>[][]; owners: Map<string, string> };
 
   protected override willUpdate(): void {
     if (!this.processId) return;
@@ -328,9 +328,16 @@ export class OpportunityBoard extends ConnectedElement {
       )
         cols[i]!.push(c);
     }
-    for (const list of cols)
+    // Each column's total and weighted total, per currency.
+    const sums = cols.map((list, i) => {
       list.sort((a, b) => (a.stageEnteredAt < b.stageEnteredAt ? -1 : a.stageEnteredAt > b.stageEnteredAt ? 1 : 0));
-    return (this.#memo = { key, cols, owners });
+      const m = [new Map<string, number>(), new Map<string, number>()];
+      for (const c of list)
+        for (const [k, x] of m.entries())
+          x.set(c.currency, (x.get(c.currency) ?? 0) + (k ? (c.amount * this.cols[i]!.winRate) / 100 : c.amount));
+      return m;
+    });
+    return (this.#memo = { key, cols, sums, owners });
   }
 
   #colOf(c: BoardCard) {
@@ -593,7 +600,7 @@ export class OpportunityBoard extends ConnectedElement {
   protected override render() {
     if (this.failure) return this.renderFailure();
     const t = this.i18n;
-    const { cols, owners } = this.#group();
+    const { cols, sums, owners } = this.#group();
     const pick = (set: (v: string) => void) => (e: Event) => set((e.target as HTMLSelectElement).value);
     const option = (value: string, label: string, current: string) =>
       html`<option value=${value} ?selected=${value === current}>${label}</option>`;
@@ -623,7 +630,7 @@ export class OpportunityBoard extends ConnectedElement {
         this.#drag = (e.target as HTMLElement).dataset?.id ?? '';
         e.dataTransfer?.setData('text/plain', this.#drag);
       }} @dragend=${this.#dragEnd}>
-        ${this.cols.map((col, i) => this.#column(col, i, cols[i]!))}
+        ${this.cols.map((col, i) => this.#column(col, i, cols[i]!, sums[i]!))}
       </div>
       <p id="hint" class="sr">${t.t('hint')}</p>
       <div class="sr" aria-live="assertive">${this.said}</div>
@@ -633,15 +640,11 @@ export class OpportunityBoard extends ConnectedElement {
       </dialog>`;
   }
 
-  #column(col: Column, i: number, list: BoardCard[]) {
+  #column(col: Column, i: number, list: BoardCard[], sums: Map<string, number>[]) {
     const t = this.i18n;
     const start = Math.max(0, Math.floor((this.#scroll[i] ?? 0) / SLOT) - OVERSCAN);
     const end = Math.min(list.length, start + Math.ceil(innerHeight / SLOT) + 2 * OVERSCAN);
     const shown = list.slice(start, end);
-    const sums = [new Map<string, number>(), new Map<string, number>()];
-    for (const c of list)
-      for (const [k, m] of sums.entries())
-        m.set(c.currency, (m.get(c.currency) ?? 0) + (k ? (c.amount * col.winRate) / 100 : c.amount));
     const money = (m: Map<string, number>) => [...m].map(([cur, n]) => t.money(n, cur)).join(' + ') || t.money(0);
     const active = shown.some((c) => c.id === this.#active) ? this.#active : shown[0]?.id;
     const g = this.grab;
