@@ -1,12 +1,10 @@
 import { css } from 'lit';
-import { adminStyles } from '../admin/styles.js';
 import { controlStyles, hostTokens } from '../shared/tokens.js';
 
-/** The styles of `<sales-process-designer>`: the shared tokens and controls, the admin elements', then its own. */
+/** The styles of `<sales-process-designer>`: the shared tokens and controls, then its own. */
 export default [
   hostTokens,
   controlStyles,
-  adminStyles,
   css`
     :host {
       display: block;
@@ -20,6 +18,16 @@ export default [
     }
     .toolbar .name {
       flex: 1 1 16rem;
+    }
+    label.stack {
+      display: grid;
+      gap: 0.2rem;
+      font-weight: 600;
+    }
+    label.check {
+      display: flex;
+      gap: 0.4rem;
+      align-items: center;
     }
     input:not([type='checkbox']):not([type='radio']),
     textarea,
@@ -42,7 +50,21 @@ export default [
       color: var(--_muted);
     }
     [role='tablist'] {
+      display: flex;
       flex-wrap: wrap;
+      gap: 0.25rem;
+      border-bottom: 1px solid var(--_border);
+      margin-bottom: 0.75rem;
+    }
+    [role='tab'] {
+      border: 0;
+      border-bottom: 2px solid transparent;
+      border-radius: 0;
+      background: none;
+    }
+    [role='tab'][aria-selected='true'] {
+      border-bottom-color: var(--_accent);
+      font-weight: 600;
     }
     .columns {
       display: grid;
@@ -125,6 +147,11 @@ export default [
       padding: 0.3rem;
       text-align: left;
     }
+    fieldset {
+      border: 1px solid var(--_border);
+      border-radius: var(--_radius);
+      padding: 0.5rem 0.75rem;
+    }
     .summary {
       margin: 0 0 0.75rem;
       padding: 0.5rem 0.75rem;
@@ -190,6 +217,14 @@ export default [
     }
     dialog::backdrop {
       background: rgb(0 0 0 / 0.3);
+    }
+    .sr-only {
+      position: absolute;
+      width: 1px;
+      height: 1px;
+      overflow: hidden;
+      clip: rect(0 0 0 0);
+      white-space: nowrap;
     }
     ol.history {
       list-style: none;

@@ -1,12 +1,10 @@
 import { css } from 'lit';
-import { adminStyles } from '../admin/styles.js';
 import { controlStyles, hostTokens } from '../shared/tokens.js';
 
-/** The styles of `<sales-field-manager>`: the shared tokens and controls, the admin elements', then its own. */
+/** The styles of `<sales-field-manager>`: the shared tokens and controls, then its own. */
 export default [
   hostTokens,
   controlStyles,
-  adminStyles,
   css`
     :host {
       display: block;
@@ -24,11 +22,23 @@ export default [
       color: var(--_done);
       font-size: 0.85em;
     }
+    [role='tablist'] {
+      display: flex;
+      gap: 0.25rem;
+      border-bottom: 1px solid var(--_border);
+      margin-bottom: 0.75rem;
+    }
     [role='tab'] {
+      border: 0;
+      border-bottom: 2px solid transparent;
+      border-radius: 0;
+      background: none;
       padding: 0.4rem 0.75rem;
     }
     [role='tab'][aria-selected='true'] {
+      border-bottom-color: var(--_accent);
       color: var(--_accent);
+      font-weight: 600;
     }
     ul,
     ol {
@@ -100,7 +110,20 @@ export default [
       grid-template-columns: repeat(auto-fit, minmax(12rem, 1fr));
       gap: 0.6rem;
     }
+    label.stack {
+      display: grid;
+      gap: 0.2rem;
+      font-weight: 600;
+    }
+    label.check {
+      display: flex;
+      gap: 0.4rem;
+      align-items: center;
+    }
     fieldset {
+      border: 1px solid var(--_border);
+      border-radius: var(--_radius);
+      padding: 0.5rem 0.75rem;
       margin: 0;
     }
     ol.options li,
@@ -140,6 +163,14 @@ export default [
       margin: 0;
       padding-left: 0.5rem;
       border-left: 3px solid var(--_warn);
+    }
+    .sr-only {
+      position: absolute;
+      width: 1px;
+      height: 1px;
+      overflow: hidden;
+      clip: rect(0 0 0 0);
+      white-space: nowrap;
     }
   `,
 ];
