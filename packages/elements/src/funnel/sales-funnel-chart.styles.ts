@@ -29,25 +29,20 @@ export default [
       color: var(--_accent-fg);
       border-color: var(--_accent);
     }
+    /* Two columns where the chart has room for them, one on a phone (its own width, not the page's). */
     .grid {
       display: grid;
-      grid-template-columns: minmax(16rem, 3fr) minmax(12rem, 2fr);
+      grid-template-columns: repeat(auto-fit, minmax(min(100%, 18rem), 1fr));
       gap: 1rem;
       align-items: start;
     }
-    @media (max-width: 720px) {
-      .grid {
-        grid-template-columns: 1fr;
-      }
-    }
-    svg {
-      width: 100%;
-      height: auto;
+    [part='funnel'] {
       display: block;
     }
     .seg polygon {
       fill: var(--_accent);
       opacity: 0.85;
+      vector-effect: non-scaling-stroke;
     }
     .seg:nth-child(2n) polygon {
       opacity: 0.65;
@@ -67,10 +62,21 @@ export default [
       pointer-events: none;
     }
     .details {
-      min-height: 3rem;
       padding: 0.5rem 0.75rem;
       background: var(--_subtle);
       border-radius: var(--_radius);
+    }
+    /* No empty box before a stage is hovered or focused (the live region stays, empty). */
+    .details:empty {
+      padding: 0;
+    }
+    .tbl {
+      overflow-x: auto;
+    }
+    .csv {
+      display: block;
+      margin: 0 0 0.25rem auto;
+      font-size: 0.85em;
     }
     table {
       border-collapse: collapse;
@@ -87,7 +93,7 @@ export default [
     td:first-child {
       text-align: left;
     }
-    .bar-cell {
+    [part='forecast'] td:last-child {
       width: 30%;
     }
     .bar {

@@ -1,13 +1,39 @@
-import { computeFunnel, seedProcessDefinition } from '@sales-process/core';
-import { EXAMPLE, EXAMPLE_FX, FX_RATES, STAYS } from '@sales-process/core/testing/funnel-example';
+import {
+  computeFunnel,
+  computeStaleDeals,
+  computeWinLoss,
+  DEFAULT_CUSTOM_FIELDS,
+  seedProcessDefinition,
+} from '@sales-process/core';
+import {
+  EXAMPLE,
+  EXAMPLE_FX,
+  FX_RATES,
+  openDeals,
+  STALE_AS_OF,
+  STAYS,
+} from '@sales-process/core/testing/funnel-example';
 import { expect, fixture, html } from '@open-wc/testing';
 import '../index.js';
 import { FakeStream, json, until } from '../testing/network.js';
-import type { FunnelData, SalesFunnelChart } from './sales-funnel-chart.js';
+import type { FunnelData, SalesFunnelChart, StaleDealsData, WinLossData } from './sales-funnel-chart.js';
 
 const data: FunnelData = {
   process: { id: 'p1', name: '重要客户销售流程', version: 1 },
-  ...computeFunnel(seedProcessDefinition, EXAMPLE, STAYS),
+  ...computeFunnel(seedProcessDefinition, EXAMPLE, STAYS, undefined, { asOf: '2026-12-02T08:00:00Z' }),
+};
+const stages = seedProcessDefinition.presale.map((s) => ({ id: s.id, name: s.name }));
+const reasons = DEFAULT_CUSTOM_FIELDS.opportunity.find((f) => f.key === 'lostReason')!.options!;
+const winLoss = (period: 'month' | 'quarter' = 'month'): WinLossData =>
+  computeWinLoss(EXAMPLE, { period, stages, reasons });
+const names: Record<string, string> = { rep: '张三', rep2: '李四' };
+const staleOf = (limit?: number): StaleDealsData => {
+  const s = computeStaleDeals(openDeals(), {
+    asOf: STALE_AS_OF,
+    stageNames: new Map(stages.map((x) => [x.id, x.name])),
+    limit,
+  });
+  return { ...s, deals: s.deals.map((d) => ({ ...d, ownerName: names[d.ownerId]! })) };
 };
 const $ = <T extends Element>(el: SalesFunnelChart, sel: string) => el.shadowRoot!.querySelector<T>(sel)!;
 const $$ = <T extends Element>(el: SalesFunnelChart, sel: string) => [...el.shadowRoot!.querySelectorAll<T>(sel)];
@@ -61,7 +87,7 @@ describe('<sales-funnel-chart>', () => {
     const rows = $$(el, 'table[part="table"] tbody tr').map((tr) => [...tr.children].map((c) => c.textContent!.trim()));
     expect(rows[0]!.slice(0, 3)).to.deep.equal(['初次拜访', '10%', '5']);
     expect(rows[2]!.slice(5)).to.deep.equal(['50%', '10', '10']);
-    expect($$(el, 'table:not([part]) tbody tr').length).to.be.greaterThan(2);
+    expect($$(el, 'table[part="forecast"] tbody tr').length).to.be.greaterThan(2);
   });
 
   it('speaks English', async () => {
@@ -124,6 +150,8 @@ describe('<sales-funnel-chart> target form', () => {
     window.fetch = (async (input: RequestInfo, init?: RequestInit) => {
       const url = String(input);
       if (url.includes('/stream')) return new FakeStream(url, {}, init?.signal).response;
+      if (url.includes('/win-loss')) return json(200, winLoss());
+      if (url.includes('/stale-deals')) return json(200, staleOf());
       if (url.includes('/analytics/target-plan')) {
         posted.push(JSON.parse(String(init!.body)));
         return json(200, {
@@ -164,8 +192,8 @@ describe('<sales-funnel-chart> target form', () => {
     await until(() => posted.length === 1, 2000, 'the plan request');
     expect(posted[0]).to.deep.equal({ processId: 'p1', target: 1_000_000, period: 'month' });
     expect(input.validity.valid).to.equal(true);
-    await until(() => el.shadowRoot!.querySelector('table.plan'), 2000, 'the plan');
-    expect($(el, 'table.plan').textContent).to.contain('¥1,000,000');
+    await until(() => el.shadowRoot!.querySelector('table[part="plan"]'), 2000, 'the plan');
+    expect($(el, 'table[part="plan"]').textContent).to.contain('¥1,000,000');
     expect($(el, '#target-error').textContent!.trim()).to.equal('');
     // Any amount, not only multiples of a step.
     await submit(el, '1234567.5');
@@ -202,5 +230,274 @@ describe('<sales-funnel-chart> target form', () => {
     expect($(el, '#target-error').textContent!.trim()).to.equal('Enter a target amount');
     expect(input.validationMessage).to.equal('Enter a target amount');
     expect($(el, 'form label').textContent).to.contain('Target amount (CNY)');
+  });
+});
+
+describe('<sales-funnel-chart> on a phone, and its tables as CSV', () => {
+  const rects = (el: SalesFunnelChart) =>
+    $$(el, 'g.seg').map((g) => ({
+      text: g.querySelector('text')!.getBoundingClientRect(),
+      shape: g.querySelector('polygon')!.getBoundingClientRect(),
+    }));
+
+  it('keeps stage labels readable and inside their stage at 390 px wide (they were ~9 px)', async () => {
+    for (const measure of ['count', 'amount']) {
+      const wrap = await fixture<HTMLDivElement>(
+        html`<div style="width: 390px"><sales-funnel-chart measure=${measure} .data=${data}></sales-funnel-chart></div>`,
+      );
+      const el = wrap.querySelector('sales-funnel-chart')!;
+      await el.updateComplete;
+      expect(el.getBoundingClientRect().width).to.equal(390);
+      for (const { text, shape } of rects(el)) {
+        expect(text.height, `${measure}: label height`).to.be.at.least(12);
+        expect(text.left, measure).to.be.at.least(shape.left);
+        expect(text.right, measure).to.be.at.most(shape.right);
+      }
+      // The funnel spans the chart (one column on a phone), the figures beside it go below.
+      expect($(el, '[part="funnel"]').getBoundingClientRect().width).to.be.greaterThan(350);
+    }
+  });
+
+  it('shows no empty box under the funnel before a stage is hovered', async () => {
+    const el = await fixture<SalesFunnelChart>(html`<sales-funnel-chart .data=${data}></sales-funnel-chart>`);
+    const box = $(el, '.details');
+    expect(box.getBoundingClientRect().height).to.equal(0);
+    expect(box.getAttribute('role')).to.equal('status'); // the live region is there, empty
+    $$<SVGGElement>(el, 'g.seg')[0]!.dispatchEvent(new MouseEvent('mouseenter'));
+    await el.updateComplete;
+    expect(box.getBoundingClientRect().height).to.be.greaterThan(20);
+  });
+
+  describe('CSV', () => {
+    const realCreate = URL.createObjectURL;
+    const realClick = HTMLAnchorElement.prototype.click;
+    let saved: { name: string; blob: Blob }[] = [];
+    beforeEach(() => {
+      saved = [];
+      let blob: Blob;
+      URL.createObjectURL = (b: Blob | MediaSource) => {
+        blob = b as Blob;
+        return 'blob:test';
+      };
+      HTMLAnchorElement.prototype.click = function (this: HTMLAnchorElement) {
+        saved.push({ name: this.download, blob });
+      };
+    });
+    afterEach(() => {
+      URL.createObjectURL = realCreate;
+      HTMLAnchorElement.prototype.click = realClick;
+    });
+    const csvOf = async (el: SalesFunnelChart, part: string) => {
+      const button = $<HTMLElement>(el, `table[part="${part}"]`).parentElement!.querySelector<HTMLButtonElement>(
+        'button.csv',
+      )!;
+      button.click();
+      const { name, blob } = saved.at(-1)!;
+      const bytes = new Uint8Array(await blob.arrayBuffer());
+      return {
+        name,
+        bytes,
+        text: new TextDecoder('utf-8', { ignoreBOM: true }).decode(bytes),
+        button,
+        type: blob.type,
+      };
+    };
+
+    it('exports the stage table with a byte-order mark, so Excel opens its Chinese correctly', async () => {
+      const el = await fixture<SalesFunnelChart>(html`<sales-funnel-chart .data=${data}></sales-funnel-chart>`);
+      const { name, bytes, text, button, type } = await csvOf(el, 'table');
+      expect([...bytes.slice(0, 3)]).to.deep.equal([0xef, 0xbb, 0xbf]);
+      expect(name).to.equal('重要客户销售流程-stages.csv');
+      expect(type).to.equal('text/csv;charset=utf-8');
+      expect(button.getAttribute('aria-label')).to.equal('导出 CSV：表格视图');
+      const lines = text.slice(1).split('\r\n');
+      expect(lines[0]).to.equal(
+        '阶段,赢率,进行中,金额（CNY）,加权金额（CNY）,转化到下一阶段,平均停留天数,停留天数中位数',
+      );
+      // Numbers as numbers (Excel computes with them), not as the table's formatted text.
+      expect(lines[1]).to.equal('初次拜访,0.1,5,600000,60000,0.6818,5,3');
+      expect(lines[4]).to.equal('报价竞标,0.8,1,500000,400000,0.6,,');
+      expect(lines.at(-1)).to.equal('');
+    });
+
+    it('exports every table: forecast, win/loss, stale deals and the plan', async () => {
+      const el = await fixture<SalesFunnelChart>(
+        html`<sales-funnel-chart lang="en" .data=${data} .winLoss=${winLoss()} .stale=${staleOf()}></sales-funnel-chart>`,
+      );
+      expect($$(el, 'button.csv').length).to.equal(4);
+      const forecast = await csvOf(el, 'forecast');
+      expect(forecast.text.slice(1).split('\r\n').slice(0, 2)).to.deep.equal([
+        'Month,Open,Weighted (CNY)',
+        '2027-01,4,520000',
+      ]);
+      const wl = await csvOf(el, 'win-loss');
+      expect(wl.name).to.equal('重要客户销售流程-win-loss.csv');
+      expect(wl.text.slice(1).split('\r\n').slice(0, 2)).to.deep.equal([
+        'Period,Won,Won (CNY),Lost,Lost (CNY),Win rate,Lost reasons,Lost at stage',
+        '2026-07,2,500000,2,200000,0.5,"Competitor 1, Price 1","初次拜访 1, 需求分析匹配 1"',
+      ]);
+      const stale = await csvOf(el, 'stale');
+      expect(stale.text.slice(1).split('\r\n')[1]).to.equal('o1,张三,初次拜访,30,23,100000');
+    });
+
+    it('writes text a spreadsheet would run as a formula as text, and quotes what needs quoting', async () => {
+      const { toCsv } = await import('./csv.js');
+      expect(toCsv([['=HYPERLINK("x")', '-1', -1, 'a,b', 'line\nbreak', null]])).to.equal(
+        '\uFEFF"\'=HYPERLINK(""x"")",\'-1,-1,"a,b","line\nbreak",\r\n',
+      );
+    });
+  });
+});
+
+describe('<sales-funnel-chart> win/loss, stale deals, the cohort and the plan', () => {
+  const text = (el: Node) => el.textContent!.replace(/\s+/g, ' ');
+
+  it('shows win/loss per period with lost reasons and stages, most first', async () => {
+    const el = await fixture<SalesFunnelChart>(
+      html`<sales-funnel-chart .data=${data} .winLoss=${winLoss()}></sales-funnel-chart>`,
+    );
+    const rows = $$(el, 'table[part="win-loss"] tbody tr').map((tr) =>
+      [...tr.children].map((c) => c.textContent!.trim()),
+    );
+    expect(rows.map((r) => r[0])).to.deep.equal(['2026-07', '2026-08', '2026-09']);
+    expect(rows[0]).to.deep.equal([
+      '2026-07',
+      '2',
+      '¥500,000',
+      '2',
+      '¥200,000',
+      '50%',
+      '竞争对手 1、价格 1',
+      '初次拜访 1、需求分析匹配 1',
+    ]);
+    expect(rows[2]!.slice(5)).to.deep.equal(['0%', '价格 1、无预算 1', '初次拜访 1、需求分析匹配 1']);
+    await expect(el).to.be.accessible();
+  });
+
+  it('lists stale deals oldest first, with how many and how much in all', async () => {
+    const el = await fixture<SalesFunnelChart>(
+      html`<sales-funnel-chart .data=${data} .stale=${staleOf(3)}></sales-funnel-chart>`,
+    );
+    const rows = $$(el, 'table[part="stale"] tbody tr').map((tr) => [...tr.children].map((c) => c.textContent!.trim()));
+    expect(rows).to.deep.equal([
+      ['o1', '张三', '初次拜访', '30', '23', '¥100,000'],
+      ['o4', '李四', '初次拜访', '29.5', '22.5', '¥150,000'],
+      ['o9', '张三', '方案设计', '29', '15', '¥400,000'],
+    ]);
+    expect(text($(el, 'table[part="stale"] caption'))).to.equal(
+      '超过阶段停留提醒天数的进行中商机：共 8 个，金额 ¥1,950,000，显示最早的 3 个',
+    );
+    await expect(el).to.be.accessible();
+  });
+
+  it('says it in English', async () => {
+    const el = await fixture<SalesFunnelChart>(
+      html`<sales-funnel-chart lang="en" .data=${data} .winLoss=${winLoss('quarter')} .stale=${staleOf()}></sales-funnel-chart>`,
+    );
+    expect([...$(el, 'table[part="win-loss"] tbody tr').children].map((c) => c.textContent!.trim())).to.deep.equal([
+      '2026-Q3',
+      '3',
+      'CN¥1,000,000',
+      '6',
+      'CN¥980,000',
+      '33%',
+      'Price 3, Competitor 2, No budget 1',
+      '初次拜访 2, 需求分析匹配 2, 方案设计 1, 报价竞标 1',
+    ]);
+    expect(text($(el, 'table[part="stale"] caption'))).to.equal(
+      'Open opportunities past their stage’s reminder days: 8, worth CN¥1,950,000',
+    );
+    expect(text(el.shadowRoot!)).to.contain('Conversions are read from the 22 opportunities created through 2026-09');
+    await expect(el).to.be.accessible();
+  });
+
+  it('says which cohort the diagnosis read its conversions from', async () => {
+    const el = await fixture<SalesFunnelChart>(html`<sales-funnel-chart .data=${data}></sales-funnel-chart>`);
+    expect(text(el.shadowRoot!)).to.contain('转化率只看 2026-09 及以前创建的 22 个商机');
+  });
+
+  describe('connected', () => {
+    const token = `x.${btoa(JSON.stringify({ sub: 'ana' }))}.y`;
+    const realFetch = window.fetch;
+    let urls: string[] = [];
+    let posted: Record<string, unknown>[] = [];
+    beforeEach(() => {
+      urls = [];
+      posted = [];
+      window.fetch = (async (input: RequestInfo, init?: RequestInit) => {
+        const url = String(input);
+        urls.push(url);
+        if (url.includes('/stream')) return new FakeStream(url, {}, init?.signal).response;
+        if (url.includes('/win-loss')) return json(200, winLoss(url.includes('quarter') ? 'quarter' : 'month'));
+        if (url.includes('/stale-deals')) return url.includes('p-old') ? json(404, {}) : json(200, staleOf());
+        if (url.includes('/target-plan')) {
+          posted.push(JSON.parse(String(init!.body)));
+          return json(200, {
+            currency: 'CNY',
+            figures: { winRate: 0.1, avgWonAmount: 200_000, avgCycleDays: 45, leadPeriods: 1, basis: 'process' },
+            note: { zh: '尚无赢单记录：按流程设定估算', en: 'No won opportunities yet: planned from the process' },
+            periods: [
+              {
+                period: '2027-01',
+                target: 1_000_000,
+                dealsNeeded: 5,
+                opportunitiesNeeded: 50,
+                customersNeeded: 28,
+                findIn: '2026-12',
+              },
+            ],
+            newOpportunitiesPerPeriod: [{ period: '2026-12', opportunities: 50 }],
+            newCustomersPerPeriod: [{ period: '2026-12', customers: 28 }],
+          });
+        }
+        return json(200, data);
+      }) as typeof fetch;
+    });
+    afterEach(() => (window.fetch = realFetch));
+
+    it('loads win/loss and stale deals beside the figures, and win/loss again per quarter', async () => {
+      const el = await fixture<SalesFunnelChart>(
+        html`<sales-funnel-chart token=${token} base-url="http://x" process-id="p1"></sales-funnel-chart>`,
+      );
+      await until(() => el.shadowRoot!.querySelector('table[part="stale"]'), 2000, 'the stale deals');
+      expect(urls.some((u) => u.endsWith('/analytics/stale-deals?processId=p1&limit=20'))).to.equal(true);
+      expect(urls.some((u) => u.endsWith('/analytics/win-loss?processId=p1&period=month'))).to.equal(true);
+      const select = $(el, 'table[part="win-loss"]').closest('.tbl')!.previousElementSibling!.querySelector('select')!;
+      select.value = 'quarter';
+      select.dispatchEvent(new Event('change'));
+      await until(() => $(el, 'table[part="win-loss"] tbody tr')?.textContent?.includes('2026-Q3'), 2000, 'quarters');
+      expect(el.winLossPeriod).to.equal('quarter');
+      await expect(el).to.be.accessible();
+    });
+
+    it('shows the figures without them when the server has none', async () => {
+      const el = await fixture<SalesFunnelChart>(
+        html`<sales-funnel-chart token=${token} base-url="http://x" process-id="p-old"></sales-funnel-chart>`,
+      );
+      await until(() => el.shadowRoot!.querySelector('table[part="win-loss"]'), 2000, 'win/loss');
+      expect(el.shadowRoot!.querySelector('table[part="stale"]')).to.equal(null);
+      expect(el.shadowRoot!.querySelector('[part="error"]')).to.equal(null);
+    });
+
+    it('plans with a given deal size, and shows the customers to find and what the plan stood on', async () => {
+      const el = await fixture<SalesFunnelChart>(
+        html`<sales-funnel-chart token=${token} base-url="http://x" process-id="p1"></sales-funnel-chart>`,
+      );
+      await until(() => el.shadowRoot!.querySelector('form'), 2000, 'the form');
+      const deal = $<HTMLInputElement>(el, 'input[name="deal"]');
+      deal.value = '200000';
+      $<HTMLFormElement>(el, 'form').requestSubmit();
+      await until(() => el.shadowRoot!.querySelector('table[part="plan"]'), 2000, 'the plan');
+      expect(posted[0]).to.deep.equal({
+        processId: 'p1',
+        target: 1_000_000,
+        period: 'month',
+        averageDealAmount: 200_000,
+      });
+      const row = [...$(el, 'table[part="plan"] tbody tr').children].map((c) => c.textContent!.trim());
+      expect(row).to.deep.equal(['2027-01', '¥1,000,000', '5', '50', '28', '2026-12']);
+      expect(text(el.shadowRoot!)).to.contain('尚无赢单记录：按流程设定估算');
+      await expect(el).to.be.accessible();
+    });
   });
 });
