@@ -2,6 +2,10 @@
  * The funnel endpoint on 1,000,000 opportunities with history in PostgreSQL: latency
  * (cold, then p50/p95 warm) next to the fastest hand-written SQL for the same figures,
  * in one run, as a ratio. Goal (issue 8): p95 < 300 ms and ≤ 1.5× the hand-written query.
+ * Then the filtered views: one department subtree and one quarter (goal, issue 21: p95 <
+ * 100 ms, from the rollups: days in stage from stay_period_cells, the funnel's cells through
+ * funnel_cells_period), one owner over a day-precise period (the scan path), and issue 21's
+ * win/loss and stale deals of that department.
  *
  *   pnpm bench:funnel      (BENCH_DATABASE_URL, OPPORTUNITIES=1000000, RUNS=30)
  *
@@ -129,13 +133,25 @@ console.log(`hand-written SQL        ${f(coldHand)} ${f(pct(theirs, 50))} ${f(pc
 console.log(
   `hand-written SQL, rows  ${'-'.padStart(10)} ${f(pct(rawRuns, 50))} ${f(pct(rawRuns, 95))}   (scanning the rows, 5 runs)`,
 );
-for (const [label, q] of [
-  ['dept + quarter', 'departmentId=sales-east&from=2026-04-01&to=2026-06-30'],
-  ['owner + days ', 'ownerId=rep7&from=2026-04-15&to=2026-06-20'],
+const get = (path: string) => async () => {
+  const res = await server.fetch(
+    new Request(`http://bench/api/v1/analytics/${path}`, { headers: { authorization: `Bearer ${token}` } }),
+  );
+  if (res.status !== 200) throw new Error(await res.text());
+  return res.json();
+};
+const DEPT_QUARTER = 'departmentId=sales-east&from=2026-04-01&to=2026-06-30';
+for (const [label, fn, runs] of [
+  ['dept + quarter', filtered(DEPT_QUARTER), RUNS],
+  ['owner + days  ', filtered('ownerId=rep7&from=2026-04-15&to=2026-06-20'), 10],
+  ['win/loss, dept + quarter', get(`win-loss?processId=${processId}&${DEPT_QUARTER}&period=month`), 10],
+  ['stale deals, dept', get(`stale-deals?processId=${processId}&departmentId=sales-east`), 10],
 ] as const) {
+  await fn(); // cold
   const xs: number[] = [];
-  for (let i = 0; i < 10; i++) xs.push(await timeIt(filtered(q)));
-  console.log(`endpoint, ${label} ${'-'.padStart(10)} ${f(pct(xs, 50))} ${f(pct(xs, 95))}   (10 runs)`);
+  for (let i = 0; i < runs; i++) xs.push(await timeIt(fn));
+  const goal = label === 'dept + quarter' ? `   goal p95 < 100 ms: ${pct(xs, 95) < 100 ? 'met' : 'NOT met'}` : '';
+  console.log(`endpoint, ${label.padEnd(24)} ${f(pct(xs, 50))} ${f(pct(xs, 95))}   (${runs} runs)${goal}`);
 }
 console.log(
   `\nratio to the fastest hand-written SQL: p50 ${(pct(ours, 50) / pct(theirs, 50)).toFixed(2)}, p95 ${(pct(ours, 95) / pct(theirs, 95)).toFixed(2)}   goal: p95 < 300 ms and ≤ 1.5×`,

@@ -234,3 +234,9 @@ INSERT INTO stay_period_cells (tenant_id, process_id, created_month, department_
   FROM stage_history h JOIN opportunities o ON o.id = h.opportunity_id
   WHERE h.from_stage_id IS NOT NULL AND h.days_spent IS NOT NULL AND h.action <> 'migrate'
   GROUP BY 1, 2, 3, 4, 5, 6;
+--> statement-breakpoint
+ANALYZE "outcome_cells";
+--> statement-breakpoint
+ANALYZE "stay_period_cells";
+--> statement-breakpoint
+ANALYZE "funnel_cells";
