@@ -1,4 +1,4 @@
-// The designer's keystroke benchmark (pnpm bench:designer): the element tests' browser and
+// The element benchmarks (pnpm bench:designer, pnpm bench:board): the element tests' browser and
 // plugins, with the benchmark files instead of the tests; it prints figures, asserts no times.
 import { defaultReporter } from '@web/test-runner';
 import config from './web-test-runner.config.mjs';
