@@ -10,6 +10,7 @@ import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
+import { DRAFT_ROOT } from '@sales-process/core';
 import { opaqueXmlTypes } from '../../packages/elements/vite.kit.config.js';
 import { ROOT } from './pack.js';
 
@@ -27,7 +28,7 @@ afterAll(() => rmSync(kitFile, { force: true }));
 /** A stock doc with every XML type (attributes, children, formatted text, a hook) beside plain values. */
 function stockDoc() {
   const doc = new Y.Doc();
-  const root = doc.getMap('draft');
+  const root = doc.getMap(DRAFT_ROOT);
   doc.transact(() => {
     root.set('name', new Y.Text('流程'));
     const el = new Y.XmlElement('p');
@@ -48,7 +49,7 @@ function stockDoc() {
 }
 
 const xmlOf = (doc: Y.Doc) => {
-  const root = doc.getMap('draft');
+  const root = doc.getMap(DRAFT_ROOT);
   return {
     el: root.get('el')?.toString(),
     fragment: root.get('fragment')?.toString(),
@@ -61,7 +62,7 @@ describe("the kit's Yjs with opaque XML types", () => {
   it('reads XML types as opaque types, and has no XML getters left (so the bundle drops the classes)', () => {
     const kit = new KitY.Doc();
     KitY.applyUpdate(kit, Y.encodeStateAsUpdate(stockDoc()));
-    const el = kit.getMap('draft').get('el');
+    const el = kit.getMap(DRAFT_ROOT).get('el');
     expect(el).toBeInstanceOf(KitY.AbstractType);
     expect(el).not.toBeInstanceOf(KitY.XmlElement);
     expect('getXmlElement' in kit || 'getXmlFragment' in kit).toBe(false);
@@ -71,7 +72,7 @@ describe("the kit's Yjs with opaque XML types", () => {
     const stock = stockDoc();
     const kit = new KitY.Doc();
     KitY.applyUpdate(kit, Y.encodeStateAsUpdate(stock));
-    const root = kit.getMap('draft');
+    const root = kit.getMap(DRAFT_ROOT);
     expect((root.get('name') as Y.Text).toString()).toBe('流程');
     kit.transact(() => {
       root.set('rules', new KitY.Map([['allowReopen', true]]));
@@ -82,8 +83,8 @@ describe("the kit's Yjs with opaque XML types", () => {
     Y.applyUpdate(back, KitY.encodeStateAsUpdate(kit));
     expect(xmlOf(back)).toEqual(xmlOf(stock));
     expect(xmlOf(back).el).toBe('<p class="lead"><bold>hello</bold><br></br></p>');
-    expect((back.getMap('draft').get('name') as Y.Text).toString()).toBe('流程一');
-    expect((back.getMap('draft').get('rules') as Y.Map<boolean>).toJSON()).toEqual({ allowReopen: true });
+    expect((back.getMap(DRAFT_ROOT).get('name') as Y.Text).toString()).toBe('流程一');
+    expect((back.getMap(DRAFT_ROOT).get('rules') as Y.Map<boolean>).toJSON()).toEqual({ allowReopen: true });
     // Both sides agree on the whole state.
     expect(Y.encodeStateVector(back)).toEqual(KitY.encodeStateVector(kit));
   });
@@ -91,7 +92,7 @@ describe("the kit's Yjs with opaque XML types", () => {
   it('keeps XML content that arrives before its parent, and edits made inside it later', () => {
     const stock = stockDoc();
     const before = Y.encodeStateVector(stock);
-    const el = stock.getMap('draft').get('el') as Y.XmlElement;
+    const el = stock.getMap(DRAFT_ROOT).get('el') as Y.XmlElement;
     el.insert(0, [new Y.XmlElement('img')]);
     el.setAttribute('id', 'x');
     const later = Y.encodeStateAsUpdate(stock, before);
@@ -112,11 +113,11 @@ describe("the kit's Yjs with opaque XML types", () => {
     KitY.applyUpdate(kit, Y.encodeStateAsUpdate(stock));
     const updates: Uint8Array[] = [];
     kit.on('update', (u: Uint8Array) => updates.push(u));
-    kit.getMap('draft').delete('fragment');
-    kit.getMap('draft').set('won', 100);
+    kit.getMap(DRAFT_ROOT).delete('fragment');
+    kit.getMap(DRAFT_ROOT).set('won', 100);
     for (const u of updates) Y.applyUpdate(stock, u);
-    expect(stock.getMap('draft').has('fragment')).toBe(false);
-    expect(stock.getMap('draft').get('won')).toBe(100);
+    expect(stock.getMap(DRAFT_ROOT).has('fragment')).toBe(false);
+    expect(stock.getMap(DRAFT_ROOT).get('won')).toBe(100);
     expect(xmlOf(stock).el).toBe('<p class="lead"><bold>hello</bold><br></br></p>');
   });
 });
