@@ -1,7 +1,8 @@
 /**
- * Gzip figures of the built one-script kit (packages/elements/dist/kit): the loader, a page
- * with given tags (the loader plus each tag's chunk and everything those import statically),
- * and the whole kit (every .js file). Sizes are gzip level 9 of each file, added up, as a
+ * Gzip figures of the built one-script kit (packages/elements/dist/kit): the loader, pages
+ * with given tags (the loader plus each tag's chunk and everything those import statically:
+ * the portal's path + form, the board, the admin's designer + field manager, the manager's
+ * funnel + inbox + bell), and the whole kit (every .js file). Sizes are gzip level 9 of each file, added up, as a
  * browser fetches them (`brotli`: the same with the .br files the server prefers).
  */
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
@@ -69,7 +70,14 @@ export function kitFigures(dir = KIT_DIR) {
   const sumBr = (files) => files.reduce((n, f) => n + br(f), 0);
   const loaderFiles = pageFiles([], dir);
   const pathFormFiles = pageFiles(['sales-process-provider', 'opportunity-stage-path', 'stage-feedback-form'], dir);
+  const page = (tags) => {
+    const files = pageFiles(tags, dir);
+    return { bytes: sum(files), brotli: sumBr(files), files: files.map((f) => relative(dir, f)) };
+  };
   return {
+    board: page(['sales-process-provider', 'opportunity-board']),
+    admin: page(['sales-process-provider', 'sales-process-designer', 'sales-field-manager']),
+    manager: page(['sales-process-provider', 'sales-funnel-chart', 'stage-approval-inbox', 'sales-notifications']),
     tags: Object.keys(tagChunks(dir)),
     loader: { bytes: sum(loaderFiles), brotli: sumBr(loaderFiles), files: loaderFiles.map((f) => relative(dir, f)) },
     pathForm: {
