@@ -8,19 +8,27 @@
  *   4. packages/elements/dist/types/{jsx,vue,svelte}.d.ts from the manifest;
  *   5. packages/elements/dist/kit: the one-script embed (Vite, vite.kit.config.ts), with a .br
  *      and a .gz beside each file;
- *   6. the demo (apps/demo/dist).
- * `node scripts/build.mjs [version|core|elements|manifest|types|kit|demo]…` runs some steps only;
- * `pnpm build:packages` is every step but the demo.
+ *   6. packages/server/dist: the server's modules as JavaScript, one per source module (esbuild,
+ *      no bundling; tests, testing helpers and tools left out), which `pnpm start` runs with
+ *      `node --conditions=sales-process-dist` so that core resolves to its dist too;
+ *   7. the demo (apps/demo/dist), with a .br and a .gz beside each JS, CSS and HTML file.
+ * A whole build (no steps named) ends by writing BUILD_STAMP; `node scripts/start.mjs` builds
+ * only when a source is newer than it (scripts/start.mjs).
+ * `node scripts/build.mjs [version|core|elements|manifest|types|kit|server|demo]…` runs some
+ * steps only; `pnpm build:packages` is every step but the server and the demo.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
 import { brotliCompressSync, constants, gzipSync } from 'node:zlib';
 import { frameworkTypes } from './framework-types.mjs';
 
 const root = new URL('..', import.meta.url).pathname;
 const elements = join(root, 'packages/elements');
 const core = join(root, 'packages/core');
+const server = join(root, 'packages/server');
+/** Written at the end of a whole build, with the time the build started as its mtime. */
+export const BUILD_STAMP = join(root, 'node_modules/.cache/sales-process-build-stamp');
 const bin = (dir, name) => join(dir, 'node_modules/.bin', name);
 
 function run(cmd, args, cwd = root) {
@@ -42,12 +50,12 @@ export function writeVersion() {
   if (!existsSync(file) || readFileSync(file, 'utf8') !== text) writeFileSync(file, text);
 }
 
-/** A .br and a .gz beside every .js of the kit. */
-function precompress(dir) {
+/** A .br and a .gz beside every file of `dir` (and below) whose name ends with one of `extensions`. */
+function precompress(dir, extensions = ['.js']) {
   for (const name of readdirSync(dir)) {
     const file = join(dir, name);
-    if (statSync(file).isDirectory()) precompress(file);
-    else if (name.endsWith('.js')) {
+    if (statSync(file).isDirectory()) precompress(file, extensions);
+    else if (extensions.some((ext) => name.endsWith(ext))) {
       const data = readFileSync(file);
       writeFileSync(`${file}.gz`, gzipSync(data, { level: 9 }));
       writeFileSync(
@@ -82,18 +90,101 @@ const steps = {
     await run(bin(root, 'vite'), ['build', '-c', join(elements, 'vite.kit.config.ts')]);
     precompress(join(elements, 'dist/kit'));
   },
-  demo: () => run(bin(root, 'vite'), ['build', 'apps/demo']),
+  server: async () => {
+    rmSync(join(server, 'dist'), { recursive: true, force: true });
+    const { build } = await import('esbuild');
+    const src = join(server, 'src');
+    const entryPoints = serverModules(src);
+    await build({
+      entryPoints,
+      outdir: join(server, 'dist'),
+      outbase: src,
+      bundle: false,
+      format: 'esm',
+      platform: 'node',
+      target: 'node20.19',
+      sourcemap: true,
+      logLevel: 'warning',
+    });
+  },
+  demo: async () => {
+    await run(bin(root, 'vite'), ['build', 'apps/demo']);
+    precompress(join(root, 'apps/demo/dist'), ['.js', '.css', '.html', '.svg']);
+  },
 };
 
+/** What a whole build reads: the packages and the demo (not their outputs, tests or benchmarks), and the build's own files. */
+const INPUT_DIRS = ['packages/core', 'packages/elements', 'packages/server', 'apps/demo'];
+const INPUT_FILES = [
+  'package.json',
+  'pnpm-lock.yaml',
+  'tsconfig.base.json',
+  'scripts/build.mjs',
+  'scripts/framework-types.mjs',
+];
+const SKIPPED = new Set(['node_modules', 'dist', 'bench', 'custom-elements.json', 'version.ts']);
+/** Outputs `pnpm start` needs; a missing one means building. */
+const OUTPUTS = [
+  'packages/core/dist/index.js',
+  'packages/server/dist/main.js',
+  'packages/elements/dist/kit/sales-process-kit.js',
+  'apps/demo/dist/index.html',
+];
+
+function newestInput(dir) {
+  let newest = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    if (SKIPPED.has(entry.name) || entry.name.startsWith('.') || entry.name.includes('.test.')) continue;
+    const file = join(dir, entry.name);
+    newest = Math.max(newest, entry.isDirectory() ? newestInput(file) : statSync(file).mtimeMs);
+  }
+  return newest;
+}
+
+/**
+ * Why a whole build is needed, or null when the last one is up to date: no stamp (a fresh
+ * clone), an output missing, or a source or build file changed since that build started.
+ */
+export function staleReason() {
+  if (!existsSync(BUILD_STAMP)) return 'no build yet';
+  const missing = OUTPUTS.find((f) => !existsSync(join(root, f)));
+  if (missing) return `${missing} is missing`;
+  const stamp = statSync(BUILD_STAMP).mtimeMs;
+  const newest = Math.max(
+    ...INPUT_DIRS.map((d) => newestInput(join(root, d))),
+    ...INPUT_FILES.map((f) => (existsSync(join(root, f)) ? statSync(join(root, f)).mtimeMs : 0)),
+  );
+  return newest > stamp ? 'sources changed since the last build' : null;
+}
+
+/** The server's modules that run in production: not tests, testing helpers or tools (tsx runs those). */
+function serverModules(dir) {
+  const out = [];
+  for (const name of readdirSync(dir)) {
+    const file = join(dir, name);
+    const rel = relative(join(server, 'src'), file);
+    if (statSync(file).isDirectory()) {
+      if (rel !== 'testing' && rel !== 'tools') out.push(...serverModules(file));
+    } else if (name.endsWith('.ts') && !name.endsWith('.test.ts') && !name.endsWith('.d.ts')) out.push(file);
+  }
+  return out;
+}
+
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const wanted = process.argv.slice(2);
+  const ifStale = process.argv.includes('--if-stale');
+  const wanted = process.argv.slice(2).filter((a) => a !== '--if-stale');
+  if (ifStale) {
+    const reason = staleReason();
+    if (!reason) process.exit(0);
+    console.log(`build: ${reason}; building`);
+  }
   const unknown = wanted.filter((s) => !(s in steps));
   if (unknown.length) {
     console.error(`build: unknown step ${unknown.join(', ')} (steps: ${Object.keys(steps).join(', ')})`);
     process.exit(2);
   }
   // Steps in a row run one after the other; the steps of one row run side by side.
-  const rows = [['version'], ['core', 'elements', 'manifest', 'kit'], ['types'], ['demo']];
+  const rows = [['version'], ['core', 'elements', 'manifest', 'kit', 'server'], ['types'], ['demo']];
   const started = performance.now();
   for (const row of rows)
     await Promise.all(
@@ -105,5 +196,12 @@ if (import.meta.url === `file://${process.argv[1]}`) {
           console.log(`build: ${name} ${Math.round(performance.now() - t)} ms`);
         }),
     );
+  if (!wanted.length) {
+    // The stamp's time is the build's start: a source saved while it ran is newer, so the next start builds.
+    const startedAt = new Date(Date.now() - (performance.now() - started));
+    mkdirSync(dirname(BUILD_STAMP), { recursive: true });
+    writeFileSync(BUILD_STAMP, `${startedAt.toISOString()}\n`);
+    utimesSync(BUILD_STAMP, startedAt, startedAt);
+  }
   console.log(`build: done in ${Math.round(performance.now() - started)} ms`);
 }
