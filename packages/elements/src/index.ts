@@ -19,7 +19,12 @@ export {
 export { StageFeedbackForm } from './form/stage-feedback-form.js';
 export { StageApprovalInbox, type ApprovalView } from './approvals/stage-approval-inbox.js';
 export { SalesProcessDesigner, SpChangeEvent, SpPublishEvent } from './designer/sales-process-designer.js';
-export { SalesFunnelChart, type FunnelData } from './funnel/sales-funnel-chart.js';
+export {
+  SalesFunnelChart,
+  type FunnelData,
+  type StaleDealsData,
+  type WinLossData,
+} from './funnel/sales-funnel-chart.js';
 export {
   SalesFieldManager,
   SpFieldsChangedEvent,
