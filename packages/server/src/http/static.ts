@@ -1,8 +1,9 @@
-import { existsSync, readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-import { serveStatic } from '@hono/node-server/serve-static';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Hono } from 'hono';
+import { IMMUTABLE, assetFolder, assetName } from './assets.js';
 import type { AppEnv } from './env.js';
+import { notFound } from './errors.js';
 import { SECURITY_HEADERS } from './security-headers.js';
 
 /**
@@ -23,13 +24,17 @@ export const DEMO_CSP = [
 ].join('; ');
 
 /**
- * Serves a built web app (the demo) at `/`: its files, and its index.html for any other
- * path outside `/api/` (client-side routes). Does nothing without an index.html.
+ * Serves a built web app (the demo) at `/` as a CDN would (assets.ts): Vite's content-hashed
+ * files under `assets/` for a year and `immutable`, everything else (the HTML) `no-cache`
+ * with an ETag, so a reload revalidates it with one 304; the `.br`/`.gz` the build wrote
+ * beside a file by `Accept-Encoding`. Any other path outside `/api/` and `assets/` gets
+ * index.html (client-side routes). Does nothing without an index.html.
  */
 export function serveDemo(app: Hono<AppEnv>, staticDir: string | undefined): void {
   if (!staticDir || !existsSync(join(staticDir, 'index.html'))) return;
-  const root = resolve(staticDir);
-  const index = readFileSync(join(root, 'index.html'), 'utf8');
+  const respond = assetFolder(staticDir, {
+    cacheControl: (name) => (name.startsWith('assets/') ? IMMUTABLE : 'no-cache'),
+  });
   // The demo's pages run only their own code: scripts, styles, data and sockets from this origin.
   app.use('/*', async (c, next) => {
     await next();
@@ -38,6 +43,12 @@ export function serveDemo(app: Hono<AppEnv>, staticDir: string | undefined): voi
       for (const [name, value] of Object.entries(SECURITY_HEADERS)) c.res.headers.set(name, value);
     }
   });
-  app.use('/*', serveStatic({ root }));
-  app.get('*', (c) => (c.req.path.startsWith('/api/') ? c.notFound() : c.html(index)));
+  app.get('*', async (c) => {
+    if (c.req.path.startsWith('/api/')) return c.notFound();
+    const name = assetName(c.req.path, '/');
+    const file = name ? await respond(c, name) : undefined;
+    if (file) return file;
+    if (name?.startsWith('assets/')) throw notFound('file');
+    return (await respond(c, 'index.html')) ?? c.notFound();
+  });
 }
