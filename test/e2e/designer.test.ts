@@ -1,29 +1,13 @@
 import { seedProcessDefinition } from '@sales-process/core';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openAs, startDemo } from './harness.js';
+import { apiAs, openAs, startDemo } from './harness.js';
 
 type Demo = Awaited<ReturnType<typeof startDemo>>;
 /** A field's id in the designer's controls (`source:key`). */
 const fieldUid = (source: string, key: string) => `${source}:${key}`;
 const designer = (page: Page) => page.locator('sales-process-designer');
 const stageItem = (page: Page, name: string) => designer(page).locator('ol.stages li', { hasText: name });
-
-async function apiAs(demo: Demo, user: string, roles: string[], method: string, path: string, body?: unknown) {
-  const { token } = await (
-    await fetch(`${demo.url}/api/v1/dev/token`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ sub: user, tenant: 'demo', roles }),
-    })
-  ).json();
-  const res = await fetch(`${demo.url}/api/v1${path}`, {
-    method,
-    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  return { status: res.status, body: await res.json() };
-}
 
 async function addStage(page: Page, name: string, winRate?: number) {
   await designer(page).getByRole('button', { name: '+ 添加阶段' }).click();

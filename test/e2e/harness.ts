@@ -55,3 +55,27 @@ export async function openAs(
   await page.goto(`${url}/?user=${user}${extra}`);
   return { context, page, errors };
 }
+
+/** A REST call to the demo as one user (a dev token with these roles), answered as status and JSON body. */
+export async function apiAs(
+  demo: { url: string },
+  user: string,
+  roles: string[],
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<{ status: number; body: any }> {
+  const { token } = await (
+    await fetch(`${demo.url}/api/v1/dev/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ sub: user, tenant: 'demo', roles }),
+    })
+  ).json();
+  const res = await fetch(`${demo.url}/api/v1${path}`, {
+    method,
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  return { status: res.status, body: await res.json().catch(() => null) };
+}

@@ -1,6 +1,6 @@
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openAs, startDemo } from './harness.js';
+import { apiAs, openAs, startDemo } from './harness.js';
 
 /**
  * Issue 20's scenario end to end, in the demo at the server's default timings: an admin
@@ -26,22 +26,6 @@ async function fill(page: Page, key: string, value: string) {
   const input = form(page).locator(`[data-key="${key}"]`);
   await input.fill(value);
   await input.blur();
-}
-
-async function apiAs(demo: Demo, user: string, roles: string[], method: string, url: string, body?: unknown) {
-  const { token } = await (
-    await fetch(`${demo.url}/api/v1/dev/token`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ sub: user, tenant: 'demo', roles }),
-    })
-  ).json();
-  const res = await fetch(`${demo.url}/api/v1${url}`, {
-    method,
-    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  return { status: res.status, body: (await res.json().catch(() => null)) as any };
 }
 
 async function openMenuItem(page: Page, item: string) {
