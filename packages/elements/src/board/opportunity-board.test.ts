@@ -194,6 +194,8 @@ describe('<opportunity-board>', () => {
       .and.contain('3 天');
     expect(li(el, 'o2').querySelector('[part~="overdue"]')!.textContent).to.equal('超时');
     expect(li(el, 'o3').querySelector('[part~="stale"]')!.textContent).to.equal('停滞');
+    // The header counts what the filters show, and the stale ones among them.
+    expect($(el, '[part="headline"]').textContent).to.match(/^\d+ 个商机，1 个停滞超过提醒天数$/);
     // 300,000 at 10 %; the dollars apart.
     expect(column(el, 'visit').querySelector('[part="total"]')!.textContent)
       .to.contain('¥300,000')

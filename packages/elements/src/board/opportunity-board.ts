@@ -123,6 +123,7 @@ const enc = encodeURIComponent;
  * @csspart toolbar - The filters.
  * @csspart bulk - The bulk actions bar (shown while cards are selected).
  * @csspart column - A stage's column (`data-stage` is its id).
+ * @csspart headline - How many opportunities the filters show, and how many of them are stale (past their stage's reminder days).
  * @csspart column-header - A column's name, count, select-all box and totals.
  * @csspart total - A column's total and weighted total.
  * @csspart cards - A column's scrolling list of cards.
@@ -609,6 +610,7 @@ export class OpportunityBoard extends ConnectedElement {
         <label>${t.t('owner')} <select @change=${pick((v) => (this.owner = v))}>${option('', t.t('all'), this.owner)}${[...owners].map(([id, name]) => option(id, name, this.owner))}</select></label>
         ${this.#depts.length ? html`<label>${t.t('department')} <select @change=${pick((v) => (this.dept = v))}>${option('', t.t('all'), this.dept)}${this.#depts.map((d) => option(d.id, d.name, this.dept))}</select></label>` : nothing}
         <label><input type="checkbox" .checked=${this.mine} @change=${(e: Event) => (this.mine = (e.target as HTMLInputElement).checked)} /> ${t.t('mine')}</label>
+        <span part="headline">${t.t('headline', { n: cols.reduce((n, l) => n + l.length, 0), stale: cols.reduce((n, l) => n + l.filter((c) => c.stale).length, 0) })}</span>
         ${this.loading ? html`<span class="muted">${t.t('loading')}</span>` : nothing}
       </div>
       ${
