@@ -8,6 +8,8 @@ export default [
   css`
     :host {
       display: block;
+      /* The title and a line: the empty inbox's height, held while it loads. */
+      min-height: 3.8rem;
     }
     article {
       border: 1px solid var(--_border);

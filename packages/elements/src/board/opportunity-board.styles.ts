@@ -8,6 +8,8 @@ export default [
   css`
     :host {
       display: block;
+      /* The columns' height and a toolbar, held while the cards load (the columns never get shorter). */
+      min-height: calc(var(--sp-board-height, 70vh) + 4.5rem);
     }
     .bar {
       display: flex;

@@ -9,6 +9,11 @@ export default [
     :host {
       display: block;
     }
+    /* While loading, hold the height of the smallest loaded form (a title, a requirement, the buttons). */
+    [aria-busy='true'] {
+      min-height: 11rem;
+      margin: 0;
+    }
     h3 {
       margin: 0 0 0.25rem;
       font-size: 1.05em;

@@ -9,6 +9,16 @@ export default [
     :host {
       display: block;
     }
+    /* While loading, hold about the loaded path's height (it wraps taller on a phone): nothing below jumps. */
+    [aria-busy='true'] {
+      min-height: 9rem;
+      margin: 0;
+    }
+    @media (max-width: 40rem) {
+      [aria-busy='true'] {
+        min-height: 13.5rem;
+      }
+    }
     .summary {
       display: flex;
       flex-wrap: wrap;
