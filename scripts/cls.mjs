@@ -33,7 +33,10 @@ if (!base) {
     env: { ...process.env, PORT: String(port), DATA_DIR: 'memory://', LOG_LEVEL: 'warn' },
   });
   for (let i = 0; ; i++) {
-    if (await fetch(`${base}/healthz`).then((r) => r.ok, () => false)) break;
+    const up = await fetch(`${base}/healthz`)
+      .then((r) => r.ok)
+      .catch(() => false);
+    if (up) break;
     if (i > 600) throw new Error('the server did not answer /healthz');
     await new Promise((r) => setTimeout(r, 50));
   }
