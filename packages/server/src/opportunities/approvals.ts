@@ -1,26 +1,15 @@
 import { decide, stageById, type OpportunityView } from '@sales-process/core';
 import { and, desc, eq, or, type SQL } from 'drizzle-orm';
-import type { ServerContext } from '../context.js';
 import { approvals, opportunities, users } from '../db/schema.js';
-import type { FieldService } from '../directory/fields.js';
 import type { Principal } from '../http/auth.js';
 import { ApiError, notFound } from '../http/errors.js';
-import type { ProcessService } from '../processes/service.js';
 import { refusalError } from './form.js';
-import { stateOf, type OpportunityLoads } from './loads.js';
-import type { MoveWriter, Transition } from './moves.js';
-import type { OpportunityEvents } from './service.js';
+import { stateOf } from './loads.js';
+import type { CommandPorts } from './commands.js';
+import type { Transition } from './moves.js';
 
-/** What approvals use of the opportunity service. */
-export interface ApprovalPorts {
-  ctx: ServerContext;
-  processes: ProcessService;
-  fields: FieldService;
-  loads: OpportunityLoads;
-  moves: MoveWriter;
-  /** The live layer flushes co-filled form values before a decision reads them. */
-  beforeCommand(opportunityId: string): Promise<void>;
-  emit(fn: (e: OpportunityEvents) => unknown): Promise<void>;
+/** What approvals use of the opportunity service: what the batch uses, and the user's view. */
+export interface ApprovalPorts extends CommandPorts {
   /** The opportunity as the user sees it. */
   get(p: Principal, id: string): Promise<OpportunityView>;
 }
