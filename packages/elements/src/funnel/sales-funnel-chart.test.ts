@@ -372,6 +372,11 @@ describe('<sales-funnel-chart> win/loss, stale deals, the cohort and the plan', 
     ]);
     expect(rows[2]!.slice(5)).to.deep.equal(['0%', '价格 1、无预算 1', '初次拜访 1、需求分析匹配 1']);
     await expect(el).to.be.accessible();
+    // Nothing closed yet: a row says so rather than a table of headers alone.
+    el.winLoss = { ...winLoss(), periods: [] };
+    await el.updateComplete;
+    expect(text($(el, 'table[part="win-loss"] tbody'))).to.equal('暂无数据');
+    await expect(el).to.be.accessible();
   });
 
   it('lists stale deals oldest first, with how many and how much in all', async () => {

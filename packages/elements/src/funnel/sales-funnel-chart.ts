@@ -102,6 +102,7 @@ const messages = {
   deal: ['平均成交金额（可选）', 'Average deal amount (optional)'],
   customers: ['需挖掘客户数', 'New customers needed'],
   winLoss: ['输赢分析（按关闭时间）', 'Win/loss by close date'],
+  noRows: ['暂无数据', 'Nothing yet'],
   won: ['赢单', 'Won'],
   lost: ['输单', 'Lost'],
   reasons: ['输单原因', 'Lost reasons'],
@@ -382,7 +383,7 @@ export class SalesFunnelChart extends ConnectedElement {
       <table part=${part ?? nothing}>
         ${caption ? html`<caption class="muted">${caption}</caption>` : nothing}
         <thead><tr>${cols.map((c) => html`<th scope="col">${c[0]}</th>`)}</tr></thead>
-        <tbody>${rows.map((r) => html`<tr>${cols.map((c, i) => (i ? html`<td>${c[1](r)}</td>` : html`<th scope="row">${c[1](r)}</th>`))}</tr>`)}</tbody>
+        <tbody>${rows.length ? rows.map((r) => html`<tr>${cols.map((c, i) => (i ? html`<td>${c[1](r)}</td>` : html`<th scope="row">${c[1](r)}</th>`))}</tr>`) : html`<tr><td colspan=${cols.length} class="muted">${t.t('noRows')}</td></tr>`}</tbody>
       </table>
     </div>`;
   }
