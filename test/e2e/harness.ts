@@ -41,6 +41,49 @@ export async function startDemo(): Promise<{
   };
 }
 
+/**
+ * The demo re-renders its whole view (a new provider, path and form) 50 ms after a path or
+ * inbox in the page fires one of these events, once its list is fetched again (apps/demo/src/main.ts).
+ * A test that acts on the old elements meanwhile clicks or types into elements about to be
+ * thrown away. This script, run in every page before the demo, notes each such event and
+ * each new `<sales-process-provider>` mounted at least 50 ms after one; `settled(page)` waits
+ * until every event has been followed by its re-mount.
+ */
+const TRACK_REMOUNTS = `(() => {
+  const pending = [];
+  for (const type of ['sp-stage-changed', 'sp-approval-decided', 'sp-opportunity-edited', 'sp-opportunity-reassigned'])
+    document.addEventListener(type, (e) => {
+      if (e.target && e.target.localName !== 'opportunity-board') pending.push(performance.now());
+    }, true);
+  new MutationObserver((records) => {
+    for (const record of records)
+      for (const node of record.addedNodes) {
+        if (node.nodeType !== 1 || node.localName !== 'sales-process-provider') continue;
+        const now = performance.now();
+        const i = pending.findIndex((t) => t + 45 <= now);
+        if (i >= 0) pending.splice(i, 1);
+      }
+  }).observe(document, { childList: true, subtree: true });
+  window.__spRemountsPending = () => pending.length;
+})();`;
+
+/**
+ * Resolves once the demo has re-mounted its view for every stage, approval, edit or owner
+ * change fired in the page so far. Call it after seeing the change's effect (the event is
+ * fired before the element shows the result), before acting on the page again.
+ */
+export async function settled(page: Page): Promise<void> {
+  // A function, not a string: the demo's CSP forbids eval, and a function is called over CDP.
+  await page.waitForFunction(
+    () => {
+      const pending = (globalThis as { __spRemountsPending?: () => number }).__spRemountsPending;
+      return pending ? pending() === 0 : true;
+    },
+    undefined,
+    { polling: 20, timeout: 20_000 },
+  );
+}
+
 /** A page of the demo as one user, with page errors collected. */
 export async function openAs(
   browser: Browser,
@@ -49,6 +92,7 @@ export async function openAs(
   extra = '',
 ): Promise<{ context: BrowserContext; page: Page; errors: string[] }> {
   const context = await browser.newContext({ viewport: { width: 1280, height: 1000 } });
+  await context.addInitScript(TRACK_REMOUNTS);
   const page = await context.newPage();
   const errors: string[] = [];
   page.on('pageerror', (e) => errors.push(e.message));

@@ -1,6 +1,6 @@
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { apiAs, openAs, startDemo } from './harness.js';
+import { apiAs, openAs, settled, startDemo } from './harness.js';
 
 /**
  * Issue 20's scenario end to end, in the demo at the server's default timings: an admin
@@ -20,6 +20,14 @@ const manager = (page: Page) => page.locator('sales-field-manager');
 async function select(page: Page, name: string) {
   await page.locator(`[data-select]:has-text("${name}")`).first().click();
   await expect.poll(() => path(page).locator('.name').innerText()).toBe(name);
+}
+
+// A stage change in the page: the path shows it, the demo re-mounts its view for it, and
+// the new path shows it too. Acting before the re-mount would act on elements being replaced.
+async function stageBecomes(page: Page, name: string) {
+  await expect.poll(() => current(page).innerText()).toBe(name);
+  await settled(page);
+  await expect.poll(() => current(page).innerText()).toBe(name);
 }
 
 async function fill(page: Page, key: string, value: string) {
@@ -102,7 +110,7 @@ describe("issue 20's scenario: fields, reopening, contact roles, post-sale teams
     await addContact('钱总', '关键决策人');
     await expect.poll(() => form(zhao.page).locator('.contacts').innerText()).toContain('已有“关键决策人”角色的联系人');
     await path(zhao.page).getByRole('button', { name: '完成阶段' }).click();
-    await expect.poll(() => current(zhao.page).innerText()).toBe('需求分析匹配');
+    await stageBecomes(zhao.page, '需求分析匹配');
 
     // ---- 张三 loses a deal with the new reason, then reopens it to 需求分析匹配.
     const zhang = await openAs(demo.browser, demo.url, 'zhang');
@@ -111,6 +119,8 @@ describe("issue 20's scenario: fields, reopening, contact roles, post-sale teams
     await path(zhang.page).getByRole('button', { name: '输单' }).click();
     await path(zhang.page).locator('select[name="reason"]').selectOption({ label: '项目取消' });
     await path(zhang.page).locator('form.panel').getByRole('button', { name: '确认' }).click();
+    await expect.poll(() => path(zhang.page).locator('li.lost').count()).toBe(1);
+    await settled(zhang.page);
     await expect.poll(() => path(zhang.page).locator('li.lost').count()).toBe(1);
     const lost = (await apiAs(demo, 'zhang', ['sales'], 'GET', '/opportunities?limit=100')).body.items.find(
       (o: { name: string }) => o.name === '华润置地 门店系统升级',
@@ -123,7 +133,7 @@ describe("issue 20's scenario: fields, reopening, contact roles, post-sale teams
     const reopen = path(zhang.page).locator('dialog[open]');
     await reopen.locator('select').first().selectOption({ label: '需求分析匹配' });
     await reopen.getByRole('button', { name: '重新打开' }).click();
-    await expect.poll(() => current(zhang.page).innerText()).toBe('需求分析匹配');
+    await stageBecomes(zhang.page, '需求分析匹配');
 
     // ---- A won deal's post-sale stages go to the process's team (孙七's 宝钢, driven to 报价竞标 over the API).
     const sun = (method: string, url: string, body?: unknown) => apiAs(demo, 'sun', ['sales'], method, url, body);
@@ -148,7 +158,7 @@ describe("issue 20's scenario: fields, reopening, contact roles, post-sale teams
     await select(sunPage.page, '宝钢股份 数据中台');
     await expect.poll(() => current(sunPage.page).innerText()).toBe('报价竞标');
     await path(sunPage.page).getByRole('button', { name: '赢单' }).click();
-    await expect.poll(() => current(sunPage.page).innerText()).toBe('上门安装');
+    await stageBecomes(sunPage.page, '上门安装');
     await expect.poll(() => path(sunPage.page).locator('form.panel').last().innerText()).toContain('售后人员：陈工');
     const chen = await openAs(demo.browser, demo.url, 'chen');
     errors.push(...chen.errors);
@@ -165,6 +175,7 @@ describe("issue 20's scenario: fields, reopening, contact roles, post-sale teams
     await reassign.locator('input[name="allOfOwner"]').check();
     await reassign.getByRole('button', { name: '转移负责人' }).click();
     await expect.poll(() => reassign.count()).toBe(0);
+    await settled(li.page);
     const open = (await apiAs(demo, 'admin', ['admin'], 'GET', '/opportunities?limit=100')).body.items.filter(
       (o: { status: string; phase: string }) => o.status === 'open',
     );

@@ -1,6 +1,6 @@
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openAs, startDemo } from './harness.js';
+import { openAs, settled, startDemo } from './harness.js';
 
 type Demo = Awaited<ReturnType<typeof startDemo>>;
 
@@ -12,6 +12,14 @@ const form = (page: Page) => page.locator('stage-feedback-form');
 async function select(page: Page, name: string) {
   await page.locator(`[data-select]:has-text("${name}")`).first().click();
   await expect.poll(() => path(page).locator('.name').innerText()).toBe(name);
+}
+
+// A stage change in the page: the path shows it, the demo re-mounts its view for it, and
+// the new path shows it too. Acting before the re-mount would act on elements being replaced.
+async function stageBecomes(page: Page, name: string) {
+  await expect.poll(() => current(page).innerText()).toBe(name);
+  await settled(page);
+  await expect.poll(() => current(page).innerText()).toBe(name);
 }
 
 async function fill(page: Page, key: string, value: string) {
@@ -43,11 +51,11 @@ describe("the salesperson's side, in the demo", () => {
     await form(page).getByRole('button', { name: '添加联系人' }).click();
     await expect.poll(() => form(page).locator('.contacts').innerText()).toContain('2/2');
     await path(page).getByRole('button', { name: '完成阶段' }).click();
-    await expect.poll(() => current(page).innerText()).toBe('需求分析匹配');
+    await stageBecomes(page, '需求分析匹配');
 
     await fill(page, 'stage.needsSummary', '网点智能化改造，三期');
     await path(page).getByRole('button', { name: '完成阶段' }).click();
-    await expect.poll(() => current(page).innerText()).toBe('方案设计');
+    await stageBecomes(page, '方案设计');
 
     // No order before 方案设计 is completed: the action is not offered (the server refuses it too).
     expect(await path(page).getByRole('button', { name: '新建订单' }).count()).toBe(0);
@@ -77,7 +85,7 @@ describe("the salesperson's side, in the demo", () => {
     await path(page).getByRole('button', { name: '创建' }).click();
     await expect.poll(() => path(page).locator('.actions').innerText()).toContain('订单 1 个');
     await path(page).getByRole('button', { name: '赢单' }).click();
-    await expect.poll(() => current(page).innerText()).toBe('上门安装');
+    await stageBecomes(page, '上门安装');
     await path(page).locator('select[name="userId"]').selectOption('chen');
     await path(page).getByRole('button', { name: '指派' }).click();
     await expect.poll(() => path(page).locator('form.panel').last().innerText()).toContain('售后人员：陈工');
@@ -87,11 +95,12 @@ describe("the salesperson's side, in the demo", () => {
     await select(post.page, '中信银行 网点改造');
     for (const next of ['实施培训', '验收']) {
       await path(post.page).getByRole('button', { name: '完成售后阶段' }).click();
-      await expect.poll(() => current(post.page).innerText()).toBe(next);
+      await stageBecomes(post.page, next);
     }
     await path(post.page).getByRole('button', { name: '完成售后阶段' }).click();
-    // The demo re-mounts the path after a stage change (to refresh its list), so wait for
-    // the settled view rather than reading the moment it is loading again.
+    // The demo re-mounts the path after a stage change (to refresh its list): read the re-mounted view.
+    await expect.poll(() => path(post.page).locator('li.done').count()).toBe(4 + 3);
+    await settled(post.page);
     await expect.poll(() => path(post.page).locator('li.done').count()).toBe(4 + 3);
     expect(await path(post.page).locator('li[aria-current="step"]').count()).toBe(0);
     expect([...errors, ...supervisor.errors, ...post.errors]).toEqual([]);
@@ -131,8 +140,10 @@ describe("the salesperson's side, in the demo", () => {
     await expect
       .poll(() => form(a.page).locator('[part="presence"]').innerText(), { timeout: 10_000 })
       .toContain('离线');
+    // A's socket is closed (its page says so): what A types now stays in A until it reconnects.
     await form(a.page).locator('[data-key="stage.visitNotes"]').fill('离线时写的');
-    await new Promise((r) => setTimeout(r, 500));
+    await expect.poll(() => form(a.page).locator('[data-key="stage.visitNotes"]').inputValue()).toBe('离线时写的');
+    expect(await form(a.page).locator('[part="presence"]').innerText()).toContain('离线');
     expect(await form(b.page).locator('[data-key="stage.visitNotes"]').inputValue()).not.toBe('离线时写的');
     // A command while offline is refused, clearly.
     await path(a.page).getByRole('button', { name: '完成阶段' }).click();
