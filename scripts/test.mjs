@@ -1,10 +1,11 @@
 #!/usr/bin/env node
 /**
- * `pnpm test`: typecheck, lint (Biome: format and rules), build the demo, then every runner (vitest unit, element tests
- * in Chromium, end-to-end), each closing with a plain "name: N passed, N failed" line.
+ * `pnpm test`: typecheck, lint (Biome: format and rules) and the build side by side (their output printed in that order
+ * once all are done), the size budgets, then every runner (vitest unit, element tests in Chromium, end-to-end), each
+ * closing with a plain "name: N passed, N failed" line.
  * Exits non-zero if anything failed. Runs against PostgreSQL too when TEST_DATABASE_URL is set.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -19,6 +20,18 @@ let failedRunners = 0;
 function run(cmd, args, env = {}) {
   const r = spawnSync(cmd, args, { cwd: root, stdio: 'inherit', env: { ...process.env, ...env } });
   return r.status ?? 1;
+}
+
+/** Runs a command with its output held back; resolves to its exit code and output (stdout and stderr as they came). */
+function runQuietly(cmd, args) {
+  return new Promise((done) => {
+    const child = spawn(cmd, args, { cwd: root, env: process.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const chunks = [];
+    child.stdout.on('data', (c) => chunks.push(c));
+    child.stderr.on('data', (c) => chunks.push(c));
+    child.on('error', (e) => chunks.push(Buffer.from(`${e.message}\n`)));
+    child.on('close', (code) => done({ code: code ?? 1, output: Buffer.concat(chunks).toString() }));
+  });
 }
 
 function ensureChromium() {
@@ -37,18 +50,22 @@ function ensureChromium() {
   }
 }
 
-function vitest(project) {
+function vitest(project, env = {}) {
   const file = join(out, `${project}.json`);
-  const code = run('pnpm', [
-    'exec',
-    'vitest',
-    'run',
-    '--project',
-    project,
-    '--reporter=default',
-    '--reporter=json',
-    `--outputFile.json=${file}`,
-  ]);
+  const code = run(
+    'pnpm',
+    [
+      'exec',
+      'vitest',
+      'run',
+      '--project',
+      project,
+      '--reporter=default',
+      '--reporter=json',
+      `--outputFile.json=${file}`,
+    ],
+    env,
+  );
   let passed = 0;
   let failed = code === 0 ? 0 : 1;
   let skipped = 0;
@@ -63,20 +80,35 @@ function vitest(project) {
   if (code !== 0 || failed) failedRunners++;
 }
 
-if (wanted('typecheck')) {
-  if (run('pnpm', ['run', '--silent', 'typecheck']) !== 0) {
+// Typecheck, lint and the build (which size and e2e need) share nothing: they run side by side.
+const early = {
+  typecheck: wanted('typecheck') && runQuietly('pnpm', ['run', '--silent', 'typecheck']),
+  lint: wanted('lint') && runQuietly('pnpm', ['run', '--silent', 'lint']),
+  build: (wanted('e2e') || wanted('size')) && runQuietly('pnpm', ['run', '--silent', 'build']),
+};
+const typecheck = await early.typecheck;
+if (typecheck) {
+  process.stdout.write(typecheck.output);
+  if (typecheck.code !== 0) {
     console.log('\ntypecheck: 0 passed, 1 failed');
     failedRunners++;
   } else console.log('typecheck: clean');
 }
-if (wanted('lint')) {
-  if (run('pnpm', ['run', '--silent', 'lint']) !== 0) {
+const lint = await early.lint;
+if (lint) {
+  process.stdout.write(lint.output);
+  if (lint.code !== 0) {
     console.log('\nlint: 0 passed, 1 failed (pnpm format fixes formatting)');
     failedRunners++;
   } else console.log('lint: clean');
 }
+const build = await early.build;
+if (build) process.stdout.write(build.output);
 if (wanted('size')) {
-  if (run('node', ['scripts/size.mjs']) !== 0) failedRunners++;
+  if (build.code !== 0) {
+    console.log('\nsize: 0 passed, 1 failed (the build failed)');
+    failedRunners++;
+  } else if (run('node', ['scripts/size.mjs']) !== 0) failedRunners++;
 }
 if (wanted('unit')) vitest('unit');
 if (wanted('browser')) {
@@ -85,9 +117,9 @@ if (wanted('browser')) {
 }
 if (wanted('e2e')) {
   ensureChromium();
-  if (run('pnpm', ['run', '--silent', 'build']) !== 0) {
+  if (build.code !== 0) {
     console.log('\ne2e: 0 passed, 1 failed');
     failedRunners++;
-  } else vitest('e2e');
+  } else vitest('e2e', { SP_TEST_SERVER: 'dist' }); // the server just built: the process tests start it compiled
 }
 process.exit(failedRunners ? 1 : 0);

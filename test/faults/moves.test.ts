@@ -13,6 +13,7 @@ import { freePort, openScratchPostgres, waitFor } from '@sales-process/server/te
 import pino from 'pino';
 import postgres from 'postgres';
 import { afterAll, describe, expect, it } from 'vitest';
+import { serverArgs } from '../server-process.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const SECRET = 'faults-test-secret-0123456789abcdef0123';
@@ -302,7 +303,7 @@ const checkClient = (url: string) =>
   postgres(url, { max: 2, onnotice: () => {}, connection: { application_name: 'fault-check' } });
 
 function startMain(databaseUrl: string, port: number): ChildProcess {
-  return spawn(process.execPath, ['--import', 'tsx', 'packages/server/src/main.ts'], {
+  return spawn(process.execPath, serverArgs(), {
     cwd: ROOT,
     env: {
       ...process.env,
@@ -342,7 +343,7 @@ describe.skipIf(!PG)('opportunity moves under faults (PostgreSQL)', () => {
       allowed: (a) => staleOrOk(a) || (a.status === 0 && Date.now() >= killedAt),
     });
     await waitFor(() => load.sent.filter((s) => s.status === 200).length >= 20, 20_000, 'moves to flow');
-    await new Promise((r) => setTimeout(r, 1000));
+    await waitFor(() => load.sent.filter((s) => s.status === 200).length >= 60, 20_000, 'more moves');
     load.halt(); // what is in flight now is in flight at the kill
     killedAt = Date.now();
     server.kill('SIGKILL');
@@ -361,7 +362,7 @@ describe.skipIf(!PG)('opportunity moves under faults (PostgreSQL)', () => {
 
     // The restarted server serves: more moves, all checked together with the first ones.
     const again = moveLoad([base], opps, 8, { allowed: staleOrOk });
-    await new Promise((r) => setTimeout(r, 1000));
+    await waitFor(() => again.sent.filter((s) => s.status === 200).length > 10, 20_000, 'moves after the restart');
     const refusedAfter = await again.stop();
     const after = counts(again.sent);
     console.log(
@@ -399,9 +400,13 @@ describe.skipIf(!PG)('opportunity moves under faults (PostgreSQL)', () => {
       const killed = await check`select pg_terminate_backend(pid) as ok from pg_stat_activity
         where datname = ${name} and pid <> pg_backend_pid() and application_name = 'sales-process'`;
       terminated += killed.length;
-      await new Promise((r) => setTimeout(r, 200));
+      // The next round once the load has had answers again (200s or 503s) since this one.
+      const answered = load.sent.length;
+      await waitFor(() => load.sent.length >= answered + 4, 20_000, 'answers after dropping connections');
     }
-    await new Promise((r) => setTimeout(r, 300));
+    // … and stops once moves go through again.
+    const stored = load.sent.filter((s) => s.status === 200).length;
+    await waitFor(() => load.sent.filter((s) => s.status === 200).length > stored, 20_000, 'moves after the last drop');
     const refused = await load.stop();
     const c = counts(load.sent);
     console.log('dropped connections:', { ...c, backendsTerminated: terminated });
@@ -420,7 +425,7 @@ describe.skipIf(!PG)('opportunity moves under faults (PostgreSQL)', () => {
     // Afterwards: healthy, and new moves go through.
     expect(health.status).toBe(200);
     const after = moveLoad([base], opps, 4, { allowed: staleOrOk });
-    await new Promise((r) => setTimeout(r, 500));
+    await waitFor(() => after.sent.filter((s) => s.status === 200).length > 5, 20_000, 'moves afterwards');
     expect(await after.stop()).toEqual([]);
     expect(after.sent.filter((s) => s.status === 200).length).toBeGreaterThan(5);
     await checkMoves(check, opps, [...load.sent, ...after.sent], baseline);
@@ -446,7 +451,11 @@ describe.skipIf(!PG)('opportunity moves under faults (PostgreSQL)', () => {
     const baseline = await baselineOf(check, opps);
     // Each double click sends one click to each instance.
     const load = moveLoad(bases, opps, 6, { allowed: staleOrOk });
-    await new Promise((r) => setTimeout(r, 1500));
+    await waitFor(
+      () => load.sent.filter((s) => s.status === 200).length > 20 && load.sent.some((s) => s.status === 409),
+      20_000,
+      'moves and double clicks refused as stale',
+    );
     const refused = await load.stop();
     const c = counts(load.sent);
     console.log('two instances:', c);

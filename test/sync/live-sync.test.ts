@@ -17,6 +17,7 @@ import { createServer, signToken } from '@sales-process/server';
 import { freePort, openScratchPostgres, waitFor } from '@sales-process/server/testing';
 import pino from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
+import { serverArgs } from '../server-process.js';
 import WebSocket from 'ws';
 import { WebsocketProvider } from 'y-websocket';
 import * as Y from 'yjs';
@@ -56,7 +57,7 @@ async function setup(base: string) {
 }
 
 function startProcess(env: Record<string, string>, port: number): ChildProcess {
-  return spawn(process.execPath, ['--import', 'tsx', 'packages/server/src/main.ts'], {
+  return spawn(process.execPath, serverArgs(), {
     cwd: ROOT,
     env: { ...process.env, ...env, AUTH_SECRET: SECRET, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn' },
     stdio: ['ignore', 'ignore', 'inherit'],
