@@ -37,6 +37,8 @@ export interface HeapSummary {
   total: number;
   byKind: [string, number][];
   byConstructor: [string, number, number][];
+  /** Every constructor: name, self size, count. */
+  all: [string, number, number][];
 }
 
 /** Self sizes by node type ("kind": object, string, code, closure, array…) and by constructor (objects and closures). */
@@ -69,14 +71,8 @@ export function summarize(file: string, top = 25): HeapSummary {
     entry[1]++;
     byCtor.set(name, entry);
   }
-  return {
-    total,
-    byKind: [...byKind].sort((a, b) => b[1] - a[1]),
-    byConstructor: [...byCtor]
-      .map(([n, [s, c]]) => [n, s, c] as [string, number, number])
-      .sort((a, b) => b[1] - a[1])
-      .slice(0, top),
-  };
+  const all = [...byCtor].map(([n, [s, c]]) => [n, s, c] as [string, number, number]).sort((a, b) => b[1] - a[1]);
+  return { total, byKind: [...byKind].sort((a, b) => b[1] - a[1]), byConstructor: all.slice(0, top), all };
 }
 
 export function printSummary(label: string, s: HeapSummary): void {
@@ -86,6 +82,21 @@ export function printSummary(label: string, s: HeapSummary): void {
   console.log('    by constructor (self MB, count):');
   for (const [name, size, count] of s.byConstructor)
     console.log(`      ${name.slice(0, 48).padEnd(48)} ${mb(size).padStart(7)} ${String(count).padStart(9)}`);
+}
+
+/** What grew from one summary to the next, by constructor (self MB and count, the largest growth first). */
+export function printGrowth(label: string, before: HeapSummary, after: HeapSummary, per = 1, top = 20): void {
+  const was = new Map(before.all.map(([n, s, c]) => [n, [s, c] as const]));
+  const grown = after.all
+    .map(([n, s, c]) => [n, s - (was.get(n)?.[0] ?? 0), c - (was.get(n)?.[1] ?? 0)] as [string, number, number])
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, top);
+  const kb = (n: number) => (n / 1024).toFixed(1);
+  console.log(`  heap growth ${label} (${kb((after.total - before.total) / per)} KB each):`);
+  for (const [name, size, count] of grown)
+    console.log(
+      `      ${name.slice(0, 48).padEnd(48)} ${kb(size / per).padStart(8)} KB ${(count / per).toFixed(1).padStart(8)} objects`,
+    );
 }
 
 export function removeDir(dir: string): void {

@@ -40,7 +40,7 @@ import postgres from 'postgres';
 import WebSocket from 'ws';
 import { WebsocketProvider } from 'y-websocket';
 import * as Y from 'yjs';
-import { heapFlags, printSummary, removeDir, snapshot, summarize } from './heap.js';
+import { heapFlags, printGrowth, printSummary, removeDir, snapshot, summarize } from './heap.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const { values: args } = parseArgs({
@@ -301,13 +301,13 @@ async function run(name: 'single' | 'multi' | 'relay'): Promise<RunResult> {
   const count = name === 'multi' ? INSTANCES : 1;
   const scratch = ours ? await openScratchPostgres(PG) : null;
   const dbName = scratch ? new URL(scratch.url!).pathname.slice(1) : '';
-  const heap = args.heap && name === 'single' ? heapFlags() : null;
+  const heap = args.heap && name !== 'multi' ? heapFlags() : null;
   const servers: Instance[] = [];
   const providers: WebsocketProvider[] = [];
   let listener: postgres.Sql | null = null;
   try {
     // Migrations run on the first instance alone, then the others start.
-    servers.push(ours ? await startOurs(scratch!.url!, heap?.flags ?? []) : await startRelay([]));
+    servers.push(ours ? await startOurs(scratch!.url!, heap?.flags ?? []) : await startRelay(heap?.flags ?? []));
     for (let k = 1; k < count; k++) servers.push(await startOurs(scratch!.url!, []));
     const fds = servers.map((s) => {
       const l = fdLimits(s.proc.pid!);
@@ -319,6 +319,7 @@ async function run(name: 'single' | 'multi' | 'relay'): Promise<RunResult> {
     await sleep(1000);
     const pid0 = servers[0]!.proc.pid!;
     const rss0 = memMb(pid0, 'VmRSS');
+    const heap0 = heap ? summarize(await snapshot(pid0, heap.dir)) : null;
 
     // Connecting: client 0 of every doc (each doc loaded), then the others.
     const t0 = Date.now();
@@ -335,6 +336,7 @@ async function run(name: 'single' | 'multi' | 'relay'): Promise<RunResult> {
     }
     await sleep(1000);
     const rss1 = memMb(pid0, 'VmRSS');
+    const heap1 = heap ? summarize(await snapshot(pid0, heap.dir)) : null;
     const pairs = names.flatMap((_, i) => Array.from({ length: CLIENTS - 1 }, (_, j) => [i, j + 1] as const));
     await parallel(pairs, CONNECT_PARALLEL, ([i, j]) => connect(i, j));
     await parallel(names, CONNECT_PARALLEL, (_, i) =>
@@ -462,7 +464,11 @@ async function run(name: 'single' | 'multi' | 'relay'): Promise<RunResult> {
     };
     if (heap) {
       const file = await snapshot(pid0, heap.dir);
-      printSummary(`${name}, ${DOCS} docs × ${CLIENTS} clients`, summarize(file));
+      const loaded = summarize(file);
+      printSummary(`${name}, before connecting`, heap0!);
+      printSummary(`${name}, ${DOCS} docs × ${CLIENTS} clients`, loaded);
+      printGrowth('per loaded doc with one connection', heap0!, heap1!, DOCS);
+      printGrowth('per further connection', heap1!, loaded, DOCS * (CLIENTS - 1));
     }
     return result;
   } finally {
@@ -470,7 +476,7 @@ async function run(name: 'single' | 'multi' | 'relay'): Promise<RunResult> {
     await listener?.end({ timeout: 1 }).catch(() => {});
     for (const s of servers) await stop(s.proc);
     await scratch?.close().catch(() => {});
-    if (heap) removeDir(heap.dir);
+    if (heap && !process.env.KEEP_HEAP) removeDir(heap.dir);
   }
 }
 

@@ -11,11 +11,14 @@
  * database vacuumed after setup.
  *
  *   pnpm bench:sync      (BENCH_DATABASE_URL, BENCH_SECONDS=15, WARMUP_SECONDS=5, REPEAT=3, RATE_MS=250,
- *                         SCENARIO=100x5|20x25, ONLY=ours,y-websocket-server,hocuspocus)
+ *                         SCENARIO=100x5|20x25, ONLY=ours,y-websocket-server,hocuspocus,
+ *                         OURS=dist: the compiled server as `pnpm start` runs it (build first), not src through tsx;
+ *                         MEMORY=1: each server's heap after a GC at the end of its runs (bench/mem-probe.mjs))
  * Goal (issue 5): our p50 and p99 within 1.2× the plain relay's, better than Hocuspocus', no misses.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { resolve } from 'node:path';
 import { HocuspocusProvider } from '@hocuspocus/provider';
 import {
@@ -77,10 +80,28 @@ interface Kind {
 
 // SERVER_NODE_FLAGS (e.g. --cpu-prof --cpu-prof-dir=…, --trace-gc with SERVER_STDOUT=1) go to every server.
 const nodeFlags = process.env.SERVER_NODE_FLAGS?.split(' ').filter(Boolean) ?? [];
+const MEMORY = !!process.env.MEMORY;
+const probeFile = resolve(tmpdir(), `sp-sync-mem-${process.pid}.jsonl`);
+if (MEMORY) nodeFlags.push('--expose-gc', '--import', './bench/mem-probe.mjs');
+/** What the probe said last: heap used, heap committed, external, RSS (MB, after a GC). */
+async function probe(pid: number): Promise<{ used: number; total: number; external: number; rss: number } | null> {
+  const before = existsSync(probeFile) ? readFileSync(probeFile, 'utf8').length : 0;
+  process.kill(pid, 'SIGWINCH');
+  for (let i = 0; i < 50; i++) {
+    await sleep(100);
+    const text = existsSync(probeFile) ? readFileSync(probeFile, 'utf8') : '';
+    if (text.length > before) {
+      const m = JSON.parse(text.slice(before).trim().split('\n').at(-1)!).memory;
+      const mb = (n: number) => n / 1024 / 1024;
+      return { used: mb(m.heapUsed), total: mb(m.heapTotal), external: mb(m.external), rss: mb(m.rss) };
+    }
+  }
+  return null;
+}
 const node = (serverArgs: string[], env: Record<string, string>, args = [...nodeFlags, ...serverArgs]) =>
   spawn(pin ? 'taskset' : process.execPath, pin ? ['-c', '0', process.execPath, ...args] : args, {
     cwd: ROOT,
-    env: { ...process.env, ...env },
+    env: { ...process.env, ...env, ...(MEMORY ? { MEM_PROBE_FILE: probeFile } : {}) },
     stdio: ['ignore', process.env.SERVER_STDOUT ? 'inherit' : 'ignore', 'inherit'],
   });
 
@@ -96,13 +117,18 @@ const KINDS: Kind[] = [
   {
     name: 'ours',
     start: (port, db) =>
-      node(['--import', 'tsx', 'packages/server/src/main.ts'], {
-        DATABASE_URL: db,
-        AUTH_SECRET: SECRET,
-        PORT: String(port),
-        HOST: '127.0.0.1',
-        LOG_LEVEL: 'warn',
-      }),
+      node(
+        process.env.OURS === 'dist'
+          ? ['--conditions=sales-process-dist', 'packages/server/dist/main.js']
+          : ['--import', 'tsx', 'packages/server/src/main.ts'],
+        {
+          DATABASE_URL: db,
+          AUTH_SECRET: SECRET,
+          PORT: String(port),
+          HOST: '127.0.0.1',
+          LOG_LEVEL: 'warn',
+        },
+      ),
     async rooms(n, base) {
       const token = await signToken(SECRET, { sub: 'admin', tenant: 'bench', roles: ['admin'] }, new Date(), 3600);
       const ids: string[] = [];
@@ -235,8 +261,10 @@ async function scenario(kind: Kind, rooms: number, clients: number) {
     await sleep(2000); // let the last ones arrive
     const cpu = cpuSeconds(server.pid!) - cpu0;
     const rss = peakRssMb(server.pid!);
+    const heap = MEMORY ? await probe(server.pid!) : null;
     providers.forEach((p) => p.destroy());
     return {
+      heap,
       p50: pct(latencies, 50),
       p99: pct(latencies, 99),
       missed: expected - received,
@@ -283,6 +311,11 @@ for (const sc of SCENARIOS) {
     console.log(
       `${''.padEnd(22)} runs p50/p99: ${runs.map((x) => `${x.p50.toFixed(1)}/${x.p99.toFixed(1)}`).join('  ')}`,
     );
+    const h = runs.at(-1)!.heap;
+    if (h)
+      console.log(
+        `${''.padEnd(22)} after a GC (last run): heap used ${h.used.toFixed(1)} MB of ${h.total.toFixed(1)} committed, external ${h.external.toFixed(1)}, RSS ${h.rss.toFixed(0)}`,
+      );
   }
   const ours = results.get('ours');
   for (const other of ['y-websocket-server', 'hocuspocus']) {
@@ -294,6 +327,7 @@ for (const sc of SCENARIOS) {
   }
   console.log('');
 }
+if (MEMORY) rmSync(probeFile, { force: true });
 // Destroyed providers of the client libraries leave handles behind (timers, sockets
 // closing); the results are out, so do not wait for them.
 process.exit(0);

@@ -27,7 +27,11 @@ export interface ConnectionHost {
 }
 
 export class Connection implements DocConnection, Budgeted {
-  readonly id = randomUUID();
+  private uuid: string | undefined;
+  /** Names it in logs: made when first logged (most connections never are), not held by every one. */
+  get id(): string {
+    return (this.uuid ??= randomUUID());
+  }
   readonly awarenessIds = new Set<number>();
   /** What it may still send (SyncOptions' budget). */
   readonly budget: ConnectionBudget;

@@ -52,10 +52,15 @@ export function processDraftKind(processes: ProcessService, database: Database):
       return problems;
     },
 
-    restore: (doc, origin) => restoreDraftDoc(doc.ydoc, doc.state.good!, origin),
+    restore: (doc, origin) => {
+      doc.state.lastChecked = null;
+      restoreDraftDoc(doc.ydoc, doc.state.good!, origin);
+    },
 
     remember(doc, checked) {
       const draft = checked ? doc.state.lastChecked : doc.state.checker.check().draft;
+      // Not kept past its use: a refused draft's parse, or an older copy, would stay beside `good`.
+      doc.state.lastChecked = null;
       if (draft) doc.state.good = draft;
     },
   };
