@@ -292,6 +292,8 @@ interface RunResult {
   perDocMb: number;
   perConnMb: number;
   baseMb: number;
+  /** Writes made in the measured window: fewer than asked when the load generator falls behind. */
+  writes: number;
   pg?: { dbCpu: number; allCpu: number; commits: number; notifies: number; notifyBytes: number };
   connectSeconds: number;
 }
@@ -448,6 +450,7 @@ async function run(name: 'single' | 'multi' | 'relay'): Promise<RunResult> {
       cross,
       expected,
       received,
+      writes: expected / Math.max(1, CLIENTS - 1),
       perDocMb,
       perConnMb,
       baseMb: rss0,
@@ -516,6 +519,10 @@ for (const name of ['single', 'multi', 'relay'] as const) {
     );
     console.log(
       `  propagation p50 ${pct(all, 50).toFixed(1)} ms, p99 ${pct(all, 99).toFixed(1)} ms over ${all.length} deliveries; missed ${r.expected - r.received} of ${r.expected}`,
+    );
+    const asked = (DOCS * SECONDS * 1000) / RATE_MS;
+    console.log(
+      `  writes made ${r.writes} of ~${asked.toFixed(0)} asked (${((100 * r.writes) / asked).toFixed(0)}%: less when the bench's own event loop falls behind)`,
     );
     if (name === 'multi')
       console.log(
