@@ -98,6 +98,12 @@ describe("issue 20's scenario: fields, reopening, contact roles, post-sale teams
       await contacts.locator('input[name="name"]').fill(name);
       await contacts.getByRole('checkbox', { name: new RegExp(role) }).check();
       await contacts.getByRole('button', { name: '添加联系人' }).click();
+      // The form clears once the server has the contact (or goes, with every contact gate met):
+      // typing the next one before that would be wiped by this one's reset.
+      const input = contacts.locator('input[name="name"]');
+      await expect
+        .poll(async () => ((await input.count()) ? input.inputValue({ timeout: 1000 }).catch(() => '') : ''))
+        .toBe('');
     };
     await addContact('周主任', '直接联系人');
     await addContact('孙工', '技术负责人');
