@@ -264,6 +264,7 @@ export async function createServer(options: CreateServerOptions): Promise<SalesP
   // Websocket upgrades: the socket server, and refused upgrades written back with their envelope.
   const upgrades = new LiveUpgrades(
     (req, env) => app.fetch(req, env),
+    live(),
     logger,
     options.maxWebsocketPayload ?? 16 * 1024 * 1024,
   );
@@ -277,11 +278,10 @@ export async function createServer(options: CreateServerOptions): Promise<SalesP
     fetch: (req) => app.fetch(req),
     listen(port = 8787, host = '0.0.0.0') {
       return listenNode({
-        fetch: upgrades.fetch as never,
-        wss: upgrades.wss,
+        fetch: (req, env) => app.fetch(req, env),
+        upgrade: upgrades.handle,
         port,
         host,
-        reachedUpgrade: upgrades.reached,
         started: (s) => {
           server = s;
         },

@@ -1,7 +1,7 @@
 /**
  * Answers written straight onto a socket, where Hono is not in the path: refused websocket
- * upgrades (@hono/node-server would send them with an empty body) and requests Node's own
- * parser refuses (it would send an empty 431 or 400). Both carry API.md's envelope.
+ * upgrades and requests Node's own parser refuses (it would send an empty 431 or 400). Both
+ * carry API.md's envelope.
  */
 import {
   createServer as createHttpServer,
@@ -13,7 +13,6 @@ import {
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { getRequestListener, RequestError, serve, type ServerType } from '@hono/node-server';
-import type { WebSocketServer } from 'ws';
 import { ApiError, envelopeBody } from './errors.js';
 import { SECURITY_HEADERS } from './security-headers.js';
 
@@ -104,38 +103,29 @@ export function answerClientErrors(server: Server): void {
 }
 
 /**
- * Upgrades nobody else answers: anything but a websocket (@hono/node-server ignores those and
- * the socket would hang), and a websocket upgrade @hono/node-server could not turn into a
- * Request (a malformed Host or target; `reached(req)` says whether the app saw it). Runs
- * after @hono/node-server's own listener, which has either called the app or given up by
- * then (both happen before its first await). Being a second `upgrade` listener also tells
- * @hono/node-server not to answer refused upgrades itself (it does only as the sole
- * listener), so `writeResponse` sends them, envelope and all.
+ * The answer to an upgrade the app never sees: anything but a websocket (Node would leave the
+ * socket hanging), or a websocket upgrade whose Host or target is malformed.
  */
-export function answerUnhandledUpgrades(server: Server, reached: (req: IncomingMessage) => boolean): void {
-  server.on('upgrade', (req: IncomingMessage, socket: Duplex) => {
-    const websocket = req.headers.upgrade?.toLowerCase() === 'websocket';
-    if (websocket && reached(req)) return;
-    const detail = websocket
+export function upgradeRefusal(socket: Duplex, why: 'not-websocket' | 'malformed'): void {
+  const detail =
+    why === 'malformed'
       ? { path: 'request', message: { zh: '请求目标或 Host 不合法', en: 'The request target or Host is malformed' } }
       : { path: 'headers.upgrade', message: { zh: '只支持 WebSocket 升级', en: 'Only websocket upgrades are served' } };
-    writeRaw(socket, 400, envelopeHeaders(), envelopeBody(new ApiError('VALIDATION_FAILED', [detail])));
-  });
+  writeRaw(socket, 400, envelopeHeaders(), envelopeBody(new ApiError('VALIDATION_FAILED', [detail])));
 }
 
 /**
- * Serves `fetch` on Node's HTTP server with @hono/node-server's listener and `wss` for
- * websocket upgrades, plus the envelope for what hono never sees: requests the listener
- * cannot turn into a Request (a malformed Host, a `*` target), client errors, and upgrades
- * nothing answered. `started` gets the server at once (before it listens), for closing.
+ * Serves `fetch` on Node's HTTP server with @hono/node-server's listener and `upgrade` for
+ * websocket upgrades (live/websocket-route.ts), plus the envelope for what hono never sees:
+ * requests the listener cannot turn into a Request (a malformed Host, a `*` target) and
+ * client errors. `started` gets the server at once (before it listens), for closing.
  */
 export function listenNode(options: {
   fetch: (req: Request, env: never) => Response | Promise<Response>;
-  wss: WebSocketServer;
+  /** Node's `upgrade` listener: every upgrade request goes there. */
+  upgrade: (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
   port: number;
   host: string;
-  /** Whether the app saw this upgrade request (the rest are answered by answerUnhandledUpgrades). */
-  reachedUpgrade: (req: IncomingMessage) => boolean;
   started: (server: ServerType) => void;
 }): Promise<{ port: number; url: string }> {
   const { port, host } = options;
@@ -164,7 +154,6 @@ export function listenNode(options: {
         fetch: options.fetch as never,
         port,
         hostname: host,
-        websocket: { server: options.wss },
         createServer: createNodeServer as never,
       },
       (info: AddressInfo) => {
@@ -175,7 +164,7 @@ export function listenNode(options: {
     options.started(server);
     server.once('error', reject);
     answerClientErrors(server as Server);
-    answerUnhandledUpgrades(server as Server, options.reachedUpgrade);
+    server.on('upgrade', options.upgrade);
   });
 }
 

@@ -5,8 +5,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import { CLOSE_MALFORMED, CLOSE_RATE_LIMITED } from '@sales-process/core';
-import type { WSContext } from 'hono/ws';
 import type { Logger } from 'pino';
+import type { WebSocket } from 'ws';
 import type { Principal } from '../http/auth.js';
 import { ConnectionBudget, type Budgeted, type UserBudgets, type UserLive } from './budget.js';
 import type { DocConnection, LiveDoc } from './live-doc.js';
@@ -37,7 +37,7 @@ export class Connection implements DocConnection, Budgeted {
   readonly budget: ConnectionBudget;
   doc: LiveDoc | null = null;
   closed = false;
-  private ws = null as unknown as WSContext;
+  private ws = null as unknown as WebSocket;
   /** Its user's connections and shared budget (from when it opens). */
   user = null as unknown as UserLive;
   /** Messages waiting for the doc to be attached, in order. */
@@ -55,29 +55,20 @@ export class Connection implements DocConnection, Budgeted {
     this.budget = new ConnectionBudget(host.options);
   }
 
-  /** Hono websocket events. */
-  events() {
-    return {
-      onOpen: (_: Event, ws: WSContext) => this.onOpen(ws),
-      onMessage: (event: MessageEvent, ws: WSContext) => this.onMessage(event, ws),
-      onClose: () => this.detach(),
-      onError: () => this.detach(),
-    };
-  }
-
-  private onOpen(ws: WSContext) {
+  /** Takes the socket once the handshake is done: the place `admit` held becomes this connection. */
+  open(ws: WebSocket): void {
     this.ws = ws;
-    // The place `admit` held becomes this connection.
+    // Binary frames arrive as one Buffer (ws' default binaryType), a view the decoders read as is.
+    ws.on('message', (data: Buffer, isBinary: boolean) => this.onMessage(data, isBinary));
+    ws.on('close', () => this.detach());
+    ws.on('error', () => this.detach());
     this.user = this.host.users.opened(this);
     this.queue = this.attach().catch((e) => this.fail(e));
   }
 
-  private onMessage(event: MessageEvent, ws: WSContext) {
-    this.ws = ws;
-    const data = event.data;
+  private onMessage(bytes: Buffer, isBinary: boolean) {
     if (this.closed) return;
-    if (typeof data === 'string') return this.malformed('text frames are not part of the protocol');
-    const bytes = new Uint8Array(data as ArrayBuffer);
+    if (!isBinary) return this.malformed('text frames are not part of the protocol');
     // Over budget: closed before any work is spent on it.
     if (!this.budget.messages.take(1) || !this.budget.bytes.take(bytes.length)) {
       this.host.logger.warn({ conn: this.id, user: this.principal.userId }, 'websocket over its budget');
@@ -142,7 +133,7 @@ export class Connection implements DocConnection, Budgeted {
   send(message: Uint8Array): void {
     if (this.closed) return;
     try {
-      this.ws.send(message as Uint8Array<ArrayBuffer>);
+      this.ws.send(message);
     } catch {
       this.detach();
     }

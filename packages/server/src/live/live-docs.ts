@@ -11,6 +11,7 @@
 import { DOC_NAME_HINT, parseDocName } from '@sales-process/core';
 import type { Logger } from 'pino';
 import type * as Y from 'yjs';
+import type { WebSocket } from 'ws';
 import type { ServerContext } from '../context.js';
 import type { Principal } from '../http/auth.js';
 import { ApiError } from '../http/errors.js';
@@ -72,9 +73,9 @@ export class LiveDocs implements ConnectionHost {
     return this.users.size;
   }
 
-  /** Hono websocket events for one authorized connection. */
-  events(principal: Principal, name: string, canWrite: boolean) {
-    return new Connection(this, principal, canWrite, name).events();
+  /** Serves one authorized socket, once its handshake is done. */
+  connect(ws: WebSocket, principal: Principal, name: string, canWrite: boolean): void {
+    new Connection(this, principal, canWrite, name).open(ws);
   }
 
   private kindOf(name: string): { kind: DocKind<any>; id: string } {
