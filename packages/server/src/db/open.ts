@@ -33,6 +33,8 @@ export interface Database {
   url?: string;
   /** postgres.js only: a dedicated connection (session locks). */
   reserve?: () => Promise<postgres.ReservedSql>;
+  /** PGlite only: its data folder as a tarball, to start another database from (`pgliteTemplate`). */
+  dump?: () => Promise<Blob>;
 }
 
 export const MIGRATIONS_FOLDER = resolve(dirname(fileURLToPath(import.meta.url)), '../../../../drizzle');
@@ -48,6 +50,8 @@ export interface OpenDatabaseOptions {
   max?: number;
   /** postgres.js only: called with every statement (query counting in benchmarks). */
   debug?: (query: string) => void;
+  /** PGlite in memory only: start from this dump (`Database.dump`) instead of an empty cluster. */
+  pgliteTemplate?: Blob;
 }
 
 /** Rows of a raw `execute` result; postgres.js returns an array, PGlite `{rows}`. */
@@ -63,7 +67,7 @@ export function rowsOf<T>(result: unknown): T[] {
 export async function openDatabase(options: OpenDatabaseOptions = {}): Promise<Database> {
   const database = options.url
     ? openPostgres(options.url, options.max, options.debug)
-    : await openPglite(options.dataDir ?? './.data');
+    : await openPglite(options.dataDir ?? './.data', options.pgliteTemplate);
   if (options.migrate !== false) await migrateDatabase(database);
   return database;
 }
@@ -110,9 +114,12 @@ function openPostgres(url: string, max = 10, debug?: (query: string) => void): D
   };
 }
 
-async function openPglite(dataDir: string): Promise<Database> {
-  if (!dataDir.startsWith('memory://')) mkdirSync(resolve(dataDir), { recursive: true });
-  const client = await PGlite.create(dataDir.startsWith('memory://') ? undefined : resolve(dataDir));
+async function openPglite(dataDir: string, template?: Blob): Promise<Database> {
+  const inMemory = dataDir.startsWith('memory://');
+  if (!inMemory) mkdirSync(resolve(dataDir), { recursive: true });
+  const client = await PGlite.create(
+    inMemory ? (template ? { loadDataDir: template } : undefined) : { dataDir: resolve(dataDir) },
+  );
   const db = drizzlePglite(client, { schema }) as unknown as Db;
   return {
     db,
@@ -126,6 +133,7 @@ async function openPglite(dataDir: string): Promise<Database> {
     },
     prepared: async <T>(query: SQL) => rowsOf<T>(await db.execute(query)),
     close: () => client.close(),
+    dump: async () => (await client.dumpDataDir('none')) as Blob,
   };
 }
 

@@ -9,8 +9,7 @@ import { BEARER_SUBPROTOCOL_PREFIX, LIVE_SUBPROTOCOL, processDraftDocName } from
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { openDatabase } from '../db/open.js';
-import { startTestServer, TEST_SECRET, type TestServer } from '../testing/harness.js';
+import { openMigratedPglite, startTestServer, TEST_SECRET, type TestServer } from '../testing/harness.js';
 import { FailureThrottle } from './throttle.js';
 
 const sign = (claims: { iat?: number; exp?: number }) => {
@@ -29,7 +28,7 @@ const signRaw = (payloadJson: string) => {
 describe('tokens', () => {
   let t: TestServer;
   beforeAll(async () => {
-    t = await startTestServer(await openDatabase({ dataDir: 'memory://' }));
+    t = await startTestServer(await openMigratedPglite());
   });
   afterAll(() => t.close());
 
@@ -129,7 +128,7 @@ describe('tokens', () => {
   });
 
   it('takes its limit from maxTokenTtlSeconds, and the dev token endpoint never issues longer', async () => {
-    const dev = await startTestServer(await openDatabase({ dataDir: 'memory://' }), {
+    const dev = await startTestServer(await openMigratedPglite(), {
       dev: true,
       maxTokenTtlSeconds: 3600,
     });
@@ -172,7 +171,7 @@ describe('failed authentications per client address', () => {
   let base: string;
   let port: number;
   beforeAll(async () => {
-    t = await startTestServer(await openDatabase({ dataDir: 'memory://' }));
+    t = await startTestServer(await openMigratedPglite());
     ({ port } = await t.server.listen(0, '127.0.0.1'));
     base = `http://127.0.0.1:${port}/api/v1`;
   });
@@ -280,7 +279,7 @@ describe('tokens verified with a JWKS', () => {
     });
     await new Promise<void>((done) => jwksServer.listen(0, '127.0.0.1', done));
     const jwksUrl = `http://127.0.0.1:${(jwksServer.address() as AddressInfo).port}/jwks`;
-    const t = await startTestServer(await openDatabase({ dataDir: 'memory://' }), { authSecret: undefined, jwksUrl });
+    const t = await startTestServer(await openMigratedPglite(), { authSecret: undefined, jwksUrl });
     try {
       const { port } = await t.server.listen(0, '127.0.0.1');
       const iat = Math.floor(t.clock.now().getTime() / 1000);

@@ -16,8 +16,7 @@ import {
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { openDatabase } from '../db/open.js';
-import { startTestServer, type TestServer } from '../testing/harness.js';
+import { openMigratedPglite, startTestServer, type TestServer } from '../testing/harness.js';
 import { CORS_ALLOW_HEADERS, CORS_EXPOSE_HEADERS } from './cors.js';
 
 const HOST_ORIGIN = 'https://crm.example.com';
@@ -44,7 +43,7 @@ describe('cross-origin hosts', () => {
     writeFileSync(join(kitDir, 'stage-form.js'), CHUNK);
     writeFileSync(join(tmpdir(), 'sp-kit-outside.js'), 'secret');
     const sink = new Writable({ write: (chunk, _enc, done) => (logLines.push(String(chunk)), done()) });
-    t = await startTestServer(await openDatabase({ dataDir: 'memory://' }), {
+    t = await startTestServer(await openMigratedPglite(), {
       allowedOrigins: [HOST_ORIGIN, 'http://localhost:5173/'],
       kitDir,
       logger: pino({ level: 'info' }, sink),

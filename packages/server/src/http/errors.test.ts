@@ -15,8 +15,7 @@ import { HTTPException } from 'hono/http-exception';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEMO_CSP } from './static.js';
-import { openDatabase } from '../db/open.js';
-import { startTestServer, testDatabases, type TestServer } from '../testing/harness.js';
+import { openMigratedPglite, startTestServer, testDatabases, type TestServer } from '../testing/harness.js';
 import { isConnectionLost } from './errors.js';
 
 describe('the envelope for every failure', () => {
@@ -25,7 +24,7 @@ describe('the envelope for every failure', () => {
   const logLines: string[] = [];
   beforeAll(async () => {
     const sink = new Writable({ write: (chunk, _enc, done) => (logLines.push(String(chunk)), done()) });
-    t = await startTestServer(await openDatabase({ dataDir: 'memory://' }), { logger: pino({ level: 'warn' }, sink) });
+    t = await startTestServer(await openMigratedPglite(), { logger: pino({ level: 'warn' }, sink) });
     // Routes that fail the ways a handler can, added before the first request.
     t.server.app.get('/test/boom', () => {
       throw new Error('password=hunter2 in a driver message');
@@ -215,7 +214,7 @@ describe('the demo pages', () => {
     const dir = mkdtempSync(join(tmpdir(), 'sp-demo-'));
     writeFileSync(join(dir, 'index.html'), '<!doctype html><title>demo</title>');
     writeFileSync(join(dir, 'app.js'), 'console.log(1)');
-    const t = await startTestServer(await openDatabase({ dataDir: 'memory://' }), { staticDir: dir });
+    const t = await startTestServer(await openMigratedPglite(), { staticDir: dir });
     try {
       for (const path of ['/', '/index.html', '/some/app/route']) {
         const res = await t.server.fetch(new Request(`http://test${path}`));

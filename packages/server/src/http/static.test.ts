@@ -8,8 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { brotliCompressSync, brotliDecompressSync, gunzipSync, gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openDatabase } from '../db/open.js';
-import { startTestServer, type TestServer } from '../testing/harness.js';
+import { openMigratedPglite, startTestServer, type TestServer } from '../testing/harness.js';
 import { DEMO_CSP } from './static.js';
 
 const HTML = '<!doctype html><title>demo</title><script type="module" src="/assets/main-Bt98uFhx.js"></script>\n';
@@ -38,7 +37,7 @@ describe("the demo's static files", () => {
         writeFileSync(join(dir, `${name}.gz`), gzipSync(text));
       }
     }
-    t = await startTestServer(await openDatabase({ dataDir: 'memory://' }), { staticDir: dir });
+    t = await startTestServer(await openMigratedPglite(), { staticDir: dir });
   });
 
   afterAll(async () => {

@@ -2,12 +2,17 @@
  * Test harness: real databases (PGlite always; PostgreSQL when TEST_DATABASE_URL is set,
  * one scratch database per call) and a real server driven through `app.fetch`.
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, renameSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { createServer as createNetServer } from 'node:net';
+import { join } from 'node:path';
 import pino from 'pino';
 import { createServer, type CreateServerOptions, type SalesProcessServer } from '../app.js';
 import { AdjustableClock } from '../context.js';
-import { openDatabase, pgClient, type Database } from '../db/open.js';
+import { MIGRATIONS_FOLDER, openDatabase, pgClient, type Database } from '../db/open.js';
+
+const require = createRequire(import.meta.url);
 import { signToken } from '../http/auth.js';
 
 export interface TestDatabaseKind {
@@ -17,10 +22,51 @@ export interface TestDatabaseKind {
 
 /** The databases every database test runs against. */
 export function testDatabases(): TestDatabaseKind[] {
-  const kinds: TestDatabaseKind[] = [{ name: 'pglite', open: () => openDatabase({ dataDir: 'memory://' }) }];
+  const kinds: TestDatabaseKind[] = [{ name: 'pglite', open: openMigratedPglite }];
   const url = process.env.TEST_DATABASE_URL;
   if (url) kinds.push({ name: 'postgres', open: () => openScratchPostgres(url) });
   return kinds;
+}
+
+/**
+ * A fresh in-memory PGlite with every migration applied, started from a template: a new
+ * cluster and its migrations take ~3 s (PGlite's initdb, in WebAssembly), loading a dump of
+ * one well under 1 s, and the suite opens some hundred. The template is made once per set
+ * of migrations and PGlite version, in node_modules/.cache, and shared by the test workers
+ * (written to a temporary name, then renamed: a reader never sees half a file). Migrations
+ * still run on open, so a stale template would only cost time.
+ */
+export async function openMigratedPglite(): Promise<Database> {
+  templateBlob ??= pgliteTemplate();
+  return openDatabase({ dataDir: 'memory://', pgliteTemplate: await templateBlob });
+}
+let templateBlob: Promise<Blob> | undefined;
+
+async function pgliteTemplate(): Promise<Blob> {
+  const hash = createHash('sha256');
+  hash.update(JSON.stringify(process.versions));
+  hash.update(realpathSync(require.resolve('@electric-sql/pglite'))); // its version is in pnpm's path
+  for (const file of readdirSync(MIGRATIONS_FOLDER, { recursive: true, withFileTypes: true }).sort((a, b) =>
+    join(a.parentPath, a.name).localeCompare(join(b.parentPath, b.name)),
+  )) {
+    if (!file.isFile()) continue;
+    const path = join(file.parentPath, file.name);
+    hash.update(path.slice(MIGRATIONS_FOLDER.length)).update(readFileSync(path));
+  }
+  const dir = join(MIGRATIONS_FOLDER, '..', 'node_modules', '.cache', 'sales-process');
+  const file = join(dir, `pglite-template-${hash.digest('hex').slice(0, 16)}.tar`);
+  if (existsSync(file)) return new Blob([readFileSync(file)]);
+  const database = await openDatabase({ dataDir: 'memory://' });
+  try {
+    const blob = await database.dump!();
+    mkdirSync(dir, { recursive: true });
+    const partial = `${file}.${process.pid}.${randomBytes(4).toString('hex')}`;
+    writeFileSync(partial, new Uint8Array(await blob.arrayBuffer()));
+    renameSync(partial, file);
+    return blob;
+  } finally {
+    await database.close();
+  }
 }
 
 /** A fresh database on the test server, dropped when closed. */
