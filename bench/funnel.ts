@@ -81,14 +81,14 @@ const call = async () => {
   return res.json();
 };
 // The same figures by hand, straight through postgres.js, two aggregates in parallel:
-// over the trigger-kept rollups (the fastest way, so the ratio's reference) and, for
-// scale, over the raw rows. Amounts converted into the base currency in SQL, at the rates
+// over the trigger-kept rollups (the fastest way, so the ratio's reference: the funnel's
+// cells summed over department and owner, drizzle/0014) and, for scale, over the raw rows. Amounts converted into the base currency in SQL, at the rates
 // recorded (the endpoint sums per currency and converts those few sums itself).
 const hand = () =>
   Promise.all([
     raw`select c.process_version, c.status, c.phase, c.stage_id, c.max_stage_index, c.close_month, sum(c.n)::int,
           sum(c.amount * case when c.currency = t.base_currency then 1 else r.rate end)::float8, sum(c.won_days)::float8
-        from funnel_cells c join tenants t on t.id = c.tenant_id
+        from funnel_process_cells c join tenants t on t.id = c.tenant_id
           left join currency_rates r on r.tenant_id = c.tenant_id and r.currency = c.currency
         where c.tenant_id = 'large' and c.process_id = ${processId} group by 1, 2, 3, 4, 5, 6 having sum(c.n) <> 0`,
     raw`select stage_id, (sum(days * n) / max(total))::float8,

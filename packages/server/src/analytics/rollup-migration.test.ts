@@ -9,6 +9,9 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { MIGRATIONS_FOLDER, migrateDatabase, openDatabase, pgClient, rowsOf, type Database } from '../db/open.js';
 
 /**
+ * drizzle/0014 adds funnel_process_cells (issue 22), funnel_cells summed over department and owner,
+ * built from funnel_cells and kept by the same triggers.
+ *
  * drizzle/0013 adds issue 21's rollups (outcome_cells, stay_period_cells) and builds them from
  * the rows: the same kind of database, migrated up to 0012 and filled, then to 0013.
  *
@@ -226,6 +229,89 @@ for (const kind of kinds) {
       expect(kept.outcomes).toEqual(kept.outcomesScan);
       expect(kept.stays).toEqual(kept.staysScan);
       expect(kept.stays.some((r) => JSON.parse(r).department_id === 'd9')).toBe(true);
+    });
+  });
+}
+
+/** funnel_process_cells and funnel_cells summed over department and owner, and the same from the rows. */
+async function processCellsAndScan(database: Database) {
+  const q = async (query: ReturnType<typeof sql>) =>
+    rowsOf<Record<string, unknown>>(await database.db.execute(query))
+      .map((r) => JSON.stringify(r))
+      .sort();
+  const keys = sql`process_id, process_version as v, status, phase, stage_id, max_stage_index as max, close_month, currency, created_month`;
+  const sums = sql`sum(n)::int as n, sum(amount)::float8 as amount, round(sum(won_days)::numeric, 6)::float8 as won_days`;
+  return {
+    processCells: await q(
+      sql`select ${keys}, ${sums} from funnel_process_cells group by 1, 2, 3, 4, 5, 6, 7, 8, 9 having sum(n) <> 0`,
+    ),
+    cells: await q(
+      sql`select ${keys}, ${sums} from funnel_cells group by 1, 2, 3, 4, 5, 6, 7, 8, 9 having sum(n) <> 0`,
+    ),
+    scan: await q(sql`select process_id, process_version as v, status, phase, coalesce(stage_id, '') as stage_id, max_stage_index as max,
+        coalesce(to_char(expected_close_date, 'YYYY-MM'), '') as close_month, currency,
+        to_char(created_at at time zone 'UTC', 'YYYY-MM') as created_month, count(*)::int as n, sum(amount)::float8 as amount,
+        round(coalesce(sum(extract(epoch from (closed_at - created_at)) / 86400) filter (where status = 'won' and closed_at is not null), 0)::numeric, 6)::float8 as won_days
+      from opportunities group by 1, 2, 3, 4, 5, 6, 7, 8, 9`),
+  };
+}
+
+for (const kind of kinds) {
+  describe(`migration 0014 (the funnel's cells without department and owner) on ${kind.name}`, () => {
+    const cleanup: (() => Promise<void>)[] = [];
+    afterAll(async () => {
+      for (const f of cleanup.reverse()) await f();
+    });
+
+    it('builds funnel_process_cells from funnel_cells, and the triggers keep it', async () => {
+      const { database, drop } = await kind.open();
+      cleanup.push(drop, () => database.close());
+      const before = migrationsBefore('0014_');
+      cleanup.push(async () => rmSync(before, { recursive: true, force: true }));
+      const { db } = database;
+      if (database.kind === 'pglite') await migratePglite(db as never, { migrationsFolder: before });
+      else await migratePostgres(db as never, { migrationsFolder: before });
+
+      await db.execute(sql`insert into tenants (id) values ('m1')`);
+      await db.execute(sql`insert into users (tenant_id, id, name) values ('m1', 'rep', 'R'), ('m1', 'rep2', 'R2')`);
+      await db.execute(sql`insert into customers (id, tenant_id, name) values ('mc', 'm1', 'C')`);
+      await db.execute(sql`insert into processes (id, tenant_id, name) values ('mp', 'm1', 'P'), ('mq', 'm1', 'Q')`);
+      // 80 opportunities over two processes, two owners and departments, three currencies, open and closed.
+      await db.execute(sql`insert into opportunities (id, tenant_id, name, customer_id, owner_id, department_id, amount, currency,
+          expected_close_date, process_id, process_version, stage_id, status, phase, stage_entered_at, max_stage_index,
+          created_at, closed_at, updated_at)
+        select 'mo' || i, 'm1', 'O', 'mc', case when i % 2 = 0 then 'rep' else 'rep2' end, case when i % 3 = 0 then null else 'd' || (i % 2) end,
+          100 * i + 0.25, (array['CNY', 'USD', 'JPY'])[1 + (i / 3) % 3], date '2027-01-15' + (i % 4) * 31,
+          case when i % 4 = 0 then 'mq' else 'mp' end, 1 + i % 2,
+          case when i % 5 = 4 then null else (array['visit', 'needs', 'solution'])[1 + i % 3] end,
+          case when i % 5 = 4 then 'won' when i % 7 = 0 then 'lost' else 'open' end,
+          case when i % 5 = 4 then 'done' when i % 7 = 0 then 'done' else 'presale' end,
+          timestamptz '2026-05-20', i % 3, timestamptz '2026-05-20' + (i % 3) * interval '20 days',
+          case when i % 5 = 4 then timestamptz '2026-08-01' + i * interval '1 hour' end, now()
+        from generate_series(1, 80) i`);
+
+      await migrateDatabase(database);
+      const after = await processCellsAndScan(database);
+      expect(after.processCells.length).toBeGreaterThan(10);
+      expect(after.processCells).toEqual(after.cells);
+      expect(after.processCells).toEqual(after.scan);
+
+      // The triggers: moves, a win, an owner and a department changed, amounts and currencies, rows come and go.
+      await db.execute(
+        sql`update opportunities set stage_id = 'solution', max_stage_index = 2 where id in ('mo1', 'mo2', 'mo3')`,
+      );
+      await db.execute(
+        sql`update opportunities set status = 'won', phase = 'done', stage_id = null, closed_at = now() where id = 'mo5'`,
+      );
+      await db.execute(sql`update opportunities set owner_id = 'rep', department_id = 'd9' where id in ('mo7', 'mo9')`);
+      await db.execute(sql`update opportunities set amount = amount * 2, currency = 'EUR' where id = 'mo10'`);
+      await db.execute(sql`delete from opportunities where id in ('mo11', 'mo12')`);
+      await db.execute(sql`insert into opportunities (id, tenant_id, name, customer_id, owner_id, amount, currency, process_id,
+          process_version, stage_id, status, phase, stage_entered_at, max_stage_index, created_at, updated_at)
+        values ('mo99', 'm1', 'O', 'mc', 'rep', 5, 'GBP', 'mp', 1, 'visit', 'open', 'presale', now(), 0, now(), now())`);
+      const kept = await processCellsAndScan(database);
+      expect(kept.processCells).toEqual(kept.cells);
+      expect(kept.processCells).toEqual(kept.scan);
     });
   });
 }

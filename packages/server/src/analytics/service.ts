@@ -147,6 +147,9 @@ export class AnalyticsService {
     if (months.to) parts.push(sql`c.created_month <= ${months.to}`);
     if (q.ownerId) parts.push(sql`c.owner_id = ${q.ownerId}`);
     if (q.departmentId) parts.push(await this.inDepartment(p, q.departmentId, sql`c.department_id`));
+    // Without a department or an owner, the cells summed over both (drizzle/0014): a few
+    // thousand rows a process rather than every owner's (issue 22: ~150,000 at 10 M).
+    const cells = q.ownerId || q.departmentId ? sql`funnel_cells` : sql`funnel_process_cells`;
     return rowsOf<FunnelGroup>(
       await db.execute(sql`
         -- Grouped by the stored columns, in the primary key's order (currency comes right after
@@ -156,7 +159,7 @@ export class AnalyticsService {
                nullif(c.close_month, '') as month, c.currency, sum(c.n)::int as n,
                coalesce(sum(c.n) filter (where c.created_month <= ${through}), 0)::int as mature_n,
                sum(c.amount)::float8 as amount, sum(c.won_days)::float8 as won_days
-        from funnel_cells c
+        from ${cells} c
         where ${sql.join(parts, sql` and `)}
         group by c.process_version, c.status, c.phase, c.stage_id, c.max_stage_index, c.close_month, c.currency
         having sum(c.n) <> 0`),
