@@ -14,6 +14,7 @@ import { errorHandler, errorResponse, notFound } from './http/errors.js';
 import { idempotency } from './http/idempotency.js';
 import { jsonRequests } from './http/json-body.js';
 import { kitAssets } from './http/kit.js';
+import { compressJsonReads } from './http/compress.js';
 import { closeNode, listenNode } from './http/node.js';
 import { requestContext } from './http/request-log.js';
 import { featureRoutes, openApiDocument, registerBearerScheme } from './http/routes.js';
@@ -214,6 +215,8 @@ export async function createServer(options: CreateServerOptions): Promise<SalesP
   app.use('*', requestContext(logger));
   // Cross-origin hosts: preflights are answered here, before the body limit and auth.
   app.use('/api/*', apiCors(allowedOrigins));
+  // JSON reads in brotli or gzip for clients that accept them.
+  app.use('/api/*', compressJsonReads());
 
   app.get('/healthz', async (c) => {
     await ctx.database.db.execute('select 1' as never);

@@ -114,7 +114,8 @@ export function assetName(path: string, prefix: string): string | null {
   return name;
 }
 
-function acceptedEncodings(header: string | undefined): Set<string> {
+/** The content codings a client accepts (`q=0` ones left out). */
+export function acceptedEncodings(header: string | undefined): Set<string> {
   const out = new Set<string>();
   for (const part of (header ?? '').split(',')) {
     const [token, ...params] = part.trim().toLowerCase().split(';');
