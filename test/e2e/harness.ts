@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import { createServer, openDatabase, seedDemo, type SalesProcessServer } from '@sales-process/server';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import pino from 'pino';
+import { expect } from 'vitest';
 import { launchChromium } from './browser.js';
 
 export const DIST = resolve(import.meta.dirname, '../../apps/demo/dist');
@@ -122,4 +123,35 @@ export async function apiAs(
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   return { status: res.status, body: await res.json().catch(() => null) };
+}
+
+// The demo's salesperson view: its path, the path's current step and the stage form.
+export const stagePath = (page: Page) => page.locator('opportunity-stage-path');
+export const currentStep = (page: Page) => stagePath(page).locator('li[aria-current="step"] .step-name');
+export const stageForm = (page: Page) => page.locator('stage-feedback-form');
+
+/**
+ * Selects an opportunity in the demo's list and waits until the path shows it, not the one
+ * shown before (several demo opportunities share a stage, so the stage alone proves nothing).
+ */
+export async function selectOpportunity(page: Page, name: string): Promise<void> {
+  await page.locator(`[data-select]:has-text("${name}")`).first().click();
+  await expect.poll(() => stagePath(page).locator('.name').innerText()).toBe(name);
+}
+
+/**
+ * A stage change in the page: the path shows it, the demo re-mounts its view for it, and the
+ * new path shows it too. Acting before the re-mount would act on elements being replaced.
+ */
+export async function stageBecomes(page: Page, name: string): Promise<void> {
+  await expect.poll(() => currentStep(page).innerText()).toBe(name);
+  await settled(page);
+  await expect.poll(() => currentStep(page).innerText()).toBe(name);
+}
+
+/** Types into a stage-form field and leaves it (the form saves on change). */
+export async function fillField(page: Page, key: string, value: string): Promise<void> {
+  const input = stageForm(page).locator(`[data-key="${key}"]`);
+  await input.fill(value);
+  await input.blur();
 }

@@ -1,6 +1,17 @@
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { apiAs, openAs, settled, startDemo } from './harness.js';
+import {
+  apiAs,
+  currentStep,
+  fillField,
+  openAs,
+  selectOpportunity,
+  settled,
+  stageBecomes,
+  stageForm,
+  stagePath,
+  startDemo,
+} from './harness.js';
 
 /**
  * Issue 20's scenario end to end, in the demo at the server's default timings: an admin
@@ -11,34 +22,12 @@ import { apiAs, openAs, settled, startDemo } from './harness.js';
  */
 type Demo = Awaited<ReturnType<typeof startDemo>>;
 
-const path = (page: Page) => page.locator('opportunity-stage-path');
-const current = (page: Page) => path(page).locator('li[aria-current="step"] .step-name');
-const form = (page: Page) => page.locator('stage-feedback-form');
 const designer = (page: Page) => page.locator('sales-process-designer');
 const manager = (page: Page) => page.locator('sales-field-manager');
 
-async function select(page: Page, name: string) {
-  await page.locator(`[data-select]:has-text("${name}")`).first().click();
-  await expect.poll(() => path(page).locator('.name').innerText()).toBe(name);
-}
-
-// A stage change in the page: the path shows it, the demo re-mounts its view for it, and
-// the new path shows it too. Acting before the re-mount would act on elements being replaced.
-async function stageBecomes(page: Page, name: string) {
-  await expect.poll(() => current(page).innerText()).toBe(name);
-  await settled(page);
-  await expect.poll(() => current(page).innerText()).toBe(name);
-}
-
-async function fill(page: Page, key: string, value: string) {
-  const input = form(page).locator(`[data-key="${key}"]`);
-  await input.fill(value);
-  await input.blur();
-}
-
 async function openMenuItem(page: Page, item: string) {
-  await path(page).getByRole('button', { name: '更多' }).click();
-  await path(page).getByRole('menuitem', { name: item }).click();
+  await stagePath(page).getByRole('button', { name: '更多' }).click();
+  await stagePath(page).getByRole('menuitem', { name: item }).click();
 }
 
 describe("issue 20's scenario: fields, reopening, contact roles, post-sale teams, reassigning, the audit trail", () => {
@@ -89,12 +78,12 @@ describe("issue 20's scenario: fields, reopening, contact roles, post-sale teams
     // ---- A missing 关键决策人 blocks 初次拜访 until a contact with that role is added (赵六, 海尔集团: no contacts).
     const zhao = await openAs(demo.browser, demo.url, 'zhao');
     errors.push(...zhao.errors);
-    await select(zhao.page, '海尔集团 产线数字化');
-    await expect.poll(() => current(zhao.page).innerText()).toBe('初次拜访');
-    await fill(zhao.page, 'stage.visitNotes', '拜访了生产部');
+    await selectOpportunity(zhao.page, '海尔集团 产线数字化');
+    await expect.poll(() => currentStep(zhao.page).innerText()).toBe('初次拜访');
+    await fillField(zhao.page, 'stage.visitNotes', '拜访了生产部');
     await zhao.page.locator('stage-feedback-form [data-key="customer.industry"]').selectOption('manufacturing');
     const addContact = async (name: string, role: string) => {
-      const contacts = form(zhao.page).locator('.contacts form');
+      const contacts = stageForm(zhao.page).locator('.contacts form');
       await contacts.locator('input[name="name"]').fill(name);
       await contacts.getByRole('checkbox', { name: new RegExp(role) }).check();
       await contacts.getByRole('button', { name: '添加联系人' }).click();
@@ -107,27 +96,29 @@ describe("issue 20's scenario: fields, reopening, contact roles, post-sale teams
     };
     await addContact('周主任', '直接联系人');
     await addContact('孙工', '技术负责人');
-    await expect.poll(() => form(zhao.page).locator('.contacts').innerText()).toContain('2/2');
-    await path(zhao.page).getByRole('button', { name: '完成阶段' }).click();
+    await expect.poll(() => stageForm(zhao.page).locator('.contacts').innerText()).toContain('2/2');
+    await stagePath(zhao.page).getByRole('button', { name: '完成阶段' }).click();
     await expect
-      .poll(() => path(zhao.page).locator('.refusal').innerText())
+      .poll(() => stagePath(zhao.page).locator('.refusal').innerText())
       .toContain('客户还没有“关键决策人”角色的联系人');
-    expect(await current(zhao.page).innerText()).toBe('初次拜访');
+    expect(await currentStep(zhao.page).innerText()).toBe('初次拜访');
     await addContact('钱总', '关键决策人');
-    await expect.poll(() => form(zhao.page).locator('.contacts').innerText()).toContain('已有“关键决策人”角色的联系人');
-    await path(zhao.page).getByRole('button', { name: '完成阶段' }).click();
+    await expect
+      .poll(() => stageForm(zhao.page).locator('.contacts').innerText())
+      .toContain('已有“关键决策人”角色的联系人');
+    await stagePath(zhao.page).getByRole('button', { name: '完成阶段' }).click();
     await stageBecomes(zhao.page, '需求分析匹配');
 
     // ---- 张三 loses a deal with the new reason, then reopens it to 需求分析匹配.
     const zhang = await openAs(demo.browser, demo.url, 'zhang');
     errors.push(...zhang.errors);
-    await select(zhang.page, '华润置地 门店系统升级');
-    await path(zhang.page).getByRole('button', { name: '输单' }).click();
-    await path(zhang.page).locator('select[name="reason"]').selectOption({ label: '项目取消' });
-    await path(zhang.page).locator('form.panel').getByRole('button', { name: '确认' }).click();
-    await expect.poll(() => path(zhang.page).locator('li.lost').count()).toBe(1);
+    await selectOpportunity(zhang.page, '华润置地 门店系统升级');
+    await stagePath(zhang.page).getByRole('button', { name: '输单' }).click();
+    await stagePath(zhang.page).locator('select[name="reason"]').selectOption({ label: '项目取消' });
+    await stagePath(zhang.page).locator('form.panel').getByRole('button', { name: '确认' }).click();
+    await expect.poll(() => stagePath(zhang.page).locator('li.lost').count()).toBe(1);
     await settled(zhang.page);
-    await expect.poll(() => path(zhang.page).locator('li.lost').count()).toBe(1);
+    await expect.poll(() => stagePath(zhang.page).locator('li.lost').count()).toBe(1);
     const lost = (await apiAs(demo, 'zhang', ['sales'], 'GET', '/opportunities?limit=100')).body.items.find(
       (o: { name: string }) => o.name === '华润置地 门店系统升级',
     );
@@ -136,7 +127,7 @@ describe("issue 20's scenario: fields, reopening, contact roles, post-sale teams
       'projectCancelled',
     );
     await openMenuItem(zhang.page, '重新打开');
-    const reopen = path(zhang.page).locator('dialog[open]');
+    const reopen = stagePath(zhang.page).locator('dialog[open]');
     await reopen.locator('select').first().selectOption({ label: '需求分析匹配' });
     await reopen.getByRole('button', { name: '重新打开' }).click();
     await stageBecomes(zhang.page, '需求分析匹配');
@@ -161,22 +152,24 @@ describe("issue 20's scenario: fields, reopening, contact roles, post-sale teams
     expect((await sun('POST', `/opportunities/${id}/orders`, { amount: 2_300_000 })).status).toBe(201);
     const sunPage = await openAs(demo.browser, demo.url, 'sun');
     errors.push(...sunPage.errors);
-    await select(sunPage.page, '宝钢股份 数据中台');
-    await expect.poll(() => current(sunPage.page).innerText()).toBe('报价竞标');
-    await path(sunPage.page).getByRole('button', { name: '赢单' }).click();
+    await selectOpportunity(sunPage.page, '宝钢股份 数据中台');
+    await expect.poll(() => currentStep(sunPage.page).innerText()).toBe('报价竞标');
+    await stagePath(sunPage.page).getByRole('button', { name: '赢单' }).click();
     await stageBecomes(sunPage.page, '上门安装');
-    await expect.poll(() => path(sunPage.page).locator('form.panel').last().innerText()).toContain('售后人员：陈工');
+    await expect
+      .poll(() => stagePath(sunPage.page).locator('form.panel').last().innerText())
+      .toContain('售后人员：陈工');
     const chen = await openAs(demo.browser, demo.url, 'chen');
     errors.push(...chen.errors);
-    await select(chen.page, '宝钢股份 数据中台');
-    expect(await path(chen.page).getByRole('button', { name: '完成售后阶段' }).count()).toBe(1);
+    await selectOpportunity(chen.page, '宝钢股份 数据中台');
+    expect(await stagePath(chen.page).getByRole('button', { name: '完成售后阶段' }).count()).toBe(1);
 
     // ---- The supervisor hands all of 张三's open opportunities to 赵六 in one step.
     const li = await openAs(demo.browser, demo.url, 'li');
     errors.push(...li.errors);
-    await select(li.page, '中信银行 网点改造');
+    await selectOpportunity(li.page, '中信银行 网点改造');
     await openMenuItem(li.page, '转移负责人');
-    const reassign = path(li.page).locator('dialog[open]');
+    const reassign = stagePath(li.page).locator('dialog[open]');
     await reassign.locator('select[name="toOwnerId"]').selectOption('zhao');
     await reassign.locator('input[name="allOfOwner"]').check();
     await reassign.getByRole('button', { name: '转移负责人' }).click();
