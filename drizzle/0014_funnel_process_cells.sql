@@ -18,7 +18,7 @@ CREATE TABLE "funnel_process_cells" (
 --> statement-breakpoint
 -- Issue 22: the whole process's funnel (and a period's, without department or owner) from
 -- funnel_process_cells, the funnel's cells summed over department and owner, a few thousand
--- rows per process whatever the data size (funnel_cells holds ~150,000 per process at 10 M
+-- rows per process whatever the data size (funnel_cells holds ~77,000 per process at 10 M
 -- opportunities). The funnel's opportunity triggers (drizzle/0013) add each statement's net
 -- change to it as well, striped by backend like stay_cells, since every owner's moves land on
 -- its cells. Built from funnel_cells; writers wait until this commits, so none lands between
