@@ -7,6 +7,7 @@ import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pino from 'pino';
 import { createServer } from './app.js';
+import { warmDatabase, warmLiveEdits } from './live/warm-up.js';
 import { openDatabase } from './db/open.js';
 import { normalizeOrigins } from './http/cors.js';
 import { seedDemo } from './seed/demo.js';
@@ -68,9 +69,11 @@ const server = await createServer({
   },
 });
 if (server.dev && (await seedDemo(server.services))) logger.info('seeded the demo tenant');
+// The first clients of a fresh process get a compiled edit path and an open pool (live/warm-up.ts).
+const warm = { liveEditsMs: Math.round(warmLiveEdits()), databaseMs: Math.round(await warmDatabase(database, pool)) };
 const { url } = await server.listen(port, host);
 logger.info(
-  { database: database.kind, dev: server.dev, host, allowedOrigins },
+  { database: database.kind, dev: server.dev, host, allowedOrigins, warm },
   `sales process kit listening on ${url}`,
 );
 console.log(`\n  Sales process kit: ${url}  (database: ${database.kind}${server.dev ? ', dev mode' : ''})\n`);
