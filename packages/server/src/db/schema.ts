@@ -359,6 +359,50 @@ export const funnelCells = pgTable(
   ],
 );
 
+/**
+ * The funnel's cells without department and owner (drizzle/0014): the whole process's funnel,
+ * or one period's, reads a few thousand of these rather than every owner's cells (issue 22:
+ * 10 M opportunities). Kept by the same triggers as funnel_cells, in stripes like stay_cells
+ * (the writing backend's pid mod 16), since every owner's moves land on these cells.
+ */
+export const funnelProcessCells = pgTable(
+  'funnel_process_cells',
+  {
+    tenantId: text('tenant_id').notNull(),
+    processId: text('process_id').notNull(),
+    processVersion: integer('process_version').notNull(),
+    status: text('status').notNull(),
+    phase: text('phase').notNull(),
+    stageId: text('stage_id').notNull(),
+    maxStageIndex: integer('max_stage_index').notNull(),
+    closeMonth: text('close_month').notNull(),
+    currency: text('currency').notNull(),
+    createdMonth: text('created_month').notNull(),
+    shard: smallint('shard').notNull().default(0),
+    n: bigint('n', { mode: 'number' }).notNull(),
+    amount: numeric('amount', { mode: 'number' }).notNull(),
+    wonDays: numeric('won_days', { mode: 'number' }).notNull(),
+  },
+  (t) => [
+    primaryKey({
+      name: 'funnel_process_cells_pk',
+      columns: [
+        t.tenantId,
+        t.processId,
+        t.processVersion,
+        t.status,
+        t.phase,
+        t.stageId,
+        t.maxStageIndex,
+        t.closeMonth,
+        t.currency,
+        t.createdMonth,
+        t.shard,
+      ],
+    }),
+  ],
+);
+
 /** Completed stays per stage as a histogram of days (to 0.01 day): mean and exact median of it. */
 export const stayCells = pgTable(
   'stay_cells',
