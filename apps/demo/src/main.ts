@@ -2,18 +2,7 @@
  * A host application embedding the kit: it owns "login" (dev tokens here) and drops the
  * elements into its own pages. Plain DOM, no framework: the elements need none.
  */
-// The salesperson's first view (provider, path and form, the bell) is imported with the page,
-// so its chunks load beside it; every other element comes through the kit's own loader, as a
-// portal page would load the kit: its chunk is imported the first time its tag appears.
-import '@sales-process/elements/kit/sales-process-kit.js';
-import { defineStageForm, defineStagePath } from '@sales-process/elements/kit/stage-path-form.js';
-import { define as defineNotifications } from '@sales-process/elements/notifications/sales-notifications.js';
-import { define as defineProvider } from '@sales-process/elements/provider/sales-process-provider.js';
-
-defineProvider();
-defineStagePath();
-defineStageForm();
-defineNotifications();
+import '@sales-process/elements';
 
 interface User {
   id: string;
