@@ -7,6 +7,7 @@
  */
 import { sql } from 'drizzle-orm';
 import {
+  type AnyPgColumn,
   bigint,
   smallint,
   bigserial,
@@ -306,6 +307,49 @@ export const opportunityChanges = pgTable(
   (t) => [index('opportunity_changes_opportunity').on(t.opportunityId, t.id)],
 );
 
+/** The key both funnel rollups start with (a builder: each table needs its own column objects). */
+const funnelCellKey = () => ({
+  tenantId: text('tenant_id').notNull(),
+  processId: text('process_id').notNull(),
+  processVersion: integer('process_version').notNull(),
+  status: text('status').notNull(),
+  phase: text('phase').notNull(),
+  stageId: text('stage_id').notNull(),
+  maxStageIndex: integer('max_stage_index').notNull(),
+  /** Expected close month, YYYY-MM. */
+  closeMonth: text('close_month').notNull(),
+  /** The currency `amount` is in (the opportunities' own). */
+  currency: text('currency').notNull(),
+  /** Creation month (UTC), YYYY-MM: the period filter at month grain. */
+  createdMonth: text('created_month').notNull(),
+});
+/** What a funnel cell sums. */
+const funnelCellSums = () => ({
+  n: bigint('n', { mode: 'number' }).notNull(),
+  amount: numeric('amount', { mode: 'number' }).notNull(),
+  wonDays: numeric('won_days', { mode: 'number' }).notNull(),
+});
+/**
+ * The primary key (then `rest`): the currency right after what the funnel groups by, so its
+ * read stays an ordered walk of the key.
+ */
+const funnelCellPk = (
+  t: Record<keyof ReturnType<typeof funnelCellKey>, AnyPgColumn>,
+  ...rest: AnyPgColumn[]
+): [AnyPgColumn, ...AnyPgColumn[]] => [
+  t.tenantId,
+  t.processId,
+  t.processVersion,
+  t.status,
+  t.phase,
+  t.stageId,
+  t.maxStageIndex,
+  t.closeMonth,
+  t.currency,
+  t.createdMonth,
+  ...rest,
+];
+
 /**
  * The funnel's rollups, kept by triggers (drizzle/0003, 0012) in the same statement as every
  * write to opportunities and stage_history, so they can never drift. One row per cell
@@ -316,44 +360,13 @@ export const opportunityChanges = pgTable(
 export const funnelCells = pgTable(
   'funnel_cells',
   {
-    tenantId: text('tenant_id').notNull(),
-    processId: text('process_id').notNull(),
-    processVersion: integer('process_version').notNull(),
-    status: text('status').notNull(),
-    phase: text('phase').notNull(),
-    stageId: text('stage_id').notNull(),
-    maxStageIndex: integer('max_stage_index').notNull(),
-    /** Expected close month, YYYY-MM. */
-    closeMonth: text('close_month').notNull(),
-    /** The currency `amount` is in (the opportunities' own). */
-    currency: text('currency').notNull(),
-    /** Creation month (UTC), YYYY-MM: the period filter at month grain. */
-    createdMonth: text('created_month').notNull(),
+    ...funnelCellKey(),
     departmentId: text('department_id').notNull(),
     ownerId: text('owner_id').notNull(),
-    n: bigint('n', { mode: 'number' }).notNull(),
-    amount: numeric('amount', { mode: 'number' }).notNull(),
-    wonDays: numeric('won_days', { mode: 'number' }).notNull(),
+    ...funnelCellSums(),
   },
   (t) => [
-    primaryKey({
-      name: 'funnel_cells_pk',
-      columns: [
-        t.tenantId,
-        t.processId,
-        t.processVersion,
-        t.status,
-        t.phase,
-        t.stageId,
-        t.maxStageIndex,
-        t.closeMonth,
-        // Right after what the funnel groups by: its read stays an ordered walk of this key.
-        t.currency,
-        t.createdMonth,
-        t.departmentId,
-        t.ownerId,
-      ],
-    }),
+    primaryKey({ name: 'funnel_cells_pk', columns: funnelCellPk(t, t.departmentId, t.ownerId) }),
     // A department's (or a period's) funnel reads only its cells, not the whole process's (drizzle/0013).
     index('funnel_cells_period').on(t.tenantId, t.processId, t.createdMonth, t.departmentId),
   ],
@@ -368,39 +381,11 @@ export const funnelCells = pgTable(
 export const funnelProcessCells = pgTable(
   'funnel_process_cells',
   {
-    tenantId: text('tenant_id').notNull(),
-    processId: text('process_id').notNull(),
-    processVersion: integer('process_version').notNull(),
-    status: text('status').notNull(),
-    phase: text('phase').notNull(),
-    stageId: text('stage_id').notNull(),
-    maxStageIndex: integer('max_stage_index').notNull(),
-    closeMonth: text('close_month').notNull(),
-    currency: text('currency').notNull(),
-    createdMonth: text('created_month').notNull(),
+    ...funnelCellKey(),
     shard: smallint('shard').notNull().default(0),
-    n: bigint('n', { mode: 'number' }).notNull(),
-    amount: numeric('amount', { mode: 'number' }).notNull(),
-    wonDays: numeric('won_days', { mode: 'number' }).notNull(),
+    ...funnelCellSums(),
   },
-  (t) => [
-    primaryKey({
-      name: 'funnel_process_cells_pk',
-      columns: [
-        t.tenantId,
-        t.processId,
-        t.processVersion,
-        t.status,
-        t.phase,
-        t.stageId,
-        t.maxStageIndex,
-        t.closeMonth,
-        t.currency,
-        t.createdMonth,
-        t.shard,
-      ],
-    }),
-  ],
+  (t) => [primaryKey({ name: 'funnel_process_cells_pk', columns: funnelCellPk(t, t.shard) })],
 );
 
 /** Completed stays per stage as a histogram of days (to 0.01 day): mean and exact median of it. */
