@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
 import type { Database } from '../db/open.js';
 import { testDatabases, waitFor } from '../testing/harness.js';
-import { DocStore } from './doc-store.js';
+import { type DocAnnouncement, DocStore, INLINE_NOTIFY_BYTES } from './doc-store.js';
 
 for (const kind of testDatabases()) {
   describe(`the doc store on ${kind.name}`, () => {
@@ -71,6 +71,26 @@ for (const kind of testDatabases()) {
       const eager = statements(0);
       await spread(eager.store);
       expect(eager.count()).toBeGreaterThan(1);
+    });
+
+    it('carries a batch of small updates in its announcement, and announces large ones by seq alone', async () => {
+      const store = new DocStore(database);
+      const heard: DocAnnouncement[] = [];
+      const unlisten = await database.listen('inline_test', (payload) => heard.push(JSON.parse(payload)));
+      const small = [new Uint8Array([1, 2, 3]), new Uint8Array(300).fill(7)];
+      const large = new Uint8Array(INLINE_NOTIFY_BYTES + 1).fill(9);
+      const notify = { channel: 'inline_test', from: 'me' };
+      // Gathered into one statement: one announcement for each doc.
+      await Promise.all([
+        ...small.map((u) => store.append('inline-small', u, null, notify)),
+        store.append('inline-large', large, null, notify),
+      ]);
+      await waitFor(() => heard.length >= 2, 3000, 'both docs announced');
+      await unlisten();
+      const bySeq = Object.fromEntries(heard.map((h) => [h.doc, h]));
+      expect(bySeq['inline-small']).toMatchObject({ first: 1, seq: 2, from: 'me' });
+      expect(bySeq['inline-small']!.u!.map((b) => [...Buffer.from(b, 'base64')])).toEqual(small.map((u) => [...u]));
+      expect(bySeq['inline-large']).toMatchObject({ first: 1, seq: 1, u: null });
     });
 
     it('fails only the appends of a batch that could not be written', async () => {

@@ -9,6 +9,25 @@ export const DEFAULT_COMMIT_DELAY_MS = 5;
 /** Updates per statement: its parameters and the NOTIFY payloads stay small. */
 const MAX_BATCH = 64;
 
+/**
+ * A doc's updates of one batch ride in its NOTIFY (base64) when they come to at most this
+ * many bytes, so that other instances apply them without reading the log; larger ones are
+ * announced by seq alone. PostgreSQL's payload limit is 8,000 bytes.
+ */
+export const INLINE_NOTIFY_BYTES = 4096;
+
+/**
+ * What an append announces: the doc, the seqs `first`..`seq` of this batch, the instance it
+ * came from, and (`u`, base64, in seq order) the updates themselves when they are small.
+ */
+export interface DocAnnouncement {
+  doc: string;
+  seq: number;
+  first: number;
+  from: string;
+  u: string[] | null;
+}
+
 interface Pending {
   doc: string;
   update: Uint8Array;
@@ -148,12 +167,17 @@ export class DocStore {
             select i.doc, i.update, i.author, i.ord, b.seq + row_number() over (partition by i.doc order by i.ord) as seq
             from input i join base b on b.doc = i.doc
           ), ins as (
-            insert into doc_updates (doc, seq, update, author) select doc, seq, update, author from numbered returning doc, seq
+            insert into doc_updates (doc, seq, update, author) select doc, seq, update, author from numbered
+            returning doc, seq, update
           )
           select n.ord, n.seq, ${
             notify
-              ? sql`(select count(pg_notify(${notify.channel}, json_build_object('doc', t.doc, 'seq', t.seq, 'from', ${notify.from}::text)::text))
-                     from (select doc, max(seq) as seq from ins group by doc) t)`
+              ? sql`(select count(pg_notify(${notify.channel}, json_build_object(
+                       'doc', t.doc, 'seq', t.seq, 'first', t.first, 'from', ${notify.from}::text, 'u', t.u)::text))
+                     from (select doc, max(seq) as seq, min(seq) as first,
+                             case when sum(octet_length(update)) <= ${INLINE_NOTIFY_BYTES}::int
+                               then json_agg(replace(encode(update, 'base64'), chr(10), '') order by seq) end as u
+                           from ins group by doc) t)`
               : sql`null`
           } as notified
           from numbered n order by n.ord`);

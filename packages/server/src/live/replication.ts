@@ -2,13 +2,15 @@
  * A live doc's changes to and from the database (Hocuspocus' extension-database, plus
  * what it lacks for several instances): accepted updates are appended to the doc store
  * (group-committed across docs), a failed append is retried with the doc's whole state,
- * and what other instances appended is caught up with when their NOTIFY (a pointer:
- * doc, seq, instance; never bytes) arrives or a seq is skipped.
+ * and what other instances appended is caught up with when their NOTIFY arrives or a seq
+ * is skipped. A NOTIFY names the doc, the seqs and the instance, and carries the updates
+ * when they are small (DocStore's INLINE_NOTIFY_BYTES): the next seqs a doc expects are
+ * applied from it directly; anything else (a gap, large updates) is read from the log.
  */
 import { randomUUID } from 'node:crypto';
 import * as Y from 'yjs';
 import type { ServerContext } from '../context.js';
-import type { DocStore } from './doc-store.js';
+import type { DocAnnouncement, DocStore } from './doc-store.js';
 import { REMOTE, type LiveDoc, type Persister } from './live-doc.js';
 
 /** The NOTIFY channel of appended updates. */
@@ -89,30 +91,39 @@ export class Replication implements Persister {
   /** Applies what other instances appended after our last seq, and passes it on. Call inside serial. */
   private async catchUp(doc: LiveDoc) {
     let rows = await this.store.updatesAfter(doc.name, doc.lastSeq);
+    if (rows.length && rows[0]!.seq !== doc.lastSeq + 1) {
+      // The log was compacted past us: the snapshot has what we missed.
+      const full = await this.store.load(doc.name);
+      this.applyRemote(doc, [Y.encodeStateAsUpdate(full.ydoc)]);
+      rows = [];
+      doc.lastSeq = full.lastSeq;
+    }
+    this.applyRemote(
+      doc,
+      rows.map((r) => r.update),
+    );
+    if (rows.length) doc.lastSeq = rows.at(-1)!.seq;
+  }
+
+  /** Applies updates from other instances in one transaction and passes on what was new to this doc. */
+  private applyRemote(doc: LiveDoc, updates: readonly Uint8Array[]) {
+    if (!updates.length) return;
     const captured: Uint8Array[] = [];
     const capture = (u: Uint8Array, origin: unknown) => origin === REMOTE && captured.push(u);
     doc.ydoc.on('update', capture);
     try {
-      if (rows.length && rows[0]!.seq !== doc.lastSeq + 1) {
-        // The log was compacted past us: the snapshot has what we missed.
-        const full = await this.store.load(doc.name);
-        Y.applyUpdate(doc.ydoc, Y.encodeStateAsUpdate(full.ydoc), REMOTE);
-        rows = [];
-        doc.lastSeq = full.lastSeq;
-      }
-      Y.transact(doc.ydoc, () => rows.forEach((r) => Y.applyUpdate(doc.ydoc, r.update, REMOTE)), REMOTE);
+      Y.transact(doc.ydoc, () => updates.forEach((u) => Y.applyUpdate(doc.ydoc, u, REMOTE)), REMOTE);
     } finally {
       doc.ydoc.off('update', capture);
     }
-    if (rows.length) doc.lastSeq = rows.at(-1)!.seq;
     if (captured.length) {
-      doc.broadcast(Y.mergeUpdates(captured), null);
+      doc.broadcast(captured.length === 1 ? captured[0]! : Y.mergeUpdates(captured), null);
       doc.remember();
     }
   }
 
   private async onNotify(payload: string) {
-    let msg: { doc: string; seq: number; from: string };
+    let msg: DocAnnouncement;
     try {
       msg = JSON.parse(payload);
     } catch {
@@ -122,7 +133,19 @@ export class Replication implements Persister {
     const pending = this.loaded(msg.doc);
     if (!pending) return;
     const doc = await pending;
-    if (!doc || msg.seq <= doc.lastSeq) return;
-    await doc.serial(() => this.catchUp(doc)).catch((e) => this.ctx.logger.error({ err: e }, 'catch-up failed'));
+    if (!doc) return;
+    await doc
+      .serial(async () => {
+        if (msg.seq <= doc.lastSeq) return;
+        if (Array.isArray(msg.u) && msg.first === doc.lastSeq + 1) {
+          // The next seqs, carried in the announcement: no read of the log.
+          this.applyRemote(
+            doc,
+            msg.u.map((b64) => new Uint8Array(Buffer.from(b64, 'base64'))),
+          );
+          doc.lastSeq = msg.seq;
+        } else await this.catchUp(doc);
+      })
+      .catch((e) => this.ctx.logger.error({ err: e }, 'catch-up failed'));
   }
 }
