@@ -176,19 +176,35 @@ function spawnNode(args: string[], env: Record<string, string>): { proc: ChildPr
   return { proc, probe };
 }
 
-/** The server's event-loop delay between two instants: the median and worst of its one-second p99s, and the maximum (ms). */
-function serverLoop(probe: string, from: number, to: number): { p99: number; worst: number; max: number } {
+/**
+ * The server's event-loop delay between two instants: the median and worst of its one-second
+ * p99s, and the maximum (ms); and its garbage collection: total pause time, the longest pause
+ * and its kind (probe.mjs).
+ */
+function serverLoop(
+  probe: string,
+  from: number,
+  to: number,
+): { p99: number; worst: number; max: number; gcMs: number; gcMax: number; gcKind: string } {
   const p99s: number[] = [];
   let max = 0;
+  let gcMs = 0;
+  let gcMax = 0;
+  let gcKind = '-';
   const text = existsSync(probe) ? readFileSync(probe, 'utf8') : '';
   for (const line of text.split('\n')) {
-    const [t, p, m] = line.split(' ').map(Number);
+    const [t, p, m, gc, longest] = line.split(' ').map(Number);
     // Each line covers the second before its time.
     if (!t || t - 1000 < from || t > to + 1000) continue;
     p99s.push(p!);
     max = Math.max(max, m!);
+    gcMs += gc || 0;
+    if ((longest || 0) > gcMax) {
+      gcMax = longest!;
+      gcKind = line.split(' ')[5] ?? '-';
+    }
   }
-  return { p99: pct(p99s, 50), worst: Math.max(0, ...p99s), max };
+  return { p99: pct(p99s, 50), worst: Math.max(0, ...p99s), max, gcMs, gcMax, gcKind };
 }
 
 /**
@@ -381,7 +397,7 @@ interface RunResult {
     rss: number;
     peak: number;
     fds: string;
-    loop: { p99: number; worst: number; max: number };
+    loop: { p99: number; worst: number; max: number; gcMs: number; gcMax: number; gcKind: string };
   }[];
   same: number[];
   cross: number[];
@@ -669,6 +685,7 @@ for (const name of ['single', 'multi', 'relay'] as const) {
     r.instances.forEach((x, k) =>
       console.log(
         `  instance ${k}: cpu ${x.cpu.toFixed(1)} s (${share(x.cpu)} of a core), event-loop delay p99 ${x.loop.p99.toFixed(0)} ms (median second; worst second ${x.loop.worst.toFixed(0)}, max ${x.loop.max.toFixed(0)}), ` +
+          `GC ${x.loop.gcMs.toFixed(0)} ms in all (longest pause ${x.loop.gcMax.toFixed(0)} ms, ${x.loop.gcKind}), ` +
           `RSS ${x.rss.toFixed(0)} MB (peak ${x.peak.toFixed(0)}), fd limit ${x.fds}`,
       ),
     );
