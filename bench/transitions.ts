@@ -3,11 +3,12 @@
  * pgbench-style single-row update transaction rate on the same database, in one run.
  *
  *   pnpm bench:transitions          (BENCH_DATABASE_URL, WORKERS=8,32, BENCH_SECONDS, ROUNDS,
- *                                    PIN=1, SERVER_NODE_FLAGS, DATABASE_POOL)
+ *                                    PIN=1, SERVER_NODE_FLAGS, DATABASE_POOL, SERVER=src)
  *
  * Each concurrency level in WORKERS is measured on both sides alike (the plain side with a
  * connection per worker, as pgbench -c N); the headline compares each side's peak rate.
- * The server runs in its own process (as deployed); with PIN=1 it is pinned to CPU 0 and
+ * The server runs in its own process, compiled, as `pnpm start` runs it (`pnpm build` first;
+ * SERVER=src runs its sources through tsx); with PIN=1 it is pinned to CPU 0 and
  * this process, the load generator (one lean keep-alive connection per worker), to CPU 1. A Unix socket URL
  * (`...?host=/var/run/postgresql`) serves both sides alike. Each worker owns one
  * opportunity and alternates complete-stage (初次拜访 → 需求分析匹配) and move-back over
@@ -25,7 +26,7 @@
  * the same rounds. Goal (issue 21): batched moves/s ≥ 1.0 × plain tx/s.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import { resolve } from 'node:path';
@@ -103,14 +104,20 @@ async function timed(
 }
 
 // A scratch database, migrated by the server on start.
+/** SERVER=src runs the server from its sources through tsx; by default it runs as `pnpm start` does, compiled. */
+const FROM_SOURCES = process.env.SERVER === 'src';
+if (!FROM_SOURCES && !existsSync(resolve(root, 'packages/server/dist/main.js'))) {
+  console.error('packages/server/dist/main.js is missing: run `pnpm build` first (or SERVER=src)');
+  process.exit(1);
+}
 const scratch = await openScratchPostgres(url);
 const port = await freePort();
 const pin = process.env.PIN === '1' && spawnSync('sh', ['-c', 'command -v taskset']).status === 0;
 const args = [
   ...(process.env.SERVER_NODE_FLAGS?.split(' ').filter(Boolean) ?? []),
-  '--import',
-  'tsx',
-  'packages/server/src/main.ts',
+  ...(FROM_SOURCES
+    ? ['--import', 'tsx', 'packages/server/src/main.ts']
+    : ['--conditions=sales-process-dist', 'packages/server/dist/main.js']),
 ];
 const server = spawn(pin ? 'taskset' : process.execPath, pin ? ['-c', '0', process.execPath, ...args] : args, {
   cwd: root,
