@@ -13,7 +13,8 @@
  *   pnpm bench:sync      (BENCH_DATABASE_URL, BENCH_SECONDS=15, WARMUP_SECONDS=5, REPEAT=3, RATE_MS=250,
  *                         SCENARIO=100x5|20x25, ONLY=ours,y-websocket-server,hocuspocus,
  *                         OURS=dist: the compiled server as `pnpm start` runs it (build first), not src through tsx;
- *                         MEMORY=1: each server's heap after a GC at the end of its runs (bench/mem-probe.mjs))
+ *                         MEMORY=1: each server's heap after a GC at the end of its runs (bench/mem-probe.mjs),
+ *                         PER_SECOND=1: each run's p99 (and max) second by second, to see where a tail comes from)
  * Goal (issue 5): our p50 and p99 within 1.2× the plain relay's, better than Hocuspocus', no misses.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -45,6 +46,7 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? 15);
 const WARMUP_SECONDS = Number(process.env.WARMUP_SECONDS ?? 5);
 const REPEAT = Number(process.env.REPEAT ?? 3);
 const RATE_MS = Number(process.env.RATE_MS ?? 250);
+const PER_SECOND = process.env.PER_SECOND === '1';
 const SECRET = 'bench-sync-secret-0123456789abcdef0123';
 const SCENARIOS = [
   { rooms: 100, clients: 5 },
@@ -206,6 +208,8 @@ async function scenario(kind: Kind, rooms: number, clients: number) {
     }
     const names = await kind.rooms(rooms, base);
     const latencies: number[] = [];
+    /** PER_SECOND=1: the latencies of each second of the measured window. */
+    const bySecond: number[][] = [];
     const warmupTicks = Math.round((WARMUP_SECONDS * 1000) / RATE_MS);
     let expected = 0;
     let received = 0;
@@ -236,7 +240,13 @@ async function scenario(kind: Kind, rooms: number, clients: number) {
           if (!m || seen.has(Number(m[1]))) return;
           seen.add(Number(m[1]));
           received++;
-          if (Number(m[1]) > warmupTicks) latencies.push(performance.timeOrigin + performance.now() - Number(m[2]));
+          if (Number(m[1]) <= warmupTicks) return;
+          const ms = performance.timeOrigin + performance.now() - Number(m[2]);
+          latencies.push(ms);
+          if (PER_SECOND) {
+            const second = Math.floor(((Number(m[1]) - warmupTicks - 1) * RATE_MS) / 1000);
+            (bySecond[second] ??= []).push(ms);
+          }
         });
       }
     }
@@ -263,6 +273,11 @@ async function scenario(kind: Kind, rooms: number, clients: number) {
     const rss = peakRssMb(server.pid!);
     const heap = MEMORY ? await probe(server.pid!) : null;
     providers.forEach((p) => p.destroy());
+    if (PER_SECOND)
+      console.log(
+        `  ${kind.name} p99 by second: ${bySecond.map((xs) => pct(xs, 99).toFixed(0)).join(' ')}` +
+          ` (max ${bySecond.map((xs) => Math.max(...xs).toFixed(0)).join(' ')})`,
+      );
     return {
       heap,
       p50: pct(latencies, 50),
