@@ -7,7 +7,7 @@ import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pino from 'pino';
 import { createServer } from './app.js';
-import { warmDatabase, warmLiveEdits } from './live/warm-up.js';
+import { warmDatabase, warmLiveEdits, warmLiveEditsInSlices } from './live/warm-up.js';
 import { openDatabase } from './db/open.js';
 import { normalizeOrigins } from './http/cors.js';
 import { seedDemo } from './seed/demo.js';
@@ -70,8 +70,16 @@ const server = await createServer({
 });
 if (server.dev && (await seedDemo(server.services))) logger.info('seeded the demo tenant');
 // The first clients of a fresh process get a compiled edit path and an open pool (live/warm-up.ts).
-const warm = { liveEditsMs: Math.round(warmLiveEdits()), databaseMs: Math.round(await warmDatabase(database, pool)) };
+const warm = {
+  liveEditsMs: Math.round(warmLiveEdits()),
+  databaseMs: Math.round(await warmDatabase(database, pool, (n) => server.services.sync.prepareAppend(n))),
+};
 const { url } = await server.listen(port, host);
+// More of the same between the first requests, until V8 has optimized the edit path.
+void warmLiveEditsInSlices().then(
+  (ms) => logger.debug({ ms: Math.round(ms) }, 'warmed the live edit path'),
+  (err) => logger.warn({ err }, 'warming the live edit path failed'),
+);
 logger.info(
   { database: database.kind, dev: server.dev, host, allowedOrigins, warm },
   `sales process kit listening on ${url}`,

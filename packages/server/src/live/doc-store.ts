@@ -190,6 +190,15 @@ export class DocStore {
     }
   }
 
+  /**
+   * Runs the append statement with no updates, `times` at once: it writes and announces
+   * nothing, but each pooled connection it lands on has it prepared and planned, and its
+   * backend has the log's tables in its caches, before the first real append (warm-up.ts).
+   */
+  async prepareAppend(times: number, notify?: { channel: string; from: string }): Promise<void> {
+    await Promise.all(Array.from({ length: times }, () => this.appendBatch([], notify)));
+  }
+
   /** Number of log rows not yet merged into the snapshot. */
   async pending(doc: string): Promise<number> {
     const [row] = await this.db

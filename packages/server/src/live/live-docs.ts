@@ -51,6 +51,11 @@ export class LiveDocs implements ConnectionHost {
     this.env = { replication: this.replication, options: this.options, logger: ctx.logger };
   }
 
+  /** Prepares the update log's append on up to `connections` pooled connections (live/warm-up.ts). */
+  prepareAppend(connections: number): Promise<void> {
+    return this.replication.prepare(connections);
+  }
+
   async start(): Promise<void> {
     await this.replication.start();
   }

@@ -32,6 +32,11 @@ export class Replication implements Persister {
     this.unlisten = await this.ctx.database.listen(CHANNEL, (payload) => void this.onNotify(payload));
   }
 
+  /** Prepares the append statement on up to `connections` pooled connections (warm-up.ts). */
+  prepare(connections: number): Promise<void> {
+    return this.store.prepareAppend(connections, { channel: CHANNEL, from: this.instance });
+  }
+
   async stop(): Promise<void> {
     await this.unlisten?.().catch(() => {});
   }
