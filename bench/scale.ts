@@ -225,9 +225,7 @@ async function buildLock(): Promise<() => void> {
 
 async function startOurs(db: string, extra: string[]): Promise<Instance> {
   const port = await freePort();
-  const entry = DIST
-    ? ['--conditions=sales-process-dist', 'packages/server/dist/main.js']
-    : ['--import', 'tsx', 'packages/server/src/main.ts'];
+  const entry = DIST ? ['packages/server/dist/main.js'] : ['--import', 'tsx', 'packages/server/src/main.ts'];
   const { proc, probe } = spawnNode([...extra, ...entry], {
     DATABASE_URL: db,
     AUTH_SECRET: SECRET,
@@ -643,7 +641,7 @@ const NCPU = cpus().length;
 console.log(
   `scale-out: ${DOCS} docs × ${CLIENTS} clients (${DOCS * CLIENTS} connections), a write per doc every ${RATE_MS} ms ` +
     `(${((DOCS * 1000) / RATE_MS).toFixed(0)} updates/s, ${(((CLIENTS - 1) * DOCS * 1000) / RATE_MS).toFixed(0)} deliveries/s), ` +
-    `${SECONDS}s measured after ${(WARM_ROUNDS * RATE_MS) / 1000}s of warm-up; our server ${DIST ? 'compiled (node --conditions=sales-process-dist packages/server/dist/main.js)' : 'from src through tsx'}`,
+    `${SECONDS}s measured after ${(WARM_ROUNDS * RATE_MS) / 1000}s of warm-up; our server ${DIST ? 'compiled (node packages/server/dist/main.js)' : 'from src through tsx'}`,
 );
 const fdSelf = fdLimits('self');
 console.log(

@@ -121,7 +121,7 @@ const KINDS: Kind[] = [
     start: (port, db) =>
       node(
         process.env.OURS === 'dist'
-          ? ['--conditions=sales-process-dist', 'packages/server/dist/main.js']
+          ? ['packages/server/dist/main.js']
           : ['--import', 'tsx', 'packages/server/src/main.ts'],
         {
           DATABASE_URL: db,

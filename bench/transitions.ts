@@ -115,9 +115,7 @@ const port = await freePort();
 const pin = process.env.PIN === '1' && spawnSync('sh', ['-c', 'command -v taskset']).status === 0;
 const args = [
   ...(process.env.SERVER_NODE_FLAGS?.split(' ').filter(Boolean) ?? []),
-  ...(FROM_SOURCES
-    ? ['--import', 'tsx', 'packages/server/src/main.ts']
-    : ['--conditions=sales-process-dist', 'packages/server/dist/main.js']),
+  ...(FROM_SOURCES ? ['--import', 'tsx', 'packages/server/src/main.ts'] : ['packages/server/dist/main.js']),
 ];
 const server = spawn(pin ? 'taskset' : process.execPath, pin ? ['-c', '0', process.execPath, ...args] : args, {
   cwd: root,

@@ -8,9 +8,8 @@
  *   4. packages/elements/dist/types/{jsx,vue,svelte}.d.ts from the manifest;
  *   5. packages/elements/dist/kit: the one-script embed (Vite, vite.kit.config.ts), with a .br
  *      and a .gz beside each file;
- *   6. packages/server/dist: the server's modules as JavaScript, one per source module (esbuild,
- *      no bundling; tests, testing helpers and tools left out), which `pnpm start` runs with
- *      `node --conditions=sales-process-dist` so that core resolves to its dist too;
+ *   6. packages/server/dist/main.js: the server bundled into one ES module with its
+ *      dependencies (esbuild; PGlite stays a package of its own), which `pnpm start` runs;
  *   7. the demo (apps/demo/dist), with a .br and a .gz beside each JS, CSS and HTML file.
  * A whole build (no steps named) ends by writing BUILD_STAMP; `node scripts/start.mjs` builds
  * only when a source is newer than it (scripts/start.mjs).
@@ -19,7 +18,7 @@
  */
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
-import { dirname, join, relative } from 'node:path';
+import { dirname, join } from 'node:path';
 import { brotliCompressSync, constants, gzipSync } from 'node:zlib';
 import { frameworkTypes } from './framework-types.mjs';
 
@@ -93,16 +92,28 @@ const steps = {
   server: async () => {
     rmSync(join(server, 'dist'), { recursive: true, force: true });
     const { build } = await import('esbuild');
-    const src = join(server, 'src');
-    const entryPoints = serverModules(src);
+    // One file: Node then loads one module instead of ~900 (our own, core's and drizzle's,
+    // zod's, hono's…), which is most of a restart's module time and of the module records
+    // and sources a running server keeps (docs/performance.md, "Restarting").
     await build({
-      entryPoints,
-      outdir: join(server, 'dist'),
-      outbase: src,
-      bundle: false,
+      entryPoints: [join(server, 'src/main.ts')],
+      outfile: join(server, 'dist/main.js'),
+      bundle: true,
       format: 'esm',
       platform: 'node',
       target: 'node20.19',
+      // PGlite finds its WebAssembly and data files beside its own module; it is loaded only
+      // when the server opens PGlite.
+      external: ['@electric-sql/pglite'],
+      // The CommonJS dependencies bundled in (ws, postgres' helpers, pino's) call require().
+      banner: {
+        js: "import { createRequire as __spCreateRequire } from 'node:module'; const require = __spCreateRequire(import.meta.url);",
+      },
+      // Without comments (and so without the Chinese in some): V8 keeps a module's source as
+      // long as the module lives, and one character outside Latin-1 makes all of it two bytes
+      // a character. Names stay as written, for stack traces; the source map has the lines.
+      minifyWhitespace: true,
+      minifySyntax: true,
       sourcemap: true,
       logLevel: 'warning',
     });
@@ -158,18 +169,6 @@ export function staleReason() {
 }
 
 /** The server's modules that run in production: not tests, testing helpers or tools (tsx runs those). */
-function serverModules(dir) {
-  const out = [];
-  for (const name of readdirSync(dir)) {
-    const file = join(dir, name);
-    const rel = relative(join(server, 'src'), file);
-    if (statSync(file).isDirectory()) {
-      if (rel !== 'testing' && rel !== 'tools') out.push(...serverModules(file));
-    } else if (name.endsWith('.ts') && !name.endsWith('.test.ts') && !name.endsWith('.d.ts')) out.push(file);
-  }
-  return out;
-}
-
 if (import.meta.url === `file://${process.argv[1]}`) {
   const ifStale = process.argv.includes('--if-stale');
   const wanted = process.argv.slice(2).filter((a) => a !== '--if-stale');

@@ -26,7 +26,7 @@ let server;
 if (!base) {
   const port = 18799;
   base = `http://127.0.0.1:${port}`;
-  server = spawn(process.execPath, ['--conditions=sales-process-dist', 'packages/server/dist/main.js'], {
+  server = spawn(process.execPath, ['packages/server/dist/main.js'], {
     cwd: new URL('..', import.meta.url).pathname,
     detached: true,
     stdio: 'ignore',

@@ -4,7 +4,7 @@
  *   node scripts/start-time.mjs [--runs N] [--port P] [-- command…]
  * Runs the command (default `pnpm start`) in its own process group with PORT set, polls
  * `http://127.0.0.1:PORT/healthz` every 20 ms, prints the milliseconds, then stops the
- * group (SIGTERM, SIGKILL after 10 s) and waits for it, N times in a row (default 3: the
+ * group (SIGTERM, SIGKILL after 10 s) and waits until none of it is left, N times in a row (default 3: the
  * first may build; the others are restarts). Prints figures; asserts nothing.
  */
 import { spawn } from 'node:child_process';
@@ -19,6 +19,16 @@ const option = (name, fallback) => {
 const runs = option('--runs', 3);
 const port = option('--port', 18787);
 const timeoutMs = option('--timeout', 180_000);
+
+/** Whether any process of the group is left. */
+function groupAlive(pid) {
+  try {
+    process.kill(-pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 async function once() {
   const started = performance.now();
@@ -49,8 +59,10 @@ async function once() {
   }
   if (!gone) {
     process.kill(-child.pid, 'SIGTERM');
-    const force = setTimeout(() => process.kill(-child.pid, 'SIGKILL'), 10_000);
+    const force = setTimeout(() => groupAlive(child.pid) && process.kill(-child.pid, 'SIGKILL'), 10_000);
     await exited;
+    // `pnpm` may exit before the server it started: the next run must not find it still answering.
+    while (groupAlive(child.pid)) await new Promise((r) => setTimeout(r, 20));
     clearTimeout(force);
   }
   if (ms === undefined) throw new Error(`no /healthz within ${timeoutMs} ms (exited: ${gone})\n${stderr}`);

@@ -6,6 +6,6 @@
  */
 export function serverArgs(): string[] {
   return process.env.SP_TEST_SERVER === 'dist'
-    ? ['--conditions=sales-process-dist', 'packages/server/dist/main.js']
+    ? ['packages/server/dist/main.js']
     : ['--import', 'tsx', 'packages/server/src/main.ts'];
 }

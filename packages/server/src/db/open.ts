@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { SQL } from 'drizzle-orm';
@@ -34,7 +34,17 @@ export interface Database {
   dump?: () => Promise<Blob>;
 }
 
-export const MIGRATIONS_FOLDER = resolve(dirname(fileURLToPath(import.meta.url)), '../../../../drizzle');
+/**
+ * The repository's `drizzle/` folder: the nearest one above this module, which is
+ * `src/db/open.ts`, `dist/db/open.js` or, bundled, `dist/main.js`.
+ */
+export const MIGRATIONS_FOLDER = (() => {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let up = 0; up < 6; up++, dir = dirname(dir)) {
+    if (existsSync(resolve(dir, 'drizzle/meta/_journal.json'))) return resolve(dir, 'drizzle');
+  }
+  return resolve(dirname(fileURLToPath(import.meta.url)), '../../../../drizzle');
+})();
 
 export interface OpenDatabaseOptions {
   /** A PostgreSQL URL; when absent, PGlite in `dataDir`. */
