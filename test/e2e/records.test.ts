@@ -162,7 +162,8 @@ describe("issue 20's scenario: fields, reopening, contact roles, post-sale teams
     const chen = await openAs(demo.browser, demo.url, 'chen');
     errors.push(...chen.errors);
     await selectOpportunity(chen.page, '宝钢股份 数据中台');
-    expect(await stagePath(chen.page).getByRole('button', { name: '完成售后阶段' }).count()).toBe(1);
+    // The path shows the name before its actions for this viewer: wait for them.
+    await expect.poll(() => stagePath(chen.page).getByRole('button', { name: '完成售后阶段' }).count()).toBe(1);
 
     // ---- The supervisor hands all of 张三's open opportunities to 赵六 in one step.
     const li = await openAs(demo.browser, demo.url, 'li');
