@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 /**
  * `pnpm test`: typecheck, lint (Biome: format and rules) and the build side by side (their output printed in that order
- * once all are done), the size budgets, then every runner (vitest unit, element tests in Chromium, end-to-end), each
- * closing with a plain "name: N passed, N failed" line.
+ * once all are done), the size budgets, then every runner (vitest unit with the element tests in Chromium beside it,
+ * then end-to-end), each closing with a plain "name: N passed, N failed" line.
  * Exits non-zero if anything failed. Runs against PostgreSQL too when TEST_DATABASE_URL is set.
  */
 import { spawn, spawnSync } from 'node:child_process';
@@ -20,6 +20,15 @@ let failedRunners = 0;
 function run(cmd, args, env = {}) {
   const r = spawnSync(cmd, args, { cwd: root, stdio: 'inherit', env: { ...process.env, ...env } });
   return r.status ?? 1;
+}
+
+/** `run` without blocking this process: resolves to the exit code. */
+function runAsync(cmd, args, env = {}) {
+  return new Promise((done) => {
+    const child = spawn(cmd, args, { cwd: root, stdio: 'inherit', env: { ...process.env, ...env } });
+    child.on('error', () => done(1));
+    child.on('close', (code) => done(code ?? 1));
+  });
 }
 
 /** Runs a command with its output held back; resolves to its exit code and output (stdout and stderr as they came). */
@@ -50,9 +59,9 @@ function ensureChromium() {
   }
 }
 
-function vitest(project, env = {}) {
+async function vitest(project, env = {}) {
   const file = join(out, `${project}.json`);
-  const code = run(
+  const code = await runAsync(
     'pnpm',
     [
       'exec',
@@ -110,16 +119,21 @@ if (wanted('size')) {
     failedRunners++;
   } else if (run('node', ['scripts/size.mjs']) !== 0) failedRunners++;
 }
-if (wanted('unit')) vitest('unit');
-if (wanted('browser')) {
-  ensureChromium();
-  if (run('pnpm', ['exec', 'wtr', '--config', 'web-test-runner.config.mjs']) !== 0) failedRunners++;
+// The element tests (Chromium) run beside the unit tests, their output held back until the unit
+// tests are done: the unit tests wait on PostgreSQL and on servers much of their time.
+if (wanted('browser')) ensureChromium();
+const browser = wanted('browser') && runQuietly('pnpm', ['exec', 'wtr', '--config', 'web-test-runner.config.mjs']);
+if (wanted('unit')) await vitest('unit');
+if (browser) {
+  const { code, output } = await browser;
+  process.stdout.write(output);
+  if (code !== 0) failedRunners++;
 }
 if (wanted('e2e')) {
   ensureChromium();
   if (build.code !== 0) {
     console.log('\ne2e: 0 passed, 1 failed');
     failedRunners++;
-  } else vitest('e2e', { SP_TEST_SERVER: 'dist' }); // the server just built: the process tests start it compiled
+  } else await vitest('e2e', { SP_TEST_SERVER: 'dist' }); // the server just built: the process tests start it compiled
 }
 process.exit(failedRunners ? 1 : 0);
