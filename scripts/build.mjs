@@ -168,7 +168,6 @@ export function staleReason() {
   return newest > stamp ? 'sources changed since the last build' : null;
 }
 
-/** The server's modules that run in production: not tests, testing helpers or tools (tsx runs those). */
 if (import.meta.url === `file://${process.argv[1]}`) {
   const ifStale = process.argv.includes('--if-stale');
   const wanted = process.argv.slice(2).filter((a) => a !== '--if-stale');
