@@ -25,6 +25,11 @@ export interface Database {
    * PGlite runs it as is.
    */
   prepared<T>(query: SQL): Promise<T[]>;
+  /**
+   * `prepared` for a statement whose text never changes: built once by the caller, so a
+   * call only binds its parameters (`$1`…) instead of building the text from a `SQL`.
+   */
+  preparedText<T>(text: string, params: readonly unknown[]): Promise<T[]>;
   close(): Promise<void>;
   /** postgres.js only: the URL it was opened with. */
   url?: string;
@@ -116,6 +121,9 @@ function openPostgres(url: string, max = 10, debug?: (query: string) => void): D
       const { sql: text, params } = dialect.sqlToQuery(query);
       return (await client.unsafe(text, params as never[], { prepare: true })) as unknown as T[];
     },
+    async preparedText<T>(text: string, params: readonly unknown[]) {
+      return (await client.unsafe(text, params as never[], { prepare: true })) as unknown as T[];
+    },
     close: () => client.end({ timeout: 5 }),
     reserve: () => client.reserve(),
   };
@@ -147,6 +155,8 @@ async function openPglite(dataDir: string, template?: Blob): Promise<Database> {
       await client.query('select pg_notify($1, $2)', [channel, payload]);
     },
     prepared: async <T>(query: SQL) => rowsOf<T>(await db.execute(query)),
+    preparedText: async <T>(text: string, params: readonly unknown[]) =>
+      (await client.query<T>(text, params as unknown[])).rows,
     close: () => client.close(),
     dump: async () => (await client.dumpDataDir('none')) as Blob,
   };

@@ -54,7 +54,10 @@ for (const kind of testDatabases()) {
     it('with a commit delay, gathers updates that come apart in time into one statement', async () => {
       const statements = (delay: number) => {
         let count = 0;
-        const counting: Database = { ...database, prepared: (q) => (count++, database.prepared(q)) };
+        const counting: Database = {
+          ...database,
+          preparedText: (text, params) => (count++, database.preparedText(text, params)),
+        };
         return { store: new DocStore(counting, delay), count: () => count };
       };
       const spread = async (store: DocStore) => {

@@ -28,6 +28,42 @@ export interface DocAnnouncement {
   u: string[] | null;
 }
 
+/**
+ * The append, one statement: each update gets the next seq of its doc (after both the log
+ * and the snapshot, in arrival order). $1 docs, $2 updates (base64), $3 authors; `notified`
+ * is filled in by the variant that announces.
+ */
+const appendStatement = (notified: string) => `
+  with input (doc, update, author, ord) as (
+    select i.doc, decode(i.update, 'base64'), i.author, i.ord::int - 1
+    from unnest($1::text[], $2::text[], $3::text[]) with ordinality as i(doc, update, author, ord)
+  ),
+  base as (
+    select d.doc, greatest(
+      coalesce((select max(seq) from doc_updates u where u.doc = d.doc), 0),
+      coalesce((select last_seq from doc_snapshots s where s.doc = d.doc), 0)) as seq
+    from (select distinct doc from input) d
+  ), numbered as (
+    select i.doc, i.update, i.author, i.ord, b.seq + row_number() over (partition by i.doc order by i.ord) as seq
+    from input i join base b on b.doc = i.doc
+  ), ins as (
+    insert into doc_updates (doc, seq, update, author) select doc, seq, update, author from numbered
+    returning doc, seq, update
+  )
+  select n.ord, n.seq, ${notified} as notified
+  from numbered n order by n.ord`;
+
+const APPEND = appendStatement('null');
+
+/** The append that also announces each doc's batch (DocAnnouncement) on channel $4, from instance $5. */
+const APPEND_AND_NOTIFY = appendStatement(`(
+    select count(pg_notify($4::text, json_build_object(
+      'doc', t.doc, 'seq', t.seq, 'first', t.first, 'from', $5::text, 'u', t.u)::text))
+    from (select doc, max(seq) as seq, min(seq) as first,
+            case when sum(octet_length(update)) <= ${INLINE_NOTIFY_BYTES}
+              then json_agg(replace(encode(update, 'base64'), chr(10), '') order by seq) end as u
+          from ins group by doc) t)`);
+
 interface Pending {
   doc: string;
   update: Uint8Array;
@@ -145,42 +181,18 @@ export class DocStore {
   private async appendBatch(items: readonly Pending[], notify?: { channel: string; from: string }): Promise<number[]> {
     // Arrays, not a VALUES row per update: one statement text whatever the batch size, so
     // each connection prepares it once and then binds and executes it (bytes as base64:
-    // both drivers pass text[] as is).
-    const docs = sql.param(items.map((it) => it.doc));
-    const updates = sql.param(
-      items.map((it) => Buffer.from(it.update.buffer, it.update.byteOffset, it.update.byteLength).toString('base64')),
+    // both drivers pass text[] as is). The text is a constant: only the arrays are bound.
+    const docs = items.map((it) => it.doc);
+    const updates = items.map((it) =>
+      Buffer.from(it.update.buffer, it.update.byteOffset, it.update.byteLength).toString('base64'),
     );
-    const authors = sql.param(items.map((it) => it.author));
+    const authors = items.map((it) => it.author);
+    const [text, params] = notify
+      ? [APPEND_AND_NOTIFY, [docs, updates, authors, notify.channel, notify.from]]
+      : [APPEND, [docs, updates, authors]];
     for (let attempt = 0; ; attempt++) {
       try {
-        const rows = await this.database.prepared<{ seq: number | string }>(sql`
-          with input (doc, update, author, ord) as (
-            select i.doc, decode(i.update, 'base64'), i.author, i.ord::int - 1
-            from unnest(${docs}::text[], ${updates}::text[], ${authors}::text[]) with ordinality as i(doc, update, author, ord)
-          ),
-          base as (
-            select d.doc, greatest(
-              coalesce((select max(seq) from doc_updates u where u.doc = d.doc), 0),
-              coalesce((select last_seq from doc_snapshots s where s.doc = d.doc), 0)) as seq
-            from (select distinct doc from input) d
-          ), numbered as (
-            select i.doc, i.update, i.author, i.ord, b.seq + row_number() over (partition by i.doc order by i.ord) as seq
-            from input i join base b on b.doc = i.doc
-          ), ins as (
-            insert into doc_updates (doc, seq, update, author) select doc, seq, update, author from numbered
-            returning doc, seq, update
-          )
-          select n.ord, n.seq, ${
-            notify
-              ? sql`(select count(pg_notify(${notify.channel}, json_build_object(
-                       'doc', t.doc, 'seq', t.seq, 'first', t.first, 'from', ${notify.from}::text, 'u', t.u)::text))
-                     from (select doc, max(seq) as seq, min(seq) as first,
-                             case when sum(octet_length(update)) <= ${INLINE_NOTIFY_BYTES}::int
-                               then json_agg(replace(encode(update, 'base64'), chr(10), '') order by seq) end as u
-                           from ins group by doc) t)`
-              : sql`null`
-          } as notified
-          from numbered n order by n.ord`);
+        const rows = await this.database.preparedText<{ seq: number | string }>(text, params);
         return rows.map((r) => Number(r.seq));
       } catch (e) {
         // drizzle wraps the driver's error: the SQLSTATE may sit on its cause.
