@@ -135,6 +135,8 @@ interface Sent {
 
 interface Load {
   sent: Sent[];
+  /** Commands sent and not answered yet. */
+  inFlight(): number;
   /** Stops the workers from starting new commands (at once). */
   halt(): void;
   /** Halts; resolves, when every worker is done, to the answers outside the allowed ones. */
@@ -152,6 +154,7 @@ function moveLoad(
   options: { allowed: (a: Answer) => boolean },
 ): Load {
   const sent: Sent[] = [];
+  let inFlight = 0;
   let stopping = false;
   const unexpected: string[] = [];
   const loop = async (w: number) => {
@@ -170,9 +173,10 @@ function moveLoad(
       await Promise.all(
         [0, 1].map(async (click) => {
           const base = bases[(w + click) % bases.length]!;
+          inFlight++;
           const a = await call(base, 'POST', `/api/v1/opportunities/${opp}/complete-stage`, {
             expectedStageId: expected,
-          });
+          }).finally(() => inFlight--);
           const s: Sent = {
             opp,
             expected,
@@ -194,6 +198,7 @@ function moveLoad(
   const running = Promise.all(Array.from({ length: workers }, (_, w) => loop(w)));
   return {
     sent,
+    inFlight: () => inFlight,
     halt() {
       stopping = true;
     },
@@ -344,9 +349,13 @@ describe.skipIf(!PG)('opportunity moves under faults (PostgreSQL)', () => {
     });
     await waitFor(() => load.sent.filter((s) => s.status === 200).length >= 20, 20_000, 'moves to flow');
     await waitFor(() => load.sent.filter((s) => s.status === 200).length >= 60, 20_000, 'more moves');
-    load.halt(); // what is in flight now is in flight at the kill
+    // Kill while commands are on their way: checked and killed in one turn of the event loop,
+    // so none of them can be answered in between (a worker may be between commands at any
+    // moment, more so on a loaded machine: a fixed moment would sometimes catch none).
+    while (load.inFlight() < 2) await new Promise((r) => setImmediate(r));
     killedAt = Date.now();
     server.kill('SIGKILL');
+    load.halt();
     await new Promise((r) => server.once('exit', r));
     const refused = await load.stop();
     const beforeKill = counts(load.sent);
