@@ -9,7 +9,8 @@
  *   5. packages/elements/dist/kit: the one-script embed (Vite, vite.kit.config.ts), with a .br
  *      and a .gz beside each file;
  *   6. packages/server/dist/main.js: the server bundled into one ES module with its
- *      dependencies (esbuild; PGlite stays a package of its own), which `pnpm start` runs;
+ *      dependencies (esbuild; PGlite stays a package of its own, and what is imported
+ *      dynamically is in dist/chunks), which `pnpm start` runs;
  *   7. the demo (apps/demo/dist), with a .br and a .gz beside each JS, CSS and HTML file.
  * A whole build (no steps named) ends by writing BUILD_STAMP; `node scripts/start.mjs` builds
  * only when a source is newer than it (scripts/start.mjs).
@@ -18,7 +19,7 @@
  */
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { brotliCompressSync, constants, gzipSync } from 'node:zlib';
 import { frameworkTypes } from './framework-types.mjs';
 
@@ -94,16 +95,21 @@ const steps = {
     const { build } = await import('esbuild');
     // One file: Node then loads one module instead of ~900 (our own, core's and drizzle's,
     // zod's, hono's…), which is most of a restart's module time and of the module records
-    // and sources a running server keeps (docs/performance.md, "Restarting").
-    await build({
+    // and sources a running server keeps (docs/performance.md, "Restarting"). What is
+    // imported dynamically (drizzle's PGlite driver and migrator) goes in chunks of its own,
+    // loaded when used: inlined, their static imports of PGlite would load it at boot.
+    const result = await build({
       entryPoints: [join(server, 'src/main.ts')],
-      outfile: join(server, 'dist/main.js'),
+      outdir: join(server, 'dist'),
+      entryNames: '[name]',
+      chunkNames: 'chunks/[name]-[hash]',
+      splitting: true,
       bundle: true,
       format: 'esm',
       platform: 'node',
       target: 'node20.19',
       // PGlite finds its WebAssembly and data files beside its own module; it is loaded only
-      // when the server opens PGlite.
+      // when the server opens PGlite (a server on PostgreSQL never loads it).
       external: ['@electric-sql/pglite'],
       // The CommonJS dependencies bundled in (ws, postgres' helpers, pino's) call require().
       banner: {
@@ -116,7 +122,18 @@ const steps = {
       minifySyntax: true,
       sourcemap: true,
       logLevel: 'warning',
+      metafile: true,
+      absWorkingDir: root,
     });
+    // Guard the point of the chunks: nothing the server loads at boot imports PGlite.
+    const outputs = result.metafile.outputs;
+    const atBoot = new Set([join(server, 'dist/main.js')].map((f) => relative(root, f)));
+    for (const file of atBoot)
+      for (const i of outputs[file]?.imports ?? []) {
+        if (i.kind !== 'import-statement') continue;
+        if (i.path === '@electric-sql/pglite') throw new Error(`${file} imports PGlite at boot`);
+        if (outputs[i.path]) atBoot.add(i.path);
+      }
   },
   demo: async () => {
     await run(bin(root, 'vite'), ['build', 'apps/demo']);
