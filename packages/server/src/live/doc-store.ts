@@ -195,7 +195,7 @@ export class DocStore {
         const rows = await this.database.preparedText<{ seq: number | string }>(text, params);
         return rows.map((r) => Number(r.seq));
       } catch (e) {
-        // drizzle wraps the driver's error: the SQLSTATE may sit on its cause.
+        // The SQLSTATE is on the driver's error (or on its cause, when something wrapped it).
         const code = (e as { code?: string }).code ?? (e as { cause?: { code?: string } }).cause?.code;
         if (code !== '23505' || attempt > 20) throw e;
       }
