@@ -128,12 +128,15 @@ const steps = {
     // Guard the point of the chunks: nothing the server loads at boot imports PGlite.
     const outputs = result.metafile.outputs;
     const atBoot = new Set([join(server, 'dist/main.js')].map((f) => relative(root, f)));
-    for (const file of atBoot)
-      for (const i of outputs[file]?.imports ?? []) {
+    for (const file of atBoot) {
+      if (!outputs[file]) throw new Error(`esbuild's metafile has no ${file}`);
+      for (const i of outputs[file].imports) {
         if (i.kind !== 'import-statement') continue;
-        if (i.path === '@electric-sql/pglite') throw new Error(`${file} imports PGlite at boot`);
+        if (i.path === '@electric-sql/pglite' || i.path.startsWith('@electric-sql/pglite/'))
+          throw new Error(`${file} imports PGlite at boot`);
         if (outputs[i.path]) atBoot.add(i.path);
       }
+    }
   },
   demo: async () => {
     await run(bin(root, 'vite'), ['build', 'apps/demo']);

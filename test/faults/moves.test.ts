@@ -352,7 +352,14 @@ describe.skipIf(!PG)('opportunity moves under faults (PostgreSQL)', () => {
     // Kill while commands are on their way: checked and killed in one turn of the event loop,
     // so none of them can be answered in between (a worker may be between commands at any
     // moment, more so on a loaded machine: a fixed moment would sometimes catch none).
-    while (load.inFlight() < 2) await new Promise((r) => setImmediate(r));
+    const until = Date.now() + 20_000;
+    while (load.inFlight() < 2) {
+      if (Date.now() > until) {
+        await load.stop();
+        throw new Error('no two commands in flight within 20 s');
+      }
+      await new Promise((r) => setImmediate(r));
+    }
     killedAt = Date.now();
     server.kill('SIGKILL');
     load.halt();

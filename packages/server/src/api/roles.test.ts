@@ -444,9 +444,13 @@ for (const kind of testDatabases()) {
         const method = route.split(' ')[0]!;
         // A write gets fresh records for each role it allows; the roles it denies share one
         // set, since a 403 changes nothing (a wrong allow still shows as a wrong status).
-        const forDenied = cell.shared ? shared : await fixture(!!cell.approval);
+        let forDenied: Fixture | undefined;
         for (const role of ROLES) {
-          const f = cell.shared || !cell.allowed.includes(role) ? forDenied : await fixture(!!cell.approval);
+          const f = cell.shared
+            ? shared
+            : cell.allowed.includes(role)
+              ? await fixture(!!cell.approval)
+              : (forDenied ??= await fixture(!!cell.approval));
           const status = await call(role, method, cell.request(f), cell.stream);
           cells++;
           const allowed = cell.allowed.includes(role);

@@ -96,6 +96,44 @@ for (const kind of testDatabases()) {
       expect(bySeq['inline-large']).toMatchObject({ first: 1, seq: 1, u: null });
     });
 
+    it.skipIf(kind.name !== 'postgres')(
+      'numbers an append again when another instance took its seq first (unique violation)',
+      async () => {
+        // The other instance inserts seq 1 and holds it uncommitted; our append reads the log
+        // without it, numbers its update 1 too, and waits on that key; the other commits, ours
+        // fails with 23505 and is numbered again.
+        let statements = 0;
+        const counting: Database = {
+          ...database,
+          preparedText: (text, params) => (statements++, database.preparedText(text, params)),
+        };
+        const store = new DocStore(counting, 0);
+        const update = Y.encodeStateAsUpdate(new Y.Doc());
+        const other = await database.reserve!();
+        try {
+          await other`begin`;
+          await other`insert into doc_updates (doc, seq, update, author) values ('race', 1, ${Buffer.from(update)}, 'other')`;
+          const appended = store.append('race', update, 'me');
+          await waitFor(
+            async () =>
+              (
+                await other<{ n: number }[]>`
+                  select count(*)::int as n from pg_stat_activity
+                  where datname = current_database() and wait_event_type = 'Lock'`
+              )[0]!.n > 0,
+            5000,
+            "our append to wait on the other instance's seq",
+          );
+          await other`commit`;
+          expect(await appended).toBe(2);
+        } finally {
+          other.release();
+        }
+        expect(statements).toBe(2);
+        expect((await store.updatesAfter('race', 0)).map((r) => r.seq)).toEqual([1, 2]);
+      },
+    );
+
     it('fails only the appends of a batch that could not be written', async () => {
       const store = new DocStore(database);
       const good = store.append('gc-ok', Y.encodeStateAsUpdate(new Y.Doc()), null);
