@@ -28,6 +28,10 @@ export default defineConfig({
           testTimeout: 120_000,
           hookTimeout: 180_000,
           fileParallelism: false,
+          // expect.poll waits for what a user action leads to (a stage shown, a list refreshed):
+          // vitest's 1 s default made a slow moment on a loaded machine a failure. A check that a
+          // thing happens within a bound says so itself (the board's "within a second").
+          expect: { poll: { timeout: 10_000 } },
         },
       },
     ],

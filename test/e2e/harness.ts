@@ -144,7 +144,21 @@ export async function selectOpportunity(page: Page, name: string): Promise<void>
  * new path shows it too. Acting before the re-mount would act on elements being replaced.
  */
 export async function stageBecomes(page: Page, name: string): Promise<void> {
-  await expect.poll(() => currentStep(page).innerText()).toBe(name);
+  try {
+    await expect.poll(() => currentStep(page).innerText()).toBe(name);
+  } catch (error) {
+    // Say what the page shows instead: a refusal on the path is another failure than a slow one.
+    const shown = await currentStep(page)
+      .innerText({ timeout: 1000 })
+      .catch(() => '?');
+    const refusal = await stagePath(page)
+      .locator('.refusal')
+      .innerText({ timeout: 1000 })
+      .catch(() => 'none');
+    throw new Error(`the stage is still "${shown}", not "${name}" (refusal on the path: ${refusal})`, {
+      cause: error,
+    });
+  }
   await settled(page);
   await expect.poll(() => currentStep(page).innerText()).toBe(name);
 }
