@@ -349,16 +349,25 @@ describe.skipIf(!PG)('opportunity moves under faults (PostgreSQL)', () => {
     });
     await waitFor(() => load.sent.filter((s) => s.status === 200).length >= 20, 20_000, 'moves to flow');
     await waitFor(() => load.sent.filter((s) => s.status === 200).length >= 60, 20_000, 'more moves');
-    // Kill while commands are on their way: checked and killed in one turn of the event loop,
-    // so none of them can be answered in between (a worker may be between commands at any
-    // moment, more so on a loaded machine: a fixed moment would sometimes catch none).
-    const until = Date.now() + 20_000;
-    while (load.inFlight() < 2) {
+    // Kill while commands are on their way and can no longer be answered. Killing at a fixed
+    // moment sometimes caught none: every worker between commands, or the answers already
+    // written. So: stop the server (SIGSTOP) while two are in flight, let what it had written
+    // arrive, and kill it if some are still waiting; otherwise let it go on (SIGCONT) and try
+    // again. The kill still lands wherever the server was, mid-transaction included.
+    const until = Date.now() + 30_000;
+    for (;;) {
       if (Date.now() > until) {
         await load.stop();
-        throw new Error('no two commands in flight within 20 s');
+        throw new Error('no command caught in flight within 30 s');
       }
-      await new Promise((r) => setImmediate(r));
+      if (load.inFlight() < 2) {
+        await new Promise((r) => setImmediate(r));
+        continue;
+      }
+      server.kill('SIGSTOP');
+      await new Promise((r) => setTimeout(r, 100));
+      if (load.inFlight() > 0) break;
+      server.kill('SIGCONT');
     }
     killedAt = Date.now();
     server.kill('SIGKILL');
