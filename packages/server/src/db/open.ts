@@ -106,6 +106,8 @@ function openPostgres(url: string, max = 10, debug?: (query: string) => void): D
   });
   const db = drizzlePostgres(client, { schema }) as unknown as Db;
   const dialect = new PgDialect();
+  const preparedText = async <T>(text: string, params: readonly unknown[]) =>
+    (await client.unsafe(text, params as never[], { prepare: true })) as unknown as T[];
   return {
     db,
     kind: 'postgres',
@@ -117,13 +119,11 @@ function openPostgres(url: string, max = 10, debug?: (query: string) => void): D
     async notify(channel, payload) {
       await client.notify(channel, payload);
     },
-    async prepared<T>(query: SQL) {
+    prepared<T>(query: SQL) {
       const { sql: text, params } = dialect.sqlToQuery(query);
-      return (await client.unsafe(text, params as never[], { prepare: true })) as unknown as T[];
+      return preparedText<T>(text, params);
     },
-    async preparedText<T>(text: string, params: readonly unknown[]) {
-      return (await client.unsafe(text, params as never[], { prepare: true })) as unknown as T[];
-    },
+    preparedText,
     close: () => client.end({ timeout: 5 }),
     reserve: () => client.reserve(),
   };
